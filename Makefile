@@ -1,0 +1,115 @@
+# Build, run and test the ride-sharing matcher.
+#   make            build every binary (-Wall -Wextra -Werror -O2) into build/
+#   make SAN=1      the same with AddressSanitizer + UBSan, into build-san/
+#   make up/down    start/stop the local stack (Redis, Postgres, nginx, services)
+#   make run        up + the bot in the foreground + the dashboard URL
+#   make test       deps, build, unit tests, then integration tests on a fresh stack
+#   make bench      benchmarks; figures go to BENCHMARKS.md and var/bench/
+#
+# Layout: lib/ is the shared library (librs.a). Each service directory builds
+# one binary from its main.c plus an archive of its other .c files (its core),
+# which unit tests and benchmarks link against.
+
+SHELL      := /bin/bash
+PORT       ?= 8080
+TICK_MS    ?= 1000
+SAN        ?= 0
+export PORT TICK_MS
+
+PKGS       := libwebsockets libuv hiredis jansson libpq
+CC         ?= cc
+ifeq ($(SAN),1)
+BUILD      ?= build-san
+CC         := clang
+SANFLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT        := -O1 -g
+else
+BUILD      ?= build
+SANFLAGS   :=
+OPT        := -O2 -g
+endif
+CFLAGS     := -std=gnu11 $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+              -D_GNU_SOURCE -Ilib $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LDFLAGS    := $(SANFLAGS)
+
+SERVICES   := $(foreach d,rider-svc driver-svc rating-svc comm-svc matcher bot,$(if $(wildcard $(d)/main.c),$(d)))
+LIB_SRC    := $(wildcard lib/*.c)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_A      := $(BUILD)/librs.a
+core_src    = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
+core_a      = $(if $(call core_src,$(1)),$(BUILD)/lib$(1).a)
+CORE_AS    := $(foreach s,$(SERVICES),$(call core_a,$(s)))
+BINS       := $(SERVICES:%=$(BUILD)/bin/%)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%)
+BENCH_SRC  := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps up down run test test-unit test-integration test-san bench clean status
+all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	ar rcs $@ $^
+
+define service_rules
+$(if $(call core_src,$(1)),$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call core_src,$(1)))
+	@mkdir -p $$(@D)
+	ar rcs $$@ $$^)
+$(BUILD)/bin/$(1): $(BUILD)/obj/$(1)/main.o $(call core_a,$(1)) $(LIB_A)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+$(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(CORE_AS) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_AS) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+up: deps all
+	@bash scripts/stack.sh up
+
+down:
+	@bash scripts/stack.sh down
+
+status:
+	@bash scripts/stack.sh status
+
+run: up
+	@bash scripts/run.sh
+
+test-unit: $(UNIT_BINS)
+	@bash tests/run-unit.sh $(UNIT_BINS)
+
+test-integration: all
+	@bash tests/run-integration.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-integration
+
+test-san: deps
+	@$(MAKE) --no-print-directory SAN=1 all
+	@$(MAKE) --no-print-directory SAN=1 test-unit
+	@$(MAKE) --no-print-directory SAN=1 test-integration
+
+bench: deps all
+	@bash bench/run.sh
+
+clean:
+	rm -rf build build-san
