@@ -1,0 +1,540 @@
+/* http.c - see http.h. libwebsockets 4.1 on a foreign libuv loop.
+ *
+ * Life of a request: created at LWS_CALLBACK_HTTP, dispatched to its route
+ * when the body is complete (POST) or at once (other methods). Its reply is
+ * written directly when the handler answers during dispatch, otherwise from
+ * LWS_CALLBACK_HTTP_WRITEABLE. The request is reference counted: the server
+ * holds one reference until the reply is written or the connection is gone
+ * and a reply has been given; handlers waiting on a store hold another. */
+#include "http.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct http_server {
+	struct lws_context *ctx;
+	uv_loop_t *loop;
+	struct http_server_opts o;
+	struct lws_protocols protocols[3];
+	struct lws_protocol_vhost_options pvo_default, pvo;
+	struct http_stats stats;
+};
+
+struct http_req {
+	struct http_server *srv;
+	struct lws *wsi;            /* NULL once the connection is closed */
+	const struct http_route *route;
+	const char *method;
+	char path[256];
+	char query[512];
+	char *body;
+	size_t body_len, body_cap;
+	int too_big;
+	int refs;
+	int replied, written, server_done, dispatching;
+	int status;
+	unsigned char *reply;       /* LWS_PRE bytes of headroom, then the body */
+	size_t reply_len;
+	uv_timer_t timer;
+};
+
+struct http_pss {
+	struct http_req *req;
+};
+
+static const struct {
+	enum lws_token_indexes tok;
+	const char *name;
+} methods[] = {
+	{ WSI_TOKEN_GET_URI, "GET" },         { WSI_TOKEN_POST_URI, "POST" },
+	{ WSI_TOKEN_PUT_URI, "PUT" },         { WSI_TOKEN_DELETE_URI, "DELETE" },
+	{ WSI_TOKEN_PATCH_URI, "PATCH" },     { WSI_TOKEN_OPTIONS_URI, "OPTIONS" },
+	{ WSI_TOKEN_HEAD_URI, "HEAD" },
+};
+
+static void req_closed_cb(uv_handle_t *h)
+{
+	struct http_req *req = h->data;
+
+	free(req->body);
+	free(req->reply);
+	free(req);
+}
+
+void http_req_hold(struct http_req *req)
+{
+	req->refs++;
+}
+
+void http_req_release(struct http_req *req)
+{
+	if (--req->refs == 0)
+		uv_close((uv_handle_t *)&req->timer, req_closed_cb);
+}
+
+/* The server's own reference is dropped once. */
+static void req_server_done(struct http_req *req)
+{
+	if (req->server_done)
+		return;
+	req->server_done = 1;
+	http_req_release(req);
+}
+
+void *http_req_app(const struct http_req *req) { return req->srv->o.app; }
+const char *http_req_method(const struct http_req *req) { return req->method; }
+const char *http_req_path(const struct http_req *req) { return req->path; }
+int http_req_replied(const struct http_req *req) { return req->replied; }
+
+const char *http_req_body(const struct http_req *req, size_t *len)
+{
+	*len = req->body_len;
+	return req->body ? req->body : "";
+}
+
+int http_req_query(const struct http_req *req, const char *name, char *buf, size_t len)
+{
+	size_t nlen = strlen(name);
+	const char *p = req->query;
+
+	while (*p) {
+		const char *end = strchr(p, '&');
+		size_t seg = end ? (size_t)(end - p) : strlen(p);
+
+		if (seg > nlen && !strncmp(p, name, nlen) && p[nlen] == '=') {
+			size_t vlen = seg - nlen - 1;
+
+			if (vlen >= len)
+				return -1;
+			memcpy(buf, p + nlen + 1, vlen);
+			buf[vlen] = 0;
+			return (int)vlen;
+		}
+		p += seg;
+		if (*p == '&')
+			p++;
+	}
+	return -1;
+}
+
+/* Writes the stored reply. Returns -1 when lws wants the connection closed. */
+static int req_write(struct http_req *req)
+{
+	struct lws *wsi = req->wsi;
+	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
+		      *end = hdr + sizeof(hdr) - 1;
+	int close;
+
+	req->written = 1;
+	if (lws_add_http_common_headers(wsi, (unsigned int)req->status, "application/json",
+					 (lws_filepos_t)req->reply_len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+					 (const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		close = 1;
+	else
+		close = lws_write(wsi, req->reply + LWS_PRE, req->reply_len, LWS_WRITE_HTTP_FINAL) !=
+			(int)req->reply_len;
+	req->wsi = NULL;
+	req_server_done(req);
+	if (close)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+void http_reply(struct http_req *req, int status, const char *json, size_t len)
+{
+	struct http_server *srv = req->srv;
+
+	if (req->replied)
+		return;
+	req->replied = 1;
+	uv_timer_stop(&req->timer);
+	if (status < 300)
+		srv->stats.replies_2xx++;
+	else if (status < 500)
+		srv->stats.replies_4xx++;
+	else
+		srv->stats.replies_5xx++;
+	if (!req->wsi) {
+		req_server_done(req);
+		return;
+	}
+	req->status = status;
+	req->reply = malloc(LWS_PRE + len + 1);
+	if (!req->reply) {
+		/* cannot answer: drop the connection rather than hang it */
+		req->status = 0;
+		lws_set_timeout(req->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	memcpy(req->reply + LWS_PRE, json, len);
+	req->reply_len = len;
+	if (!req->dispatching)
+		lws_callback_on_writable(req->wsi);
+}
+
+void http_reply_error(struct http_req *req, int status, const char *message, const char *field)
+{
+	struct sbuf b = { 0 };
+
+	sbuf_append(&b, "{\"error\":", 9);
+	sbuf_json_str(&b, message);
+	if (field) {
+		sbuf_append(&b, ",\"field\":", 9);
+		sbuf_json_str(&b, field);
+	}
+	sbuf_append(&b, "}", 1);
+	if (b.oom)
+		http_reply(req, status, "{\"error\":\"out of memory\"}", 25);
+	else
+		http_reply(req, status, b.p, b.len);
+	sbuf_free(&b);
+}
+
+static void req_timeout_cb(uv_timer_t *t)
+{
+	struct http_req *req = t->data;
+
+	req->srv->stats.timeouts++;
+	log_warn("%s %s timed out waiting for a store", req->method, req->path);
+	http_reply_error(req, 503, "service unavailable: backing store did not answer", NULL);
+}
+
+static void builtin_healthz(struct http_req *req, void *app)
+{
+	struct http_server *srv = req->srv;
+	int ok = !srv->o.healthy || srv->o.healthy(app);
+
+	if (ok)
+		http_reply(req, 200, "{\"status\":\"ok\"}", 15);
+	else
+		http_reply(req, 503, "{\"status\":\"degraded\",\"error\":\"backing store down\"}", 51);
+}
+
+static void builtin_metrics(struct http_req *req, void *app)
+{
+	struct http_server *srv = req->srv;
+	struct sbuf b = { 0 };
+	const struct http_stats *s = &srv->stats;
+
+	sbuf_printf(&b,
+		    "# TYPE http_requests_total counter\nhttp_requests_total %llu\n"
+		    "# TYPE http_replies_total counter\n"
+		    "http_replies_total{class=\"2xx\"} %llu\nhttp_replies_total{class=\"4xx\"} %llu\n"
+		    "http_replies_total{class=\"5xx\"} %llu\n"
+		    "# TYPE http_timeouts_total counter\nhttp_timeouts_total %llu\n",
+		    s->requests, s->replies_2xx, s->replies_4xx, s->replies_5xx, s->timeouts);
+	if (srv->o.metrics)
+		srv->o.metrics(&b, app);
+	/* Prometheus text is not JSON, but http_reply sends it as it is */
+	if (b.oom)
+		http_reply_error(req, 500, "out of memory", NULL);
+	else
+		http_reply(req, 200, b.p, b.len);
+	sbuf_free(&b);
+}
+
+static const struct http_route builtin_routes[] = {
+	{ "GET", "/healthz", 0, builtin_healthz },
+	{ "GET", "/metrics", 0, builtin_metrics },
+	{ NULL, NULL, 0, NULL },
+};
+
+static int path_matches(const struct http_route *r, const char *path)
+{
+	if (r->prefix)
+		return !strncmp(path, r->path, strlen(r->path));
+	return !strcmp(path, r->path);
+}
+
+/* Finds the route; on a miss answers 404 or 405 itself. */
+static const struct http_route *route_find(struct http_req *req)
+{
+	const struct http_route *tables[2] = { builtin_routes, req->srv->o.routes };
+	int path_known = 0;
+
+	for (int t = 0; t < 2; t++)
+		for (const struct http_route *r = tables[t]; r && r->method; r++) {
+			if (!path_matches(r, req->path))
+				continue;
+			path_known = 1;
+			if (!strcmp(r->method, req->method))
+				return r;
+		}
+	if (path_known)
+		http_reply_error(req, 405, "method not allowed", NULL);
+	else
+		http_reply_error(req, 404, "no such path", NULL);
+	return NULL;
+}
+
+/* Runs the handler (or answers an error); writes a reply given meanwhile.
+ * Returns -1 when the connection must close. */
+static int req_dispatch(struct http_req *req)
+{
+	const struct http_route *r;
+
+	req->dispatching = 1;
+	if (req->too_big)
+		http_reply_error(req, 413, "body too large", NULL);
+	else if ((r = route_find(req)))
+		r->fn(req, req->srv->o.app);
+	req->dispatching = 0;
+	if (req->replied && !req->written && req->wsi) {
+		if (!req->reply)
+			return -1;
+		return req_write(req);
+	}
+	return 0;
+}
+
+static long content_length(struct lws *wsi)
+{
+	char buf[24];
+	char *end;
+	long v;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return -1;
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return -2;
+	v = strtol(buf, &end, 10);
+	if (end == buf || *end || v < 0)
+		return -2;
+	return v;
+}
+
+static struct http_req *req_new(struct http_server *srv, struct lws *wsi, const char *uri)
+{
+	struct http_req *req = calloc(1, sizeof(*req));
+
+	if (!req)
+		return NULL;
+	req->srv = srv;
+	req->wsi = wsi;
+	req->refs = 1;
+	req->method = "?";
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
+			req->method = methods[i].name;
+			break;
+		}
+	snprintf(req->path, sizeof(req->path), "%s", uri ? uri : "/");
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0) {
+		/* lws gives the arguments as fragments; join them with '&' */
+		int n = 0, frag = 0, len;
+
+		while (n < (int)sizeof(req->query) - 1 &&
+		       (len = lws_hdr_copy_fragment(wsi, req->query + n, (int)sizeof(req->query) - n,
+						    WSI_TOKEN_HTTP_URI_ARGS, frag)) > 0) {
+			n += len;
+			if (n < (int)sizeof(req->query) - 1)
+				req->query[n++] = '&';
+			frag++;
+		}
+		if (n > 0 && req->query[n - 1] == '&')
+			n--;
+		req->query[n] = 0;
+	}
+	uv_timer_init(srv->loop, &req->timer);
+	req->timer.data = req;
+	uv_timer_start(&req->timer, req_timeout_cb, (uint64_t)srv->o.timeout_ms, 0);
+	srv->stats.requests++;
+	return req;
+}
+
+static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len)
+{
+	struct http_pss *pss = user;
+	struct http_server *srv = lws_context_user(lws_get_context(wsi));
+	struct http_req *req;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP: {
+		long clen;
+
+		if (pss->req) /* a previous request still pending on this connection */
+			return -1;
+		req = req_new(srv, wsi, in);
+		if (!req)
+			return -1;
+		pss->req = req;
+		clen = content_length(wsi);
+		if (clen == -2 || (clen == -1 && !strcmp(req->method, "POST") &&
+				   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)) {
+			http_reply_error(req, 400, "a body needs a valid Content-Length", NULL);
+			req_write(req);
+			pss->req = NULL;
+			return -1;
+		}
+		if (clen > 0) {
+			if ((size_t)clen > srv->o.max_body) {
+				req->too_big = 1;
+				if (clen > 1024 * 1024) {
+					/* not worth draining: answer and close */
+					http_reply_error(req, 413, "body too large", NULL);
+					req_write(req);
+					pss->req = NULL;
+					return -1;
+				}
+			}
+			return 0; /* the body follows */
+		}
+		if (req_dispatch(req) < 0) {
+			pss->req = NULL;
+			return -1;
+		}
+		if (req->written)
+			pss->req = NULL;
+		return 0;
+	}
+
+	case LWS_CALLBACK_HTTP_BODY:
+		req = pss->req;
+		if (!req || req->too_big)
+			return 0;
+		if (req->body_len + len > req->srv->o.max_body) {
+			req->too_big = 1;
+			return 0;
+		}
+		if (!req->body) {
+			req->body_cap = req->srv->o.max_body + 1;
+			req->body = malloc(req->body_cap);
+			if (!req->body)
+				return -1;
+		}
+		memcpy(req->body + req->body_len, in, len);
+		req->body_len += len;
+		req->body[req->body_len] = 0;
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		req = pss->req;
+		if (!req)
+			return -1;
+		if (req_dispatch(req) < 0) {
+			pss->req = NULL;
+			return -1;
+		}
+		if (req->written)
+			pss->req = NULL;
+		return 0;
+
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		req = pss->req;
+		if (!req || !req->replied || req->written)
+			return 0;
+		pss->req = NULL;
+		if (!req->reply) {
+			req->wsi = NULL;
+			req_server_done(req);
+			return -1;
+		}
+		return req_write(req);
+
+	case LWS_CALLBACK_CLOSED_HTTP:
+		req = pss->req;
+		if (req) {
+			pss->req = NULL;
+			req->wsi = NULL;
+			if (req->replied)
+				req_server_done(req);
+			/* else: the server's reference goes when the reply comes */
+		}
+		return 0;
+
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	log_msg(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws: %.*s", (int)n, line);
+}
+
+struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_opts *opts)
+{
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	struct lws_context_creation_info info;
+	void *foreign_loops[1] = { loop };
+
+	if (!srv)
+		return NULL;
+	srv->loop = loop;
+	srv->o = *opts;
+	if (!srv->o.max_body)
+		srv->o.max_body = 4096;
+	if (srv->o.timeout_ms <= 0)
+		srv->o.timeout_ms = 3000;
+	if (!srv->o.host || !*srv->o.host)
+		srv->o.host = "127.0.0.1";
+	if (!srv->o.name)
+		srv->o.name = "http";
+
+	srv->protocols[0] = (struct lws_protocols){ "http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0 };
+	if (opts->ws_protocol) {
+		srv->protocols[1] = *opts->ws_protocol;
+		srv->pvo_default = (struct lws_protocol_vhost_options){ NULL, NULL, "default", "1" };
+		srv->pvo = (struct lws_protocol_vhost_options){ NULL, &srv->pvo_default,
+								opts->ws_protocol->name, "" };
+	}
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	memset(&info, 0, sizeof(info));
+	info.port = srv->o.port;
+	info.iface = srv->o.host;
+	info.protocols = srv->protocols;
+	info.pvo = opts->ws_protocol ? &srv->pvo : NULL;
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6 |
+		       LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
+	info.foreign_loops = foreign_loops;
+	info.user = srv;
+	info.keepalive_timeout = 60;
+	info.timeout_secs = 30;
+	info.max_http_header_data = 4096;
+	info.vhost_name = srv->o.name;
+	srv->ctx = lws_create_context(&info);
+	if (!srv->ctx) {
+		log_error("%s: cannot listen on %s:%d", srv->o.name, srv->o.host, srv->o.port);
+		free(srv);
+		return NULL;
+	}
+	log_info("%s: listening on http://%s:%d", srv->o.name, srv->o.host, srv->o.port);
+	return srv;
+}
+
+void http_server_free(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	lws_context_destroy(srv->ctx);
+	free(srv);
+}
+
+struct lws_context *http_server_context(struct http_server *srv)
+{
+	return srv->ctx;
+}
+
+void *http_server_app(struct lws *wsi)
+{
+	struct http_server *srv = lws_context_user(lws_get_context(wsi));
+
+	return srv ? srv->o.app : NULL;
+}
+
+const struct http_stats *http_server_stats(const struct http_server *srv)
+{
+	return &srv->stats;
+}

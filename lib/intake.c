@@ -1,0 +1,180 @@
+/* intake.c - see intake.h. */
+#include "intake.h"
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "redis.h"
+#include "svc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* KEYS[1] the stream; ARGV: kind, json, ttl ms, stream cap. The stream id is
+ * the request id; the key is <kind>:<id>. Both or neither are written. */
+static const char intake_lua[] =
+	"local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', "
+	"'kind', ARGV[1], 'json', ARGV[2]) "
+	"redis.call('SET', ARGV[1] .. ':' .. id, ARGV[2], 'PX', ARGV[3]) "
+	"return id";
+
+struct intake {
+	const struct intake_kind *kind;
+	uv_loop_t *loop;
+	struct rconn *redis;
+	struct http_server *http;
+	int ttl_ms;
+	int stream_max;
+	char ttl_arg[16], max_arg[16];
+	unsigned long long accepted, invalid, unavailable;
+};
+
+static void on_stored(struct rconn *rc, redisReply *r, void *priv)
+{
+	struct http_req *req = priv;
+	struct intake *in = http_req_app(req);
+	char body[160];
+	int n;
+
+	if (!rreply_ok(r) || r->type != REDIS_REPLY_STRING) {
+		in->unavailable++;
+		log_warn("%s not stored: %s", in->kind->kind, rreply_err(r));
+		http_reply_error(req, 503, "service unavailable: Redis is down", NULL);
+	} else {
+		in->accepted++;
+		n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"expires_in_ms\":%d}", r->str,
+			     in->ttl_ms);
+		http_reply(req, 202, body, (size_t)n);
+	}
+	http_req_release(req);
+}
+
+static void handle_post(struct http_req *req, void *app)
+{
+	struct intake *in = app;
+	struct v_error err = { 0 };
+	size_t len;
+	const char *body = http_req_body(req, &len);
+	char *json = NULL;
+	const char *argv[8];
+	size_t lens[8];
+
+	if (in->kind->parse(body, len, &json, &err) < 0) {
+		in->invalid++;
+		http_reply_error(req, 400, err.message ? err.message : "invalid request", err.field);
+		return;
+	}
+	if (!json) {
+		http_reply_error(req, 500, "out of memory", NULL);
+		return;
+	}
+	argv[0] = "EVAL";        lens[0] = 4;
+	argv[1] = intake_lua;    lens[1] = sizeof(intake_lua) - 1;
+	argv[2] = "1";           lens[2] = 1;
+	argv[3] = "requests";    lens[3] = 8;
+	argv[4] = in->kind->kind; lens[4] = strlen(in->kind->kind);
+	argv[5] = json;          lens[5] = strlen(json);
+	argv[6] = in->ttl_arg;   lens[6] = strlen(in->ttl_arg);
+	argv[7] = in->max_arg;   lens[7] = strlen(in->max_arg);
+	http_req_hold(req);
+	if (rconn_cmd_argv(in->redis, on_stored, req, 8, argv, lens) < 0) {
+		http_req_release(req);
+		in->unavailable++;
+		http_reply_error(req, 503, "service unavailable: Redis is down", NULL);
+	}
+	free(json);
+}
+
+static int intake_healthy(void *app)
+{
+	struct intake *in = app;
+
+	return rconn_up(in->redis);
+}
+
+static void intake_metrics(struct sbuf *out, void *app)
+{
+	struct intake *in = app;
+
+	sbuf_printf(out,
+		    "# TYPE intake_accepted_total counter\nintake_accepted_total{kind=\"%s\"} %llu\n"
+		    "# TYPE intake_invalid_total counter\nintake_invalid_total{kind=\"%s\"} %llu\n"
+		    "# TYPE intake_unavailable_total counter\nintake_unavailable_total{kind=\"%s\"} %llu\n"
+		    "# TYPE redis_up gauge\nredis_up %d\n",
+		    in->kind->kind, in->accepted, in->kind->kind, in->invalid, in->kind->kind,
+		    in->unavailable, rconn_up(in->redis));
+}
+
+static void intake_stop(void *priv)
+{
+	struct intake *in = priv;
+
+	http_server_free(in->http);
+	in->http = NULL;
+	rconn_free(in->redis);
+	in->redis = NULL;
+	svc_close();
+}
+
+int intake_main(int argc, char **argv, const struct intake_kind *kind)
+{
+	struct intake in = { .kind = kind, .ttl_ms = 5000, .stream_max = 200000 };
+	const char *listen = "127.0.0.1", *redis_addr = NULL;
+	int port = cfg_stack_port(kind->port_offset), timeout_ms = 3000;
+	char redis_host[128] = "127.0.0.1", summary[256], default_redis[64];
+	int redis_port = cfg_stack_port(1);
+	struct http_route routes[] = {
+		{ "POST", kind->path, 0, handle_post },
+		{ NULL, NULL, 0, NULL },
+	};
+	struct opt opts[] = {
+		{ "listen", "LISTEN", OPT_STR, &listen, "address to listen on" },
+		{ "port", NULL, OPT_INT, &port, "port to listen on (PORT+offset)" },
+		{ "redis", "REDIS_ADDR", OPT_STR, &redis_addr, "Redis host:port (default 127.0.0.1:PORT+1)" },
+		{ "ttl-ms", "REQUEST_TTL_MS", OPT_INT, &in.ttl_ms, "how long a request waits in Redis" },
+		{ "stream-max", NULL, OPT_INT, &in.stream_max, "approximate cap of the requests stream" },
+		{ "timeout-ms", NULL, OPT_INT, &timeout_ms, "answer 503 when Redis has not answered by then" },
+		{ NULL, NULL, 0, NULL, NULL },
+	};
+	int rc;
+
+	log_init(argv[0]);
+	snprintf(summary, sizeof(summary),
+		 "Accepts POST %s, validates it, caches it in Redis with a TTL and announces it\n"
+		 "to the matcher on the `requests` stream. Answers 202 {\"id\",\"expires_in_ms\"}.",
+		 kind->path);
+	rc = opt_parse(argc, argv, opts, summary);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	snprintf(default_redis, sizeof(default_redis), "127.0.0.1:%d", redis_port);
+	if (svc_hostport(redis_addr ? redis_addr : default_redis, redis_host, sizeof(redis_host),
+			 &redis_port) < 0) {
+		log_error("--redis must be host:port");
+		return 2;
+	}
+	if (in.ttl_ms <= 0 || in.stream_max <= 0) {
+		log_error("--ttl-ms and --stream-max must be positive");
+		return 2;
+	}
+	snprintf(in.ttl_arg, sizeof(in.ttl_arg), "%d", in.ttl_ms);
+	snprintf(in.max_arg, sizeof(in.max_arg), "%d", in.stream_max);
+
+	in.loop = uv_default_loop();
+	svc_init(in.loop, intake_stop, &in);
+	in.redis = rconn_new(in.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
+							     .name = "redis" });
+	in.http = http_server_new(in.loop, &(struct http_server_opts){
+						   .name = kind->kind, .host = listen, .port = port,
+						   .routes = routes, .app = &in, .timeout_ms = timeout_ms,
+						   .healthy = intake_healthy, .metrics = intake_metrics });
+	if (!in.redis || !in.http) {
+		intake_stop(&in);
+		uv_run(in.loop, UV_RUN_DEFAULT);
+		return 1;
+	}
+	uv_run(in.loop, UV_RUN_DEFAULT);
+	uv_loop_close(in.loop);
+	log_info("stopped");
+	return 0;
+}

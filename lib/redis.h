@@ -1,0 +1,49 @@
+/* redis.h - one Redis connection on the libuv loop that reconnects by itself.
+ *
+ * hiredis 0.14 has no reconnect and no command timeout. rconn adds both: while
+ * the connection is down, rconn_cmd() refuses at once (the caller answers 503);
+ * a dead or hung server (no reply for dead_ms while commands are pending, or
+ * to a ping) is dropped, every pending callback is called with reply NULL, and
+ * a new connection is tried every 100..1000 ms until one succeeds. */
+#ifndef RS_REDIS_H
+#define RS_REDIS_H
+
+#include <hiredis/hiredis.h>
+#include <uv.h>
+
+struct rconn;
+
+/* reply is NULL when the connection was lost before the reply came; it is
+ * owned by hiredis and valid only during the call. */
+typedef void (*rconn_reply_fn)(struct rconn *rc, redisReply *reply, void *priv);
+/* Called with up = 1 after each successful connect, up = 0 once per loss. */
+typedef void (*rconn_state_fn)(struct rconn *rc, int up, void *priv);
+
+struct rconn_opts {
+	const char *host;     /* default 127.0.0.1 */
+	int port;             /* default: the stack's Redis port (PORT+1) */
+	const char *name;     /* for logs, e.g. "redis" */
+	int ping_ms;          /* idle heartbeat, default 1000 */
+	int dead_ms;          /* no reply for this long = dead, default 3000 */
+	rconn_state_fn on_state;
+	void *priv;           /* passed to on_state */
+};
+
+/* Starts connecting; never NULL except on OOM. */
+struct rconn *rconn_new(uv_loop_t *loop, const struct rconn_opts *opts);
+int rconn_up(const struct rconn *rc);
+/* Queues a command (hiredis format, %s %b %d ...). Returns 0 when queued:
+ * fn (may be NULL) is then called exactly once. Returns -1 when the
+ * connection is down or the command is malformed: fn is not called. */
+int rconn_cmd(struct rconn *rc, rconn_reply_fn fn, void *priv, const char *fmt, ...);
+int rconn_cmd_argv(struct rconn *rc, rconn_reply_fn fn, void *priv, int argc,
+		   const char **argv, const size_t *lens);
+/* Pending callbacks are called with NULL; handles close on the loop; the
+ * struct is freed once they have. */
+void rconn_free(struct rconn *rc);
+
+/* Helpers for replies. */
+int rreply_ok(const redisReply *r);      /* non-NULL and not an error */
+const char *rreply_err(const redisReply *r); /* message, or "connection lost" */
+
+#endif

@@ -1,0 +1,76 @@
+/* svc.c - see svc.h. */
+#include "svc.h"
+
+#include "log.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static uv_signal_t sig_int, sig_term;
+static svc_stop_fn stop_fn;
+static void *stop_priv;
+static int stopping;
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	if (stopping++) {
+		log_warn("second signal: exiting now");
+		_exit(1);
+	}
+	log_info("signal %d: stopping", signum);
+	if (stop_fn)
+		stop_fn(stop_priv);
+}
+
+void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv)
+{
+	struct rlimit rl;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	stop_fn = stop;
+	stop_priv = priv;
+	uv_signal_init(loop, &sig_int);
+	uv_signal_init(loop, &sig_term);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+}
+
+void svc_close(void)
+{
+	if (!uv_is_closing((uv_handle_t *)&sig_int))
+		uv_close((uv_handle_t *)&sig_int, NULL);
+	if (!uv_is_closing((uv_handle_t *)&sig_term))
+		uv_close((uv_handle_t *)&sig_term, NULL);
+}
+
+uint64_t svc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int svc_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long p;
+
+	if (!colon || (size_t)(colon - s) >= hostlen)
+		return -1;
+	p = strtol(colon + 1, &end, 10);
+	if (*end || p <= 0 || p > 65535)
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = 0;
+	*port = (int)p;
+	return 0;
+}

@@ -1,0 +1,21 @@
+/* svc.h - what every service process does around its loop: ignore SIGPIPE,
+ * raise the descriptor limit, and call a stop function once on SIGINT or
+ * SIGTERM (a second signal exits at once). */
+#ifndef RS_SVC_H
+#define RS_SVC_H
+
+#include <stdint.h>
+#include <uv.h>
+
+typedef void (*svc_stop_fn)(void *priv);
+
+/* Installs the signal handlers on loop. */
+void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv);
+/* Closes the signal handles (call from the stop function). */
+void svc_close(void);
+/* Wall-clock milliseconds since the epoch. */
+uint64_t svc_now_ms(void);
+/* Parses "host:port" into host (buf) and port; returns 0 or -1. */
+int svc_hostport(const char *s, char *host, size_t hostlen, int *port);
+
+#endif
