@@ -273,8 +273,9 @@ static const struct http_route *route_find(struct http_req *req)
 }
 
 /* Runs the handler (or answers an error); writes a reply given meanwhile.
- * Returns -1 when the connection must close. */
-static int req_dispatch(struct http_req *req)
+ * Returns -1 when the connection must close. lws may free the per-session
+ * data when a transaction completes, so pss is cleared before any write. */
+static int req_dispatch(struct http_pss *pss, struct http_req *req)
 {
 	const struct http_route *r;
 
@@ -285,11 +286,27 @@ static int req_dispatch(struct http_req *req)
 		r->fn(req, req->srv->o.app);
 	req->dispatching = 0;
 	if (req->replied && !req->written && req->wsi) {
-		if (!req->reply)
+		pss->req = NULL;
+		if (!req->reply) {
+			req->wsi = NULL;
+			req_server_done(req);
 			return -1;
+		}
 		return req_write(req);
 	}
 	return 0;
+}
+
+/* Answers at once and closes (malformed or huge requests). */
+static int req_reject(struct http_pss *pss, struct http_req *req, int status, const char *msg)
+{
+	pss->req = NULL;
+	http_reply_error(req, status, msg, NULL);
+	if (req->reply)
+		req_write(req);
+	else
+		req_server_done(req);
+	return -1;
 }
 
 static long content_length(struct lws *wsi)
@@ -367,31 +384,19 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		clen = content_length(wsi);
 		if (clen == -2 || (clen == -1 && !strcmp(req->method, "POST") &&
 				   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)) {
-			http_reply_error(req, 400, "a body needs a valid Content-Length", NULL);
-			req_write(req);
-			pss->req = NULL;
-			return -1;
+			return req_reject(pss, req, 400, "a body needs a valid Content-Length");
 		}
 		if (clen > 0) {
 			if ((size_t)clen > srv->o.max_body) {
 				req->too_big = 1;
 				if (clen > 1024 * 1024) {
 					/* not worth draining: answer and close */
-					http_reply_error(req, 413, "body too large", NULL);
-					req_write(req);
-					pss->req = NULL;
-					return -1;
+					return req_reject(pss, req, 413, "body too large");
 				}
 			}
 			return 0; /* the body follows */
 		}
-		if (req_dispatch(req) < 0) {
-			pss->req = NULL;
-			return -1;
-		}
-		if (req->written)
-			pss->req = NULL;
-		return 0;
+		return req_dispatch(pss, req);
 	}
 
 	case LWS_CALLBACK_HTTP_BODY:
@@ -417,13 +422,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		req = pss->req;
 		if (!req)
 			return -1;
-		if (req_dispatch(req) < 0) {
-			pss->req = NULL;
-			return -1;
-		}
-		if (req->written)
-			pss->req = NULL;
-		return 0;
+		return req_dispatch(pss, req);
 
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		req = pss->req;

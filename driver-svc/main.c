@@ -1,0 +1,22 @@
+/* driver-svc - accepts POST /driver, validates it and caches it in Redis for
+ * the matcher (all of it in lib/intake.c; this file only names the kind). */
+#include "intake.h"
+
+#include <stdlib.h>
+
+static int parse_driver(const char *body, size_t len, char **json, struct v_error *err)
+{
+	struct v_driver d;
+
+	if (v_parse_driver(body, len, &d, err) < 0)
+		return -1;
+	*json = v_driver_json(&d);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct intake_kind kind = { "driver", "/driver", 20, parse_driver };
+
+	return intake_main(argc, argv, &kind);
+}

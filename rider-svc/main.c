@@ -1,0 +1,22 @@
+/* rider-svc - accepts POST /rider, validates it and caches it in Redis for
+ * the matcher (all of it in lib/intake.c; this file only names the kind). */
+#include "intake.h"
+
+#include <stdlib.h>
+
+static int parse_rider(const char *body, size_t len, char **json, struct v_error *err)
+{
+	struct v_rider r;
+
+	if (v_parse_rider(body, len, &r, err) < 0)
+		return -1;
+	*json = v_rider_json(&r);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct intake_kind kind = { "rider", "/rider", 10, parse_rider };
+
+	return intake_main(argc, argv, &kind);
+}
