@@ -8,7 +8,7 @@ PKGS=(
   libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libhiredis-dev
   libpq-dev libjansson-dev libcmocka-dev
   redis-server redis-tools postgresql nginx
-  curl wrk jq procps psmisc
+  curl wrk jq procps psmisc iproute2
   python3-pytest python3-websocket python3-redis python3-psycopg2 python3-requests
   chromium
 )
