@@ -81,7 +81,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_AS) $(LIB_A)
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 up: deps all
-	@bash scripts/stack.sh up
+	@BUILD_DIR=$(CURDIR)/$(BUILD) bash scripts/stack.sh up
 
 down:
 	@bash scripts/stack.sh down
@@ -96,7 +96,7 @@ test-unit: $(UNIT_BINS)
 	@bash tests/run-unit.sh $(UNIT_BINS)
 
 test-integration: all
-	@bash tests/run-integration.sh
+	@BUILD_DIR=$(CURDIR)/$(BUILD) bash tests/run-integration.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all
