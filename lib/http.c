@@ -462,6 +462,37 @@ static void lws_log_emit(int level, const char *line)
 	log_msg(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws: %.*s", (int)n, line);
 }
 
+/* lws on a foreign loop destroys its context in two steps: the first call
+ * closes its handles on the loop, a second one after the loop has run frees
+ * the rest (lws clears srv->ctx through info.pcontext when it is done). So a
+ * freed server waits on this list until http_servers_finish(). */
+static struct http_server *finishing[8];
+static int n_finishing;
+
+void http_server_free(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->ctx)
+		lws_context_destroy(srv->ctx);
+	if (srv->ctx && n_finishing < (int)(sizeof(finishing) / sizeof(finishing[0]))) {
+		finishing[n_finishing++] = srv;
+		return;
+	}
+	if (!srv->ctx)
+		free(srv);
+}
+
+void http_servers_finish(void)
+{
+	for (int i = 0; i < n_finishing; i++) {
+		if (finishing[i]->ctx)
+			lws_context_destroy(finishing[i]->ctx);
+		free(finishing[i]);
+	}
+	n_finishing = 0;
+}
+
 struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_opts *opts)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
@@ -499,11 +530,20 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 		       LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
 	info.foreign_loops = foreign_loops;
 	info.user = srv;
+	info.pcontext = &srv->ctx;
 	info.keepalive_timeout = 60;
 	info.timeout_secs = 30;
 	info.max_http_header_data = 4096;
 	info.vhost_name = srv->o.name;
 	srv->ctx = lws_create_context(&info);
+	/* lws 4.1 returns a context even when its vhost could not listen.
+	 * Destroying that half-made context unloads the libuv event plugin while
+	 * its handles are still closing (a crash), so it is left as it is: the
+	 * caller exits anyway. */
+	if (srv->ctx && !lws_get_vhost_by_name(srv->ctx, srv->o.name)) {
+		log_error("%s: cannot listen on %s:%d", srv->o.name, srv->o.host, srv->o.port);
+		return NULL;
+	}
 	if (!srv->ctx) {
 		log_error("%s: cannot listen on %s:%d", srv->o.name, srv->o.host, srv->o.port);
 		free(srv);
@@ -511,14 +551,6 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 	}
 	log_info("%s: listening on http://%s:%d", srv->o.name, srv->o.host, srv->o.port);
 	return srv;
-}
-
-void http_server_free(struct http_server *srv)
-{
-	if (!srv)
-		return;
-	lws_context_destroy(srv->ctx);
-	free(srv);
 }
 
 struct lws_context *http_server_context(struct http_server *srv)

@@ -48,8 +48,10 @@ struct http_server_opts {
 /* Creates the lws context on loop and starts listening. NULL on failure
  * (logged). */
 struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_opts *opts);
-/* Destroys the context: call from a libuv callback, not from an lws one. */
+/* Starts destroying the context: call from a libuv callback, not from an
+ * lws one. Call http_servers_finish() once uv_run() has returned. */
 void http_server_free(struct http_server *srv);
+void http_servers_finish(void);
 struct lws_context *http_server_context(struct http_server *srv);
 /* The app pointer of the server that owns wsi (for websocket callbacks). */
 void *http_server_app(struct lws *wsi);

@@ -110,10 +110,12 @@ static void intake_stop(void *priv)
 {
 	struct intake *in = priv;
 
-	http_server_free(in->http);
-	in->http = NULL;
+	/* the store first: its pending callbacks answer requests, which need
+	 * the server still there */
 	rconn_free(in->redis);
 	in->redis = NULL;
+	http_server_free(in->http);
+	in->http = NULL;
 	svc_close();
 }
 
@@ -171,9 +173,11 @@ int intake_main(int argc, char **argv, const struct intake_kind *kind)
 	if (!in.redis || !in.http) {
 		intake_stop(&in);
 		uv_run(in.loop, UV_RUN_DEFAULT);
+		http_servers_finish();
 		return 1;
 	}
 	uv_run(in.loop, UV_RUN_DEFAULT);
+	http_servers_finish();
 	uv_loop_close(in.loop);
 	log_info("stopped");
 	return 0;

@@ -51,7 +51,7 @@ struct matcher {
 	uv_loop_t *loop;
 	struct rconn *cmd, *feed;
 	struct http_server *http;
-	uv_timer_t tick, lease, clock;
+	uv_timer_t tick, lease, clock, claims;
 	struct pool riders, drivers;
 	struct stats stats;
 
@@ -76,7 +76,8 @@ struct matcher {
 	uint32_t *rmap, *dmap;
 	struct mc_pair *pairs;
 	size_t cap_rp, cap_rm, cap_dp, cap_dm, nr, nd;
-	long npairs;
+	long npairs, next_claim;
+	int claim_batch;
 	double work_ms;
 };
 
@@ -96,6 +97,7 @@ static double mono_ms(void)
 /* ------------------------------------------------------------ feed */
 
 static void feed_next(struct matcher *m);
+static void on_claims_timer(uv_timer_t *t);
 
 /* Reads the location from a canonical request JSON. */
 static int request_location(const char *json, struct mc_point *loc)
@@ -410,6 +412,39 @@ static void publish_stats(struct matcher *m)
 	sbuf_free(&b);
 }
 
+/* Claims are issued at most claim_batch per loop iteration so that a tick
+ * with a huge pool never holds the loop for long; the tick stays busy (no
+ * expiry, no compaction, so the snapshot's indices stay valid) until all are
+ * out. */
+static void claim_some(struct matcher *m)
+{
+	long end = m->next_claim + m->claim_batch;
+
+	if (end > m->npairs)
+		end = m->npairs;
+	for (; m->next_claim < end; m->next_claim++) {
+		const struct mc_pair *p = &m->pairs[m->next_claim];
+		struct pool_entry *re = &m->riders.v[m->rmap[p->rider]];
+		struct pool_entry *de = &m->drivers.v[m->dmap[p->driver]];
+
+		if (re->state == POOL_WAITING && de->state == POOL_WAITING)
+			claim_pair(m, re, de, p->distance);
+	}
+	if (m->next_claim < m->npairs && !m->stopping) {
+		uv_timer_start(&m->claims, on_claims_timer, 0, 0);
+		return;
+	}
+	m->busy = 0;
+}
+
+static void on_claims_timer(uv_timer_t *t)
+{
+	struct matcher *m = t->data;
+
+	if (!m->stopping)
+		claim_some(m);
+}
+
 static void after_pairing(struct matcher *m)
 {
 	if (m->npairs < 0) {
@@ -419,14 +454,10 @@ static void after_pairing(struct matcher *m)
 	m->stats.tick_duration_ms = m->work_ms;
 	if (m->work_ms > 10)
 		log_info("tick: paired %zu riders x %zu drivers in %.1f ms", m->nr, m->nd, m->work_ms);
-	for (long i = 0; i < m->npairs; i++) {
-		struct pool_entry *re = &m->riders.v[m->rmap[m->pairs[i].rider]];
-		struct pool_entry *de = &m->drivers.v[m->dmap[m->pairs[i].driver]];
-
-		if (re->state == POOL_WAITING && de->state == POOL_WAITING)
-			claim_pair(m, re, de, m->pairs[i].distance);
-	}
 	m->pairs_made += (uint64_t)m->npairs;
+	m->next_claim = 0;
+	m->busy = 1;
+	claim_some(m);
 }
 
 static void work_cb(uv_work_t *w)
@@ -591,6 +622,8 @@ static void matcher_stop(void *priv)
 	uv_timer_stop(&m->tick);
 	uv_timer_stop(&m->lease);
 	uv_timer_stop(&m->clock);
+	uv_timer_stop(&m->claims);
+	uv_close((uv_handle_t *)&m->claims, NULL);
 	uv_close((uv_handle_t *)&m->tick, NULL);
 	uv_close((uv_handle_t *)&m->lease, NULL);
 	uv_close((uv_handle_t *)&m->clock, NULL);
@@ -619,6 +652,7 @@ int main(int argc, char **argv)
 		{ "max-points", NULL, OPT_INT, &m.max_points, "waiting positions per side sent to viewers" },
 		{ "inline-max", NULL, OPT_INT, &m.inline_max, "pair on the loop up to this many requests, else on a worker" },
 		{ "ride-ttl-s", NULL, OPT_INT, &m.ride_ttl_s, "how long a ride can be rated" },
+		{ "claim-batch", NULL, OPT_INT, &m.claim_batch, "claims issued per loop iteration" },
 		{ "stats-min-ms", NULL, OPT_INT, &m.stats_min_ms, "at most one stats message per this many ms" },
 		{ NULL, NULL, 0, NULL, NULL },
 	};
@@ -630,6 +664,7 @@ int main(int argc, char **argv)
 	m.inline_max = 20000;
 	m.ride_ttl_s = 3600;
 	m.stats_min_ms = 100;
+	m.claim_batch = 2000;
 	log_init(argv[0]);
 	rc = opt_parse(argc, argv, opts,
 		       "Pairs waiting riders and drivers closest pair first every tick (k-d tree),\n"
@@ -637,7 +672,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	if (m.tick_ms < 1 || m.tick_ms > 60000 || m.ttl_ms < 1 || m.lease_ms < 300 || m.max_points < 0 ||
-	    m.ride_ttl_s < 1) {
+	    m.ride_ttl_s < 1 || m.claim_batch < 1) {
 		log_error("a value is out of range (see --help)");
 		return 2;
 	}
@@ -671,10 +706,12 @@ int main(int argc, char **argv)
 	uv_timer_init(m.loop, &m.tick);
 	uv_timer_init(m.loop, &m.lease);
 	uv_timer_init(m.loop, &m.clock);
-	m.tick.data = m.lease.data = m.clock.data = &m;
+	uv_timer_init(m.loop, &m.claims);
+	m.tick.data = m.lease.data = m.clock.data = m.claims.data = &m;
 	if (!m.cmd || !m.feed || !m.http) {
 		matcher_stop(&m);
 		uv_run(m.loop, UV_RUN_DEFAULT);
+		http_servers_finish();
 		return 1;
 	}
 	uv_timer_start(&m.tick, on_tick, (uint64_t)m.tick_ms, (uint64_t)m.tick_ms);
@@ -683,6 +720,7 @@ int main(int argc, char **argv)
 	log_info("matcher %s: tick %d ms, ttl %d ms%s", m.instance, m.tick_ms, m.ttl_ms,
 		 m.no_lease ? ", no lease" : "");
 	uv_run(m.loop, UV_RUN_DEFAULT);
+	http_servers_finish();
 	pool_free(&m.riders);
 	pool_free(&m.drivers);
 	free(m.rpts);
