@@ -1,25 +1,25 @@
 /* pairing.c — closest-pair-first pairing (see pairing.h) and the fare.
  *
  * Algorithm: a k-d tree over the drivers; every rider's nearest live driver
- * (smallest squared distance, then lowest driver index) goes into a min-queue
- * keyed (d2, rider, driver). Pop the smallest entry: if its driver is
- * still free, that is the next pair; otherwise re-query that rider and put it
- * back. The queue is a radix heap (see below), since the keys come out in
- * increasing order.
+ * (smallest squared distance, then lowest driver index) goes into a
+ * min-queue keyed (d2, rider), carrying the driver. Pop the smallest entry:
+ * if its driver is still free, that is the next pair; otherwise re-query
+ * that rider and put it back. The queue is a radix heap (see below), since
+ * the keys come out in increasing order.
  *
  * Why this equals the brute force exactly: drivers only ever disappear, so a
- * rider's true best key (d2, rider, driver) over the live drivers can only
- * grow; every queued entry is a lower bound of its rider's true best key. When
- * the smallest entry's driver is still live, the entry is still its rider's
- * true best (the minimum over a superset that is still present), and every
- * other rider's true best is >= its own entry >= this one. So it is the
- * minimum of (d2, rider, driver) over all free pairs, which is exactly the
- * pair the brute force takes (ties: lower rider, then lower driver). Since
- * the minimum only grows as pairs are removed, pairs come out in increasing
- * key order.
+ * rider's true best (d2, driver) over the live drivers can only grow, and so
+ * can its key (d2, rider): every queued entry is a lower bound of its
+ * rider's true best. When the smallest entry's driver is still live, the
+ * entry is still its rider's true best (the minimum over a superset that is
+ * still present), and every other rider's true best is >= its own entry >=
+ * this one. So it is the minimum of (d2, rider, driver) over all free pairs,
+ * which is exactly the pair the brute force takes (ties: lower rider, then
+ * lower driver). Since the minimum only grows as pairs are removed, pairs
+ * come out in increasing key order.
  *
- * Riders are queried first in the tree's leaf order (a counting sort by the
- * leaf each rider falls in) so consecutive queries walk the same paths.
+ * Riders are queried first in the order of the tree's Z-order curve (a radix
+ * sort of their curve keys) so consecutive queries walk the same paths.
  */
 #include "pairing.h"
 
@@ -31,16 +31,19 @@
 
 /* ---- monotone priority queue: a radix heap on 128-bit keys ----
  *
- * Key = (bits of d2, rider, driver) as two uint64 (d2 >= +0, so its bits order
- * like the double). Keys popped never decrease and keys pushed are never below
- * the last popped one, which is all a radix heap needs: an entry sits in the
- * bucket numbered by the highest bit in which it differs from the last popped
- * key (0 = equal, 1..64 = low word, 65..128 = high word). Popping empties the
- * lowest non-empty bucket into lower ones relative to its minimum. Buckets
- * are lists of fixed chunks from a pool sized up front (at most ceil(n/CH)
- * chunks are full and each bucket has at most one partial chunk, plus the one
- * being emptied), so nothing allocates after the start. Moving entries is
- * sequential, unlike a binary heap's random walk over the whole array. */
+ * Key = (bits of d2, rider): the d2 bits (d2 >= +0, so they order like the
+ * double) and the high half of lo; the low half carries the driver's slot in
+ * the tree, which is no part of the key. Keys are unique (one entry per
+ * rider), and a re-queried rider's new key is >= its old one. So keys popped
+ * never decrease and keys pushed are never below the last popped one, which
+ * is all a radix heap needs: an entry sits in the bucket numbered by the
+ * highest bit in which it differs from the last popped key (0 = equal,
+ * 1..32 = rider, 65..128 = d2). Popping empties the lowest non-empty bucket
+ * into lower ones relative to its minimum. Buckets are lists of fixed chunks
+ * from a pool sized up front (at most ceil(n/CH) chunks are full and each
+ * bucket has at most one partial chunk, plus the one being emptied), so
+ * nothing allocates after the start. Moving entries is sequential, unlike a
+ * binary heap's random walk over the whole array. */
 
 #define RQ_CH 63 /* entries per chunk: 16 + 63 * 16 = 1024 bytes */
 #define RQ_NB 129
@@ -48,7 +51,7 @@
 
 struct ent {
     uint64_t hi; /* bits of d2 */
-    uint64_t lo; /* rider << 32 | driver */
+    uint64_t lo; /* rider << 32 | driver slot */
 };
 
 struct chunk {
@@ -72,14 +75,18 @@ struct rq {
 
 static size_t rq_chunks_for(size_t n) { return n / RQ_CH + RQ_NB + 4; }
 
-static inline int ent_less(struct ent a, struct ent b) { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo); }
+static inline int ent_less(struct ent a, struct ent b)
+{
+    return a.hi < b.hi || (a.hi == b.hi && a.lo >> 32 < b.lo >> 32);
+}
 
 static inline unsigned rq_index(const struct rq *q, struct ent e)
 {
     if (e.hi != q->last.hi)
         return 65 + (63 - (unsigned)__builtin_clzll(e.hi ^ q->last.hi));
-    if (e.lo != q->last.lo)
-        return 1 + (63 - (unsigned)__builtin_clzll(e.lo ^ q->last.lo));
+    uint64_t lo = (e.lo ^ q->last.lo) >> 32; /* the rider; the slot is no part of the key */
+    if (lo)
+        return 1 + (63 - (unsigned)__builtin_clzll(lo));
     return 0;
 }
 
@@ -169,14 +176,14 @@ size_t mc_match_bytes(size_t nr, size_t nd)
 {
     if (nr == 0 || nd == 0)
         return 0;
-    /* The tree and the taken-driver bitmap throughout; then either the
-     * counting sort (leaf, order, L + 1 counters) or the queue's chunks while
-     * order is still alive. */
-    size_t L = kd_leaves_for(nd);
-    size_t sort = nr * sizeof(uint32_t) * 2 + (L + 1) * sizeof(uint32_t);
-    size_t queue = rq_chunks_for(nr) * sizeof(struct chunk) + nr * sizeof(uint32_t);
-    size_t big = sort > queue ? sort : queue;
-    return kd_bytes_for(nd) + (nd + 63) / 64 * sizeof(uint64_t) + big;
+    /* The tree throughout; while it is built, its scratch; then the riders'
+     * curve order (keys + radix scratch, sorted coordinates) and the queue;
+     * then the queue alone. */
+    size_t riders = 2 * nr * sizeof(struct kd_kv) + nr * sizeof(struct mc_point);
+    size_t queue = rq_chunks_for(nr) * sizeof(struct chunk);
+    size_t build = kd_build_scratch_for(nd);
+    size_t later = riders + queue;
+    return kd_bytes_for(nd) + (build > later ? build : later);
 }
 
 long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
@@ -189,74 +196,64 @@ long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *d
 
     long ret = -1;
     struct rq q = {.pool = NULL};
-    uint32_t *order = NULL, *count = NULL;
-    uint64_t *taken = calloc((nd + 63) / 64, sizeof *taken);
+    struct kd_kv *kv = NULL;
+    struct mc_point *rp = NULL;
     struct kd_tree *t = kd_new(nd);
-    if (!t || !taken)
+    if (!t)
         goto out;
     for (size_t i = 0; i < nd; i++)
         kd_set(t, (uint32_t)i, drivers[i].x, drivers[i].y);
-    kd_build(t);
-
-    /* Riders in the tree's leaf order (counting sort by leaf). */
-    size_t L = kd_leaves(t);
-    uint32_t *leaf = malloc(nr * sizeof *leaf);
-    order = malloc(nr * sizeof *order);
-    count = calloc(L + 1, sizeof *count);
-    if (!leaf || !order || !count) {
-        free(leaf);
+    if (kd_build(t) < 0)
         goto out;
-    }
-    for (size_t i = 0; i < nr; i++) {
-        leaf[i] = kd_locate(t, riders[i].x, riders[i].y);
-        count[leaf[i] + 1]++;
-    }
-    for (size_t j = 1; j <= L; j++)
-        count[j] += count[j - 1];
+
+    /* Riders along the tree's curve, so consecutive queries share paths. */
+    kv = malloc(2 * nr * sizeof *kv);
+    rp = malloc(nr * sizeof *rp);
+    if (!kv || !rp || rq_init(&q, nr) < 0)
+        goto out;
     for (size_t i = 0; i < nr; i++)
-        order[count[leaf[i]]++] = (uint32_t)i;
-    free(leaf);
-    free(count);
-    count = NULL;
+        kv[i] = (struct kd_kv){kd_curve_key(t, riders[i].x, riders[i].y), (uint32_t)i, 0};
+    kd_sort_kv(kv, kv + nr, nr);
+    for (size_t k = 0; k < nr; k++)
+        rp[k] = riders[kv[k].val];
 
     /* Every rider's nearest driver into the queue. */
-    if (rq_init(&q, nr) < 0)
-        goto out;
     for (size_t k = 0; k < nr; k++) {
-        uint32_t r = order[k];
         double d2 = 0.0;
-        uint32_t d = kd_nearest(t, riders[r].x, riders[r].y, &d2);
-        rq_put(&q, make_ent(d2, r, d));
+        uint32_t slot = kd_nearest_slot(t, rp[k].x, rp[k].y, &d2);
+        rq_put(&q, make_ent(d2, kv[k].val, slot));
     }
-    free(order);
-    order = NULL;
+    free(kv);
+    kv = NULL;
+    free(rp);
+    rp = NULL;
 
+    /* Entries carry the driver's slot in the tree, not its index: the key
+     * (d2, rider) is already unique, one entry per rider. */
     size_t want = nr < nd ? nr : nd, made = 0;
     while (made < want) {
         struct ent e = rq_pop(&q);
-        uint32_t r = (uint32_t)(e.lo >> 32), d = (uint32_t)e.lo;
+        uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
         double d2;
         memcpy(&d2, &e.hi, sizeof d2);
-        if (!(taken[d >> 6] >> (d & 63) & 1)) {
-            taken[d >> 6] |= 1ULL << (d & 63);
+        if (kd_slot_live(t, slot)) {
             out[made].rider = r;
-            out[made].driver = d;
+            out[made].driver = kd_slot_index(t, slot);
             out[made].distance = sqrt(d2);
             made++;
-            kd_remove(t, d);
+            kd_remove_slot(t, slot);
         } else {
             /* Some driver is live: fewer than want <= nd have been taken. */
-            d = kd_nearest(t, riders[r].x, riders[r].y, &d2);
-            rq_put(&q, make_ent(d2, r, d));
+            slot = kd_nearest_slot(t, riders[r].x, riders[r].y, &d2);
+            rq_put(&q, make_ent(d2, r, slot));
         }
     }
     ret = (long)made;
 out:
     kd_free(t);
-    free(taken);
     free(q.pool);
-    free(order);
-    free(count);
+    free(kv);
+    free(rp);
     return ret;
 }
 
