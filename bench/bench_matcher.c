@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pairing.h"
+#include "../matcher/pairing.h"
 
 static uint64_t rng_state;
 static uint64_t rng(void) /* splitmix64 */

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "kdtree.h"
+#include "../../matcher/kdtree.h"
 
 static uint64_t rng_state;
 static uint64_t rng(void) /* splitmix64 */
