@@ -1,11 +1,13 @@
 /* kdtree.c — the 2-d k-d tree of kdtree.h.
  *
- * Layout: an implicit, complete binary tree (node i has children 2i+1, 2i+2)
- * with L = 2^depth leaves, each holding at most KD_LEAF points in a contiguous
- * slice of one record array. Every node keeps the tight bounding box of its
- * live points and their count, so empty subtrees are skipped and boxes shrink
- * as points are removed. A leaf keeps its live points at the front of its
- * slice: removal swaps the point with the leaf's last live one.
+ * Layout: an implicit, complete binary tree (node i has children 2i+1, 2i+2;
+ * leaf j is node L-1+j) over one record array in which leaf j holds slots
+ * [8j, 8j+8) (leaves fill from the left; trailing ones may be empty). Each
+ * node cuts its slots at a leaf boundary near the middle, by quickselect on
+ * the wider side of its bounding box. Every node keeps the tight bounding box
+ * of its live points and their count: empty subtrees are skipped and boxes
+ * shrink as points are removed. Removal only marks the record dead, so a
+ * point's slot never changes and callers may hold slots.
  *
  * Exactness: the squared distance from a query to a box is computed with the
  * same operations as to a point, using the box edge instead of the point's
@@ -20,14 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef KD_LEAF
-#define KD_LEAF 8 /* max points per leaf */
-#endif
+#define KD_LEAF_SHIFT 3
+#define KD_LEAF (1u << KD_LEAF_SHIFT) /* points per leaf */
 
 struct kd_rec {
     double x, y;
     uint32_t id;
-    uint32_t pad;
+    uint32_t dead;
 };
 
 struct kd_box {
@@ -39,28 +40,15 @@ struct kd_tree {
     uint32_t nleaves;   /* L, a power of two */
     uint32_t ninternal; /* L - 1; leaf j is node ninternal + j */
     int built;
-    struct kd_rec *rec;  /* n points, grouped by leaf */
-    uint32_t *pos;       /* n: index in rec of point id */
-    uint32_t *leaf;      /* n: leaf of point id */
-    uint32_t *leaf_lo;   /* L: first rec of each leaf */
-    uint32_t *cnt;       /* 2L-1: live points under each node */
-    struct kd_box *box;  /* 2L-1: bounding box of the live points */
-    double *split;       /* L-1: splitting coordinate (for kd_locate) */
-    uint8_t *dim;        /* L-1: splitting dimension, 0 = x, 1 = y */
+    double fx0, fy0, fsx, fsy; /* curve frame: key coordinate = (x - fx0) * fsx */
+    struct kd_rec *rec;        /* n points in slot order */
+    uint32_t *pos;             /* n: slot of point index i */
+    uint32_t *cnt;             /* 2L-1: live points under each node */
+    struct kd_box *box;        /* 2L-1: bounding box of the live points */
     size_t bytes;
 };
 
 static const struct kd_box empty_box = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-
-static void *alloc_n(struct kd_tree *t, size_t n, size_t size)
-{
-    if (n == 0)
-        n = 1;
-    if (n > SIZE_MAX / size)
-        return NULL;
-    t->bytes += n * size;
-    return malloc(n * size);
-}
 
 size_t kd_leaves_for(size_t n)
 {
@@ -72,12 +60,25 @@ size_t kd_leaves_for(size_t n)
 
 size_t kd_bytes_for(size_t n)
 {
-    size_t L = kd_leaves_for(n), nodes = 2 * L - 1;
-#define B(k, size) ((k) ? (k) : 1) * (size)
-    return sizeof(struct kd_tree) + B(n, sizeof(struct kd_rec)) + 2 * B(n, sizeof(uint32_t)) +
-           B(L, sizeof(uint32_t)) + B(nodes, sizeof(uint32_t)) + B(nodes, sizeof(struct kd_box)) +
-           B(L - 1, sizeof(double)) + B(L - 1, sizeof(uint8_t));
-#undef B
+    size_t L = kd_leaves_for(n), nodes = 2 * L - 1, m = n ? n : 1;
+    return sizeof(struct kd_tree) + m * sizeof(struct kd_rec) + m * sizeof(uint32_t) +
+           nodes * (sizeof(uint32_t) + sizeof(struct kd_box));
+}
+
+size_t kd_build_scratch_for(size_t n)
+{
+    (void)n;
+    return 0; /* the build works in place */
+}
+
+static void *alloc_n(struct kd_tree *t, size_t n, size_t size)
+{
+    if (n == 0)
+        n = 1;
+    if (n > SIZE_MAX / size)
+        return NULL;
+    t->bytes += n * size;
+    return malloc(n * size);
 }
 
 struct kd_tree *kd_new(size_t n)
@@ -95,20 +96,15 @@ struct kd_tree *kd_new(size_t n)
     size_t nodes = 2 * (size_t)L - 1;
     t->rec = alloc_n(t, n, sizeof *t->rec);
     t->pos = alloc_n(t, n, sizeof *t->pos);
-    t->leaf = alloc_n(t, n, sizeof *t->leaf);
-    t->leaf_lo = alloc_n(t, L, sizeof *t->leaf_lo);
     t->cnt = alloc_n(t, nodes, sizeof *t->cnt);
     t->box = alloc_n(t, nodes, sizeof *t->box);
-    t->split = alloc_n(t, L - 1, sizeof *t->split);
-    t->dim = alloc_n(t, L - 1, sizeof *t->dim);
-    if (!t->rec || !t->pos || !t->leaf || !t->leaf_lo || !t->cnt || !t->box || !t->split || !t->dim) {
+    if (!t->rec || !t->pos || !t->cnt || !t->box) {
         kd_free(t);
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         t->rec[i] = (struct kd_rec){0.0, 0.0, (uint32_t)i, 0};
         t->pos[i] = (uint32_t)i;
-        t->leaf[i] = 0;
     }
     return t;
 }
@@ -119,12 +115,8 @@ void kd_free(struct kd_tree *t)
         return;
     free(t->rec);
     free(t->pos);
-    free(t->leaf);
-    free(t->leaf_lo);
     free(t->cnt);
     free(t->box);
-    free(t->split);
-    free(t->dim);
     free(t);
 }
 
@@ -139,19 +131,115 @@ void kd_set(struct kd_tree *t, uint32_t i, double x, double y)
 
 size_t kd_size(const struct kd_tree *t) { return t->n; }
 size_t kd_live(const struct kd_tree *t) { return t->built ? t->live : 0; }
-size_t kd_leaves(const struct kd_tree *t) { return t->nleaves; }
 size_t kd_bytes(const struct kd_tree *t) { return t->bytes; }
+
+/* ---- Z-order keys and the radix sort ---- */
+
+static inline uint64_t spread(uint32_t v) /* bit k of v -> bit 2k */
+{
+    uint64_t x = v;
+    x = (x | x << 16) & 0x0000FFFF0000FFFFULL;
+    x = (x | x << 8) & 0x00FF00FF00FF00FFULL;
+    x = (x | x << 4) & 0x0F0F0F0F0F0F0F0FULL;
+    x = (x | x << 2) & 0x3333333333333333ULL;
+    x = (x | x << 1) & 0x5555555555555555ULL;
+    return x;
+}
+
+static inline uint32_t quantize(double v, double v0, double scale)
+{
+    double u = (v - v0) * scale;
+    if (!(u > 0.0))
+        return 0;
+    if (u >= 4294967295.0)
+        return UINT32_MAX;
+    return (uint32_t)u;
+}
+
+uint64_t kd_curve_key(const struct kd_tree *t, double x, double y)
+{
+    return spread(quantize(x, t->fx0, t->fsx)) | spread(quantize(y, t->fy0, t->fsy)) << 1;
+}
+
+#define RADIX_BITS 8
+#define RADIX (1u << RADIX_BITS)
+#define RADIX_PASSES 8 /* 64-bit keys */
+
+void kd_sort_kv(struct kd_kv *a, struct kd_kv *tmp, size_t n)
+{
+    if (n <= 32) { /* insertion sort: stable, and cheaper than the passes */
+        for (size_t i = 1; i < n; i++) {
+            struct kd_kv v = a[i];
+            size_t j = i;
+            while (j > 0 && a[j - 1].key > v.key) {
+                a[j] = a[j - 1];
+                j--;
+            }
+            a[j] = v;
+        }
+        return;
+    }
+    uint32_t h[RADIX_PASSES][RADIX]; /* 8 KB; n < 2^32 */
+    memset(h, 0, sizeof h);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = a[i].key;
+        for (int p = 0; p < RADIX_PASSES; p++)
+            h[p][(k >> (p * RADIX_BITS)) & (RADIX - 1)]++;
+    }
+    struct kd_kv *src = a, *dst = tmp;
+    for (int p = 0; p < RADIX_PASSES; p++) {
+        int shift = p * RADIX_BITS;
+        if (h[p][(src[0].key >> shift) & (RADIX - 1)] == n)
+            continue; /* every key has the same digit here */
+        uint32_t sum = 0;
+        for (size_t b = 0; b < RADIX; b++) {
+            uint32_t c = h[p][b];
+            h[p][b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[h[p][(src[i].key >> shift) & (RADIX - 1)]++] = src[i];
+        struct kd_kv *s = src;
+        src = dst;
+        dst = s;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+}
+
+/* ---- building ---- */
 
 static struct kd_box bbox_of(const struct kd_rec *r, size_t n)
 {
     struct kd_box b = empty_box;
     for (size_t i = 0; i < n; i++) {
+        if (r[i].dead)
+            continue;
         if (r[i].x < b.x0) b.x0 = r[i].x;
         if (r[i].x > b.x1) b.x1 = r[i].x;
         if (r[i].y < b.y0) b.y0 = r[i].y;
         if (r[i].y > b.y1) b.y1 = r[i].y;
     }
     return b;
+}
+
+static inline struct kd_box box_union(const struct kd_tree *t, uint32_t node)
+{
+    uint32_t l = 2 * node + 1, r = l + 1;
+    if (!t->cnt[l])
+        return t->cnt[r] ? t->box[r] : empty_box;
+    if (!t->cnt[r])
+        return t->box[l];
+    const struct kd_box *a = &t->box[l], *b = &t->box[r];
+    return (struct kd_box){a->x0 < b->x0 ? a->x0 : b->x0, a->y0 < b->y0 ? a->y0 : b->y0,
+                           a->x1 > b->x1 ? a->x1 : b->x1, a->y1 > b->y1 ? a->y1 : b->y1};
+}
+
+static inline void leaf_range(const struct kd_tree *t, uint32_t j, size_t *lo, size_t *hi)
+{
+    size_t a = (size_t)j << KD_LEAF_SHIFT, b = a + KD_LEAF;
+    *lo = a < t->n ? a : t->n;
+    *hi = b < t->n ? b : t->n;
 }
 
 static inline double key(const struct kd_rec *r, int d) { return d ? r->y : r->x; }
@@ -196,89 +284,111 @@ static void select_k(struct kd_rec *a, size_t lo, size_t hi, size_t k, int d)
     }
 }
 
-static void build(struct kd_tree *t, uint32_t node, size_t lo, size_t hi)
+/* Node covers leaves [a, b), i.e. slots [8a, 8b) clipped to n. Leaves fill
+ * from the left, so a split falls at a leaf boundary: near the median, not
+ * always on it, and leaf j is simply slots [8j, 8j+8). */
+static void build(struct kd_tree *t, uint32_t node, size_t a, size_t b)
 {
-    struct kd_box b = bbox_of(t->rec + lo, hi - lo);
-    t->box[node] = b;
-    t->cnt[node] = (uint32_t)(hi - lo);
-    if (node >= t->ninternal) {
-        uint32_t j = node - t->ninternal;
-        t->leaf_lo[j] = (uint32_t)lo;
-        for (size_t k = lo; k < hi; k++) {
-            t->pos[t->rec[k].id] = (uint32_t)k;
-            t->leaf[t->rec[k].id] = j;
-        }
+    size_t lo = a << KD_LEAF_SHIFT, hi = b << KD_LEAF_SHIFT;
+    if (lo > t->n) lo = t->n;
+    if (hi > t->n) hi = t->n;
+    if (node >= t->ninternal || hi - lo <= 1)
         return;
-    }
-    int d = hi > lo && (b.y1 - b.y0) > (b.x1 - b.x0);
-    size_t mid = lo + (hi - lo) / 2;
-    if (hi - lo > 1)
+    struct kd_box bb = bbox_of(t->rec + lo, hi - lo);
+    int d = (bb.y1 - bb.y0) > (bb.x1 - bb.x0);
+    size_t m = (a + b) / 2, mid = m << KD_LEAF_SHIFT;
+    if (mid > lo && mid < hi)
         select_k(t->rec, lo, hi - 1, mid, d);
-    t->dim[node] = (uint8_t)d;
-    t->split[node] = mid < hi ? key(&t->rec[mid], d) : 0.0;
-    build(t, 2 * node + 1, lo, mid);
-    build(t, 2 * node + 2, mid, hi);
+    build(t, 2 * (uint32_t)node + 1, a, m);
+    build(t, 2 * (uint32_t)node + 2, m, b);
 }
 
-void kd_build(struct kd_tree *t)
+int kd_build(struct kd_tree *t)
 {
-    build(t, 0, 0, t->n);
-    t->live = t->n;
+    size_t n = t->n;
+    t->built = 0;
+    t->live = 0;
+    for (size_t i = 0; i < n; i++)
+        t->rec[i].dead = 0;
+    struct kd_box all = bbox_of(t->rec, n);
+    t->fx0 = all.x0;
+    t->fy0 = all.y0;
+    t->fsx = all.x1 > all.x0 ? 4294967295.0 / (all.x1 - all.x0) : 0.0;
+    t->fsy = all.y1 > all.y0 ? 4294967295.0 / (all.y1 - all.y0) : 0.0;
+    if (!isfinite(t->fsx))
+        t->fsx = 0.0;
+    if (!isfinite(t->fsy))
+        t->fsy = 0.0;
+
+    build(t, 0, 0, t->nleaves);
+    for (size_t s = 0; s < n; s++)
+        t->pos[t->rec[s].id] = (uint32_t)s;
+
+    for (uint32_t j = 0; j < t->nleaves; j++) {
+        size_t lo, hi;
+        leaf_range(t, j, &lo, &hi);
+        t->cnt[t->ninternal + j] = (uint32_t)(hi - lo);
+        t->box[t->ninternal + j] = bbox_of(t->rec + lo, hi - lo);
+    }
+    for (uint32_t node = t->ninternal; node-- > 0;) {
+        t->cnt[node] = t->cnt[2 * node + 1] + t->cnt[2 * node + 2];
+        t->box[node] = box_union(t, node);
+    }
+    t->live = n;
     t->built = 1;
+    return 0;
+}
+
+/* ---- removal ---- */
+
+int kd_slot_live(const struct kd_tree *t, uint32_t slot)
+{
+    return t->built && slot < t->n && !t->rec[slot].dead;
 }
 
 int kd_is_live(const struct kd_tree *t, uint32_t i)
 {
-    if (!t->built || i >= t->n)
-        return 0;
-    uint32_t j = t->leaf[i];
-    return t->pos[i] < t->leaf_lo[j] + t->cnt[t->ninternal + j];
+    return i < t->n && kd_slot_live(t, t->pos[i]);
 }
 
-static inline struct kd_box box_union(const struct kd_tree *t, uint32_t node)
-{
-    uint32_t l = 2 * node + 1, r = l + 1;
-    if (!t->cnt[l])
-        return t->box[r];
-    if (!t->cnt[r])
-        return t->box[l];
-    const struct kd_box *a = &t->box[l], *b = &t->box[r];
-    return (struct kd_box){a->x0 < b->x0 ? a->x0 : b->x0, a->y0 < b->y0 ? a->y0 : b->y0,
-                           a->x1 > b->x1 ? a->x1 : b->x1, a->y1 > b->y1 ? a->y1 : b->y1};
-}
+uint32_t kd_slot_index(const struct kd_tree *t, uint32_t slot) { return slot < t->n ? t->rec[slot].id : KD_NONE; }
 
-int kd_remove(struct kd_tree *t, uint32_t i)
+int kd_remove_slot(struct kd_tree *t, uint32_t slot)
 {
-    if (!kd_is_live(t, i))
+    if (!kd_slot_live(t, slot))
         return -1;
-    uint32_t j = t->leaf[i];
-    uint32_t node = t->ninternal + j;
-    uint32_t lo = t->leaf_lo[j];
-    uint32_t last = lo + t->cnt[node] - 1;
-    uint32_t p = t->pos[i];
-    struct kd_rec tmp = t->rec[p];
-    t->rec[p] = t->rec[last];
-    t->rec[last] = tmp;
-    t->pos[t->rec[p].id] = p;
-    t->pos[i] = last;
+    t->rec[slot].dead = 1;
     t->live--;
+    uint32_t j = slot >> KD_LEAF_SHIFT;
+    uint32_t node = t->ninternal + j;
+    size_t lo, hi;
+    leaf_range(t, j, &lo, &hi);
 
     /* Counts all the way up; boxes only while they actually shrink. */
     t->cnt[node]--;
-    struct kd_box nb = bbox_of(t->rec + lo, t->cnt[node]);
+    struct kd_box nb = bbox_of(t->rec + lo, hi - lo);
     int shrinking = memcmp(&nb, &t->box[node], sizeof nb) != 0;
     t->box[node] = nb;
     while (node > 0) {
         node = (node - 1) / 2;
         t->cnt[node]--;
         if (shrinking) {
-            nb = t->cnt[node] ? box_union(t, node) : empty_box;
+            nb = box_union(t, node);
             shrinking = memcmp(&nb, &t->box[node], sizeof nb) != 0;
             t->box[node] = nb;
         }
     }
     return 0;
 }
+
+int kd_remove(struct kd_tree *t, uint32_t i)
+{
+    if (i >= t->n)
+        return -1;
+    return kd_remove_slot(t, t->pos[i]);
+}
+
+/* ---- search ---- */
 
 /* Squared distance from (x, y) to box b; a lower bound (see top of file). */
 static inline double box_d2(const struct kd_box *b, double x, double y)
@@ -295,12 +405,12 @@ static inline double box_d2(const struct kd_box *b, double x, double y)
     return dx * dx + dy * dy;
 }
 
-uint32_t kd_nearest(const struct kd_tree *t, double x, double y, double *d2)
+uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2)
 {
     if (!t->built || t->live == 0)
         return KD_NONE;
     double best = INFINITY;
-    uint32_t best_id = KD_NONE;
+    uint32_t best_id = KD_NONE, best_slot = KD_NONE;
     struct {
         uint32_t node;
         double d;
@@ -313,12 +423,11 @@ uint32_t kd_nearest(const struct kd_tree *t, double x, double y, double *d2)
         /* Descend towards the nearer non-empty child, stacking the other. */
         while (node < nint) {
             uint32_t l = 2 * node + 1, r = l + 1;
-            uint32_t cl = t->cnt[l], cr = t->cnt[r];
-            if (!cl) {
+            if (!t->cnt[l]) {
                 node = r;
                 continue;
             }
-            if (!cr) {
+            if (!t->cnt[r]) {
                 node = l;
                 continue;
             }
@@ -339,15 +448,16 @@ uint32_t kd_nearest(const struct kd_tree *t, double x, double y, double *d2)
         }
         {
             /* Leaf: scan its live points. */
-            uint32_t j = node - nint;
-            const struct kd_rec *r = t->rec + t->leaf_lo[j];
-            uint32_t c = t->cnt[node];
-            for (uint32_t k = 0; k < c; k++) {
-                double dx = x - r[k].x, dy = y - r[k].y;
+            size_t lo, hi;
+            leaf_range(t, node - nint, &lo, &hi);
+            for (size_t k = lo; k < hi; k++) {
+                const struct kd_rec *p = &t->rec[k];
+                double dx = x - p->x, dy = y - p->y;
                 double d = dx * dx + dy * dy;
-                if (d < best || (d == best && r[k].id < best_id)) {
+                if (!p->dead && (d < best || (d == best && p->id < best_id))) {
                     best = d;
-                    best_id = r[k].id;
+                    best_id = p->id;
+                    best_slot = (uint32_t)k;
                 }
             }
         }
@@ -365,13 +475,11 @@ uint32_t kd_nearest(const struct kd_tree *t, double x, double y, double *d2)
 done:
     if (d2)
         *d2 = best;
-    return best_id;
+    return best_slot;
 }
 
-uint32_t kd_locate(const struct kd_tree *t, double x, double y)
+uint32_t kd_nearest(const struct kd_tree *t, double x, double y, double *d2)
 {
-    uint32_t node = 0;
-    while (node < t->ninternal)
-        node = 2 * node + 1 + ((t->dim[node] ? y : x) >= t->split[node]);
-    return node - t->ninternal;
+    uint32_t s = kd_nearest_slot(t, x, y, d2);
+    return s == KD_NONE ? KD_NONE : t->rec[s].id;
 }

@@ -12,9 +12,14 @@
  *
  * Life cycle:  t = kd_new(n);  kd_set(t, i, x, y) for every i < n;  kd_build(t);
  *              then any mix of kd_nearest / kd_remove / kd_is_live;  kd_free(t).
- * All memory is allocated by kd_new; nothing after it allocates or fails for
- * lack of memory. The tree is owned by the caller and holds no pointer to the
- * caller's data (points are copied by kd_set).
+ * Memory is allocated by kd_new and (scratch, freed again) by kd_build; the
+ * queries and removals never allocate or fail for lack of memory. The tree
+ * is owned by the caller and holds no pointer to the caller's data (points
+ * are copied by kd_set).
+ *
+ * Shape: a complete binary tree of median-ish cuts (on the wider side of
+ * each node's box) down to leaves of at most 8 points, with tight bounding
+ * boxes that shrink as points are removed; about 36 bytes per point.
  */
 #ifndef RS_KDTREE_H
 #define RS_KDTREE_H
@@ -38,8 +43,11 @@ void kd_free(struct kd_tree *t);
 void kd_set(struct kd_tree *t, uint32_t i, double x, double y);
 
 /* Builds the tree from the points set so far; afterwards every point is live.
- * May be called again (after more kd_set calls) to rebuild. Cannot fail. */
-void kd_build(struct kd_tree *t);
+ * May be called again (after more kd_set calls) to rebuild. Returns 0; -1 is
+ * reserved for a build that would need scratch memory and could not get it
+ * (the tree is then empty until a kd_build succeeds). It currently works in
+ * place and never fails. */
+int kd_build(struct kd_tree *t);
 
 /* Number of points the tree was allocated for, and number still live. */
 size_t kd_size(const struct kd_tree *t);
@@ -57,17 +65,39 @@ int kd_remove(struct kd_tree *t, uint32_t i);
  * KD_NONE (and leaves *d2 alone) if no point is live. */
 uint32_t kd_nearest(const struct kd_tree *t, double x, double y, double *d2);
 
-/* Number of leaves, and the leaf (0 .. kd_leaves()-1) that (x, y) falls in.
- * Leaves are numbered in tree order, so queries issued in increasing leaf
- * order touch memory coherently. Only a hint for ordering; no correctness
- * depends on it. */
-size_t kd_leaves(const struct kd_tree *t);
-size_t kd_leaves_for(size_t n); /* kd_leaves() of a tree of n points */
-uint32_t kd_locate(const struct kd_tree *t, double x, double y);
+/* Slots: after kd_build every point sits in a fixed slot 0..n-1 (its place in
+ * the tree's order; removal does not move points). Working with slots saves
+ * the index -> slot lookup in hot loops. kd_nearest_slot is kd_nearest
+ * returning the slot (or KD_NONE); kd_slot_index maps a slot back to the
+ * point's index; kd_remove_slot / kd_slot_live are kd_remove / kd_is_live by
+ * slot (slot must be < n). */
+uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2);
+uint32_t kd_slot_index(const struct kd_tree *t, uint32_t slot);
+int kd_remove_slot(struct kd_tree *t, uint32_t slot);
+int kd_slot_live(const struct kd_tree *t, uint32_t slot);
+
+/* A point's position on a Z-order (Morton) curve over the bounding box of the
+ * tree's points (points outside are clamped onto it): issuing queries in
+ * increasing key order makes them touch the tree coherently. Only a hint; no
+ * correctness depends on it. Valid after kd_build. */
+uint64_t kd_curve_key(const struct kd_tree *t, double x, double y);
+
+/* Sorts a[0..n) by key, stably, using tmp[0..n) as scratch (LSD radix). */
+struct kd_kv {
+    uint64_t key;
+    uint32_t val;
+    uint32_t pad;
+};
+void kd_sort_kv(struct kd_kv *a, struct kd_kv *tmp, size_t n);
+
+/* Number of leaves of a tree of n points (each holds at most 8 points). */
+size_t kd_leaves_for(size_t n);
 
 /* Bytes allocated by kd_new for this tree (all of them, including itself),
- * and what kd_new(n) would allocate, without allocating. */
+ * and what kd_new(n) would allocate, without allocating; kd_build needs
+ * kd_build_scratch_for(n) more while it runs. */
 size_t kd_bytes(const struct kd_tree *t);
 size_t kd_bytes_for(size_t n);
+size_t kd_build_scratch_for(size_t n);
 
 #endif

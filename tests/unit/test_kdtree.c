@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "kdtree.h"
+#include "../../matcher/kdtree.h"
 
 static uint64_t rng_state;
 static uint64_t rng(void) /* splitmix64 */
@@ -80,10 +80,9 @@ static void one_case(uint64_t seed, size_t n, int kind)
     struct kd_tree *t = kd_new(n);
     assert_non_null(t);
     assert_int_equal(kd_bytes(t), kd_bytes_for(n));
-    assert_int_equal(kd_leaves(t), kd_leaves_for(n));
     for (size_t i = 0; i < n; i++)
         kd_set(t, (uint32_t)i, x[i], y[i]);
-    kd_build(t);
+    assert_int_equal(kd_build(t), 0);
     memset(live, 1, n + 1);
     size_t nlive = n;
     double sx[1], sy[1];
@@ -107,8 +106,14 @@ static void one_case(uint64_t seed, size_t n, int kind)
                             (unsigned long long)seed, n, kind, nlive, qx, qy, want, want_d2, got, got_d2);
                 fail();
             }
-            if (n)
-                assert_true(kd_locate(t, qx, qy) < kd_leaves(t));
+            /* The slot API agrees with the index API. */
+            double sd2 = -3;
+            uint32_t slot = kd_nearest_slot(t, qx, qy, &sd2);
+            assert_int_equal(slot == KD_NONE ? KD_NONE : kd_slot_index(t, slot), got);
+            if (slot != KD_NONE) {
+                assert_memory_equal(&sd2, &got_d2, sizeof sd2);
+                assert_int_equal(kd_slot_live(t, slot), 1);
+            }
         }
         if (nlive == 0)
             break;
@@ -117,7 +122,17 @@ static void one_case(uint64_t seed, size_t n, int kind)
         while (!live[k])
             k = (k + 1) % n;
         assert_int_equal(kd_is_live(t, (uint32_t)k), 1);
-        assert_int_equal(kd_remove(t, (uint32_t)k), 0);
+        if (below(2)) {
+            assert_int_equal(kd_remove(t, (uint32_t)k), 0);
+        } else {
+            uint32_t slot = KD_NONE;
+            for (uint32_t s = 0; s < n; s++)
+                if (kd_slot_index(t, s) == k)
+                    slot = s;
+            assert_int_equal(kd_remove_slot(t, slot), 0);
+            assert_int_equal(kd_slot_live(t, slot), 0);
+            assert_int_equal(kd_remove_slot(t, slot), -1);
+        }
         assert_int_equal(kd_is_live(t, (uint32_t)k), 0);
         assert_int_equal(kd_remove(t, (uint32_t)k), -1);
         live[k] = 0;
@@ -150,7 +165,7 @@ static void test_edges(void **state)
     struct kd_tree *t = kd_new(0);
     assert_non_null(t);
     assert_int_equal(kd_nearest(t, 0, 0, NULL), KD_NONE); /* not built */
-    kd_build(t);
+    assert_int_equal(kd_build(t), 0);
     assert_int_equal(kd_live(t), 0);
     assert_int_equal(kd_nearest(t, 0, 0, NULL), KD_NONE);
     assert_int_equal(kd_remove(t, 0), -1);
@@ -165,7 +180,7 @@ static void test_edges(void **state)
     kd_set(t, 1, 10, 0);
     kd_set(t, 2, 10, 0); /* duplicate of 1: lower index wins */
     kd_set(t, 7, 5, 5);  /* out of range: ignored */
-    kd_build(t);
+    assert_int_equal(kd_build(t), 0);
     double d2 = -1;
     assert_int_equal(kd_nearest(t, 9, 0, &d2), 1);
     assert_true(d2 == 1.0);
@@ -174,10 +189,51 @@ static void test_edges(void **state)
     kd_remove(t, 1);
     assert_int_equal(kd_nearest(t, 9, 0, &d2), 2);
     kd_set(t, 0, 100, 100);
-    kd_build(t); /* every point live again */
+    assert_int_equal(kd_build(t), 0); /* every point live again */
     assert_int_equal(kd_live(t), 3);
     assert_int_equal(kd_nearest(t, 99, 99, &d2), 0);
     assert_int_equal(kd_nearest(t, 9, 0, &d2), 1);
+    kd_free(t);
+}
+
+static void test_sort_kv(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        rng_state = seed;
+        size_t n = seed < 20 ? (size_t)seed * 3 : 1000 + below(5000);
+        struct kd_kv *a = malloc(2 * n * sizeof *a);
+        assert_non_null(a);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k = rng();
+            if (seed % 3 == 0)
+                k &= 0xff; /* many equal keys */
+            if (seed % 3 == 1)
+                k &= 0xffff0000ffULL;
+            a[i] = (struct kd_kv){k, (uint32_t)i, 0};
+        }
+        kd_sort_kv(a, a + n, n);
+        for (size_t i = 1; i < n; i++) {
+            assert_true(a[i - 1].key <= a[i].key);
+            if (a[i - 1].key == a[i].key)
+                assert_true(a[i - 1].val < a[i].val); /* stable */
+        }
+        free(a);
+    }
+}
+
+static void test_curve_key(void **state)
+{
+    (void)state;
+    struct kd_tree *t = kd_new(2);
+    kd_set(t, 0, -10, 0);
+    kd_set(t, 1, 10, 100);
+    assert_int_equal(kd_build(t), 0);
+    assert_true(kd_curve_key(t, -10, 0) == 0);
+    assert_true(kd_curve_key(t, 10, 100) == UINT64_MAX);
+    assert_true(kd_curve_key(t, -1e300, -5) == 0);  /* clamped */
+    assert_true(kd_curve_key(t, 1e300, 1e9) == UINT64_MAX);
+    assert_true(kd_curve_key(t, 0, 50) > kd_curve_key(t, -5, 20));
     kd_free(t);
 }
 
@@ -185,6 +241,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_sort_kv),
+        cmocka_unit_test(test_curve_key),
         cmocka_unit_test(test_random_small),
         cmocka_unit_test(test_random_medium),
     };

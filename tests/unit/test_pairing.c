@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "pairing.h"
+#include "../../matcher/pairing.h"
 
 static uint64_t rng_state;
 static uint64_t rng(void) /* splitmix64 */

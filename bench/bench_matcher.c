@@ -1,0 +1,314 @@
+/* bench_matcher.c — times mc_match (matcher/pairing.c) on N riders x N
+ * drivers uniform in a square, N = 1e3, 1e4, 1e5, 1e6, against a brute force
+ * (every pair sorted by (d2, rider, driver), taken greedily) where that is
+ * affordable, and reports the memory per waiting request. Output on stdout
+ * only: a table, or JSON with --json. See --help. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../matcher/pairing.h"
+
+static uint64_t rng_state;
+static uint64_t rng(void) /* splitmix64 */
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static double unif(void) { return (double)(rng() >> 11) * (1.0 / 9007199254740992.0); }
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- brute force: all pairs, sorted by (d2, rider, driver) ---- */
+
+struct cand {
+    double d2;
+    uint32_t r, d;
+};
+
+static inline int cand_less(const struct cand *a, const struct cand *b)
+{
+    if (a->d2 != b->d2)
+        return a->d2 < b->d2;
+    if (a->r != b->r)
+        return a->r < b->r;
+    return a->d < b->d;
+}
+
+static void cand_sort(struct cand *a, size_t n) /* quicksort, insertion sort below 16 */
+{
+    while (n > 16) {
+        struct cand p = a[n / 2], t;
+        if (cand_less(&a[n - 1], &a[0])) { t = a[0]; a[0] = a[n - 1]; a[n - 1] = t; }
+        if (cand_less(&p, &a[0])) p = a[0];
+        else if (cand_less(&a[n - 1], &p)) p = a[n - 1];
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (cand_less(&a[i], &p)) i++;
+            while (cand_less(&p, &a[j])) j--;
+            if (i >= j) break;
+            t = a[i]; a[i] = a[j]; a[j] = t;
+            i++;
+            j--;
+        }
+        size_t left = j + 1; /* a[0..j] <= p <= a[j+1..n) */
+        if (left < n - left) {
+            cand_sort(a, left);
+            a += left;
+            n -= left;
+        } else {
+            cand_sort(a + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct cand t = a[i];
+        size_t j = i;
+        while (j > 0 && cand_less(&t, &a[j - 1])) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = t;
+    }
+}
+
+static long brute(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd, struct mc_pair *out,
+                  size_t *bytes)
+{
+    size_t m = nr * nd;
+    struct cand *c = malloc(m * sizeof *c);
+    char *rt = calloc(nr, 1), *dt = calloc(nd, 1);
+    *bytes = m * sizeof *c + nr + nd;
+    if (!c || !rt || !dt) {
+        free(c); free(rt); free(dt);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < nr; i++)
+        for (size_t j = 0; j < nd; j++) {
+            double dx = R[i].x - D[j].x, dy = R[i].y - D[j].y;
+            c[k++] = (struct cand){dx * dx + dy * dy, (uint32_t)i, (uint32_t)j};
+        }
+    cand_sort(c, m);
+    long n = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (rt[c[i].r] || dt[c[i].d])
+            continue;
+        rt[c[i].r] = dt[c[i].d] = 1;
+        out[n++] = (struct mc_pair){c[i].r, c[i].d, sqrt(c[i].d2)};
+    }
+    free(c); free(rt); free(dt);
+    return n;
+}
+
+/* ---- peak resident memory: VmHWM, reset through /proc/self/clear_refs ---- */
+
+static long status_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long v = -1;
+    size_t fl = strlen(field);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, field, fl) && line[fl] == ':') {
+            v = strtol(line + fl + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+static int reset_hwm(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int ok = fputs("5", f) >= 0;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* ---- driver ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+struct stats {
+    double med, min, max;
+};
+
+static struct stats summarize(double *t, int k)
+{
+    qsort(t, (size_t)k, sizeof *t, cmp_double);
+    struct stats s = {k % 2 ? t[k / 2] : (t[k / 2 - 1] + t[k / 2]) / 2, t[0], t[k - 1]};
+    return s;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench_matcher [--max-n N] [--runs K] [--brute-max N] [--seed S] [--json]\n"
+            "Times mc_match on N riders x N drivers uniform in a 1000 x 1000 square for\n"
+            "N = 1e3, 1e4, 1e5, 1e6 (up to --max-n, default 1e6), K runs each (default 5),\n"
+            "on one thread; wall time from CLOCK_MONOTONIC; median and min-max.\n"
+            "The brute force (all N^2 pairs sorted, then greedy; 16 N^2 bytes) runs for\n"
+            "N <= --brute-max (default 1000; 10000 needs 1.6 GB and some seconds per run),\n"
+            "its result is checked against mc_match, and tree/brute is the ratio of medians.\n"
+            "Memory: 'alloc' is the exact byte count mc_match allocates at its peak\n"
+            "(mc_match_bytes); 'hwm' is the rise of VmHWM (peak RSS) over one call, after\n"
+            "resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n");
+}
+
+int main(int argc, char **argv)
+{
+    size_t max_n = 1000000, brute_max = 1000;
+    int runs = 5, json = 0;
+    uint64_t seed = 42;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (i + 1 < argc && (!strcmp(a, "--max-n") || !strcmp(a, "--runs") || !strcmp(a, "--brute-max") ||
+                                    !strcmp(a, "--seed"))) {
+            char *end;
+            errno = 0;
+            double v = strtod(argv[++i], &end); /* accepts 1e5 */
+            if (errno || *end || v < 0 || v > 1e12) {
+                fprintf(stderr, "bench_matcher: bad value for %s: %s\n", a, argv[i]);
+                return 2;
+            }
+            if (!strcmp(a, "--max-n")) max_n = (size_t)v;
+            else if (!strcmp(a, "--runs")) runs = (int)v;
+            else if (!strcmp(a, "--brute-max")) brute_max = (size_t)v;
+            else seed = (uint64_t)v;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (runs < 1)
+        runs = 1;
+
+    static const size_t sizes[] = {1000, 10000, 100000, 1000000};
+    if (json)
+        printf("{\"bench\":\"matcher\",\"runs\":%d,\"seed\":%llu,\"results\":[", runs, (unsigned long long)seed);
+    else
+        printf("%9s %10s %21s %10s %8s %11s %11s %11s\n", "N", "tree_ms", "(min-max)", "brute_ms", "tree/br",
+               "alloc_B/req", "hwm_B/req", "pairs");
+    int first = 1, bad = 0;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0] && sizes[si] <= max_n; si++) {
+        size_t n = sizes[si];
+        rng_state = seed ^ (uint64_t)n;
+        struct mc_point *R = malloc(n * sizeof *R), *D = malloc(n * sizeof *D);
+        struct mc_pair *out = malloc(n * sizeof *out), *ref = NULL;
+        double *t = malloc((size_t)runs * sizeof *t);
+        if (!R || !D || !out || !t) {
+            fprintf(stderr, "bench_matcher: out of memory at N=%zu\n", n);
+            return 1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            R[i] = (struct mc_point){unif() * 1000, unif() * 1000};
+            D[i] = (struct mc_point){unif() * 1000, unif() * 1000};
+        }
+        memset(out, 0, n * sizeof *out); /* fault the output in before timing */
+        long pairs = 0;
+        long hwm_kb = -1;
+        for (int k = 0; k < runs; k++) {
+            int measure = k == 0 && reset_hwm() == 0;
+            long base_kb = measure ? status_kb("VmRSS") : -1;
+            double t0 = now_s();
+            pairs = mc_match(R, n, D, n, out);
+            t[k] = now_s() - t0;
+            if (measure && base_kb >= 0) {
+                long h = status_kb("VmHWM");
+                hwm_kb = h >= 0 ? h - base_kb : -1;
+            }
+            if (pairs != (long)n) {
+                fprintf(stderr, "bench_matcher: mc_match returned %ld at N=%zu\n", pairs, n);
+                return 1;
+            }
+        }
+        struct stats st = summarize(t, runs);
+        struct stats sb = {NAN, NAN, NAN};
+        int checked = 0;
+        if (n <= brute_max) {
+            ref = malloc(n * sizeof *ref);
+            size_t bb = 0;
+            for (int k = 0; ref && k < runs; k++) {
+                double t0 = now_s();
+                long m = brute(R, n, D, n, ref, &bb);
+                t[k] = now_s() - t0;
+                if (m != (long)n) {
+                    fprintf(stderr, "bench_matcher: brute force failed at N=%zu\n", n);
+                    return 1;
+                }
+            }
+            if (ref) {
+                sb = summarize(t, runs);
+                checked = 1;
+                for (size_t i = 0; i < n; i++)
+                    if (ref[i].rider != out[i].rider || ref[i].driver != out[i].driver ||
+                        memcmp(&ref[i].distance, &out[i].distance, sizeof(double)))
+                        checked = -1;
+                if (checked < 0) {
+                    fprintf(stderr, "bench_matcher: MISMATCH with brute force at N=%zu\n", n);
+                    bad = 1;
+                }
+            }
+            free(ref);
+        }
+        double alloc_req = (double)mc_match_bytes(n, n) / (2.0 * (double)n);
+        double hwm_req = hwm_kb >= 0 ? (double)hwm_kb * 1024.0 / (2.0 * (double)n) : NAN;
+        if (json) {
+            printf("%s{\"n\":%zu,\"tree_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},", first ? "" : ",", n,
+                   st.med * 1e3, st.min * 1e3, st.max * 1e3);
+            if (checked)
+                printf("\"brute_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"tree_over_brute\":%.6f,"
+                       "\"matches_brute\":%s,",
+                       sb.med * 1e3, sb.min * 1e3, sb.max * 1e3, st.med / sb.med, checked > 0 ? "true" : "false");
+            else
+                printf("\"brute_ms\":null,\"tree_over_brute\":null,\"matches_brute\":null,");
+            printf("\"alloc_bytes\":%zu,\"alloc_bytes_per_request\":%.1f,", mc_match_bytes(n, n), alloc_req);
+            if (hwm_kb >= 0)
+                printf("\"hwm_bytes_per_request\":%.1f,", hwm_req);
+            else
+                printf("\"hwm_bytes_per_request\":null,");
+            printf("\"pairs\":%ld}", pairs);
+        } else {
+            char range[64], bs[32] = "-", rs[32] = "-", hs[32] = "-";
+            snprintf(range, sizeof range, "(%.2f-%.2f)", st.min * 1e3, st.max * 1e3);
+            if (checked) {
+                snprintf(bs, sizeof bs, "%.2f", sb.med * 1e3);
+                snprintf(rs, sizeof rs, "%.4f%s", st.med / sb.med, checked < 0 ? "!" : "");
+            }
+            if (hwm_kb >= 0)
+                snprintf(hs, sizeof hs, "%.1f", hwm_req);
+            printf("%9zu %10.2f %21s %10s %8s %11.1f %11s %11ld\n", n, st.med * 1e3, range, bs, rs, alloc_req, hs,
+                   pairs);
+        }
+        fflush(stdout);
+        first = 0;
+        free(R); free(D); free(out); free(t);
+    }
+    if (json)
+        printf("]}\n");
+    return bad;
+}
