@@ -166,15 +166,42 @@ static void pg_fail_all(struct pgconn *pc)
 
 /* ---- connection life ----------------------------------------------------- */
 
+/* libpq's messages span lines; logs want one: newlines and tabs become
+ * spaces, runs of spaces one, trailing ones dropped. */
+static void pg_oneline(char *out, size_t cap, const char *in)
+{
+	size_t n = 0;
+
+	for (; *in && n + 1 < cap; in++) {
+		char c = (*in == '\n' || *in == '\t' || *in == '\r') ? ' ' : *in;
+
+		if (c == ' ' && (n == 0 || out[n - 1] == ' '))
+			continue;
+		out[n++] = c;
+	}
+	while (n && out[n - 1] == ' ')
+		n--;
+	out[n] = 0;
+}
+
+/* Server notices (and the FATAL a server sends when it shuts down) go to
+ * the log instead of libpq's default, raw stderr. */
+static void pg_notice(void *arg, const char *message)
+{
+	struct pgconn *pc = arg;
+	char msg[256];
+
+	pg_oneline(msg, sizeof(msg), message);
+	log_info("%s: %s", pc->name, msg);
+}
+
 static void pg_lost(struct pgconn *pc, const char *why)
 {
 	int was_up = pc->state == PG_UP;
 	char msg[256];
 
 	/* the message may live in the PGconn about to be freed */
-	snprintf(msg, sizeof(msg), "%s", why && *why ? why : "connection lost");
-	for (char *p = msg + strlen(msg); p > msg && (p[-1] == '\n' || p[-1] == ' '); )
-		*--p = 0;
+	pg_oneline(msg, sizeof(msg), why && *why ? why : "connection lost");
 	pg_unwatch(pc); /* before PQfinish closes the descriptor */
 	if (pc->conn) {
 		PQfinish(pc->conn);
@@ -250,6 +277,7 @@ static void pg_connect(struct pgconn *pc)
 		pg_lost(pc, PQerrorMessage(pc->conn));
 		return;
 	}
+	PQsetNoticeProcessor(pc->conn, pg_notice, pc);
 	pc->state = PG_CONNECTING;
 	/* libpq's rule: behave as if PQconnectPoll had returned WRITING */
 	if (pg_watch(pc, UV_WRITABLE) < 0)

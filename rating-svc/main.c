@@ -250,13 +250,13 @@ static void handle_driver(struct http_req *req, void *app)
 	static const char prefix[] = "/rating/driver/";
 	struct rating_svc *s = app;
 	const char *path = http_req_path(req) + sizeof(prefix) - 1;
-	char car[V_CAR_NUMBER_MAX * 3 + 1];
+	char car[V_CAR_NUMBER_MAX + 1];
 	const char *params[1] = { car };
 	int n;
 
-	/* lws hands over the path already percent-decoded; decoding it again
-	 * would turn a literal "%41" into "A". What is left to check is the
-	 * text itself. */
+	/* lws hands over the path already percent-decoded (nginx passes the
+	 * client's URI through unchanged): decoding it again would turn a
+	 * literal "%41" into "A". What is left to check is the text itself. */
 	n = (int)strlen(path);
 	if (n < 1 || n > V_CAR_NUMBER_MAX || !v_valid_text(path, (size_t)n, V_CAR_NUMBER_MAX)) {
 		s->invalid++;

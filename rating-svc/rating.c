@@ -39,48 +39,6 @@ int rating_ct_equal(const char *a, size_t alen, const char *b, size_t blen)
 	return diff == 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int rating_urldecode(const char *in, size_t len, char *out, size_t cap)
-{
-	size_t n = 0;
-
-	if (!cap)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		char c = in[i];
-
-		if (c == '%') {
-			int hi, lo;
-
-			if (i + 2 >= len)
-				return -1; /* needs two hex digits after it */
-			hi = hexval(in[i + 1]);
-			lo = hexval(in[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				return -1;
-			c = (char)(hi * 16 + lo);
-			i += 2;
-		} else if (c == 0) {
-			return -1;
-		}
-		if (n + 1 >= cap)
-			return -1;
-		out[n++] = c;
-	}
-	out[n] = 0;
-	return (int)n;
-}
-
 int rating_parse_limit(const char *s, int *out)
 {
 	int v = 0;

@@ -1,5 +1,5 @@
 /* rating.h - the pure core of rating-svc: no I/O, no loop. Token comparison
- * in constant time, URL decoding of a path segment, the limit of
+ * in constant time, the limit of
  * GET /rating/top, the SQL it runs (fixed texts with $n parameters) and the
  * JSON of its replies. The glue in main.c only moves data between HTTP,
  * Redis, Postgres and these functions. */
@@ -16,11 +16,6 @@
 /* 1 when a[0..alen) equals b[0..blen), else 0. The time taken depends only
  * on blen (pass the secret as b): no early exit on the first difference. */
 int rating_ct_equal(const char *a, size_t alen, const char *b, size_t blen);
-
-/* Decodes %XX escapes of in[0..len) into out (cap bytes, NUL-terminated).
- * '+' stays '+' (it is a path, not a form). Returns the decoded length, or -1
- * for a malformed escape, an escaped NUL, or when out is too small. */
-int rating_urldecode(const char *in, size_t len, char *out, size_t cap);
 
 /* The limit of GET /rating/top: s is the query value or NULL when absent
  * (then RATING_TOP_DEFAULT). Only plain decimal digits, 1..RATING_TOP_MAX.
