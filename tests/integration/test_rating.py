@@ -2,12 +2,16 @@
 nginx, against real Redis and Postgres, including Postgres and Redis going
 away and coming back while rating-svc keeps running.
 
-The matcher (which writes the `ride:<ride_id>` hashes) is not on main yet, so
-these tests create that hash directly in Redis with the fields documented in
-docs/INTERNALS.md (token, car_number, driver_name, driver_id, rider_id; TTL
-1 h). Once the matcher lands, test_rating_after_a_real_match should get its
-ride from a real rider/driver pair instead."""
+test_rating_after_a_real_match gets its ride from a real pair: a rider and a
+driver POSTed through nginx, the matcher's claim, the token read from the
+`matches` stream (what comm-svc relays to the rider's websocket; comm-svc is
+not on main yet). The other tests, which need many rides with chosen
+drivers, write the `ride:<ride_id>` hash directly in Redis the way the
+matcher does (fields and TTL of docs/INTERNALS.md), so they do not wait for
+matcher ticks."""
+import json
 import os
+import random
 import subprocess
 import secrets
 import urllib.parse
@@ -16,7 +20,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import BASE, PORT, ROOT, post, stack, wait_for
+from conftest import BASE, PORT, ROOT, driver, post, rider, stack, wait_for
 
 SVC = f"http://127.0.0.1:{PORT + 30}"
 
@@ -58,6 +62,36 @@ def driver_url(car):
 
 
 # ---------------------------------------------------------------- POST /rating
+
+def match_of(rds, rider_id):
+    """The match message for rider_id in the `matches` stream, or None."""
+    for _, f in rds.xrevrange("matches", count=500):
+        m = json.loads(f["json"])
+        if m["rider"]["id"] == rider_id:
+            return m
+    return None
+
+
+def test_rating_after_a_real_match(rds, pg):
+    # a spot far from everyone else, so this rider and driver pair together
+    x, y = random.uniform(-9e5, -8e5), random.uniform(8e5, 9e5)
+    car = "REAL-" + uuid.uuid4().hex[:8]
+    rr = post("/rider", rider(name="Rahim", x=x, y=y))
+    dr = post("/driver", driver(name="Karim", car=car, x=x + 1, y=y))
+    assert rr.status_code == 202 and dr.status_code == 202, (rr.text, dr.text)
+    m = wait_for(lambda: match_of(rds, rr.json()["id"]), timeout=10)
+    assert m, "the matcher did not pair the rider"
+    assert m["driver"]["car_number"] == car
+    ride_id, token = m["ride_id"], m["rating_token"]
+    assert rate(ride_id, "0" * 32).status_code == 403
+    r = rate(ride_id, token, 5)
+    assert r.status_code == 201, r.text
+    assert r.json() == {"ride_id": ride_id, "driver": {"car_number": car, "name": "Karim"},
+                        "rating": 5}
+    assert rate(ride_id, token, 5).status_code == 409
+    d = requests.get(driver_url(car), timeout=5).json()
+    assert d == {"car_number": car, "name": "Karim", "count": 1, "average": 5}
+
 
 def test_rating_is_created_once(rds, pg):
     ride_id, token, car = make_ride(rds, name='Karim "K"')
