@@ -1,0 +1,444 @@
+/* rating-svc - riders rate their driver once per ride; drivers' averages.
+ *
+ *   POST /rating                    {"ride_id","rating","rating_token"}
+ *   GET  /rating/driver/{car_number}
+ *   GET  /rating/top?limit=N
+ *
+ * The ride (driver and token) comes from the matcher's `ride:<ride_id>` hash
+ * in Redis; ratings live in Postgres (table `ratings`). This file is glue:
+ * HTTP in, Redis and Postgres through lib/redis and lib/pg, replies built by
+ * the pure core in rating.c. Every POST owns one heap `post_op` (holding its
+ * HTTP request) from the Redis lookup to the reply. */
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "pg.h"
+#include "rating.h"
+#include "redis.h"
+#include "svc.h"
+#include "validate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RIDE_TEXT_MAX 128 /* the hash's car_number / driver_name / token */
+
+struct rating_svc {
+	uv_loop_t *loop;
+	struct rconn *redis;
+	struct pgconn *pg;
+	struct http_server *http;
+	unsigned long long created, duplicate, invalid, forbidden, unknown, unavailable,
+		failed, lookups;
+};
+
+/* One POST /rating in progress; owns a hold on req. */
+struct post_op {
+	struct rating_svc *s;
+	struct http_req *req;
+	struct v_rating r;
+	char car_number[RIDE_TEXT_MAX];
+	char driver_name[RIDE_TEXT_MAX];
+};
+
+static void op_done(struct post_op *op)
+{
+	http_req_release(op->req);
+	free(op);
+}
+
+static void reply_sbuf(struct http_req *req, int status, struct sbuf *b)
+{
+	if (b->oom)
+		http_reply_error(req, 500, "out of memory", NULL);
+	else
+		http_reply(req, status, b->p, b->len);
+	sbuf_free(b);
+}
+
+static void reply_unavailable(struct rating_svc *s, struct http_req *req, const char *store)
+{
+	char msg[64];
+
+	s->unavailable++;
+	snprintf(msg, sizeof(msg), "service unavailable: %s is down", store);
+	http_reply_error(req, 503, msg, NULL);
+}
+
+/* Answers a failed Postgres query: 503 when the store is unavailable, else 500. */
+static void reply_pg_failure(struct rating_svc *s, struct http_req *req, const PGresult *res)
+{
+	if (pg_result_unavailable(res)) {
+		reply_unavailable(s, req, "Postgres");
+		return;
+	}
+	s->failed++;
+	log_error("postgres: %s", pg_result_err(res));
+	http_reply_error(req, 500, "internal error", NULL);
+}
+
+/* ---- POST /rating ----------------------------------------------------------- */
+
+static void on_inserted(struct pgconn *pc, const PGresult *res, void *priv)
+{
+	struct post_op *op = priv;
+	struct rating_svc *s = op->s;
+	struct sbuf b = { 0 };
+
+	if (!pg_result_ok(res)) {
+		reply_pg_failure(s, op->req, res);
+	} else if (PQntuples(res) == 0) {
+		s->duplicate++;
+		http_reply_error(op->req, 409, "ride already rated", "ride_id");
+	} else {
+		/* the statement ran in autocommit and libpq's NULL result (the
+		 * server ready again) has come: the row is committed */
+		s->created++;
+		rating_created_json(&b, op->r.ride_id, op->car_number, op->driver_name, op->r.rating);
+		reply_sbuf(op->req, 201, &b);
+	}
+	op_done(op);
+}
+
+/* The ride is not (or no longer) in Redis: rated already, or unknown. */
+static void on_exists(struct pgconn *pc, const PGresult *res, void *priv)
+{
+	struct post_op *op = priv;
+	struct rating_svc *s = op->s;
+
+	if (!pg_result_ok(res)) {
+		reply_pg_failure(s, op->req, res);
+	} else if (PQntuples(res) > 0) {
+		s->duplicate++;
+		http_reply_error(op->req, 409, "ride already rated", "ride_id");
+	} else {
+		s->unknown++;
+		http_reply_error(op->req, 404, "unknown ride", "ride_id");
+	}
+	op_done(op);
+}
+
+/* Copies the value of field name from an HGETALL reply; 0 or -1. */
+static int hash_get(const redisReply *r, const char *name, char *out, size_t cap)
+{
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *k = r->element[i], *v = r->element[i + 1];
+
+		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    k->len != strlen(name) || memcmp(k->str, name, k->len))
+			continue;
+		if (v->len >= cap || memchr(v->str, 0, v->len))
+			return -1;
+		memcpy(out, v->str, v->len);
+		out[v->len] = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static void on_ride(struct rconn *rc, redisReply *r, void *priv)
+{
+	struct post_op *op = priv;
+	struct rating_svc *s = op->s;
+	char token[RIDE_TEXT_MAX], rating[8];
+	const char *params[4];
+
+	if (!rreply_ok(r) || r->type != REDIS_REPLY_ARRAY) {
+		log_warn("ride lookup failed: %s", rreply_err(r));
+		reply_unavailable(s, op->req, "Redis");
+		op_done(op);
+		return;
+	}
+	if (r->elements == 0) {
+		params[0] = op->r.ride_id;
+		if (pg_query(s->pg, rating_sql_exists, 1, params, on_exists, op) < 0) {
+			reply_unavailable(s, op->req, "Postgres");
+			op_done(op);
+		}
+		return;
+	}
+	if (hash_get(r, "token", token, sizeof(token)) < 0 ||
+	    hash_get(r, "car_number", op->car_number, sizeof(op->car_number)) < 0 ||
+	    hash_get(r, "driver_name", op->driver_name, sizeof(op->driver_name)) < 0) {
+		s->failed++;
+		log_error("ride:%s is incomplete in Redis", op->r.ride_id);
+		http_reply_error(op->req, 500, "ride record incomplete", NULL);
+		op_done(op);
+		return;
+	}
+	if (!rating_ct_equal(op->r.token, strlen(op->r.token), token, strlen(token))) {
+		s->forbidden++;
+		http_reply_error(op->req, 403, "rating_token does not match this ride", "rating_token");
+		op_done(op);
+		return;
+	}
+	snprintf(rating, sizeof(rating), "%d", op->r.rating);
+	params[0] = op->r.ride_id;
+	params[1] = op->car_number;
+	params[2] = op->driver_name;
+	params[3] = rating;
+	if (pg_query(s->pg, rating_sql_insert, 4, params, on_inserted, op) < 0) {
+		reply_unavailable(s, op->req, "Postgres");
+		op_done(op);
+	}
+}
+
+static void handle_post(struct http_req *req, void *app)
+{
+	struct rating_svc *s = app;
+	struct v_error err = { 0 };
+	struct post_op *op;
+	size_t len;
+	const char *body = http_req_body(req, &len);
+
+	op = calloc(1, sizeof(*op));
+	if (!op) {
+		http_reply_error(req, 500, "out of memory", NULL);
+		return;
+	}
+	if (v_parse_rating(body, len, &op->r, &err) < 0) {
+		int forbidden = err.field && !strcmp(err.field, "rating_token");
+
+		if (forbidden)
+			s->forbidden++;
+		else
+			s->invalid++;
+		http_reply_error(req, forbidden ? 403 : 400,
+				 err.message ? err.message : "invalid request", err.field);
+		free(op);
+		return;
+	}
+	op->s = s;
+	op->req = req;
+	http_req_hold(req);
+	if (rconn_cmd(s->redis, on_ride, op, "HGETALL ride:%s", op->r.ride_id) < 0) {
+		reply_unavailable(s, req, "Redis");
+		op_done(op);
+	}
+}
+
+/* ---- GET /rating/driver/{car_number}, GET /rating/top ---------------------- */
+
+/* Appends the driver object of row i (columns as in rating_sql_driver). */
+static void row_json(struct sbuf *b, const PGresult *res, int i)
+{
+	rating_driver_json(b, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			   strtoll(PQgetvalue(res, i, 2), NULL, 10),
+			   strtod(PQgetvalue(res, i, 3), NULL));
+}
+
+static void on_driver(struct pgconn *pc, const PGresult *res, void *priv)
+{
+	struct http_req *req = priv;
+	struct rating_svc *s = http_req_app(req);
+	struct sbuf b = { 0 };
+
+	if (!pg_result_ok(res)) {
+		reply_pg_failure(s, req, res);
+	} else if (PQntuples(res) == 0) {
+		http_reply_error(req, 404, "no ratings for this driver", "car_number");
+	} else {
+		row_json(&b, res, 0);
+		reply_sbuf(req, 200, &b);
+	}
+	http_req_release(req);
+}
+
+static void handle_driver(struct http_req *req, void *app)
+{
+	static const char prefix[] = "/rating/driver/";
+	struct rating_svc *s = app;
+	const char *path = http_req_path(req) + sizeof(prefix) - 1;
+	char car[V_CAR_NUMBER_MAX + 1];
+	const char *params[1] = { car };
+	int n;
+
+	/* lws hands over the path already percent-decoded (nginx passes the
+	 * client's URI through unchanged): decoding it again would turn a
+	 * literal "%41" into "A". What is left to check is the text itself. */
+	n = (int)strlen(path);
+	if (n < 1 || n > V_CAR_NUMBER_MAX || !v_valid_text(path, (size_t)n, V_CAR_NUMBER_MAX)) {
+		s->invalid++;
+		http_reply_error(req, 400, "car_number must be 1-32 bytes of text", "car_number");
+		return;
+	}
+	memcpy(car, path, (size_t)n + 1);
+	s->lookups++;
+	http_req_hold(req);
+	if (pg_query(s->pg, rating_sql_driver, 1, params, on_driver, req) < 0) {
+		http_req_release(req);
+		reply_unavailable(s, req, "Postgres");
+	}
+}
+
+static void on_top(struct pgconn *pc, const PGresult *res, void *priv)
+{
+	struct http_req *req = priv;
+	struct rating_svc *s = http_req_app(req);
+	struct sbuf b = { 0 };
+
+	if (!pg_result_ok(res)) {
+		reply_pg_failure(s, req, res);
+	} else {
+		sbuf_append(&b, "[", 1);
+		for (int i = 0; i < PQntuples(res); i++) {
+			if (i)
+				sbuf_append(&b, ",", 1);
+			row_json(&b, res, i);
+		}
+		sbuf_append(&b, "]", 1);
+		reply_sbuf(req, 200, &b);
+	}
+	http_req_release(req);
+}
+
+static void handle_top(struct http_req *req, void *app)
+{
+	struct rating_svc *s = app;
+	char val[512], limit_s[8];
+	const char *params[1] = { limit_s };
+	int limit;
+
+	/* val is as large as the whole query string: -1 means absent */
+	if (rating_parse_limit(http_req_query(req, "limit", val, sizeof(val)) < 0 ? NULL : val,
+			       &limit) < 0) {
+		s->invalid++;
+		http_reply_error(req, 400, "limit must be a whole number 1-100", "limit");
+		return;
+	}
+	snprintf(limit_s, sizeof(limit_s), "%d", limit);
+	s->lookups++;
+	http_req_hold(req);
+	if (pg_query(s->pg, rating_sql_top, 1, params, on_top, req) < 0) {
+		http_req_release(req);
+		reply_unavailable(s, req, "Postgres");
+	}
+}
+
+/* ---- health, metrics, life ------------------------------------------------- */
+
+static int svc_healthy(void *app)
+{
+	struct rating_svc *s = app;
+
+	return pg_up(s->pg) && rconn_up(s->redis);
+}
+
+static void svc_metrics(struct sbuf *out, void *app)
+{
+	struct rating_svc *s = app;
+	const struct pg_stats *ps = pg_get_stats(s->pg);
+
+	sbuf_printf(out,
+		    "# TYPE ratings_created_total counter\nratings_created_total %llu\n"
+		    "# TYPE ratings_rejected_total counter\n"
+		    "ratings_rejected_total{reason=\"invalid\"} %llu\n"
+		    "ratings_rejected_total{reason=\"forbidden\"} %llu\n"
+		    "ratings_rejected_total{reason=\"unknown_ride\"} %llu\n"
+		    "ratings_rejected_total{reason=\"already_rated\"} %llu\n"
+		    "# TYPE rating_unavailable_total counter\nrating_unavailable_total %llu\n"
+		    "# TYPE rating_internal_errors_total counter\nrating_internal_errors_total %llu\n"
+		    "# TYPE rating_lookups_total counter\nrating_lookups_total %llu\n"
+		    "# TYPE pg_queries_total counter\npg_queries_total %llu\n"
+		    "# TYPE pg_query_failures_total counter\n"
+		    "pg_query_failures_total{kind=\"error\"} %llu\n"
+		    "pg_query_failures_total{kind=\"lost\"} %llu\n"
+		    "pg_query_failures_total{kind=\"timeout\"} %llu\n"
+		    "# TYPE pg_connects_total counter\npg_connects_total %llu\n"
+		    "# TYPE pg_up gauge\npg_up %d\n"
+		    "# TYPE redis_up gauge\nredis_up %d\n",
+		    s->created, s->invalid, s->forbidden, s->unknown, s->duplicate, s->unavailable,
+		    s->failed, s->lookups, ps->queries, ps->errors, ps->failed, ps->timeouts,
+		    ps->connects, pg_up(s->pg), rconn_up(s->redis));
+}
+
+static void svc_stop(void *priv)
+{
+	struct rating_svc *s = priv;
+
+	/* stores first: their pending callbacks answer 503 while the server
+	 * still exists; then the server */
+	pg_free(s->pg);
+	s->pg = NULL;
+	rconn_free(s->redis);
+	s->redis = NULL;
+	http_server_free(s->http);
+	s->http = NULL;
+	svc_close();
+}
+
+int main(int argc, char **argv)
+{
+	static struct rating_svc s;
+	const char *listen = "127.0.0.1", *redis_addr = NULL, *pg_conninfo = NULL;
+	int port = cfg_stack_port(30), timeout_ms = 3000, pg_timeout_ms = 2000;
+	char redis_host[128] = "127.0.0.1", default_redis[64], default_pg[160];
+	int redis_port = cfg_stack_port(1);
+	static const struct http_route routes[] = {
+		{ "POST", "/rating", 0, handle_post },
+		{ "GET", "/rating/top", 0, handle_top },
+		{ "GET", "/rating/driver/", 1, handle_driver },
+		{ NULL, NULL, 0, NULL },
+	};
+	/* --pg has no env entry in the table on purpose: --help prints the
+	 * current value of each option, and PG_CONNINFO carries a password */
+	struct opt opts[] = {
+		{ "listen", "LISTEN", OPT_STR, &listen, "address to listen on" },
+		{ "port", NULL, OPT_INT, &port, "port to listen on (PORT+30)" },
+		{ "redis", "REDIS_ADDR", OPT_STR, &redis_addr, "Redis host:port (default 127.0.0.1:PORT+1)" },
+		{ "pg", NULL, OPT_STR, &pg_conninfo,
+		  "libpq conninfo; env PG_CONNINFO (default host=127.0.0.1 port=PORT+2 dbname=ridematch user=postgres)" },
+		{ "timeout-ms", NULL, OPT_INT, &timeout_ms, "answer 503 when the stores have not answered by then" },
+		{ "pg-timeout-ms", NULL, OPT_INT, &pg_timeout_ms, "drop a Postgres query (and connection) after this" },
+		{ NULL, NULL, 0, NULL, NULL },
+	};
+	int rc;
+
+	log_init(argv[0]);
+	rc = opt_parse(argc, argv, opts,
+		       "Rides are rated once, by the rider holding the ride's rating_token:\n"
+		       "  POST /rating {\"ride_id\",\"rating\":1-5,\"rating_token\"} -> 201 once committed\n"
+		       "  GET /rating/driver/{car_number}, GET /rating/top?limit=1-100 (default 10)\n"
+		       "Reads ride:<ride_id> hashes from Redis, stores ratings in Postgres.");
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (!pg_conninfo) {
+		const char *env = getenv("PG_CONNINFO");
+
+		snprintf(default_pg, sizeof(default_pg),
+			 "host=127.0.0.1 port=%d dbname=ridematch user=postgres connect_timeout=3",
+			 cfg_stack_port(2));
+		pg_conninfo = env && *env ? env : default_pg;
+	}
+	snprintf(default_redis, sizeof(default_redis), "127.0.0.1:%d", redis_port);
+	if (svc_hostport(redis_addr ? redis_addr : default_redis, redis_host, sizeof(redis_host),
+			 &redis_port) < 0) {
+		log_error("--redis must be host:port");
+		return 2;
+	}
+	if (timeout_ms <= 0 || pg_timeout_ms <= 0) {
+		log_error("--timeout-ms and --pg-timeout-ms must be positive");
+		return 2;
+	}
+
+	s.loop = uv_default_loop();
+	svc_init(s.loop, svc_stop, &s);
+	s.redis = rconn_new(s.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
+							   .name = "redis" });
+	s.pg = pg_new(s.loop, &(struct pg_opts){ .conninfo = pg_conninfo, .name = "postgres",
+						  .query_timeout_ms = pg_timeout_ms });
+	s.http = http_server_new(s.loop, &(struct http_server_opts){
+						  .name = "rating", .host = listen, .port = port,
+						  .routes = routes, .app = &s, .timeout_ms = timeout_ms,
+						  .healthy = svc_healthy, .metrics = svc_metrics });
+	if (!s.redis || !s.pg || !s.http) {
+		svc_stop(&s);
+		uv_run(s.loop, UV_RUN_DEFAULT);
+		return 1;
+	}
+	uv_run(s.loop, UV_RUN_DEFAULT);
+	uv_loop_close(s.loop);
+	log_info("stopped");
+	return 0;
+}
