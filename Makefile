@@ -34,16 +34,12 @@ LDLIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 LDFLAGS    := $(SANFLAGS)
 
 SERVICES   := $(foreach d,rider-svc driver-svc rating-svc comm-svc matcher bot,$(if $(wildcard $(d)/main.c),$(d)))
-# directories with a core (any .c besides main.c), even before their main.c lands;
-# unit tests include their headers by name
-CORE_DIRS  := $(foreach d,rider-svc driver-svc rating-svc comm-svc matcher bot,$(if $(wildcard $(d)/*.c),$(d)))
-CFLAGS     += $(CORE_DIRS:%=-I%)
 LIB_SRC    := $(wildcard lib/*.c)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A      := $(BUILD)/librs.a
 core_src    = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
 core_a      = $(if $(call core_src,$(1)),$(BUILD)/lib$(1).a)
-CORE_AS    := $(foreach s,$(CORE_DIRS),$(call core_a,$(s)))
+CORE_AS    := $(foreach s,$(SERVICES),$(call core_a,$(s)))
 BINS       := $(SERVICES:%=$(BUILD)/bin/%)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%)
@@ -64,14 +60,10 @@ $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	ar rcs $@ $^
 
-define core_rules
+define service_rules
 $(if $(call core_src,$(1)),$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call core_src,$(1)))
 	@mkdir -p $$(@D)
 	ar rcs $$@ $$^)
-endef
-$(foreach s,$(CORE_DIRS),$(eval $(call core_rules,$(s))))
-
-define service_rules
 $(BUILD)/bin/$(1): $(BUILD)/obj/$(1)/main.o $(call core_a,$(1)) $(LIB_A)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
