@@ -58,6 +58,26 @@ static int close_with(struct lws *wsi, int code, const char *reason)
 	return -1;
 }
 
+/* From WRITEABLE, lws 4.1 drops the close frame that lws_close_reason()
+ * prepares when the callback returns -1 (from RECEIVE it sends it), so the
+ * frame is written here: opcode 4 is lws' internal LWS_WRITE_CLOSE, which the
+ * 4.1 header keeps out of the public enum. */
+#define COMM_WRITE_CLOSE ((enum lws_write_protocol)4)
+static int close_from_writeable(struct lws *wsi, int code, const char *reason)
+{
+	unsigned char buf[LWS_PRE + 125];
+	size_t n = reason ? strlen(reason) : 0;
+
+	if (n > 123)
+		n = 123;
+	buf[LWS_PRE] = (unsigned char)(code >> 8);
+	buf[LWS_PRE + 1] = (unsigned char)code;
+	if (n)
+		memcpy(buf + LWS_PRE + 2, reason, n);
+	lws_write(wsi, buf + LWS_PRE, n + 2, COMM_WRITE_CLOSE);
+	return -1;
+}
+
 static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 {
 	struct hub_out out;
@@ -66,8 +86,13 @@ static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 		hub_sock_next(s, &out);
 		if (out.kind == HUB_OUT_NONE)
 			return 0;
-		if (out.kind == HUB_OUT_CLOSE)
-			return close_with(wsi, out.close_code, out.reason);
+		if (out.kind == HUB_OUT_CLOSE) {
+			/* lws drops the close frame when other frames went out in the
+			 * same callback: close in a callback of its own */
+			if (i > 0)
+				break;
+			return close_from_writeable(wsi, out.close_code, out.reason);
+		}
 		if (out.kind == HUB_OUT_PING) {
 			unsigned char buf[LWS_PRE + 1];
 
