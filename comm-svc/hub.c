@@ -528,6 +528,21 @@ size_t hub_sock_queued(const struct hub_sock *s)
 	return s->qlen;
 }
 
+unsigned hub_backlog(const struct hub *h)
+{
+	unsigned max = 0;
+
+	for (const struct hub_sock *s = h->all; s; s = s->next)
+		if (!s->closing && s->qlen > max)
+			max = s->qlen;
+	return max;
+}
+
+unsigned hub_queue_cap(const struct hub *h)
+{
+	return h->cfg.max_queue_msgs;
+}
+
 static void sock_error(struct hub_sock *s, const char *message, const char *field)
 {
 	struct hub *h = s->h;

@@ -118,5 +118,9 @@ void hub_sock_sent(struct hub_sock *s, enum hub_out_kind kind);
 /* Reason of the close code hub_sock_rx returned. */
 const char *hub_sock_close_reason(const struct hub_sock *s);
 size_t hub_sock_queued(const struct hub_sock *s);
+/* The longest queue among open sockets, and the cap (for flow control: the
+ * reader pauses the streams while sockets catch up). */
+unsigned hub_backlog(const struct hub *h);
+unsigned hub_queue_cap(const struct hub *h);
 
 #endif

@@ -22,6 +22,8 @@
 _Static_assert(HUB_PRE >= LWS_PRE, "hub headroom too small for lws");
 
 #define WRITES_PER_CALLBACK 32
+#define READ_BATCH 256       /* XREAD COUNT: well under a socket's queue cap */
+#define PAUSE_MS 5           /* wait while a socket's queue is over a quarter full */
 
 struct comm {
 	uv_loop_t *loop;
@@ -29,10 +31,11 @@ struct comm {
 	struct http_server *http;
 	struct rconn *reader, *cmd;
 	uv_timer_t tick;
+	uv_timer_t pause;      /* flow control: the next XREAD waits for the sockets */
 	int loaded, loading, reading;
 	char last_matches[SID_STR_MAX], last_stats[SID_STR_MAX];
-	int block_ms, batch, resume_ms, resume_max;
-	unsigned long long read_errors;
+	int block_ms, resume_ms, resume_max;
+	unsigned long long read_errors, paused;
 };
 
 struct comm_pss {
@@ -213,6 +216,18 @@ static void take_stats(struct comm *c, const redisReply *e)
 
 static void start_read(struct comm *c);
 
+static void on_pause(uv_timer_t *t)
+{
+	struct comm *c = t->data;
+
+	if (hub_backlog(c->hub) > hub_queue_cap(c->hub) / 4) {
+		c->paused++;
+		uv_timer_start(&c->pause, on_pause, PAUSE_MS, 0);
+		return;
+	}
+	start_read(c);
+}
+
 static void on_read(struct rconn *rc, redisReply *r, void *priv)
 {
 	struct comm *c = priv;
@@ -252,15 +267,22 @@ static void on_read(struct rconn *rc, redisReply *r, void *priv)
 			}
 		}
 	}
+	/* a burst: let the sockets write before taking more */
+	if (hub_backlog(c->hub) > hub_queue_cap(c->hub) / 4) {
+		c->paused++;
+		uv_timer_start(&c->pause, on_pause, PAUSE_MS, 0);
+		return;
+	}
 	start_read(c);
 }
 
 static void start_read(struct comm *c)
 {
-	if (!c->loaded || c->reading || !c->reader || !rconn_up(c->reader))
+	if (!c->loaded || c->reading || uv_is_active((uv_handle_t *)&c->pause) || !c->reader ||
+	    !rconn_up(c->reader))
 		return;
 	if (rconn_cmd(c->reader, on_read, c, "XREAD COUNT %d BLOCK %d STREAMS matches stats %s %s",
-		      c->batch, c->block_ms, c->last_matches, c->last_stats) == 0)
+		      READ_BATCH, c->block_ms, c->last_matches, c->last_stats) == 0)
 		c->reading = 1;
 }
 
@@ -352,11 +374,12 @@ static void comm_metrics(struct sbuf *out, void *app)
 		    "# TYPE comm_policy_closes_total counter\ncomm_policy_closes_total %llu\n"
 		    "# TYPE comm_ping_timeouts_total counter\ncomm_ping_timeouts_total %llu\n"
 		    "# TYPE comm_resume_ring gauge\ncomm_resume_ring %llu\n"
+		    "# TYPE comm_read_pauses_total counter\ncomm_read_pauses_total %llu\n"
 		    "# TYPE redis_up gauge\nredis_up %d\n",
 		    k->sockets, k->clients, k->client_ids, k->viewers, k->pushed, k->dropped,
 		    k->slow_closes, k->matches, k->stats, k->bad_entries, k->resumed,
 		    k->bad_messages, k->closes_policy, k->ping_timeouts, k->ring,
-		    rconn_up(c->reader) && rconn_up(c->cmd));
+		    c->paused, rconn_up(c->reader) && rconn_up(c->cmd));
 }
 
 static void on_tick_closed(uv_handle_t *h)
@@ -371,6 +394,9 @@ static void comm_stop(void *priv)
 	uv_timer_stop(&c->tick);
 	if (!uv_is_closing((uv_handle_t *)&c->tick))
 		uv_close((uv_handle_t *)&c->tick, on_tick_closed);
+	uv_timer_stop(&c->pause);
+	if (!uv_is_closing((uv_handle_t *)&c->pause))
+		uv_close((uv_handle_t *)&c->pause, on_tick_closed);
 	http_server_free(c->http);
 	c->http = NULL;
 	rconn_free(c->reader);
@@ -382,7 +408,7 @@ static void comm_stop(void *priv)
 
 int main(int argc, char **argv)
 {
-	struct comm c = { .block_ms = 1000, .batch = 1000, .resume_ms = 60000, .resume_max = 10000 };
+	struct comm c = { .block_ms = 1000, .resume_ms = 60000, .resume_max = 10000 };
 	struct hub_cfg cfg = { 0 };
 	const char *listen = "127.0.0.1", *redis_addr = NULL;
 	int port = cfg_stack_port(40), redis_port = cfg_stack_port(1);
@@ -450,6 +476,8 @@ int main(int argc, char **argv)
 	uv_timer_init(c.loop, &c.tick);
 	c.tick.data = &c;
 	uv_timer_start(&c.tick, on_tick, 1000, 1000);
+	uv_timer_init(c.loop, &c.pause);
+	c.pause.data = &c;
 	c.reader = rconn_new(c.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
 							   .name = "redis-read",
 							   .dead_ms = c.block_ms + 3000,
