@@ -1,0 +1,796 @@
+/* hub.c - see hub.h. Data structures:
+ *   - every socket is on h->all (for ticks); hello'd viewers also on h->viewers;
+ *   - sockets with a client_id hang off a struct hub_client in a chained hash
+ *     table keyed by client_id (several sockets may share an id);
+ *   - a socket's queue is a ring of message pointers that grows up to the cap;
+ *   - recent matches are a ring of struct hub_entry, oldest first.
+ * A match is delivered once per socket: each socket carries the sequence
+ * number of the last match it was given (stamp). */
+#include "hub.h"
+
+#include "log.h"
+#include "sbuf.h"
+#include "validate.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hub_client {
+	struct hub_client *next;      /* hash chain */
+	struct hub_sock *socks;       /* via hub_sock.cnext */
+	char id[V_CLIENT_ID_MAX + 1];
+};
+
+struct hub_sock {
+	struct hub *h;
+	void *user;
+	struct hub_sock *prev, *next;     /* h->all */
+	struct hub_sock *vprev, *vnext;   /* h->viewers */
+	struct hub_sock *cprev, *cnext;   /* client->socks */
+	struct hub_client *client;
+	char cid[V_CLIENT_ID_MAX + 1];
+	int hello, viewer;
+	/* outgoing */
+	struct hub_msg **q;
+	unsigned qhead, qlen, qcap;
+	size_t qbytes;
+	uint64_t stamp;
+	/* incoming */
+	char *rx;
+	size_t rx_len;
+	unsigned errors;
+	/* liveness */
+	uint64_t created_ms, last_rx_ms, ping_sent_ms, closing_ms;
+	int ping_due;
+	/* closing: close_now skips what is queued */
+	int closing, close_now, close_code;
+	const char *close_reason;
+};
+
+struct hub_entry {
+	struct sid id;
+	char ride_id[97];
+	char rider[V_CLIENT_ID_MAX + 1], driver[V_CLIENT_ID_MAX + 1];
+	struct hub_msg *with_token, *without_token;
+};
+
+struct hub {
+	struct hub_cfg cfg;
+	struct hub_ops ops;
+	struct hub_sock *all, *viewers;
+	struct hub_client **buckets;
+	size_t nbuckets, nclients;
+	struct hub_entry *ring;
+	unsigned rhead, rlen;
+	uint64_t seq;
+	uint64_t now;            /* the latest time given by the caller */
+	char cursor[SID_STR_MAX];
+	char rx_reason[64];
+	struct hub_counters c;
+};
+
+/* ---------------------------------------------------------------- messages */
+
+struct hub_msg *hub_msg_new(const char *text, size_t len)
+{
+	struct hub_msg *m = malloc(sizeof(*m) + HUB_PRE + len + 1);
+
+	if (!m)
+		return NULL;
+	m->refs = 1;
+	m->len = len;
+	memcpy(m->buf + HUB_PRE, text, len);
+	m->buf[HUB_PRE + len] = 0;
+	return m;
+}
+
+void hub_msg_ref(struct hub_msg *m)
+{
+	m->refs++;
+}
+
+void hub_msg_unref(struct hub_msg *m)
+{
+	if (m && --m->refs == 0)
+		free(m);
+}
+
+/* ---------------------------------------------------------------- registry */
+
+static size_t hash_id(const char *s, size_t nb)
+{
+	uint64_t x = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		x = (x ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)(x & (nb - 1));
+}
+
+static struct hub_client *client_find(const struct hub *h, const char *id)
+{
+	if (!id || !*id)
+		return NULL;
+	for (struct hub_client *c = h->buckets[hash_id(id, h->nbuckets)]; c; c = c->next)
+		if (!strcmp(c->id, id))
+			return c;
+	return NULL;
+}
+
+static void table_grow(struct hub *h)
+{
+	size_t nb = h->nbuckets * 2;
+	struct hub_client **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < h->nbuckets; i++) {
+		struct hub_client *c = h->buckets[i], *next;
+
+		for (; c; c = next) {
+			size_t k = hash_id(c->id, nb);
+
+			next = c->next;
+			c->next = b[k];
+			b[k] = c;
+		}
+	}
+	free(h->buckets);
+	h->buckets = b;
+	h->nbuckets = nb;
+}
+
+static struct hub_client *client_get(struct hub *h, const char *id)
+{
+	struct hub_client *c = client_find(h, id);
+	size_t k;
+
+	if (c)
+		return c;
+	if (h->nclients >= h->nbuckets)
+		table_grow(h);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	k = hash_id(id, h->nbuckets);
+	c->next = h->buckets[k];
+	h->buckets[k] = c;
+	h->nclients++;
+	h->c.client_ids = h->nclients;
+	return c;
+}
+
+static void client_remove(struct hub *h, struct hub_client *c)
+{
+	struct hub_client **pp = &h->buckets[hash_id(c->id, h->nbuckets)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	free(c);
+	h->nclients--;
+	h->c.client_ids = h->nclients;
+}
+
+/* ---------------------------------------------------------------- queues */
+
+static void queue_clear(struct hub_sock *s, int count_dropped)
+{
+	while (s->qlen) {
+		hub_msg_unref(s->q[s->qhead]);
+		s->qhead = (s->qhead + 1) % s->qcap;
+		s->qlen--;
+		if (count_dropped)
+			s->h->c.dropped++;
+	}
+	s->qbytes = 0;
+}
+
+/* Starts the close of s: what is queued is still written unless now. */
+static void sock_close(struct hub_sock *s, int code, const char *reason, int now, uint64_t when)
+{
+	if (s->closing)
+		return;
+	s->closing = 1;
+	s->closing_ms = when;
+	s->close_code = code;
+	s->close_reason = reason;
+	if (now) {
+		s->close_now = 1;
+		queue_clear(s, 1);
+	}
+	s->h->ops.want_write(s->user);
+}
+
+/* Queues m (takes a new reference). 0, or -1 when s is closing or was just
+ * closed for being too slow. */
+static int sock_push(struct hub_sock *s, struct hub_msg *m)
+{
+	struct hub *h = s->h;
+
+	if (s->closing)
+		return -1;
+	if (s->qlen >= h->cfg.max_queue_msgs || s->qbytes + m->len > h->cfg.max_queue_bytes) {
+		log_warn("socket of %s%s: %u messages (%zu bytes) unsent: closing it as too slow",
+			 s->viewer ? "viewer " : "client ", s->cid[0] ? s->cid : "-", s->qlen,
+			 s->qbytes);
+		h->c.slow_closes++;
+		h->c.dropped++;
+		sock_close(s, 1008, "too slow: outgoing queue full", 1, s->h->now);
+		return -1;
+	}
+	if (s->qlen == s->qcap) {
+		unsigned ncap = s->qcap ? s->qcap * 2 : 16;
+		struct hub_msg **nq;
+
+		if (ncap > h->cfg.max_queue_msgs)
+			ncap = h->cfg.max_queue_msgs;
+		nq = malloc(ncap * sizeof(*nq));
+		if (!nq) {
+			h->c.dropped++;
+			sock_close(s, 1011, "out of memory", 1, s->h->now);
+			return -1;
+		}
+		for (unsigned i = 0; i < s->qlen; i++)
+			nq[i] = s->q[(s->qhead + i) % s->qcap];
+		free(s->q);
+		s->q = nq;
+		s->qhead = 0;
+		s->qcap = ncap;
+	}
+	hub_msg_ref(m);
+	s->q[(s->qhead + s->qlen) % s->qcap] = m;
+	s->qlen++;
+	s->qbytes += m->len;
+	if (s->qlen == 1)
+		h->ops.want_write(s->user);
+	return 0;
+}
+
+/* Queues a private text (a reply). */
+static void sock_send_text(struct hub_sock *s, const char *text, size_t len)
+{
+	struct hub_msg *m = hub_msg_new(text, len);
+
+	if (!m) {
+		sock_close(s, 1011, "out of memory", 1, s->h->now);
+		return;
+	}
+	sock_push(s, m);
+	hub_msg_unref(m);
+}
+
+static void sock_send_sbuf(struct hub_sock *s, struct sbuf *b)
+{
+	if (b->oom)
+		sock_close(s, 1011, "out of memory", 1, s->h->now);
+	else
+		sock_send_text(s, b->p, b->len);
+	sbuf_free(b);
+}
+
+/* ---------------------------------------------------------------- hub */
+
+struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops)
+{
+	struct hub *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->cfg = *cfg;
+	if (!h->cfg.max_rx)
+		h->cfg.max_rx = 4096;
+	if (!h->cfg.max_queue_msgs)
+		h->cfg.max_queue_msgs = 1024;
+	if (!h->cfg.max_queue_bytes)
+		h->cfg.max_queue_bytes = 1024 * 1024;
+	if (!h->cfg.max_errors)
+		h->cfg.max_errors = 10;
+	if (!h->cfg.resume_ms)
+		h->cfg.resume_ms = 60000;
+	if (!h->cfg.resume_max)
+		h->cfg.resume_max = 10000;
+	if (!h->cfg.ping_ms)
+		h->cfg.ping_ms = 20000;
+	if (!h->cfg.ping_timeout_ms)
+		h->cfg.ping_timeout_ms = 10000;
+	if (!h->cfg.hello_timeout_ms)
+		h->cfg.hello_timeout_ms = 30000;
+	h->ops = *ops;
+	h->nbuckets = 256;
+	h->buckets = calloc(h->nbuckets, sizeof(*h->buckets));
+	h->ring = calloc(h->cfg.resume_max, sizeof(*h->ring));
+	if (!h->buckets || !h->ring) {
+		free(h->buckets);
+		free(h->ring);
+		free(h);
+		return NULL;
+	}
+	snprintf(h->cursor, sizeof(h->cursor), "0-0");
+	return h;
+}
+
+static void ring_pop(struct hub *h)
+{
+	struct hub_entry *e = &h->ring[h->rhead];
+
+	hub_msg_unref(e->with_token);
+	hub_msg_unref(e->without_token);
+	memset(e, 0, sizeof(*e));
+	h->rhead = (h->rhead + 1) % h->cfg.resume_max;
+	h->rlen--;
+	h->c.ring = h->rlen;
+}
+
+void hub_free(struct hub *h)
+{
+	if (!h)
+		return;
+	while (h->all)
+		hub_sock_free(h->all);
+	while (h->rlen)
+		ring_pop(h);
+	free(h->ring);
+	free(h->buckets);
+	free(h);
+}
+
+const struct hub_counters *hub_counters(const struct hub *h)
+{
+	return &h->c;
+}
+
+const char *hub_cursor(const struct hub *h)
+{
+	return h->cursor;
+}
+
+void hub_set_cursor(struct hub *h, const char *id)
+{
+	struct sid s;
+
+	if (sid_parse(id, &s) == 0)
+		sid_format(s, h->cursor);
+}
+
+/* ---------------------------------------------------------------- delivery */
+
+static void deliver_match(struct hub *h, const struct hub_entry *e)
+{
+	struct hub_client *c;
+	uint64_t seq = ++h->seq;
+
+	if ((c = client_find(h, e->rider)))
+		for (struct hub_sock *s = c->socks; s; s = s->cnext) {
+			s->stamp = seq;
+			if (!sock_push(s, e->with_token))
+				h->c.pushed++;
+		}
+	if ((c = client_find(h, e->driver)))
+		for (struct hub_sock *s = c->socks; s; s = s->cnext)
+			if (s->stamp != seq) {
+				s->stamp = seq;
+				if (!sock_push(s, e->without_token))
+					h->c.pushed++;
+			}
+	for (struct hub_sock *s = h->viewers; s; s = s->vnext)
+		if (s->stamp != seq) {
+			s->stamp = seq;
+			if (!sock_push(s, e->without_token))
+				h->c.pushed++;
+		}
+}
+
+static void ring_prune(struct hub *h, uint64_t now)
+{
+	while (h->rlen && h->ring[h->rhead].id.ms + h->cfg.resume_ms < now)
+		ring_pop(h);
+}
+
+int hub_match(struct hub *h, const char *id, const char *json, size_t len,
+	      const char *rider_client, const char *driver_client, int deliver, uint64_t now)
+{
+	struct match_copies mc;
+	struct hub_entry *e;
+	struct sid sid;
+	char cursor[SID_STR_MAX];
+	const char *why = "bad stream id";
+
+	h->now = now;
+
+	if (sid_parse(id, &sid) < 0 || match_rewrite(json, len, id, &mc, &why) < 0) {
+		h->c.bad_entries++;
+		log_warn("matches entry %s ignored: %s", id, why);
+		return -1;
+	}
+	sid_format(sid, cursor);
+	snprintf(h->cursor, sizeof(h->cursor), "%s", cursor);
+	if (h->rlen == h->cfg.resume_max)
+		ring_pop(h);
+	e = &h->ring[(h->rhead + h->rlen) % h->cfg.resume_max];
+	memset(e, 0, sizeof(*e));
+	e->id = sid;
+	snprintf(e->ride_id, sizeof(e->ride_id), "%s", mc.ride_id);
+	snprintf(e->rider, sizeof(e->rider), "%s", rider_client ? rider_client : "");
+	snprintf(e->driver, sizeof(e->driver), "%s", driver_client ? driver_client : "");
+	e->with_token = hub_msg_new(mc.with_token, mc.with_len);
+	e->without_token = hub_msg_new(mc.without_token, mc.without_len);
+	match_copies_free(&mc);
+	if (!e->with_token || !e->without_token) {
+		hub_msg_unref(e->with_token);
+		hub_msg_unref(e->without_token);
+		log_error("out of memory: match %s dropped", id);
+		return -1;
+	}
+	h->rlen++;
+	h->c.ring = h->rlen;
+	h->c.matches++;
+	if (deliver)
+		deliver_match(h, e);
+	ring_prune(h, now);
+	return 0;
+}
+
+void hub_stats(struct hub *h, const char *json, size_t len)
+{
+	struct hub_msg *m;
+
+	h->c.stats++;
+	if (!h->viewers)
+		return;
+	m = hub_msg_new(json, len);
+	if (!m)
+		return;
+	for (struct hub_sock *s = h->viewers; s; s = s->vnext)
+		if (!sock_push(s, m))
+			h->c.pushed++;
+	hub_msg_unref(m);
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+struct hub_sock *hub_sock_new(struct hub *h, void *user, uint64_t now)
+{
+	struct hub_sock *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->h = h;
+	s->user = user;
+	s->created_ms = s->last_rx_ms = now;
+	h->now = now;
+	s->next = h->all;
+	if (h->all)
+		h->all->prev = s;
+	h->all = s;
+	h->c.sockets++;
+	return s;
+}
+
+void hub_sock_free(struct hub_sock *s)
+{
+	struct hub *h;
+
+	if (!s)
+		return;
+	h = s->h;
+	if (s->client) {
+		if (s->cprev)
+			s->cprev->cnext = s->cnext;
+		else
+			s->client->socks = s->cnext;
+		if (s->cnext)
+			s->cnext->cprev = s->cprev;
+		if (!s->client->socks)
+			client_remove(h, s->client);
+	}
+	if (s->hello && s->viewer) {
+		if (s->vprev)
+			s->vprev->vnext = s->vnext;
+		else
+			h->viewers = s->vnext;
+		if (s->vnext)
+			s->vnext->vprev = s->vprev;
+		h->c.viewers--;
+	} else if (s->hello) {
+		h->c.clients--;
+	}
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->all = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	h->c.sockets--;
+	queue_clear(s, 0);
+	free(s->q);
+	free(s->rx);
+	free(s);
+}
+
+void hub_sock_alive(struct hub_sock *s, uint64_t now)
+{
+	s->last_rx_ms = now;
+	s->ping_sent_ms = 0;
+}
+
+const char *hub_sock_close_reason(const struct hub_sock *s)
+{
+	return s->h->rx_reason;
+}
+
+size_t hub_sock_queued(const struct hub_sock *s)
+{
+	return s->qlen;
+}
+
+unsigned hub_backlog(const struct hub *h)
+{
+	unsigned max = 0;
+
+	for (const struct hub_sock *s = h->all; s; s = s->next)
+		if (!s->closing && s->qlen > max)
+			max = s->qlen;
+	return max;
+}
+
+unsigned hub_queue_cap(const struct hub *h)
+{
+	return h->cfg.max_queue_msgs;
+}
+
+static void sock_error(struct hub_sock *s, const char *message, const char *field)
+{
+	struct hub *h = s->h;
+	struct sbuf b = { 0 };
+
+	h->c.bad_messages++;
+	msg_error(&b, message, field);
+	sock_send_sbuf(s, &b);
+	if (++s->errors >= h->cfg.max_errors) {
+		h->c.closes_policy++;
+		sock_close(s, 1008, "too many invalid messages", 0, s->h->now);
+	}
+}
+
+/* The stream id after which a resuming socket wants matches; -1 when
+ * resume_after is neither a cursor nor a ride id. A ride id not in the ring
+ * falls back to its rider's request id (a match always follows it). */
+static int resume_point(const struct hub *h, const char *after, struct sid *out)
+{
+	if (sid_parse(after, out) == 0)
+		return 0;
+	for (unsigned i = 0; i < h->rlen; i++) {
+		const struct hub_entry *e = &h->ring[(h->rhead + i) % h->cfg.resume_max];
+
+		if (!strcmp(e->ride_id, after)) {
+			*out = e->id;
+			return 0;
+		}
+	}
+	if (!strncmp(after, "ride-", 5) && sid_parse(after + 5, out) == 0)
+		return 0;
+	return -1;
+}
+
+/* Matches for s after `after`: counted when push is 0, queued when 1. */
+static unsigned resume_walk(struct hub_sock *s, struct sid after, int push)
+{
+	struct hub *h = s->h;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < h->rlen; i++) {
+		const struct hub_entry *e = &h->ring[(h->rhead + i) % h->cfg.resume_max];
+		struct hub_msg *m = NULL;
+
+		if (sid_cmp(e->id, after) <= 0)
+			continue;
+		if (s->cid[0] && !strcmp(e->rider, s->cid))
+			m = e->with_token;
+		else if ((s->cid[0] && !strcmp(e->driver, s->cid)) || s->viewer)
+			m = e->without_token;
+		if (!m)
+			continue;
+		n++;
+		if (push && !sock_push(s, m)) {
+			h->c.pushed++;
+			h->c.resumed++;
+		}
+	}
+	return n;
+}
+
+static void sock_hello(struct hub_sock *s, const char *data, size_t len)
+{
+	struct hub *h = s->h;
+	struct v_hello hello;
+	struct v_error err = { 0 };
+	struct sbuf b = { 0 };
+	struct sid after;
+	int resume = 0;
+	unsigned n = 0;
+
+	if (s->hello) {
+		sock_error(s, "hello already received", NULL);
+		return;
+	}
+	if (v_parse_hello(data, len, &hello, &err) < 0) {
+		sock_error(s, err.message ? err.message : "invalid hello", err.field);
+		return;
+	}
+	if (hello.resume_after[0]) {
+		if (resume_point(h, hello.resume_after, &after) < 0) {
+			sock_error(s, "resume_after must be a cursor or a ride_id", "resume_after");
+			return;
+		}
+		resume = 1;
+	}
+	snprintf(s->cid, sizeof(s->cid), "%s", hello.client_id);
+	if (s->cid[0]) {
+		struct hub_client *c = client_get(h, s->cid);
+
+		if (!c) {
+			sock_close(s, 1011, "out of memory", 1, s->h->now);
+			return;
+		}
+		s->client = c;
+		s->cnext = c->socks;
+		if (c->socks)
+			c->socks->cprev = s;
+		c->socks = s;
+	}
+	s->hello = 1;
+	s->viewer = hello.viewer;
+	if (s->viewer) {
+		s->vnext = h->viewers;
+		if (h->viewers)
+			h->viewers->vprev = s;
+		h->viewers = s;
+		h->c.viewers++;
+	} else {
+		h->c.clients++;
+	}
+	s->errors = 0;
+	if (resume)
+		n = resume_walk(s, after, 0);
+	msg_welcome(&b, s->cid, s->viewer, h->cursor, n);
+	sock_send_sbuf(s, &b);
+	if (resume)
+		resume_walk(s, after, 1);
+}
+
+static void sock_message(struct hub_sock *s, const char *data, size_t len)
+{
+	json_t *root = json_loadb(data, len, 0, NULL), *type;
+	const char *t;
+
+	if (!root || !json_is_object(root)) {
+		json_decref(root);
+		sock_error(s, "message must be a JSON object", NULL);
+		return;
+	}
+	type = json_object_get(root, "type");
+	t = json_is_string(type) ? json_string_value(type) : NULL;
+	if (!t)
+		sock_error(s, "type is required", "type");
+	else if (!strcmp(t, "hello"))
+		sock_hello(s, data, len);
+	else if (!strcmp(t, "ping"))
+		sock_send_text(s, "{\"type\":\"pong\"}", 15);
+	else if (!s->hello)
+		sock_error(s, "say hello first", "type");
+	else
+		sock_error(s, "unknown message type", "type");
+	json_decref(root);
+}
+
+int hub_sock_rx(struct hub_sock *s, const void *data, size_t len, int binary, int complete,
+		uint64_t now)
+{
+	struct hub *h = s->h;
+
+	h->now = now;
+	hub_sock_alive(s, now);
+	if (s->closing)
+		return 0;
+	if (binary) {
+		h->c.closes_policy++;
+		snprintf(h->rx_reason, sizeof(h->rx_reason), "binary frames are not accepted");
+		return 1003;
+	}
+	if (s->rx_len + len > h->cfg.max_rx) {
+		h->c.closes_policy++;
+		snprintf(h->rx_reason, sizeof(h->rx_reason), "message too large (max %zu bytes)",
+			 h->cfg.max_rx);
+		return 1009;
+	}
+	if (complete && !s->rx_len) {
+		sock_message(s, data, len);
+		return 0;
+	}
+	if (!s->rx) {
+		s->rx = malloc(h->cfg.max_rx);
+		if (!s->rx) {
+			snprintf(h->rx_reason, sizeof(h->rx_reason), "out of memory");
+			return 1011;
+		}
+	}
+	memcpy(s->rx + s->rx_len, data, len);
+	s->rx_len += len;
+	if (complete) {
+		size_t n = s->rx_len;
+
+		s->rx_len = 0;
+		sock_message(s, s->rx, n);
+	}
+	return 0;
+}
+
+void hub_sock_next(struct hub_sock *s, struct hub_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->close_now || (s->closing && !s->qlen)) {
+		out->kind = HUB_OUT_CLOSE;
+		out->close_code = s->close_code;
+		out->reason = s->close_reason;
+	} else if (s->ping_due) {
+		out->kind = HUB_OUT_PING;
+	} else if (s->qlen) {
+		out->kind = HUB_OUT_TEXT;
+		out->msg = s->q[s->qhead];
+	}
+}
+
+void hub_sock_sent(struct hub_sock *s, enum hub_out_kind kind)
+{
+	if (kind == HUB_OUT_PING) {
+		s->ping_due = 0;
+	} else if (kind == HUB_OUT_TEXT && s->qlen) {
+		struct hub_msg *m = s->q[s->qhead];
+
+		s->qbytes -= m->len;
+		s->qhead = (s->qhead + 1) % s->qcap;
+		s->qlen--;
+		hub_msg_unref(m);
+	}
+}
+
+/* ---------------------------------------------------------------- time */
+
+void hub_tick(struct hub *h, uint64_t now)
+{
+	h->now = now;
+	ring_prune(h, now);
+	for (struct hub_sock *s = h->all; s; s = s->next) {
+		if (s->closing) {
+			/* a close that could not be written (peer not reading) */
+			if (now > s->closing_ms + 5000)
+				h->ops.kill(s->user);
+			continue;
+		}
+		if (!s->hello && now > s->created_ms + h->cfg.hello_timeout_ms) {
+			h->c.closes_policy++;
+			sock_close(s, 1008, "no hello", 0, now);
+			continue;
+		}
+		if (s->ping_sent_ms) {
+			if (now > s->ping_sent_ms + h->cfg.ping_timeout_ms) {
+				h->c.ping_timeouts++;
+				log_info("socket of %s: no pong in %llu ms, dropping it",
+					 s->cid[0] ? s->cid : "-",
+					 (unsigned long long)h->cfg.ping_timeout_ms);
+				s->closing = 1;
+				s->closing_ms = now;
+				h->ops.kill(s->user);
+			}
+		} else if (now >= s->last_rx_ms + h->cfg.ping_ms) {
+			s->ping_sent_ms = now;
+			s->ping_due = 1;
+			h->ops.want_write(s->user);
+		}
+	}
+}

@@ -1,0 +1,503 @@
+/* comm-svc - the websocket hub behind GET /communication. Clients say hello
+ * with their client_id (or as viewers); the matcher's pairs arrive on the
+ * Redis stream `matches`, its per-tick map on `stats`; this process pushes
+ * each match to the rider's and driver's client sockets and every viewer
+ * (rating_token only in the rider's client's copy), and stats to viewers.
+ *
+ * This file is the glue: lws websocket events -> hub_sock_*, Redis stream
+ * entries -> hub_match/hub_stats, one uv timer -> hub_tick. The logic is in
+ * hub.c and msg.c. Redis: one connection loops on XREAD BLOCK over both
+ * streams, a second one loads the last minute of matches at start-up. */
+#include "config.h"
+#include "http.h"
+#include "hub.h"
+#include "log.h"
+#include "redis.h"
+#include "svc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(HUB_PRE >= LWS_PRE, "hub headroom too small for lws");
+
+#define WRITES_PER_CALLBACK 32
+#define READ_BATCH 256       /* XREAD COUNT: well under a socket's queue cap */
+#define PAUSE_MS 5           /* wait while a socket's queue is over a quarter full */
+
+struct comm {
+	uv_loop_t *loop;
+	struct hub *hub;
+	struct http_server *http;
+	struct rconn *reader, *cmd;
+	uv_timer_t tick;
+	uv_timer_t pause;      /* flow control: the next XREAD waits for the sockets */
+	int loaded, loading, reading;
+	char last_matches[SID_STR_MAX], last_stats[SID_STR_MAX];
+	int block_ms, resume_ms, resume_max;
+	unsigned long long read_errors, paused;
+};
+
+struct comm_pss {
+	struct hub_sock *sock;
+};
+
+/* ---------------------------------------------------------------- websocket */
+
+static void op_want_write(void *user)
+{
+	lws_callback_on_writable(user);
+}
+
+static void op_kill(void *user)
+{
+	lws_set_timeout(user, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static int close_with(struct lws *wsi, int code, const char *reason)
+{
+	lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason,
+			 reason ? strlen(reason) : 0);
+	return -1;
+}
+
+/* From WRITEABLE, lws 4.1 drops the close frame that lws_close_reason()
+ * prepares when the callback returns -1 (from RECEIVE it sends it), so the
+ * frame is written here: opcode 4 is lws' internal LWS_WRITE_CLOSE, which the
+ * 4.1 header keeps out of the public enum. */
+#define COMM_WRITE_CLOSE ((enum lws_write_protocol)4)
+static int close_from_writeable(struct lws *wsi, int code, const char *reason)
+{
+	unsigned char buf[LWS_PRE + 125];
+	size_t n = reason ? strlen(reason) : 0;
+
+	if (n > 123)
+		n = 123;
+	buf[LWS_PRE] = (unsigned char)(code >> 8);
+	buf[LWS_PRE + 1] = (unsigned char)code;
+	if (n)
+		memcpy(buf + LWS_PRE + 2, reason, n);
+	lws_write(wsi, buf + LWS_PRE, n + 2, COMM_WRITE_CLOSE);
+	return -1;
+}
+
+static int ws_writeable(struct lws *wsi, struct hub_sock *s)
+{
+	struct hub_out out;
+
+	for (int i = 0; i < WRITES_PER_CALLBACK; i++) {
+		hub_sock_next(s, &out);
+		if (out.kind == HUB_OUT_NONE)
+			return 0;
+		if (out.kind == HUB_OUT_CLOSE) {
+			/* lws drops the close frame when other frames went out in the
+			 * same callback: close in a callback of its own */
+			if (i > 0)
+				break;
+			return close_from_writeable(wsi, out.close_code, out.reason);
+		}
+		if (out.kind == HUB_OUT_PING) {
+			unsigned char buf[LWS_PRE + 1];
+
+			if (lws_write(wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+				return -1;
+		} else if (lws_write(wsi, hub_msg_data(out.msg), out.msg->len, LWS_WRITE_TEXT) <
+			   (int)out.msg->len) {
+			return -1;
+		}
+		hub_sock_sent(s, out.kind);
+		if (lws_send_pipe_choked(wsi))
+			break;
+	}
+	hub_sock_next(s, &out);
+	if (out.kind != HUB_OUT_NONE)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct comm_pss *pss = user;
+	struct comm *c;
+	int code;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		c = http_server_app(wsi);
+		if (!c)
+			return -1;
+		pss->sock = hub_sock_new(c->hub, wsi, svc_now_ms());
+		return pss->sock ? 0 : -1;
+
+	case LWS_CALLBACK_RECEIVE:
+		if (!pss->sock)
+			return -1;
+		code = hub_sock_rx(pss->sock, in, len, lws_frame_is_binary(wsi),
+				   lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi),
+				   svc_now_ms());
+		if (code) {
+			log_info("closing a websocket (%d): %s", code, hub_sock_close_reason(pss->sock));
+			return close_with(wsi, code, hub_sock_close_reason(pss->sock));
+		}
+		return 0;
+
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (pss->sock)
+			hub_sock_alive(pss->sock, svc_now_ms());
+		return 0;
+
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (!pss->sock)
+			return -1;
+		return ws_writeable(wsi, pss->sock);
+
+	case LWS_CALLBACK_CLOSED:
+		hub_sock_free(pss->sock);
+		pss->sock = NULL;
+		return 0;
+
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols ws_protocol = {
+	"communication", cb_ws, sizeof(struct comm_pss), 4096, 0, NULL, 0
+};
+
+/* ---------------------------------------------------------------- Redis */
+
+/* The value of field name in an entry's [f1, v1, f2, v2, ...]; NULL if absent. */
+static const redisReply *entry_field(const redisReply *fields, const char *name)
+{
+	if (!fields || fields->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+		const redisReply *k = fields->element[i], *v = fields->element[i + 1];
+
+		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+		    !strcmp(k->str, name))
+			return v;
+	}
+	return NULL;
+}
+
+static int entry_ok(const redisReply *e)
+{
+	return e && e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
+	       e->element[0]->type == REDIS_REPLY_STRING && e->element[0]->len < SID_STR_MAX;
+}
+
+static void take_match(struct comm *c, const redisReply *e, int deliver)
+{
+	const redisReply *json = entry_field(e->element[1], "json");
+	const redisReply *rcl = entry_field(e->element[1], "rider_client");
+	const redisReply *dcl = entry_field(e->element[1], "driver_client");
+
+	if (!json) {
+		log_warn("matches entry %s has no json field", e->element[0]->str);
+		return;
+	}
+	hub_match(c->hub, e->element[0]->str, json->str, json->len, rcl ? rcl->str : "",
+		  dcl ? dcl->str : "", deliver, svc_now_ms());
+}
+
+static void take_stats(struct comm *c, const redisReply *e)
+{
+	const redisReply *json = entry_field(e->element[1], "json");
+	const redisReply *f = e->element[1];
+
+	if (!json && f && f->type == REDIS_REPLY_ARRAY && f->elements >= 2 &&
+	    f->element[1]->type == REDIS_REPLY_STRING)
+		json = f->element[1]; /* a single unnamed field */
+	if (json)
+		hub_stats(c->hub, json->str, json->len);
+}
+
+static void start_read(struct comm *c);
+
+static void on_pause(uv_timer_t *t)
+{
+	struct comm *c = t->data;
+
+	if (hub_backlog(c->hub) > hub_queue_cap(c->hub) / 4) {
+		c->paused++;
+		uv_timer_start(&c->pause, on_pause, PAUSE_MS, 0);
+		return;
+	}
+	start_read(c);
+}
+
+static void on_read(struct rconn *rc, redisReply *r, void *priv)
+{
+	struct comm *c = priv;
+
+	c->reading = 0;
+	if (!r)
+		return; /* connection lost: on_state restarts the loop */
+	if (r->type == REDIS_REPLY_ERROR) {
+		if (!c->read_errors++)
+			log_error("XREAD failed: %s (retrying every second)", r->str);
+		return; /* the tick retries */
+	}
+	if (r->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i < r->elements; i++) {
+			const redisReply *st = r->element[i];
+			int is_matches;
+
+			if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
+			    st->element[0]->type != REDIS_REPLY_STRING ||
+			    st->element[1]->type != REDIS_REPLY_ARRAY)
+				continue;
+			is_matches = !strcmp(st->element[0]->str, "matches");
+			for (size_t j = 0; j < st->element[1]->elements; j++) {
+				const redisReply *e = st->element[1]->element[j];
+
+				if (!entry_ok(e))
+					continue;
+				if (is_matches) {
+					snprintf(c->last_matches, sizeof(c->last_matches), "%s",
+						 e->element[0]->str);
+					take_match(c, e, 1);
+				} else {
+					snprintf(c->last_stats, sizeof(c->last_stats), "%s",
+						 e->element[0]->str);
+					take_stats(c, e);
+				}
+			}
+		}
+	}
+	/* a burst: let the sockets write before taking more */
+	if (hub_backlog(c->hub) > hub_queue_cap(c->hub) / 4) {
+		c->paused++;
+		uv_timer_start(&c->pause, on_pause, PAUSE_MS, 0);
+		return;
+	}
+	start_read(c);
+}
+
+static void start_read(struct comm *c)
+{
+	if (!c->loaded || c->reading || uv_is_active((uv_handle_t *)&c->pause) || !c->reader ||
+	    !rconn_up(c->reader))
+		return;
+	if (rconn_cmd(c->reader, on_read, c, "XREAD COUNT %d BLOCK %d STREAMS matches stats %s %s",
+		      READ_BATCH, c->block_ms, c->last_matches, c->last_stats) == 0)
+		c->reading = 1;
+}
+
+/* XREVRANGE matches + <now - resume_ms> COUNT resume_max: newest first. */
+static void on_load(struct rconn *rc, redisReply *r, void *priv)
+{
+	struct comm *c = priv;
+
+	c->loading = 0;
+	if (!rreply_ok(r) || r->type != REDIS_REPLY_ARRAY) {
+		log_warn("loading recent matches failed: %s (retrying)", rreply_err(r));
+		return;
+	}
+	for (size_t i = r->elements; i-- > 0;) {
+		const redisReply *e = r->element[i];
+
+		if (!entry_ok(e))
+			continue;
+		snprintf(c->last_matches, sizeof(c->last_matches), "%s", e->element[0]->str);
+		take_match(c, e, 0);
+	}
+	hub_set_cursor(c->hub, c->last_matches);
+	c->loaded = 1;
+	log_info("%zu recent matches loaded for resumes; reading matches after %s", r->elements,
+		 c->last_matches);
+	start_read(c);
+}
+
+static void start_load(struct comm *c)
+{
+	unsigned long long since;
+
+	if (c->loaded || c->loading || !c->cmd || !rconn_up(c->cmd))
+		return;
+	since = svc_now_ms() - (unsigned long long)c->resume_ms;
+	/* no entry yet: XREAD from this point on misses nothing */
+	snprintf(c->last_matches, sizeof(c->last_matches), "%llu-0", since);
+	if (rconn_cmd(c->cmd, on_load, c, "XREVRANGE matches + %llu-0 COUNT %d", since,
+		      c->resume_max) == 0)
+		c->loading = 1;
+}
+
+static void on_redis_state(struct rconn *rc, int up, void *priv)
+{
+	struct comm *c = priv;
+
+	if (!up)
+		return;
+	start_load(c);
+	start_read(c);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct comm *c = t->data;
+
+	hub_tick(c->hub, svc_now_ms());
+	start_load(c);
+	start_read(c);
+}
+
+/* ---------------------------------------------------------------- HTTP */
+
+static int comm_healthy(void *app)
+{
+	struct comm *c = app;
+
+	return c->loaded && rconn_up(c->reader) && rconn_up(c->cmd);
+}
+
+static void comm_metrics(struct sbuf *out, void *app)
+{
+	struct comm *c = app;
+	const struct hub_counters *k = hub_counters(c->hub);
+
+	sbuf_printf(out,
+		    "# TYPE comm_sockets gauge\ncomm_sockets %llu\n"
+		    "# TYPE comm_clients gauge\ncomm_clients %llu\n"
+		    "# TYPE comm_client_ids gauge\ncomm_client_ids %llu\n"
+		    "# TYPE comm_viewers gauge\ncomm_viewers %llu\n"
+		    "# TYPE comm_pushed_total counter\ncomm_pushed_total %llu\n"
+		    "# TYPE comm_dropped_total counter\ncomm_dropped_total %llu\n"
+		    "# TYPE comm_slow_closes_total counter\ncomm_slow_closes_total %llu\n"
+		    "# TYPE comm_matches_total counter\ncomm_matches_total %llu\n"
+		    "# TYPE comm_stats_total counter\ncomm_stats_total %llu\n"
+		    "# TYPE comm_bad_entries_total counter\ncomm_bad_entries_total %llu\n"
+		    "# TYPE comm_resumed_total counter\ncomm_resumed_total %llu\n"
+		    "# TYPE comm_bad_messages_total counter\ncomm_bad_messages_total %llu\n"
+		    "# TYPE comm_policy_closes_total counter\ncomm_policy_closes_total %llu\n"
+		    "# TYPE comm_ping_timeouts_total counter\ncomm_ping_timeouts_total %llu\n"
+		    "# TYPE comm_resume_ring gauge\ncomm_resume_ring %llu\n"
+		    "# TYPE comm_read_pauses_total counter\ncomm_read_pauses_total %llu\n"
+		    "# TYPE redis_up gauge\nredis_up %d\n",
+		    k->sockets, k->clients, k->client_ids, k->viewers, k->pushed, k->dropped,
+		    k->slow_closes, k->matches, k->stats, k->bad_entries, k->resumed,
+		    k->bad_messages, k->closes_policy, k->ping_timeouts, k->ring,
+		    c->paused, rconn_up(c->reader) && rconn_up(c->cmd));
+}
+
+static void on_tick_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void comm_stop(void *priv)
+{
+	struct comm *c = priv;
+
+	uv_timer_stop(&c->tick);
+	if (!uv_is_closing((uv_handle_t *)&c->tick))
+		uv_close((uv_handle_t *)&c->tick, on_tick_closed);
+	uv_timer_stop(&c->pause);
+	if (!uv_is_closing((uv_handle_t *)&c->pause))
+		uv_close((uv_handle_t *)&c->pause, on_tick_closed);
+	http_server_free(c->http);
+	c->http = NULL;
+	rconn_free(c->reader);
+	c->reader = NULL;
+	rconn_free(c->cmd);
+	c->cmd = NULL;
+	svc_close();
+}
+
+int main(int argc, char **argv)
+{
+	struct comm c = { .block_ms = 1000, .resume_ms = 60000, .resume_max = 10000 };
+	struct hub_cfg cfg = { 0 };
+	const char *listen = "127.0.0.1", *redis_addr = NULL;
+	int port = cfg_stack_port(40), redis_port = cfg_stack_port(1);
+	int max_message = 4096, queue_max = 1024, queue_bytes = 1024 * 1024, max_errors = 10;
+	int ping_ms = 20000, ping_timeout_ms = 10000, hello_timeout_ms = 30000;
+	char redis_host[128], default_redis[64];
+	struct opt opts[] = {
+		{ "listen", "LISTEN", OPT_STR, &listen, "address to listen on" },
+		{ "port", NULL, OPT_INT, &port, "port to listen on (PORT+40)" },
+		{ "redis", "REDIS_ADDR", OPT_STR, &redis_addr, "Redis host:port (default 127.0.0.1:PORT+1)" },
+		{ "max-message", NULL, OPT_INT, &max_message, "largest client message in bytes; larger closes with 1009" },
+		{ "queue-max", NULL, OPT_INT, &queue_max, "unsent messages per socket before it is closed as too slow" },
+		{ "queue-bytes", NULL, OPT_INT, &queue_bytes, "unsent bytes per socket before it is closed as too slow" },
+		{ "max-errors", NULL, OPT_INT, &max_errors, "invalid messages before a socket is closed (1008)" },
+		{ "resume-ms", "COMM_RESUME_MS", OPT_INT, &c.resume_ms, "how long matches are kept for resumes" },
+		{ "resume-max", NULL, OPT_INT, &c.resume_max, "at most this many matches kept for resumes" },
+		{ "ping-ms", "COMM_PING_MS", OPT_INT, &ping_ms, "ping a socket that has been quiet this long" },
+		{ "ping-timeout-ms", "COMM_PING_TIMEOUT_MS", OPT_INT, &ping_timeout_ms, "drop a socket that has not answered a ping by then" },
+		{ "hello-timeout-ms", NULL, OPT_INT, &hello_timeout_ms, "close a socket that has not said hello by then" },
+		{ "block-ms", NULL, OPT_INT, &c.block_ms, "XREAD BLOCK timeout" },
+		{ NULL, NULL, 0, NULL, NULL },
+	};
+	const struct http_route routes[] = { { NULL, NULL, 0, NULL } };
+	int rc;
+
+	log_init("comm-svc");
+	rc = opt_parse(argc, argv, opts,
+		       "Websocket hub for GET /communication: clients say hello with their client_id\n"
+		       "(or as viewers); matches from the Redis stream `matches` are pushed to the\n"
+		       "rider's and driver's clients and to every viewer (rating_token only to the\n"
+		       "rider's client), stats from `stats` to viewers; resumes from a cursor.\n"
+		       "Also /healthz (503 while Redis is down) and /metrics on the same port.");
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	snprintf(default_redis, sizeof(default_redis), "127.0.0.1:%d", redis_port);
+	if (svc_hostport(redis_addr ? redis_addr : default_redis, redis_host, sizeof(redis_host),
+			 &redis_port) < 0) {
+		log_error("--redis must be host:port");
+		return 2;
+	}
+	if (max_message < 64 || queue_max < 1 || queue_bytes < 1024 || max_errors < 1 ||
+	    c.resume_ms < 1 || c.resume_max < 1 || ping_ms < 100 || ping_timeout_ms < 100 ||
+	    hello_timeout_ms < 100 || c.block_ms < 1) {
+		log_error("a limit is out of range (see --help)");
+		return 2;
+	}
+	cfg.max_rx = (size_t)max_message;
+	cfg.max_queue_msgs = (unsigned)queue_max;
+	cfg.max_queue_bytes = (size_t)queue_bytes;
+	cfg.max_errors = (unsigned)max_errors;
+	cfg.resume_ms = (uint64_t)c.resume_ms;
+	cfg.resume_max = (unsigned)c.resume_max;
+	cfg.ping_ms = (uint64_t)ping_ms;
+	cfg.ping_timeout_ms = (uint64_t)ping_timeout_ms;
+	cfg.hello_timeout_ms = (uint64_t)hello_timeout_ms;
+	snprintf(c.last_stats, sizeof(c.last_stats), "$");
+
+	c.loop = uv_default_loop();
+	c.hub = hub_new(&cfg, &(struct hub_ops){ op_want_write, op_kill });
+	if (!c.hub) {
+		log_error("out of memory");
+		return 1;
+	}
+	svc_init(c.loop, comm_stop, &c);
+	uv_timer_init(c.loop, &c.tick);
+	c.tick.data = &c;
+	uv_timer_start(&c.tick, on_tick, 1000, 1000);
+	uv_timer_init(c.loop, &c.pause);
+	c.pause.data = &c;
+	c.reader = rconn_new(c.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
+							   .name = "redis-read",
+							   .dead_ms = c.block_ms + 3000,
+							   .on_state = on_redis_state, .priv = &c });
+	c.cmd = rconn_new(c.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
+							.name = "redis", .on_state = on_redis_state,
+							.priv = &c });
+	c.http = http_server_new(c.loop, &(struct http_server_opts){
+						  .name = "comm-svc", .host = listen, .port = port,
+						  .routes = routes, .app = &c, .healthy = comm_healthy,
+						  .metrics = comm_metrics, .ws_protocol = &ws_protocol });
+	if (!c.reader || !c.cmd || !c.http) {
+		comm_stop(&c);
+		uv_run(c.loop, UV_RUN_DEFAULT);
+		hub_free(c.hub);
+		return 1;
+	}
+	uv_run(c.loop, UV_RUN_DEFAULT);
+	hub_free(c.hub);
+	uv_loop_close(c.loop);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,52 @@
+/* msg.h - the texts comm-svc sends and the rewriting of match messages.
+ *
+ * Pure code (jansson and libc; no I/O, no loop): stream ids, the copy of a
+ * match message for the rider's client (token kept) and for everybody else
+ * (token removed), both with "cursor" added, and the small replies (welcome,
+ * error, pong). The match JSON comes from the matcher; its text is kept as it
+ * is (numbers are not reformatted) apart from the two edits. */
+#ifndef COMM_MSG_H
+#define COMM_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sbuf.h"
+
+/* A Redis stream id "<ms>-<seq>". */
+struct sid {
+	uint64_t ms, seq;
+};
+
+#define SID_STR_MAX 44 /* two 20-digit numbers, '-', NUL */
+
+/* Parses "ms-seq" (or "ms", seq 0); 0 or -1. */
+int sid_parse(const char *s, struct sid *out);
+int sid_cmp(struct sid a, struct sid b);
+/* Writes "ms-seq" into buf (at least SID_STR_MAX bytes). */
+void sid_format(struct sid id, char *buf);
+
+/* The two copies of one match. Both malloc'd, NUL-terminated, owned by the
+ * caller. */
+struct match_copies {
+	char *with_token;     /* for the rider's client: the text plus "cursor" */
+	char *without_token;  /* everybody else: "rating_token" removed, "cursor" added */
+	size_t with_len, without_len;
+	char ride_id[97];     /* "" when the message has none */
+};
+
+/* Checks that json[0..len) is a JSON object with "type":"match" and makes its
+ * copies with "cursor": cursor (a stream id). 0, or -1 with *why set to a
+ * static reason (nothing allocated). */
+int match_rewrite(const char *json, size_t len, const char *cursor, struct match_copies *out,
+		  const char **why);
+void match_copies_free(struct match_copies *c);
+
+/* {"type":"error","error":message[,"field":field]} */
+void msg_error(struct sbuf *b, const char *message, const char *field);
+/* {"type":"welcome","client_id":...,"role":"client"|"viewer","cursor":...,"resumed":n}
+ * client_id is omitted when empty (a viewer without one). */
+void msg_welcome(struct sbuf *b, const char *client_id, int viewer, const char *cursor,
+		 unsigned resumed);
+
+#endif

@@ -1,0 +1,371 @@
+/* test_comm_hub.c - unit tests of comm-svc/hub without sockets: fake
+ * connections record what the hub asks (writes, kills) and drain their queue
+ * through hub_sock_next/hub_sock_sent. Covers hello/welcome, errors and the
+ * close after repeated garbage, size/binary limits, delivery to exactly the
+ * rider's and driver's sockets and viewers (token only to the rider's),
+ * one copy for a socket that is both, stats to viewers, resumes by cursor
+ * and ride_id, ring bounds, slow-consumer closes, pings and timeouts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hub.h"
+
+struct fake {
+	struct hub_sock *s;
+	int wants, kills;
+};
+
+static void op_want(void *u) { ((struct fake *)u)->wants++; }
+static void op_kill(void *u) { ((struct fake *)u)->kills++; }
+static const struct hub_ops OPS = { op_want, op_kill };
+
+static struct hub *mkhub(unsigned qmax, unsigned ring)
+{
+	struct hub_cfg cfg = { .max_queue_msgs = qmax, .resume_max = ring, .max_errors = 3,
+			       .ping_ms = 1000, .ping_timeout_ms = 500, .hello_timeout_ms = 2000 };
+	struct hub *h = hub_new(&cfg, &OPS);
+
+	assert_non_null(h);
+	return h;
+}
+
+static int rx(struct fake *f, const char *text, uint64_t now)
+{
+	return hub_sock_rx(f->s, text, strlen(text), 0, 1, now);
+}
+
+/* Pops the next text frame into buf (skipping pings); 0 when none. */
+static int next_text(struct fake *f, char *buf, size_t len)
+{
+	struct hub_out o;
+
+	for (;;) {
+		hub_sock_next(f->s, &o);
+		if (o.kind == HUB_OUT_PING) {
+			hub_sock_sent(f->s, o.kind);
+			continue;
+		}
+		if (o.kind != HUB_OUT_TEXT)
+			return 0;
+		snprintf(buf, len, "%s", (char *)hub_msg_data(o.msg));
+		hub_sock_sent(f->s, o.kind);
+		return 1;
+	}
+}
+
+static void connect_as(struct hub *h, struct fake *f, const char *hello, uint64_t now)
+{
+	char buf[512];
+
+	memset(f, 0, sizeof(*f));
+	f->s = hub_sock_new(h, f, now);
+	assert_non_null(f->s);
+	assert_int_equal(rx(f, hello, now), 0);
+	assert_true(next_text(f, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"type\":\"welcome\""));
+}
+
+static int count_texts(struct fake *f, const char *needle)
+{
+	char buf[1024];
+	int n = 0;
+
+	while (next_text(f, buf, sizeof(buf)))
+		if (!needle || strstr(buf, needle))
+			n++;
+	return n;
+}
+
+static char *match_json(int i)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"match\",\"ride_id\":\"ride-%d-0\",\"fare\":2,\"rating_token\":\"tok%d\"}", i, i);
+	return buf;
+}
+
+static void add_match(struct hub *h, int i, const char *rc, const char *dc, uint64_t now)
+{
+	char id[32];
+	const char *m = match_json(i);
+
+	snprintf(id, sizeof(id), "%d-0", i);
+	assert_int_equal(hub_match(h, id, m, strlen(m), rc, dc, 1, now), 0);
+}
+
+static void test_hello_and_errors(void **state)
+{
+	struct hub *h = mkhub(0, 0);
+	struct fake f, v;
+	char buf[512];
+	struct hub_out o;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.s = hub_sock_new(h, &f, 1000);
+	assert_int_equal(rx(&f, "{\"type\":\"hello\",\"client_id\":\"bot-7\"}", 1000), 0);
+	assert_true(next_text(&f, buf, sizeof(buf)));
+	assert_string_equal(buf, "{\"type\":\"welcome\",\"client_id\":\"bot-7\",\"role\":\"client\","
+				 "\"cursor\":\"0-0\",\"resumed\":0}");
+	assert_int_equal(hub_counters(h)->clients, 1);
+	assert_int_equal(hub_counters(h)->client_ids, 1);
+	/* garbage is answered, and the third error closes (max_errors 3) */
+	assert_int_equal(rx(&f, "not json", 1000), 0);
+	assert_true(next_text(&f, buf, sizeof(buf)));
+	assert_string_equal(buf, "{\"type\":\"error\",\"error\":\"message must be a JSON object\"}");
+	assert_int_equal(rx(&f, "{\"type\":\"dance\"}", 1000), 0);
+	assert_true(next_text(&f, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "unknown message type"));
+	assert_int_equal(rx(&f, "{\"type\":\"ping\"}", 1000), 0);
+	assert_true(next_text(&f, buf, sizeof(buf)));
+	assert_string_equal(buf, "{\"type\":\"pong\"}");
+	assert_int_equal(rx(&f, "{\"type\":\"hello\",\"client_id\":\"x\"}", 1000), 0);
+	assert_true(next_text(&f, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "hello already received"));
+	hub_sock_next(f.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_CLOSE);
+	assert_int_equal(o.close_code, 1008);
+	hub_sock_free(f.s);
+
+	/* bad hellos, then a viewer */
+	memset(&v, 0, sizeof(v));
+	v.s = hub_sock_new(h, &v, 1000);
+	assert_int_equal(rx(&v, "{\"type\":\"hello\"}", 1000), 0);
+	assert_true(next_text(&v, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"field\":\"client_id\""));
+	assert_int_equal(rx(&v, "{\"type\":\"hello\",\"role\":\"viewer\"}", 1000), 0);
+	assert_true(next_text(&v, buf, sizeof(buf)));
+	assert_string_equal(buf, "{\"type\":\"welcome\",\"role\":\"viewer\",\"cursor\":\"0-0\",\"resumed\":0}");
+	assert_int_equal(hub_counters(h)->viewers, 1);
+	hub_sock_free(v.s);
+	assert_int_equal(hub_counters(h)->viewers, 0);
+	assert_int_equal(hub_counters(h)->clients, 0);
+	assert_int_equal(hub_counters(h)->client_ids, 0);
+	hub_free(h);
+}
+
+static void test_limits(void **state)
+{
+	struct hub *h = mkhub(0, 0);
+	struct fake f;
+	char big[5000], buf[256];
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.s = hub_sock_new(h, &f, 0);
+	assert_int_equal(hub_sock_rx(f.s, "{}", 2, 1, 1, 0), 1003);
+	memset(big, ' ', sizeof(big));
+	/* pieces: fine up to 4096, then 1009 */
+	assert_int_equal(hub_sock_rx(f.s, big, 4000, 0, 0, 0), 0);
+	assert_int_equal(hub_sock_rx(f.s, big, 97, 0, 0, 0), 1009);
+	assert_non_null(strstr(hub_sock_close_reason(f.s), "too large"));
+	hub_sock_free(f.s);
+	/* a message in pieces is assembled */
+	memset(&f, 0, sizeof(f));
+	f.s = hub_sock_new(h, &f, 0);
+	assert_int_equal(hub_sock_rx(f.s, "{\"type\":\"hel", 12, 0, 0, 0), 0);
+	assert_int_equal(hub_sock_rx(f.s, "lo\",\"client_id\":\"p\"}", 20, 0, 1, 0), 0);
+	assert_true(next_text(&f, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "welcome"));
+	hub_sock_free(f.s);
+	hub_free(h);
+}
+
+static void test_delivery(void **state)
+{
+	struct hub *h = mkhub(0, 0);
+	struct fake r1, r2, d, both, v, other, pre;
+	char buf[512];
+
+	(void)state;
+	connect_as(h, &r1, "{\"type\":\"hello\",\"client_id\":\"rider\"}", 0);
+	connect_as(h, &r2, "{\"type\":\"hello\",\"client_id\":\"rider\"}", 0);
+	connect_as(h, &d, "{\"type\":\"hello\",\"client_id\":\"driver\"}", 0);
+	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\"}", 0);
+	connect_as(h, &other, "{\"type\":\"hello\",\"client_id\":\"other\"}", 0);
+	connect_as(h, &both, "{\"type\":\"hello\",\"client_id\":\"bot\"}", 0);
+	memset(&pre, 0, sizeof(pre));
+	pre.s = hub_sock_new(h, &pre, 0); /* never says hello */
+
+	add_match(h, 10, "rider", "driver", 10);
+	assert_true(next_text(&r1, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"rating_token\":\"tok10\""));
+	assert_non_null(strstr(buf, "\"cursor\":\"10-0\""));
+	assert_int_equal(count_texts(&r1, NULL), 0);
+	assert_int_equal(count_texts(&r2, "tok10"), 1);
+	assert_true(next_text(&d, buf, sizeof(buf)));
+	assert_null(strstr(buf, "rating_token"));
+	assert_non_null(strstr(buf, "\"cursor\":\"10-0\""));
+	assert_int_equal(count_texts(&v, "\"ride_id\":\"ride-10-0\""), 1);
+	assert_int_equal(count_texts(&other, NULL), 0);
+	assert_int_equal(count_texts(&pre, NULL), 0);
+
+	/* one socket that is rider and driver: one copy, with the token */
+	add_match(h, 11, "bot", "bot", 11);
+	assert_int_equal(count_texts(&both, "tok11"), 1);
+	assert_int_equal(count_texts(&both, NULL), 0);
+	assert_int_equal(count_texts(&v, "tok11"), 0);
+	assert_string_equal(hub_cursor(h), "11-0");
+
+	/* no client ids: viewers only */
+	add_match(h, 12, "", "", 12);
+	assert_int_equal(count_texts(&v, "ride-12-0"), 1);
+	assert_int_equal(count_texts(&r1, NULL) + count_texts(&d, NULL) + count_texts(&both, NULL), 0);
+
+	/* a malformed entry is skipped */
+	assert_int_equal(hub_match(h, "13-0", "{\"type\":\"x\"}", 12, "rider", "", 1, 13), -1);
+	assert_int_equal(hub_counters(h)->bad_entries, 1);
+
+	hub_stats(h, "{\"type\":\"stats\"}", 16);
+	assert_int_equal(count_texts(&v, "stats"), 1);
+	assert_int_equal(count_texts(&r1, NULL), 0);
+	hub_free(h); /* frees the sockets still registered */
+}
+
+static void test_resume(void **state)
+{
+	struct hub *h = mkhub(0, 5);
+	struct fake a, b, v;
+	char buf[512];
+
+	(void)state;
+	add_match(h, 100, "a", "x", 100);
+	add_match(h, 101, "x", "a", 101);
+	add_match(h, 102, "y", "z", 102);
+	add_match(h, 103, "a", "a", 103);
+	/* after a cursor: 101 (as driver, no token) and 103 (as rider) */
+	memset(&a, 0, sizeof(a));
+	a.s = hub_sock_new(h, &a, 200);
+	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"100-0\"}", 200), 0);
+	assert_true(next_text(&a, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"resumed\":2"));
+	assert_non_null(strstr(buf, "\"cursor\":\"103-0\""));
+	assert_true(next_text(&a, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "ride-101-0"));
+	assert_null(strstr(buf, "rating_token"));
+	assert_true(next_text(&a, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "tok103"));
+	assert_int_equal(count_texts(&a, NULL), 0);
+	/* then new ones, once */
+	add_match(h, 104, "a", "", 104);
+	assert_int_equal(count_texts(&a, "tok104"), 1);
+
+	/* after a ride id in the ring */
+	memset(&b, 0, sizeof(b));
+	b.s = hub_sock_new(h, &b, 200);
+	assert_int_equal(rx(&b, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"ride-103-0\"}", 200), 0);
+	assert_true(next_text(&b, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"resumed\":1"));
+	assert_int_equal(count_texts(&b, "tok104"), 1);
+	hub_sock_free(b.s);
+
+	/* a viewer resuming gets everything later, without tokens */
+	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\",\"resume_after\":\"101-0\"}", 200);
+	assert_int_equal(count_texts(&v, "\"type\":\"match\""), 3);
+	hub_sock_free(v.s);
+
+	/* the ring holds 5: 100 is gone, so a cursor before it gets 101.. */
+	add_match(h, 105, "a", "", 105);
+	assert_int_equal(hub_counters(h)->ring, 5);
+	memset(&b, 0, sizeof(b));
+	b.s = hub_sock_new(h, &b, 200);
+	assert_int_equal(rx(&b, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"1-0\"}", 200), 0);
+	assert_true(next_text(&b, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"resumed\":4"));
+	hub_sock_free(b.s);
+
+	/* and by age: everything older than resume_ms (60 s) is forgotten */
+	hub_tick(h, 105 + 60001);
+	assert_int_equal(hub_counters(h)->ring, 0);
+	hub_sock_free(a.s);
+	hub_free(h);
+}
+
+static void test_slow_consumer(void **state)
+{
+	struct hub *h = mkhub(8, 0);
+	struct fake v, fast;
+	struct hub_out o;
+
+	(void)state;
+	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\"}", 0);
+	connect_as(h, &fast, "{\"type\":\"hello\",\"role\":\"viewer\"}", 0);
+	for (int i = 0; i < 8; i++) {
+		hub_stats(h, "{\"type\":\"stats\"}", 16);
+		assert_int_equal(count_texts(&fast, NULL), 1);
+	}
+	assert_int_equal(hub_sock_queued(v.s), 8);
+	hub_stats(h, "{\"type\":\"stats\"}", 16);
+	assert_int_equal(hub_counters(h)->slow_closes, 1);
+	assert_int_equal(hub_sock_queued(v.s), 0);
+	hub_sock_next(v.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_CLOSE);
+	assert_int_equal(o.close_code, 1008);
+	assert_int_equal(count_texts(&fast, NULL), 1); /* the others go on */
+	/* a close that cannot be written is forced after 5 s */
+	hub_tick(h, 100);
+	assert_int_equal(v.kills, 0);
+	hub_tick(h, 6000);
+	assert_true(v.kills >= 1);
+	hub_free(h);
+}
+
+static void test_pings(void **state)
+{
+	struct hub *h = mkhub(0, 0);
+	struct fake a, b, quiet;
+	struct hub_out o;
+
+	(void)state;
+	connect_as(h, &a, "{\"type\":\"hello\",\"client_id\":\"a\"}", 0);
+	connect_as(h, &b, "{\"type\":\"hello\",\"client_id\":\"b\"}", 0);
+	hub_tick(h, 500);
+	hub_sock_next(a.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_NONE);
+	hub_tick(h, 1000); /* quiet for ping_ms: pinged */
+	hub_sock_next(a.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_PING);
+	hub_sock_sent(a.s, o.kind);
+	hub_sock_next(b.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_PING);
+	hub_sock_sent(b.s, o.kind);
+	hub_sock_alive(a.s, 1200); /* a answers, b does not */
+	hub_tick(h, 1400);
+	assert_int_equal(a.kills + b.kills, 0);
+	hub_tick(h, 1501 + 500);
+	assert_int_equal(a.kills, 0);
+	assert_int_equal(b.kills, 1);
+	assert_int_equal(hub_counters(h)->ping_timeouts, 1);
+	/* never said hello: closed with 1008 after hello_timeout_ms */
+	memset(&quiet, 0, sizeof(quiet));
+	quiet.s = hub_sock_new(h, &quiet, 2001);
+	hub_tick(h, 2002);
+	hub_sock_next(quiet.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_NONE);
+	hub_tick(h, 4002);
+	hub_sock_next(quiet.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_CLOSE);
+	assert_int_equal(o.close_code, 1008);
+	hub_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hello_and_errors),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_delivery),
+		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_slow_consumer),
+		cmocka_unit_test(test_pings),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
