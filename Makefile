@@ -78,6 +78,9 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_AS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# tests and benchmarks see every service's headers (the cores they test)
+$(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: CFLAGS += $(SERVICES:%=-I%)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 up: deps all

@@ -224,7 +224,7 @@ static int get_coord(json_t *pt, const struct coord_spec *sp, double *dst,
         return fail(err, sp->type, sp->key);
     if (fabs(d) > V_COORD_MAX)
         return fail(err, sp->range, sp->key);
-    *dst = d;
+    *dst = d == 0 ? 0.0 : d;             /* -0 -> 0, so structs compare bytewise */
     return 0;
 }
 

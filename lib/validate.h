@@ -65,7 +65,8 @@ struct v_hello {
 };
 
 /* POST /rider: name (1-64 bytes, valid UTF-8, no control characters),
- * location and destination ({x, y}: finite JSON numbers, |v| <= 1e6),
+ * location and destination ({x, y}: finite JSON numbers, |v| <= 1e6; -0 is
+ * stored as 0; a number too small for a double, like 1e-400, reads as 0),
  * optional client_id. */
 int v_parse_rider(const char *body, size_t len, struct v_rider *out, struct v_error *err);
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${PG_CONNINFO:?PG_CONNINFO is not set}"
-q() { psql -X -q -v ON_ERROR_STOP=1 "$PG_CONNINFO" "$@"; }
+q() { PGOPTIONS="--client-min-messages=warning" psql -X -q -v ON_ERROR_STOP=1 "$PG_CONNINFO" "$@"; }
 q -c "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
 for f in "$ROOT"/migrations/*.sql; do
 	[ -f "$f" ] || continue

@@ -31,7 +31,10 @@ PG_DB=ridematch
 log() { printf '%s stack: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+# A process is alive when it exists and is not a zombie (here the init may
+# reap orphans late).
+pid_alive() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+alive() { [ -f "$1" ] && pid_alive "$(cat "$1" 2>/dev/null)"; }
 
 as_pg() {
 	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -201,7 +204,7 @@ services_down() {
 	done
 	for _ in $(seq 100); do
 		local any=0 p
-		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && any=1; done
+		for p in "${pids[@]}"; do pid_alive "$p" && any=1; done
 		[ $any -eq 0 ] && break
 		sleep 0.1
 	done
@@ -263,7 +266,7 @@ nginx_down() {
 		local pid
 		pid=$(cat "$VAR/run/nginx.pid")
 		kill -QUIT "$pid" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 50); do pid_alive "$pid" || break; sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null || true
 		log "nginx stopped"
 	fi

@@ -7,7 +7,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PORT=${TEST_PORT:-18080}
 export VAR_DIR=${TEST_VAR_DIR:-$ROOT/var/test-$PORT}
-export TICK_MS=${TEST_TICK_MS:-1000}
+export TICK_MS=${TEST_TICK_MS:-250}
 export BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 export RATE_LIMIT=${RATE_LIMIT:-50}
 cleanup() { bash "$ROOT/scripts/stack.sh" down; }

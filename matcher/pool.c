@@ -1,0 +1,124 @@
+/* pool.c - see pool.h. */
+#include "pool.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pool_parse_id(const char *id, uint64_t *ms, uint64_t *seq)
+{
+	char *end;
+
+	if (!id || *id < '0' || *id > '9')
+		return -1;
+	*ms = strtoull(id, &end, 10);
+	if (*end != '-' || end[1] < '0' || end[1] > '9')
+		return -1;
+	*seq = strtoull(end + 1, &end, 10);
+	return *end ? -1 : 0;
+}
+
+void pool_format_id(uint64_t ms, uint64_t seq, char *buf, size_t len)
+{
+	snprintf(buf, len, "%" PRIu64 "-%" PRIu64, ms, seq);
+}
+
+static int id_cmp(uint64_t ams, uint64_t aseq, uint64_t bms, uint64_t bseq)
+{
+	if (ams != bms)
+		return ams < bms ? -1 : 1;
+	if (aseq != bseq)
+		return aseq < bseq ? -1 : 1;
+	return 0;
+}
+
+int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct mc_point loc, char *json)
+{
+	if (p->n && id_cmp(ms, seq, p->v[p->n - 1].ms, p->v[p->n - 1].seq) <= 0) {
+		free(json);
+		return 1;
+	}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024;
+		struct pool_entry *v = realloc(p->v, cap * sizeof(*v));
+
+		if (!v) {
+			free(json);
+			return -1;
+		}
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = (struct pool_entry){ ms, seq, loc, json, POOL_WAITING };
+	p->live++;
+	return 0;
+}
+
+struct pool_entry *pool_find(struct pool *p, uint64_t ms, uint64_t seq)
+{
+	size_t lo = p->head, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = id_cmp(p->v[mid].ms, p->v[mid].seq, ms, seq);
+
+		if (c == 0)
+			return &p->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void pool_remove(struct pool *p, struct pool_entry *e)
+{
+	if (e->state == POOL_GONE)
+		return;
+	e->state = POOL_GONE;
+	free(e->json);
+	e->json = NULL;
+	p->live--;
+	while (p->head < p->n && p->v[p->head].state == POOL_GONE)
+		p->head++;
+}
+
+size_t pool_expire(struct pool *p, uint64_t now_ms, uint64_t ttl_ms)
+{
+	size_t expired = 0;
+
+	for (size_t i = p->head; i < p->n; i++) {
+		struct pool_entry *e = &p->v[i];
+
+		if (e->ms + ttl_ms > now_ms)
+			break; /* in acceptance order: the rest are younger */
+		if (e->state == POOL_WAITING) {
+			pool_remove(p, e);
+			expired++;
+		}
+	}
+	return expired;
+}
+
+void pool_compact(struct pool *p)
+{
+	size_t w = 0;
+
+	if (p->n - p->live < p->n / 2 + 1024 && p->head < p->n)
+		return;
+	for (size_t i = p->head; i < p->n; i++)
+		if (p->v[i].state != POOL_GONE)
+			p->v[w++] = p->v[i];
+	p->n = w;
+	p->head = 0;
+}
+
+void pool_free(struct pool *p)
+{
+	for (size_t i = p->head; i < p->n; i++)
+		free(p->v[i].json);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,50 @@
+/* pool.h - the matcher's waiting requests, one side (riders or drivers).
+ * Pure C: no I/O. Entries are kept in order of acceptance (request id =
+ * `requests` stream id "ms-seq"), so expiry is a scan from the front and a
+ * lookup by id is a binary search. Entries are marked, not moved, when they
+ * leave; pool_compact() squeezes them out when it is worth it. */
+#ifndef RS_POOL_H
+#define RS_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pairing.h"
+
+enum pool_state { POOL_WAITING, POOL_CLAIMING, POOL_GONE };
+
+struct pool_entry {
+	uint64_t ms, seq;      /* the request id */
+	struct mc_point loc;
+	char *json;            /* canonical request JSON, owned */
+	uint8_t state;
+};
+
+struct pool {
+	struct pool_entry *v;
+	size_t n, cap;
+	size_t head;           /* entries before head are all GONE */
+	size_t live;           /* entries not GONE */
+};
+
+/* Parses "ms-seq"; returns 0 or -1. */
+int pool_parse_id(const char *id, uint64_t *ms, uint64_t *seq);
+/* Formats an id into buf (at least 42 bytes). */
+void pool_format_id(uint64_t ms, uint64_t seq, char *buf, size_t len);
+
+/* Appends an entry, taking ownership of json (freed on failure too). Ids
+ * must arrive in increasing order; an id not above the last is ignored
+ * (returns 1). Returns 0 when added, -1 when out of memory. */
+int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct mc_point loc, char *json);
+/* The entry with this id, or NULL (GONE entries are found too). */
+struct pool_entry *pool_find(struct pool *p, uint64_t ms, uint64_t seq);
+/* Marks an entry GONE and frees its JSON. */
+void pool_remove(struct pool *p, struct pool_entry *e);
+/* Removes WAITING entries accepted at or before now_ms - ttl_ms; returns
+ * how many. */
+size_t pool_expire(struct pool *p, uint64_t now_ms, uint64_t ttl_ms);
+/* Squeezes GONE entries out when they are at least half of the array. */
+void pool_compact(struct pool *p);
+void pool_free(struct pool *p);
+
+#endif

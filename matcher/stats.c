@@ -1,0 +1,109 @@
+/* stats.c - see stats.h. */
+#include "stats.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void stats_latency(struct stats *s, uint64_t now_ms, uint32_t latency_ms)
+{
+	s->lat[s->lat_next].at_ms = now_ms;
+	s->lat[s->lat_next].latency_ms = latency_ms;
+	s->lat_next = (s->lat_next + 1) % STATS_LAT_CAP;
+	if (s->lat_n < STATS_LAT_CAP)
+		s->lat_n++;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void stats_percentiles(const struct stats *s, uint64_t now_ms, uint64_t window_ms, double out[4])
+{
+	static uint32_t v[STATS_LAT_CAP];
+	size_t n = 0;
+
+	memset(out, 0, 4 * sizeof(double));
+	for (size_t i = 0; i < s->lat_n; i++)
+		if (s->lat[i].at_ms + window_ms >= now_ms)
+			v[n++] = s->lat[i].latency_ms;
+	if (!n)
+		return;
+	qsort(v, n, sizeof(v[0]), cmp_u32);
+	out[0] = v[(n - 1) * 50 / 100];
+	out[1] = v[(n - 1) * 90 / 100];
+	out[2] = v[(n - 1) * 99 / 100];
+	out[3] = v[n - 1];
+}
+
+void stats_rates(struct stats *s, uint64_t now_ms, double out[3])
+{
+	size_t best = STATS_HIST;
+
+	/* the oldest snapshot no older than ~1 s gives the rate */
+	for (size_t k = 0; k < s->hist_n; k++) {
+		size_t i = (s->hist_next + STATS_HIST - 1 - k) % STATS_HIST;
+
+		if (s->hist[i].at_ms + 1000 < now_ms)
+			break;
+		best = i;
+	}
+	memset(out, 0, 3 * sizeof(double));
+	if (best != STATS_HIST && s->hist[best].at_ms < now_ms) {
+		double secs = (double)(now_ms - s->hist[best].at_ms) / 1000.0;
+
+		out[0] = (double)(s->t.requests - s->hist[best].t.requests) / secs;
+		out[1] = (double)(s->t.matched - s->hist[best].t.matched) / secs;
+		out[2] = (double)(s->t.expired - s->hist[best].t.expired) / secs;
+	}
+	s->hist[s->hist_next].at_ms = now_ms;
+	s->hist[s->hist_next].t = s->t;
+	s->hist_next = (s->hist_next + 1) % STATS_HIST;
+	if (s->hist_n < STATS_HIST)
+		s->hist_n++;
+}
+
+static void points(struct sbuf *out, const struct pool *p, size_t max_points)
+{
+	size_t k = 0;
+
+	sbuf_append(out, "[", 1);
+	for (size_t i = p->head; i < p->n && k < max_points; i++) {
+		if (p->v[i].state != POOL_WAITING)
+			continue;
+		sbuf_printf(out, "%s[%.6g,%.6g]", k ? "," : "", p->v[i].loc.x, p->v[i].loc.y);
+		k++;
+	}
+	sbuf_append(out, "]", 1);
+}
+
+/* Waiting includes the few entries whose claim is in flight. */
+static size_t waiting(const struct pool *p)
+{
+	return p->live;
+}
+
+void stats_json(struct stats *s, struct sbuf *out, uint64_t now_ms, int tick_ms,
+		const struct pool *riders, const struct pool *drivers, size_t max_points)
+{
+	double rates[3], lat[4];
+
+	stats_rates(s, now_ms, rates);
+	stats_percentiles(s, now_ms, 10000, lat);
+	sbuf_printf(out,
+		    "{\"type\":\"stats\",\"ts_ms\":%llu,\"tick_ms\":%d,\"tick_duration_ms\":%.3f,"
+		    "\"waiting\":{\"riders\":%zu,\"drivers\":%zu},"
+		    "\"rates\":{\"requests_per_s\":%.1f,\"matches_per_s\":%.1f,\"expired_per_s\":%.1f},"
+		    "\"totals\":{\"requests\":%llu,\"matched\":%llu,\"expired\":%llu},"
+		    "\"latency_ms\":{\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"max\":%.0f},\"riders\":",
+		    (unsigned long long)now_ms, tick_ms, s->tick_duration_ms, waiting(riders),
+		    waiting(drivers), rates[0], rates[1], rates[2], (unsigned long long)s->t.requests,
+		    (unsigned long long)s->t.matched, (unsigned long long)s->t.expired, lat[0], lat[1],
+		    lat[2], lat[3]);
+	points(out, riders, max_points);
+	sbuf_append(out, ",\"drivers\":", 11);
+	points(out, drivers, max_points);
+	sbuf_append(out, "}", 1);
+}

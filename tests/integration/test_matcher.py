@@ -1,0 +1,236 @@
+"""The matcher end to end: requests through nginx, pairs read back from the
+`matches` stream the matcher writes, compared with a brute-force oracle."""
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from conftest import BASE, PORT, REDIS_PORT, ROOT, post, rider, driver, wait_for
+
+TICK_MS = int(os.environ.get("TICK_MS", "1000"))
+BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
+_session = requests.Session()
+
+
+def post_many(bodies, workers=8):
+    """POSTs (path, body) pairs concurrently; returns the replies in order."""
+    def one(pb):
+        path, body = pb
+        return requests.post(BASE + path, data=json.dumps(body), timeout=10)
+    with ThreadPoolExecutor(workers) as ex:
+        return list(ex.map(one, bodies))
+
+
+def oracle(riders, drivers):
+    """Closest pair first by brute force: riders/drivers are lists of (id, x, y)
+    in acceptance order. Returns [(rider_id, driver_id, distance)]."""
+    cand = []
+    for ri, (_, rx, ry) in enumerate(riders):
+        for di, (_, dx_, dy_) in enumerate(drivers):
+            dx, dy = rx - dx_, ry - dy_
+            cand.append((dx * dx + dy * dy, ri, di))
+    cand.sort()
+    used_r, used_d, out = set(), set(), []
+    for d2, ri, di in cand:
+        if ri in used_r or di in used_d:
+            continue
+        used_r.add(ri)
+        used_d.add(di)
+        out.append((riders[ri][0], drivers[di][0], d2 ** 0.5))
+    return out
+
+
+def stats_now(rds):
+    last = rds.xrevrange("stats", count=1)
+    return json.loads(last[0][1]["json"]) if last else None
+
+
+def wait_pool_empty(rds, timeout=8.0):
+    """Waits until the matcher reports nobody waiting (leftovers of other
+    tests are paired or expire within the TTL)."""
+    def empty():
+        s = stats_now(rds)
+        return s and s["waiting"]["riders"] == 0 and s["waiting"]["drivers"] == 0 \
+            and s["ts_ms"] > time.time() * 1000 - 2 * TICK_MS - 500
+    assert wait_for(empty, timeout, 0.05), "pool did not drain"
+
+
+def wait_tick(rds):
+    """Returns right after the matcher publishes a new tick's stats."""
+    last = rds.xrevrange("stats", count=1)
+    last_id = last[0][0] if last else "0-0"
+    rds.xread({"stats": last_id}, block=5000)
+
+
+def matches_since(rds, start_id):
+    out = {}
+    for sid, f in rds.xrange("matches", min="(" + start_id):
+        m = json.loads(f["json"])
+        out[m["rider"]["id"]] = m
+    return out
+
+
+def last_match_id(rds):
+    last = rds.xrevrange("matches", count=1)
+    return last[0][0] if last else "0-0"
+
+
+def scenario(rds, riders_xy, drivers_xy):
+    """Posts the riders and drivers within one tick; returns (oracle, matches)."""
+    wait_pool_empty(rds)
+    start = last_match_id(rds)
+    wait_tick(rds)
+    bodies = [("/rider", rider(name=f"R{i}", x=x, y=y)) for i, (x, y) in enumerate(riders_xy)]
+    bodies += [("/driver", driver(name=f"D{i}", car=f"C-{i}", x=x, y=y)) for i, (x, y) in enumerate(drivers_xy)]
+    replies = post_many(bodies)
+    assert all(r.status_code == 202 for r in replies), [r.text for r in replies if r.status_code != 202]
+    ids = [r.json()["id"] for r in replies]
+    key = lambda i: tuple(int(p) for p in i.split("-"))
+    rs = sorted([(ids[i], x, y) for i, (x, y) in enumerate(riders_xy)], key=lambda t: key(t[0]))
+    ds = sorted([(ids[len(riders_xy) + i], x, y) for i, (x, y) in enumerate(drivers_xy)], key=lambda t: key(t[0]))
+    expected = oracle(rs, ds)
+    got = wait_for(lambda: (lambda m: m if len(m) >= len(expected) else None)(matches_since(rds, start)),
+                   timeout=3 * TICK_MS / 1000 + 3)
+    return expected, got or matches_since(rds, start)
+
+
+def test_known_scenario_matches_the_oracle(rds):
+    riders_xy = [(0, 0), (10, 10), (5, 5), (100, 100), (-50, 20)]
+    drivers_xy = [(1, 1), (9, 9), (6, 5), (-49, 21), (300, 300), (5, 5.5)]
+    expected, got = scenario(rds, riders_xy, drivers_xy)
+    assert len(got) == len(expected) == 5
+    for rid, did, dist in expected:
+        m = got[rid]
+        assert m["driver"]["id"] == did
+        assert m["distance"] == pytest.approx(dist, rel=1e-12, abs=1e-12)
+        assert m["fare"] == pytest.approx(2 * dist, rel=1e-12, abs=1e-12)
+        assert m["currency"] == "BDT"
+        assert len(m["rating_token"]) == 32
+        # the ride is recorded for rating-svc
+        ride = rds.hgetall("ride:" + m["ride_id"])
+        assert ride["token"] == m["rating_token"] and ride["driver_id"] == did
+
+
+def test_ties_go_to_the_earlier_rider_and_driver(rds):
+    # every rider is at distance 5 from every driver's first choice: a grid
+    # with many equal distances
+    riders_xy = [(0, 0), (0, 0), (3, 4), (3, 4)]
+    drivers_xy = [(0, 5), (5, 0), (0, 5), (3, -1)]
+    expected, got = scenario(rds, riders_xy, drivers_xy)
+    assert {r: m["driver"]["id"] for r, m in got.items()} == {r: d for r, d, _ in expected}
+
+
+def test_random_scenario_matches_the_oracle(rds):
+    rnd = random.Random(7)
+    riders_xy = [(rnd.randint(0, 20), rnd.randint(0, 20)) for _ in range(40)]
+    drivers_xy = [(rnd.randint(0, 20), rnd.randint(0, 20)) for _ in range(30)]
+    expected, got = scenario(rds, riders_xy, drivers_xy)
+    assert {r: m["driver"]["id"] for r, m in got.items()} == {r: d for r, d, _ in expected}
+
+
+def test_request_older_than_ttl_is_never_paired(rds):
+    wait_pool_empty(rds)
+    start = last_match_id(rds)
+    r = post("/driver", driver(name="Old", car="OLD-1", x=777, y=777))
+    t0 = time.time()
+    old_id = r.json()["id"]
+    time.sleep(max(0, 5.15 - (time.time() - t0)))
+    post("/rider", rider(name="Late", x=777, y=777))
+    time.sleep(3 * TICK_MS / 1000 + 0.5)
+    assert not any(m["driver"]["id"] == old_id for m in matches_since(rds, start).values())
+
+
+def test_request_four_seconds_old_is_still_paired(rds):
+    wait_pool_empty(rds)
+    start = last_match_id(rds)
+    r = post("/driver", driver(name="Patient", car="PAT-1", x=-777, y=-777))
+    did = r.json()["id"]
+    time.sleep(4.0 - TICK_MS / 1000 if TICK_MS < 1000 else 3.5)
+    rr = post("/rider", rider(name="Finally", x=-777, y=-777))
+    rid = rr.json()["id"]
+    m = wait_for(lambda: matches_since(rds, start).get(rid), timeout=3)
+    assert m and m["driver"]["id"] == did
+
+
+@pytest.fixture
+def second_matcher():
+    """A second matcher running at the same time, without the lease, so two
+    pair at once."""
+    log = open(os.path.join(os.environ.get("VAR_DIR", "/tmp"), "log", "matcher-second.log"), "a")
+    p = subprocess.Popen([os.path.join(BUILD, "bin", "matcher"), "--no-lease", "--port", str(PORT + 59),
+                          "--redis", f"127.0.0.1:{REDIS_PORT}", "--tick-ms", str(TICK_MS)],
+                         stdout=log, stderr=log)
+    try:
+        def up():
+            try:
+                return requests.get(f"http://127.0.0.1:{PORT + 59}/healthz", timeout=1).ok
+            except requests.RequestException:
+                return False
+        assert wait_for(up, 5)
+        yield p
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        log.close()
+
+
+def _pairs_unique(matches_list):
+    riders = [m["rider"]["id"] for m in matches_list]
+    drivers = [m["driver"]["id"] for m in matches_list]
+    return len(riders) == len(set(riders)) and len(drivers) == len(set(drivers))
+
+
+def test_two_matchers_never_pair_anyone_twice(rds, second_matcher):
+    wait_pool_empty(rds)
+    start = last_match_id(rds)
+    rnd = random.Random(11)
+    n = 1500
+    bodies = []
+    for i in range(n):
+        bodies.append(("/rider", rider(name=f"r{i}", x=rnd.uniform(-1e3, 1e3), y=rnd.uniform(-1e3, 1e3))))
+        bodies.append(("/driver", driver(name=f"d{i}", car=f"T-{i}", x=rnd.uniform(-1e3, 1e3), y=rnd.uniform(-1e3, 1e3))))
+    replies = post_many(bodies, workers=16)
+    accepted = sum(r.status_code == 202 for r in replies)
+    assert accepted == len(bodies)
+    time.sleep(3 * TICK_MS / 1000 + 1)
+    entries = [json.loads(f["json"]) for _, f in rds.xrange("matches", min="(" + start)]
+    assert len(entries) >= n * 0.9
+    assert _pairs_unique(entries)
+
+
+def test_matcher_killed_and_restarted_loses_nothing(rds):
+    """Pairs of (rider, driver) at the same spot, far from each other: every
+    rider must be paired with its own driver although the matcher is killed
+    with SIGKILL in the middle (the supervisor restarts it)."""
+    wait_pool_empty(rds)
+    start = last_match_id(rds)
+    pidfile = os.path.join(os.environ["VAR_DIR"], "run", "matcher.0.pid")
+    supervisor = int(open(pidfile).read())
+    child = int(subprocess.run(["pgrep", "-P", str(supervisor)], capture_output=True, text=True).stdout.split()[0])
+    expected = {}
+    for k in range(40):
+        x, y = 5000.0 * k, -3000.0
+        rr = post("/rider", rider(name=f"K{k}", x=x, y=y))
+        rd = post("/driver", driver(name=f"Q{k}", car=f"K-{k}", x=x, y=y + 0.5))
+        assert rr.status_code == 202 and rd.status_code == 202
+        expected[rr.json()["id"]] = rd.json()["id"]
+        if k == 15:
+            os.kill(child, signal.SIGKILL)
+        time.sleep(0.05)
+    got = wait_for(lambda: (lambda m: m if all(r in m for r in expected) else None)(matches_since(rds, start)), 8)
+    got = got or matches_since(rds, start)
+    missing = [r for r in expected if r not in got]
+    assert not missing, f"{len(missing)} riders never paired"
+    assert all(got[r]["driver"]["id"] == d for r, d in expected.items())
+    # and the matcher really was restarted
+    new_child = subprocess.run(["pgrep", "-P", str(supervisor)], capture_output=True, text=True).stdout.split()
+    assert new_child and int(new_child[0]) != child
