@@ -5,12 +5,12 @@
  * one JSON object with --json). All on one libuv loop: the HTTP client
  * (httpc.c), the websocket (wsc.c, libwebsockets) and the timers here. */
 #include "config.h"
-#include "gen.h"
+#include "reqgen.h"
 #include "httpc.h"
 #include "log.h"
-#include "msg_parse.h"
-#include "pending.h"
-#include "stats.h"
+#include "wsmsg.h"
+#include "pendmap.h"
+#include "bstats.h"
 #include "svc.h"
 #include "wsc.h"
 #include "http_parse.h"
@@ -97,7 +97,7 @@ static void record_latency(struct pend *e)
 	if (e->latency_done || !e->accepted_us || !e->fare_us)
 		return;
 	e->latency_done = 1;
-	hist_add(&B.st.match_latency, e->fare_us > e->accepted_us ? e->fare_us - e->accepted_us : 0);
+	lhist_add(&B.st.match_latency, e->fare_us > e->accepted_us ? e->fare_us - e->accepted_us : 0);
 	B.st.fares_own_rider++;
 }
 
@@ -109,14 +109,14 @@ static void on_reply(void *user, int status, const char *body, size_t len, uint6
 
 	count_reply(kind, status);
 	if (status > 0)
-		hist_add(&B.st.http_latency, lat_us);
+		lhist_add(&B.st.http_latency, lat_us);
 	if (status == 0 && B.st.k[kind].transport_errors <= 3)
 		log_warn("POST %s: %.*s", kind == KIND_RIDER ? "/rider" : "/driver", (int)len, body);
 	if (kind == KIND_RIDER && status == 202) {
-		char id[MSG_ID_MAX + 1];
+		char id[WSMSG_ID_MAX + 1];
 		struct pend *p;
 
-		if (msg_parse_accepted(body, len, id, MSG_ID_MAX) == 0 &&
+		if (wsmsg_parse_accepted(body, len, id, WSMSG_ID_MAX) == 0 &&
 		    (p = pend_put(&B.pend, id, strlen(id), now_us(), NULL))) {
 			p->accepted_us = now_us();
 			record_latency(p);   /* when the fare came first */
@@ -157,29 +157,29 @@ static void on_rating(void *user, int status, const char *body, size_t len, uint
 {
 	count_reply(KIND_RATING, status);
 	if (status > 0)
-		hist_add(&B.st.http_latency, lat_us);
+		lhist_add(&B.st.http_latency, lat_us);
 	if (status != 201 && status > 0 && B.st.k[KIND_RATING].rejected <= 3)
 		log_warn("POST /rating: %d %.*s", status, (int)(len > 200 ? 200 : len), body);
 }
 
 static void on_ws_message(void *user, const char *buf, size_t len)
 {
-	struct msg m;
+	struct wsmsg m;
 	struct pend *p;
 	int fresh;
 
 	B.st.ws_messages++;
-	if (msg_parse(buf, len, &m) < 0) {
+	if (wsmsg_parse(buf, len, &m) < 0) {
 		B.st.ws_bad_messages++;
 		return;
 	}
 	if (m.cursor[0] && B.ws)
 		wsc_set_cursor(B.ws, m.cursor);
-	if (m.type == MSG_ERROR) {
+	if (m.type == WSMSG_ERROR) {
 		log_warn("websocket: server says %.*s", (int)(len > 200 ? 200 : len), buf);
 		return;
 	}
-	if (m.type != MSG_MATCH)
+	if (m.type != WSMSG_MATCH)
 		return;
 	p = pend_put(&B.pend, m.rider_id, strlen(m.rider_id), now_us(), &fresh);
 	if (!p) {
@@ -299,7 +299,7 @@ static void on_housekeeping(uv_timer_t *t)
 		 (unsigned long long)(B.st.k[0].rejected + B.st.k[1].rejected),
 		 (unsigned long long)(B.st.k[0].transport_errors + B.st.k[1].transport_errors),
 		 (unsigned long long)B.st.matched, (unsigned long long)B.st.k[KIND_RATING].accepted,
-		 hist_quantile(&B.st.match_latency, 0.5) / 1e3,
+		 lhist_quantile(&B.st.match_latency, 0.5) / 1e3,
 		 B.ws ? (wsc_connected(B.ws) ? "up" : "down") : "off");
 	last_ns = now;
 	last_sent = sent;
@@ -308,7 +308,7 @@ static void on_housekeeping(uv_timer_t *t)
 static void print_summary(void)
 {
 	struct sbuf out = { 0 };
-	struct stats_meta m = {
+	struct bstats_meta m = {
 		.url = B.url, .client_id = B.client_id, .riders = B.riders, .drivers = B.drivers,
 		.interval_ms = B.interval_ms, .open_loop = B.open_loop, .max_inflight = B.max_inflight,
 		.connections = B.connections, .rate_per_s = B.rate[0] + B.rate[1],
@@ -317,9 +317,9 @@ static void print_summary(void)
 	};
 
 	if (B.json)
-		stats_json(&out, &B.st, &m);
+		bstats_json(&out, &B.st, &m);
 	else
-		stats_text(&out, &B.st, &m);
+		bstats_text(&out, &B.st, &m);
 	if (!out.oom && out.p)
 		printf("%s%s", out.p, B.json ? "\n" : "");
 	fflush(stdout);

@@ -1,6 +1,6 @@
-/* pending.c - see pending.h. Chained hash (FNV-1a) that doubles when the
+/* pendmap.c - see pendmap.h. Chained hash (FNV-1a) that doubles when the
  * load passes 1; expiry walks the insertion list from the oldest. */
-#include "pending.h"
+#include "pendmap.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* msg_parse.c - see msg_parse.h. */
-#include "msg_parse.h"
+/* wsmsg.c - see wsmsg.h. */
+#include "wsmsg.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -38,7 +38,7 @@ static int get_id(json_t *obj, const char *key, char *dst, size_t max)
 	return 1;
 }
 
-int msg_parse(const char *buf, size_t len, struct msg *out)
+int wsmsg_parse(const char *buf, size_t len, struct wsmsg *out)
 {
 	json_t *root, *type, *rider, *driver, *fare;
 	const char *t;
@@ -54,26 +54,26 @@ int msg_parse(const char *buf, size_t len, struct msg *out)
 		goto out;
 	memset(out, 0, sizeof(*out));
 	t = json_string_value(type);
-	get_id(root, "cursor", out->cursor, MSG_ID_MAX);
+	get_id(root, "cursor", out->cursor, WSMSG_ID_MAX);
 	if (!strcmp(t, "welcome")) {
-		out->type = MSG_WELCOME;
+		out->type = WSMSG_WELCOME;
 	} else if (!strcmp(t, "error")) {
-		out->type = MSG_ERROR;
+		out->type = WSMSG_ERROR;
 	} else if (!strcmp(t, "match")) {
-		out->type = MSG_MATCH;
+		out->type = WSMSG_MATCH;
 		rider = json_object_get(root, "rider");
 		driver = json_object_get(root, "driver");
-		if (!get_id(root, "ride_id", out->ride_id, MSG_ID_MAX) ||
-		    !json_is_object(rider) || !get_id(rider, "id", out->rider_id, MSG_ID_MAX))
+		if (!get_id(root, "ride_id", out->ride_id, WSMSG_ID_MAX) ||
+		    !json_is_object(rider) || !get_id(rider, "id", out->rider_id, WSMSG_ID_MAX))
 			goto out;
 		if (json_is_object(driver))
-			get_id(driver, "id", out->driver_id, MSG_ID_MAX);
-		get_id(root, "rating_token", out->token, MSG_TOKEN_MAX);
+			get_id(driver, "id", out->driver_id, WSMSG_ID_MAX);
+		get_id(root, "rating_token", out->token, WSMSG_TOKEN_MAX);
 		fare = json_object_get(root, "fare");
 		if (json_is_number(fare))
 			out->fare = json_number_value(fare);
 	} else {
-		out->type = MSG_OTHER;
+		out->type = WSMSG_OTHER;
 	}
 	rc = 0;
 out:
@@ -81,7 +81,7 @@ out:
 	return rc;
 }
 
-int msg_parse_accepted(const char *buf, size_t len, char *id, size_t max)
+int wsmsg_parse_accepted(const char *buf, size_t len, char *id, size_t max)
 {
 	json_t *root;
 	int rc = -1;

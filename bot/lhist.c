@@ -1,47 +1,47 @@
-/* hist.c - see hist.h. Bucket i < 2*HIST_SUB holds the value i exactly;
+/* lhist.c - see lhist.h. Bucket i < 2*LHIST_SUB holds the value i exactly;
  * above that, a value v with highest set bit m lands in shift = m - 5
- * (HIST_SUB = 32 = 2^5) at index shift*32 + (v >> shift), so each power of
+ * (LHIST_SUB = 32 = 2^5) at index shift*32 + (v >> shift), so each power of
  * two is split in 32 equal buckets. */
-#include "hist.h"
+#include "lhist.h"
 
 #include <string.h>
 
-void hist_init(struct hist *h)
+void lhist_init(struct lhist *h)
 {
 	memset(h, 0, sizeof(*h));
 }
 
-unsigned hist_bucket(uint64_t v)
+unsigned lhist_bucket(uint64_t v)
 {
 	unsigned msb, shift;
 
-	if (v < 2 * HIST_SUB)
+	if (v < 2 * LHIST_SUB)
 		return (unsigned)v;
 	msb = 63u - (unsigned)__builtin_clzll(v);
 	shift = msb - 5;
-	return shift * HIST_SUB + (unsigned)(v >> shift);
+	return shift * LHIST_SUB + (unsigned)(v >> shift);
 }
 
-uint64_t hist_bucket_max(unsigned i)
+uint64_t lhist_bucket_max(unsigned i)
 {
 	unsigned shift;
 	uint64_t sub;
 
-	if (i < 2 * HIST_SUB)
+	if (i < 2 * LHIST_SUB)
 		return i;
-	shift = i / HIST_SUB - 1;
-	sub = i - shift * HIST_SUB;          /* in [32, 64) */
+	shift = i / LHIST_SUB - 1;
+	sub = i - shift * LHIST_SUB;          /* in [32, 64) */
 	if (shift >= 58 && sub == 63)
 		return UINT64_MAX;
 	return ((sub + 1) << shift) - 1;
 }
 
-void hist_add(struct hist *h, uint64_t v)
+void lhist_add(struct lhist *h, uint64_t v)
 {
-	unsigned i = hist_bucket(v);
+	unsigned i = lhist_bucket(v);
 
-	if (i >= HIST_BUCKETS)
-		i = HIST_BUCKETS - 1;
+	if (i >= LHIST_BUCKETS)
+		i = LHIST_BUCKETS - 1;
 	h->b[i]++;
 	if (!h->count || v < h->min)
 		h->min = v;
@@ -51,7 +51,7 @@ void hist_add(struct hist *h, uint64_t v)
 	h->count++;
 }
 
-uint64_t hist_quantile(const struct hist *h, double q)
+uint64_t lhist_quantile(const struct lhist *h, double q)
 {
 	uint64_t rank, seen = 0, v;
 
@@ -66,10 +66,10 @@ uint64_t hist_quantile(const struct hist *h, double q)
 		rank++;
 	if (rank < 1)
 		rank = 1;
-	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+	for (unsigned i = 0; i < LHIST_BUCKETS; i++) {
 		seen += h->b[i];
 		if (seen >= rank) {
-			v = hist_bucket_max(i);
+			v = lhist_bucket_max(i);
 			if (v > h->max)
 				v = h->max;
 			if (v < h->min)
@@ -80,7 +80,7 @@ uint64_t hist_quantile(const struct hist *h, double q)
 	return h->max;
 }
 
-double hist_mean(const struct hist *h)
+double lhist_mean(const struct lhist *h)
 {
 	return h->count ? (double)h->sum / (double)h->count : 0;
 }

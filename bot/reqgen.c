@@ -1,6 +1,6 @@
-/* gen.c - see gen.h. The PRNG is splitmix64: tiny, fast, good enough for
+/* reqgen.c - see reqgen.h. The PRNG is splitmix64: tiny, fast, good enough for
  * load generation (not for anything secret). */
-#include "gen.h"
+#include "reqgen.h"
 
 #include <math.h>
 #include <stdio.h>

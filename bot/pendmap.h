@@ -1,11 +1,11 @@
-/* pending.h - what the bot remembers per rider request id for a while: when
+/* pendmap.h - what the bot remembers per rider request id for a while: when
  * its 202 came and when its fare came (in either order), whether it was
  * rated. Lets it measure match latency, count each ride once although the
  * bot's single client may get two copies of a match, and rate each ride
  * once. A hash table plus a list in insertion order, so old entries are
  * dropped cheaply (pend_expire). Pure code: no I/O, no clock. */
-#ifndef BOT_PENDING_H
-#define BOT_PENDING_H
+#ifndef BOT_PENDMAP_H
+#define BOT_PENDMAP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* stats.c - see stats.h. */
-#include "stats.h"
+/* bstats.c - see bstats.h. */
+#include "bstats.h"
 
 static const char *const kind_names[KIND_N] = { "riders", "drivers", "ratings" };
 
@@ -27,15 +27,15 @@ static void kind_json(struct sbuf *out, const struct kind_stats *k)
 	sbuf_append(out, "}", 1);
 }
 
-static void hist_json(struct sbuf *out, const struct hist *h)
+static void lhist_json(struct sbuf *out, const struct lhist *h)
 {
 	sbuf_printf(out, "{\"count\":%llu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"mean\":%.3f}",
-		    (unsigned long long)h->count, hist_quantile(h, 0.5) / 1e3,
-		    hist_quantile(h, 0.9) / 1e3, hist_quantile(h, 0.99) / 1e3,
-		    hist_quantile(h, 1) / 1e3, hist_mean(h) / 1e3);
+		    (unsigned long long)h->count, lhist_quantile(h, 0.5) / 1e3,
+		    lhist_quantile(h, 0.9) / 1e3, lhist_quantile(h, 0.99) / 1e3,
+		    lhist_quantile(h, 1) / 1e3, lhist_mean(h) / 1e3);
 }
 
-void stats_json(struct sbuf *out, const struct bot_stats *s, const struct stats_meta *m)
+void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
 {
 	const struct kind_stats *r = &s->k[KIND_RIDER], *d = &s->k[KIND_DRIVER];
 	struct kind_stats all = { 0 };
@@ -72,9 +72,9 @@ void stats_json(struct sbuf *out, const struct bot_stats *s, const struct stats_
 		    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
 		    (unsigned long long)s->fares_own_rider);
 	sbuf_append(out, ",\"match_latency_ms\":", 20);
-	hist_json(out, &s->match_latency);
+	lhist_json(out, &s->match_latency);
 	sbuf_append(out, ",\"http_latency_ms\":", 19);
-	hist_json(out, &s->http_latency);
+	lhist_json(out, &s->http_latency);
 	sbuf_printf(out, ",\"ws\":{\"connects\":%llu,\"disconnects\":%llu,\"messages\":%llu,\"bad_messages\":%llu}}",
 		    (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
 		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages);
@@ -95,19 +95,19 @@ static void kind_text(struct sbuf *out, const char *label, const struct kind_sta
 	sbuf_append(out, "\n", 1);
 }
 
-static void hist_text(struct sbuf *out, const char *label, const struct hist *h)
+static void lhist_text(struct sbuf *out, const char *label, const struct lhist *h)
 {
 	if (!h->count) {
 		sbuf_printf(out, "  %-14s none\n", label);
 		return;
 	}
 	sbuf_printf(out, "  %-14s p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (%llu samples)\n",
-		    label, hist_quantile(h, 0.5) / 1e3, hist_quantile(h, 0.9) / 1e3,
-		    hist_quantile(h, 0.99) / 1e3, hist_quantile(h, 1) / 1e3,
+		    label, lhist_quantile(h, 0.5) / 1e3, lhist_quantile(h, 0.9) / 1e3,
+		    lhist_quantile(h, 0.99) / 1e3, lhist_quantile(h, 1) / 1e3,
 		    (unsigned long long)h->count);
 }
 
-void stats_text(struct sbuf *out, const struct bot_stats *s, const struct stats_meta *m)
+void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
 {
 	uint64_t sent = s->k[KIND_RIDER].sent + s->k[KIND_DRIVER].sent;
 
@@ -129,8 +129,8 @@ void stats_text(struct sbuf *out, const struct bot_stats *s, const struct stats_
 		    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
 		    (unsigned long long)s->fares_own_rider);
 	kind_text(out, "ratings", &s->k[KIND_RATING]);
-	hist_text(out, "match latency", &s->match_latency);
-	hist_text(out, "http latency", &s->http_latency);
+	lhist_text(out, "match latency", &s->match_latency);
+	lhist_text(out, "http latency", &s->http_latency);
 	sbuf_printf(out, "  websocket %llu connects, %llu disconnects, %llu messages (%llu unreadable)\n",
 		    (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
 		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages);

@@ -1,8 +1,8 @@
-/* gen.h - what the bot sends: a small PRNG, random Bangla names and Dhaka-
+/* reqgen.h - what the bot sends: a small PRNG, random Bangla names and Dhaka-
  * style car numbers, random points in a square, and the JSON bodies of
  * POST /rider, /driver and /rating. Pure code: no I/O, no globals. */
-#ifndef BOT_GEN_H
-#define BOT_GEN_H
+#ifndef BOT_REQGEN_H
+#define BOT_REQGEN_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,12 +1,12 @@
-/* stats.h - the bot's counters and latency histograms, and the summary it
+/* bstats.h - the bot's counters and latency histograms, and the summary it
  * prints at the end: human-readable text or one JSON object (for
  * benchmarks). Pure code: formatting only. */
-#ifndef BOT_STATS_H
-#define BOT_STATS_H
+#ifndef BOT_BSTATS_H
+#define BOT_BSTATS_H
 
 #include <stdint.h>
 
-#include "hist.h"
+#include "lhist.h"
 #include "sbuf.h"
 
 #define STATS_MAX_STATUS 600
@@ -29,11 +29,11 @@ struct bot_stats {
 	uint64_t fares_with_token;   /* distinct rides whose token reached us */
 	uint64_t fares_own_rider;    /* distinct rides of riders we got a 202 for */
 	uint64_t ws_connects, ws_disconnects, ws_messages, ws_bad_messages;
-	struct hist match_latency;   /* us: rider's 202 -> first copy of its fare */
-	struct hist http_latency;    /* us: request queued -> response (all kinds) */
+	struct lhist match_latency;   /* us: rider's 202 -> first copy of its fare */
+	struct lhist http_latency;    /* us: request queued -> response (all kinds) */
 };
 
-struct stats_meta {
+struct bstats_meta {
 	const char *url, *client_id;
 	int riders, drivers, interval_ms, open_loop, max_inflight, connections;
 	double rate_per_s;           /* target requests/s, riders + drivers */
@@ -42,8 +42,8 @@ struct stats_meta {
 };
 
 /* Appends the summary as one JSON object (no newline). */
-void stats_json(struct sbuf *out, const struct bot_stats *s, const struct stats_meta *m);
+void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m);
 /* Appends the summary as a few lines of text. */
-void stats_text(struct sbuf *out, const struct bot_stats *s, const struct stats_meta *m);
+void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m);
 
 #endif
