@@ -93,7 +93,7 @@ status:
 	@bash scripts/stack.sh status
 
 run: up
-	@bash scripts/run.sh
+	@BUILD_DIR=$(CURDIR)/$(BUILD) bash scripts/run.sh
 
 test-unit: $(UNIT_BINS)
 	@bash tests/run-unit.sh $(UNIT_BINS)

@@ -1,0 +1,137 @@
+/* bstats.c - see bstats.h. */
+#include "bstats.h"
+
+static const char *const kind_names[KIND_N] = { "riders", "drivers", "ratings" };
+
+static void by_status(struct sbuf *out, const struct kind_stats *k)
+{
+	int first = 1;
+
+	sbuf_append(out, "{", 1);
+	for (int i = 0; i < STATS_MAX_STATUS; i++)
+		if (k->status[i]) {
+			sbuf_printf(out, "%s\"%d\":%llu", first ? "" : ",", i,
+				    (unsigned long long)k->status[i]);
+			first = 0;
+		}
+	sbuf_append(out, "}", 1);
+}
+
+static void kind_json(struct sbuf *out, const struct kind_stats *k)
+{
+	sbuf_printf(out, "{\"sent\":%llu,\"accepted\":%llu,\"rejected\":%llu,\"transport_errors\":%llu,"
+		    "\"rejected_by_status\":", (unsigned long long)k->sent,
+		    (unsigned long long)k->accepted, (unsigned long long)k->rejected,
+		    (unsigned long long)k->transport_errors);
+	by_status(out, k);
+	sbuf_append(out, "}", 1);
+}
+
+static void lhist_json(struct sbuf *out, const struct lhist *h)
+{
+	sbuf_printf(out, "{\"count\":%llu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"mean\":%.3f}",
+		    (unsigned long long)h->count, lhist_quantile(h, 0.5) / 1e3,
+		    lhist_quantile(h, 0.9) / 1e3, lhist_quantile(h, 0.99) / 1e3,
+		    lhist_quantile(h, 1) / 1e3, lhist_mean(h) / 1e3);
+}
+
+void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
+{
+	const struct kind_stats *r = &s->k[KIND_RIDER], *d = &s->k[KIND_DRIVER];
+	struct kind_stats all = { 0 };
+
+	all.sent = r->sent + d->sent;
+	all.accepted = r->accepted + d->accepted;
+	all.rejected = r->rejected + d->rejected;
+	all.transport_errors = r->transport_errors + d->transport_errors;
+	for (int i = 0; i < STATS_MAX_STATUS; i++)
+		all.status[i] = r->status[i] + d->status[i];
+
+	sbuf_append(out, "{\"url\":", 7);
+	sbuf_json_str(out, m->url ? m->url : "");
+	sbuf_append(out, ",\"client_id\":", 13);
+	sbuf_json_str(out, m->client_id ? m->client_id : "");
+	sbuf_printf(out, ",\"config\":{\"riders\":%d,\"drivers\":%d,\"interval_ms\":%d,"
+		    "\"target_rate_per_s\":%.1f,\"open_loop\":%s,\"max_inflight\":%d,\"connections\":%d}",
+		    m->riders, m->drivers, m->interval_ms, m->rate_per_s,
+		    m->open_loop ? "true" : "false", m->max_inflight, m->connections);
+	sbuf_printf(out, ",\"elapsed_s\":%.3f,\"send_s\":%.3f", m->elapsed_s, m->send_s);
+	sbuf_printf(out, ",\"sent\":%llu,\"accepted\":%llu,\"rejected\":%llu,\"transport_errors\":%llu,"
+		    "\"unsent\":%llu,\"deferred\":%llu,\"requests_per_s\":%.1f,\"accepted_per_s\":%.1f,"
+		    "\"rejected_by_status\":",
+		    (unsigned long long)all.sent, (unsigned long long)all.accepted,
+		    (unsigned long long)all.rejected, (unsigned long long)all.transport_errors,
+		    (unsigned long long)s->unsent, (unsigned long long)s->deferred,
+		    m->send_s > 0 ? all.sent / m->send_s : 0, m->send_s > 0 ? all.accepted / m->send_s : 0);
+	by_status(out, &all);
+	for (int i = 0; i < KIND_N; i++) {
+		sbuf_printf(out, ",\"%s\":", kind_names[i]);
+		kind_json(out, &s->k[i]);
+	}
+	sbuf_printf(out, ",\"matched\":%llu,\"fares_with_token\":%llu,\"fares_own_rider\":%llu",
+		    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
+		    (unsigned long long)s->fares_own_rider);
+	sbuf_append(out, ",\"match_latency_ms\":", 20);
+	lhist_json(out, &s->match_latency);
+	sbuf_append(out, ",\"http_latency_ms\":", 19);
+	lhist_json(out, &s->http_latency);
+	sbuf_printf(out, ",\"ws\":{\"connects\":%llu,\"disconnects\":%llu,\"messages\":%llu,\"bad_messages\":%llu}}",
+		    (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
+		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages);
+}
+
+static void kind_text(struct sbuf *out, const char *label, const struct kind_stats *k)
+{
+	sbuf_printf(out, "  %-8s sent %llu, accepted %llu, rejected %llu, transport errors %llu",
+		    label, (unsigned long long)k->sent, (unsigned long long)k->accepted,
+		    (unsigned long long)k->rejected, (unsigned long long)k->transport_errors);
+	if (k->rejected) {
+		sbuf_append(out, " (by status:", 12);
+		for (int i = 0; i < STATS_MAX_STATUS; i++)
+			if (k->status[i])
+				sbuf_printf(out, " %d=%llu", i, (unsigned long long)k->status[i]);
+		sbuf_append(out, ")", 1);
+	}
+	sbuf_append(out, "\n", 1);
+}
+
+static void lhist_text(struct sbuf *out, const char *label, const struct lhist *h)
+{
+	if (!h->count) {
+		sbuf_printf(out, "  %-14s none\n", label);
+		return;
+	}
+	sbuf_printf(out, "  %-14s p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (%llu samples)\n",
+		    label, lhist_quantile(h, 0.5) / 1e3, lhist_quantile(h, 0.9) / 1e3,
+		    lhist_quantile(h, 0.99) / 1e3, lhist_quantile(h, 1) / 1e3,
+		    (unsigned long long)h->count);
+}
+
+void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
+{
+	uint64_t sent = s->k[KIND_RIDER].sent + s->k[KIND_DRIVER].sent;
+
+	sbuf_printf(out, "bot summary: %s as client %s, %.1f s (%d riders + %d drivers every %d ms, "
+		    "target %.0f req/s, %s loop)\n",
+		    m->url ? m->url : "", m->client_id ? m->client_id : "", m->elapsed_s,
+		    m->riders, m->drivers, m->interval_ms, m->rate_per_s,
+		    m->open_loop ? "open" : "closed");
+	sbuf_printf(out, "  requests  %llu sent, %.1f req/s", (unsigned long long)sent,
+		    m->send_s > 0 ? sent / m->send_s : 0);
+	if (s->unsent)
+		sbuf_printf(out, ", %llu not sent (over max in-flight)", (unsigned long long)s->unsent);
+	if (s->deferred)
+		sbuf_printf(out, ", %llu sent late (previous still in flight)", (unsigned long long)s->deferred);
+	sbuf_append(out, "\n", 1);
+	kind_text(out, "riders", &s->k[KIND_RIDER]);
+	kind_text(out, "drivers", &s->k[KIND_DRIVER]);
+	sbuf_printf(out, "  fares     %llu rides matched, %llu with a rating token, %llu of our riders\n",
+		    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
+		    (unsigned long long)s->fares_own_rider);
+	kind_text(out, "ratings", &s->k[KIND_RATING]);
+	lhist_text(out, "match latency", &s->match_latency);
+	lhist_text(out, "http latency", &s->http_latency);
+	sbuf_printf(out, "  websocket %llu connects, %llu disconnects, %llu messages (%llu unreadable)\n",
+		    (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
+		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages);
+}

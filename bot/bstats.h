@@ -1,0 +1,49 @@
+/* bstats.h - the bot's counters and latency histograms, and the summary it
+ * prints at the end: human-readable text or one JSON object (for
+ * benchmarks). Pure code: formatting only. */
+#ifndef BOT_BSTATS_H
+#define BOT_BSTATS_H
+
+#include <stdint.h>
+
+#include "lhist.h"
+#include "sbuf.h"
+
+#define STATS_MAX_STATUS 600
+
+enum { KIND_RIDER, KIND_DRIVER, KIND_RATING, KIND_N };
+
+struct kind_stats {
+	uint64_t sent;               /* requests written (or queued for a connection) */
+	uint64_t accepted;           /* 202 for /rider, /driver; 201 for /rating */
+	uint64_t rejected;           /* any other status */
+	uint64_t transport_errors;   /* no response: connect/read error, timeout, bad HTTP */
+	uint64_t status[STATS_MAX_STATUS];  /* rejections by status (index = status) */
+};
+
+struct bot_stats {
+	struct kind_stats k[KIND_N];
+	uint64_t unsent;             /* open loop: due but over --max-inflight */
+	uint64_t deferred;           /* closed loop: due while its previous was in flight */
+	uint64_t matched;            /* distinct rides received */
+	uint64_t fares_with_token;   /* distinct rides whose token reached us */
+	uint64_t fares_own_rider;    /* distinct rides of riders we got a 202 for */
+	uint64_t ws_connects, ws_disconnects, ws_messages, ws_bad_messages;
+	struct lhist match_latency;   /* us: rider's 202 -> first copy of its fare */
+	struct lhist http_latency;    /* us: request queued -> response (all kinds) */
+};
+
+struct bstats_meta {
+	const char *url, *client_id;
+	int riders, drivers, interval_ms, open_loop, max_inflight, connections;
+	double rate_per_s;           /* target requests/s, riders + drivers */
+	double elapsed_s;            /* from the first request to the summary */
+	double send_s;               /* the sending phase (for requests_per_s) */
+};
+
+/* Appends the summary as one JSON object (no newline). */
+void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m);
+/* Appends the summary as a few lines of text. */
+void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m);
+
+#endif

@@ -1,0 +1,506 @@
+/* bot - the spamming client that drives the system: simulated riders and
+ * drivers post their requests every interval (spread evenly over it), one
+ * websocket receives their fares, each fare with a rating token gets a
+ * random rating; it measures what came back and prints a summary (text, or
+ * one JSON object with --json). All on one libuv loop: the HTTP client
+ * (httpc.c), the websocket (wsc.c, libwebsockets) and the timers here. */
+#include "config.h"
+#include "reqgen.h"
+#include "httpc.h"
+#include "log.h"
+#include "wsmsg.h"
+#include "pendmap.h"
+#include "bstats.h"
+#include "svc.h"
+#include "wsc.h"
+#include "http_parse.h"
+
+#include <libwebsockets.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PEND_KEEP_US  (30ull * 1000000)  /* remember request ids this long */
+#define MAX_PER_TICK  20000              /* requests issued per 1 ms tick at most */
+
+struct entity {
+	const char *name;
+	char car[12];
+	unsigned in_flight : 1;
+	unsigned deferred : 1;
+};
+
+struct bot {
+	uv_loop_t *loop;
+	/* options */
+	const char *url, *client_id_opt, *ws_path;
+	int riders, drivers, interval_ms, duration_s, area, json, open_loop;
+	int max_inflight, connections, timeout_ms, drain_ms, seed, no_ws, progress_s;
+	int rate_riders, rate_drivers;
+	/* derived */
+	char host[256], prefix[200], path_rider[256], path_driver[256], path_rating[256];
+	char client_id[65];
+	int port;
+	double rate[2];                  /* per second, riders and drivers */
+	/* state */
+	struct gen_rng rng;
+	struct entity *ent[2];
+	int nent[2];
+	uint64_t issued[2];              /* slots issued so far */
+	uint64_t start_ns, stop_ns, end_ns;
+	struct hc_pool *http;
+	struct wsc *ws;
+	struct pend_map pend;
+	struct bot_stats st;
+	uv_timer_t tick, housekeeping, drain;
+	int sending, draining, finished;
+	uint64_t drain_deadline_ns;
+	struct sbuf body;                /* scratch for request bodies */
+};
+
+static struct bot B;
+
+static uint64_t now_us(void)
+{
+	return uv_hrtime() / 1000;
+}
+
+/* user pointer of a request: kind in the low 2 bits, entity index above */
+static void *pack(int kind, int idx)
+{
+	return (void *)(((uintptr_t)idx << 2) | (uintptr_t)kind);
+}
+
+static void send_one(int kind, int idx);
+
+static void count_reply(int kind, int status)
+{
+	struct kind_stats *k = &B.st.k[kind];
+	int ok = kind == KIND_RATING ? 201 : 202;
+
+	if (status == ok)
+		k->accepted++;
+	else if (status > 0) {
+		k->rejected++;
+		if (status < STATS_MAX_STATUS)
+			k->status[status]++;
+	} else if (status == 0) {
+		k->transport_errors++;
+	}
+	/* status -1: abandoned at shutdown, not counted as anything */
+}
+
+static void record_latency(struct pend *e)
+{
+	if (e->latency_done || !e->accepted_us || !e->fare_us)
+		return;
+	e->latency_done = 1;
+	lhist_add(&B.st.match_latency, e->fare_us > e->accepted_us ? e->fare_us - e->accepted_us : 0);
+	B.st.fares_own_rider++;
+}
+
+static void on_reply(void *user, int status, const char *body, size_t len, uint64_t lat_us)
+{
+	uintptr_t u = (uintptr_t)user;
+	int kind = (int)(u & 3), idx = (int)(u >> 2);
+	struct entity *e = &B.ent[kind][idx];
+
+	count_reply(kind, status);
+	if (status > 0)
+		lhist_add(&B.st.http_latency, lat_us);
+	if (status == 0 && B.st.k[kind].transport_errors <= 3)
+		log_warn("POST %s: %.*s", kind == KIND_RIDER ? "/rider" : "/driver", (int)len, body);
+	if (kind == KIND_RIDER && status == 202) {
+		char id[WSMSG_ID_MAX + 1];
+		struct pend *p;
+
+		if (wsmsg_parse_accepted(body, len, id, WSMSG_ID_MAX) == 0 &&
+		    (p = pend_put(&B.pend, id, strlen(id), now_us(), NULL))) {
+			p->accepted_us = now_us();
+			record_latency(p);   /* when the fare came first */
+		}
+	}
+	e->in_flight = 0;
+	if (e->deferred && B.sending && status >= 0) {
+		e->deferred = 0;
+		send_one(kind, idx);
+	}
+}
+
+static void send_one(int kind, int idx)
+{
+	struct entity *e = &B.ent[kind][idx];
+	const char *path;
+
+	B.body.len = 0;
+	B.body.oom = 0;
+	if (kind == KIND_RIDER) {
+		struct gen_point loc = gen_point(&B.rng, B.area), dst = gen_point(&B.rng, B.area);
+
+		gen_rider_json(&B.body, e->name, loc, dst, B.client_id);
+		path = B.path_rider;
+	} else {
+		gen_driver_json(&B.body, e->name, e->car, gen_point(&B.rng, B.area), B.client_id);
+		path = B.path_driver;
+	}
+	if (B.body.oom || hc_post(B.http, path, B.body.p, B.body.len, on_reply, pack(kind, idx)) < 0) {
+		B.st.unsent++;
+		return;
+	}
+	e->in_flight = 1;
+	B.st.k[kind].sent++;
+}
+
+static void on_rating(void *user, int status, const char *body, size_t len, uint64_t lat_us)
+{
+	count_reply(KIND_RATING, status);
+	if (status > 0)
+		lhist_add(&B.st.http_latency, lat_us);
+	if (status != 201 && status > 0 && B.st.k[KIND_RATING].rejected <= 3)
+		log_warn("POST /rating: %d %.*s", status, (int)(len > 200 ? 200 : len), body);
+}
+
+static void on_ws_message(void *user, const char *buf, size_t len)
+{
+	struct wsmsg m;
+	struct pend *p;
+	int fresh;
+
+	B.st.ws_messages++;
+	if (wsmsg_parse(buf, len, &m) < 0) {
+		B.st.ws_bad_messages++;
+		return;
+	}
+	if (m.cursor[0] && B.ws)
+		wsc_set_cursor(B.ws, m.cursor);
+	if (m.type == WSMSG_ERROR) {
+		log_warn("websocket: server says %.*s", (int)(len > 200 ? 200 : len), buf);
+		return;
+	}
+	if (m.type != WSMSG_MATCH)
+		return;
+	p = pend_put(&B.pend, m.rider_id, strlen(m.rider_id), now_us(), &fresh);
+	if (!p) {
+		B.st.ws_bad_messages++;
+		return;
+	}
+	if (!p->fare_us) {
+		p->fare_us = now_us();
+		B.st.matched++;
+		record_latency(p);
+	}
+	if (m.token[0] && !p->rated) {
+		p->rated = 1;
+		B.st.fares_with_token++;
+		B.body.len = 0;
+		B.body.oom = 0;
+		gen_rating_json(&B.body, m.ride_id, 1 + (int)gen_below(&B.rng, 5), m.token);
+		if (!B.finished && !B.body.oom &&
+		    hc_post(B.http, B.path_rating, B.body.p, B.body.len, on_rating, NULL) == 0)
+			B.st.k[KIND_RATING].sent++;
+	}
+}
+
+static void on_ws_state(void *user, int up)
+{
+	if (up)
+		B.st.ws_connects++;
+	else
+		B.st.ws_disconnects++;
+}
+
+static void on_ws_dropped(void *user)
+{
+	B.st.ws_messages++;
+	B.st.ws_bad_messages++;
+}
+
+static void finish(void);
+
+static void stop_sending(int interrupted)
+{
+	if (!B.sending)
+		return;
+	B.sending = 0;
+	B.stop_ns = uv_hrtime();
+	uv_timer_stop(&B.tick);
+	B.draining = 1;
+	/* after a Ctrl-C only the replies in flight are awaited */
+	B.drain_deadline_ns = B.stop_ns + (interrupted ? 0 : (uint64_t)B.drain_ms * 1000000);
+}
+
+static void on_drain(uv_timer_t *t)
+{
+	uint64_t now = uv_hrtime();
+
+	if (!B.draining)
+		return;
+	if (now >= B.drain_deadline_ns &&
+	    (hc_inflight(B.http) == 0 || now >= B.drain_deadline_ns + (uint64_t)B.timeout_ms * 1000000))
+		finish();
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	uint64_t now = uv_hrtime(), el = now - B.start_ns;
+	int budget = MAX_PER_TICK;
+
+	if (B.duration_s > 0 && el >= (uint64_t)B.duration_s * 1000000000ull) {
+		stop_sending(0);
+		return;
+	}
+	for (int kind = 0; kind < 2; kind++) {
+		uint64_t due;
+
+		if (B.rate[kind] <= 0 || !B.nent[kind])
+			continue;
+		due = (uint64_t)((double)el / 1e9 * B.rate[kind]) + 1;  /* the first goes at once */
+		while (B.issued[kind] < due && budget > 0) {
+			int idx = (int)(B.issued[kind] % (uint64_t)B.nent[kind]);
+			struct entity *e = &B.ent[kind][idx];
+
+			B.issued[kind]++;
+			budget--;
+			if (B.open_loop) {
+				if (hc_inflight(B.http) >= (size_t)B.max_inflight)
+					B.st.unsent++;
+				else
+					send_one(kind, idx);
+			} else if (e->in_flight) {
+				if (!e->deferred)
+					B.st.deferred++;
+				e->deferred = 1;
+			} else {
+				send_one(kind, idx);
+			}
+		}
+	}
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+	static uint64_t last_ns, last_sent;
+	uint64_t now = uv_hrtime(), sent;
+
+	pend_expire(&B.pend, now_us() > PEND_KEEP_US ? now_us() - PEND_KEEP_US : 0);
+	if (B.progress_s <= 0 || !B.sending)
+		return;
+	if (!last_ns)
+		last_ns = B.start_ns;
+	if (now - last_ns < (uint64_t)B.progress_s * 1000000000ull)
+		return;
+	sent = B.st.k[KIND_RIDER].sent + B.st.k[KIND_DRIVER].sent;
+	log_info("%.0f req/s; accepted %llu, rejected %llu, errors %llu; matched %llu; rated %llu; "
+		 "match latency p50 %.0f ms; websocket %s",
+		 (double)(sent - last_sent) * 1e9 / (double)(now - last_ns),
+		 (unsigned long long)(B.st.k[0].accepted + B.st.k[1].accepted),
+		 (unsigned long long)(B.st.k[0].rejected + B.st.k[1].rejected),
+		 (unsigned long long)(B.st.k[0].transport_errors + B.st.k[1].transport_errors),
+		 (unsigned long long)B.st.matched, (unsigned long long)B.st.k[KIND_RATING].accepted,
+		 lhist_quantile(&B.st.match_latency, 0.5) / 1e3,
+		 B.ws ? (wsc_connected(B.ws) ? "up" : "down") : "off");
+	last_ns = now;
+	last_sent = sent;
+}
+
+static void print_summary(void)
+{
+	struct sbuf out = { 0 };
+	struct bstats_meta m = {
+		.url = B.url, .client_id = B.client_id, .riders = B.riders, .drivers = B.drivers,
+		.interval_ms = B.interval_ms, .open_loop = B.open_loop, .max_inflight = B.max_inflight,
+		.connections = B.connections, .rate_per_s = B.rate[0] + B.rate[1],
+		.elapsed_s = (double)(B.end_ns - B.start_ns) / 1e9,
+		.send_s = (double)((B.stop_ns ? B.stop_ns : B.end_ns) - B.start_ns) / 1e9,
+	};
+
+	if (B.json)
+		bstats_json(&out, &B.st, &m);
+	else
+		bstats_text(&out, &B.st, &m);
+	if (!out.oom && out.p)
+		printf("%s%s", out.p, B.json ? "\n" : "");
+	fflush(stdout);
+	sbuf_free(&out);
+}
+
+static void close_timer(uv_timer_t *t)
+{
+	if (!uv_is_closing((uv_handle_t *)t))
+		uv_close((uv_handle_t *)t, NULL);
+}
+
+static void finish(void)
+{
+	if (B.finished)
+		return;
+	B.finished = 1;
+	B.draining = 0;
+	B.end_ns = uv_hrtime();
+	print_summary();
+	close_timer(&B.tick);
+	close_timer(&B.housekeeping);
+	close_timer(&B.drain);
+	if (B.ws)
+		wsc_close(B.ws);
+	hc_close(B.http);
+	svc_close();
+}
+
+static void on_stop(void *priv)
+{
+	if (B.sending)
+		stop_sending(1);
+	else if (B.draining)
+		B.drain_deadline_ns = uv_hrtime();   /* stop waiting for fares */
+}
+
+static void lws_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	log_msg(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws: %.*s", (int)n, line);
+}
+
+static int setup(void)
+{
+	if (hurl_parse(B.url, B.host, sizeof(B.host), &B.port, B.prefix, sizeof(B.prefix)) < 0) {
+		fprintf(stderr, "bot: --url must look like http://host:port, got \"%s\"\n", B.url);
+		return -1;
+	}
+	snprintf(B.path_rider, sizeof(B.path_rider), "%s/rider", B.prefix);
+	snprintf(B.path_driver, sizeof(B.path_driver), "%s/driver", B.prefix);
+	snprintf(B.path_rating, sizeof(B.path_rating), "%s/rating", B.prefix);
+	if (B.client_id_opt && *B.client_id_opt) {
+		if (strlen(B.client_id_opt) >= sizeof(B.client_id)) {
+			fprintf(stderr, "bot: --client-id is 1-64 of [A-Za-z0-9_.-]\n");
+			return -1;
+		}
+		strcpy(B.client_id, B.client_id_opt);
+	} else {
+		snprintf(B.client_id, sizeof(B.client_id), "bot-%d-%04x", (int)getpid(),
+			 (unsigned)(gen_u64(&B.rng) & 0xffff));
+	}
+	for (const char *c = B.client_id; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      *c == '_' || *c == '.' || *c == '-')) {
+			fprintf(stderr, "bot: --client-id is 1-64 of [A-Za-z0-9_.-]\n");
+			return -1;
+		}
+	if (B.interval_ms < 1 || B.riders < 0 || B.drivers < 0 || B.area < 1 || B.connections < 1 ||
+	    B.max_inflight < 1 || B.duration_s < 0 || B.rate_riders < 0 || B.rate_drivers < 0) {
+		fprintf(stderr, "bot: --interval-ms, --area, --connections and --max-inflight must be "
+			"positive; counts, rates and --duration not negative\n");
+		return -1;
+	}
+	B.rate[KIND_RIDER] = B.rate_riders > 0 ? B.rate_riders : B.riders * 1000.0 / B.interval_ms;
+	B.rate[KIND_DRIVER] = B.rate_drivers > 0 ? B.rate_drivers : B.drivers * 1000.0 / B.interval_ms;
+	for (int kind = 0; kind < 2; kind++) {
+		int n = kind == KIND_RIDER ? B.riders : B.drivers;
+
+		if (n == 0 && B.rate[kind] > 0)
+			n = 1;
+		B.nent[kind] = n;
+		B.ent[kind] = calloc(n ? (size_t)n : 1, sizeof(struct entity));
+		if (!B.ent[kind])
+			return -1;
+		for (int i = 0; i < n; i++) {
+			B.ent[kind][i].name = gen_name(&B.rng);
+			gen_car_number(&B.rng, B.ent[kind][i].car, sizeof(B.ent[kind][i].car));
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static char url_buf[64];
+	int rc;
+
+	B.riders = 50;
+	B.drivers = 50;
+	B.interval_ms = 1000;
+	B.area = 1000;
+	B.max_inflight = 1000;
+	B.connections = 16;
+	B.timeout_ms = 5000;
+	B.drain_ms = 2000;
+	B.progress_s = 5;
+	B.ws_path = "/communication";
+	snprintf(url_buf, sizeof(url_buf), "http://127.0.0.1:%d", cfg_stack_port(0));
+	B.url = url_buf;
+
+	const struct opt opts[] = {
+		{ "riders", "BOT_RIDERS", OPT_INT, &B.riders, "simulated riders, each posting once per interval" },
+		{ "drivers", "BOT_DRIVERS", OPT_INT, &B.drivers, "simulated drivers, each posting once per interval" },
+		{ "interval-ms", "BOT_INTERVAL_MS", OPT_INT, &B.interval_ms, "how often each rider and driver posts" },
+		{ "rate-riders", "BOT_RATE_RIDERS", OPT_INT, &B.rate_riders, "rider requests per second instead of riders*1000/interval (0: derived)" },
+		{ "rate-drivers", "BOT_RATE_DRIVERS", OPT_INT, &B.rate_drivers, "driver requests per second instead of drivers*1000/interval (0: derived)" },
+		{ "duration", "BOT_DURATION", OPT_INT, &B.duration_s, "seconds of sending, then a summary (0: until Ctrl-C)" },
+		{ "url", "BOT_URL", OPT_STR, &B.url, "the stack's public address (nginx); default from PORT" },
+		{ "ws-path", "BOT_WS_PATH", OPT_STR, &B.ws_path, "websocket path under --url" },
+		{ "no-ws", "BOT_NO_WS", OPT_FLAG, &B.no_ws, "no websocket: no fares, no ratings" },
+		{ "client-id", "BOT_CLIENT_ID", OPT_STR, &B.client_id_opt, "client_id on requests and hello (default bot-<pid>-<random>)" },
+		{ "area", "BOT_AREA", OPT_INT, &B.area, "coordinates are uniform in [0, area) squared" },
+		{ "json", "BOT_JSON", OPT_FLAG, &B.json, "print the summary as one JSON object on stdout" },
+		{ "open-loop", "BOT_OPEN_LOOP", OPT_FLAG, &B.open_loop, "send on schedule without waiting for replies (up to --max-inflight); "
+		  "otherwise a rider/driver whose previous request is in flight sends when it returns" },
+		{ "max-inflight", "BOT_MAX_INFLIGHT", OPT_INT, &B.max_inflight, "open loop: requests queued or on the wire at most; more are counted unsent" },
+		{ "connections", "BOT_CONNECTIONS", OPT_INT, &B.connections, "HTTP keep-alive connections" },
+		{ "timeout-ms", "BOT_TIMEOUT_MS", OPT_INT, &B.timeout_ms, "per-request timeout (a transport error)" },
+		{ "drain-ms", "BOT_DRAIN_MS", OPT_INT, &B.drain_ms, "after --duration, wait this long for fares and ratings" },
+		{ "seed", "BOT_SEED", OPT_INT, &B.seed, "random seed (0: from the clock)" },
+		{ "progress-s", "BOT_PROGRESS_S", OPT_INT, &B.progress_s, "a progress line on stderr every N seconds (0: none)" },
+		{ NULL, NULL, 0, NULL, NULL },
+	};
+
+	log_init("bot");
+	rc = opt_parse(argc, argv, opts, "The spamming client: riders and drivers post every interval, fares arrive\n"
+		       "on the websocket, each fare with a token is rated; prints what it measured.");
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	gen_seed(&B.rng, B.seed ? (uint64_t)B.seed : uv_hrtime() ^ ((uint64_t)getpid() << 32));
+	if (setup() < 0)
+		return 2;
+
+	B.loop = uv_default_loop();
+	svc_init(B.loop, on_stop, NULL);
+	pend_init(&B.pend);
+	B.http = hc_new(B.loop, B.host, B.port, B.connections, B.timeout_ms);
+	if (!B.http)
+		return 1;
+	if (!B.no_ws) {
+		static const struct wsc_ops ops = { on_ws_message, on_ws_state, on_ws_dropped };
+		char path[300];
+
+		lws_set_log_level(LLL_ERR, lws_emit);
+		snprintf(path, sizeof(path), "%s%s", B.prefix, B.ws_path);
+		B.ws = wsc_new(B.loop, B.host, B.port, path, B.client_id, &ops, NULL);
+		if (!B.ws)
+			return 1;
+	}
+	uv_timer_init(B.loop, &B.tick);
+	uv_timer_init(B.loop, &B.housekeeping);
+	uv_timer_init(B.loop, &B.drain);
+	B.start_ns = uv_hrtime();
+	B.sending = 1;
+	if (!B.json)
+		log_info("%s: %d riders + %d drivers (%.0f req/s) as client %s; Ctrl-C for the summary",
+			 B.url, B.nent[0], B.nent[1], B.rate[0] + B.rate[1], B.client_id);
+	uv_timer_start(&B.tick, on_tick, 0, 1);
+	uv_timer_start(&B.housekeeping, on_housekeeping, 1000, 1000);
+	uv_timer_start(&B.drain, on_drain, 20, 20);
+	uv_run(B.loop, UV_RUN_DEFAULT);
+
+	wsc_free(B.ws);
+	pend_free(&B.pend);
+	sbuf_free(&B.body);
+	free(B.ent[0]);
+	free(B.ent[1]);
+	uv_loop_close(B.loop);
+	return 0;
+}

@@ -1,0 +1,119 @@
+/* test_bot_hist.c - unit tests of bot/lhist (the latency histogram): bucket
+ * bounds are contiguous and monotonic, quantiles stay within one bucket of
+ * the exact order statistic on random data, and the edge cases (empty, one
+ * sample, 0, UINT64_MAX, q = 0 and 1). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lhist.h"
+
+static void test_buckets_contiguous(void **state)
+{
+	uint64_t prev = 0;
+
+	for (unsigned i = 1; i < LHIST_BUCKETS; i++) {
+		uint64_t m = lhist_bucket_max(i);
+
+		assert_true(m > prev);
+		/* the first value of bucket i is prev + 1, and both ends map to i */
+		assert_int_equal(lhist_bucket(prev + 1), i);
+		assert_int_equal(lhist_bucket(m), i);
+		prev = m;
+		if (m == UINT64_MAX)
+			break;
+	}
+	assert_true(prev == UINT64_MAX);
+	assert_int_equal(lhist_bucket(0), 0);
+	assert_true(lhist_bucket(UINT64_MAX) < LHIST_BUCKETS);
+}
+
+static void test_relative_width(void **state)
+{
+	for (uint64_t v = 64; v < (1ull << 40); v = v * 3 / 2 + 7) {
+		unsigned b = lhist_bucket(v);
+		uint64_t lo = lhist_bucket_max(b - 1) + 1, hi = lhist_bucket_max(b);
+
+		assert_true(lo <= v && v <= hi);
+		assert_true((double)(hi - lo + 1) / (double)lo <= 1.0 / 32 + 1e-12);
+	}
+}
+
+static void test_empty_and_single(void **state)
+{
+	struct lhist h;
+
+	lhist_init(&h);
+	assert_true(lhist_quantile(&h, 0.5) == 0);
+	assert_true(lhist_mean(&h) == 0);
+	lhist_add(&h, 12345);
+	assert_true(lhist_quantile(&h, 0) == 12345);
+	assert_true(lhist_quantile(&h, 0.5) == 12345);
+	assert_true(lhist_quantile(&h, 0.99) == 12345);
+	assert_true(lhist_quantile(&h, 1) == 12345);
+	assert_true(lhist_mean(&h) == 12345);
+	lhist_add(&h, UINT64_MAX);
+	lhist_add(&h, 0);
+	assert_true(lhist_quantile(&h, 1) == UINT64_MAX);
+	assert_true(lhist_quantile(&h, 0) == 0);
+	assert_true(h.sum == UINT64_MAX);  /* saturated, not wrapped */
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void test_quantiles_random(void **state)
+{
+	static uint64_t v[20000];
+	static struct lhist h;
+	const double qs[] = { 0.01, 0.1, 0.5, 0.9, 0.99, 0.999 };
+	uint64_t s = 42;
+
+	for (int round = 0; round < 5; round++) {
+		size_t n = 1 + (size_t)(round * 4999);
+
+		lhist_init(&h);
+		for (size_t i = 0; i < n; i++) {
+			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* log-uniform-ish from 1 us to ~10 s */
+			v[i] = ((s >> 33) % 10000000) >> ((s >> 20) % 16);
+			lhist_add(&h, v[i]);
+		}
+		qsort(v, n, sizeof(v[0]), cmp_u64);
+		assert_true(lhist_quantile(&h, 1) == v[n - 1]);
+		for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
+			size_t rank = (size_t)(qs[k] * (double)n);
+			uint64_t exact, got;
+
+			if ((double)rank < qs[k] * (double)n)
+				rank++;
+			if (rank < 1)
+				rank = 1;
+			exact = v[rank - 1];
+			got = lhist_quantile(&h, qs[k]);
+			/* same bucket: got is at least exact and at most its bucket's end */
+			assert_true(got >= exact);
+			assert_true(got <= lhist_bucket_max(lhist_bucket(exact)));
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buckets_contiguous),
+		cmocka_unit_test(test_relative_width),
+		cmocka_unit_test(test_empty_and_single),
+		cmocka_unit_test(test_quantiles_random),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
