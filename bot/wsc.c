@@ -216,6 +216,8 @@ struct wsc *wsc_new(uv_loop_t *loop, const char *host, int port, const char *pat
 	info.options = LWS_SERVER_OPTION_LIBUV;
 	info.foreign_loops = foreign_loops;
 	info.user = w;
+	/* lws clears w->ctx when its two-step destroy on a foreign loop is done */
+	info.pcontext = &w->ctx;
 	info.timeout_secs = 10;
 	w->ctx = lws_create_context(&info);
 	if (!w->ctx) {
@@ -253,14 +255,16 @@ void wsc_close(struct wsc *w)
 		uv_close((uv_handle_t *)&w->retry, NULL);
 		w->timer_open = 0;
 	}
+	/* first step: lws closes its handles on the loop; wsc_free finishes */
 	lws_context_destroy(w->ctx);
-	w->ctx = NULL;
 }
 
 void wsc_free(struct wsc *w)
 {
 	if (!w)
 		return;
+	if (w->ctx)
+		lws_context_destroy(w->ctx);
 	sbuf_free(&w->rx);
 	free(w);
 }

@@ -492,10 +492,12 @@ int main(int argc, char **argv)
 	if (!c.reader || !c.cmd || !c.http) {
 		comm_stop(&c);
 		uv_run(c.loop, UV_RUN_DEFAULT);
+		http_servers_finish();
 		hub_free(c.hub);
 		return 1;
 	}
 	uv_run(c.loop, UV_RUN_DEFAULT);
+	http_servers_finish();
 	hub_free(c.hub);
 	uv_loop_close(c.loop);
 	log_info("stopped");

@@ -435,9 +435,11 @@ int main(int argc, char **argv)
 	if (!s.redis || !s.pg || !s.http) {
 		svc_stop(&s);
 		uv_run(s.loop, UV_RUN_DEFAULT);
+		http_servers_finish();
 		return 1;
 	}
 	uv_run(s.loop, UV_RUN_DEFAULT);
+	http_servers_finish();
 	uv_loop_close(s.loop);
 	log_info("stopped");
 	return 0;
