@@ -53,11 +53,14 @@ def stats_now(rds):
 
 def wait_pool_empty(rds, timeout=8.0):
     """Waits until the matcher reports nobody waiting (leftovers of other
-    tests are paired or expire within the TTL)."""
+    tests are paired or expire within the TTL), in a tick that started after
+    this call, so that every request accepted before it is counted."""
+    t0_ms = time.time() * 1000
+
     def empty():
         s = stats_now(rds)
-        return s and s["waiting"]["riders"] == 0 and s["waiting"]["drivers"] == 0 \
-            and s["ts_ms"] > time.time() * 1000 - 2 * TICK_MS - 500
+        return s and s["ts_ms"] > t0_ms + 50 and s["waiting"]["riders"] == 0 \
+            and s["waiting"]["drivers"] == 0
     assert wait_for(empty, timeout, 0.05), "pool did not drain"
 
 
