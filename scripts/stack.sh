@@ -167,7 +167,9 @@ start_one() {
 	[ -x "$BUILD/bin/$name" ] || return 0
 	if alive "$pidf"; then return 0; fi
 	# shellcheck disable=SC2046
-	PG_CONNINFO=$(pg_conninfo) nohup bash "$ROOT/scripts/supervise.sh" "$name.$i" "$VAR/log/$name.$i.log" \
+	# setsid: a Ctrl-C in the terminal (e.g. stopping `make run`'s bot) must
+	# not reach the services
+	PG_CONNINFO=$(pg_conninfo) nohup setsid bash "$ROOT/scripts/supervise.sh" "$name.$i" "$VAR/log/$name.$i.log" \
 		"$BUILD/bin/$name" $(svc_args "$name" "$port") >/dev/null 2>&1 &
 	echo $! > "$pidf"
 	STARTED+=("$name.$i:$port")
