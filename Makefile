@@ -52,31 +52,38 @@ all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
 deps:
 	@bash scripts/deps.sh
 
+# V=1 shows the full commands
+Q          := $(if $(filter 1,$(V)),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 define service_rules
 $(if $(call core_src,$(1)),$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call core_src,$(1)))
 	@mkdir -p $$(@D)
-	ar rcs $$@ $$^)
+	$$(Q)ar rcs $$@ $$^)
 $(BUILD)/bin/$(1): $(BUILD)/obj/$(1)/main.o $(call core_a,$(1)) $(LIB_A)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	@$$(if $$(Q),echo "  LINK    $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
 $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(CORE_AS) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_AS) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # tests and benchmarks see every service's headers (the cores they test)
 $(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: CFLAGS += $(SERVICES:%=-I%)

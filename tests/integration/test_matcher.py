@@ -84,22 +84,54 @@ def last_match_id(rds):
     return last[0][0] if last else "0-0"
 
 
+def matcher_metric(name):
+    """A value from the matcher's /metrics (PORT+50)."""
+    text = requests.get(f"http://127.0.0.1:{PORT + 50}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+class matcher_paused:
+    """Holds the matcher's lease for the test, so the matcher goes standby
+    (it keeps reading requests into its pool but pairs nobody); on exit the
+    lease is released and the matcher pairs the whole pool in one tick. This
+    makes a scenario independent of how fast the requests can be posted."""
+
+    def __init__(self, rds):
+        self.rds = rds
+
+    def __enter__(self):
+        self.rds.set("matcher:lease", "test-holder", px=30000)
+        assert wait_for(lambda: matcher_metric("matcher_active") == 0, 5), "matcher did not go standby"
+        return self
+
+    def __exit__(self, *exc):
+        if self.rds.get("matcher:lease") == "test-holder":
+            self.rds.delete("matcher:lease")
+
+
 def scenario(rds, riders_xy, drivers_xy):
-    """Posts the riders and drivers within one tick; returns (oracle, matches)."""
+    """Posts the riders and drivers while the matcher is paused, then lets it
+    pair them all in one tick; returns (oracle, matches)."""
     wait_pool_empty(rds)
     start = last_match_id(rds)
-    wait_tick(rds)
-    bodies = [("/rider", rider(name=f"R{i}", x=x, y=y)) for i, (x, y) in enumerate(riders_xy)]
-    bodies += [("/driver", driver(name=f"D{i}", car=f"C-{i}", x=x, y=y)) for i, (x, y) in enumerate(drivers_xy)]
-    replies = post_many(bodies)
-    assert all(r.status_code == 202 for r in replies), [r.text for r in replies if r.status_code != 202]
+    with matcher_paused(rds):
+        bodies = [("/rider", rider(name=f"R{i}", x=x, y=y)) for i, (x, y) in enumerate(riders_xy)]
+        bodies += [("/driver", driver(name=f"D{i}", car=f"C-{i}", x=x, y=y)) for i, (x, y) in enumerate(drivers_xy)]
+        replies = post_many(bodies)
+        assert all(r.status_code == 202 for r in replies), [r.text for r in replies if r.status_code != 202]
+        # every request is in the standby matcher's pool before it may pair
+        assert wait_for(lambda: matcher_metric('matcher_waiting{kind="rider"}') == len(riders_xy)
+                        and matcher_metric('matcher_waiting{kind="driver"}') == len(drivers_xy), 5)
     ids = [r.json()["id"] for r in replies]
     key = lambda i: tuple(int(p) for p in i.split("-"))
     rs = sorted([(ids[i], x, y) for i, (x, y) in enumerate(riders_xy)], key=lambda t: key(t[0]))
     ds = sorted([(ids[len(riders_xy) + i], x, y) for i, (x, y) in enumerate(drivers_xy)], key=lambda t: key(t[0]))
     expected = oracle(rs, ds)
     got = wait_for(lambda: (lambda m: m if len(m) >= len(expected) else None)(matches_since(rds, start)),
-                   timeout=3 * TICK_MS / 1000 + 3)
+                   timeout=3 * TICK_MS / 1000 + 5)
     return expected, got or matches_since(rds, start)
 
 
