@@ -162,7 +162,7 @@ static struct stats summarize(double *t, int k)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: bench_matcher [--max-n N] [--runs K] [--brute-max N] [--seed S] [--json]\n"
+            "usage: bench_matcher [--max-n N] [--runs K] [--brute-max N] [--seed S] [--no-ctx] [--json]\n"
             "Times mc_match on N riders x N drivers uniform in a 1000 x 1000 square for\n"
             "N = 1e3, 1e4, 1e5, 1e6 (up to --max-n, default 1e6), K runs each (default 5),\n"
             "on one thread; wall time from CLOCK_MONOTONIC; median and min-max.\n"
@@ -171,13 +171,16 @@ static void usage(FILE *f)
             "its result is checked against mc_match, and tree/brute is the ratio of medians.\n"
             "Memory: 'alloc' is the exact byte count mc_match allocates at its peak\n"
             "(mc_match_bytes); 'hwm' is the rise of VmHWM (peak RSS) over one call, after\n"
-            "resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n");
+            "resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n"
+            "ctx: mc_match_ctx through one context (as the matcher process calls it each\n"
+            "tick): one untimed warm-up call, then K timed calls; ctx_B/req is what the\n"
+            "context holds (mc_ctx_bytes). --no-ctx skips it.\n");
 }
 
 int main(int argc, char **argv)
 {
     size_t max_n = 1000000, brute_max = 1000;
-    int runs = 5, json = 0;
+    int runs = 5, json = 0, ctx_runs = 1;
     uint64_t seed = 42;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -186,6 +189,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = 1;
+        } else if (!strcmp(a, "--no-ctx")) {
+            ctx_runs = 0;
         } else if (i + 1 < argc && (!strcmp(a, "--max-n") || !strcmp(a, "--runs") || !strcmp(a, "--brute-max") ||
                                     !strcmp(a, "--seed"))) {
             char *end;
@@ -211,8 +216,8 @@ int main(int argc, char **argv)
     if (json)
         printf("{\"bench\":\"matcher\",\"runs\":%d,\"seed\":%llu,\"results\":[", runs, (unsigned long long)seed);
     else
-        printf("%9s %10s %21s %10s %8s %11s %11s %11s\n", "N", "tree_ms", "(min-max)", "brute_ms", "tree/br",
-               "alloc_B/req", "hwm_B/req", "pairs");
+        printf("%9s %10s %21s %10s %21s %10s %8s %11s %11s %11s %11s\n", "N", "tree_ms", "(min-max)", "ctx_ms",
+               "(min-max)", "brute_ms", "tree/br", "alloc_B/req", "hwm_B/req", "ctx_B/req", "pairs");
     int first = 1, bad = 0;
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0] && sizes[si] <= max_n; si++) {
         size_t n = sizes[si];
@@ -247,6 +252,31 @@ int main(int argc, char **argv)
             }
         }
         struct stats st = summarize(t, runs);
+        /* The context variant as the matcher process runs it: one context,
+         * one warm-up call, then the timed calls (steady state). */
+        struct stats sc = {NAN, NAN, NAN};
+        size_t ctx_bytes = 0;
+        if (ctx_runs) {
+            struct mc_ctx *ctx = mc_ctx_new();
+            double *tc = malloc((size_t)runs * sizeof *tc);
+            if (!ctx || !tc || mc_match_ctx(ctx, R, n, D, n, out) != (long)n) {
+                fprintf(stderr, "bench_matcher: mc_match_ctx failed at N=%zu\n", n);
+                return 1;
+            }
+            for (int k = 0; k < runs; k++) {
+                double t0 = now_s();
+                long p2 = mc_match_ctx(ctx, R, n, D, n, out);
+                tc[k] = now_s() - t0;
+                if (p2 != (long)n) {
+                    fprintf(stderr, "bench_matcher: mc_match_ctx returned %ld at N=%zu\n", p2, n);
+                    return 1;
+                }
+            }
+            ctx_bytes = mc_ctx_bytes(ctx);
+            sc = summarize(tc, runs);
+            mc_ctx_free(ctx);
+            free(tc);
+        }
         struct stats sb = {NAN, NAN, NAN};
         int checked = 0;
         if (n <= brute_max) {
@@ -291,6 +321,9 @@ int main(int argc, char **argv)
                 printf("\"hwm_bytes_per_request\":%.1f,", hwm_req);
             else
                 printf("\"hwm_bytes_per_request\":null,");
+            if (ctx_runs)
+                printf("\"ctx_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"ctx_bytes_per_request\":%.1f,",
+                       sc.med * 1e3, sc.min * 1e3, sc.max * 1e3, (double)ctx_bytes / (2.0 * (double)n));
             printf("\"pairs\":%ld}", pairs);
         } else {
             char range[64], bs[32] = "-", rs[32] = "-", hs[32] = "-";
@@ -301,8 +334,14 @@ int main(int argc, char **argv)
             }
             if (hwm_kb >= 0)
                 snprintf(hs, sizeof hs, "%.1f", hwm_req);
-            printf("%9zu %10.2f %21s %10s %8s %11.1f %11s %11ld\n", n, st.med * 1e3, range, bs, rs, alloc_req, hs,
-                   pairs);
+            char crange[64] = "-", cms[32] = "-", cb[32] = "-";
+            if (ctx_runs) {
+                snprintf(crange, sizeof crange, "(%.2f-%.2f)", sc.min * 1e3, sc.max * 1e3);
+                snprintf(cms, sizeof cms, "%.2f", sc.med * 1e3);
+                snprintf(cb, sizeof cb, "%.1f", (double)ctx_bytes / (2.0 * (double)n));
+            }
+            printf("%9zu %10.2f %21s %10s %21s %10s %8s %11.1f %11s %11s %11ld\n", n, st.med * 1e3, range, cms, crange,
+                   bs, rs, alloc_req, hs, cb, pairs);
         }
         fflush(stdout);
         first = 0;

@@ -1,26 +1,37 @@
 /* kdtree.c — the 2-d k-d tree of kdtree.h.
  *
- * Layout: an implicit, complete binary tree (node i has children 2i+1, 2i+2;
- * leaf j is node L-1+j) over one record array in which leaf j holds slots
+ * Layout: an implicit, complete binary tree, 1-based (node i has children
+ * 2i, 2i+1; the root is 1; leaf j is node L+j), whose leaf j holds slots
  * [8j, 8j+8) (leaves fill from the left; trailing ones may be empty). Each
  * node cuts its slots at a leaf boundary near the middle, by quickselect on
- * the wider side of its bounding box. Every node keeps the tight bounding box
- * of its live points and their count: empty subtrees are skipped and boxes
- * shrink as points are removed. Removal only marks the record dead, so a
- * point's slot never changes and callers may hold slots.
+ * the wider side of its cell. The leaves' coordinates are stored leaf by
+ * leaf as x[8] then y[8] (128 bytes, two cache lines); a byte per leaf marks
+ * its dead (removed or absent) slots. Every node keeps a bounding box of
+ * its live points in float, rounded outward (16 bytes; two siblings share
+ * 32 aligned bytes): empty subtrees (x0 > x1) are skipped and boxes shrink
+ * as points are removed. Removal only sets the dead bit, so a point's slot
+ * never changes and callers may hold slots. The build's work array (x, y,
+ * index) stays in slot order afterwards; it gives a slot's index.
  *
  * Exactness: the squared distance from a query to a box is computed with the
  * same operations as to a point, using the box edge instead of the point's
- * coordinate. Rounding is monotone, so it is never larger than the computed
- * squared distance to any point inside; a subtree is skipped only when its
- * box is STRICTLY farther than the best found, so an equally distant point
- * with a lower index is never missed.
+ * coordinate. The float box contains the exact box of its points, and
+ * rounding is monotone, so that is never larger than the computed squared
+ * distance to any point inside; a subtree is skipped only when its box is
+ * STRICTLY farther than the current bound, so an equally distant point with
+ * a lower index is never missed. Distances to points are exact doubles.
+ *
+ * Memory: big arrays are 2 MB aligned and advised as huge pages (fewer page
+ * faults and TLB misses); a tree may be reused for another n (kd_renew)
+ * without giving its buffers back.
  */
 #include "kdtree.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define KD_LEAF_SHIFT 3
 #define KD_LEAF (1u << KD_LEAF_SHIFT) /* points per leaf */
@@ -28,27 +39,57 @@
 struct kd_rec {
     double x, y;
     uint32_t id;
-    uint32_t dead;
+    uint32_t pad;
 };
 
-struct kd_box {
-    double x0, y0, x1, y1;
+struct kd_fbox {
+    float x0, y0, x1, y1;
 };
 
 struct kd_tree {
     size_t n, live;
-    uint32_t nleaves;   /* L, a power of two */
-    uint32_t ninternal; /* L - 1; leaf j is node ninternal + j */
+    uint32_t nleaves; /* L, a power of two */
+    uint32_t nused;   /* leaves that hold slots: ceil(n / 8) */
     int built;
     double fx0, fy0, fsx, fsy; /* curve frame: key coordinate = (x - fx0) * fsx */
-    struct kd_rec *rec;        /* n points in slot order */
+    struct kd_rec *rec;        /* n: build work; slot order after a build */
     uint32_t *pos;             /* n: slot of point index i */
-    uint32_t *cnt;             /* 2L-1: live points under each node */
-    struct kd_box *box;        /* 2L-1: bounding box of the live points */
+    double *lxy;               /* 16 per used leaf: x[8], y[8] */
+    uint8_t *dead;             /* per used leaf: bit k = slot 8j+k dead or absent */
+    struct kd_fbox *box;       /* 2L: [1] root, [L + j] leaf j; [0] unused */
+    size_t cap_n, cap_leaves;  /* what the buffers hold */
     size_t bytes;
 };
 
-static const struct kd_box empty_box = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+static const struct kd_fbox empty_fbox = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+
+/* ---- memory ---- */
+
+#define KD_HUGE ((size_t)2 << 20)
+
+void *kd_big_alloc(size_t bytes)
+{
+    if (bytes == 0)
+        bytes = 1;
+    if (bytes < KD_HUGE)
+        return malloc(bytes);
+    size_t r = (bytes + KD_HUGE - 1) / KD_HUGE * KD_HUGE;
+    void *p = NULL;
+    if (r < bytes || posix_memalign(&p, KD_HUGE, r))
+        return NULL;
+    (void)madvise(p, r, MADV_HUGEPAGE); /* a hint; failure is harmless */
+    return p;
+}
+
+static void *alloc_n(size_t *bytes, size_t n, size_t size)
+{
+    if (n == 0)
+        n = 1;
+    if (n > SIZE_MAX / size)
+        return NULL;
+    *bytes += n * size;
+    return kd_big_alloc(n * size);
+}
 
 size_t kd_leaves_for(size_t n)
 {
@@ -58,12 +99,16 @@ size_t kd_leaves_for(size_t n)
     return L;
 }
 
-size_t kd_bytes_for(size_t n)
+static size_t used_for(size_t n) { return n ? (n + KD_LEAF - 1) / KD_LEAF : 1; }
+
+static size_t bytes_for_cap(size_t n)
 {
-    size_t L = kd_leaves_for(n), nodes = 2 * L - 1, m = n ? n : 1;
-    return sizeof(struct kd_tree) + m * sizeof(struct kd_rec) + m * sizeof(uint32_t) +
-           nodes * (sizeof(uint32_t) + sizeof(struct kd_box));
+    size_t L = kd_leaves_for(n), u = used_for(n), m = n ? n : 1;
+    return sizeof(struct kd_tree) + m * (sizeof(struct kd_rec) + sizeof(uint32_t)) +
+           u * (2 * KD_LEAF * sizeof(double) + 1) + 2 * L * sizeof(struct kd_fbox);
 }
+
+size_t kd_bytes_for(size_t n) { return bytes_for_cap(n); }
 
 size_t kd_build_scratch_for(size_t n)
 {
@@ -71,37 +116,55 @@ size_t kd_build_scratch_for(size_t n)
     return 0; /* the build works in place */
 }
 
-static void *alloc_n(struct kd_tree *t, size_t n, size_t size)
+static void free_bufs(struct kd_tree *t)
 {
-    if (n == 0)
-        n = 1;
-    if (n > SIZE_MAX / size)
-        return NULL;
-    t->bytes += n * size;
-    return malloc(n * size);
+    free(t->rec);
+    free(t->pos);
+    free(t->lxy);
+    free(t->dead);
+    free(t->box);
+    t->rec = NULL;
+    t->pos = NULL;
+    t->lxy = NULL;
+    t->dead = NULL;
+    t->box = NULL;
+    t->cap_n = t->cap_leaves = 0;
+    t->bytes = sizeof *t;
 }
 
-struct kd_tree *kd_new(size_t n)
+struct kd_tree *kd_renew(struct kd_tree *t, size_t n, size_t spare)
 {
     if (n >= KD_NONE)
         return NULL;
-    struct kd_tree *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    t->bytes = sizeof *t;
-    t->n = n;
-    uint32_t L = (uint32_t)kd_leaves_for(n);
-    t->nleaves = L;
-    t->ninternal = L - 1;
-    size_t nodes = 2 * (size_t)L - 1;
-    t->rec = alloc_n(t, n, sizeof *t->rec);
-    t->pos = alloc_n(t, n, sizeof *t->pos);
-    t->cnt = alloc_n(t, nodes, sizeof *t->cnt);
-    t->box = alloc_n(t, nodes, sizeof *t->box);
-    if (!t->rec || !t->pos || !t->cnt || !t->box) {
-        kd_free(t);
-        return NULL;
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t)
+            return NULL;
+        t->bytes = sizeof *t;
     }
+    size_t L = kd_leaves_for(n);
+    if (n > t->cap_n || L > t->cap_leaves || (t->cap_n > 4 * n + 4096)) {
+        size_t cap = n + (spare < KD_NONE - 1 - n ? spare : 0);
+        free_bufs(t);
+        size_t CL = kd_leaves_for(cap), u = used_for(cap), bytes = sizeof *t;
+        t->rec = alloc_n(&bytes, cap, sizeof *t->rec);
+        t->pos = alloc_n(&bytes, cap, sizeof *t->pos);
+        t->lxy = alloc_n(&bytes, u, 2 * KD_LEAF * sizeof(double));
+        t->dead = alloc_n(&bytes, u, 1);
+        t->box = alloc_n(&bytes, 2 * CL, sizeof *t->box);
+        if (!t->rec || !t->pos || !t->lxy || !t->dead || !t->box) {
+            kd_free(t);
+            return NULL;
+        }
+        t->cap_n = cap;
+        t->cap_leaves = CL;
+        t->bytes = bytes;
+    }
+    t->n = n;
+    t->live = 0;
+    t->built = 0;
+    t->nleaves = (uint32_t)L;
+    t->nused = (uint32_t)used_for(n);
     for (size_t i = 0; i < n; i++) {
         t->rec[i] = (struct kd_rec){0.0, 0.0, (uint32_t)i, 0};
         t->pos[i] = (uint32_t)i;
@@ -109,14 +172,13 @@ struct kd_tree *kd_new(size_t n)
     return t;
 }
 
+struct kd_tree *kd_new(size_t n) { return kd_renew(NULL, n, 0); }
+
 void kd_free(struct kd_tree *t)
 {
     if (!t)
         return;
-    free(t->rec);
-    free(t->pos);
-    free(t->cnt);
-    free(t->box);
+    free_bufs(t);
     free(t);
 }
 
@@ -132,6 +194,7 @@ void kd_set(struct kd_tree *t, uint32_t i, double x, double y)
 size_t kd_size(const struct kd_tree *t) { return t->n; }
 size_t kd_live(const struct kd_tree *t) { return t->built ? t->live : 0; }
 size_t kd_bytes(const struct kd_tree *t) { return t->bytes; }
+const uint8_t *kd_dead_map(const struct kd_tree *t) { return t->dead; }
 
 /* ---- Z-order keys and the radix sort ---- */
 
@@ -209,37 +272,49 @@ void kd_sort_kv(struct kd_kv *a, struct kd_kv *tmp, size_t n)
 
 /* ---- building ---- */
 
-static struct kd_box bbox_of(const struct kd_rec *r, size_t n)
+static inline float f_down(double v) /* largest float <= v */
 {
-    struct kd_box b = empty_box;
-    for (size_t i = 0; i < n; i++) {
-        if (r[i].dead)
+    if (v > FLT_MAX)
+        return FLT_MAX;
+    if (v < -FLT_MAX)
+        return -INFINITY;
+    float f = (float)v;
+    return (double)f > v ? nextafterf(f, -INFINITY) : f;
+}
+
+static inline float f_up(double v) /* smallest float >= v */
+{
+    if (v > FLT_MAX)
+        return INFINITY;
+    if (v < -FLT_MAX)
+        return -FLT_MAX;
+    float f = (float)v;
+    return (double)f < v ? nextafterf(f, INFINITY) : f;
+}
+
+/* The float box of leaf j's live points. */
+static struct kd_fbox leaf_box(const struct kd_tree *t, uint32_t j)
+{
+    unsigned live = ~(unsigned)t->dead[j] & 0xffu;
+    if (!live)
+        return empty_fbox;
+    const double *px = t->lxy + (size_t)j * 2 * KD_LEAF, *py = px + KD_LEAF;
+    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    for (unsigned k = 0; k < KD_LEAF; k++) {
+        if (!(live >> k & 1))
             continue;
-        if (r[i].x < b.x0) b.x0 = r[i].x;
-        if (r[i].x > b.x1) b.x1 = r[i].x;
-        if (r[i].y < b.y0) b.y0 = r[i].y;
-        if (r[i].y > b.y1) b.y1 = r[i].y;
+        if (px[k] < x0) x0 = px[k];
+        if (px[k] > x1) x1 = px[k];
+        if (py[k] < y0) y0 = py[k];
+        if (py[k] > y1) y1 = py[k];
     }
-    return b;
+    return (struct kd_fbox){f_down(x0), f_down(y0), f_up(x1), f_up(y1)};
 }
 
-static inline struct kd_box box_union(const struct kd_tree *t, uint32_t node)
+static inline struct kd_fbox box_union(const struct kd_fbox *a, const struct kd_fbox *b)
 {
-    uint32_t l = 2 * node + 1, r = l + 1;
-    if (!t->cnt[l])
-        return t->cnt[r] ? t->box[r] : empty_box;
-    if (!t->cnt[r])
-        return t->box[l];
-    const struct kd_box *a = &t->box[l], *b = &t->box[r];
-    return (struct kd_box){a->x0 < b->x0 ? a->x0 : b->x0, a->y0 < b->y0 ? a->y0 : b->y0,
-                           a->x1 > b->x1 ? a->x1 : b->x1, a->y1 > b->y1 ? a->y1 : b->y1};
-}
-
-static inline void leaf_range(const struct kd_tree *t, uint32_t j, size_t *lo, size_t *hi)
-{
-    size_t a = (size_t)j << KD_LEAF_SHIFT, b = a + KD_LEAF;
-    *lo = a < t->n ? a : t->n;
-    *hi = b < t->n ? b : t->n;
+    return (struct kd_fbox){a->x0 < b->x0 ? a->x0 : b->x0, a->y0 < b->y0 ? a->y0 : b->y0,
+                            a->x1 > b->x1 ? a->x1 : b->x1, a->y1 > b->y1 ? a->y1 : b->y1};
 }
 
 static inline double key(const struct kd_rec *r, int d) { return d ? r->y : r->x; }
@@ -284,23 +359,33 @@ static void select_k(struct kd_rec *a, size_t lo, size_t hi, size_t k, int d)
     }
 }
 
-/* Node covers leaves [a, b), i.e. slots [8a, 8b) clipped to n. Leaves fill
- * from the left, so a split falls at a leaf boundary: near the median, not
- * always on it, and leaf j is simply slots [8j, 8j+8). */
-static void build(struct kd_tree *t, uint32_t node, size_t a, size_t b)
+/* Covers leaves [a, b), i.e. slots [8a, 8b) clipped to n, within the cell
+ * [cx0, cx1] x [cy0, cy1] (bounds of its points; the cut side is the wider
+ * side of the cell). Leaves fill from the left, so a split falls at a leaf
+ * boundary: near the median, not always on it. */
+static void build(struct kd_tree *t, size_t a, size_t b, double cx0, double cy0, double cx1, double cy1)
 {
     size_t lo = a << KD_LEAF_SHIFT, hi = b << KD_LEAF_SHIFT;
     if (lo > t->n) lo = t->n;
     if (hi > t->n) hi = t->n;
-    if (node >= t->ninternal || hi - lo <= 1)
+    if (b - a <= 1 || hi - lo <= 1)
         return;
-    struct kd_box bb = bbox_of(t->rec + lo, hi - lo);
-    int d = (bb.y1 - bb.y0) > (bb.x1 - bb.x0);
+    int d = (cy1 - cy0) > (cx1 - cx0);
     size_t m = (a + b) / 2, mid = m << KD_LEAF_SHIFT;
-    if (mid > lo && mid < hi)
+    if (mid > lo && mid < hi) {
         select_k(t->rec, lo, hi - 1, mid, d);
-    build(t, 2 * (uint32_t)node + 1, a, m);
-    build(t, 2 * (uint32_t)node + 2, m, b);
+        double c = key(&t->rec[mid], d);
+        if (d) {
+            build(t, a, m, cx0, cy0, cx1, c);
+            build(t, m, b, cx0, c, cx1, cy1);
+        } else {
+            build(t, a, m, cx0, cy0, c, cy1);
+            build(t, m, b, c, cy0, cx1, cy1);
+        }
+    } else {
+        build(t, a, m, cx0, cy0, cx1, cy1);
+        build(t, m, b, cx0, cy0, cx1, cy1);
+    }
 }
 
 int kd_build(struct kd_tree *t)
@@ -308,32 +393,47 @@ int kd_build(struct kd_tree *t)
     size_t n = t->n;
     t->built = 0;
     t->live = 0;
-    for (size_t i = 0; i < n; i++)
-        t->rec[i].dead = 0;
-    struct kd_box all = bbox_of(t->rec, n);
-    t->fx0 = all.x0;
-    t->fy0 = all.y0;
-    t->fsx = all.x1 > all.x0 ? 4294967295.0 / (all.x1 - all.x0) : 0.0;
-    t->fsy = all.y1 > all.y0 ? 4294967295.0 / (all.y1 - all.y0) : 0.0;
+    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        const struct kd_rec *r = &t->rec[i];
+        if (r->x < x0) x0 = r->x;
+        if (r->x > x1) x1 = r->x;
+        if (r->y < y0) y0 = r->y;
+        if (r->y > y1) y1 = r->y;
+    }
+    t->fx0 = x0;
+    t->fy0 = y0;
+    t->fsx = x1 > x0 ? 4294967295.0 / (x1 - x0) : 0.0;
+    t->fsy = y1 > y0 ? 4294967295.0 / (y1 - y0) : 0.0;
     if (!isfinite(t->fsx))
         t->fsx = 0.0;
     if (!isfinite(t->fsy))
         t->fsy = 0.0;
 
-    build(t, 0, 0, t->nleaves);
-    for (size_t s = 0; s < n; s++)
-        t->pos[t->rec[s].id] = (uint32_t)s;
+    build(t, 0, t->nleaves, x0, y0, x1, y1);
 
-    for (uint32_t j = 0; j < t->nleaves; j++) {
-        size_t lo, hi;
-        leaf_range(t, j, &lo, &hi);
-        t->cnt[t->ninternal + j] = (uint32_t)(hi - lo);
-        t->box[t->ninternal + j] = bbox_of(t->rec + lo, hi - lo);
+    uint32_t L = t->nleaves;
+    for (uint32_t j = 0; j < t->nused; j++) {
+        double *px = t->lxy + (size_t)j * 2 * KD_LEAF, *py = px + KD_LEAF;
+        unsigned dead = 0;
+        for (unsigned k = 0; k < KD_LEAF; k++) {
+            size_t s = (size_t)j * KD_LEAF + k;
+            if (s < n) {
+                px[k] = t->rec[s].x;
+                py[k] = t->rec[s].y;
+                t->pos[t->rec[s].id] = (uint32_t)s;
+            } else {
+                px[k] = py[k] = 0.0;
+                dead |= 1u << k;
+            }
+        }
+        t->dead[j] = (uint8_t)(n ? dead : 0xff);
+        t->box[L + j] = leaf_box(t, j);
     }
-    for (uint32_t node = t->ninternal; node-- > 0;) {
-        t->cnt[node] = t->cnt[2 * node + 1] + t->cnt[2 * node + 2];
-        t->box[node] = box_union(t, node);
-    }
+    for (uint32_t j = t->nused; j < L; j++)
+        t->box[L + j] = empty_fbox;
+    for (uint32_t node = L; node-- > 1;)
+        t->box[node] = box_union(&t->box[2 * node], &t->box[2 * node + 1]);
     t->live = n;
     t->built = 1;
     return 0;
@@ -343,7 +443,7 @@ int kd_build(struct kd_tree *t)
 
 int kd_slot_live(const struct kd_tree *t, uint32_t slot)
 {
-    return t->built && slot < t->n && !t->rec[slot].dead;
+    return t->built && slot < t->n && !(t->dead[slot >> KD_LEAF_SHIFT] >> (slot & (KD_LEAF - 1)) & 1);
 }
 
 int kd_is_live(const struct kd_tree *t, uint32_t i)
@@ -353,30 +453,30 @@ int kd_is_live(const struct kd_tree *t, uint32_t i)
 
 uint32_t kd_slot_index(const struct kd_tree *t, uint32_t slot) { return slot < t->n ? t->rec[slot].id : KD_NONE; }
 
+static inline int fbox_eq(const struct kd_fbox *a, const struct kd_fbox *b)
+{
+    return a->x0 == b->x0 && a->y0 == b->y0 && a->x1 == b->x1 && a->y1 == b->y1;
+}
+
 int kd_remove_slot(struct kd_tree *t, uint32_t slot)
 {
     if (!kd_slot_live(t, slot))
         return -1;
-    t->rec[slot].dead = 1;
-    t->live--;
     uint32_t j = slot >> KD_LEAF_SHIFT;
-    uint32_t node = t->ninternal + j;
-    size_t lo, hi;
-    leaf_range(t, j, &lo, &hi);
-
-    /* Counts all the way up; boxes only while they actually shrink. */
-    t->cnt[node]--;
-    struct kd_box nb = bbox_of(t->rec + lo, hi - lo);
-    int shrinking = memcmp(&nb, &t->box[node], sizeof nb) != 0;
+    t->dead[j] |= (uint8_t)(1u << (slot & (KD_LEAF - 1)));
+    t->live--;
+    /* Boxes only while they actually shrink. */
+    uint32_t node = t->nleaves + j;
+    struct kd_fbox nb = leaf_box(t, j);
+    if (fbox_eq(&nb, &t->box[node]))
+        return 0;
     t->box[node] = nb;
-    while (node > 0) {
-        node = (node - 1) / 2;
-        t->cnt[node]--;
-        if (shrinking) {
-            nb = box_union(t, node);
-            shrinking = memcmp(&nb, &t->box[node], sizeof nb) != 0;
-            t->box[node] = nb;
-        }
+    while (node > 1) {
+        node >>= 1;
+        nb = box_union(&t->box[2 * node], &t->box[2 * node + 1]);
+        if (fbox_eq(&nb, &t->box[node]))
+            break;
+        t->box[node] = nb;
     }
     return 0;
 }
@@ -390,56 +490,64 @@ int kd_remove(struct kd_tree *t, uint32_t i)
 
 /* ---- search ---- */
 
-/* Squared distance from (x, y) to box b; a lower bound (see top of file). */
-static inline double box_d2(const struct kd_box *b, double x, double y)
+/* Squared distance from (x, y) to box b; a lower bound (see top of file).
+ * Only for non-empty boxes. */
+static inline double box_d2(const struct kd_fbox *b, double x, double y)
 {
     double dx = 0.0, dy = 0.0;
     if (x < b->x0)
-        dx = b->x0 - x;
+        dx = (double)b->x0 - x;
     else if (x > b->x1)
-        dx = x - b->x1;
+        dx = x - (double)b->x1;
     if (y < b->y0)
-        dy = b->y0 - y;
+        dy = (double)b->y0 - y;
     else if (y > b->y1)
-        dy = y - b->y1;
+        dy = y - (double)b->y1;
     return dx * dx + dy * dy;
 }
 
-uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2)
+static inline int fbox_empty(const struct kd_fbox *b) { return b->x0 > b->x1; }
+
+/* The up-to-k nearest live points, by (d2, index), into slots[] / d2s[]
+ * (k <= KD_KMAX); returns how many. The bound is the k-th best so far
+ * (INFINITY while fewer than k are found; then nothing is pruned). */
+static inline __attribute__((always_inline)) unsigned knn(const struct kd_tree *t, double x, double y,
+                                                          unsigned k, uint32_t *slots, double *d2s)
 {
     if (!t->built || t->live == 0)
-        return KD_NONE;
-    double best = INFINITY;
-    uint32_t best_id = KD_NONE, best_slot = KD_NONE;
+        return 0;
+    unsigned m = 0;
+    double bound = INFINITY;
     struct {
         uint32_t node;
         double d;
     } stack[64];
     int sp = 0;
-    uint32_t node = 0;
-    const uint32_t nint = t->ninternal;
+    uint32_t node = 1;
+    const uint32_t L = t->nleaves;
 
     for (;;) {
         /* Descend towards the nearer non-empty child, stacking the other. */
-        while (node < nint) {
-            uint32_t l = 2 * node + 1, r = l + 1;
-            if (!t->cnt[l]) {
+        while (node < L) {
+            uint32_t l = 2 * node, r = l + 1;
+            const struct kd_fbox *bl = &t->box[l], *br = &t->box[r];
+            if (fbox_empty(bl)) {
                 node = r;
                 continue;
             }
-            if (!t->cnt[r]) {
+            if (fbox_empty(br)) {
                 node = l;
                 continue;
             }
-            double dl = box_d2(&t->box[l], x, y), dr = box_d2(&t->box[r], x, y);
+            double dl = box_d2(bl, x, y), dr = box_d2(br, x, y);
             uint32_t nn = l, fn = r;
             double dn = dl, df = dr;
             if (dr < dl) {
                 nn = r, fn = l, dn = dr, df = dl;
             }
-            if (dn > best)
-                goto next; /* df >= dn > best too */
-            if (df <= best) {
+            if (dn > bound)
+                goto next; /* df >= dn > bound too */
+            if (df <= bound) {
                 stack[sp].node = fn;
                 stack[sp].d = df;
                 sp++;
@@ -448,34 +556,69 @@ uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2
         }
         {
             /* Leaf: scan its live points. */
-            size_t lo, hi;
-            leaf_range(t, node - nint, &lo, &hi);
-            for (size_t k = lo; k < hi; k++) {
-                const struct kd_rec *p = &t->rec[k];
-                double dx = x - p->x, dy = y - p->y;
+            uint32_t j = node - L;
+            unsigned live = ~(unsigned)t->dead[j] & 0xffu;
+            const double *px = t->lxy + (size_t)j * 2 * KD_LEAF, *py = px + KD_LEAF;
+            while (live) {
+                unsigned b = (unsigned)__builtin_ctz(live);
+                live &= live - 1;
+                double dx = x - px[b], dy = y - py[b];
                 double d = dx * dx + dy * dy;
-                if (!p->dead && (d < best || (d == best && p->id < best_id))) {
-                    best = d;
-                    best_id = p->id;
-                    best_slot = (uint32_t)k;
+                if (d > bound)
+                    continue;
+                uint32_t s = j * KD_LEAF + b;
+                /* indices are looked up only to break exact ties */
+                if (m == k && d == bound && t->rec[s].id > t->rec[slots[k - 1]].id)
+                    continue;
+                /* insert (d, s) into the sorted list, dropping the k-th if full */
+                unsigned p = m < k ? m++ : k - 1;
+                while (p > 0 && (d2s[p - 1] > d || (d2s[p - 1] == d && t->rec[slots[p - 1]].id > t->rec[s].id))) {
+                    d2s[p] = d2s[p - 1];
+                    slots[p] = slots[p - 1];
+                    p--;
                 }
+                d2s[p] = d;
+                slots[p] = s;
+                if (m == k)
+                    bound = d2s[k - 1];
             }
         }
     next:
         for (;;) {
             if (sp == 0)
-                goto done;
+                return m;
             sp--;
-            if (stack[sp].d <= best) {
+            if (stack[sp].d <= bound) {
                 node = stack[sp].node;
                 break;
             }
         }
     }
-done:
+}
+
+unsigned kd_knearest_slots(const struct kd_tree *t, double x, double y, unsigned k, uint32_t *slots,
+                           double *d2s)
+{
+    if (k == 0)
+        return 0;
+    if (k > KD_KMAX)
+        k = KD_KMAX;
+    if (k == 1) /* constants let the compiler simplify the list */
+        return knn(t, x, y, 1, slots, d2s);
+    if (k == 4)
+        return knn(t, x, y, 4, slots, d2s);
+    return knn(t, x, y, k, slots, d2s);
+}
+
+uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2)
+{
+    uint32_t s = KD_NONE;
+    double d = 0.0;
+    if (!knn(t, x, y, 1, &s, &d))
+        return KD_NONE;
     if (d2)
-        *d2 = best;
-    return best_slot;
+        *d2 = d;
+    return s;
 }
 
 uint32_t kd_nearest(const struct kd_tree *t, double x, double y, double *d2)

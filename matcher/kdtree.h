@@ -18,8 +18,9 @@
  * are copied by kd_set).
  *
  * Shape: a complete binary tree of median-ish cuts (on the wider side of
- * each node's box) down to leaves of at most 8 points, with tight bounding
- * boxes that shrink as points are removed; about 36 bytes per point.
+ * each node's cell) down to leaves of at most 8 points, with float bounding
+ * boxes (rounded outward; pruning only) that shrink as points are removed;
+ * about 50 bytes per point (kd_bytes_for).
  */
 #ifndef RS_KDTREE_H
 #define RS_KDTREE_H
@@ -35,6 +36,15 @@ struct kd_tree;
 /* Allocates a tree for n points, numbered 0..n-1 (n may be 0). Returns NULL
  * if memory runs out or n >= KD_NONE. Free it with kd_free. */
 struct kd_tree *kd_new(size_t n);
+
+/* Reuses t (or allocates a new tree if t is NULL) for n points, numbered
+ * 0..n-1, as if just returned by kd_new(n): every point is at (0, 0) and
+ * the tree is not built. Keeps t's buffers when they are big enough (and not
+ * more than about 4 times too big); otherwise reallocates them with room for
+ * n + spare points. Returns the tree, or NULL if memory runs out or
+ * n >= KD_NONE (t is then freed). Meant for rebuilding every tick without
+ * paying for fresh memory each time. */
+struct kd_tree *kd_renew(struct kd_tree *t, size_t n, size_t spare);
 
 /* Frees the tree; NULL is allowed. */
 void kd_free(struct kd_tree *t);
@@ -72,6 +82,20 @@ uint32_t kd_nearest(const struct kd_tree *t, double x, double y, double *d2);
  * point's index; kd_remove_slot / kd_slot_live are kd_remove / kd_is_live by
  * slot (slot must be < n). */
 uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2);
+
+/* The min(k, live) nearest live points to (x, y) in increasing (squared
+ * distance, index) order: their slots into slots[] and squared distances
+ * into d2s[]; returns how many (0 if none is live). k is capped at KD_KMAX.
+ * Since points only disappear, the first still-live entry of such a list is
+ * later still the nearest live point, as long as one is live. */
+#define KD_KMAX 16
+unsigned kd_knearest_slots(const struct kd_tree *t, double x, double y, unsigned k, uint32_t *slots,
+                           double *d2s);
+
+/* The dead map: bit (slot & 7) of byte (slot >> 3) is set when the slot is
+ * not live (removed, or not built). Valid while the tree is built and not
+ * renewed; lets hot loops test liveness without a call. */
+const uint8_t *kd_dead_map(const struct kd_tree *t);
 uint32_t kd_slot_index(const struct kd_tree *t, uint32_t slot);
 int kd_remove_slot(struct kd_tree *t, uint32_t slot);
 int kd_slot_live(const struct kd_tree *t, uint32_t slot);
@@ -99,5 +123,9 @@ size_t kd_leaves_for(size_t n);
 size_t kd_bytes(const struct kd_tree *t);
 size_t kd_bytes_for(size_t n);
 size_t kd_build_scratch_for(size_t n);
+
+/* malloc for big arrays: from 2 MB up, 2 MB aligned and advised as huge
+ * pages (fewer page faults and TLB misses). Free with free(). */
+void *kd_big_alloc(size_t bytes);
 
 #endif

@@ -90,12 +90,10 @@ static inline unsigned rq_index(const struct rq *q, struct ent e)
     return 0;
 }
 
-static int rq_init(struct rq *q, size_t n)
+/* Starts an empty queue on a pool of nc chunks (nc >= rq_chunks_for(n)). */
+static void rq_init(struct rq *q, struct chunk *pool, size_t nc)
 {
-    size_t nc = rq_chunks_for(n);
-    q->pool = malloc(nc * sizeof *q->pool);
-    if (!q->pool)
-        return -1;
+    q->pool = pool;
     for (size_t i = 0; i < nc; i++)
         q->pool[i].next = i + 1 < nc ? (uint32_t)(i + 1) : RQ_NIL;
     q->free_list = 0;
@@ -103,7 +101,6 @@ static int rq_init(struct rq *q, size_t n)
     q->last = (struct ent){0, 0};
     for (int i = 0; i < RQ_NB; i++)
         q->b[i].head = RQ_NIL;
-    return 0;
 }
 
 static inline void rq_put(struct rq *q, struct ent e)
@@ -164,26 +161,224 @@ static struct ent rq_pop(struct rq *q)
     return e;
 }
 
-static inline struct ent make_ent(double d2, uint32_t rider, uint32_t driver)
+static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 {
     struct ent e;
     memcpy(&e.hi, &d2, sizeof e.hi);
-    e.lo = (uint64_t)rider << 32 | driver;
+    e.lo = (uint64_t)rider << 32 | z;
     return e;
+}
+
+/* ---- the context ---- */
+
+#ifdef MC_STATS
+unsigned long mc_stat_pop, mc_stat_requery;
+double mc_stat_t[4];
+#include <time.h>
+static double st_now(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6; }
+#define ST(i) mc_stat_t[i] = st_now()
+#else
+#define ST(i) ((void)0)
+#endif
+
+/* Candidates kept per rider. Measured (1e5 and 1e6 uniform): K = 4 saves
+ * 55% of the re-queries but each query costs more, and the re-queries that
+ * remain are the expensive ones (in depleted areas, where the rider's
+ * neighbours went together), so K = 1 is the fastest; the code handles any
+ * K (build with -DMC_K=n to compare). */
+#ifndef MC_K
+#define MC_K 1
+#endif
+
+/* One rider (by index): its place and its MC_K nearest drivers at its last
+ * query, by (d2, driver index); one cache line. */
+struct rider_c {
+    double x, y;
+    double d2[MC_K];
+    uint32_t slot[MC_K]; /* KD_NONE past the end */
+};
+
+struct mc_ctx {
+    struct kd_tree *t;
+    struct rider_c *rc;
+    struct kd_kv *kv; /* 2 * cap_r */
+    struct chunk *pool;
+    size_t cap_r, cap_chunks;
+};
+
+static size_t riders_bytes(size_t nr)
+{
+    return nr * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) + rq_chunks_for(nr) * sizeof(struct chunk);
 }
 
 size_t mc_match_bytes(size_t nr, size_t nd)
 {
     if (nr == 0 || nd == 0)
         return 0;
-    /* The tree throughout; while it is built, its scratch; then the riders'
-     * curve order (keys + radix scratch, sorted coordinates) and the queue;
-     * then the queue alone. */
-    size_t riders = 2 * nr * sizeof(struct kd_kv) + nr * sizeof(struct mc_point);
-    size_t queue = rq_chunks_for(nr) * sizeof(struct chunk);
-    size_t build = kd_build_scratch_for(nd);
-    size_t later = riders + queue;
-    return kd_bytes_for(nd) + (build > later ? build : later);
+    return sizeof(struct mc_ctx) + kd_bytes_for(nd) + kd_build_scratch_for(nd) + riders_bytes(nr);
+}
+
+struct mc_ctx *mc_ctx_new(void) { return calloc(1, sizeof(struct mc_ctx)); }
+
+static void free_riders(struct mc_ctx *c)
+{
+    free(c->rc);
+    free(c->kv);
+    free(c->pool);
+    c->rc = NULL;
+    c->kv = NULL;
+    c->pool = NULL;
+    c->cap_r = c->cap_chunks = 0;
+}
+
+void mc_ctx_free(struct mc_ctx *c)
+{
+    if (!c)
+        return;
+    kd_free(c->t);
+    free_riders(c);
+    free(c);
+}
+
+size_t mc_ctx_bytes(const struct mc_ctx *c)
+{
+    size_t b = sizeof *c + (c->t ? kd_bytes(c->t) : 0);
+    if (c->cap_r)
+        b += c->cap_r * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) + c->cap_chunks * sizeof(struct chunk);
+    return b;
+}
+
+/* Buffers for nr riders: kept when big enough (and not over 4 times too
+ * big), else reallocated with 1/8 to spare, so a slowly growing load does
+ * not reallocate every tick. */
+static int reserve_riders(struct mc_ctx *c, size_t nr)
+{
+    if (nr <= c->cap_r && c->cap_r <= 4 * nr + 4096)
+        return 0;
+    free_riders(c);
+    size_t cap = nr + nr / 8, nc = rq_chunks_for(cap);
+    c->rc = kd_big_alloc(cap * sizeof *c->rc);
+    c->kv = kd_big_alloc(2 * cap * sizeof *c->kv);
+    c->pool = kd_big_alloc(nc * sizeof *c->pool);
+    if (!c->rc || !c->kv || !c->pool) {
+        free_riders(c);
+        return -1;
+    }
+    c->cap_r = cap;
+    c->cap_chunks = nc;
+    return 0;
+}
+
+/* The first live candidate of rider c (dead = the tree's dead map), or MC_K. */
+static inline unsigned first_live(const struct rider_c *c, const uint8_t *dead)
+{
+    unsigned i = 0;
+    for (; i < MC_K; i++) {
+        uint32_t s = c->slot[i];
+        if (s == KD_NONE || !(dead[s >> 3] >> (s & 7) & 1))
+            break;
+    }
+    return i < MC_K && c->slot[i] != KD_NONE ? i : MC_K;
+}
+
+static inline void query(const struct kd_tree *t, struct rider_c *c)
+{
+    unsigned m = kd_knearest_slots(t, c->x, c->y, MC_K, c->slot, c->d2);
+    for (; m < MC_K; m++)
+        c->slot[m] = KD_NONE;
+}
+
+long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, const struct mc_point *drivers,
+                  size_t nd, struct mc_pair *out)
+{
+    if (nr == 0 || nd == 0)
+        return 0;
+    if (nr >= KD_NONE || nd >= KD_NONE)
+        return -1;
+
+    ST(0);
+    struct kd_tree *t = kd_renew(ctx->t, nd, nd / 8);
+    ctx->t = t;
+    if (!t || reserve_riders(ctx, nr) < 0)
+        return -1;
+    for (size_t i = 0; i < nd; i++)
+        kd_set(t, (uint32_t)i, drivers[i].x, drivers[i].y);
+    if (kd_build(t) < 0)
+        return -1;
+    const uint8_t *dead = kd_dead_map(t);
+    ST(1);
+
+    struct rq q;
+    rq_init(&q, ctx->pool, rq_chunks_for(nr));
+
+    /* Riders along the tree's curve, so consecutive queries share paths;
+     * each with its MC_K nearest drivers; the nearest into the queue. */
+    struct kd_kv *kv = ctx->kv;
+    for (size_t i = 0; i < nr; i++)
+        kv[i] = (struct kd_kv){kd_curve_key(t, riders[i].x, riders[i].y), (uint32_t)i, 0};
+    kd_sort_kv(kv, kv + nr, nr);
+    struct rider_c *rc = ctx->rc;
+    for (size_t k = 0; k < nr; k++) {
+        if (k + 16 < nr) { /* the gathers below miss the cache: start them early */
+            uint32_t ahead = kv[k + 16].val;
+            __builtin_prefetch(&riders[ahead]);
+            __builtin_prefetch(&rc[ahead], 1);
+        }
+        uint32_t r = kv[k].val;
+        struct rider_c *c = &rc[r];
+        c->x = riders[r].x;
+        c->y = riders[r].y;
+        query(t, c); /* nd > 0: at least one candidate */
+        rq_put(&q, make_ent(c->d2[0], r, c->slot[0]));
+    }
+
+    /* An entry (d2, rider) is a lower bound of the rider's best free pair
+     * (see the top of the file) and carries the slot of the candidate it
+     * came from. If that driver is free, this is the next pair (only the
+     * dead map is read: it stays in cache). Otherwise the rider's first live
+     * candidate, if any, is its best: if it is at the popped d2 it is the
+     * next pair, else the rider goes back with its new key; without live
+     * candidates it is queried again. Pairs first record the driver's slot;
+     * the indices are looked up at the end, in one pass of independent
+     * loads rather than a cache miss in the loop. */
+    size_t want = nr < nd ? nr : nd, made = 0;
+    ST(2);
+    while (made < want) {
+        struct ent e = rq_pop(&q);
+#ifdef MC_STATS
+        mc_stat_pop++;
+#endif
+        uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
+        if (dead[slot >> 3] >> (slot & 7) & 1) {
+            struct rider_c *c = &rc[r];
+            unsigned i = first_live(c, dead);
+            if (i == MC_K) {
+#ifdef MC_STATS
+                mc_stat_requery++;
+#endif
+                query(t, c); /* some driver is live: fewer than want <= nd are taken */
+                i = 0;
+            }
+            uint64_t bits;
+            memcpy(&bits, &c->d2[i], sizeof bits);
+            slot = c->slot[i];
+            if (bits != e.hi) {
+                rq_put(&q, make_ent(c->d2[i], r, slot));
+                continue;
+            }
+        }
+        double d2;
+        memcpy(&d2, &e.hi, sizeof d2);
+        out[made].rider = r;
+        out[made].driver = slot;
+        out[made].distance = sqrt(d2);
+        made++;
+        kd_remove_slot(t, slot);
+    }
+    for (size_t k = 0; k < made; k++)
+        out[k].driver = kd_slot_index(t, out[k].driver);
+    ST(3);
+    return (long)made;
 }
 
 long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
@@ -193,67 +388,11 @@ long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *d
         return 0;
     if (nr >= KD_NONE || nd >= KD_NONE)
         return -1;
-
-    long ret = -1;
-    struct rq q = {.pool = NULL};
-    struct kd_kv *kv = NULL;
-    struct mc_point *rp = NULL;
-    struct kd_tree *t = kd_new(nd);
-    if (!t)
-        goto out;
-    for (size_t i = 0; i < nd; i++)
-        kd_set(t, (uint32_t)i, drivers[i].x, drivers[i].y);
-    if (kd_build(t) < 0)
-        goto out;
-
-    /* Riders along the tree's curve, so consecutive queries share paths. */
-    kv = malloc(2 * nr * sizeof *kv);
-    rp = malloc(nr * sizeof *rp);
-    if (!kv || !rp || rq_init(&q, nr) < 0)
-        goto out;
-    for (size_t i = 0; i < nr; i++)
-        kv[i] = (struct kd_kv){kd_curve_key(t, riders[i].x, riders[i].y), (uint32_t)i, 0};
-    kd_sort_kv(kv, kv + nr, nr);
-    for (size_t k = 0; k < nr; k++)
-        rp[k] = riders[kv[k].val];
-
-    /* Every rider's nearest driver into the queue. */
-    for (size_t k = 0; k < nr; k++) {
-        double d2 = 0.0;
-        uint32_t slot = kd_nearest_slot(t, rp[k].x, rp[k].y, &d2);
-        rq_put(&q, make_ent(d2, kv[k].val, slot));
-    }
-    free(kv);
-    kv = NULL;
-    free(rp);
-    rp = NULL;
-
-    /* Entries carry the driver's slot in the tree, not its index: the key
-     * (d2, rider) is already unique, one entry per rider. */
-    size_t want = nr < nd ? nr : nd, made = 0;
-    while (made < want) {
-        struct ent e = rq_pop(&q);
-        uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
-        double d2;
-        memcpy(&d2, &e.hi, sizeof d2);
-        if (kd_slot_live(t, slot)) {
-            out[made].rider = r;
-            out[made].driver = kd_slot_index(t, slot);
-            out[made].distance = sqrt(d2);
-            made++;
-            kd_remove_slot(t, slot);
-        } else {
-            /* Some driver is live: fewer than want <= nd have been taken. */
-            slot = kd_nearest_slot(t, riders[r].x, riders[r].y, &d2);
-            rq_put(&q, make_ent(d2, r, slot));
-        }
-    }
-    ret = (long)made;
-out:
-    kd_free(t);
-    free(q.pool);
-    free(kv);
-    free(rp);
+    struct mc_ctx *c = mc_ctx_new();
+    if (!c)
+        return -1;
+    long ret = mc_match_ctx(c, riders, nr, drivers, nd, out);
+    mc_ctx_free(c);
     return ret;
 }
 

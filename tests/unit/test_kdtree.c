@@ -196,6 +196,76 @@ static void test_edges(void **state)
     kd_free(t);
 }
 
+/* kd_knearest_slots equals the brute force's k smallest (d2, index) among
+ * the live points, through removals, on a tree reused by kd_renew for
+ * several sizes. */
+static void test_knearest_renew(void **state)
+{
+    (void)state;
+    struct kd_tree *t = NULL;
+    static const size_t sizes[] = {50, 700, 9, 300, 1, 2000, 64};
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        size_t n = sizes[c];
+        int kind = (int)(c % 7);
+        rng_state = 4242 + c;
+        double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *bd = malloc(n * sizeof *bd);
+        char *live = malloc(n);
+        assert_true(x && y && bd && live);
+        gen(x, y, n, kind);
+        t = kd_renew(t, n, c % 2 ? n : 0);
+        assert_non_null(t);
+        assert_int_equal(kd_live(t), 0);
+        for (size_t i = 0; i < n; i++) {
+            kd_set(t, (uint32_t)i, x[i], y[i]);
+            live[i] = 1;
+        }
+        assert_int_equal(kd_build(t), 0);
+        for (size_t step = 0; step <= n; step++) {
+            double qx = x[below(n)] + (below(2) ? 0.0 : unif() - 0.5), qy = y[below(n)];
+            unsigned k = 1 + (unsigned)below(KD_KMAX + 2);
+            uint32_t slots[KD_KMAX];
+            double d2s[KD_KMAX];
+            unsigned m = kd_knearest_slots(t, qx, qy, k, slots, d2s);
+            unsigned kk = k > KD_KMAX ? KD_KMAX : k;
+            size_t nlive = n - step;
+            assert_int_equal(m, nlive < kk ? nlive : kk);
+            /* brute: repeatedly the smallest (d2, index) not yet listed */
+            char *used = calloc(n + 1, 1);
+            assert_non_null(used);
+            for (unsigned i = 0; i < m; i++) {
+                size_t bi = n;
+                double b = 0;
+                for (size_t j = 0; j < n; j++) {
+                    if (!live[j] || used[j])
+                        continue;
+                    double dx = qx - x[j], dy = qy - y[j], d = dx * dx + dy * dy;
+                    if (bi == n || d < b) {
+                        b = d;
+                        bi = j;
+                    }
+                }
+                used[bi] = 1;
+                assert_int_equal(kd_slot_index(t, slots[i]), bi);
+                assert_memory_equal(&d2s[i], &b, sizeof b);
+            }
+            free(used);
+            if (step < n) { /* remove a random live point */
+                size_t j = below(n);
+                while (!live[j])
+                    j = (j + 1) % n;
+                live[j] = 0;
+                assert_int_equal(kd_remove(t, (uint32_t)j), 0);
+            }
+        }
+        assert_int_equal(kd_knearest_slots(t, 0, 0, 3, NULL, NULL), 0);
+        free(x);
+        free(y);
+        free(bd);
+        free(live);
+    }
+    kd_free(t);
+}
+
 static void test_sort_kv(void **state)
 {
     (void)state;
@@ -242,6 +312,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_sort_kv),
+        cmocka_unit_test(test_knearest_renew),
         cmocka_unit_test(test_curve_key),
         cmocka_unit_test(test_random_small),
         cmocka_unit_test(test_random_medium),

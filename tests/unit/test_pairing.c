@@ -271,6 +271,56 @@ static void test_ties_by_hand(void **state)
     assert_true(mc_match_bytes(1000, 1000) > 0);
 }
 
+/* One context through many calls of changing sizes and kinds (growing,
+ * shrinking below a quarter, one side empty), as the matcher's ticks use
+ * it: every call equals the oracle; also coordinates near the double range,
+ * where squared distances overflow to infinity and tie there. */
+static void test_ctx_reuse(void **state)
+{
+    (void)state;
+    struct mc_ctx *ctx = mc_ctx_new();
+    assert_non_null(ctx);
+    static const size_t sizes[][2] = {{300, 280}, {5, 7}, {1200, 900}, {0, 10}, {10, 0}, {1, 1},
+                                      {700, 1300}, {20, 2000}, {2000, 20}, {64, 64}, {900, 901}};
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        size_t nr = sizes[c][0], nd = sizes[c][1], m = nr < nd ? nr : nd;
+        int kind = (int)(c % K_KINDS);
+        uint64_t seed = 777 + c;
+        rng_state = seed;
+        struct mc_point *R = malloc((nr + 1) * sizeof *R), *D = malloc((nd + 1) * sizeof *D);
+        struct mc_pair *got = malloc((m + 1) * sizeof *got), *want = malloc((m + 1) * sizeof *want);
+        assert_true(R && D && got && want);
+        gen(D, nd, kind, NULL, 0);
+        gen(R, nr, kind, D, nd);
+        long nw = oracle_sorted(R, nr, D, nd, want);
+        for (int rep = 0; rep < 2; rep++) {
+            long ng = mc_match_ctx(ctx, R, nr, D, nd, got);
+            compare("ctx", seed, nr, nd, kind, want, nw, got, ng);
+        }
+        assert_true(mc_ctx_bytes(ctx) > 0);
+        free(R);
+        free(D);
+        free(got);
+        free(want);
+    }
+    /* near the double range: d2 overflows to +inf for far pairs */
+    {
+        size_t nr = 40, nd = 33;
+        struct mc_point R[40], D[33];
+        struct mc_pair got[33], want[33];
+        rng_state = 99;
+        for (size_t i = 0; i < nr; i++)
+            R[i] = (struct mc_point){(unif() - 0.5) * 3e300, below(2) ? 0.0 : (unif() - 0.5) * 1e300};
+        for (size_t i = 0; i < nd; i++)
+            D[i] = (struct mc_point){(unif() - 0.5) * 3e300, below(3) ? 0.0 : -1e-300 * (double)i};
+        long nw = oracle_sorted(R, nr, D, nd, want);
+        compare("ctx-extreme", 99, nr, nd, -1, want, nw, got, mc_match_ctx(ctx, R, nr, D, nd, got));
+        compare("extreme", 99, nr, nd, -1, want, nw, got, mc_match(R, nr, D, nd, got));
+    }
+    mc_ctx_free(ctx);
+    mc_ctx_free(NULL);
+}
+
 static void test_fare(void **state)
 {
     (void)state;
@@ -284,6 +334,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ties_by_hand),
         cmocka_unit_test(test_fare),
+        cmocka_unit_test(test_ctx_reuse),
         cmocka_unit_test(test_small_random),
         cmocka_unit_test(test_medium_random),
         cmocka_unit_test(test_large),
