@@ -3,7 +3,7 @@
  *
  * Feed: XREAD BLOCK on the `requests` stream (on start it replays the last
  * TTL's worth, keeping only requests whose key still exists) into two pools.
- * Tick: expire what is past its TTL, pair the rest with mc_match (on the
+ * Tick: expire what is past its TTL, pair the rest with mc_match_ctx (on the
  * libuv thread pool when the pool is large, so the loop never stalls), and
  * claim each pair with one Lua script that checks both keys, deletes them,
  * records the ride for rating-svc and appends the match to `matches`.
@@ -72,10 +72,11 @@ struct matcher {
 
 	/* one tick's pairing input and output (reused) */
 	uv_work_t work;
+	struct mc_ctx *mc;          /* pairing buffers kept between ticks */
 	struct mc_point *rpts, *dpts;
 	uint32_t *rmap, *dmap;
 	struct mc_pair *pairs;
-	size_t cap_rp, cap_rm, cap_dp, cap_dm, nr, nd;
+	size_t cap_rp, cap_rm, cap_dp, cap_dm, cap_pairs, nr, nd;
 	long npairs, next_claim;
 	int claim_batch;
 	double work_ms;
@@ -379,14 +380,9 @@ static int snapshot(struct matcher *m)
 			m->dpts[m->nd] = m->drivers.v[i].loc;
 			m->dmap[m->nd++] = (uint32_t)i;
 		}
-	free(m->pairs);
-	m->pairs = NULL;
 	m->npairs = 0;
-	if (m->nr && m->nd) {
-		m->pairs = malloc((m->nr < m->nd ? m->nr : m->nd) * sizeof(*m->pairs));
-		if (!m->pairs)
-			return -1;
-	}
+	if (grow((void **)&m->pairs, &m->cap_pairs, m->nr < m->nd ? m->nr : m->nd, sizeof(*m->pairs)) < 0)
+		return -1;
 	return 0;
 }
 
@@ -394,7 +390,7 @@ static void run_pairing(struct matcher *m)
 {
 	double t0 = mono_ms();
 
-	m->npairs = m->nr && m->nd ? mc_match(m->rpts, m->nr, m->dpts, m->nd, m->pairs) : 0;
+	m->npairs = m->nr && m->nd ? mc_match_ctx(m->mc, m->rpts, m->nr, m->dpts, m->nd, m->pairs) : 0;
 	m->work_ms = mono_ms() - t0;
 }
 
@@ -689,6 +685,11 @@ int main(int argc, char **argv)
 		snprintf(m.instance, sizeof(m.instance), "%s", instance);
 	}
 
+	m.mc = mc_ctx_new();
+	if (!m.mc) {
+		log_error("out of memory");
+		return 1;
+	}
 	m.loop = uv_default_loop();
 	m.start_ms = svc_now_ms();
 	/* replay the last TTL's worth of requests */
@@ -728,6 +729,7 @@ int main(int argc, char **argv)
 	free(m.rmap);
 	free(m.dmap);
 	free(m.pairs);
+	mc_ctx_free(m.mc);
 	uv_loop_close(m.loop);
 	log_info("stopped");
 	return 0;
