@@ -224,7 +224,7 @@ static void feed_next(struct matcher *m)
 {
 	if (m->stopping || m->feed_pending || !rconn_up(m->feed))
 		return;
-	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 10000 BLOCK 1000 STREAMS requests %s",
+	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 1000 BLOCK 1000 STREAMS requests %s",
 		      m->last_id) == 0)
 		m->feed_pending = 1;
 }
@@ -657,10 +657,10 @@ int main(int argc, char **argv)
 	m.ttl_ms = 5000;
 	m.lease_ms = 2500;
 	m.max_points = 2000;
-	m.inline_max = 20000;
+	m.inline_max = 4000;
 	m.ride_ttl_s = 3600;
 	m.stats_min_ms = 100;
-	m.claim_batch = 2000;
+	m.claim_batch = 500;
 	log_init(argv[0]);
 	rc = opt_parse(argc, argv, opts,
 		       "Pairs waiting riders and drivers closest pair first every tick (k-d tree),\n"
