@@ -6,7 +6,8 @@
 // Environment: PORT (nginx), VAR_DIR (the stack's runtime dir: pid files),
 // BUILD_DIR (where bin/bot is; default build/), CHROMIUM (default
 // /usr/bin/chromium), SCREENSHOT (default $VAR_DIR/dashboard.png),
-// BOT_SECONDS (default 8), TEST_TIMEOUT_S (default 120).
+// BOT_SECONDS (default 8), TEST_TIMEOUT_S (default 120), PROFILE_DIR (a
+// fresh chromium profile dir; default a new temp dir).
 //
 // It starts the bot for a few seconds, opens the page and checks: no console
 // errors, the state reaches "live", non-zero counters, at least one match in
@@ -125,7 +126,9 @@ async function main() {
   log(`stack at ${BASE}, VAR_DIR ${VAR_DIR}`);
   bot = startBot(BOT_SECONDS + 10, 'dash-test-bot');
 
-  profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dash-chromium-'));
+  // a fresh profile; the caller may name it (to find the browser afterwards)
+  profileDir = process.env.PROFILE_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'dash-chromium-'));
+  fs.mkdirSync(profileDir, { recursive: true });
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM, headless: true, args: FLAGS,
     viewport: { width: 1400, height: 860 }, timeout: 30000,
