@@ -422,6 +422,7 @@ function resize() {
     if (c.width !== w || c.height !== h) { c.width = w; c.height = h; }
   }
   mapDirty = sparkDirty = true;
+  markClipped();
   schedule();
 }
 new ResizeObserver(resize).observe(canvas.parentElement);
@@ -624,9 +625,9 @@ function renderStats() {
   setText(el.p50, fmtMs(l.p50));
   setText(el.p99, fmtMs(l.p99));
   el.p99.title = finite(l.max) ? `p90 ${fmtMs(l.p90)}, max ${fmtMs(l.max)} (acceptance → match, last 10 s)` : '';
-  const when = finite(m.ts_ms) ? new Date(m.ts_ms).toLocaleTimeString() : '';
-  setText(el.totals, `since start: ${fmtCount(tot.requests)} requests · ${fmtCount(tot.matched)} matched · ` +
-    `${fmtCount(tot.expired)} expired${when ? ' · ' + when : ''}`);
+  setText(el.totals, `totals: ${fmtCount(tot.requests)} requests · ${fmtCount(tot.matched)} matched · ` +
+    `${fmtCount(tot.expired)} expired`);
+  el.totals.title = finite(m.ts_ms) ? `as of ${new Date(m.ts_ms).toLocaleTimeString()}` : '';
 }
 
 // fixed rows, filled in place
@@ -672,6 +673,13 @@ function renderRows() {
   }
   debug.rowsShown = rowCount;
   $('matches-empty').hidden = rowCount > 0;
+  markClipped();
+}
+
+// a list cut by its box fades out at the bottom
+const lists = document.querySelectorAll('.side .list');
+function markClipped() {
+  for (const sec of lists) sec.classList.toggle('clipped', sec.scrollHeight > sec.clientHeight + 1);
 }
 
 // ------------------------------------------------------------ top-rated drivers
@@ -719,6 +727,7 @@ function renderTop(list) {
   const p = $('top-empty');
   setText(p, 'no ratings yet');
   p.hidden = n > 0;
+  markClipped();
 }
 
 // ------------------------------------------------------------ start
