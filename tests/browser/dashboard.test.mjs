@@ -14,7 +14,8 @@
 // the list, points drawn on the canvas (pixels and the page's draw counters),
 // the top-rated drivers, that the page sent nothing but its hello; takes a
 // screenshot; then kills comm-svc (its supervisor restarts it) and checks the
-// page leaves "live" and comes back to "live" by itself, with fresh stats.
+// page leaves "live" and comes back to "live" by itself, with fresh stats;
+// then the same with nginx stopped and started again (scripts/stack.sh).
 // Every process it starts is stopped, also on failure and on timeout.
 // Exit code 0 when every check passed.
 import { chromium } from 'playwright-core';
@@ -47,7 +48,11 @@ function check(name, ok, detail = '') {
 }
 
 // ------------------------------------------------------------ cleanup
-let bot = null, context = null, profileDir = null, cleaned = false;
+let bot = null, context = null, profileDir = null, cleaned = false, nginxDown = false;
+function stack(cmd) {
+  execFileSync('bash', [path.join(ROOT, 'scripts', 'stack.sh'), cmd],
+    { env: { ...process.env, PORT: String(PORT), VAR_DIR }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 30000 });
+}
 function stopBot() {
   if (bot && bot.exitCode === null && bot.signalCode === null) {
     try { bot.kill('SIGTERM'); } catch { /* gone */ }
@@ -59,6 +64,7 @@ async function cleanup() {
   if (cleaned) return;
   cleaned = true;
   stopBot();
+  if (nginxDown) { try { stack('nginx-up'); nginxDown = false; } catch (e) { log('nginx-up failed', e.message); } }
   if (context) {
     await Promise.race([context.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
     context = null;
@@ -69,6 +75,7 @@ function cleanupSync() {
   // last resort on exit: the bot dies with us; playwright kills its browser
   // on exit by itself
   stopBot();
+  if (nginxDown) { try { stack('nginx-up'); } catch { } }
   if (profileDir) { try { fs.rmSync(profileDir, { recursive: true, force: true }); } catch { } }
 }
 process.on('exit', cleanupSync);
@@ -144,6 +151,8 @@ async function main() {
     // while comm-svc restarts, chromium itself logs the failed websocket
     // handshakes: expected then, and only then
     if (phase === 'restart' && /WebSocket connection to .* failed/.test(text)) { wsErrors.push(text); return; }
+    // with nginx down, the top-drivers fetch fails as well
+    if (phase === 'nginx' && /WebSocket connection to .* failed|Failed to load resource/.test(text)) { wsErrors.push(text); return; }
     consoleErrors.push(`[${phase}] ${text}`);
   });
   page.on('pageerror', (e) => consoleErrors.push(`[${phase}] page error: ${e.message}`));
@@ -220,16 +229,34 @@ async function main() {
   const fresh = await page.waitForFunction((n) => window.dashboard.stats > n + 1, statsBefore, { timeout: 10000 })
     .then(() => true, () => false);
   check('stats flow again after the restart', fresh);
+
+  // nginx stops and starts again: the same
+  phase = 'nginx';
+  const statsBefore2 = await page.evaluate(() => window.dashboard.stats);
+  nginxDown = true;
+  stack('nginx-down');
+  const left2 = await page.waitForFunction(() => document.body.dataset.state !== 'live', null, { timeout: 10000, polling: 50 })
+    .then(() => true, () => false);
+  check('leaves "live" when nginx stops', left2, await counter(page, 'conn-text'));
+  await sleep(1500);
+  stack('nginx-up');
+  nginxDown = false;
+  const back2 = await page.waitForFunction(() => document.body.dataset.state === 'live', null, { timeout: 30000, polling: 100 })
+    .then(() => true, () => false);
+  check('back to "live" after nginx starts again', back2, await counter(page, 'conn-text'));
+  const fresh2 = await page.waitForFunction((n) => window.dashboard.stats > n + 1, statsBefore2, { timeout: 10000 })
+    .then(() => true, () => false);
+  check('stats flow again after nginx is back', fresh2);
   phase = 'after';
   await sleep(500);
 
   const d2 = await page.evaluate(() => ({ ...window.dashboard }));
   log('page counters', JSON.stringify({ connects: d2.connects, welcomes: d2.welcomes, stats: d2.stats, matches: d2.matches, frames: d2.frames, mapDraws: d2.mapDraws, reconnectDelays: d2.reconnectDelays }));
-  check('reconnected with a fresh hello', d2.welcomes >= 2 && d2.connects >= 2, `${d2.connects} connects, ${d2.welcomes} welcomes`);
+  check('reconnected with a fresh hello each time', d2.welcomes >= 3 && d2.connects >= 3, `${d2.connects} connects, ${d2.welcomes} welcomes`);
   const hello = JSON.stringify({ type: 'hello', role: 'viewer' });
-  check('the page sent nothing but its hello', sent.length >= 2 && sent.every((s) => s === hello), `${sent.length} frames: ${[...new Set(sent)].join(' ')}`);
+  check('the page sent nothing but its hello', sent.length >= 3 && sent.every((s) => s === hello), `${sent.length} frames: ${[...new Set(sent)].join(' ')}`);
   check('no other console errors', consoleErrors.length === 0, consoleErrors.join(' / '));
-  log(`${wsErrors.length} expected websocket errors during the restart`);
+  log(`${wsErrors.length} expected connection errors during the restarts`);
 
   const b = await Promise.race([bot.done, sleep(1)]);
   if (b) check('bot ran cleanly', b.code === 0, `exit ${b.code} ${b.sig || ''} ${b.err.slice(-300)}`);
