@@ -39,6 +39,7 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let passed = 0, failed = 0;
 const log = (...a) => console.log('dashboard-test:', ...a);
 function check(name, ok, detail = '') {
@@ -69,6 +70,11 @@ async function cleanup() {
     await Promise.race([context.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
     context = null;
   }
+  // the bot is gone before we return, so no traffic of ours reaches later tests
+  if (bot && bot.exitCode === null && bot.signalCode === null) {
+    await Promise.race([bot.done, sleep(5000)]);
+    if (bot.exitCode === null && bot.signalCode === null) { try { bot.kill('SIGKILL'); } catch { } await Promise.race([bot.done, sleep(2000)]); }
+  }
   if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
 }
 function cleanupSync() {
@@ -90,7 +96,6 @@ const hardStop = setTimeout(async () => {
 hardStop.unref();
 
 // ------------------------------------------------------------ helpers
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function startBot(seconds, clientId) {
   const bin = path.join(BUILD_DIR, 'bin', 'bot');

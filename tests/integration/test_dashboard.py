@@ -72,8 +72,10 @@ def test_dashboard_in_chromium():
         out += f"\n(timed out after {TIMEOUT_S} s)"
     finally:
         if p.poll() is None:
-            kill_group(p, signal.SIGKILL)
+            p.kill()
             p.wait()
+        # whatever node left in its group (the bot) goes too
+        kill_group(p, signal.SIGKILL)
         # chromium runs in a process group of its own: make sure it is gone
         for pid in pids_using(profile):
             try:
