@@ -42,13 +42,14 @@ void stats_rates(struct stats *s, uint64_t now_ms, double out[3])
 {
 	size_t best = STATS_HIST;
 
-	/* the oldest snapshot no older than ~1 s gives the rate */
+	/* the newest snapshot at least 1 s old (or the oldest there is) gives
+	 * the rate: with a 1 s tick the previous snapshot is often 1001 ms old */
 	for (size_t k = 0; k < s->hist_n; k++) {
 		size_t i = (s->hist_next + STATS_HIST - 1 - k) % STATS_HIST;
 
-		if (s->hist[i].at_ms + 1000 < now_ms)
-			break;
 		best = i;
+		if (s->hist[i].at_ms + 1000 <= now_ms)
+			break;
 	}
 	memset(out, 0, 3 * sizeof(double));
 	if (best != STATS_HIST && s->hist[best].at_ms < now_ms) {

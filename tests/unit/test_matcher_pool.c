@@ -132,6 +132,20 @@ static void test_stats(void **state)
 	pool_free(&riders);
 }
 
+static void test_rates_with_a_one_second_tick(void **state)
+{
+	static struct stats s;
+	double r[3];
+
+	/* ticks 1001 ms apart, 100 requests each: always 100/s-ish, never 0 */
+	for (uint64_t t = 0; t < 10; t++) {
+		s.t.requests = 100 * t;
+		stats_rates(&s, 10000 + 1001 * t, r);
+		if (t > 0)
+			assert_true(r[0] > 99.0 && r[0] < 100.1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_expire_exactly_at_ttl),
 		cmocka_unit_test(test_match_message),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_rates_with_a_one_second_tick),
 	};
 	return cmocka_run_group_tests_name("matcher_pool", tests, NULL, NULL);
 }
