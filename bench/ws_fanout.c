@@ -114,8 +114,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		c->wsi = NULL;
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (c->up)
-			g.closed++;
+		if (c->up && g.phase != DONE)
+			g.closed++; /* closed by the server or the network, not by us */
 		c->up = 0;
 		c->wsi = NULL;
 		break;
