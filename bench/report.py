@@ -70,6 +70,9 @@ def aggregate(raw):
         row["matched"] = med([r["bot"].get("matched") for r in rs])
         row["fares_own_rider"] = med([r["bot"].get("fares_own_rider") for r in rs])
         row["rejected"] = med([r["bot"].get("rejected", 0) + r["bot"].get("transport_errors", 0) + r["bot"].get("unsent", 0) for r in rs])
+        row["riders_accepted"] = med([r["bot"].get("riders", {}).get("accepted") for r in rs])
+        row["drivers_accepted"] = med([r["bot"].get("drivers", {}).get("accepted") for r in rs])
+        row["unsent"] = med([r["bot"].get("unsent") for r in rs])
         row["http_p99"] = med([r["bot"].get("http_latency_ms", {}).get("p99") for r in rs])
         row["target_p99_ms"] = 20 if (tick == 10 and rate >= 5000) else tick + 5
         procs = {}
@@ -215,12 +218,13 @@ def markdown(res, analysis):
       "receives the fares; every fare is rated (POST /rating → Postgres), as a real client does. "
       "Latency in ms.")
     w("")
-    w("| tick ms | offered req/s | LOG_LEVEL | p50 | p90 | p99 | max | target p99 | accepted req/s | fares | HTTP p99 | load 1m |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    w("| tick ms | offered req/s | LOG_LEVEL | p50 | p90 | p99 | max | target p99 | accepted req/s | riders / drivers accepted | unsent | fares | HTTP p99 | load 1m |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in res["latency"]:
-        w("| %d | %d | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s |" % (
+        w("| %d | %d | %s | %s | %s | %s | %s | %d | %s | %s / %s | %s | %s | %s | %s |" % (
             r["tick_ms"], r["offered_per_s"], r["log_level"], fmt(r["p50"]), fmt(r["p90"]), fmt(r["p99"]),
-            fmt(r["max"]), r["target_p99_ms"], fmt(r["achieved_per_s"], 0), fmt(r["fares_own_rider"], 0),
+            fmt(r["max"]), r["target_p99_ms"], fmt(r["achieved_per_s"], 0),
+            fmt(r["riders_accepted"], 0), fmt(r["drivers_accepted"], 0), fmt(r["unsent"], 0), fmt(r["fares_own_rider"], 0),
             fmt(r["http_p99"]), loads([{"load": "%s" % x} for x in r["loadavg_1m"] if x is not None])))
     w("")
 
