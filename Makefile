@@ -123,3 +123,10 @@ bench: deps all
 
 clean:
 	rm -rf build build-san
+
+# bench-smoke: a few seconds of every benchmark on its own stack (port 15180),
+# checks only that the tool runs and writes well-formed JSON (never speed);
+# for `make test`. Output in var/bench-smoke/.
+.PHONY: bench-smoke
+bench-smoke: all
+	@BUILD_DIR=$(CURDIR)/$(BUILD) BENCH_SMOKE=1 bash bench/run.sh

@@ -1,0 +1,392 @@
+#!/usr/bin/python3
+"""report.py - turns bench/run.sh's raw measurements (var/bench/raw.jsonl, one
+JSON object per measurement) into results.json (medians, min-max, ratios
+taken within one run) and BENCHMARKS.md. With --smoke-check it checks that
+the tool produced well-formed JSON with the expected fields and never looks
+at how fast anything was."""
+import argparse
+import json
+import statistics
+import sys
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def fmt(s, digits=1, unit=""):
+    if not s:
+        return "n/a"
+    f = "%%.%df" % digits
+    m = f % s["median"] + unit
+    if s["n"] > 1:
+        m += " (" + f % s["min"] + "–" + f % s["max"] + ")"
+    return m
+
+
+def load1(line):
+    try:
+        return float(line["load"].split()[0])
+    except (KeyError, ValueError, IndexError):
+        return None
+
+
+def loads(lines):
+    xs = [load1(x) for x in lines]
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return "n/a"
+    if min(xs) == max(xs):
+        return "%.2f" % xs[0]
+    return "%.2f–%.2f" % (min(xs), max(xs))
+
+
+GROUPS = ["rider-svc", "driver-svc", "rating-svc", "comm-svc", "matcher", "redis", "nginx", "postgres"]
+SERVICES = GROUPS[:5]
+
+
+def aggregate(raw):
+    by = {}
+    for r in raw:
+        by.setdefault(r["section"], []).append(r)
+    res = {"machine": (by.get("machine") or [{}])[0], "end": (by.get("end") or [{}])[0]}
+
+    # 1. latency, and 5. resources during it
+    lat = {}
+    for r in by.get("latency", []):
+        lat.setdefault((r["tick"], r["rate"], r["log"]), []).append(r)
+    res["latency"] = []
+    for (tick, rate, lvl), rs in sorted(lat.items(), key=lambda kv: (kv[0][2] != "warn", -kv[0][0], kv[0][1])):
+        ml = [r["bot"]["match_latency_ms"] for r in rs]
+        row = {"tick_ms": tick, "offered_per_s": rate, "log_level": lvl, "runs": len(rs),
+               "loadavg_1m": [load1(r) for r in rs],
+               "cmd": rs[0]["cmd"]}
+        for k in ("p50", "p90", "p99", "max"):
+            row[k] = med([m.get(k) for m in ml])
+        row["achieved_per_s"] = med([r["bot"].get("accepted_per_s") for r in rs])
+        row["matched"] = med([r["bot"].get("matched") for r in rs])
+        row["fares_own_rider"] = med([r["bot"].get("fares_own_rider") for r in rs])
+        row["rejected"] = med([r["bot"].get("rejected", 0) + r["bot"].get("transport_errors", 0) + r["bot"].get("unsent", 0) for r in rs])
+        row["riders_accepted"] = med([r["bot"].get("riders", {}).get("accepted") for r in rs])
+        row["drivers_accepted"] = med([r["bot"].get("drivers", {}).get("accepted") for r in rs])
+        row["unsent"] = med([r["bot"].get("unsent") for r in rs])
+        row["http_p99"] = med([r["bot"].get("http_latency_ms", {}).get("p99") for r in rs])
+        row["target_p99_ms"] = 20 if (tick == 10 and rate >= 5000) else tick + 5
+        procs = {}
+        for g in GROUPS:
+            cpu = []
+            hwm = []
+            for r in rs:
+                a, b = r["procs_before"].get(g), r["procs_after"].get(g)
+                if a and b and a["procs"] and b["procs"]:
+                    cpu.append(b["cpu_s"] - a["cpu_s"])
+                    hwm.append(b["hwm_kb"] / 1024.0)
+            procs[g] = {"cpu_s": med(cpu), "peak_rss_mb": med(hwm)}
+        procs["bot"] = {"cpu_s": med([r["bot_proc"]["cpu_s"] for r in rs]),
+                        "peak_rss_mb": med([r["bot_proc"]["hwm_kb"] / 1024.0 for r in rs])}
+        row["resources"] = procs
+        row["duration_s"] = rs[0].get("duration_s")
+        res["latency"].append(row)
+
+    # idle RSS
+    idle = {}
+    for r in by.get("idle", []):
+        for g in GROUPS:
+            p = r["procs"].get(g)
+            if p and p["procs"]:
+                idle.setdefault(g, {}).setdefault(r["when"], []).append(p["rss_kb"] / 1024.0)
+    res["idle_rss_mb"] = {g: {w: med(v) for w, v in ws.items()} for g, ws in idle.items()}
+
+    # 2. ingest: ratios within each run
+    ing = {}
+    for r in by.get("ingest", []):
+        ing.setdefault(r["run"], {})[r["target"]] = r
+    tgt = {}
+    ratios_proxy, ratios_direct = [], []
+    for run, ts in sorted(ing.items()):
+        for t, r in ts.items():
+            x = r["result"]
+            rps = x["requests"] / (x["duration_us"] / 1e6) if x["duration_us"] else 0
+            errs = sum(x["errors"].values())
+            tgt.setdefault(t, {"rps": [], "p99_ms": [], "errors": [], "loads": [], "cmd": r["cmd"]})
+            tgt[t]["rps"].append(rps)
+            tgt[t]["p99_ms"].append(x["latency_us"]["p99"] / 1000.0)
+            tgt[t]["errors"].append(errs)
+            tgt[t]["loads"].append(load1(r))
+            ts[t]["_rps"] = rps
+        if "rider" in ts and "proxy" in ts and ts["proxy"]["_rps"]:
+            ratios_proxy.append(ts["rider"]["_rps"] / ts["proxy"]["_rps"])
+        if "rider" in ts and "direct" in ts and ts["direct"]["_rps"]:
+            ratios_direct.append(ts["rider"]["_rps"] / ts["direct"]["_rps"])
+    res["ingest"] = {t: {"req_per_s": med(v["rps"]), "p99_ms": med(v["p99_ms"]),
+                         "errors": med(v["errors"]), "loadavg_1m": v["loads"], "cmd": v["cmd"]}
+                     for t, v in tgt.items()}
+    res["ingest_ratio_vs_proxy"] = med(ratios_proxy)
+    res["ingest_ratio_vs_direct"] = med(ratios_direct)
+
+    # 3. matcher
+    res["matcher"] = []
+    for r in by.get("matcher", []):
+        for x in r["result"].get("results", []):
+            t = x.get("tree_ms") or {}
+            res["matcher"].append({"n": x.get("n"), "tree_ms": t, "runs": r["result"].get("runs"),
+                                   "alloc_bytes_per_request": x.get("alloc_bytes_per_request"),
+                                   "loadavg_1m": load1(r), "cmd": r["cmd"]})
+
+    # 4. fan-out
+    fan = {}
+    for r in by.get("fanout", []):
+        fan.setdefault(r["rate"], []).append(r)
+    res["fanout"] = []
+    for rate, rs in sorted(fan.items()):
+        x = [r["result"] for r in rs]
+        res["fanout"].append({
+            "matches_per_s": rate, "sockets": med([y["welcomed"] for y in x]),
+            "offered_msgs_per_s": med([y["offered_msgs_per_s"] for y in x]),
+            "msgs_per_s": med([y["msgs_per_s"] for y in x]),
+            "delivered_ratio": med([y["delivered_ratio"] for y in x]),
+            "closed_early": med([y["closed"] for y in x]),
+            "comm_dropped_or_closed": med([r.get("comm_dropped_or_closed", 0) for r in rs]),
+            "client_cpu_s": med([y["client_cpu_s"] for y in x]),
+            "connect_ms": med([y["connect_ms"] for y in x]),
+            "loadavg_1m": [load1(r) for r in rs], "cmd": rs[0]["cmd"]})
+    return res
+
+
+def targets(res):
+    out = []
+    r = res.get("ingest_ratio_vs_proxy")
+    if r:
+        out.append(("ingest ≥ 0.6× the nginx proxy-hop ceiling", "%.2f×" % r["median"], r["median"] >= 0.6))
+    for row in res["latency"]:
+        if row["log_level"] != "warn" or not row["p99"]:
+            continue
+        p = row["p99"]["median"]
+        out.append(("match latency p99 ≤ %d ms (tick %d ms, %d req/s)" % (row["target_p99_ms"], row["tick_ms"], row["offered_per_s"]),
+                    "%.1f ms" % p, p <= row["target_p99_ms"]))
+    best = max((f["msgs_per_s"]["median"] for f in res["fanout"] if f["msgs_per_s"]), default=None)
+    if best is not None:
+        out.append(("fan-out ≥ 100k messages/s to 1,000 clients", "%.0f/s (best offered rate)" % best, best >= 100000))
+    for g in SERVICES:
+        s = res["idle_rss_mb"].get(g, {})
+        vals = [v["max"] for v in s.values() if v]
+        if vals:
+            out.append(("%s ≤ 20 MB RSS idle" % g, "%.1f MB (max of idle samples)" % max(vals), max(vals) <= 20))
+    return out
+
+
+def markdown(res, analysis):
+    m = res["machine"]
+    L = []
+    w = L.append
+    w("# Benchmarks")
+    w("")
+    w("Generated by `make bench` (`bench/run.sh` → `bench/report.py`); raw measurements in "
+      "`var/bench/raw.jsonl`, aggregates in `var/bench/results.json`. Every figure is the **median "
+      "of %s runs (min–max)**; ratios are taken within one run. The machine was **shared with other "
+      "builds and test stacks** while these were taken unless the load average says otherwise: read "
+      "each figure next to its 1-minute load average (`/proc/loadavg` at the start of each run). "
+      "Load generators run on the same cores as the stack." % m.get("runs"))
+    w("")
+    w("| machine | |")
+    w("|---|---|")
+    w("| mode | %s |" % m.get("mode"))
+    w("| date (UTC) | %s → %s |" % (m.get("date"), res["end"].get("date")))
+    w("| CPU | %s |" % m.get("cpu"))
+    w("| nproc | %s |" % m.get("nproc"))
+    w("| memory | %.1f GiB |" % (m.get("mem_kb", 0) / 1048576.0))
+    w("| kernel | %s |" % m.get("kernel"))
+    w("| loadavg at start / end | %s / %s |" % (m.get("loadavg_start"), res["end"].get("loadavg_end")))
+    w("| commit | %s |" % m.get("commit"))
+    w("| nginx / redis / wrk | %s / %s / %s |" % tuple(m.get("versions", {}).get(k) for k in ("nginx", "redis", "wrk")))
+    w("")
+
+    w("## Targets")
+    w("")
+    w("| target | measured (median) | |")
+    w("|---|---|---|")
+    for name, val, ok in targets(res):
+        w("| %s | %s | %s |" % (name, val, "met" if ok else "**missed**"))
+    w("")
+
+    w("## 1. Match latency (rider's 202 → its fare on the websocket)")
+    w("")
+    w("The bot, open loop, through nginx: half the offered rate riders, half drivers; one websocket "
+      "receives the fares; every fare is rated (POST /rating → Postgres), as a real client does. "
+      "Latency in ms.")
+    w("")
+    w("| tick ms | offered req/s | LOG_LEVEL | p50 | p90 | p99 | max | target p99 | accepted req/s | riders / drivers accepted | unsent | fares | HTTP p99 | load 1m |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in res["latency"]:
+        w("| %d | %d | %s | %s | %s | %s | %s | %d | %s | %s / %s | %s | %s | %s | %s |" % (
+            r["tick_ms"], r["offered_per_s"], r["log_level"], fmt(r["p50"]), fmt(r["p90"]), fmt(r["p99"]),
+            fmt(r["max"]), r["target_p99_ms"], fmt(r["achieved_per_s"], 0),
+            fmt(r["riders_accepted"], 0), fmt(r["drivers_accepted"], 0), fmt(r["unsent"], 0), fmt(r["fares_own_rider"], 0),
+            fmt(r["http_p99"]), loads([{"load": "%s" % x} for x in r["loadavg_1m"] if x is not None])))
+    w("")
+
+    w("## 5. Resources during part 1")
+    w("")
+    w("CPU seconds (utime+stime from `/proc/<pid>/stat`) consumed during one bot run (%s s of sending "
+      "plus the drain), and peak RSS (VmHWM, reset before each run) in MB; nginx and postgres are "
+      "summed over their processes. Each cell: CPU s / peak MB (medians)." % (res["latency"][0]["duration_s"] if res["latency"] else "?"))
+    w("")
+    cols = GROUPS + ["bot"]
+    w("| tick, req/s, log | " + " | ".join(cols) + " |")
+    w("|---|" + "---|" * len(cols))
+    for r in res["latency"]:
+        cells = []
+        for g in cols:
+            p = r["resources"].get(g, {})
+            c, h = p.get("cpu_s"), p.get("peak_rss_mb")
+            cells.append("%s / %s" % ("%.2f" % c["median"] if c else "–", "%.1f" % h["median"] if h else "–"))
+        w("| %d, %d, %s | %s |" % (r["tick_ms"], r["offered_per_s"], r["log_level"], " | ".join(cells)))
+    w("")
+    w("Idle RSS (VmRSS, MB): right after start, and after load (a few seconds after the last run of a tick).")
+    w("")
+    w("| process | fresh start | after start (per tick) | after load |")
+    w("|---|---|---|---|")
+    for g in GROUPS:
+        s = res["idle_rss_mb"].get(g, {})
+        w("| %s | %s | %s | %s |" % (g, fmt(s.get("fresh start")), fmt(s.get("after start")), fmt(s.get("after load"))))
+    w("")
+
+    w("## 2. Ingest: POST /rider through nginx (wrk)")
+    w("")
+    w("Same wrk command and Lua body (`bench/post.lua`) against each target, one after the other "
+      "within each run. *direct*: nginx answers 202 itself; *proxy*: nginx proxies (same settings as "
+      "the stack's /rider) to a one-worker nginx that answers 202; *rider*: the stack (nginx → rider-svc → Redis).")
+    w("")
+    w("| target | req/s | p99 ms | errors | load 1m |")
+    w("|---|---|---|---|---|")
+    for t in ("direct", "proxy", "rider"):
+        x = res["ingest"].get(t)
+        if x:
+            w("| %s | %s | %s | %s | %s |" % (t, fmt(x["req_per_s"], 0), fmt(x["p99_ms"]), fmt(x["errors"], 0),
+                                            loads([{"load": "%s" % v} for v in x["loadavg_1m"] if v is not None])))
+    w("")
+    w("rider / proxy ceiling: **%s**; rider / direct: %s (ratios of the same run, median and min–max)." % (
+        fmt(res["ingest_ratio_vs_proxy"], 2, "×"), fmt(res["ingest_ratio_vs_direct"], 2, "×")))
+    w("")
+
+    w("## 3. Matcher time per tick (bench_matcher)")
+    w("")
+    w("N riders × N drivers uniform in a 1000 × 1000 square, `mc_match` (k-d tree, closest pair first), one thread.")
+    w("")
+    w("| N | ms per tick | ns per request | alloc B/request | load 1m |")
+    w("|---|---|---|---|---|")
+    for x in res["matcher"]:
+        t = x["tree_ms"]
+        med_ms = t.get("median")
+        w("| %s | %s | %s | %s | %s |" % (
+            x["n"], ("%.2f (%.2f–%.2f)" % (t["median"], t["min"], t["max"])) if med_ms is not None else "n/a",
+            "%.0f" % (med_ms * 1e6 / (2 * x["n"])) if med_ms is not None else "n/a",
+            x.get("alloc_bytes_per_request"), x.get("loadavg_1m")))
+    w("")
+
+    w("## 4. Websocket fan-out (ws_fanout)")
+    w("")
+    w("`build/bench/ws_fanout`: 1,000 websockets **through nginx** to comm-svc, each a viewer (every match "
+      "goes to every socket); synthetic match entries are XADDed to the `matches` stream at the given "
+      "rate (as the matcher writes them) and the match messages received are counted during the sending window.")
+    w("")
+    w("| matches/s | sockets | offered msg/s | received msg/s | delivered | comm drops+slow closes | client CPU s | load 1m |")
+    w("|---|---|---|---|---|---|---|---|")
+    for f in res["fanout"]:
+        w("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
+            f["matches_per_s"], fmt(f["sockets"], 0), fmt(f["offered_msgs_per_s"], 0), fmt(f["msgs_per_s"], 0),
+            fmt(f["delivered_ratio"], 3), fmt(f["comm_dropped_or_closed"], 0), fmt(f["client_cpu_s"], 2),
+            loads([{"load": "%s" % v} for v in f["loadavg_1m"] if v is not None])))
+    w("")
+
+    w("## Commands")
+    w("")
+    w("```")
+    w("make bench                      # full (~10-15 min); BENCH_QUICK=1 make bench: one run, short")
+    w("make bench-smoke                # seconds; checks the tool and its JSON only")
+    seen = set()
+    for r in res["latency"]:
+        if r["cmd"] not in seen:
+            seen.add(r["cmd"])
+            w("TICK_MS=%d LOG_LEVEL=%s  %s" % (r["tick_ms"], r["log_level"], r["cmd"]))
+    for t, x in res["ingest"].items():
+        w(x["cmd"])
+    for f in res["fanout"]:
+        w(f["cmd"])
+    for x in res["matcher"][:1]:
+        w(x["cmd"])
+    w("```")
+    w("")
+    if analysis:
+        w(analysis.rstrip())
+        w("")
+    return "\n".join(L)
+
+
+def smoke_check(raw, res):
+    need = {"machine", "matcher", "fanout", "ingest", "latency", "idle", "end"}
+    have = {r["section"] for r in raw}
+    missing = need - have
+    if missing:
+        raise SystemExit("smoke: sections missing from raw.jsonl: %s" % ", ".join(sorted(missing)))
+    for r in raw:
+        if r["section"] == "latency":
+            for k in ("p50", "p90", "p99", "max"):
+                if k not in r["bot"]["match_latency_ms"]:
+                    raise SystemExit("smoke: bot JSON lacks match_latency_ms.%s" % k)
+            for g in GROUPS:
+                if g not in r["procs_after"]:
+                    raise SystemExit("smoke: no resource sample for %s" % g)
+        if r["section"] == "fanout":
+            for k in ("welcomed", "msgs_per_s", "received_match", "expected_match"):
+                if k not in r["result"]:
+                    raise SystemExit("smoke: ws_fanout JSON lacks %s" % k)
+        if r["section"] == "ingest":
+            for k in ("requests", "duration_us", "errors", "latency_us"):
+                if k not in r["result"]:
+                    raise SystemExit("smoke: wrk JSON lacks %s" % k)
+    if not res["latency"] or not res["ingest"] or not res["fanout"] or not res["matcher"]:
+        raise SystemExit("smoke: an empty section in results.json")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--md", required=True)
+    ap.add_argument("--analysis")
+    ap.add_argument("--smoke-check", action="store_true")
+    a = ap.parse_args()
+    raw = []
+    with open(a.raw) as f:
+        for i, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    raw.append(json.loads(line))
+                except ValueError as e:
+                    raise SystemExit("%s:%d: not JSON: %s" % (a.raw, i, e))
+    res = aggregate(raw)
+    res["targets"] = [{"target": n, "measured": v, "met": ok} for n, v, ok in targets(res)]
+    with open(a.json, "w") as f:
+        json.dump(res, f, indent=1)
+    with open(a.json) as f:
+        json.load(f)
+    analysis = None
+    if a.analysis:
+        try:
+            with open(a.analysis) as f:
+                analysis = f.read()
+        except OSError:
+            pass
+    with open(a.md, "w") as f:
+        f.write(markdown(res, analysis) + "\n")
+    if a.smoke_check:
+        smoke_check(raw, res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,367 @@
+#!/usr/bin/env bash
+# bench/run.sh - `make bench`: measures the stack on this machine and writes
+# the figures to BENCHMARKS.md and machine-readable JSON under var/bench/.
+#
+#   1. match latency (rider's 202 -> fare on its websocket), bot --open-loop,
+#      at matcher ticks 1000/100/10 ms and offered loads of 1k and 5k req/s
+#   2. ingest: POST /rider through nginx with wrk, against two ceilings
+#      measured in the same run: nginx answering 202 itself, and nginx
+#      proxying to an nginx upstream that answers 202
+#   3. matcher time per tick at N = 1e3..1e6 (build/bench/bench_matcher)
+#   4. websocket fan-out to 1000 sockets through nginx (build/bench/ws_fanout)
+#   5. CPU seconds and peak RSS of every process during part 1; idle RSS
+#
+# It starts its own stack (PORT=BENCH_PORT, default 15080; data in
+# var/bench/stack) and its own ceiling nginxes (PORT+60..62), and stops all
+# of them on exit, also on failure or Ctrl-C. Never fails on slow figures.
+#
+#   BENCH_QUICK=1   one run of each, short durations (a few minutes)
+#   BENCH_SMOKE=1   tiny version for `make bench-smoke`: seconds long, writes
+#                   to var/bench-smoke/ (not BENCHMARKS.md) and checks the JSON
+#   BENCH_RUNS, BENCH_TICKS, BENCH_RATES, BENCH_SECTIONS="matcher fanout ingest latency"
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BUILD_DIR:-$ROOT/build}
+MODE=full
+[ "${BENCH_QUICK:-0}" = 1 ] && MODE=quick
+[ "${BENCH_SMOKE:-0}" = 1 ] && MODE=smoke
+
+case $MODE in
+full)
+	RUNS=${BENCH_RUNS:-3}; LAT_S=10; ING_S=10; FAN_S=10; FAN_RATES="50 100 200"
+	FAN_CONN=1000; MAXN=1000000; M_RUNS=3; RATES=${BENCH_RATES:-"1000 5000"}
+	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=1; WRK_C=64
+	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench} ;;
+quick)
+	RUNS=${BENCH_RUNS:-1}; LAT_S=4; ING_S=3; FAN_S=3; FAN_RATES="100"
+	FAN_CONN=1000; MAXN=100000; M_RUNS=1; RATES=${BENCH_RATES:-"1000 5000"}
+	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=0; WRK_C=64
+	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench} ;;
+smoke)
+	RUNS=1; LAT_S=1; ING_S=1; FAN_S=1; FAN_RATES="20"
+	FAN_CONN=20; MAXN=1000; M_RUNS=1; RATES="200"; TICKS="100"; INFO_RUN=0; WRK_C=4
+	PORT=${BENCH_PORT:-15180}; OUT=${BENCH_OUT:-$ROOT/var/bench-smoke} ;;
+esac
+SECTIONS=${BENCH_SECTIONS:-"matcher fanout ingest latency"}
+REDIS_PORT=$((PORT + 1))
+SVAR=$OUT/stack
+CEIL=$OUT/ceiling
+RAW=$OUT/raw.jsonl
+CLK_TCK=$(getconf CLK_TCK)
+export PORT VAR_DIR=$SVAR BUILD_DIR=$BUILD
+
+log() { printf '%s bench: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# ------------------------------------------------------------ cleanup
+stopped=0
+cleanup() {
+	[ $stopped -eq 1 ] && return
+	stopped=1
+	local f p
+	for f in "$CEIL"/front/nginx.pid "$CEIL"/upstream/nginx.pid; do
+		[ -f "$f" ] || continue
+		p=$(cat "$f" 2>/dev/null)
+		[ -n "$p" ] && kill -QUIT "$p" 2>/dev/null
+	done
+	bash "$ROOT/scripts/stack.sh" down >/dev/null 2>&1
+	log "stack stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$OUT" "$CEIL"
+rm -f "$RAW"
+# services and load generators need a descriptor per socket
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+# ------------------------------------------------------------ the machine
+{
+	printf '{"section":"machine","mode":"%s","date":"%s","nproc":%s,"cpu":"%s","kernel":"%s",' \
+		"$MODE" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" \
+		"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//;s/"//g')" "$(uname -sr)"
+	printf '"mem_kb":%s,"loadavg_start":"%s","commit":"%s","runs":%s,"port":%s,' \
+		"$(awk '/MemTotal/{print $2}' /proc/meminfo)" "$(load)" \
+		"$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" "$RUNS" "$PORT"
+	printf '"versions":{"nginx":"%s","redis":"%s","wrk":"%s"}}\n' \
+		"$(nginx -v 2>&1 | sed 's/.*\///')" "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" \
+		"$(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+} >> "$RAW"
+
+has() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# ------------------------------------------------------------ 3. matcher
+if has matcher; then
+	log "matcher: bench_matcher --max-n $MAXN --runs $M_RUNS"
+	l0=$(load)
+	if m=$("$BUILD/bench/bench_matcher" --max-n "$MAXN" --runs "$M_RUNS" --json | tr -d '\n') && [ -n "$m" ]; then
+		printf '{"section":"matcher","load":"%s","cmd":"build/bench/bench_matcher --max-n %s --runs %s --json","result":%s}\n' \
+			"$l0" "$MAXN" "$M_RUNS" "$m" >> "$RAW"
+	else
+		log "warning: bench_matcher failed"
+	fi
+fi
+
+# ------------------------------------------------------------ stack helpers
+sup_pid() { cat "$SVAR/run/$1.0.pid" 2>/dev/null; }
+svc_pid() { local s; s=$(sup_pid "$1") && [ -n "$s" ] && pgrep -P "$s" | head -1; }
+pg_master() { head -1 "$SVAR/pg/data/postmaster.pid" 2>/dev/null; }
+SVCS="rider-svc driver-svc rating-svc comm-svc matcher"
+# the processes of a group: one service, or a server with its children
+group_pids() {
+	local m
+	case $1 in
+	redis) cat "$SVAR/run/redis.pid" 2>/dev/null ;;
+	nginx) m=$(cat "$SVAR/run/nginx.pid" 2>/dev/null) && { echo "$m"; pgrep -P "$m"; } ;;
+	postgres) m=$(pg_master) && [ -n "$m" ] && { echo "$m"; pgrep -P "$m"; } ;;
+	*) svc_pid "$1" ;;
+	esac
+}
+# {"name":{"procs":n,"cpu_s":x,"hwm_kb":y,"rss_kb":z},...}: summed over the group
+procs_json() {
+	local g p first=1 out="{"
+	for g in $SVCS redis nginx postgres; do
+		local n=0 ticks=0 hwm=0 rss=0 st
+		for p in $(group_pids "$g"); do
+			st=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+			st=${st##*) }
+			# fields after "comm)": state is 1, utime 12, stime 13
+			ticks=$((ticks + $(echo "$st" | awk '{print $12 + $13}')))
+			hwm=$((hwm + $(awk '/VmHWM/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+			rss=$((rss + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+			n=$((n + 1))
+		done
+		[ $first -eq 1 ] || out+=","
+		first=0
+		out+=$(printf '"%s":{"procs":%d,"cpu_s":%s,"hwm_kb":%d,"rss_kb":%d}' "$g" $n \
+			"$(awk -v t=$ticks -v h="$CLK_TCK" 'BEGIN{printf "%.2f", t/h}')" $hwm $rss)
+	done
+	echo "$out}"
+}
+# peak RSS from here on (VmHWM reset, as bench_matcher does for itself)
+reset_hwm() {
+	local g p
+	for g in $SVCS redis nginx postgres; do
+		for p in $(group_pids "$g"); do echo 5 > "/proc/$p/clear_refs" 2>/dev/null; done
+	done
+}
+
+stack_up() { # tick log_level
+	log "stack up: PORT=$PORT TICK_MS=$1 LOG_LEVEL=$2"
+	TICK_MS=$1 LOG_LEVEL=$2 bash "$ROOT/scripts/stack.sh" up >>"$OUT/stack.log" 2>&1 ||
+		{ log "error: the stack did not start (see $OUT/stack.log and $SVAR/log/)"; exit 1; }
+}
+# stop only the services (started above, by their pid files), empty Redis
+services_stop() {
+	local f p pids=()
+	for f in "$SVAR"/run/*.[0-9]*.pid; do
+		[ -f "$f" ] || continue
+		p=$(cat "$f") && kill -TERM "$p" 2>/dev/null && pids+=("$p")
+	done
+	for _ in $(seq 100); do
+		local any=0
+		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && any=1; done
+		[ $any -eq 0 ] && break
+		sleep 0.1
+	done
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	rm -f "$SVAR"/run/*.[0-9]*.pid
+	redis-cli -p "$REDIS_PORT" flushall >/dev/null 2>&1
+}
+
+# a fresh stack: no data from an earlier bench run
+bash "$ROOT/scripts/stack.sh" down >/dev/null 2>&1
+rm -rf "$SVAR/redis" "$SVAR/log"
+if has fanout || has ingest || has latency; then
+	stack_up 1000 warn
+	sleep 1
+	printf '{"section":"idle","when":"fresh start","load":"%s","procs":%s}\n' "$(load)" "$(procs_json)" >> "$RAW"
+fi
+
+# ------------------------------------------------------------ 4. fan-out
+if has fanout; then
+	for rate in $FAN_RATES; do
+		for run in $(seq "$RUNS"); do
+			l0=$(load)
+			log "fan-out: $FAN_CONN viewers through nginx, $rate matches/s, run $run (load $l0)"
+			cmd="build/bench/ws_fanout --url ws://127.0.0.1:$PORT/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --json"
+			m0=$(curl -s "http://127.0.0.1:$((PORT + 40))/metrics" | awk '/^comm_(dropped|slow_closes)_total/{s+=$2} END{print s+0}')
+			if r=$($ROOT/$cmd | tr -d '\n') && [ -n "$r" ]; then
+				m1=$(curl -s "http://127.0.0.1:$((PORT + 40))/metrics" | awk '/^comm_(dropped|slow_closes)_total/{s+=$2} END{print s+0}')
+				printf '{"section":"fanout","rate":%s,"run":%s,"load":"%s","load_end":"%s","comm_dropped_or_closed":%s,"cmd":"%s","result":%s}\n' \
+					"$rate" "$run" "$l0" "$(load)" $((m1 - m0)) "$cmd" "$r" >> "$RAW"
+			else
+				log "warning: ws_fanout failed"
+			fi
+			sleep 1
+		done
+	done
+fi
+
+# ------------------------------------------------------------ 2. ingest
+ceiling_up() {
+	local user_line="" d
+	[ "$(id -u)" -eq 0 ] && user_line="user root root;"
+	for d in front upstream; do
+		mkdir -p "$CEIL/$d"/{client_body,proxy,fastcgi,uwsgi,scgi}
+	done
+	# the upstream: one worker, like the one rider-svc process it stands for
+	cat > "$CEIL/upstream/nginx.conf" <<EOF
+# generated by bench/run.sh: the stand-in upstream, answers a fixed 202
+$user_line
+worker_processes 1;
+pid $CEIL/upstream/nginx.pid;
+error_log $CEIL/upstream/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    client_body_temp_path $CEIL/upstream/client_body;
+    proxy_temp_path $CEIL/upstream/proxy;
+    fastcgi_temp_path $CEIL/upstream/fastcgi;
+    uwsgi_temp_path $CEIL/upstream/uwsgi;
+    scgi_temp_path $CEIL/upstream/scgi;
+    keepalive_requests 100000;
+    server {
+        listen 127.0.0.1:$((PORT + 62)) reuseport backlog=4096;
+        location / { default_type application/json; return 202 '{"id":"1763800000000-0","expires_in_ms":5000}'; }
+    }
+}
+EOF
+	# the front: same workers and proxy settings as nginx/nginx.conf.in
+	cat > "$CEIL/front/nginx.conf" <<EOF
+# generated by bench/run.sh: the ceilings. :PORT+60 answers 202 itself,
+# :PORT+61 proxies to the upstream nginx at :PORT+62 like the stack's /rider
+$user_line
+worker_processes ${NGINX_WORKERS:-auto};
+pid $CEIL/front/nginx.pid;
+error_log $CEIL/front/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    client_body_temp_path $CEIL/front/client_body;
+    proxy_temp_path $CEIL/front/proxy;
+    fastcgi_temp_path $CEIL/front/fastcgi;
+    uwsgi_temp_path $CEIL/front/uwsgi;
+    scgi_temp_path $CEIL/front/scgi;
+    client_max_body_size 4k;
+    client_body_buffer_size 4k;
+    keepalive_timeout 65s;
+    keepalive_requests 100000;
+    upstream up202 { server 127.0.0.1:$((PORT + 62)) max_fails=0; keepalive 64; }
+    server {
+        listen 127.0.0.1:$((PORT + 60)) reuseport backlog=4096;
+        location / { default_type application/json; return 202 '{"id":"1763800000000-0","expires_in_ms":5000}'; }
+    }
+    server {
+        listen 127.0.0.1:$((PORT + 61)) reuseport backlog=4096;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host \$host;
+        proxy_set_header X-Forwarded-For \$remote_addr;
+        proxy_request_buffering on;
+        location / { proxy_pass http://up202; }
+    }
+}
+EOF
+	nginx -p "$CEIL/upstream" -c "$CEIL/upstream/nginx.conf" 2>>"$OUT/stack.log" &&
+		nginx -p "$CEIL/front" -c "$CEIL/front/nginx.conf" 2>>"$OUT/stack.log" ||
+		{ log "error: ceiling nginx did not start"; exit 1; }
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "http://127.0.0.1:$((PORT + 61))/rider" && return
+		sleep 0.1
+	done
+}
+wrk_run() { # url seconds -> WRKJSON object, requests/s added
+	local o j
+	o=$(wrk -t2 -c"$WRK_C" -d"$2"s -s "$ROOT/bench/post.lua" "$1" 2>&1) || return 1
+	j=$(echo "$o" | sed -n 's/^WRKJSON //p')
+	[ -n "$j" ] || return 1
+	echo "$j"
+}
+if has ingest; then
+	ceiling_up
+	wrk_run "http://127.0.0.1:$PORT/rider" 1 >/dev/null # warm-up: upstream connections
+	for run in $(seq "$RUNS"); do
+		for target in direct proxy rider; do
+			case $target in
+			direct) url="http://127.0.0.1:$((PORT + 60))/rider" ;;
+			proxy) url="http://127.0.0.1:$((PORT + 61))/rider" ;;
+			rider) url="http://127.0.0.1:$PORT/rider" ;;
+			esac
+			l0=$(load)
+			log "ingest: $target run $run (load $l0)"
+			if j=$(wrk_run "$url" "$ING_S"); then
+				printf '{"section":"ingest","target":"%s","run":%s,"load":"%s","cmd":"wrk -t2 -c%s -d%ss -s bench/post.lua %s","result":%s}\n' \
+					"$target" "$run" "$l0" "$WRK_C" "$ING_S" "$url" "$j" >> "$RAW"
+			else
+				log "warning: wrk failed against $url"
+			fi
+		done
+	done
+	for f in "$CEIL"/front/nginx.pid "$CEIL"/upstream/nginx.pid; do
+		[ -f "$f" ] && kill -QUIT "$(cat "$f")" 2>/dev/null
+	done
+fi
+
+# ------------------------------------------------------------ 1 + 5. latency
+lat_config() { # tick log_level rates...
+	local tick=$1 lvl=$2 rate run
+	shift 2
+	services_stop
+	stack_up "$tick" "$lvl"
+	sleep 1
+	printf '{"section":"idle","when":"after start","tick":%s,"log":"%s","load":"%s","procs":%s}\n' \
+		"$tick" "$lvl" "$(load)" "$(procs_json)" >> "$RAW"
+	# warm-up, not measured: keep-alive connections through nginx, websocket
+	"$BUILD/bin/bot" --open-loop --rate-riders 100 --rate-drivers 100 --duration 1 \
+		--drain-ms 500 --progress-s 0 --json >/dev/null 2>&1
+	for rate in "$@"; do
+		for run in $(seq "$RUNS"); do
+			local half=$((rate / 2)) l0 p0 p1 b t
+			local cmd="build/bin/bot --open-loop --rate-riders $half --rate-drivers $half --duration $LAT_S --connections 32 --max-inflight 2000 --progress-s 0 --seed $run --json"
+			sleep 1
+			l0=$(load)
+			log "latency: tick $tick ms, $rate req/s, LOG_LEVEL=$lvl, run $run (load $l0)"
+			reset_hwm
+			p0=$(procs_json)
+			b=$(/usr/bin/time -f '%e %U %S %M' -o "$OUT/bot.time" "$ROOT"/$cmd 2>"$OUT/bot.err" | tr -d '\n') && [ -n "$b" ] ||
+				{ log "warning: bot failed (see $OUT/bot.err)"; continue; }
+			p1=$(procs_json)
+			read -r t_e t_u t_s t_m < "$OUT/bot.time"
+			t=$(printf '{"wall_s":%s,"cpu_s":%s,"hwm_kb":%s}' "$t_e" \
+				"$(awk -v u="$t_u" -v s="$t_s" 'BEGIN{printf "%.2f", u+s}')" "$t_m")
+			printf '{"section":"latency","tick":%s,"rate":%s,"log":"%s","run":%s,"load":"%s","load_end":"%s","duration_s":%s,"cmd":"%s","bot":%s,"bot_proc":%s,"procs_before":%s,"procs_after":%s}\n' \
+				"$tick" "$rate" "$lvl" "$run" "$l0" "$(load)" "$LAT_S" "$cmd" "$b" "$t" "$p0" "$p1" >> "$RAW"
+		done
+	done
+	sleep 2
+	printf '{"section":"idle","when":"after load","tick":%s,"log":"%s","load":"%s","procs":%s}\n' \
+		"$tick" "$lvl" "$(load)" "$(procs_json)" >> "$RAW"
+}
+if has latency; then
+	for tick in $TICKS; do
+		# shellcheck disable=SC2086
+		lat_config "$tick" warn $RATES
+	done
+	if [ "$INFO_RUN" = 1 ]; then
+		last=${RATES##* }
+		lat_config 10 info "$last"
+	fi
+fi
+
+cleanup
+printf '{"section":"end","loadavg_end":"%s","date":"%s"}\n' "$(load)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$RAW"
+
+# ------------------------------------------------------------ report
+if [ "$MODE" = smoke ]; then
+	/usr/bin/python3 "$ROOT/bench/report.py" --raw "$RAW" --json "$OUT/results.json" \
+		--md "$OUT/BENCHMARKS.md" --smoke-check || exit 1
+	log "smoke: the tool ran and its JSON is well-formed ($OUT/results.json)"
+else
+	/usr/bin/python3 "$ROOT/bench/report.py" --raw "$RAW" --json "$OUT/results.json" \
+		--md "${BENCH_MD:-$ROOT/BENCHMARKS.md}" --analysis "$ROOT/bench/ANALYSIS.md" || exit 1
+	log "figures in ${BENCH_MD:-$ROOT/BENCHMARKS.md}, JSON in $OUT/results.json and $RAW"
+fi

@@ -1,0 +1,412 @@
+/* ws_fanout.c - websocket fan-out benchmark client (bench/run.sh, part 4).
+ *
+ * Opens N websockets (lws client on a libuv loop) to comm-svc, directly or
+ * through nginx, says hello on each as a viewer (every match goes to every
+ * socket) or as client fan-<i> (each match goes to one socket), waits until
+ * every socket is welcomed, then appends synthetic match entries to the
+ * Redis `matches` stream at --rate per second (XADD, as the matcher does) for
+ * --duration seconds and counts the match messages received. Prints what it
+ * measured (text, or one JSON object with --json). Never judges the figures. */
+#include "hiredis_uv.h"
+
+#include <libwebsockets.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <uv.h>
+
+struct conn {
+	int idx;
+	int hello_sent, welcomed, up;
+	int is_match; /* the message being received is a match */
+	struct lws *wsi;
+};
+
+enum phase { CONNECTING, RUNNING, DRAINING, DONE };
+
+static struct {
+	/* flags */
+	char host[128], path[128];
+	int port, nconn, viewer, rate, duration_s, drain_ms, connect_timeout_ms, json;
+	char redis_host[128];
+	int redis_port;
+	/* state */
+	uv_loop_t *loop;
+	uv_timer_t tick;
+	struct lws_context *ctx;
+	redisAsyncContext *rc;
+	struct conn *conns;
+	enum phase phase;
+	uint64_t t_start, t_connected, t_run, t_run_end, t_done;
+	long connected, welcomed, closed, conn_errors;
+	long xadd_sent, xadd_ok, xadd_err;
+	long rx_msgs, rx_match, rx_match_window, rx_other;
+	uint64_t first_match_ns, last_match_ns;
+} g;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void send_hello(struct lws *wsi, struct conn *c)
+{
+	unsigned char buf[LWS_PRE + 128];
+	int n;
+
+	if (g.viewer)
+		n = snprintf((char *)buf + LWS_PRE, 128, "{\"type\":\"hello\",\"role\":\"viewer\"}");
+	else
+		n = snprintf((char *)buf + LWS_PRE, 128, "{\"type\":\"hello\",\"client_id\":\"fan-%d\"}",
+			     c->idx);
+	if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) == n)
+		c->hello_sent = 1;
+}
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		c->up = 1;
+		g.connected++;
+		lws_callback_on_writable(wsi);
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (!c->hello_sent)
+			send_hello(wsi, c);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (lws_is_first_fragment(wsi)) {
+			size_t n = len < 40 ? len : 40;
+
+			c->is_match = memmem(in, n, "\"type\":\"match\"", 14) != NULL;
+			if (!c->welcomed && memmem(in, n, "\"type\":\"welcome\"", 16)) {
+				c->welcomed = 1;
+				g.welcomed++;
+			}
+		}
+		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+			g.rx_msgs++;
+			if (c->is_match) {
+				uint64_t t = now_ns();
+
+				g.rx_match++;
+				if (g.phase == RUNNING)
+					g.rx_match_window++;
+				if (!g.first_match_ns)
+					g.first_match_ns = t;
+				g.last_match_ns = t;
+			} else {
+				g.rx_other++;
+			}
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		g.conn_errors++;
+		c->wsi = NULL;
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (c->up && g.phase != DONE)
+			g.closed++; /* closed by the server or the network, not by us */
+		c->up = 0;
+		c->wsi = NULL;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static struct lws_protocols protocols[] = {
+	{ "fanout", cb_ws, 0, 65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+static void on_xadd(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply *reply = r;
+
+	if (reply && reply->type == REDIS_REPLY_STRING)
+		g.xadd_ok++;
+	else
+		g.xadd_err++;
+}
+
+static void xadd_one(void)
+{
+	char json[600], rider[64];
+	long n = g.xadd_sent++;
+	int len;
+
+	len = snprintf(json, sizeof(json),
+		       "{\"type\":\"match\",\"ride_id\":\"ride-fan-%ld\","
+		       "\"rider\":{\"id\":\"fan-%ld\",\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40},"
+		       "\"destination\":{\"x\":70.1,\"y\":3.2}},"
+		       "\"driver\":{\"id\":\"fan-d-%ld\",\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\","
+		       "\"location\":{\"x\":3,\"y\":9.5}},"
+		       "\"distance\":31.97,\"fare\":63.94,\"currency\":\"BDT\",\"matched_at_ms\":%ld,"
+		       "\"rating_token\":\"0123456789abcdef0123456789abcdef\"}",
+		       n, n, n, (long)time(NULL) * 1000);
+	if (g.viewer)
+		rider[0] = 0;
+	else
+		snprintf(rider, sizeof(rider), "fan-%ld", n % g.nconn);
+	redisAsyncCommand(g.rc, on_xadd, NULL,
+			  "XADD matches MAXLEN ~ 100000 * json %b rider_client %s driver_client %s",
+			  json, (size_t)len, rider, "");
+}
+
+static void finish(void)
+{
+	g.phase = DONE;
+	g.t_done = now_ns();
+	uv_timer_stop(&g.tick);
+	uv_close((uv_handle_t *)&g.tick, NULL);
+	if (g.rc)
+		redisAsyncDisconnect(g.rc);
+	g.rc = NULL;
+	lws_context_destroy(g.ctx); /* first step on a foreign loop; main finishes */
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	uint64_t now = now_ns();
+
+	switch (g.phase) {
+	case CONNECTING:
+		if (g.welcomed >= g.nconn ||
+		    now - g.t_start > (uint64_t)g.connect_timeout_ms * 1000000u) {
+			g.t_connected = now;
+			g.t_run = now;
+			g.phase = RUNNING;
+		}
+		break;
+	case RUNNING: {
+		double el = (double)(now - g.t_run) / 1e9;
+		long due = (long)(el * g.rate);
+		int burst = 0;
+
+		if (el >= g.duration_s) {
+			g.t_run_end = now;
+			g.phase = DRAINING;
+			break;
+		}
+		while (g.rc && g.xadd_sent < due && burst++ < 5000)
+			xadd_one();
+		break;
+	}
+	case DRAINING:
+		if (now - g.t_run_end > (uint64_t)g.drain_ms * 1000000u ||
+		    (g.welcomed && g.rx_match >= (g.viewer ? g.xadd_ok * g.welcomed : g.xadd_ok) &&
+		     g.xadd_ok + g.xadd_err >= g.xadd_sent))
+			finish();
+		break;
+	case DONE:
+		break;
+	}
+}
+
+static int parse_url(const char *url)
+{
+	const char *p = url, *slash, *colon;
+	size_t hl;
+
+	if (strncmp(p, "ws://", 5))
+		return -1;
+	p += 5;
+	slash = strchr(p, '/');
+	if (!slash)
+		slash = p + strlen(p);
+	colon = memchr(p, ':', (size_t)(slash - p));
+	hl = (size_t)((colon ? colon : slash) - p);
+	if (!hl || hl >= sizeof(g.host))
+		return -1;
+	memcpy(g.host, p, hl);
+	g.host[hl] = 0;
+	g.port = colon ? atoi(colon + 1) : 80;
+	snprintf(g.path, sizeof(g.path), "%s", *slash ? slash : "/");
+	return g.port > 0 ? 0 : -1;
+}
+
+static void usage(FILE *f, const char *argv0)
+{
+	fprintf(f,
+		"usage: %s [options]\n"
+		"Websocket fan-out benchmark: N sockets to comm-svc, synthetic matches XADDed to\n"
+		"the Redis `matches` stream at a set rate, match messages received counted.\n\n"
+		"  --url ws://HOST:PORT/PATH  where to connect (default ws://127.0.0.1:8080/communication)\n"
+		"  --connections N            websockets (default 1000)\n"
+		"  --role viewer|client       viewer: every match to every socket; client: fan-<i>, one\n"
+		"                             socket per match (default viewer)\n"
+		"  --redis HOST:PORT          the stack's Redis (default 127.0.0.1:8081)\n"
+		"  --rate N                   matches per second to XADD (default 100)\n"
+		"  --duration S               seconds of sending (default 10)\n"
+		"  --drain-ms N               wait for late messages after sending (default 2000)\n"
+		"  --connect-timeout-ms N     start anyway after this long (default 15000)\n"
+		"  --json                     one JSON object on stdout\n",
+		argv0);
+}
+
+int main(int argc, char **argv)
+{
+	struct lws_context_creation_info info;
+	void *foreign_loops[1];
+	struct rlimit rl;
+	struct rusage ru;
+	const char *url = "ws://127.0.0.1:8080/communication", *redis = "127.0.0.1:8081";
+	double run_s, rx_per_s, span_s, cpu_s;
+	long expected;
+
+	g.nconn = 1000;
+	g.viewer = 1;
+	g.rate = 100;
+	g.duration_s = 10;
+	g.drain_ms = 2000;
+	g.connect_timeout_ms = 15000;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--help")) {
+			usage(stdout, argv[0]);
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			g.json = 1;
+			continue;
+		} else if (!v) {
+			usage(stderr, argv[0]);
+			return 2;
+		} else if (!strcmp(a, "--url")) {
+			url = v;
+		} else if (!strcmp(a, "--connections")) {
+			g.nconn = atoi(v);
+		} else if (!strcmp(a, "--role")) {
+			g.viewer = strcmp(v, "client") != 0;
+		} else if (!strcmp(a, "--redis")) {
+			redis = v;
+		} else if (!strcmp(a, "--rate")) {
+			g.rate = atoi(v);
+		} else if (!strcmp(a, "--duration")) {
+			g.duration_s = atoi(v);
+		} else if (!strcmp(a, "--drain-ms")) {
+			g.drain_ms = atoi(v);
+		} else if (!strcmp(a, "--connect-timeout-ms")) {
+			g.connect_timeout_ms = atoi(v);
+		} else {
+			usage(stderr, argv[0]);
+			return 2;
+		}
+		i++;
+	}
+	if (parse_url(url) || g.nconn < 1 || g.rate < 0 || g.duration_s < 1) {
+		usage(stderr, argv[0]);
+		return 2;
+	}
+	{
+		const char *c = strrchr(redis, ':');
+		size_t hl = c ? (size_t)(c - redis) : 0;
+
+		if (!c || !hl || hl >= sizeof(g.redis_host)) {
+			usage(stderr, argv[0]);
+			return 2;
+		}
+		memcpy(g.redis_host, redis, hl);
+		g.redis_host[hl] = 0;
+		g.redis_port = atoi(c + 1);
+	}
+	/* one descriptor per socket and then some */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	lws_set_log_level(LLL_ERR, NULL);
+
+	g.loop = uv_default_loop();
+	g.rc = redisAsyncConnect(g.redis_host, g.redis_port);
+	if (!g.rc || g.rc->err || rs_redis_uv_attach(g.rc, g.loop) != REDIS_OK) {
+		fprintf(stderr, "ws_fanout: cannot connect to Redis at %s\n", redis);
+		return 1;
+	}
+
+	foreign_loops[0] = g.loop;
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_LIBUV;
+	info.foreign_loops = foreign_loops;
+	info.pcontext = &g.ctx;
+	info.timeout_secs = 20;
+	info.fd_limit_per_thread = (unsigned int)g.nconn + 64;
+	g.ctx = lws_create_context(&info);
+	if (!g.ctx) {
+		fprintf(stderr, "ws_fanout: cannot create the lws context\n");
+		return 1;
+	}
+	g.conns = calloc((size_t)g.nconn, sizeof(*g.conns));
+	if (!g.conns)
+		return 1;
+	g.t_start = now_ns();
+	for (int i = 0; i < g.nconn; i++) {
+		struct lws_client_connect_info ci;
+		char hostport[160];
+
+		snprintf(hostport, sizeof(hostport), "%s:%d", g.host, g.port);
+		g.conns[i].idx = i;
+		memset(&ci, 0, sizeof(ci));
+		ci.context = g.ctx;
+		ci.address = g.host;
+		ci.port = g.port;
+		ci.path = g.path;
+		ci.host = hostport;
+		ci.origin = hostport;
+		ci.local_protocol_name = protocols[0].name;
+		ci.userdata = &g.conns[i];
+		ci.pwsi = &g.conns[i].wsi;
+		if (!lws_client_connect_via_info(&ci))
+			g.conn_errors++;
+	}
+	uv_timer_init(g.loop, &g.tick);
+	uv_timer_start(&g.tick, on_tick, 1, 1);
+	uv_run(g.loop, UV_RUN_DEFAULT);
+	if (g.ctx)
+		lws_context_destroy(g.ctx);
+	uv_run(g.loop, UV_RUN_DEFAULT);
+
+	getrusage(RUSAGE_SELF, &ru);
+	cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		ru.ru_stime.tv_usec / 1e6;
+	run_s = (double)(g.t_run_end - g.t_run) / 1e9;
+	rx_per_s = run_s > 0 ? g.rx_match_window / run_s : 0;
+	span_s = g.last_match_ns > g.first_match_ns ? (double)(g.last_match_ns - g.first_match_ns) / 1e9 : 0;
+	expected = g.viewer ? g.xadd_ok * g.welcomed : g.xadd_ok;
+	if (g.json) {
+		printf("{\"url\":\"ws://%s:%d%s\",\"role\":\"%s\",\"connections\":%d,\"connected\":%ld,"
+		       "\"welcomed\":%ld,\"connect_errors\":%ld,\"closed\":%ld,\"connect_ms\":%.1f,"
+		       "\"rate\":%d,\"duration_s\":%.3f,\"xadd_sent\":%ld,\"xadd_ok\":%ld,\"xadd_errors\":%ld,"
+		       "\"offered_msgs_per_s\":%.1f,\"received_match\":%ld,\"expected_match\":%ld,"
+		       "\"received_other\":%ld,\"received_in_window\":%ld,\"msgs_per_s\":%.1f,"
+		       "\"msgs_per_s_span\":%.1f,\"delivered_ratio\":%.4f,\"client_cpu_s\":%.3f}\n",
+		       g.host, g.port, g.path, g.viewer ? "viewer" : "client", g.nconn, g.connected,
+		       g.welcomed, g.conn_errors, g.closed, (double)(g.t_connected - g.t_start) / 1e6,
+		       g.rate, run_s, g.xadd_sent, g.xadd_ok, g.xadd_err,
+		       (double)g.rate * (g.viewer ? (double)g.welcomed : 1.0), g.rx_match, expected,
+		       g.rx_other, g.rx_match_window, rx_per_s, span_s > 0 ? g.rx_match / span_s : 0,
+		       expected ? (double)g.rx_match / (double)expected : 0, cpu_s);
+	} else {
+		printf("%ld/%d sockets welcomed in %.0f ms (%ld closed, %ld connect errors)\n"
+		       "%ld matches XADDed at %d/s for %.1f s; %ld of %ld match messages received (%.1f%%)\n"
+		       "%.0f match messages/s during sending; client CPU %.2f s\n",
+		       g.welcomed, g.nconn, (double)(g.t_connected - g.t_start) / 1e6, g.closed,
+		       g.conn_errors, g.xadd_ok, g.rate, run_s, g.rx_match, expected,
+		       expected ? 100.0 * (double)g.rx_match / (double)expected : 0, rx_per_s, cpu_s);
+	}
+	free(g.conns);
+	return g.welcomed ? 0 : 1;
+}
