@@ -88,6 +88,9 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_AS) $(LIB_A)
 # tests and benchmarks see every service's headers (the cores they test)
 $(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: CFLAGS += $(SERVICES:%=-I%)
 
+# objects of tests and benchmarks are intermediates: keep them
+.SECONDARY:
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 up: deps all
@@ -112,6 +115,7 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-integration
+	@$(MAKE) --no-print-directory bench-smoke
 
 test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 all

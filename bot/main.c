@@ -251,16 +251,22 @@ static void on_tick(uv_timer_t *t)
 		stop_sending(0);
 		return;
 	}
-	for (int kind = 0; kind < 2; kind++) {
-		uint64_t due;
+	uint64_t due[2] = { 0, 0 };
 
-		if (B.rate[kind] <= 0 || !B.nent[kind])
-			continue;
-		due = (uint64_t)((double)el / 1e9 * B.rate[kind]) + 1;  /* the first goes at once */
-		while (B.issued[kind] < due && budget > 0) {
-			int idx = (int)(B.issued[kind] % (uint64_t)B.nent[kind]);
-			struct entity *e = &B.ent[kind][idx];
+	for (int kind = 0; kind < 2; kind++)
+		if (B.rate[kind] > 0 && B.nent[kind])
+			due[kind] = (uint64_t)((double)el / 1e9 * B.rate[kind]) + 1; /* the first goes at once */
+	/* riders and drivers in turn, so that when the budget or the in-flight
+	 * cap runs short both sides fall behind alike */
+	while (budget > 0 && (B.issued[0] < due[0] || B.issued[1] < due[1])) {
+		for (int kind = 0; kind < 2 && budget > 0; kind++) {
+			int idx;
+			struct entity *e;
 
+			if (B.issued[kind] >= due[kind])
+				continue;
+			idx = (int)(B.issued[kind] % (uint64_t)B.nent[kind]);
+			e = &B.ent[kind][idx];
 			B.issued[kind]++;
 			budget--;
 			if (B.open_loop) {

@@ -13,11 +13,11 @@
 
 /* KEYS[1] the stream; ARGV: kind, json, ttl ms, stream cap. The stream id is
  * the request id; the key is <kind>:<id>. Both or neither are written. */
-static const char intake_lua[] =
+static struct rscript intake_lua = { .src =
 	"local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', "
 	"'kind', ARGV[1], 'json', ARGV[2]) "
 	"redis.call('SET', ARGV[1] .. ':' .. id, ARGV[2], 'PX', ARGV[3]) "
-	"return id";
+	"return id" };
 
 struct intake {
 	const struct intake_kind *kind;
@@ -57,8 +57,8 @@ static void handle_post(struct http_req *req, void *app)
 	size_t len;
 	const char *body = http_req_body(req, &len);
 	char *json = NULL;
-	const char *argv[8];
-	size_t lens[8];
+	const char *argv[5];
+	size_t lens[5];
 
 	if (in->kind->parse(body, len, &json, &err) < 0) {
 		in->invalid++;
@@ -69,16 +69,13 @@ static void handle_post(struct http_req *req, void *app)
 		http_reply_error(req, 500, "out of memory", NULL);
 		return;
 	}
-	argv[0] = "EVAL";        lens[0] = 4;
-	argv[1] = intake_lua;    lens[1] = sizeof(intake_lua) - 1;
-	argv[2] = "1";           lens[2] = 1;
-	argv[3] = "requests";    lens[3] = 8;
-	argv[4] = in->kind->kind; lens[4] = strlen(in->kind->kind);
-	argv[5] = json;          lens[5] = strlen(json);
-	argv[6] = in->ttl_arg;   lens[6] = strlen(in->ttl_arg);
-	argv[7] = in->max_arg;   lens[7] = strlen(in->max_arg);
+	argv[0] = "requests";     lens[0] = 8;
+	argv[1] = in->kind->kind; lens[1] = strlen(in->kind->kind);
+	argv[2] = json;           lens[2] = strlen(json);
+	argv[3] = in->ttl_arg;    lens[3] = strlen(in->ttl_arg);
+	argv[4] = in->max_arg;    lens[4] = strlen(in->max_arg);
 	http_req_hold(req);
-	if (rconn_cmd_argv(in->redis, on_stored, req, 8, argv, lens) < 0) {
+	if (rconn_eval(in->redis, &intake_lua, on_stored, req, 1, 5, argv, lens) < 0) {
 		http_req_release(req);
 		in->unavailable++;
 		http_reply_error(req, 503, "service unavailable: Redis is down", NULL);

@@ -28,12 +28,14 @@ struct rconn {
 	uint64_t last_send_ms;
 	unsigned pending;
 	int failures_logged;
+	unsigned conn_id;       /* counts connections, for scripts' SHA1s */
 };
 
 struct rcmd {
 	struct rconn *rc;
 	rconn_reply_fn fn;
 	void *priv;
+	struct rscript *script; /* for EVALSHA: forget the SHA1 on NOSCRIPT */
 };
 
 static void rconn_lost(struct rconn *rc, const char *why)
@@ -64,6 +66,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		return;
 	}
 	rc->up = 1;
+	rc->conn_id++;
 	rc->backoff_ms = 100;
 	rc->failures_logged = 0;
 	rc->last_reply_ms = uv_now(rc->loop);
@@ -129,6 +132,9 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 		if (rc->pending)
 			rc->pending--;
 	}
+	if (cmd->script && reply && ((redisReply *)reply)->type == REDIS_REPLY_ERROR &&
+	    !strncmp(((redisReply *)reply)->str, "NOSCRIPT", 8))
+		cmd->script->sha[0] = 0;
 	if (cmd->fn)
 		cmd->fn(rc, reply, cmd->priv);
 	free(cmd);
@@ -199,6 +205,7 @@ static struct rcmd *rcmd_new(struct rconn *rc, rconn_reply_fn fn, void *priv)
 	cmd->rc = rc;
 	cmd->fn = fn;
 	cmd->priv = priv;
+	cmd->script = NULL;
 	return cmd;
 }
 
@@ -236,6 +243,48 @@ int rconn_cmd_argv(struct rconn *rc, rconn_reply_fn fn, void *priv, int argc,
 	if (!cmd)
 		return -1;
 	return rcmd_queued(rc, cmd, redisAsyncCommandArgv(rc->ac, on_reply, cmd, argc, argv, lens));
+}
+
+static void on_script_loaded(struct rconn *rc, redisReply *r, void *priv)
+{
+	struct rscript *s = priv;
+
+	s->loading = 0;
+	if (r && r->type == REDIS_REPLY_STRING && r->len == 40) {
+		memcpy(s->sha, r->str, 41);
+		s->conn = rc->conn_id;
+	}
+}
+
+int rconn_eval(struct rconn *rc, struct rscript *script, rconn_reply_fn fn, void *priv, int nkeys,
+	       int n, const char **args, const size_t *lens)
+{
+	const char *argv[32];
+	size_t argl[32];
+	char nk[12];
+	int use_sha = script->sha[0] && script->conn == rc->conn_id;
+	struct rcmd *cmd;
+
+	if (n + 3 > 32)
+		return -1;
+	if (!use_sha && !script->loading &&
+	    rconn_cmd(rc, on_script_loaded, script, "SCRIPT LOAD %s", script->src) == 0)
+		script->loading = 1;
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	argv[0] = use_sha ? "EVALSHA" : "EVAL";
+	argv[1] = use_sha ? script->sha : script->src;
+	argv[2] = nk;
+	for (int i = 0; i < 3; i++)
+		argl[i] = strlen(argv[i]);
+	for (int i = 0; i < n; i++) {
+		argv[3 + i] = args[i];
+		argl[3 + i] = lens[i];
+	}
+	cmd = rcmd_new(rc, fn, priv);
+	if (!cmd)
+		return -1;
+	cmd->script = use_sha ? script : NULL;
+	return rcmd_queued(rc, cmd, redisAsyncCommandArgv(rc->ac, on_reply, cmd, n + 3, argv, argl));
 }
 
 static void on_timer_closed(uv_handle_t *h)

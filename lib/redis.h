@@ -38,6 +38,21 @@ int rconn_up(const struct rconn *rc);
 int rconn_cmd(struct rconn *rc, rconn_reply_fn fn, void *priv, const char *fmt, ...);
 int rconn_cmd_argv(struct rconn *rc, rconn_reply_fn fn, void *priv, int argc,
 		   const char **argv, const size_t *lens);
+/* A Lua script run with EVALSHA once Redis knows it. The first call on each
+ * connection sends EVAL and loads the script; later calls send only its
+ * SHA1. A NOSCRIPT reply (the script cache was flushed) is passed to the
+ * caller as an error and the next call loads it again. Declare one static
+ * struct rscript per script: { .src = "..." }. */
+struct rscript {
+	const char *src;
+	char sha[41];     /* "" until loaded on the current connection */
+	unsigned conn;    /* the connection the sha was loaded on */
+	int loading;
+};
+/* Runs script with nkeys keys followed by the other arguments (args[0..n)). */
+int rconn_eval(struct rconn *rc, struct rscript *script, rconn_reply_fn fn, void *priv, int nkeys,
+	       int n, const char **args, const size_t *lens);
+
 /* Pending callbacks are called with NULL; handles close on the loop; the
  * struct is freed once they have. */
 void rconn_free(struct rconn *rc);

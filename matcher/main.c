@@ -30,7 +30,7 @@
 /* KEYS: rider key, driver key, ride key, matches stream.
  * ARGV: token, car_number, driver_name, driver_id, rider_id, match json,
  *       rider_client, driver_client, ride ttl (s), matches cap. */
-static const char claim_lua[] =
+static struct rscript claim_lua = { .src =
 	"local r = redis.call('EXISTS', KEYS[1]) "
 	"local d = redis.call('EXISTS', KEYS[2]) "
 	"if r == 0 or d == 0 then return {r, d} end "
@@ -40,7 +40,7 @@ static const char claim_lua[] =
 	"redis.call('EXPIRE', KEYS[3], ARGV[9]) "
 	"local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', 'json', ARGV[6], "
 	"'rider_client', ARGV[7], 'driver_client', ARGV[8]) "
-	"return {1, 1, id}";
+	"return {1, 1, id}" };
 
 /* KEYS: lease key. ARGV: me, lease ms. */
 static const char renew_lua[] =
@@ -326,15 +326,15 @@ static void claim_pair(struct matcher *m, struct pool_entry *re, struct pool_ent
 	snprintf(ridekey, sizeof(ridekey), "ride:%s", c->info.ride_id);
 	snprintf(ttl, sizeof(ttl), "%d", m->ride_ttl_s);
 	{
-		const char *argv[] = { "EVAL", claim_lua, "4", rkey, dkey, ridekey, "matches", token,
-				       c->info.car_number, c->info.driver_name, did, rid, json,
-				       c->info.rider_client, c->info.driver_client, ttl, cap };
+		const char *argv[] = { rkey, dkey, ridekey, "matches", token, c->info.car_number,
+				       c->info.driver_name, did, rid, json, c->info.rider_client,
+				       c->info.driver_client, ttl, cap };
 		size_t lens[sizeof(argv) / sizeof(argv[0])];
 
 		for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
 			lens[i] = strlen(argv[i]);
-		if (rconn_cmd_argv(m->cmd, on_claim, c, (int)(sizeof(argv) / sizeof(argv[0])), argv,
-				   lens) == 0) {
+		if (rconn_eval(m->cmd, &claim_lua, on_claim, c, 4, (int)(sizeof(argv) / sizeof(argv[0])),
+			       argv, lens) == 0) {
 			re->state = POOL_CLAIMING;
 			de->state = POOL_CLAIMING;
 		} else {
