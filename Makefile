@@ -14,7 +14,8 @@ SHELL      := /bin/bash
 PORT       ?= 8080
 TICK_MS    ?= 1000
 SAN        ?= 0
-export PORT TICK_MS
+SCALE      ?= 1
+export PORT TICK_MS SCALE
 
 PKGS       := libwebsockets libuv hiredis jansson libpq
 CC         ?= cc

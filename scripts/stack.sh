@@ -9,6 +9,7 @@
 #   PORT=8080        public port; every other port derives from it (docs/INTERNALS.md)
 #   TICK_MS=1000     the matcher's tick
 #   SCALE=1          instances of each HTTP/WS service; SCALE>=2 also runs a standby matcher
+#   LEASE_MS=        the matchers' lease (--lease-ms; empty: the matcher's default, 2500)
 #   VAR_DIR=var      runtime files (data, logs, pids)
 #   BUILD_DIR=build  where the binaries are (build-san for the sanitizer build)
 #   RATE_LIMIT=50 RATE_BURST=100 CONN_LIMIT=64 RATE_LIMIT_LOOPBACK=0   nginx limits per client address
@@ -158,7 +159,7 @@ svc_args() {
 	rider-svc|driver-svc) echo "--port $port --redis 127.0.0.1:$REDIS_PORT" ;;
 	rating-svc) echo "--port $port --redis 127.0.0.1:$REDIS_PORT" ;;
 	comm-svc) echo "--port $port --redis 127.0.0.1:$REDIS_PORT" ;;
-	matcher) echo "--port $port --redis 127.0.0.1:$REDIS_PORT --tick-ms $TICK_MS" ;;
+	matcher) echo "--port $port --redis 127.0.0.1:$REDIS_PORT --tick-ms $TICK_MS${LEASE_MS:+ --lease-ms $LEASE_MS}" ;;
 	esac
 }
 
