@@ -47,7 +47,7 @@ UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps up down run test test-unit test-integration test-san bench clean status
+.PHONY: all deps up down run test test-unit test-integration test-deploy test-san bench clean status
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
 
 deps:
@@ -102,9 +102,14 @@ test-unit: $(UNIT_BINS)
 test-integration: all
 	@BUILD_DIR=$(CURDIR)/$(BUILD) bash tests/run-integration.sh
 
+# offline checks of the Dockerfiles, deploy/compose.yaml and deploy/k8s
+test-deploy:
+	@cd tests/deploy && /usr/bin/python3 -m pytest -q -p no:cacheprovider .
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-deploy
 	@$(MAKE) --no-print-directory test-integration
 
 test-san: deps

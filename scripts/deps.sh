@@ -10,6 +10,7 @@ PKGS=(
   redis-server redis-tools postgresql nginx
   curl wrk jq procps psmisc iproute2
   python3-pytest python3-websocket python3-redis python3-psycopg2 python3-requests
+  docker-compose python3-yaml
   chromium
 )
 
