@@ -47,7 +47,7 @@ UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps up down run test test-unit test-integration test-deploy test-san bench clean status
+.PHONY: all deps up down run test test-unit test-integration test-deploy test-netns test-san bench clean status
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
 
 deps:
@@ -106,11 +106,16 @@ test-integration: all
 test-deploy:
 	@cd tests/deploy && /usr/bin/python3 -m pytest -q -p no:cacheprovider .
 
+# the stack on three hosts made of network namespaces (edge, app, data); root only
+test-netns: all
+	@BUILD_DIR=$(CURDIR)/$(BUILD) bash tests/netns/run.sh
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-deploy
 	@$(MAKE) --no-print-directory test-integration
+	@$(MAKE) --no-print-directory test-netns
 
 test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 all
