@@ -50,7 +50,13 @@ cleanup() {
 	# processes first (by their pid files), then the namespaces
 	VAR_DIR=$VARB/edge bash "$ROOT/scripts/stack.sh" nginx-down 2>/dev/null
 	VAR_DIR=$VARB/app bash "$ROOT/scripts/stack.sh" services-down 2>/dev/null
-	REDIS_HOST=$NET.3 VAR_DIR=$VARB/data bash "$ROOT/scripts/stack.sh" redis-down 2>/dev/null
+	# Redis is asked to shut down from inside its namespace (never over this
+	# machine's own network); without the namespace, by its pid
+	if ip netns list | grep -q "^$DATA\b"; then
+		stack $DATA data redis-down 2>/dev/null
+	elif [ -f "$VARB/data/run/redis.pid" ]; then
+		kill "$(cat "$VARB/data/run/redis.pid")" 2>/dev/null
+	fi
 	VAR_DIR=$VARB/data bash "$ROOT/scripts/stack.sh" pg-down 2>/dev/null
 	local ns
 	for ns in $EDGE $APP $DATA $SW; do
