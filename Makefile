@@ -47,7 +47,7 @@ UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps up down run test test-unit test-integration test-deploy test-netns test-san bench clean status
+.PHONY: all deps up down run test test-unit test-integration test-deploy test-netns test-regions test-san bench clean status
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
 
 deps:
@@ -110,12 +110,17 @@ test-deploy:
 test-netns: all
 	@BUILD_DIR=$(CURDIR)/$(BUILD) bash tests/netns/run.sh
 
+# two regions, each a whole stack, behind the regional front (scripts/regions.sh)
+test-regions: all
+	@BUILD_DIR=$(CURDIR)/$(BUILD) bash tests/regions/run.sh
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-deploy
 	@$(MAKE) --no-print-directory test-integration
 	@$(MAKE) --no-print-directory test-netns
+	@$(MAKE) --no-print-directory test-regions
 
 test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 all
