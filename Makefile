@@ -14,7 +14,8 @@ SHELL      := /bin/bash
 PORT       ?= 8080
 TICK_MS    ?= 1000
 SAN        ?= 0
-export PORT TICK_MS
+SCALE      ?= 1
+export PORT TICK_MS SCALE
 
 PKGS       := libwebsockets libuv hiredis jansson libpq
 CC         ?= cc
@@ -46,7 +47,7 @@ UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps up down run test test-unit test-integration test-san bench clean status
+.PHONY: all deps up down run test test-unit test-integration test-deploy test-netns test-regions test-san bench clean status
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
 
 deps:
@@ -111,10 +112,25 @@ test-unit: $(UNIT_BINS)
 test-integration: all
 	@BUILD_DIR=$(CURDIR)/$(BUILD) bash tests/run-integration.sh
 
+# offline checks of the Dockerfiles, deploy/compose.yaml and deploy/k8s
+test-deploy:
+	@cd tests/deploy && /usr/bin/python3 -m pytest -q -p no:cacheprovider .
+
+# the stack on three hosts made of network namespaces (edge, app, data); root only
+test-netns: all
+	@BUILD_DIR=$(CURDIR)/$(BUILD) bash tests/netns/run.sh
+
+# two regions, each a whole stack, behind the regional front (scripts/regions.sh)
+test-regions: all
+	@BUILD_DIR=$(CURDIR)/$(BUILD) bash tests/regions/run.sh
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-deploy
 	@$(MAKE) --no-print-directory test-integration
+	@$(MAKE) --no-print-directory test-netns
+	@$(MAKE) --no-print-directory test-regions
 	@$(MAKE) --no-print-directory bench-smoke
 
 test-san: deps

@@ -655,7 +655,7 @@ int main(int argc, char **argv)
 
 	m.tick_ms = 1000;
 	m.ttl_ms = 5000;
-	m.lease_ms = 2500;
+	m.lease_ms = 2000;
 	m.max_points = 2000;
 	m.inline_max = 4000;
 	m.ride_ttl_s = 3600;
@@ -716,7 +716,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uv_timer_start(&m.tick, on_tick, (uint64_t)m.tick_ms, (uint64_t)m.tick_ms);
-	uv_timer_start(&m.lease, on_lease_timer, 0, (uint64_t)(m.lease_ms / 3));
+	uv_timer_start(&m.lease, on_lease_timer, 0, (uint64_t)(m.lease_ms / 4));
 	uv_timer_start(&m.clock, on_clock_timer, 10000, 10000);
 	log_info("matcher %s: tick %d ms, ttl %d ms%s", m.instance, m.tick_ms, m.ttl_ms,
 		 m.no_lease ? ", no lease" : "");

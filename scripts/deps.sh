@@ -8,9 +8,10 @@ PKGS=(
   build-essential pkg-config clang
   libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libhiredis-dev
   libpq-dev libjansson-dev libcmocka-dev
-  redis-server redis-tools postgresql nginx
+  redis-server redis-tools postgresql nginx libnginx-mod-http-js
   curl wrk jq procps psmisc iproute2
   python3-pytest python3-websocket python3-redis python3-psycopg2 python3-requests
+  docker-compose python3-yaml
   chromium
 )
 

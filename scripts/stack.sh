@@ -9,6 +9,13 @@
 #   PORT=8080        public port; every other port derives from it (docs/INTERNALS.md)
 #   TICK_MS=1000     the matcher's tick
 #   SCALE=1          instances of each HTTP/WS service; SCALE>=2 also runs a standby matcher
+#   LEASE_MS=        the matchers' lease (--lease-ms; empty: the matcher's default, 2000)
+# Addresses, for running the parts on different hosts (default: all loopback):
+#   REDIS_HOST=127.0.0.1     Redis listens there and the services connect there
+#   PG_HOST=127.0.0.1        likewise Postgres (not loopback: pg_hba admits the host's own subnets)
+#   SVC_HOST=127.0.0.1       the services listen there (--listen)
+#   UPSTREAM_HOST=127.0.0.1  where nginx finds the services (the app host's address)
+#   LISTEN=127.0.0.1         where nginx listens
 #   VAR_DIR=var      runtime files (data, logs, pids)
 #   BUILD_DIR=build  where the binaries are (build-san for the sanitizer build)
 #   RATE_LIMIT=50 RATE_BURST=100 CONN_LIMIT=64 RATE_LIMIT_LOOPBACK=0   nginx limits per client address
@@ -26,6 +33,10 @@ PGBIN=/usr/lib/postgresql/15/bin
 
 REDIS_PORT=$((PORT + 1))
 PG_PORT=$((PORT + 2))
+REDIS_HOST=${REDIS_HOST:-127.0.0.1}
+PG_HOST=${PG_HOST:-127.0.0.1}
+SVC_HOST=${SVC_HOST:-127.0.0.1}
+UPSTREAM_HOST=${UPSTREAM_HOST:-127.0.0.1}
 PG_DB=ridematch
 
 log() { printf '%s stack: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -44,10 +55,14 @@ as_pg() {
 redis_up() {
 	mkdir -p "$VAR/redis" "$VAR/run" "$VAR/log"
 	if alive "$VAR/run/redis.pid"; then return; fi
+	# beyond loopback the services connect without a password (they have no
+	# Redis AUTH yet): the data host's network must be private
+	local protected=yes
+	[ "$REDIS_HOST" != 127.0.0.1 ] && protected=no
 	cat > "$VAR/redis/redis.conf" <<EOF
 port $REDIS_PORT
-bind 127.0.0.1
-protected-mode yes
+bind $REDIS_HOST
+protected-mode $protected
 dir $VAR/redis
 daemonize yes
 pidfile $VAR/run/redis.pid
@@ -60,7 +75,7 @@ tcp-backlog 4096
 EOF
 	redis-server "$VAR/redis/redis.conf"
 	for _ in $(seq 50); do
-		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && { log "redis up on 127.0.0.1:$REDIS_PORT"; return; }
+		redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1 && { log "redis up on $REDIS_HOST:$REDIS_PORT"; return; }
 		sleep 0.1
 	done
 	die "redis did not start (see $VAR/log/redis.log)"
@@ -68,7 +83,7 @@ EOF
 
 redis_down() {
 	if alive "$VAR/run/redis.pid"; then
-		redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$VAR/run/redis.pid")" 2>/dev/null || true
+		redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$VAR/run/redis.pid")" 2>/dev/null || true
 		for _ in $(seq 50); do alive "$VAR/run/redis.pid" || break; sleep 0.1; done
 		log "redis stopped"
 	fi
@@ -102,7 +117,7 @@ pg_password() {
 }
 
 pg_conninfo() {
-	echo "host=127.0.0.1 port=$PG_PORT dbname=$PG_DB user=postgres password=$(pg_password) connect_timeout=3"
+	echo "host=$PG_HOST port=$PG_PORT dbname=$PG_DB user=postgres password=$(pg_password) connect_timeout=3"
 }
 
 pg_up() {
@@ -123,17 +138,22 @@ pg_up() {
 		rm -f "$pwfile"
 		log "postgres cluster created in $data"
 	fi
+	# listening beyond loopback: admit the clients of the host's own subnets
+	if [ "$PG_HOST" != 127.0.0.1 ] && ! grep -q '^host all all samenet' "$data/pg_hba.conf"; then
+		echo "host all all samenet scram-sha-256" >> "$data/pg_hba.conf"
+		as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1 && as_pg "$PGBIN/pg_ctl" -D "$data" reload >/dev/null
+	fi
 	if ! as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
 		touch "$VAR/log/postgres.log"
 		[ "$(id -u)" -eq 0 ] && chown postgres: "$VAR/log/postgres.log"
 		as_pg "$PGBIN/pg_ctl" -D "$data" -l "$VAR/log/postgres.log" -w -t 60 \
-			-o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$(readlink -f "$dir")" \
+			-o "-p $PG_PORT -c listen_addresses=$PG_HOST -c unix_socket_directories=$(readlink -f "$dir")" \
 			start >/dev/null || die "postgres did not start (see $VAR/log/postgres.log)"
-		log "postgres up on 127.0.0.1:$PG_PORT"
+		log "postgres up on $PG_HOST:$PG_PORT"
 	fi
-	PGPASSWORD=$pw psql -qAt "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres" \
+	PGPASSWORD=$pw psql -qAt "host=$PG_HOST port=$PG_PORT user=postgres dbname=postgres" \
 		-c "SELECT 1 FROM pg_database WHERE datname='$PG_DB'" | grep -q 1 ||
-		PGPASSWORD=$pw psql -q "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres" \
+		PGPASSWORD=$pw psql -q "host=$PG_HOST port=$PG_PORT user=postgres dbname=postgres" \
 			-c "CREATE DATABASE $PG_DB"
 	PG_CONNINFO=$(pg_conninfo) bash "$ROOT/scripts/migrate.sh"
 }
@@ -155,10 +175,10 @@ SERVICES="rider-svc:10 driver-svc:20 rating-svc:30 comm-svc:40"
 svc_args() {
 	local name=$1 port=$2
 	case "$name" in
-	rider-svc|driver-svc) echo "--port $port --redis 127.0.0.1:$REDIS_PORT" ;;
-	rating-svc) echo "--port $port --redis 127.0.0.1:$REDIS_PORT" ;;
-	comm-svc) echo "--port $port --redis 127.0.0.1:$REDIS_PORT" ;;
-	matcher) echo "--port $port --redis 127.0.0.1:$REDIS_PORT --tick-ms $TICK_MS" ;;
+	rider-svc|driver-svc) echo "--listen $SVC_HOST --port $port --redis $REDIS_HOST:$REDIS_PORT" ;;
+	rating-svc) echo "--listen $SVC_HOST --port $port --redis $REDIS_HOST:$REDIS_PORT" ;;
+	comm-svc) echo "--listen $SVC_HOST --port $port --redis $REDIS_HOST:$REDIS_PORT" ;;
+	matcher) echo "--listen $SVC_HOST --port $port --redis $REDIS_HOST:$REDIS_PORT --tick-ms $TICK_MS${LEASE_MS:+ --lease-ms $LEASE_MS}" ;;
 	esac
 }
 
@@ -191,10 +211,10 @@ services_up() {
 	for s in "${STARTED[@]}"; do
 		port=${s##*:}; ok=0
 		for _ in $(seq 100); do
-			if curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; then ok=1; break; fi
+			if curl -s -o /dev/null "http://$SVC_HOST:$port/healthz"; then ok=1; break; fi
 			sleep 0.1
 		done
-		[ $ok -eq 1 ] && log "${s%%:*} up on 127.0.0.1:$port" || log "warning: ${s%%:*} not answering on $port (see $VAR/log/${s%%:*}.log)"
+		[ $ok -eq 1 ] && log "${s%%:*} up on $SVC_HOST:$port" || log "warning: ${s%%:*} not answering on $port (see $VAR/log/${s%%:*}.log)"
 	done
 }
 
@@ -219,7 +239,7 @@ services_down() {
 # ---------------------------------------------------------------- nginx
 servers_line() {
 	local off=$1 i out=""
-	for ((i = 0; i < SCALE; i++)); do out+="server 127.0.0.1:$((PORT + off + i)) max_fails=0; "; done
+	for ((i = 0; i < SCALE; i++)); do out+="server $UPSTREAM_HOST:$((PORT + off + i)) max_fails=0; "; done
 	echo "$out"
 }
 
@@ -257,7 +277,7 @@ nginx_up() {
 		nginx -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf"
 	fi
 	for _ in $(seq 50); do
-		curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && { log "nginx up on http://127.0.0.1:$PORT"; return; }
+		curl -s -o /dev/null "http://${LISTEN:-127.0.0.1}:$PORT/healthz" && { log "nginx up on http://${LISTEN:-127.0.0.1}:$PORT"; return; }
 		sleep 0.1
 	done
 	die "nginx did not start (see $VAR/log/nginx-error.log)"
@@ -308,5 +328,7 @@ pg-up) pg_up ;;
 pg-down) pg_down ;;
 nginx-up) nginx_up ;;
 nginx-down) nginx_down ;;
-*) echo "usage: $0 up|down|status|pg-conninfo|redis-up|redis-down|pg-up|pg-down|nginx-up|nginx-down" >&2; exit 2 ;;
+services-up) services_up ;;
+services-down) services_down ;;
+*) echo "usage: $0 up|down|status|pg-conninfo|redis-up|redis-down|pg-up|pg-down|nginx-up|nginx-down|services-up|services-down" >&2; exit 2 ;;
 esac

@@ -12,6 +12,11 @@ export VAR_DIR=${TEST_VAR_DIR:-$ROOT/var/test-$PORT}
 export TICK_MS=${TEST_TICK_MS:-250}
 export BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 export RATE_LIMIT=${RATE_LIMIT:-50}
+# SCALE instances of each service (SCALE>=2: two matchers, active + standby);
+# a short lease so that a standby takes over within 3 s (test_failover.py)
+export SCALE=${SCALE:-1}
+export LEASE_MS=${TEST_LEASE_MS:-1500}
+echo "integration: PORT=$PORT SCALE=$SCALE TICK_MS=$TICK_MS LEASE_MS=$LEASE_MS"
 # sanitizer builds: report and go on (the scan below fails the run); no
 # symbolizer noise
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}

@@ -17,6 +17,8 @@ PORT = int(os.environ.get("PORT", "18080"))
 BASE = f"http://127.0.0.1:{PORT}"
 WS_URL = f"ws://127.0.0.1:{PORT}/communication"
 REDIS_PORT = PORT + 1
+# instances of each HTTP/WS service the stack runs (scripts/stack.sh SCALE)
+SCALE = max(1, int(os.environ.get("SCALE", "1") or "1"))
 
 
 def stack(*args):

@@ -14,7 +14,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import PORT, REDIS_PORT, ROOT, WS_URL, post, rider, driver, stack, wait_for
+from conftest import PORT, REDIS_PORT, ROOT, SCALE, WS_URL, post, rider, driver, stack, wait_for
 
 TICK_MS = int(os.environ.get("TICK_MS", "1000"))
 BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
@@ -198,7 +198,12 @@ def test_healthz_and_metrics_on_its_own_port():
     text = requests.get(COMM + "/metrics", timeout=5).text
     for name in ("comm_clients", "comm_viewers", "comm_pushed_total", "comm_dropped_total", "redis_up 1"):
         assert name in text
-    assert int(next(l for l in text.splitlines() if l.startswith("comm_viewers ")).split()[1]) >= 1
+    # with SCALE>1 nginx may have put the viewer on any instance: count them all
+    viewers = 0
+    for i in range(SCALE):
+        t = requests.get(f"http://127.0.0.1:{PORT + 40 + i}/metrics", timeout=5).text
+        viewers += int(next(l for l in t.splitlines() if l.startswith("comm_viewers ")).split()[1])
+    assert viewers >= 1
     ws.close()
     v.close()
 
