@@ -99,7 +99,11 @@ hardStop.unref();
 
 function startBot(seconds, clientId) {
   const bin = path.join(BUILD_DIR, 'bin', 'bot');
+  // more riders than drivers: some riders always wait, so the map has
+  // points to draw whenever the checks look (a balanced bot can have every
+  // request paired at each tick)
   const p = spawn(bin, ['--duration', String(seconds), '--url', BASE, '--progress-s', '0',
+    '--riders', '60', '--drivers', '40',
     '--client-id', clientId], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   p.stderr.on('data', (d) => { err = (err + d).slice(-4000); });
