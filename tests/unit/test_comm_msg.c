@@ -122,6 +122,14 @@ static void test_rewrite_rejects(void **state)
 		assert_non_null(why);
 	}
 	assert_int_equal(match_rewrite("{\"type\":\"match\"}", 16, "1-0\"", &c, &why), -1);
+	/* a raw NUL between tokens, which jansson lets through (fuzz finding) */
+	{
+		static const char nul[] = "{\"a\":1e6\0,\"type\":\"match\"}";
+
+		why = NULL;
+		assert_int_equal(match_rewrite(nul, sizeof(nul) - 1, "1-0", &c, &why), -1);
+		assert_non_null(why);
+	}
 }
 
 static void test_replies(void **state)
