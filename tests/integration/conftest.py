@@ -17,6 +17,22 @@ PORT = int(os.environ.get("PORT", "18080"))
 BASE = f"http://127.0.0.1:{PORT}"
 WS_URL = f"ws://127.0.0.1:{PORT}/communication"
 REDIS_PORT = PORT + 1
+VAR = os.environ.get("VAR_DIR", os.path.join(ROOT, "var"))
+
+
+def _redis_password():
+    """The stack's generated Redis password (requirepass), or None."""
+    try:
+        with open(os.path.join(VAR, "secrets", "redis_password")) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+REDIS_PASSWORD = _redis_password()
+if REDIS_PASSWORD:
+    # services a test starts itself (a second matcher, comm-svc) inherit it
+    os.environ["REDIS_PASSWORD"] = REDIS_PASSWORD
 
 
 def stack(*args):
@@ -62,7 +78,7 @@ def base_url():
 
 @pytest.fixture
 def rds():
-    r = redis.Redis(host="127.0.0.1", port=REDIS_PORT, decode_responses=True)
+    r = redis.Redis(host="127.0.0.1", port=REDIS_PORT, password=REDIS_PASSWORD, decode_responses=True)
     yield r
     r.close()
 

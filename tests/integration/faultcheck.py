@@ -20,10 +20,11 @@ hold, and checks that the faults lost nothing:
      within HANG_S; the bot accounted for every request it sent.
 
 Usable as a program (python3 faultcheck.py RECORD.json --redis-port N --pg
-CONNINFO: prints the figures as JSON, exit 1 on a violation) and as a module
+CONNINFO [--redis-password P]: prints the figures as JSON, exit 1 on a violation) and as a module
 (check()). Needs redis-py and psycopg2 (Debian's python3)."""
 import argparse
 import json
+import os
 import sys
 
 HANG_S = 12.0   # services answer 503 within 3 s, nginx 502/504 within 10 s
@@ -155,12 +156,15 @@ def main():
     ap.add_argument("record")
     ap.add_argument("--redis-port", type=int, required=True)
     ap.add_argument("--pg", required=True, help="libpq conninfo")
+    ap.add_argument("--redis-password", default=os.environ.get("REDIS_PASSWORD"),
+                    help="default: env REDIS_PASSWORD")
     a = ap.parse_args()
     import psycopg2
     import redis
     with open(a.record) as f:
         rec = json.load(f)
-    rds = redis.Redis(host="127.0.0.1", port=a.redis_port, decode_responses=True)
+    rds = redis.Redis(host="127.0.0.1", port=a.redis_port, password=a.redis_password,
+                      decode_responses=True)
     pg = psycopg2.connect(a.pg)
     fig, v = check(rec, rds, pg)
     print(json.dumps({"figures": fig, "violations": v}, indent=1))

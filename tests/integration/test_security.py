@@ -1,6 +1,6 @@
 """Security checks of the running stack and the repository (SECURITY.md):
 no secret is tracked by git or written to a log, the generated secrets are
-private files, Postgres refuses connections without the password, rating
+private files, Postgres and Redis refuse clients without the password, rating
 tokens look random (32 hex digits from getrandom, all distinct) and the
 public port answers no server version. Loopback-only listening is checked in
 test_intake.py."""
@@ -13,6 +13,7 @@ import subprocess
 
 import psycopg2
 import pytest
+import redis
 import requests
 
 from conftest import BASE, PORT, ROOT, stack
@@ -20,9 +21,12 @@ from conftest import BASE, PORT, ROOT, stack
 VAR = os.environ.get("VAR_DIR", os.path.join(ROOT, "var"))
 
 
-def pg_password():
-    with open(os.path.join(VAR, "secrets", "pg_password")) as f:
-        return f.read().strip()
+def secrets():
+    out = {}
+    for path in glob.glob(os.path.join(VAR, "secrets", "*")):
+        with open(path) as f:
+            out[os.path.basename(path)] = f.read().strip()
+    return out
 
 
 def test_secrets_are_private_files():
@@ -33,20 +37,37 @@ def test_secrets_are_private_files():
 
 
 def test_no_secret_in_the_repository_or_the_logs():
-    pw = pg_password()
-    assert len(pw) >= 24
+    found = secrets()
+    assert {"pg_password", "redis_password"} <= set(found)
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True).stdout
     files = [f for f in tracked.split("\0") if f]
     assert files and not any(f.startswith("var/") for f in files)
-    hits = subprocess.run(["git", "grep", "-l", "-F", pw], cwd=ROOT, capture_output=True, text=True).stdout
-    assert hits == "", hits
-    # nothing that looks like a hard-coded password either
-    hits = subprocess.run(["git", "grep", "-n", "-I", "-E", r"password=[A-Za-z0-9]{8,}"], cwd=ROOT,
-                          capture_output=True, text=True).stdout
-    assert hits == "", hits
+    logs = {}
     for log in glob.glob(os.path.join(VAR, "log", "*.log")):
         with open(log, errors="replace") as f:
-            assert pw not in f.read(), f"the Postgres password is in {log}"
+            logs[log] = f.read()
+    for name, pw in found.items():
+        assert len(pw) >= 24, name
+        hits = subprocess.run(["git", "grep", "-l", "-F", pw], cwd=ROOT, capture_output=True, text=True).stdout
+        assert hits == "", (name, hits)
+        for log, text in logs.items():
+            assert pw not in text, f"{name} is in {log}"
+    # nothing that looks like a hard-coded password either
+    hits = subprocess.run(["git", "grep", "-n", "-I", "-E", r"(password=|requirepass )[A-Za-z0-9]{8,}"], cwd=ROOT,
+                          capture_output=True, text=True).stdout
+    assert hits == "", hits
+
+
+def test_redis_needs_the_password():
+    refused = (redis.exceptions.AuthenticationError, redis.exceptions.ResponseError)
+    r = redis.Redis(host="127.0.0.1", port=PORT + 1, socket_timeout=5)
+    with pytest.raises(refused, match="NOAUTH|Authentication required"):
+        r.get("anything")
+    r.close()
+    r = redis.Redis(host="127.0.0.1", port=PORT + 1, password="wrong", socket_timeout=5)
+    with pytest.raises(refused, match="WRONGPASS|invalid"):
+        r.ping()
+    r.close()
 
 
 def test_postgres_needs_the_password():
