@@ -99,6 +99,7 @@ def check(rec, rds, pg):
     fig["probe_pairs"] = len(probe["pairs"])
     fig["probe_pairs_matched_together"] = together
     fig["probe_pairs_near_redis_outage"] = excused
+    fig["probe_pairs_lost"] = lost
 
     # ---- I4: deliveries
     got = probe["received"]          # ride_id -> {"token": bool}

@@ -286,15 +286,11 @@ def test_faults_under_load(rds, capsys):
         kills += 1
     finally:
         # whatever happened above: every server up again, the bot stopped
-        for what, pidf in (("redis-up", "redis.pid"), ("nginx-up", "nginx.pid")):
+        for what in ("redis-up", "pg-up", "nginx-up"):
             try:
                 stack(what)
             except subprocess.CalledProcessError:
                 pass
-        try:
-            stack("pg-up")
-        except subprocess.CalledProcessError:
-            pass
         remaining = BOT_SECONDS - (time.time() - t_begin)
         probe.stop_posting.wait(max(remaining, 0))
         probe.stop_posting.set()
@@ -327,8 +323,23 @@ def test_faults_under_load(rds, capsys):
     })
     with open(os.path.join(VAR, "log", "faults-figures.json"), "w") as f:
         json.dump({"figures": fig, "violations": violations}, f, indent=1)
+    b = bot_summary
+    errors = dict(b["rejected_by_status"])
+    for st, n in b["ratings"]["rejected_by_status"].items():
+        errors[st] = errors.get(st, 0) + n
+    summary = (
+        f"requests {b['sent'] + b['ratings']['sent']} from the bot ({b['accepted']} of {b['sent']} rides "
+        f"and {b['ratings']['accepted']} of {b['ratings']['sent']} ratings accepted) + "
+        f"{sum(probe.statuses.values())} from the probe; matches {fig['matches']}, none paired twice; "
+        f"kills survived {kills} (5 services, nginx) + Redis and Postgres stopped; "
+        f"errors seen: {', '.join(f'{n}x{st}' for st, n in sorted(errors.items()))}, "
+        f"{b['transport_errors'] + b['ratings']['transport_errors']} transport errors (bot), "
+        f"probe {json.dumps({k: v for k, v in probe.statuses.items() if k not in ('201', '202')})}; "
+        f"websocket reconnects: bot {b['ws']['connects'] - 1}, probe {probe.ws_connects - 1}; "
+        f"violations {len(violations)}; {fig['wall_s']} s")
     with capsys.disabled():   # shown in every run, also with pytest -q
-        print("\nfault test: " + json.dumps(fig))
+        print("\nfault test: " + summary)
+        print("fault test figures: " + json.dumps(fig))
     # the supervisor restarted exactly the five killed services: nothing exited
     # by itself while Redis or Postgres was down
     assert restarts == len(SERVICES), f"{restarts} restarts in the logs, {len(SERVICES)} kills"
