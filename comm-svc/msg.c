@@ -204,6 +204,12 @@ int match_rewrite(const char *json, size_t len, const char *cursor, struct match
 		*why = "type is not \"match\"";
 		goto out;
 	}
+	/* the copies get our "cursor": one already there would be a duplicate key
+	 * (found by fuzz/fuzz_hub.c) */
+	if (json_object_get(root, "cursor")) {
+		*why = "match text already has a cursor";
+		goto out;
+	}
 	v = json_object_get(root, "ride_id");
 	if (json_is_string(v) && json_string_length(v) < sizeof(c.ride_id))
 		snprintf(c.ride_id, sizeof(c.ride_id), "%s", json_string_value(v));

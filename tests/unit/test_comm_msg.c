@@ -113,7 +113,8 @@ static void test_rewrite_rejects(void **state)
 	const char *bad[] = { "", "{", "[]", "null", "\"match\"", "{\"type\":\"stats\"}",
 			      "{\"type\":5}", "{}", "{\"type\":\"match\"} x",
 			      "{\"type\":\"match\",\"type\":\"match\"}",
-			      "{\"type\":\"match\",\"rating\\u005ftoken\":\"t\"}", NULL };
+			      "{\"type\":\"match\",\"rating\\u005ftoken\":\"t\"}",
+			      "{\"cursor\":\"\",\"type\":\"match\"}", NULL };
 
 	(void)state;
 	for (int i = 0; bad[i]; i++) {
