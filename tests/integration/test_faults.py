@@ -76,9 +76,15 @@ def kill_nginx():
             os.kill(p, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    assert wait_for(lambda: not any(os.path.exists(f"/proc/{p}") and
-                                    open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
-                                    for p in pids), 10)
+    assert wait_for(lambda: not any(alive(p) for p in pids), 10)
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 # ---------------------------------------------------------------- the probe
@@ -136,12 +142,20 @@ class Probe:
             rr = self.timed(post, "/rider", rider(name="Probe", x=x, y=y, client_id=self.client_id))
             rd = self.timed(post, "/driver", driver(name="Probe", car=f"PRB-{k}", x=x, y=y,
                                                     client_id=self.client_id))
-            p = {"t": t,
-                 "rider_id": rr.json()["id"] if rr is not None and rr.status_code == 202 else None,
-                 "driver_id": rd.json()["id"] if rd is not None and rd.status_code == 202 else None}
+            p = {"t": t, "rider_id": self.accepted_id(rr), "driver_id": self.accepted_id(rd)}
             with self.lock:
                 self.pairs.append(p)
             self.stop_posting.wait(0.2)
+
+    @staticmethod
+    def accepted_id(r):
+        """The request id of a 202 (a 202 without one fails the check: I2)."""
+        if r is None or r.status_code != 202:
+            return None
+        try:
+            return r.json()["id"]
+        except (ValueError, KeyError, TypeError):
+            return "malformed-202"
 
     def listener(self):
         while not self.stop.is_set():
