@@ -5,6 +5,7 @@
 #   make run        up + the bot in the foreground + the dashboard URL
 #   make test       deps, build, unit tests, then integration tests on a fresh stack
 #   make bench      benchmarks; figures go to BENCHMARKS.md and var/bench/
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS (60) each; make test-fuzz: their corpora once
 #
 # Layout: lib/ is the shared library (librs.a). Each service directory builds
 # one binary from its main.c plus an archive of its other .c files (its core),
@@ -47,7 +48,8 @@ UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps up down run test test-unit test-integration test-deploy test-netns test-regions test-san bench clean status
+.PHONY: all deps up down run test test-unit test-integration test-deploy test-netns test-regions test-san bench clean status \
+        fuzz fuzz-build test-fuzz
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
 
 deps:
@@ -128,6 +130,7 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-deploy
+	@$(MAKE) --no-print-directory test-fuzz
 	@$(MAKE) --no-print-directory test-integration
 	@$(MAKE) --no-print-directory test-netns
 	@$(MAKE) --no-print-directory test-regions
@@ -141,8 +144,38 @@ test-san: deps
 bench: deps all
 	@bash bench/run.sh
 
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer harnesses (clang, ASan + UBSan) for every parser of outside bytes;
+# fuzz/README.md. `make fuzz` fuzzes each for FUZZ_SECONDS; `make test-fuzz`
+# (part of `make test`) runs each once over its committed corpus.
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -D_GNU_SOURCE \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibot -Icomm-svc
+FUZZERS      := validate wsmsg http_parse hub
+fuzz_validate_SRC   := fuzz/fuzz_validate.c lib/validate.c
+fuzz_wsmsg_SRC      := fuzz/fuzz_wsmsg.c bot/wsmsg.c
+fuzz_http_parse_SRC := fuzz/fuzz_http_parse.c bot/http_parse.c
+fuzz_hub_SRC        := fuzz/fuzz_hub.c comm-svc/hub.c comm-svc/msg.c lib/validate.c lib/sbuf.c lib/log.c
+FUZZ_BINS    := $(FUZZERS:%=$(FUZZ_BUILD)/fuzz_%)
+
+define fuzz_rule
+$(FUZZ_BUILD)/fuzz_$(1): $(fuzz_$(1)_SRC) $(wildcard lib/*.h bot/*.h comm-svc/*.h)
+	@mkdir -p $$(@D)
+	clang $(FUZZ_CFLAGS) -o $$@ $(fuzz_$(1)_SRC) -ljansson
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@FUZZ_BUILD=$(CURDIR)/$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh fuzz
+
+test-fuzz: fuzz-build
+	@FUZZ_BUILD=$(CURDIR)/$(FUZZ_BUILD) bash fuzz/run.sh corpus
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 # bench-smoke: a few seconds of every benchmark on its own stack (port 15180),
 # checks only that the tool runs and writes well-formed JSON (never speed);

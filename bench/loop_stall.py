@@ -9,6 +9,7 @@ pipelined Lua-free imitation), while a probe asks the matcher's /healthz every
 (needs a running stack: make up; PORT as the stack's)."""
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -48,7 +49,12 @@ def main():
     ap.add_argument("--n", type=int, default=100000)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    r = redis.Redis(port=a.port + 1)
+    var = os.environ.get("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var"))
+    try:
+        password = open(os.path.join(var, "secrets", "redis_password")).read().strip() or None
+    except OSError:
+        password = None
+    r = redis.Redis(port=a.port + 1, password=password)
     rnd = random.Random(1)
     # baseline: the probe alone for two seconds
     p = Probe(a.port + 50)

@@ -167,7 +167,7 @@ services_stop() {
 	done
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	rm -f "$SVAR"/run/*.[0-9]*.pid
-	redis-cli -p "$REDIS_PORT" flushall >/dev/null 2>&1
+	REDISCLI_AUTH=$(cat "$SVAR/secrets/redis_password" 2>/dev/null) redis-cli -p "$REDIS_PORT" flushall >/dev/null 2>&1
 }
 
 # a fresh stack: no data from an earlier bench run
@@ -185,7 +185,7 @@ if has fanout; then
 		for run in $(seq "$RUNS"); do
 			l0=$(load)
 			log "fan-out: $FAN_CONN viewers through nginx, $rate matches/s, run $run (load $l0)"
-			cmd="build/bench/ws_fanout --url ws://127.0.0.1:$PORT/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --json"
+			cmd="env REDIS_PASSWORD=$(cat "$SVAR/secrets/redis_password" 2>/dev/null) build/bench/ws_fanout --url ws://127.0.0.1:$PORT/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --json"
 			m0=$(curl -s "http://127.0.0.1:$((PORT + 40))/metrics" | awk '/^comm_(dropped|slow_closes)_total/{s+=$2} END{print s+0}')
 			if r=$($ROOT/$cmd | tr -d '\n') && [ -n "$r" ]; then
 				m1=$(curl -s "http://127.0.0.1:$((PORT + 40))/metrics" | awk '/^comm_(dropped|slow_closes)_total/{s+=$2} END{print s+0}')

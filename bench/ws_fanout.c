@@ -334,6 +334,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ws_fanout: cannot connect to Redis at %s\n", redis);
 		return 1;
 	}
+	/* the stack's Redis wants its password first (queued before any XADD) */
+	if (getenv("REDIS_PASSWORD") && *getenv("REDIS_PASSWORD"))
+		redisAsyncCommand(g.rc, NULL, NULL, "AUTH %s", getenv("REDIS_PASSWORD"));
 
 	foreign_loops[0] = g.loop;
 	memset(&info, 0, sizeof(info));

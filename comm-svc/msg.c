@@ -192,9 +192,22 @@ int match_rewrite(const char *json, size_t len, const char *cursor, struct match
 		*why = "match is not a JSON object";
 		goto out;
 	}
+	/* jansson lets a raw NUL byte pass between tokens; the copies are C
+	 * strings sent as text frames, so such a text is refused (found by
+	 * fuzz/fuzz_hub.c) */
+	if (memchr(json, 0, len)) {
+		*why = "NUL byte in match text";
+		goto out;
+	}
 	v = json_object_get(root, "type");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "match")) {
 		*why = "type is not \"match\"";
+		goto out;
+	}
+	/* the copies get our "cursor": one already there would be a duplicate key
+	 * (found by fuzz/fuzz_hub.c) */
+	if (json_object_get(root, "cursor")) {
+		*why = "match text already has a cursor";
 		goto out;
 	}
 	v = json_object_get(root, "ride_id");

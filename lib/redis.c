@@ -29,6 +29,7 @@ struct rconn {
 	unsigned pending;
 	int failures_logged;
 	unsigned conn_id;       /* counts connections, for scripts' SHA1s */
+	char password[256];     /* AUTH on every connect when set (REDIS_PASSWORD) */
 };
 
 struct rcmd {
@@ -57,14 +58,8 @@ static void rconn_lost(struct rconn *rc, const char *why)
 	}
 }
 
-static void on_connect(const redisAsyncContext *ac, int status)
+static void rconn_ready(struct rconn *rc)
 {
-	struct rconn *rc = ac->data;
-
-	if (status != REDIS_OK) {
-		rconn_lost(rc, ac->errstr[0] ? ac->errstr : "connect failed");
-		return;
-	}
 	rc->up = 1;
 	rc->conn_id++;
 	rc->backoff_ms = 100;
@@ -73,6 +68,45 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	log_info("%s connected to %s:%d", rc->name, rc->host, rc->port);
 	if (rc->on_state)
 		rc->on_state(rc, 1, rc->priv);
+}
+
+static void rconn_drop(struct rconn *rc, const char *why);
+
+/* The reply to AUTH, the first command on a new connection. NULL: the
+ * connection went away (its disconnect callback says so). */
+static void on_auth(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct rconn *rc = priv;
+	redisReply *r = reply;
+	char why[160];
+
+	if (!r || rc->ac != ac || rc->closing)
+		return;
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(why, sizeof(why), "AUTH refused: %s", r->str);
+		rconn_drop(rc, why);
+		return;
+	}
+	rconn_ready(rc);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	struct rconn *rc = ac->data;
+
+	if (status != REDIS_OK) {
+		rconn_lost(rc, ac->errstr[0] ? ac->errstr : "connect failed");
+		return;
+	}
+	if (rc->password[0]) {
+		/* not up until AUTH succeeds; on_timer drops it after dead_ms */
+		rc->last_reply_ms = uv_now(rc->loop);
+		/* (when it cannot even be queued, on_timer drops the connection: hiredis
+		 * must not be freed from inside its connect callback) */
+		redisAsyncCommand(rc->ac, on_auth, rc, "AUTH %s", rc->password);
+		return;
+	}
+	rconn_ready(rc);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -180,6 +214,10 @@ struct rconn *rconn_new(uv_loop_t *loop, const struct rconn_opts *o)
 	rc->dead_ms = o->dead_ms > 0 ? o->dead_ms : 3000;
 	rc->on_state = o->on_state;
 	rc->priv = o->priv;
+	if (o->password && *o->password)
+		snprintf(rc->password, sizeof(rc->password), "%s", o->password);
+	else if (getenv("REDIS_PASSWORD"))
+		snprintf(rc->password, sizeof(rc->password), "%s", getenv("REDIS_PASSWORD"));
 	rc->backoff_ms = 100;
 	uv_timer_init(loop, &rc->timer);
 	rc->timer.data = rc;

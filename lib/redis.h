@@ -4,7 +4,10 @@
  * the connection is down, rconn_cmd() refuses at once (the caller answers 503);
  * a dead or hung server (no reply for dead_ms while commands are pending, or
  * to a ping) is dropped, every pending callback is called with reply NULL, and
- * a new connection is tried every 100..1000 ms until one succeeds. */
+ * a new connection is tried every 100..1000 ms until one succeeds. With a
+ * password (REDIS_PASSWORD), AUTH is the first command on every connection
+ * and the connection is up only once it succeeded; a refused AUTH is a
+ * failed connect (retried; the password is never logged). */
 #ifndef RS_REDIS_H
 #define RS_REDIS_H
 
@@ -27,6 +30,7 @@ struct rconn_opts {
 	int dead_ms;          /* no reply for this long = dead, default 3000 */
 	rconn_state_fn on_state;
 	void *priv;           /* passed to on_state */
+	const char *password; /* AUTH on connect; default: env REDIS_PASSWORD (none when unset) */
 };
 
 /* Starts connecting; never NULL except on OOM. */

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential pkg-config clang
+  build-essential pkg-config clang libclang-rt-14-dev
   libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libhiredis-dev
   libpq-dev libjansson-dev libcmocka-dev
   redis-server redis-tools postgresql nginx libnginx-mod-http-js

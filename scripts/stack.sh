@@ -19,6 +19,9 @@
 #   VAR_DIR=var      runtime files (data, logs, pids)
 #   BUILD_DIR=build  where the binaries are (build-san for the sanitizer build)
 #   RATE_LIMIT=50 RATE_BURST=100 CONN_LIMIT=64 RATE_LIMIT_LOOPBACK=0   nginx limits per client address
+# Secrets (generated at the first start, var/secrets/): the Postgres password
+# (services get PG_CONNINFO) and the Redis password (requirepass; services get
+# REDIS_PASSWORD). `stack.sh redis-password` / `pg-conninfo` print them for tests.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,18 +54,31 @@ as_pg() {
 	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# ---------------------------------------------------------------- secrets
+# Generated at the first start into var/secrets (0700, files 0600), never in
+# the repository; services get them in their environment.
+secret() {
+	mkdir -p "$VAR/secrets"
+	chmod 700 "$VAR/secrets"
+	if [ ! -s "$VAR/secrets/$1" ]; then
+		(umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' > "$VAR/secrets/$1")
+	fi
+	cat "$VAR/secrets/$1"
+}
+
 # ---------------------------------------------------------------- Redis
+redis_password() { secret redis_password; }
+# redis-cli with the password from the environment (not on its command line)
+rcli() { REDISCLI_AUTH=$(redis_password) redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" "$@"; }
+
 redis_up() {
 	mkdir -p "$VAR/redis" "$VAR/run" "$VAR/log"
 	if alive "$VAR/run/redis.pid"; then return; fi
-	# beyond loopback the services connect without a password (they have no
-	# Redis AUTH yet): the data host's network must be private
-	local protected=yes
-	[ "$REDIS_HOST" != 127.0.0.1 ] && protected=no
-	cat > "$VAR/redis/redis.conf" <<EOF
+	(umask 077; cat > "$VAR/redis/redis.conf") <<EOF
 port $REDIS_PORT
+requirepass $(redis_password)
 bind $REDIS_HOST
-protected-mode $protected
+protected-mode yes
 dir $VAR/redis
 daemonize yes
 pidfile $VAR/run/redis.pid
@@ -73,9 +89,10 @@ save ""
 maxclients 10000
 tcp-backlog 4096
 EOF
+	chmod 600 "$VAR/redis/redis.conf"
 	redis-server "$VAR/redis/redis.conf"
 	for _ in $(seq 50); do
-		redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1 && { log "redis up on $REDIS_HOST:$REDIS_PORT"; return; }
+		rcli ping 2>/dev/null | grep -q PONG && { log "redis up on $REDIS_HOST:$REDIS_PORT"; return; }
 		sleep 0.1
 	done
 	die "redis did not start (see $VAR/log/redis.log)"
@@ -83,7 +100,7 @@ EOF
 
 redis_down() {
 	if alive "$VAR/run/redis.pid"; then
-		redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$VAR/run/redis.pid")" 2>/dev/null || true
+		rcli shutdown nosave >/dev/null 2>&1 || kill "$(cat "$VAR/run/redis.pid")" 2>/dev/null || true
 		for _ in $(seq 50); do alive "$VAR/run/redis.pid" || break; sleep 0.1; done
 		log "redis stopped"
 	fi
@@ -107,14 +124,7 @@ pg_dir() {
 	echo "$VAR/pg"
 }
 
-pg_password() {
-	mkdir -p "$VAR/secrets"
-	chmod 700 "$VAR/secrets"
-	if [ ! -s "$VAR/secrets/pg_password" ]; then
-		(umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' > "$VAR/secrets/pg_password")
-	fi
-	cat "$VAR/secrets/pg_password"
-}
+pg_password() { secret pg_password; }
 
 pg_conninfo() {
 	echo "host=$PG_HOST port=$PG_PORT dbname=$PG_DB user=postgres password=$(pg_password) connect_timeout=3"
@@ -189,7 +199,7 @@ start_one() {
 	# shellcheck disable=SC2046
 	# setsid: a Ctrl-C in the terminal (e.g. stopping `make run`'s bot) must
 	# not reach the services
-	PG_CONNINFO=$(pg_conninfo) nohup setsid bash "$ROOT/scripts/supervise.sh" "$name.$i" "$VAR/log/$name.$i.log" \
+	PG_CONNINFO=$(pg_conninfo) REDIS_PASSWORD=$(redis_password) nohup setsid bash "$ROOT/scripts/supervise.sh" "$name.$i" "$VAR/log/$name.$i.log" \
 		"$BUILD/bin/$name" $(svc_args "$name" "$port") >/dev/null 2>&1 &
 	echo $! > "$pidf"
 	STARTED+=("$name.$i:$port")
@@ -322,6 +332,7 @@ down)
 	;;
 status) status ;;
 pg-conninfo) pg_conninfo ;;
+redis-password) redis_password ;;
 redis-up) redis_up ;;
 redis-down) redis_down ;;
 pg-up) pg_up ;;
@@ -330,5 +341,5 @@ nginx-up) nginx_up ;;
 nginx-down) nginx_down ;;
 services-up) services_up ;;
 services-down) services_down ;;
-*) echo "usage: $0 up|down|status|pg-conninfo|redis-up|redis-down|pg-up|pg-down|nginx-up|nginx-down|services-up|services-down" >&2; exit 2 ;;
+*) echo "usage: $0 up|down|status|pg-conninfo|redis-password|redis-up|redis-down|pg-up|pg-down|nginx-up|nginx-down|services-up|services-down" >&2; exit 2 ;;
 esac

@@ -20,6 +20,23 @@ REDIS_PORT = PORT + 1
 # instances of each HTTP/WS service the stack runs (scripts/stack.sh SCALE)
 SCALE = max(1, int(os.environ.get("SCALE", "1") or "1"))
 
+VAR = os.environ.get("VAR_DIR", os.path.join(ROOT, "var"))
+
+
+def _redis_password():
+    """The stack's generated Redis password (requirepass), or None."""
+    try:
+        with open(os.path.join(VAR, "secrets", "redis_password")) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+REDIS_PASSWORD = _redis_password()
+if REDIS_PASSWORD:
+    # services a test starts itself (a second matcher, comm-svc) inherit it
+    os.environ["REDIS_PASSWORD"] = REDIS_PASSWORD
+
 
 def stack(*args):
     """Runs scripts/stack.sh with the suite's environment."""
@@ -64,7 +81,7 @@ def base_url():
 
 @pytest.fixture
 def rds():
-    r = redis.Redis(host="127.0.0.1", port=REDIS_PORT, decode_responses=True)
+    r = redis.Redis(host="127.0.0.1", port=REDIS_PORT, password=REDIS_PASSWORD, decode_responses=True)
     yield r
     r.close()
 

@@ -38,8 +38,8 @@ def run3():
     """One 3-second run at the default 50 + 50 per second, with Redis'
     requests stream measured around it."""
     import redis as redislib
-    from conftest import REDIS_PORT
-    r = redislib.Redis(host="127.0.0.1", port=REDIS_PORT, decode_responses=True)
+    from conftest import REDIS_PASSWORD, REDIS_PORT
+    r = redislib.Redis(host="127.0.0.1", port=REDIS_PORT, password=REDIS_PASSWORD, decode_responses=True)
     before = r.xlen("requests")
     last = r.xrevrange("requests", count=1)
     last_id = last[0][0] if last else "0-0"

@@ -100,13 +100,15 @@ done
 rm -rf "$VARB/data/redis" "$VARB"/*/log
 stack $DATA data redis-up || fail "redis on the data host"
 stack $DATA data pg-up || fail "postgres on the data host"
-# the services need the Postgres password file the data host made
-mkdir -p "$VARB/app/secrets" && cp "$VARB/data/secrets/pg_password" "$VARB/app/secrets/" && chmod 600 "$VARB/app/secrets/pg_password"
+# the services need the Postgres and Redis password files the data host made
+mkdir -p "$VARB/app/secrets" &&
+	cp "$VARB/data/secrets/pg_password" "$VARB/data/secrets/redis_password" "$VARB/app/secrets/" &&
+	chmod 600 "$VARB/app/secrets/"*
 stack $APP app services-up || fail "services on the app host"
 stack $EDGE edge nginx-up || fail "nginx on the edge host"
 
 export NETNS_SW=$SW NETNS_APP=$APP NETNS_APP_LINK="p-${APP%%-*}" NETNS_EDGE_ADDR=$NET.1 NETNS_DATA_ADDR=$NET.3 \
-	NETNS_APP_ADDR=$NET.2 NETNS_VAR=$VARB NETNS_PG_CONNINFO="$(VAR_DIR=$VARB/data PG_HOST=$NET.3 bash "$ROOT/scripts/stack.sh" pg-conninfo)"
+	NETNS_APP_ADDR=$NET.2 NETNS_VAR=$VARB NETNS_REDIS_PASSWORD="$(cat "$VARB/data/secrets/redis_password")" NETNS_PG_CONNINFO="$(VAR_DIR=$VARB/data PG_HOST=$NET.3 bash "$ROOT/scripts/stack.sh" pg-conninfo)"
 cd "$ROOT/tests/netns" || exit 1
 ip netns exec $EDGE /usr/bin/python3 -m pytest -q -p no:cacheprovider ${TESTS:-.}
 rc=$?

@@ -24,7 +24,7 @@ _rnd = random.Random()
 
 def rds():
     return redis.Redis(host=os.environ["NETNS_DATA_ADDR"], port=PORT + 1, decode_responses=True,
-                       socket_timeout=5)
+                       socket_timeout=5, password=os.environ.get("NETNS_REDIS_PASSWORD") or None)
 
 
 def post(path, body, timeout=6):

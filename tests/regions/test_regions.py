@@ -24,8 +24,18 @@ def post(path, body, **kw):
     return requests.post(BASE + path, data=json.dumps(body), timeout=10, **kw)
 
 
+def _redis_password(region):
+    """Each region's stack generates its own Redis password."""
+    try:
+        with open(os.path.join(os.environ["VAR_DIR"], f"region-{region}", "secrets", "redis_password")) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
 def rds(region):
-    return redis.Redis(host="127.0.0.1", port=REGION_PORT[region] + 1, decode_responses=True)
+    return redis.Redis(host="127.0.0.1", port=REGION_PORT[region] + 1, decode_responses=True,
+                       password=_redis_password(region))
 
 
 def matches(region):

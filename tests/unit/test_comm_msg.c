@@ -113,7 +113,8 @@ static void test_rewrite_rejects(void **state)
 	const char *bad[] = { "", "{", "[]", "null", "\"match\"", "{\"type\":\"stats\"}",
 			      "{\"type\":5}", "{}", "{\"type\":\"match\"} x",
 			      "{\"type\":\"match\",\"type\":\"match\"}",
-			      "{\"type\":\"match\",\"rating\\u005ftoken\":\"t\"}", NULL };
+			      "{\"type\":\"match\",\"rating\\u005ftoken\":\"t\"}",
+			      "{\"cursor\":\"\",\"type\":\"match\"}", NULL };
 
 	(void)state;
 	for (int i = 0; bad[i]; i++) {
@@ -122,6 +123,14 @@ static void test_rewrite_rejects(void **state)
 		assert_non_null(why);
 	}
 	assert_int_equal(match_rewrite("{\"type\":\"match\"}", 16, "1-0\"", &c, &why), -1);
+	/* a raw NUL between tokens, which jansson lets through (fuzz finding) */
+	{
+		static const char nul[] = "{\"a\":1e6\0,\"type\":\"match\"}";
+
+		why = NULL;
+		assert_int_equal(match_rewrite(nul, sizeof(nul) - 1, "1-0", &c, &why), -1);
+		assert_non_null(why);
+	}
 }
 
 static void test_replies(void **state)
