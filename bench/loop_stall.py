@@ -51,10 +51,10 @@ def main():
     a = ap.parse_args()
     var = os.environ.get("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var"))
     try:
-        password = open(os.path.join(var, "secrets", "redis_password")).read().strip() or None
+        secret = open(os.path.join(var, "secrets", "redis_password")).read().strip() or None
     except OSError:
-        password = None
-    r = redis.Redis(port=a.port + 1, password=password)
+        secret = None
+    r = redis.Redis(port=a.port + 1, password=secret)
     rnd = random.Random(1)
     # baseline: the probe alone for two seconds
     p = Probe(a.port + 50)
