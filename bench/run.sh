@@ -185,9 +185,10 @@ if has fanout; then
 		for run in $(seq "$RUNS"); do
 			l0=$(load)
 			log "fan-out: $FAN_CONN viewers through nginx, $rate matches/s, run $run (load $l0)"
-			cmd="env REDIS_PASSWORD=$(cat "$SVAR/secrets/redis_password" 2>/dev/null) build/bench/ws_fanout --url ws://127.0.0.1:$PORT/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --json"
+			cmd="build/bench/ws_fanout --url ws://127.0.0.1:$PORT/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --json"
 			m0=$(curl -s "http://127.0.0.1:$((PORT + 40))/metrics" | awk '/^comm_(dropped|slow_closes)_total/{s+=$2} END{print s+0}')
-			if r=$($ROOT/$cmd | tr -d '\n') && [ -n "$r" ]; then
+			# the stack's Redis password by environment, never in the recorded command
+			if r=$(REDIS_PASSWORD=$(cat "$SVAR/secrets/redis_password" 2>/dev/null) $ROOT/$cmd | tr -d '\n') && [ -n "$r" ]; then
 				m1=$(curl -s "http://127.0.0.1:$((PORT + 40))/metrics" | awk '/^comm_(dropped|slow_closes)_total/{s+=$2} END{print s+0}')
 				printf '{"section":"fanout","rate":%s,"run":%s,"load":"%s","load_end":"%s","comm_dropped_or_closed":%s,"cmd":"%s","result":%s}\n' \
 					"$rate" "$run" "$l0" "$(load)" $((m1 - m0)) "$cmd" "$r" >> "$RAW"
