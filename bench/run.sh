@@ -127,9 +127,13 @@ procs_json() {
 			st=$(cat "/proc/$p/stat" 2>/dev/null) || continue
 			st=${st##*) }
 			# fields after "comm)": state is 1, utime 12, stime 13
-			ticks=$((ticks + $(echo "$st" | awk '{print $12 + $13}')))
-			hwm=$((hwm + $(awk '/VmHWM/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
-			rss=$((rss + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+			ticks=$((ticks + $(echo "$st" | awk '{print $12 + $13 + 0}')))
+			# a process that exits (or is a zombie, which has no VmRSS) meanwhile counts 0
+			local h r
+			h=$(awk '/VmHWM/{print $2}' "/proc/$p/status" 2>/dev/null)
+			r=$(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null)
+			hwm=$((hwm + ${h:-0}))
+			rss=$((rss + ${r:-0}))
 			n=$((n + 1))
 		done
 		[ $first -eq 1 ] || out+=","
