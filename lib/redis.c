@@ -231,6 +231,11 @@ int rconn_up(const struct rconn *rc)
 	return rc->up;
 }
 
+unsigned rconn_pending(const struct rconn *rc)
+{
+	return rc->pending;
+}
+
 static struct rcmd *rcmd_new(struct rconn *rc, rconn_reply_fn fn, void *priv)
 {
 	struct rcmd *cmd;

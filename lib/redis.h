@@ -36,6 +36,8 @@ struct rconn_opts {
 /* Starts connecting; never NULL except on OOM. */
 struct rconn *rconn_new(uv_loop_t *loop, const struct rconn_opts *opts);
 int rconn_up(const struct rconn *rc);
+/* Commands sent and not yet answered (for flow control). */
+unsigned rconn_pending(const struct rconn *rc);
 /* Queues a command (hiredis format, %s %b %d ...). Returns 0 when queued:
  * fn (may be NULL) is then called exactly once. Returns -1 when the
  * connection is down or the command is malformed: fn is not called. */

@@ -51,7 +51,9 @@ struct matcher {
 	uv_loop_t *loop;
 	struct rconn *cmd, *feed;
 	struct http_server *http;
-	uv_timer_t tick, lease, clock, claims;
+	uv_timer_t tick, lease, clock, claims, lag;
+	uint64_t lag_last_ns;
+	double lag_max_ms;        /* longest the loop was late for a 10 ms timer */
 	struct pool riders, drivers;
 	struct stats stats;
 
@@ -224,7 +226,7 @@ static void feed_next(struct matcher *m)
 {
 	if (m->stopping || m->feed_pending || !rconn_up(m->feed))
 		return;
-	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 1000 BLOCK 1000 STREAMS requests %s",
+	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 500 BLOCK 1000 STREAMS requests %s",
 		      m->last_id) == 0)
 		m->feed_pending = 1;
 }
@@ -416,6 +418,14 @@ static void claim_some(struct matcher *m)
 {
 	long end = m->next_claim + m->claim_batch;
 
+	/* flow control: while Redis has many claims unanswered, wait for it
+	 * rather than pile commands into hiredis' output buffer (which it
+	 * shifts on every partial write: a huge one stalls the loop) */
+	if (rconn_up(m->cmd) && rconn_pending(m->cmd) > (unsigned)(4 * m->claim_batch)) {
+		uv_timer_start(&m->claims, on_claims_timer, 1, 0);
+		return;
+	}
+
 	if (end > m->npairs)
 		end = m->npairs;
 	for (; m->next_claim < end; m->next_claim++) {
@@ -584,6 +594,22 @@ static void on_cmd_state(struct rconn *rc, int up, void *priv)
 
 /* ------------------------------------------------------------ service */
 
+/* A 10 ms timer that notes how late it runs: the longest stall of the loop
+ * (e.g. by a big tick), reported in /metrics. */
+static void on_lag_timer(uv_timer_t *t)
+{
+	struct matcher *m = t->data;
+	uint64_t now = uv_hrtime();
+
+	if (m->lag_last_ns) {
+		double late = (double)(now - m->lag_last_ns) / 1e6 - 10.0;
+
+		if (late > m->lag_max_ms)
+			m->lag_max_ms = late;
+	}
+	m->lag_last_ns = now;
+}
+
 static int matcher_healthy(void *app)
 {
 	struct matcher *m = app;
@@ -603,11 +629,12 @@ static void matcher_metrics(struct sbuf *out, void *app)
 		    "# TYPE matcher_matched_total counter\nmatcher_matched_total %llu\n"
 		    "# TYPE matcher_expired_total counter\nmatcher_expired_total %llu\n"
 		    "# TYPE matcher_claims_failed_total counter\nmatcher_claims_failed_total %llu\n"
-		    "# TYPE matcher_tick_duration_ms gauge\nmatcher_tick_duration_ms %.3f\n",
+		    "# TYPE matcher_tick_duration_ms gauge\nmatcher_tick_duration_ms %.3f\n"
+		    "# TYPE matcher_loop_lag_max_ms gauge\nmatcher_loop_lag_max_ms %.1f\n",
 		    m->active, m->riders.live, m->drivers.live,
 		    (unsigned long long)m->stats.t.requests, (unsigned long long)m->stats.t.matched,
 		    (unsigned long long)m->stats.t.expired, (unsigned long long)m->stats.t.claim_failed,
-		    m->stats.tick_duration_ms);
+		    m->stats.tick_duration_ms, m->lag_max_ms);
 }
 
 static void matcher_stop(void *priv)
@@ -620,6 +647,8 @@ static void matcher_stop(void *priv)
 	uv_timer_stop(&m->clock);
 	uv_timer_stop(&m->claims);
 	uv_close((uv_handle_t *)&m->claims, NULL);
+	uv_timer_stop(&m->lag);
+	uv_close((uv_handle_t *)&m->lag, NULL);
 	uv_close((uv_handle_t *)&m->tick, NULL);
 	uv_close((uv_handle_t *)&m->lease, NULL);
 	uv_close((uv_handle_t *)&m->clock, NULL);
@@ -660,7 +689,7 @@ int main(int argc, char **argv)
 	m.inline_max = 4000;
 	m.ride_ttl_s = 3600;
 	m.stats_min_ms = 100;
-	m.claim_batch = 500;
+	m.claim_batch = 200;
 	log_init(argv[0]);
 	rc = opt_parse(argc, argv, opts,
 		       "Pairs waiting riders and drivers closest pair first every tick (k-d tree),\n"
@@ -708,7 +737,8 @@ int main(int argc, char **argv)
 	uv_timer_init(m.loop, &m.lease);
 	uv_timer_init(m.loop, &m.clock);
 	uv_timer_init(m.loop, &m.claims);
-	m.tick.data = m.lease.data = m.clock.data = m.claims.data = &m;
+	uv_timer_init(m.loop, &m.lag);
+	m.tick.data = m.lease.data = m.clock.data = m.claims.data = m.lag.data = &m;
 	if (!m.cmd || !m.feed || !m.http) {
 		matcher_stop(&m);
 		uv_run(m.loop, UV_RUN_DEFAULT);
@@ -718,6 +748,7 @@ int main(int argc, char **argv)
 	uv_timer_start(&m.tick, on_tick, (uint64_t)m.tick_ms, (uint64_t)m.tick_ms);
 	uv_timer_start(&m.lease, on_lease_timer, 0, (uint64_t)(m.lease_ms / 4));
 	uv_timer_start(&m.clock, on_clock_timer, 10000, 10000);
+	uv_timer_start(&m.lag, on_lag_timer, 10, 10);
 	log_info("matcher %s: tick %d ms, ttl %d ms%s", m.instance, m.tick_ms, m.ttl_ms,
 		 m.no_lease ? ", no lease" : "");
 	uv_run(m.loop, UV_RUN_DEFAULT);
