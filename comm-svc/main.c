@@ -414,7 +414,7 @@ int main(int argc, char **argv)
 	int port = cfg_stack_port(40), redis_port = cfg_stack_port(1);
 	int max_message = 4096, queue_max = 1024, queue_bytes = 1024 * 1024, max_errors = 10;
 	int ping_ms = 20000, ping_timeout_ms = 10000, hello_timeout_ms = 30000;
-	char redis_host[128], default_redis[64];
+	char redis_host[128];
 	struct opt opts[] = {
 		{ "listen", "LISTEN", OPT_STR, &listen, "address to listen on" },
 		{ "port", NULL, OPT_INT, &port, "port to listen on (PORT+40)" },
@@ -443,12 +443,8 @@ int main(int argc, char **argv)
 		       "Also /healthz (503 while Redis is down) and /metrics on the same port.");
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	snprintf(default_redis, sizeof(default_redis), "127.0.0.1:%d", redis_port);
-	if (svc_hostport(redis_addr ? redis_addr : default_redis, redis_host, sizeof(redis_host),
-			 &redis_port) < 0) {
-		log_error("--redis must be host:port");
+	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
 		return 2;
-	}
 	if (max_message < 64 || queue_max < 1 || queue_bytes < 1024 || max_errors < 1 ||
 	    c.resume_ms < 1 || c.resume_max < 1 || ping_ms < 100 || ping_timeout_ms < 100 ||
 	    hello_timeout_ms < 100 || c.block_ms < 1) {

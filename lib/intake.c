@@ -121,7 +121,7 @@ int intake_main(int argc, char **argv, const struct intake_kind *kind)
 	struct intake in = { .kind = kind, .ttl_ms = 5000, .stream_max = 200000 };
 	const char *listen = "127.0.0.1", *redis_addr = NULL;
 	int port = cfg_stack_port(kind->port_offset), timeout_ms = 3000;
-	char redis_host[128] = "127.0.0.1", summary[256], default_redis[64];
+	char redis_host[128] = "127.0.0.1", summary[256];
 	int redis_port = cfg_stack_port(1);
 	struct http_route routes[] = {
 		{ "POST", kind->path, 0, handle_post },
@@ -146,12 +146,8 @@ int intake_main(int argc, char **argv, const struct intake_kind *kind)
 	rc = opt_parse(argc, argv, opts, summary);
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	snprintf(default_redis, sizeof(default_redis), "127.0.0.1:%d", redis_port);
-	if (svc_hostport(redis_addr ? redis_addr : default_redis, redis_host, sizeof(redis_host),
-			 &redis_port) < 0) {
-		log_error("--redis must be host:port");
+	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
 		return 2;
-	}
 	if (in.ttl_ms <= 0 || in.stream_max <= 0) {
 		log_error("--ttl-ms and --stream-max must be positive");
 		return 2;

@@ -1,9 +1,11 @@
 /* svc.c - see svc.h. */
 #include "svc.h"
 
+#include "config.h"
 #include "log.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -72,5 +74,19 @@ int svc_hostport(const char *s, char *host, size_t hostlen, int *port)
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = 0;
 	*port = (int)p;
+	return 0;
+}
+
+int svc_redis_addr(const char *addr, char *host, size_t hostlen, int *port)
+{
+	if (!addr) {
+		snprintf(host, hostlen, "127.0.0.1");
+		*port = cfg_stack_port(1);
+		return 0;
+	}
+	if (svc_hostport(addr, host, hostlen, port) < 0) {
+		log_error("--redis must be host:port, got \"%s\"", addr);
+		return -1;
+	}
 	return 0;
 }

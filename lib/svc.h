@@ -4,6 +4,7 @@
 #ifndef RS_SVC_H
 #define RS_SVC_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -15,6 +16,10 @@ void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv);
 void svc_close(void);
 /* Wall-clock milliseconds since the epoch. */
 uint64_t svc_now_ms(void);
+/* The Redis address from a --redis flag value ("host:port"), or the stack's
+ * default (127.0.0.1:PORT+1) when addr is NULL. Logs and returns -1 when
+ * addr is malformed. */
+int svc_redis_addr(const char *addr, char *host, size_t hostlen, int *port);
 /* Parses "host:port" into host (buf) and port; returns 0 or -1. */
 int svc_hostport(const char *s, char *host, size_t hostlen, int *port);
 

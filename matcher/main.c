@@ -664,7 +664,7 @@ int main(int argc, char **argv)
 	static struct matcher m;
 	const char *listen = "127.0.0.1", *redis_addr = NULL, *instance = NULL;
 	int port = cfg_stack_port(50), redis_port = cfg_stack_port(1), rc;
-	char redis_host[128] = "127.0.0.1", def_redis[64], host[64];
+	char redis_host[128] = "127.0.0.1", host[64];
 	struct opt opts[] = {
 		{ "listen", "LISTEN", OPT_STR, &listen, "address for /healthz and /metrics" },
 		{ "port", NULL, OPT_INT, &port, "port for /healthz and /metrics (PORT+50)" },
@@ -701,11 +701,8 @@ int main(int argc, char **argv)
 		log_error("a value is out of range (see --help)");
 		return 2;
 	}
-	snprintf(def_redis, sizeof(def_redis), "127.0.0.1:%d", redis_port);
-	if (svc_hostport(redis_addr ? redis_addr : def_redis, redis_host, sizeof(redis_host), &redis_port) < 0) {
-		log_error("--redis must be host:port");
+	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
 		return 2;
-	}
 	if (!instance) {
 		gethostname(host, sizeof(host));
 		host[sizeof(host) - 1] = 0;

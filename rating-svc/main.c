@@ -373,7 +373,7 @@ int main(int argc, char **argv)
 	static struct rating_svc s;
 	const char *listen = "127.0.0.1", *redis_addr = NULL, *pg_conninfo = NULL;
 	int port = cfg_stack_port(30), timeout_ms = 3000, pg_timeout_ms = 2000;
-	char redis_host[128] = "127.0.0.1", default_redis[64], default_pg[160];
+	char redis_host[128] = "127.0.0.1", default_pg[160];
 	int redis_port = cfg_stack_port(1);
 	static const struct http_route routes[] = {
 		{ "POST", "/rating", 0, handle_post },
@@ -411,12 +411,8 @@ int main(int argc, char **argv)
 			 cfg_stack_port(2));
 		pg_conninfo = env && *env ? env : default_pg;
 	}
-	snprintf(default_redis, sizeof(default_redis), "127.0.0.1:%d", redis_port);
-	if (svc_hostport(redis_addr ? redis_addr : default_redis, redis_host, sizeof(redis_host),
-			 &redis_port) < 0) {
-		log_error("--redis must be host:port");
+	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
 		return 2;
-	}
 	if (timeout_ms <= 0 || pg_timeout_ms <= 0) {
 		log_error("--timeout-ms and --pg-timeout-ms must be positive");
 		return 2;
