@@ -51,7 +51,8 @@ pid_alive() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc
 alive() { [ -f "$1" ] && pid_alive "$(cat "$1" 2>/dev/null)"; }
 
 as_pg() {
-	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+	# from /: the postgres user may not be able to enter the current directory
+	if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # ---------------------------------------------------------------- secrets
@@ -132,7 +133,7 @@ pg_conninfo() {
 
 pg_up() {
 	local dir data pw
-	dir=$(pg_dir)
+	dir=$(readlink -f "$(pg_dir)")
 	data=$dir/data
 	pw=$(pg_password)
 	mkdir -p "$VAR/log"
@@ -154,9 +155,11 @@ pg_up() {
 		as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1 && as_pg "$PGBIN/pg_ctl" -D "$data" reload >/dev/null
 	fi
 	if ! as_pg "$PGBIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-		touch "$VAR/log/postgres.log"
-		[ "$(id -u)" -eq 0 ] && chown postgres: "$VAR/log/postgres.log"
-		as_pg "$PGBIN/pg_ctl" -D "$data" -l "$VAR/log/postgres.log" -w -t 60 \
+		# the log lives beside the cluster (reachable by postgres), linked from var/log
+		touch "$dir/postgres.log"
+		[ "$(id -u)" -eq 0 ] && chown postgres: "$dir/postgres.log"
+		ln -sfn "$dir/postgres.log" "$VAR/log/postgres.log"
+		as_pg "$PGBIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
 			-o "-p $PG_PORT -c listen_addresses=$PG_HOST -c unix_socket_directories=$(readlink -f "$dir")" \
 			start >/dev/null || die "postgres did not start (see $VAR/log/postgres.log)"
 		log "postgres up on $PG_HOST:$PG_PORT"
@@ -171,7 +174,7 @@ pg_up() {
 pg_down() {
 	local dir
 	[ -e "$VAR/pg" ] || return 0
-	dir=$(pg_dir)
+	dir=$(readlink -f "$(pg_dir)")
 	if [ -f "$dir/data/postmaster.pid" ]; then
 		as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 		log "postgres stopped"
@@ -307,7 +310,7 @@ nginx_down() {
 status() {
 	local f
 	printf '%-16s %s\n' redis "$(alive "$VAR/run/redis.pid" && echo "up :$REDIS_PORT" || echo down)"
-	printf '%-16s %s\n' postgres "$( [ -e "$VAR/pg" ] && as_pg "$PGBIN/pg_ctl" -D "$(pg_dir)/data" status >/dev/null 2>&1 && echo "up :$PG_PORT" || echo down)"
+	printf '%-16s %s\n' postgres "$( [ -e "$VAR/pg" ] && as_pg "$PGBIN/pg_ctl" -D "$(readlink -f "$(pg_dir)")/data" status >/dev/null 2>&1 && echo "up :$PG_PORT" || echo down)"
 	printf '%-16s %s\n' nginx "$(alive "$VAR/run/nginx.pid" && echo "up :$PORT" || echo down)"
 	for f in "$VAR"/run/*.[0-9]*.pid; do
 		[ -f "$f" ] || continue
