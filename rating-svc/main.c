@@ -207,9 +207,12 @@ static void on_batch(struct pgconn *pc, const PGresult *commit, const PGresult *
 		outcome = RB_UNKNOWN;
 	else
 		outcome = RB_REFUSED;
-	if (outcome == RB_REFUSED)
-		log_warn("postgres: a batch of %d rows was refused (%s); its ratings go one by one",
-			 b->nrows, pg_result_err(cause));
+	if (outcome == RB_REFUSED) {
+		const char *why = pg_result_err(cause);
+
+		log_warn("postgres: a batch of %d rows was refused (%.*s); its ratings go one by one",
+			 b->nrows, (int)strcspn(why, "\n"), why);
+	}
 	if (!inserted || !answers) {
 		/* out of memory: nothing can be told apart; committed rows
 		 * answer 503, a retry answers 409 (as after a lost connection) */
