@@ -172,8 +172,11 @@ def aggregate(raw):
             row["ratings_per_s"] = med([x["status"]["201"] / (x["duration_us"] / 1e6) if x["duration_us"] else None for x in xs])
             row["p99_ms"] = med([x["latency_us"]["p99"] / 1000.0 for x in xs])
             row["not_201"] = med([x["status"]["409"] + x["status"]["other"] + sum(x["errors"].values()) for x in xs])
-            # rows in the table after the run == the 201s of that run
-            row["rows_match_201"] = all(r.get("rows") == r["result"]["status"]["201"] for r in rs)
+            # rows in the table after the run: every 201 has its row; at
+            # most `clients` more (answers still on the way when wrk stopped)
+            row["rows_match_201"] = all(r.get("rows") is not None and
+                                        r["result"]["status"]["201"] <= r["rows"] <= r["result"]["status"]["201"] + r["clients"]
+                                        for r in rs)
         else:
             row["rows_per_xact"] = per
             row["ratings_per_s"] = med([r["result"]["tps"] * per for r in rs])
@@ -336,9 +339,10 @@ def markdown(res, analysis):
           "that queued meanwhile, one transaction, pipelined). The references are Postgres alone in "
           "the same run: pgbench running the same INSERT, one row per transaction (*pg-single*) or 64 "
           "in one pipelined transaction (*pg-batch64*), rows/s. Postgres runs with fsync on (durable "
-          "commits). *rows = 201s*: the table held exactly as many rows as 201s after each run.")
+          "commits). *rows ≥ 201s*: after each run the table held a row for every 201 (and at most one more per "
+          "client: answers still on their way when wrk stopped).")
         w("")
-        w("| clients | target | batch | ratings/s | p99 ms | not 201 | rows = 201s | load 1m |")
+        w("| clients | target | batch | ratings/s | p99 ms | not 201 | rows ≥ 201s | load 1m |")
         w("|---|---|---|---|---|---|---|---|")
         for r in res["ratings"]:
             batch = ("--batch-max %d" % r["batch_max"]) if r["target"] == "rating-svc" else ("%d rows/xact" % r["rows_per_xact"])
