@@ -370,6 +370,7 @@ pgbench_run() { # clients script-file
 }
 if has ratings; then
 	RAT_CLIENTS=${BENCH_RATING_CLIENTS:-"1 8 64"}
+	[ "$MODE" = smoke ] && RAT_CLIENTS=${BENCH_RATING_CLIENTS:-8}
 	# the references: the same INSERT as rating-svc's into a copy of the table
 	psql_q "DROP TABLE IF EXISTS bench_ratings; CREATE TABLE bench_ratings (LIKE ratings INCLUDING ALL)" ||
 		log "warning: could not create bench_ratings"
