@@ -677,7 +677,10 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 	info.pcontext = &srv->ctx;
 	info.keepalive_timeout = 60;
 	info.timeout_secs = 30;
-	info.max_http_header_data = 4096;
+	/* nginx passes at most 16 KiB of headers (large_client_header_buffers
+	 * in nginx.conf.in); more than lws' space is refused by lws with a
+	 * close, which nginx would report as 502 */
+	info.max_http_header_data = 32768;
 	info.vhost_name = srv->o.name;
 	srv->ctx = lws_create_context(&info);
 	/* lws 4.1 returns a context even when its vhost could not listen.
