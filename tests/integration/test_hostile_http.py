@@ -148,6 +148,7 @@ def test_bare_connect_and_close_to_every_service_port():
     """lws calls CLOSED_HTTP without per-session data for a connection that
     closes before a request: that dereferenced NULL (SIGSEGV) in every
     service."""
+    pids = service_pids()
     for _ in range(3):
         for port in SERVICES.values():
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
@@ -156,7 +157,8 @@ def test_bare_connect_and_close_to_every_service_port():
             s = socket.create_connection(("127.0.0.1", port), timeout=5)
             s.sendall(b"GET /hea")
             s.close()
-    time.sleep(0.5)
+    time.sleep(1.0)
+    assert service_pids() == pids, "a service died and was restarted"
     all_alive()
 
 
