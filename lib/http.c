@@ -41,6 +41,7 @@ struct http_req {
 	int refs;
 	int replied, written, server_done, dispatching, dispatched;
 	int close_after;            /* close the connection once the reply is out */
+	const char *ctype;          /* NULL: application/json */
 	int query_too_long;
 	int status;
 	unsigned char *reply;       /* LWS_PRE bytes of headroom, then the body */
@@ -142,7 +143,8 @@ static int req_write(struct http_req *req)
 	int close;
 
 	req->written = 1;
-	if (lws_add_http_common_headers(wsi, (unsigned int)req->status, "application/json",
+	if (lws_add_http_common_headers(wsi, (unsigned int)req->status,
+					 req->ctype ? req->ctype : "application/json",
 					 (lws_filepos_t)req->reply_len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 					 (const unsigned char *)"no-store", 8, &p, end) ||
@@ -258,11 +260,12 @@ static void builtin_metrics(struct http_req *req, void *app)
 		    s->refused);
 	if (srv->o.metrics)
 		srv->o.metrics(&b, app);
-	/* Prometheus text is not JSON, but http_reply sends it as it is */
-	if (b.oom)
+	if (b.oom) {
 		http_reply_error(req, 500, "out of memory", NULL);
-	else
+	} else {
+		req->ctype = "text/plain; version=0.0.4";
 		http_reply(req, 200, b.p, b.len);
+	}
 	sbuf_free(&b);
 }
 
@@ -666,7 +669,9 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 	memset(&info, 0, sizeof(info));
-	info.port = srv->o.port;
+	/* a negative port: a server vhost without a listening socket, into
+	 * which sockets are adopted (fuzz/fuzz_http_server.c) */
+	info.port = srv->o.port < 0 ? CONTEXT_PORT_NO_LISTEN_SERVER : srv->o.port;
 	info.iface = srv->o.host;
 	info.protocols = srv->protocols;
 	info.pvo = opts->ws_protocol ? &srv->pvo : NULL;
@@ -696,7 +701,8 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 		free(srv);
 		return NULL;
 	}
-	log_info("%s: listening on http://%s:%d", srv->o.name, srv->o.host, srv->o.port);
+	if (srv->o.port >= 0)
+		log_info("%s: listening on http://%s:%d", srv->o.name, srv->o.host, srv->o.port);
 	return srv;
 }
 

@@ -36,7 +36,7 @@ struct http_route {
 struct http_server_opts {
 	const char *name;                 /* for logs */
 	const char *host;                 /* listen address, default 127.0.0.1 */
-	int port;
+	int port;                         /* < 0: no listening socket (adopt sockets) */
 	const struct http_route *routes;  /* ends with a NULL method */
 	void *app;                        /* passed to handlers and hooks */
 	size_t max_body;                  /* default 4096; larger bodies get 413 */
