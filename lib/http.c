@@ -5,7 +5,19 @@
  * written directly when the handler answers during dispatch, otherwise from
  * LWS_CALLBACK_HTTP_WRITEABLE. The request is reference counted: the server
  * holds one reference until the reply is written or the connection is gone
- * and a reply has been given; handlers waiting on a store hold another. */
+ * and a reply has been given; handlers waiting on a store hold another.
+ * One timer per request: the body's deadline (408, then close) until
+ * dispatch, the store's (503) from then on.
+ *
+ * What lws 4.1.6 does with hostile input, and what is done about it here:
+ * callbacks may come without per-session data (a connection closed before
+ * a request); a request parsed from bytes lws buffered behind an earlier
+ * one (pipelining) is refused, because lws would feed its own header bytes
+ * back as its body and then spin (see LWS_CALLBACK_HTTP); lws would switch
+ * to h2c when asked, so upgrades are confirmed here (websocket only, where
+ * there is a websocket protocol); the query is taken whole or refused (414).
+ * The issue-15 cases are in tests/integration/test_hostile_http.py and
+ * fuzz/fuzz_http_server.c. */
 #include "http.h"
 
 #include "log.h"
