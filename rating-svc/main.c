@@ -442,25 +442,81 @@ static void on_driver(struct pgconn *pc, const PGresult *res, void *priv)
 	http_req_release(req);
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes the raw path segment src (to the end of the string) into
+ * dst (cap bytes with the NUL); '+' stays '+' (a path, not a form). Returns
+ * the length, or -1 on a broken escape, %00 or a result over cap - 1. */
+static int car_decode(const char *src, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	for (const char *p = src; *p; p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '%') {
+			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+
+			if (lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			if (!c)
+				return -1;
+			p += 2;
+		}
+		if (n + 1 >= cap)
+			return -1;
+		dst[n++] = (char)c;
+	}
+	dst[n] = 0;
+	return (int)n;
+}
+
 static void handle_driver(struct http_req *req, void *app)
 {
 	static const char prefix[] = "/rating/driver/";
 	struct rating_svc *s = app;
-	const char *path = http_req_path(req) + sizeof(prefix) - 1;
+	const char *raw = http_req_raw_path(req);
 	char car[V_CAR_NUMBER_MAX + 1];
 	const char *params[1] = { car };
 	int n;
 
-	/* lws hands over the path already percent-decoded (nginx passes the
-	 * client's URI through unchanged): decoding it again would turn a
-	 * literal "%41" into "A". What is left to check is the text itself. */
-	n = (int)strlen(path);
-	if (n < 1 || n > V_CAR_NUMBER_MAX || !v_valid_text(path, (size_t)n, V_CAR_NUMBER_MAX)) {
+	/* A car number may hold '/', '.', '%' and spaces. lws hands over the
+	 * path decoded and normalised ("A%2F%2FB" -> "A/B", "/./" dropped), so
+	 * the car number is read from the URI as the client sent it, which
+	 * nginx passes in X-Original-URI, and decoded once here. A client on
+	 * the service port itself (no such header) gets lws' path. */
+	if (raw) {
+		if (strncmp(raw, prefix, sizeof(prefix) - 1)) {
+			s->invalid++;
+			http_reply_error(req, 400, "the path must be /rating/driver/{car_number}",
+					 "car_number");
+			return;
+		}
+		n = car_decode(raw + sizeof(prefix) - 1, car, sizeof(car));
+	} else {
+		const char *path = http_req_path(req) + sizeof(prefix) - 1;
+
+		n = (int)strlen(path);
+		if (n <= V_CAR_NUMBER_MAX)
+			memcpy(car, path, (size_t)n + 1);
+		else
+			n = -1;
+	}
+	if (n < 1 || !v_valid_text(car, (size_t)n, V_CAR_NUMBER_MAX)) {
 		s->invalid++;
 		http_reply_error(req, 400, "car_number must be 1-32 bytes of text", "car_number");
 		return;
 	}
-	memcpy(car, path, (size_t)n + 1);
 	s->lookups++;
 	http_req_hold(req);
 	if (pg_query(s->pg, rating_sql_driver, 1, params, on_driver, req) < 0) {
