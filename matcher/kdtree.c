@@ -27,11 +27,12 @@
  */
 #include "kdtree.h"
 
+#include "bigalloc.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define KD_LEAF_SHIFT 3
 #define KD_LEAF (1u << KD_LEAF_SHIFT) /* points per leaf */
@@ -65,22 +66,6 @@ static const struct kd_fbox empty_fbox = {INFINITY, INFINITY, -INFINITY, -INFINI
 
 /* ---- memory ---- */
 
-#define KD_HUGE ((size_t)2 << 20)
-
-void *kd_big_alloc(size_t bytes)
-{
-    if (bytes == 0)
-        bytes = 1;
-    if (bytes < KD_HUGE)
-        return malloc(bytes);
-    size_t r = (bytes + KD_HUGE - 1) / KD_HUGE * KD_HUGE;
-    void *p = NULL;
-    if (r < bytes || posix_memalign(&p, KD_HUGE, r))
-        return NULL;
-    (void)madvise(p, r, MADV_HUGEPAGE); /* a hint; failure is harmless */
-    return p;
-}
-
 static void *alloc_n(size_t *bytes, size_t n, size_t size)
 {
     if (n == 0)
@@ -88,7 +73,7 @@ static void *alloc_n(size_t *bytes, size_t n, size_t size)
     if (n > SIZE_MAX / size)
         return NULL;
     *bytes += n * size;
-    return kd_big_alloc(n * size);
+    return big_alloc(n * size);
 }
 
 size_t kd_leaves_for(size_t n)
