@@ -1,0 +1,255 @@
+/* incr.c - see incr.h. */
+#include "incr.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkd.h"
+
+struct fresh {
+	double x, y;
+	uint64_t key;
+	uint8_t is_rider, taken;
+};
+
+struct ent {
+	double d2;
+	uint64_t rkey, dkey;
+	uint32_t idx; /* into the new list */
+};
+
+struct incr {
+	struct dkd *t[2]; /* [0] drivers, [1] riders */
+	struct fresh *nl;
+	size_t nn, cap_nl;
+	struct ent *heap;
+	size_t nh, cap_heap;
+	struct incr_pair *out;
+	size_t cap_out;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(*p, n * size);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+struct incr *incr_new(void)
+{
+	struct incr *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->t[0] = dkd_new();
+	c->t[1] = dkd_new();
+	if (!c->t[0] || !c->t[1]) {
+		incr_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void incr_free(struct incr *c)
+{
+	if (!c)
+		return;
+	dkd_free(c->t[0]);
+	dkd_free(c->t[1]);
+	free(c->nl);
+	free(c->heap);
+	free(c->out);
+	free(c);
+}
+
+void incr_reset(struct incr *c)
+{
+	dkd_free(c->t[0]);
+	dkd_free(c->t[1]);
+	c->t[0] = dkd_new();
+	c->t[1] = dkd_new();
+	c->nn = 0;
+}
+
+size_t incr_new_count(const struct incr *c) { return c->nn; }
+void incr_forget_new(struct incr *c) { c->nn = 0; }
+size_t incr_waiting(const struct incr *c, int is_rider) { return c->t[is_rider != 0] ? dkd_size(c->t[is_rider != 0]) : 0; }
+
+/* Drops from the new list what no longer waits; keeps it from growing
+ * without bound while nothing pairs (a standby). */
+static void prune_new(struct incr *c)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < c->nn; i++)
+		if (dkd_contains(c->t[c->nl[i].is_rider], c->nl[i].x, c->nl[i].y, c->nl[i].key))
+			c->nl[w++] = c->nl[i];
+	c->nn = w;
+}
+
+int incr_add(struct incr *c, int is_rider, double x, double y, uint64_t key)
+{
+	is_rider = is_rider != 0;
+	if (c->nn > 2 * (dkd_size(c->t[0]) + dkd_size(c->t[1])) + 4096)
+		prune_new(c);
+	if (grow((void **)&c->nl, &c->cap_nl, c->nn + 1, sizeof(*c->nl)) < 0)
+		return -1;
+	if (dkd_insert(c->t[is_rider], x, y, key) < 0)
+		return -1;
+	c->nl[c->nn++] = (struct fresh){ x, y, key, (uint8_t)is_rider, 0 };
+	return 0;
+}
+
+int incr_remove(struct incr *c, int is_rider, double x, double y, uint64_t key)
+{
+	return dkd_remove(c->t[is_rider != 0], x, y, key);
+}
+
+/* ---- the queue: a binary heap on (d2, rider key, driver key) ---- */
+
+static inline int ent_less(const struct ent *a, const struct ent *b)
+{
+	if (a->d2 != b->d2)
+		return a->d2 < b->d2;
+	if (a->rkey != b->rkey)
+		return a->rkey < b->rkey;
+	return a->dkey < b->dkey;
+}
+
+static int heap_push(struct incr *c, struct ent e)
+{
+	size_t i;
+
+	if (grow((void **)&c->heap, &c->cap_heap, c->nh + 1, sizeof(*c->heap)) < 0)
+		return -1;
+	for (i = c->nh++; i > 0 && ent_less(&e, &c->heap[(i - 1) / 2]); i = (i - 1) / 2)
+		c->heap[i] = c->heap[(i - 1) / 2];
+	c->heap[i] = e;
+	return 0;
+}
+
+static struct ent heap_pop(struct incr *c)
+{
+	struct ent top = c->heap[0], last = c->heap[--c->nh];
+	size_t i = 0;
+
+	for (;;) {
+		size_t k = 2 * i + 1;
+
+		if (k >= c->nh)
+			break;
+		if (k + 1 < c->nh && ent_less(&c->heap[k + 1], &c->heap[k]))
+			k++;
+		if (!ent_less(&c->heap[k], &last))
+			break;
+		c->heap[i] = c->heap[k];
+		i = k;
+	}
+	if (c->nh)
+		c->heap[i] = last;
+	return top;
+}
+
+/* ---- pairing ---- */
+
+static int fresh_cmp(const void *a, const void *b)
+{
+	const struct fresh *x = a, *y = b;
+
+	if (x->is_rider != y->is_rider)
+		return x->is_rider < y->is_rider ? -1 : 1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* The new-list entry of (is_rider, key), or NULL. */
+static struct fresh *fresh_find(struct incr *c, int is_rider, uint64_t key)
+{
+	size_t lo = 0, hi = c->nn;
+	struct fresh k = { 0, 0, key, (uint8_t)is_rider, 0 };
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = fresh_cmp(&c->nl[mid], &k);
+
+		if (r == 0)
+			return &c->nl[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* New entry i's best pair now: 0 and *e, or -1 if the other side is empty. */
+static int best_of(struct incr *c, uint32_t i, struct ent *e, struct dkd_point *partner)
+{
+	const struct fresh *f = &c->nl[i];
+	double d2;
+
+	if (dkd_nearest(c->t[!f->is_rider], f->x, f->y, partner, &d2) < 0)
+		return -1;
+	*e = (struct ent){ d2, f->is_rider ? f->key : partner->key, f->is_rider ? partner->key : f->key, i };
+	return 0;
+}
+
+long incr_pair(struct incr *c, const struct incr_pair **out)
+{
+	struct dkd_point partner;
+	struct ent e;
+	size_t made = 0, w = 0;
+
+	*out = c->out;
+	/* the new list: sorted, once each, only what still waits */
+	qsort(c->nl, c->nn, sizeof(*c->nl), fresh_cmp);
+	for (size_t i = 0; i < c->nn; i++) {
+		if (w && !fresh_cmp(&c->nl[w - 1], &c->nl[i]))
+			continue;
+		if (dkd_contains(c->t[c->nl[i].is_rider], c->nl[i].x, c->nl[i].y, c->nl[i].key))
+			c->nl[w++] = c->nl[i];
+	}
+	c->nn = w;
+	/* every new request has at most one entry queued and is in at most one
+	 * pair: with room for nn of each, nothing below can fail */
+	if (grow((void **)&c->heap, &c->cap_heap, c->nn, sizeof(*c->heap)) < 0 ||
+	    grow((void **)&c->out, &c->cap_out, c->nn, sizeof(*c->out)) < 0)
+		return -1;
+	c->nh = 0;
+	for (uint32_t i = 0; i < c->nn; i++)
+		if (best_of(c, i, &e, &partner) == 0)
+			(void)heap_push(c, e); /* room reserved above */
+
+	while (c->nh) {
+		struct ent top = heap_pop(c);
+		struct fresh *f = &c->nl[top.idx];
+
+		if (f->taken)
+			continue;
+		/* still its best (its partner still waits)? else back in, later */
+		if (best_of(c, top.idx, &e, &partner) < 0)
+			continue;
+		if (memcmp(&e.d2, &top.d2, sizeof(double)) || e.rkey != top.rkey || e.dkey != top.dkey) {
+			(void)heap_push(c, e);
+			continue;
+		}
+		c->out[made++] = (struct incr_pair){ e.rkey, e.dkey, sqrt(e.d2) };
+		f->taken = 1;
+		(void)dkd_remove(c->t[f->is_rider], f->x, f->y, f->key);
+		(void)dkd_remove(c->t[!f->is_rider], partner.x, partner.y, partner.key);
+		struct fresh *pf = fresh_find(c, !f->is_rider, partner.key);
+		if (pf)
+			pf->taken = 1;
+	}
+	c->nn = 0;
+	*out = c->out;
+	return (long)made;
+}
