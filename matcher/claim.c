@@ -40,7 +40,7 @@ static void on_claim(struct rconn *rc, redisReply *r, void *priv)
 	struct claim *c = priv;
 	struct matcher *m = c->m;
 	enum settle_outcome o = SETTLE_UNKNOWN;
-	int r_exists = 0, d_exists = 0;
+	int r_exists = 0, d_exists = 0, back;
 
 	if (m->stopping) {
 		free(c);
@@ -66,12 +66,18 @@ static void on_claim(struct rconn *rc, redisReply *r, void *priv)
 		log_warn("claim %s: %s", c->info.ride_id, rreply_err(r));
 		m->claims_lost++;
 	}
-	settle_claim(&m->riders, c->rms, c->rseq, &m->drivers, c->dms, c->dseq, o, r_exists, d_exists);
+	back = settle_claim(&m->riders, c->rms, c->rseq, &m->drivers, c->dms, c->dseq, o, r_exists, d_exists);
+	if (back & SETTLE_RIDER_BACK)
+		tick_enter(m, 1, pool_find(&m->riders, c->rms, c->rseq));
+	if (back & SETTLE_DRIVER_BACK)
+		tick_enter(m, 0, pool_find(&m->drivers, c->dms, c->dseq));
 	free(c);
 }
 
-static void claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entry *de, double distance)
+/* 0 if the claim went out (both entries CLAIMING), else -1 (both WAITING). */
+static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entry *de, double distance)
 {
+	int rc = -1;
 	char rid[48], did[48], rkey[64], dkey[64], ridekey[96], token[33], ttl[16], cap[16] = "100000";
 	struct claim *c = calloc(1, sizeof(*c));
 	char *json;
@@ -80,7 +86,7 @@ static void claim_pair(struct matcher *m, struct pool_entry *re, struct pool_ent
 	if (!c || ride_token(token) < 0) {
 		free(c);
 		log_error("cannot claim: out of memory or no randomness");
-		return;
+		return -1;
 	}
 	pool_format_id(re->ms, re->seq, rid, sizeof(rid));
 	pool_format_id(de->ms, de->seq, did, sizeof(did));
@@ -88,7 +94,7 @@ static void claim_pair(struct matcher *m, struct pool_entry *re, struct pool_ent
 	if (!json) {
 		log_error("cannot build the match message for %s/%s", rid, did);
 		free(c);
-		return;
+		return -1;
 	}
 	*c = (struct claim){ m, re->ms, re->seq, de->ms, de->seq, distance, c->info };
 	snprintf(rkey, sizeof(rkey), "rider:%s", rid);
@@ -107,11 +113,13 @@ static void claim_pair(struct matcher *m, struct pool_entry *re, struct pool_ent
 			       argv, lens) == 0) {
 			re->state = POOL_CLAIMING;
 			de->state = POOL_CLAIMING;
+			rc = 0;
 		} else {
 			free(c); /* Redis down: both keep waiting */
 		}
 	}
 	free(json);
+	return rc;
 }
 
 static void on_claims_timer(uv_timer_t *t)
@@ -122,11 +130,40 @@ static void on_claims_timer(uv_timer_t *t)
 		claim_some(m);
 }
 
+/* Claims pair i of this tick. Incremental pairs have left the index already;
+ * a cold pair leaves it now. A pair that does not go out waits again. */
+static void claim_one(struct matcher *m, long i)
+{
+	struct pool_entry *re, *de;
+	double distance;
+
+	if (m->pairs_incr) {
+		re = pool_find_ord(&m->riders, m->ipairs[i].rider);
+		de = pool_find_ord(&m->drivers, m->ipairs[i].driver);
+		distance = m->ipairs[i].distance;
+	} else {
+		re = snap_rider(&m->snap, &m->riders, i);
+		de = snap_driver(&m->snap, &m->drivers, i);
+		distance = m->snap.pairs[i].distance;
+		if (re->state == POOL_WAITING)
+			tick_leave(m, 1, re);
+		if (de->state == POOL_WAITING)
+			tick_leave(m, 0, de);
+	}
+	if (re && de && re->state == POOL_WAITING && de->state == POOL_WAITING &&
+	    claim_pair(m, re, de, distance) == 0)
+		return;
+	if (re && re->state == POOL_WAITING)
+		tick_enter(m, 1, re);
+	if (de && de->state == POOL_WAITING)
+		tick_enter(m, 0, de);
+}
+
 /* The tick stays busy (no expiry, no compaction, so the snapshot's indices
  * stay valid) until all claims are out. */
 void claim_some(struct matcher *m)
 {
-	long end = m->next_claim + m->claim_batch;
+	long end = m->next_claim + m->claim_batch, total = m->pairs_incr ? m->nipairs : m->snap.npairs;
 
 	/* flow control: while Redis has many claims unanswered, wait for it
 	 * rather than pile commands into hiredis' output buffer (which it
@@ -135,16 +172,11 @@ void claim_some(struct matcher *m)
 		uv_timer_start(&m->claims, on_claims_timer, 1, 0);
 		return;
 	}
-	if (end > m->snap.npairs)
-		end = m->snap.npairs;
-	for (; m->next_claim < end; m->next_claim++) {
-		struct pool_entry *re = snap_rider(&m->snap, &m->riders, m->next_claim);
-		struct pool_entry *de = snap_driver(&m->snap, &m->drivers, m->next_claim);
-
-		if (re->state == POOL_WAITING && de->state == POOL_WAITING)
-			claim_pair(m, re, de, m->snap.pairs[m->next_claim].distance);
-	}
-	if (m->next_claim < m->snap.npairs && !m->stopping) {
+	if (end > total)
+		end = total;
+	for (; m->next_claim < end; m->next_claim++)
+		claim_one(m, m->next_claim);
+	if (m->next_claim < total && !m->stopping) {
 		uv_timer_start(&m->claims, on_claims_timer, 0, 0);
 		return;
 	}

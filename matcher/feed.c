@@ -21,11 +21,16 @@ static void ingest(struct matcher *m, int is_rider, uint64_t ms, uint64_t seq, c
 			 (unsigned long long)seq);
 		return;
 	}
+	struct pool *p = is_rider ? &m->riders : &m->drivers;
+	int rc;
+
 	copy = strdup(json);
-	if (!copy || pool_add(is_rider ? &m->riders : &m->drivers, ms, seq, loc, copy) < 0) {
+	if (!copy || (rc = pool_add(p, ms, seq, loc, copy)) < 0) {
 		log_error("out of memory adding a request");
 		return;
 	}
+	if (rc == 0)
+		tick_enter(m, is_rider, &p->v[p->n - 1]);
 	m->stats.t.requests++;
 }
 

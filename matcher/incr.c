@@ -16,7 +16,8 @@ struct fresh {
 struct ent {
 	double d2;
 	uint64_t rkey, dkey;
-	uint32_t idx; /* into the new list */
+	double px, py; /* the partner's place */
+	uint32_t idx;  /* into the new list */
 };
 
 struct incr {
@@ -27,6 +28,8 @@ struct incr {
 	size_t nh, cap_heap;
 	struct incr_pair *out;
 	size_t cap_out;
+	uint64_t *gone; /* hash set of the partners paired in this call */
+	size_t cap_gone;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -68,6 +71,7 @@ void incr_free(struct incr *c)
 	free(c->nl);
 	free(c->heap);
 	free(c->out);
+	free(c->gone);
 	free(c);
 }
 
@@ -190,6 +194,55 @@ static struct fresh *fresh_find(struct incr *c, int is_rider, uint64_t key)
 	return NULL;
 }
 
+/* The set of requests paired during one incr_pair: (key << 1 | is_rider) + 1
+ * in open addressing; 0 is empty. At most 2 nn members, in 4 nn or more. */
+static int gone_reset(struct incr *c, size_t nn)
+{
+	size_t cap = 64;
+
+	while (cap < 4 * nn)
+		cap *= 2;
+	if (cap > c->cap_gone) {
+		free(c->gone);
+		c->gone = malloc(cap * sizeof(*c->gone));
+		if (!c->gone) {
+			c->cap_gone = 0;
+			return -1;
+		}
+		c->cap_gone = cap;
+	}
+	memset(c->gone, 0, c->cap_gone * sizeof(*c->gone));
+	return 0;
+}
+
+static inline size_t gone_slot(const struct incr *c, uint64_t v)
+{
+	return (size_t)((v * 0x9e3779b97f4a7c15ULL) >> 20) & (c->cap_gone - 1);
+}
+
+static void gone_add(struct incr *c, int is_rider, uint64_t key)
+{
+	uint64_t v = (key << 1 | (uint64_t)is_rider) + 1;
+	size_t i = gone_slot(c, v);
+
+	while (c->gone[i] && c->gone[i] != v)
+		i = (i + 1) & (c->cap_gone - 1);
+	c->gone[i] = v;
+}
+
+static int gone_has(const struct incr *c, int is_rider, uint64_t key)
+{
+	uint64_t v = (key << 1 | (uint64_t)is_rider) + 1;
+	size_t i = gone_slot(c, v);
+
+	while (c->gone[i]) {
+		if (c->gone[i] == v)
+			return 1;
+		i = (i + 1) & (c->cap_gone - 1);
+	}
+	return 0;
+}
+
 /* New entry i's best pair now: 0 and *e, or -1 if the other side is empty. */
 static int best_of(struct incr *c, uint32_t i, struct ent *e, struct dkd_point *partner)
 {
@@ -198,7 +251,8 @@ static int best_of(struct incr *c, uint32_t i, struct ent *e, struct dkd_point *
 
 	if (dkd_nearest(c->t[!f->is_rider], f->x, f->y, partner, &d2) < 0)
 		return -1;
-	*e = (struct ent){ d2, f->is_rider ? f->key : partner->key, f->is_rider ? partner->key : f->key, i };
+	*e = (struct ent){ d2, f->is_rider ? f->key : partner->key, f->is_rider ? partner->key : f->key,
+			   partner->x, partner->y, i };
 	return 0;
 }
 
@@ -221,7 +275,7 @@ long incr_pair(struct incr *c, const struct incr_pair **out)
 	/* every new request has at most one entry queued and is in at most one
 	 * pair: with room for nn of each, nothing below can fail */
 	if (grow((void **)&c->heap, &c->cap_heap, c->nn, sizeof(*c->heap)) < 0 ||
-	    grow((void **)&c->out, &c->cap_out, c->nn, sizeof(*c->out)) < 0)
+	    grow((void **)&c->out, &c->cap_out, c->nn, sizeof(*c->out)) < 0 || gone_reset(c, c->nn) < 0)
 		return -1;
 	c->nh = 0;
 	for (uint32_t i = 0; i < c->nn; i++)
@@ -234,18 +288,21 @@ long incr_pair(struct incr *c, const struct incr_pair **out)
 
 		if (f->taken)
 			continue;
-		/* still its best (its partner still waits)? else back in, later */
-		if (best_of(c, top.idx, &e, &partner) < 0)
-			continue;
-		if (memcmp(&e.d2, &top.d2, sizeof(double)) || e.rkey != top.rkey || e.dkey != top.dkey) {
-			(void)heap_push(c, e);
+		/* its partner was paired meanwhile: its best now goes back in
+		 * (later: partners only disappear), or it has none */
+		uint64_t pkey = f->is_rider ? top.dkey : top.rkey;
+		if (gone_has(c, !f->is_rider, pkey)) {
+			if (best_of(c, top.idx, &e, &partner) == 0)
+				(void)heap_push(c, e);
 			continue;
 		}
-		c->out[made++] = (struct incr_pair){ e.rkey, e.dkey, sqrt(e.d2) };
+		c->out[made++] = (struct incr_pair){ top.rkey, top.dkey, sqrt(top.d2) };
 		f->taken = 1;
 		(void)dkd_remove(c->t[f->is_rider], f->x, f->y, f->key);
-		(void)dkd_remove(c->t[!f->is_rider], partner.x, partner.y, partner.key);
-		struct fresh *pf = fresh_find(c, !f->is_rider, partner.key);
+		(void)dkd_remove(c->t[!f->is_rider], top.px, top.py, pkey);
+		gone_add(c, f->is_rider, f->key);
+		gone_add(c, !f->is_rider, pkey);
+		struct fresh *pf = fresh_find(c, !f->is_rider, pkey);
 		if (pf)
 			pf->taken = 1;
 	}

@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 {
 	static struct matcher m;
 	const char *listen = "127.0.0.1", *redis_addr = NULL, *instance = NULL;
-	int port = cfg_stack_port(50), redis_port = cfg_stack_port(1), rc;
+	int port = cfg_stack_port(50), redis_port = cfg_stack_port(1), rc, no_incremental = 0;
 	char redis_host[128] = "127.0.0.1", host[64];
 	struct opt opts[] = {
 		{ "listen", "LISTEN", OPT_STR, &listen, "address for /healthz and /metrics" },
@@ -102,6 +102,7 @@ int main(int argc, char **argv)
 		{ "ride-ttl-s", NULL, OPT_INT, &m.ride_ttl_s, "how long a ride can be rated" },
 		{ "claim-batch", NULL, OPT_INT, &m.claim_batch, "claims issued per loop iteration" },
 		{ "stats-min-ms", NULL, OPT_INT, &m.stats_min_ms, "at most one stats message per this many ms" },
+		{ "no-incremental", NULL, OPT_FLAG, &no_incremental, "pair the whole pool from scratch every tick" },
 		{ NULL, NULL, 0, NULL, NULL },
 	};
 
@@ -124,6 +125,7 @@ int main(int argc, char **argv)
 		log_error("a value is out of range (see --help)");
 		return 2;
 	}
+	m.incremental = !no_incremental;
 	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
 		return 2;
 	if (!instance) {
@@ -174,6 +176,7 @@ int main(int argc, char **argv)
 	pool_free(&m.riders);
 	pool_free(&m.drivers);
 	snap_free(&m.snap);
+	tick_free(&m);
 	mc_ctx_free(m.mc);
 	uv_loop_close(m.loop);
 	log_info("stopped");

@@ -6,6 +6,7 @@
 #define RS_MATCHER_H
 
 #include "http.h"
+#include "incr.h"
 #include "pool.h"
 #include "redis.h"
 #include "snap.h"
@@ -23,7 +24,7 @@ struct matcher {
 
 	/* configuration (flags) */
 	int tick_ms, ttl_ms, lease_ms, no_lease, max_points, inline_max, ride_ttl_s, stats_min_ms;
-	int claim_batch;
+	int claim_batch, incremental;
 	char instance[96];
 
 	/* feed.c */
@@ -43,7 +44,13 @@ struct matcher {
 	uv_work_t work;
 	int busy;                 /* a tick's pairing or claims are under way */
 	struct mc_ctx *mc;        /* pairing buffers kept between ticks */
-	struct snap snap;         /* one tick's pairing input and output */
+	struct snap snap;         /* a cold tick's pairing input and output */
+	struct incr *ix;          /* the waiting pool's index (incremental ticks) */
+	int ix_on;                /* ix holds exactly the WAITING entries */
+	int pairs_incr;           /* this tick's pairs are ipairs, not snap's */
+	const struct incr_pair *ipairs;
+	long nipairs;
+	size_t nnew;              /* requests new to this tick (logs) */
 	double work_ms;
 	uint64_t last_stats_ms;
 
@@ -76,9 +83,15 @@ void claim_init(struct matcher *m);
 void claim_some(struct matcher *m);
 void claim_stop(struct matcher *m);
 
+/* A request starts or stops WAITING (other than by the pairing): keeps the
+ * incremental index in step with the pool. tick.c */
+void tick_enter(struct matcher *m, int is_rider, const struct pool_entry *e);
+void tick_leave(struct matcher *m, int is_rider, const struct pool_entry *e);
+
 /* The tick timer: init (before any stop), start, stop. tick.c */
 void tick_init(struct matcher *m);
 void tick_start(struct matcher *m);
 void tick_stop(struct matcher *m);
+void tick_free(struct matcher *m);
 
 #endif

@@ -1,7 +1,14 @@
 /* tick.c - the tick: once per --tick-ms, expire what is past its TTL, publish
- * the stats, take a snapshot of the waiting pool (snap.c), pair it closest
- * pair first (pairing.c) on the loop when small, on the libuv thread pool
- * when large, then hand the pairs to claim.c. Glue only. */
+ * the stats, pair the waiting pool closest pair first, then hand the pairs
+ * to claim.c. Glue only.
+ *
+ * Two ways to pair, with the same result (tests/unit/test_matcher_incr.c):
+ *  - incremental (incr.c), when few requests are new since the last
+ *    pairing (at most --inline-max): on the loop, at a cost that grows
+ *    with them, not with the pool; the index is kept between ticks.
+ *  - cold: a snapshot of the whole waiting pool (snap.c) paired by
+ *    mc_match (pairing.c), on the loop when small, on the libuv thread
+ *    pool when large (a start, a standby taking over, --no-incremental). */
 #include "log.h"
 #include "matcher.h"
 #include "sbuf.h"
@@ -14,6 +21,39 @@ static double mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The index broke (out of memory): pair cold from now on. */
+static void index_off(struct matcher *m)
+{
+	if (!m->ix_on)
+		return;
+	log_error("out of memory in the pairing index: pairing every tick from scratch");
+	m->ix_on = 0;
+	incr_free(m->ix);
+	m->ix = NULL;
+}
+
+void tick_enter(struct matcher *m, int is_rider, const struct pool_entry *e)
+{
+	if (m->ix_on && incr_add(m->ix, is_rider, e->loc.x, e->loc.y, e->ord) < 0)
+		index_off(m);
+}
+
+void tick_leave(struct matcher *m, int is_rider, const struct pool_entry *e)
+{
+	if (m->ix_on)
+		(void)incr_remove(m->ix, is_rider, e->loc.x, e->loc.y, e->ord);
+}
+
+static void rider_gone(void *arg, const struct pool_entry *e)
+{
+	tick_leave(arg, 1, e);
+}
+
+static void driver_gone(void *arg, const struct pool_entry *e)
+{
+	tick_leave(arg, 0, e);
 }
 
 static void run_pairing(struct matcher *m)
@@ -48,9 +88,12 @@ static void after_pairing(struct matcher *m)
 		s->npairs = 0;
 	}
 	m->stats.tick_duration_ms = m->work_ms;
-	if (m->work_ms > 10)
+	if (m->work_ms > 10 && m->pairs_incr)
+		log_info("tick: paired %zu new requests (%zu riders, %zu drivers waiting) in %.1f ms", m->nnew,
+			 m->riders.live, m->drivers.live, m->work_ms);
+	else if (m->work_ms > 10)
 		log_info("tick: paired %zu riders x %zu drivers in %.1f ms", s->nr, s->nd, m->work_ms);
-	m->pairs_made += (uint64_t)s->npairs;
+	m->pairs_made += (uint64_t)(m->pairs_incr ? m->nipairs : s->npairs);
 	m->next_claim = 0;
 	m->busy = 1;
 	claim_some(m);
@@ -79,8 +122,8 @@ static void on_tick(uv_timer_t *t)
 	if (m->busy || m->stopping)
 		return;
 	now = matcher_now_ms(m);
-	m->stats.t.expired += pool_expire(&m->riders, now, (uint64_t)m->ttl_ms) +
-			      pool_expire(&m->drivers, now, (uint64_t)m->ttl_ms);
+	m->stats.t.expired += pool_expire(&m->riders, now, (uint64_t)m->ttl_ms, rider_gone, m) +
+			      pool_expire(&m->drivers, now, (uint64_t)m->ttl_ms, driver_gone, m);
 	pool_compact(&m->riders);
 	pool_compact(&m->drivers);
 	if (!m->active || !rconn_up(m->cmd))
@@ -88,10 +131,30 @@ static void on_tick(uv_timer_t *t)
 	/* what viewers see: the pool as this tick is about to pair it, after
 	 * the previous tick's claims have settled */
 	publish_stats(m);
+	m->pairs_incr = 0;
+	if (m->ix_on && incr_new_count(m->ix) <= (size_t)m->inline_max) {
+		double t0 = mono_ms();
+
+		m->nnew = incr_new_count(m->ix);
+		m->nipairs = incr_pair(m->ix, &m->ipairs);
+		m->work_ms = mono_ms() - t0;
+		if (m->nipairs >= 0) {
+			m->pairs_incr = 1;
+			m->snap.nr = m->snap.nd = 0;
+			m->snap.npairs = 0;
+			after_pairing(m);
+			return;
+		}
+		/* out of memory, nothing changed: the cold way below */
+	}
 	if (snap_take(&m->snap, &m->riders, &m->drivers) < 0) {
 		log_error("out of memory taking the tick's snapshot");
 		return;
 	}
+	/* the snapshot covers every new request; its pairs leave the index as
+	 * their claims go out (claim.c) */
+	if (m->ix_on)
+		incr_forget_new(m->ix);
 	if (m->snap.nr + m->snap.nd <= (size_t)m->inline_max) {
 		run_pairing(m);
 		after_pairing(m);
@@ -110,6 +173,12 @@ static void on_tick(uv_timer_t *t)
 
 void tick_init(struct matcher *m)
 {
+	if (m->incremental) {
+		m->ix = incr_new();
+		m->ix_on = m->ix != NULL;
+		if (!m->ix)
+			log_error("out of memory: pairing every tick from scratch");
+	}
 	uv_timer_init(m->loop, &m->tick);
 	m->tick.data = m;
 }
@@ -123,4 +192,11 @@ void tick_stop(struct matcher *m)
 {
 	uv_timer_stop(&m->tick);
 	uv_close((uv_handle_t *)&m->tick, NULL);
+}
+
+void tick_free(struct matcher *m)
+{
+	incr_free(m->ix);
+	m->ix = NULL;
+	m->ix_on = 0;
 }
