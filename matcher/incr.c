@@ -28,8 +28,10 @@ struct incr {
 	size_t nh, cap_heap;
 	struct incr_pair *out;
 	size_t cap_out;
-	uint64_t *gone; /* hash set of the partners paired in this call */
-	size_t cap_gone;
+	uint64_t left[1024];   /* bit hash(side, key): removed since the last pairing */
+	int any_left;
+	uint64_t *gone; /* hash set of the requests paired in this call */
+	size_t cap_gone, ngone; /* allocated; used in this call (a power of 2) */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -113,9 +115,27 @@ int incr_add(struct incr *c, int is_rider, double x, double y, uint64_t key)
 	return 0;
 }
 
+static inline unsigned left_bit(int is_rider, uint64_t key)
+{
+	return (unsigned)(((key << 1 | (uint64_t)is_rider) * 0x9e3779b97f4a7c15ULL) >> 48);
+}
+
 int incr_remove(struct incr *c, int is_rider, double x, double y, uint64_t key)
 {
+	unsigned b = left_bit(is_rider != 0, key);
+
+	c->left[b >> 6] |= 1ULL << (b & 63);
+	c->any_left = 1;
 	return dkd_remove(c->t[is_rider != 0], x, y, key);
+}
+
+/* Whether new entry f may have left its tree since it was added: only then
+ * is the tree asked (the bitmap has no false negatives). */
+static int may_have_left(const struct incr *c, const struct fresh *f)
+{
+	unsigned b = left_bit(f->is_rider, f->key);
+
+	return c->any_left && (c->left[b >> 6] >> (b & 63) & 1);
 }
 
 /* ---- the queue: a binary heap on (d2, rider key, driver key) ---- */
@@ -211,13 +231,14 @@ static int gone_reset(struct incr *c, size_t nn)
 		}
 		c->cap_gone = cap;
 	}
-	memset(c->gone, 0, c->cap_gone * sizeof(*c->gone));
+	c->ngone = cap; /* only what this call needs: it costs O(nn), not O(pool) */
+	memset(c->gone, 0, cap * sizeof(*c->gone));
 	return 0;
 }
 
 static inline size_t gone_slot(const struct incr *c, uint64_t v)
 {
-	return (size_t)((v * 0x9e3779b97f4a7c15ULL) >> 20) & (c->cap_gone - 1);
+	return (size_t)((v * 0x9e3779b97f4a7c15ULL) >> 20) & (c->ngone - 1);
 }
 
 static void gone_add(struct incr *c, int is_rider, uint64_t key)
@@ -226,7 +247,7 @@ static void gone_add(struct incr *c, int is_rider, uint64_t key)
 	size_t i = gone_slot(c, v);
 
 	while (c->gone[i] && c->gone[i] != v)
-		i = (i + 1) & (c->cap_gone - 1);
+		i = (i + 1) & (c->ngone - 1);
 	c->gone[i] = v;
 }
 
@@ -238,7 +259,7 @@ static int gone_has(const struct incr *c, int is_rider, uint64_t key)
 	while (c->gone[i]) {
 		if (c->gone[i] == v)
 			return 1;
-		i = (i + 1) & (c->cap_gone - 1);
+		i = (i + 1) & (c->ngone - 1);
 	}
 	return 0;
 }
@@ -268,10 +289,15 @@ long incr_pair(struct incr *c, const struct incr_pair **out)
 	for (size_t i = 0; i < c->nn; i++) {
 		if (w && !fresh_cmp(&c->nl[w - 1], &c->nl[i]))
 			continue;
-		if (dkd_contains(c->t[c->nl[i].is_rider], c->nl[i].x, c->nl[i].y, c->nl[i].key))
+		if (!may_have_left(c, &c->nl[i]) ||
+		    dkd_contains(c->t[c->nl[i].is_rider], c->nl[i].x, c->nl[i].y, c->nl[i].key))
 			c->nl[w++] = c->nl[i];
 	}
 	c->nn = w;
+	if (c->any_left) {
+		memset(c->left, 0, sizeof(c->left));
+		c->any_left = 0;
+	}
 	/* every new request has at most one entry queued and is in at most one
 	 * pair: with room for nn of each, nothing below can fail */
 	if (grow((void **)&c->heap, &c->cap_heap, c->nn, sizeof(*c->heap)) < 0 ||
