@@ -188,7 +188,7 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
     uint32_t *live[2];               /* keys waiting, in acceptance order */
     size_t nlive[2] = {0, 0};
     size_t total = b + (size_t)(ticks + 4) * a + 16;
-    struct incr *c = incr_new();
+    struct incr *c = incr_new(SIZE_MAX);
     struct mc_ctx *ctx = mc_ctx_new();
     double *ti = malloc((size_t)ticks * sizeof *ti), *ta = malloc((size_t)ticks * sizeof *ta),
            *tc = malloc((size_t)ticks * sizeof *tc);

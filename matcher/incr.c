@@ -23,7 +23,8 @@ struct ent {
 struct incr {
 	struct dkd *t[2]; /* [0] drivers, [1] riders */
 	struct fresh *nl;
-	size_t nn, cap_nl;
+	size_t nn, cap_nl, max_new;
+	int overflow;
 	struct ent *heap;
 	size_t nh, cap_heap;
 	struct incr_pair *out;
@@ -49,12 +50,13 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-struct incr *incr_new(void)
+struct incr *incr_new(size_t max_new)
 {
 	struct incr *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	c->max_new = max_new;
 	c->t[0] = dkd_new();
 	c->t[1] = dkd_new();
 	if (!c->t[0] || !c->t[1]) {
@@ -84,34 +86,29 @@ void incr_reset(struct incr *c)
 	c->t[0] = dkd_new();
 	c->t[1] = dkd_new();
 	c->nn = 0;
+	c->overflow = 0;
 }
 
-size_t incr_new_count(const struct incr *c) { return c->nn; }
-void incr_forget_new(struct incr *c) { c->nn = 0; }
-size_t incr_waiting(const struct incr *c, int is_rider) { return c->t[is_rider != 0] ? dkd_size(c->t[is_rider != 0]) : 0; }
+size_t incr_new_count(const struct incr *c) { return c->overflow ? SIZE_MAX : c->nn; }
 
-/* Drops from the new list what no longer waits; keeps it from growing
- * without bound while nothing pairs (a standby). */
-static void prune_new(struct incr *c)
+void incr_forget_new(struct incr *c)
 {
-	size_t w = 0;
-
-	for (size_t i = 0; i < c->nn; i++)
-		if (dkd_contains(c->t[c->nl[i].is_rider], c->nl[i].x, c->nl[i].y, c->nl[i].key))
-			c->nl[w++] = c->nl[i];
-	c->nn = w;
+	c->nn = 0;
+	c->overflow = 0;
 }
+size_t incr_waiting(const struct incr *c, int is_rider) { return c->t[is_rider != 0] ? dkd_size(c->t[is_rider != 0]) : 0; }
 
 int incr_add(struct incr *c, int is_rider, double x, double y, uint64_t key)
 {
 	is_rider = is_rider != 0;
-	if (c->nn > 2 * (dkd_size(c->t[0]) + dkd_size(c->t[1])) + 4096)
-		prune_new(c);
-	if (grow((void **)&c->nl, &c->cap_nl, c->nn + 1, sizeof(*c->nl)) < 0)
+	if (c->nn >= c->max_new)
+		c->overflow = 1;
+	if (!c->overflow && grow((void **)&c->nl, &c->cap_nl, c->nn + 1, sizeof(*c->nl)) < 0)
 		return -1;
 	if (dkd_insert(c->t[is_rider], x, y, key) < 0)
 		return -1;
-	c->nl[c->nn++] = (struct fresh){ x, y, key, (uint8_t)is_rider, 0 };
+	if (!c->overflow)
+		c->nl[c->nn++] = (struct fresh){ x, y, key, (uint8_t)is_rider, 0 };
 	return 0;
 }
 
@@ -284,6 +281,8 @@ long incr_pair(struct incr *c, const struct incr_pair **out)
 	size_t made = 0, w = 0;
 
 	*out = c->out;
+	if (c->overflow)
+		return -1;
 	/* the new list: sorted, once each, only what still waits */
 	qsort(c->nl, c->nn, sizeof(*c->nl), fresh_cmp);
 	for (size_t i = 0; i < c->nn; i++) {

@@ -34,8 +34,11 @@ struct incr_pair {
 	double distance;        /* sqrt of the squared distance */
 };
 
-/* NULL if memory runs out. */
-struct incr *incr_new(void);
+/* A context that lists at most max_new new requests: past that the list
+ * is dropped, incr_new_count says SIZE_MAX and incr_pair refuses, until
+ * incr_forget_new (the caller pairs cold then anyway; this bounds the list
+ * while nothing pairs, e.g. in a standby). NULL if memory runs out. */
+struct incr *incr_new(size_t max_new);
 void incr_free(struct incr *c);
 
 /* A request starts waiting (arrival, or back after a failed claim): into its
@@ -49,12 +52,12 @@ int incr_remove(struct incr *c, int is_rider, double x, double y, uint64_t key);
 /* Pairs closest first every pair with a new request in it; the pairs leave
  * the trees; the new list is emptied. Returns the number of pairs, written
  * to *out (owned by c, valid until the next call), in the order made
- * (increasing (d2, rider, driver)), or -1 if memory runs out (c is then
- * unchanged but for the new list, which is kept). */
+ * (increasing (d2, rider, driver)), or -1 if memory runs out or the new list
+ * overflowed (c is then unchanged but for the new list, which is kept). */
 long incr_pair(struct incr *c, const struct incr_pair **out);
 
 /* How many entries the new list holds (an upper bound of the new requests:
- * it may still hold some that left). */
+ * it may still hold some that left), or SIZE_MAX after an overflow. */
 size_t incr_new_count(const struct incr *c);
 /* Empties the new list: the caller pairs the whole pool some other way
  * (mc_match over a snapshot) and then incr_remove's every pair it made. */

@@ -51,6 +51,13 @@ struct matcher {
 	const struct incr_pair *ipairs;
 	long nipairs;
 	size_t nnew;              /* requests new to this tick (logs) */
+	struct drained {          /* expired, still to leave the index */
+		double x, y;
+		uint64_t ord;
+		int is_rider;
+	} *drain;
+	size_t ndrain, drain_head, cap_drain;
+	uv_timer_t drain_timer;
 	double work_ms;
 	uint64_t last_stats_ms;
 

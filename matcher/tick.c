@@ -32,6 +32,7 @@ static void index_off(struct matcher *m)
 	m->ix_on = 0;
 	incr_free(m->ix);
 	m->ix = NULL;
+	m->ndrain = m->drain_head = 0;
 }
 
 void tick_enter(struct matcher *m, int is_rider, const struct pool_entry *e)
@@ -46,14 +47,65 @@ void tick_leave(struct matcher *m, int is_rider, const struct pool_entry *e)
 		(void)incr_remove(m->ix, is_rider, e->loc.x, e->loc.y, e->ord);
 }
 
+/* Expiry can end thousands of requests at once (a backlog that arrived
+ * together); each costs a tree removal, so they leave the index in slices,
+ * DRAIN_SLICE per loop iteration, and no incremental pairing runs until all
+ * have left (the cold path needs no index). */
+#define DRAIN_SLICE 2048
+
+static void drain_some(struct matcher *m, size_t max)
+{
+	size_t end = m->drain_head + max < m->ndrain ? m->drain_head + max : m->ndrain;
+
+	for (; m->drain_head < end; m->drain_head++) {
+		struct drained *d = &m->drain[m->drain_head];
+
+		if (m->ix_on)
+			(void)incr_remove(m->ix, d->is_rider, d->x, d->y, d->ord);
+	}
+	if (m->drain_head == m->ndrain)
+		m->drain_head = m->ndrain = 0;
+}
+
+static void on_drain_timer(uv_timer_t *t)
+{
+	struct matcher *m = t->data;
+
+	if (m->stopping)
+		return;
+	drain_some(m, DRAIN_SLICE);
+	if (m->ndrain)
+		uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
+}
+
+static void expired(struct matcher *m, int is_rider, const struct pool_entry *e)
+{
+	if (!m->ix_on)
+		return;
+	if (m->ndrain == m->cap_drain) {
+		size_t cap = m->cap_drain ? 2 * m->cap_drain : 1024;
+		struct drained *d = realloc(m->drain, cap * sizeof(*d));
+
+		if (!d) {
+			index_off(m);
+			return;
+		}
+		m->drain = d;
+		m->cap_drain = cap;
+	}
+	m->drain[m->ndrain++] = (struct drained){ e->loc.x, e->loc.y, e->ord, is_rider };
+	if (m->ndrain == 1)
+		uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
+}
+
 static void rider_gone(void *arg, const struct pool_entry *e)
 {
-	tick_leave(arg, 1, e);
+	expired(arg, 1, e);
 }
 
 static void driver_gone(void *arg, const struct pool_entry *e)
 {
-	tick_leave(arg, 0, e);
+	expired(arg, 0, e);
 }
 
 static void run_pairing(struct matcher *m)
@@ -132,7 +184,9 @@ static void on_tick(uv_timer_t *t)
 	 * the previous tick's claims have settled */
 	publish_stats(m);
 	m->pairs_incr = 0;
-	if (m->ix_on && incr_new_count(m->ix) <= (size_t)m->inline_max) {
+	if (m->ix_on && m->ndrain - m->drain_head <= DRAIN_SLICE)
+		drain_some(m, DRAIN_SLICE);
+	if (m->ix_on && !m->ndrain && incr_new_count(m->ix) <= (size_t)m->inline_max) {
 		double t0 = mono_ms();
 
 		m->nnew = incr_new_count(m->ix);
@@ -173,8 +227,10 @@ static void on_tick(uv_timer_t *t)
 
 void tick_init(struct matcher *m)
 {
+	uv_timer_init(m->loop, &m->drain_timer);
+	m->drain_timer.data = m;
 	if (m->incremental) {
-		m->ix = incr_new();
+		m->ix = incr_new((size_t)(m->inline_max > 0 ? m->inline_max : 0) + 1);
 		m->ix_on = m->ix != NULL;
 		if (!m->ix)
 			log_error("out of memory: pairing every tick from scratch");
@@ -192,6 +248,8 @@ void tick_stop(struct matcher *m)
 {
 	uv_timer_stop(&m->tick);
 	uv_close((uv_handle_t *)&m->tick, NULL);
+	uv_timer_stop(&m->drain_timer);
+	uv_close((uv_handle_t *)&m->drain_timer, NULL);
 }
 
 void tick_free(struct matcher *m)
@@ -199,4 +257,6 @@ void tick_free(struct matcher *m)
 	incr_free(m->ix);
 	m->ix = NULL;
 	m->ix_on = 0;
+	free(m->drain);
+	m->drain = NULL;
 }

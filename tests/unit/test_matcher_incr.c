@@ -60,6 +60,32 @@ struct pt {
 	int in;
 };
 
+static void test_incr_overflow(void **state)
+{
+	struct incr *c = incr_new(3);
+	const struct incr_pair *out;
+
+	assert_int_equal(incr_add(c, 1, 0, 0, 1), 0);
+	assert_int_equal(incr_add(c, 0, 1, 0, 1), 0);
+	assert_int_equal(incr_add(c, 0, 2, 0, 2), 0);
+	assert_int_equal(incr_new_count(c), 3);
+	assert_int_equal(incr_add(c, 0, 3, 0, 3), 0);
+	/* over: no incremental pairing until the pool was paired cold */
+	assert_true(incr_new_count(c) == SIZE_MAX);
+	assert_int_equal(incr_pair(c, &out), -1);
+	assert_int_equal(incr_waiting(c, 0), 3);
+	incr_forget_new(c);
+	assert_int_equal(incr_new_count(c), 0);
+	/* (the cold pairing: rider 1 with driver 1) */
+	assert_int_equal(incr_remove(c, 1, 0, 0, 1), 0);
+	assert_int_equal(incr_remove(c, 0, 1, 0, 1), 0);
+	assert_int_equal(incr_add(c, 1, 2.5, 0, 2), 0);
+	assert_int_equal(incr_pair(c, &out), 1);
+	assert_true(out[0].rider == 2 && out[0].driver == 2 && out[0].distance == 0.5);
+	assert_int_equal(incr_waiting(c, 0), 1);
+	incr_free(c);
+}
+
 static void test_dkd_vs_brute(void **state)
 {
 	for (int kind = 0; kind < G_KINDS; kind++)
@@ -246,12 +272,13 @@ struct scenario {
 	int kind, ticks, ttl;
 	size_t max_r, max_d; /* arrivals per tick: 0..max */
 	int use_brute;
+	size_t max_new; /* 0: no limit */
 };
 
 static void run(const struct scenario *sc, uint64_t seed)
 {
 	struct side R = { 0 }, D = { 0 };
-	struct incr *c = incr_new();
+	struct incr *c = incr_new(sc->max_new ? sc->max_new : SIZE_MAX);
 	struct incr_pair *want = NULL, *pending = NULL;
 	size_t npending = 0, cap = 0;
 	struct mc_point *hist = NULL;
@@ -320,7 +347,7 @@ static void run(const struct scenario *sc, uint64_t seed)
 		long m = scratch(&R, &D, want, sc->use_brute);
 		const struct incr_pair *got;
 		long g;
-		if (below(8) == 0) {
+		if (below(8) == 0 || incr_new_count(c) == SIZE_MAX) {
 			/* cold: forget the new list, pair the snapshot, remove the pairs */
 			incr_forget_new(c);
 			g = m;
@@ -331,7 +358,9 @@ static void run(const struct scenario *sc, uint64_t seed)
 				assert_int_equal(incr_remove(c, 0, d->p.x, d->p.y, d->key), 0);
 			}
 		} else {
+			size_t nn = incr_new_count(c);
 			g = incr_pair(c, &got);
+			assert_true(nn <= sc->max_new || !sc->max_new);
 		}
 		if (g != m)
 			fail_msg("seed %llu tick %d: %ld pairs, want %ld", (unsigned long long)seed, tick, g, m);
@@ -367,9 +396,9 @@ static void test_incr_small_vs_brute(void **state)
 		for (uint64_t seed = 1; seed <= 12; seed++) {
 			/* balanced, rider-heavy, driver-heavy */
 			struct scenario sc[] = {
-				{ kind, 120, 6, 6, 6, 1 },
-				{ kind, 120, 9, 9, 3, 1 },
-				{ kind, 120, 9, 2, 8, 1 },
+				{ kind, 120, 6, 6, 6, 1, 0 },
+				{ kind, 120, 9, 9, 3, 1, 0 },
+				{ kind, 120, 9, 2, 8, 1, 0 },
 			};
 			for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++)
 				run(&sc[i], seed * 31 + (uint64_t)kind * 7 + i);
@@ -382,9 +411,11 @@ static void test_incr_backlog_vs_cold(void **state)
 		for (uint64_t seed = 1; seed <= 3; seed++) {
 			/* a big backlog on one side, then on the other */
 			struct scenario sc[] = {
-				{ kind, 60, 40, 30, 150, 0 },
-				{ kind, 60, 40, 150, 30, 0 },
-				{ kind, 60, 25, 100, 100, 0 },
+				{ kind, 60, 40, 30, 150, 0, 0 },
+				{ kind, 60, 40, 150, 30, 0, 0 },
+				{ kind, 60, 25, 100, 100, 0, 0 },
+				/* a small limit on the new list: cold ticks when over */
+				{ kind, 60, 25, 100, 100, 0, 150 },
 			};
 			for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++)
 				run(&sc[i], seed * 1009 + (uint64_t)kind * 13 + i);
@@ -396,6 +427,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dkd_vs_brute),
 		cmocka_unit_test(test_dkd_sorted_inserts_stay_shallow),
+		cmocka_unit_test(test_incr_overflow),
 		cmocka_unit_test(test_incr_small_vs_brute),
 		cmocka_unit_test(test_incr_backlog_vs_cold),
 	};
