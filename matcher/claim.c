@@ -1,9 +1,9 @@
 /* claim.c - claims: each pair of a tick goes to Redis as one Lua script that
  * checks both keys, deletes them, records the ride for rating-svc and appends
  * the match to `matches`; its answer settles the two pool entries (the rules
- * are in settle.c). Claims go out a slice (--claim-batch) per loop iteration,
- * and wait while Redis has many unanswered, so that a huge tick never holds
- * the loop. Glue only. */
+ * are in settle.c). Claims go out a slice per loop iteration (at most
+ * --claim-batch, at most ~3 ms), and wait while Redis has many unanswered,
+ * so that a huge tick never holds the loop. Glue only. */
 #include "log.h"
 #include "matcher.h"
 #include "ride.h"
@@ -159,11 +159,17 @@ static void claim_one(struct matcher *m, long i)
 		tick_enter(m, 0, de);
 }
 
+/* A slice of claims: at most --claim-batch, and no longer than this, so
+ * that one loop iteration stays short even on a loaded machine (a claim
+ * builds the match JSON and a script call: some 20-100 us). */
+#define CLAIM_SLICE_NS (3 * 1000 * 1000)
+
 /* The tick stays busy (no expiry, no compaction, so the snapshot's indices
  * stay valid) until all claims are out. */
 void claim_some(struct matcher *m)
 {
 	long end = m->next_claim + m->claim_batch, total = m->pairs_incr ? m->nipairs : m->snap.npairs;
+	uint64_t t0 = uv_hrtime();
 
 	/* flow control: while Redis has many claims unanswered, wait for it
 	 * rather than pile commands into hiredis' output buffer (which it
@@ -174,8 +180,11 @@ void claim_some(struct matcher *m)
 	}
 	if (end > total)
 		end = total;
-	for (; m->next_claim < end; m->next_claim++)
-		claim_one(m, m->next_claim);
+	while (m->next_claim < end) {
+		claim_one(m, m->next_claim++);
+		if ((m->next_claim & 7) == 0 && uv_hrtime() - t0 > CLAIM_SLICE_NS)
+			break;
+	}
 	if (m->next_claim < total && !m->stopping) {
 		uv_timer_start(&m->claims, on_claims_timer, 0, 0);
 		return;

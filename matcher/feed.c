@@ -128,7 +128,7 @@ static void feed_next(struct matcher *m)
 {
 	if (m->stopping || m->feed_pending || !rconn_up(m->feed))
 		return;
-	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 500 BLOCK 1000 STREAMS requests %s",
+	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 200 BLOCK 1000 STREAMS requests %s",
 		      m->last_id) == 0)
 		m->feed_pending = 1;
 }
