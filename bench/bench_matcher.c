@@ -209,10 +209,9 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
         if (incr_add(c, side_b, p.x, p.y, npos[side_b]) < 0)
             return -1;
     }
-    /* the backlog's own first pairing (nothing on the other side) */
+    /* the backlog's own first pairing has nothing to pair (one side) */
     const struct incr_pair *out;
-    if (incr_pair(c, &out) != 0)
-        return -1;
+    incr_forget_new(c);
     for (size_t i = 0; i < b; i++)
         live[side_b][nlive[side_b]++] = (uint32_t)(i + 1);
     st->pairs = 0;
@@ -313,13 +312,15 @@ static void usage(FILE *f)
             "after 3 untimed): incr_ms = incr_pair (the live path), add_ms = the 2A\n"
             "incr_add of the arrivals, cold_ms = mc_match_ctx over the whole waiting pool\n"
             "(the path for a big backlog of new requests). The two results are compared\n"
-            "pair for pair on every tick ('ok').\n");
+            "pair for pair on every tick ('ok'). --steady-backlog B and --steady-arrivals A\n"
+            "run that one case only (on both sides).\n");
 }
 
 int main(int argc, char **argv)
 {
     size_t max_n = 1000000, brute_max = 1000;
     int runs = 5, json = 0, ctx_runs = 1, steady_ticks = 20, steady_only = 0;
+    size_t steady_backlog = 0, steady_arrivals = 0; /* 0: all */
     uint64_t seed = 42;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -333,7 +334,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--steady-only")) {
             steady_only = 1;
         } else if (i + 1 < argc && (!strcmp(a, "--max-n") || !strcmp(a, "--runs") || !strcmp(a, "--brute-max") ||
-                                    !strcmp(a, "--seed") || !strcmp(a, "--steady-ticks"))) {
+                                    !strcmp(a, "--seed") || !strcmp(a, "--steady-ticks") ||
+                                    !strcmp(a, "--steady-backlog") || !strcmp(a, "--steady-arrivals"))) {
             char *end;
             errno = 0;
             double v = strtod(argv[++i], &end); /* accepts 1e5 */
@@ -345,6 +347,8 @@ int main(int argc, char **argv)
             else if (!strcmp(a, "--runs")) runs = (int)v;
             else if (!strcmp(a, "--brute-max")) brute_max = (size_t)v;
             else if (!strcmp(a, "--steady-ticks")) steady_ticks = (int)v;
+            else if (!strcmp(a, "--steady-backlog")) steady_backlog = (size_t)v;
+            else if (!strcmp(a, "--steady-arrivals")) steady_arrivals = (size_t)v;
             else seed = (uint64_t)v;
         } else {
             usage(stderr);
@@ -499,10 +503,12 @@ int main(int argc, char **argv)
             printf("\nsteady state: median per tick over %d ticks\n%9s %7s %6s %10s %10s %10s %8s %3s\n",
                    steady_ticks, "backlog", "side", "arr", "incr_ms", "add_ms", "cold_ms", "pairs", "ok");
         first = 1;
-        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0] && sizes[si] <= max_n; si++)
+        size_t nb = steady_backlog ? 1 : sizeof sizes / sizeof sizes[0], na = steady_arrivals ? 1 : 3;
+        for (size_t si = 0; si < nb && (steady_backlog || sizes[si] <= max_n); si++)
             for (int side = 0; side < 2; side++)
-                for (size_t ai = 0; ai < 3; ai++) {
-                    struct steady st = {sizes[si], arr[ai], side, 0, 0, 0, 0, 0};
+                for (size_t ai = 0; ai < na; ai++) {
+                    struct steady st = {steady_backlog ? steady_backlog : sizes[si],
+                                        steady_arrivals ? steady_arrivals : arr[ai], side, 0, 0, 0, 0, 0};
                     if (steady_run(&st, steady_ticks, seed) < 0) {
                         fprintf(stderr, "bench_matcher: out of memory in the steady state\n");
                         return 1;

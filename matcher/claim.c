@@ -47,7 +47,7 @@ static void on_claim(struct rconn *rc, redisReply *r, void *priv)
 		return;
 	}
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
-		uint64_t now = matcher_now_ms(m);
+		uint64_t now = lease_now_ms(m);
 
 		o = SETTLE_CLAIMED;
 		m->stats.t.matched++;
@@ -81,7 +81,7 @@ static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entr
 	char rid[48], did[48], rkey[64], dkey[64], ridekey[96], token[33], ttl[16], cap[16] = "100000";
 	struct claim *c = calloc(1, sizeof(*c));
 	char *json;
-	uint64_t now = matcher_now_ms(m);
+	uint64_t now = lease_now_ms(m);
 
 	if (!c || ride_token(token) < 0) {
 		free(c);

@@ -15,7 +15,7 @@ static const char renew_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
 	"return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 
-uint64_t matcher_now_ms(struct matcher *m)
+uint64_t lease_now_ms(struct matcher *m)
 {
 	return (uint64_t)((int64_t)svc_now_ms() + m->clock_offset_ms);
 }

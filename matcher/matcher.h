@@ -73,7 +73,7 @@ struct matcher {
 };
 
 /* Redis' time in ms (our clock corrected by the last TIME). lease.c */
-uint64_t matcher_now_ms(struct matcher *m);
+uint64_t lease_now_ms(struct matcher *m);
 /* The lease and clock timers: init (before any stop), start, refresh both
  * on a (re)connect, stop. */
 void lease_init(struct matcher *m);

@@ -120,7 +120,7 @@ static void run_pairing(struct matcher *m)
 static void publish_stats(struct matcher *m)
 {
 	struct sbuf b = { 0 };
-	uint64_t now = matcher_now_ms(m);
+	uint64_t now = lease_now_ms(m);
 
 	if (now - m->last_stats_ms < (uint64_t)m->stats_min_ms)
 		return;
@@ -173,7 +173,7 @@ static void on_tick(uv_timer_t *t)
 
 	if (m->busy || m->stopping)
 		return;
-	now = matcher_now_ms(m);
+	now = lease_now_ms(m);
 	m->stats.t.expired += pool_expire(&m->riders, now, (uint64_t)m->ttl_ms, rider_gone, m) +
 			      pool_expire(&m->drivers, now, (uint64_t)m->ttl_ms, driver_gone, m);
 	pool_compact(&m->riders);
