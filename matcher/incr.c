@@ -89,6 +89,11 @@ void incr_reset(struct incr *c)
 	c->overflow = 0;
 }
 
+void incr_all_new(struct incr *c)
+{
+	c->overflow = 1;
+}
+
 size_t incr_new_count(const struct incr *c) { return c->overflow ? SIZE_MAX : c->nn; }
 
 void incr_forget_new(struct incr *c)

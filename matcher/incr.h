@@ -62,6 +62,10 @@ size_t incr_new_count(const struct incr *c);
 /* Empties the new list: the caller pairs the whole pool some other way
  * (mc_match over a snapshot) and then incr_remove's every pair it made. */
 void incr_forget_new(struct incr *c);
+/* After incr_forget_new, the cold pairing did not happen (out of memory,
+ * cancelled): everything counts as new again, so incr_new_count says
+ * SIZE_MAX until the next incr_forget_new. */
+void incr_all_new(struct incr *c);
 /* Requests waiting on each side, as the trees hold them. */
 size_t incr_waiting(const struct incr *c, int is_rider);
 /* Empties everything. */

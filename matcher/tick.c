@@ -23,15 +23,15 @@ static double mono_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The index broke (out of memory): pair cold from now on. */
+/* The index broke (out of memory): pair cold from now on. It is freed at
+ * the next tick that is not busy (this tick's claims may still read its
+ * pairs). */
 static void index_off(struct matcher *m)
 {
 	if (!m->ix_on)
 		return;
 	log_error("out of memory in the pairing index: pairing every tick from scratch");
 	m->ix_on = 0;
-	incr_free(m->ix);
-	m->ix = NULL;
 	m->ndrain = m->drain_head = 0;
 }
 
@@ -138,6 +138,8 @@ static void after_pairing(struct matcher *m)
 	if (s->npairs < 0) {
 		log_error("pairing ran out of memory (%zu riders, %zu drivers)", s->nr, s->nd);
 		s->npairs = 0;
+		if (m->ix_on && !m->pairs_incr)
+			incr_all_new(m->ix); /* the next tick is cold again */
 	}
 	m->stats.tick_duration_ms = m->work_ms;
 	if (m->work_ms > 10 && m->pairs_incr)
@@ -161,8 +163,13 @@ static void after_work_cb(uv_work_t *w, int status)
 	struct matcher *m = w->data;
 
 	m->busy = 0;
-	if (m->stopping || status)
+	if (m->stopping)
 		return;
+	if (status) {
+		if (m->ix_on)
+			incr_all_new(m->ix); /* not paired: the next tick is cold again */
+		return;
+	}
 	after_pairing(m);
 }
 
@@ -173,6 +180,10 @@ static void on_tick(uv_timer_t *t)
 
 	if (m->busy || m->stopping)
 		return;
+	if (!m->ix_on && m->ix) {
+		incr_free(m->ix);
+		m->ix = NULL;
+	}
 	now = lease_now_ms(m);
 	m->stats.t.expired += pool_expire(&m->riders, now, (uint64_t)m->ttl_ms, rider_gone, m) +
 			      pool_expire(&m->drivers, now, (uint64_t)m->ttl_ms, driver_gone, m);

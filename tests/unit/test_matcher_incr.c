@@ -79,6 +79,11 @@ static void test_incr_overflow(void **state)
 	/* (the cold pairing: rider 1 with driver 1) */
 	assert_int_equal(incr_remove(c, 1, 0, 0, 1), 0);
 	assert_int_equal(incr_remove(c, 0, 1, 0, 1), 0);
+	/* a cold pairing that did not happen: everything is new again */
+	incr_all_new(c);
+	assert_true(incr_new_count(c) == SIZE_MAX);
+	assert_int_equal(incr_pair(c, &out), -1);
+	incr_forget_new(c);
 	assert_int_equal(incr_add(c, 1, 2.5, 0, 2), 0);
 	assert_int_equal(incr_pair(c, &out), 1);
 	assert_true(out[0].rider == 2 && out[0].driver == 2 && out[0].distance == 0.5);
