@@ -151,7 +151,8 @@ static int build(struct dnode *d, struct dkd_point *a, size_t n)
 		d->pt = malloc(d->cap * sizeof(*d->pt));
 		if (!d->pt)
 			return -1;
-		memcpy(d->pt, a, n * sizeof(*a));
+		if (n)
+			memcpy(d->pt, a, n * sizeof(*a));
 		d->cnt = (uint32_t)n;
 		return 0;
 	}

@@ -289,7 +289,8 @@ long incr_pair(struct incr *c, const struct incr_pair **out)
 	if (c->overflow)
 		return -1;
 	/* the new list: sorted, once each, only what still waits */
-	qsort(c->nl, c->nn, sizeof(*c->nl), fresh_cmp);
+	if (c->nn)
+		qsort(c->nl, c->nn, sizeof(*c->nl), fresh_cmp);
 	for (size_t i = 0; i < c->nn; i++) {
 		if (w && !fresh_cmp(&c->nl[w - 1], &c->nl[i]))
 			continue;
