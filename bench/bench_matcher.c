@@ -1,8 +1,11 @@
 /* bench_matcher.c — times mc_match (matcher/pairing.c) on N riders x N
  * drivers uniform in a square, N = 1e3, 1e4, 1e5, 1e6, against a brute force
  * (every pair sorted by (d2, rider, driver), taken greedily) where that is
- * affordable, and reports the memory per waiting request. Output on stdout
- * only: a table, or JSON with --json. See --help. */
+ * affordable, and reports the memory per waiting request. Then the steady
+ * state: a backlog waiting on one side and a few arrivals on both per tick,
+ * paired incrementally (matcher/incr.c) and from scratch (mc_match_ctx over
+ * the whole pool, the cold path). Output on stdout only: tables, or JSON
+ * with --json. See --help. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../matcher/incr.h"
 #include "../matcher/pairing.h"
 
 static uint64_t rng_state;
@@ -159,6 +163,133 @@ static struct stats summarize(double *t, int k)
     return s;
 }
 
+/* ---- steady state ---- */
+
+struct steady {
+    size_t backlog, arrivals;
+    int backlog_riders;
+    double incr_ms, add_ms, cold_ms; /* medians per tick */
+    long pairs;
+    int checked; /* 1: incremental == cold on every timed tick */
+};
+
+static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_cold);
+
+/* A backlog of b requests on one side, then ticks of a arrivals on each
+ * side: every new request of the other side pairs, so the backlog stays at
+ * about b. incr_ms: incr_pair; add_ms: the 2a incr_add of the arrivals;
+ * cold_ms: mc_match_ctx over the whole waiting pool (the snapshot copy not
+ * counted). Both results are compared pair for pair. */
+static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_cold)
+{
+    size_t b = st->backlog, a = st->arrivals, cap = b + 2 * a + 16;
+    struct mc_point *pos[2];         /* [side][key - 1]: every request ever */
+    size_t npos[2] = {0, 0};
+    uint32_t *live[2];               /* keys waiting, in acceptance order */
+    size_t nlive[2] = {0, 0};
+    size_t total = b + (size_t)(ticks + 4) * a + 16;
+    struct incr *c = incr_new(SIZE_MAX);
+    struct mc_ctx *ctx = mc_ctx_new();
+    double *ti = malloc((size_t)ticks * sizeof *ti), *ta = malloc((size_t)ticks * sizeof *ta),
+           *tc = malloc((size_t)ticks * sizeof *tc);
+    struct mc_point *rp = malloc(cap * sizeof *rp), *dp = malloc(cap * sizeof *dp);
+    struct mc_pair *pp = malloc(cap * sizeof *pp);
+    int ok = 1, side_b = st->backlog_riders;
+
+    pos[0] = malloc(total * sizeof *pos[0]);
+    pos[1] = malloc(total * sizeof *pos[1]);
+    live[0] = malloc(total * sizeof *live[0]);
+    live[1] = malloc(total * sizeof *live[1]);
+    if (!c || !ctx || !ti || !ta || !tc || !rp || !dp || !pp || !pos[0] || !pos[1] || !live[0] || !live[1])
+        return -1;
+    rng_state = seed ^ b ^ (a << 40);
+    for (size_t i = 0; i < b; i++) {
+        struct mc_point p = {unif() * 1000, unif() * 1000};
+        pos[side_b][npos[side_b]++] = p;
+        if (incr_add(c, side_b, p.x, p.y, npos[side_b]) < 0)
+            return -1;
+    }
+    /* the backlog's own first pairing has nothing to pair (one side) */
+    const struct incr_pair *out;
+    incr_forget_new(c);
+    for (size_t i = 0; i < b; i++)
+        live[side_b][nlive[side_b]++] = (uint32_t)(i + 1);
+    st->pairs = 0;
+    for (int t = -3; t < ticks; t++) {
+        double t0 = now_s();
+        for (size_t i = 0; i < 2 * a; i++) {
+            int s = (int)(i & 1);
+            struct mc_point p = {unif() * 1000, unif() * 1000};
+            pos[s][npos[s]++] = p;
+            live[s][nlive[s]++] = (uint32_t)npos[s];
+            if (incr_add(c, s, p.x, p.y, npos[s]) < 0)
+                return -1;
+        }
+        double t1 = now_s();
+        /* the cold path on the same pool, before it changes */
+        size_t nr = 0, nd = 0;
+        for (size_t i = 0; i < nlive[1]; i++)
+            rp[nr++] = pos[1][live[1][i] - 1];
+        for (size_t i = 0; i < nlive[0]; i++)
+            dp[nd++] = pos[0][live[0][i] - 1];
+        double t2 = now_s();
+        long m = with_cold ? mc_match_ctx(ctx, rp, nr, dp, nd, pp) : -2;
+        double t3 = now_s();
+        long g = incr_pair(c, &out);
+        double t4 = now_s();
+        if (with_cold && (m < 0 || g != m))
+            ok = 0;
+        for (long i = 0; ok && with_cold && i < m; i++)
+            if (out[i].rider != live[1][pp[i].rider] || out[i].driver != live[0][pp[i].driver] ||
+                memcmp(&out[i].distance, &pp[i].distance, sizeof(double)))
+                ok = 0;
+        /* the pairs leave the pool */
+        for (int s = 0; s < 2; s++) {
+            char *gone = calloc(npos[s] + 1, 1);
+            if (!gone)
+                return -1;
+            for (long i = 0; i < g; i++)
+                gone[s ? out[i].rider : out[i].driver] = 1;
+            size_t w = 0;
+            for (size_t i = 0; i < nlive[s]; i++)
+                if (!gone[live[s][i]])
+                    live[s][w++] = live[s][i];
+            nlive[s] = w;
+            free(gone);
+        }
+        if (t >= 0) {
+            ta[t] = t1 - t0;
+            tc[t] = t3 - t2;
+            ti[t] = t4 - t3;
+            st->pairs += g;
+        }
+    }
+    if (with_cold) {
+        st->cold_ms = summarize(tc, ticks).med * 1e3;
+        st->checked = ok;
+    } else {
+        st->add_ms = summarize(ta, ticks).med * 1e3;
+        st->incr_ms = summarize(ti, ticks).med * 1e3;
+    }
+    incr_free(c);
+    mc_ctx_free(ctx);
+    free(ti); free(ta); free(tc); free(rp); free(dp); free(pp);
+    free(pos[0]); free(pos[1]); free(live[0]); free(live[1]);
+    return 0;
+}
+
+/* Two passes over the same ticks (same seed, so the same pools): the first
+ * times the incremental path alone; the second also runs the cold path on
+ * each tick's pool, times it and checks the two agree (the cold path
+ * sweeps the caches, so it would slow the incremental one's figures). */
+static int steady_run(struct steady *st, int ticks, uint64_t seed)
+{
+    if (steady_pass(st, ticks, seed, 0) < 0)
+        return -1;
+    st->pairs = 0;
+    return steady_pass(st, ticks, seed, 1);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -174,13 +305,22 @@ static void usage(FILE *f)
             "resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n"
             "ctx: mc_match_ctx through one context (as the matcher process calls it each\n"
             "tick): one untimed warm-up call, then K timed calls; ctx_B/req is what the\n"
-            "context holds (mc_ctx_bytes). --no-ctx skips it.\n");
+            "context holds (mc_ctx_bytes). --no-ctx skips it.\n"
+            "Steady state (--steady-ticks T, default 20; 0 skips it; --steady-only skips the\n"
+            "above): a backlog of B = 1e3..--max-n uniform requests waiting on one side,\n"
+            "then ticks of A = 10, 100, 1000 arrivals on each side; per tick (median of T,\n"
+            "after 3 untimed): incr_ms = incr_pair (the live path), add_ms = the 2A\n"
+            "incr_add of the arrivals, cold_ms = mc_match_ctx over the whole waiting pool\n"
+            "(the path for a big backlog of new requests). The two results are compared\n"
+            "pair for pair on every tick ('ok'). --steady-backlog B and --steady-arrivals A\n"
+            "run that one case only (on both sides).\n");
 }
 
 int main(int argc, char **argv)
 {
     size_t max_n = 1000000, brute_max = 1000;
-    int runs = 5, json = 0, ctx_runs = 1;
+    int runs = 5, json = 0, ctx_runs = 1, steady_ticks = 20, steady_only = 0;
+    size_t steady_backlog = 0, steady_arrivals = 0; /* 0: all */
     uint64_t seed = 42;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -191,8 +331,11 @@ int main(int argc, char **argv)
             json = 1;
         } else if (!strcmp(a, "--no-ctx")) {
             ctx_runs = 0;
+        } else if (!strcmp(a, "--steady-only")) {
+            steady_only = 1;
         } else if (i + 1 < argc && (!strcmp(a, "--max-n") || !strcmp(a, "--runs") || !strcmp(a, "--brute-max") ||
-                                    !strcmp(a, "--seed"))) {
+                                    !strcmp(a, "--seed") || !strcmp(a, "--steady-ticks") ||
+                                    !strcmp(a, "--steady-backlog") || !strcmp(a, "--steady-arrivals"))) {
             char *end;
             errno = 0;
             double v = strtod(argv[++i], &end); /* accepts 1e5 */
@@ -203,6 +346,9 @@ int main(int argc, char **argv)
             if (!strcmp(a, "--max-n")) max_n = (size_t)v;
             else if (!strcmp(a, "--runs")) runs = (int)v;
             else if (!strcmp(a, "--brute-max")) brute_max = (size_t)v;
+            else if (!strcmp(a, "--steady-ticks")) steady_ticks = (int)v;
+            else if (!strcmp(a, "--steady-backlog")) steady_backlog = (size_t)v;
+            else if (!strcmp(a, "--steady-arrivals")) steady_arrivals = (size_t)v;
             else seed = (uint64_t)v;
         } else {
             usage(stderr);
@@ -219,7 +365,7 @@ int main(int argc, char **argv)
         printf("%9s %10s %21s %10s %21s %10s %8s %11s %11s %11s %11s\n", "N", "tree_ms", "(min-max)", "ctx_ms",
                "(min-max)", "brute_ms", "tree/br", "alloc_B/req", "hwm_B/req", "ctx_B/req", "pairs");
     int first = 1, bad = 0;
-    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0] && sizes[si] <= max_n; si++) {
+    for (size_t si = 0; !steady_only && si < sizeof sizes / sizeof sizes[0] && sizes[si] <= max_n; si++) {
         size_t n = sizes[si];
         rng_state = seed ^ (uint64_t)n;
         struct mc_point *R = malloc(n * sizeof *R), *D = malloc(n * sizeof *D);
@@ -348,6 +494,44 @@ int main(int argc, char **argv)
         free(R); free(D); free(out); free(t);
     }
     if (json)
-        printf("]}\n");
+        printf("]");
+    if (steady_ticks > 0) {
+        static const size_t arr[] = {10, 100, 1000};
+        if (json)
+            printf(",\"steady_ticks\":%d,\"steady\":[", steady_ticks);
+        else
+            printf("\nsteady state: median per tick over %d ticks\n%9s %7s %6s %10s %10s %10s %8s %3s\n",
+                   steady_ticks, "backlog", "side", "arr", "incr_ms", "add_ms", "cold_ms", "pairs", "ok");
+        first = 1;
+        size_t nb = steady_backlog ? 1 : sizeof sizes / sizeof sizes[0], na = steady_arrivals ? 1 : 3;
+        for (size_t si = 0; si < nb && (steady_backlog || sizes[si] <= max_n); si++)
+            for (int side = 0; side < 2; side++)
+                for (size_t ai = 0; ai < na; ai++) {
+                    struct steady st = {steady_backlog ? steady_backlog : sizes[si],
+                                        steady_arrivals ? steady_arrivals : arr[ai], side, 0, 0, 0, 0, 0};
+                    if (steady_run(&st, steady_ticks, seed) < 0) {
+                        fprintf(stderr, "bench_matcher: out of memory in the steady state\n");
+                        return 1;
+                    }
+                    if (!st.checked) {
+                        fprintf(stderr, "bench_matcher: MISMATCH incremental vs cold at backlog %zu\n", st.backlog);
+                        bad = 1;
+                    }
+                    if (json)
+                        printf("%s{\"backlog\":%zu,\"backlog_side\":\"%s\",\"arrivals\":%zu,\"incr_ms\":%.4f,"
+                               "\"add_ms\":%.4f,\"cold_ms\":%.4f,\"pairs\":%ld,\"matches_cold\":%s}",
+                               first ? "" : ",", st.backlog, side ? "riders" : "drivers", st.arrivals, st.incr_ms,
+                               st.add_ms, st.cold_ms, st.pairs, st.checked ? "true" : "false");
+                    else
+                        printf("%9zu %7s %6zu %10.3f %10.3f %10.3f %8ld %3s\n", st.backlog, side ? "riders" : "drivers",
+                               st.arrivals, st.incr_ms, st.add_ms, st.cold_ms, st.pairs, st.checked ? "yes" : "NO");
+                    fflush(stdout);
+                    first = 0;
+                }
+        if (json)
+            printf("]");
+    }
+    if (json)
+        printf("}\n");
     return bad;
 }

@@ -124,8 +124,4 @@ size_t kd_bytes(const struct kd_tree *t);
 size_t kd_bytes_for(size_t n);
 size_t kd_build_scratch_for(size_t n);
 
-/* malloc for big arrays: from 2 MB up, 2 MB aligned and advised as huge
- * pages (fewer page faults and TLB misses). Free with free(). */
-void *kd_big_alloc(size_t bytes);
-
 #endif

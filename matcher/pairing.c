@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigalloc.h"
 #include "kdtree.h"
 
 /* ---- monotone priority queue: a radix heap on 128-bit keys ----
@@ -171,24 +172,13 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 
 /* ---- the context ---- */
 
-#ifdef MC_STATS
-unsigned long mc_stat_pop, mc_stat_requery;
-double mc_stat_t[4];
-#include <time.h>
-static double st_now(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6; }
-#define ST(i) mc_stat_t[i] = st_now()
-#else
-#define ST(i) ((void)0)
-#endif
 
 /* Candidates kept per rider. Measured (1e5 and 1e6 uniform): K = 4 saves
  * 55% of the re-queries but each query costs more, and the re-queries that
  * remain are the expensive ones (in depleted areas, where the rider's
  * neighbours went together), so K = 1 is the fastest; the code handles any
- * K (build with -DMC_K=n to compare). */
-#ifndef MC_K
+ * K <= KD_KMAX. */
 #define MC_K 1
-#endif
 
 /* One rider (by index): its place and its MC_K nearest drivers at its last
  * query, by (d2, driver index); one cache line. */
@@ -257,9 +247,9 @@ static int reserve_riders(struct mc_ctx *c, size_t nr)
         return 0;
     free_riders(c);
     size_t cap = nr + nr / 8, nc = rq_chunks_for(cap);
-    c->rc = kd_big_alloc(cap * sizeof *c->rc);
-    c->kv = kd_big_alloc(2 * cap * sizeof *c->kv);
-    c->pool = kd_big_alloc(nc * sizeof *c->pool);
+    c->rc = big_alloc(cap * sizeof *c->rc);
+    c->kv = big_alloc(2 * cap * sizeof *c->kv);
+    c->pool = big_alloc(nc * sizeof *c->pool);
     if (!c->rc || !c->kv || !c->pool) {
         free_riders(c);
         return -1;
@@ -296,7 +286,6 @@ long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, 
     if (nr >= KD_NONE || nd >= KD_NONE)
         return -1;
 
-    ST(0);
     struct kd_tree *t = kd_renew(ctx->t, nd, nd / 8);
     ctx->t = t;
     if (!t || reserve_riders(ctx, nr) < 0)
@@ -306,7 +295,6 @@ long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, 
     if (kd_build(t) < 0)
         return -1;
     const uint8_t *dead = kd_dead_map(t);
-    ST(1);
 
     struct rq q;
     rq_init(&q, ctx->pool, rq_chunks_for(nr));
@@ -342,20 +330,13 @@ long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, 
      * the indices are looked up at the end, in one pass of independent
      * loads rather than a cache miss in the loop. */
     size_t want = nr < nd ? nr : nd, made = 0;
-    ST(2);
     while (made < want) {
         struct ent e = rq_pop(&q);
-#ifdef MC_STATS
-        mc_stat_pop++;
-#endif
         uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
         if (dead[slot >> 3] >> (slot & 7) & 1) {
             struct rider_c *c = &rc[r];
             unsigned i = first_live(c, dead);
             if (i == MC_K) {
-#ifdef MC_STATS
-                mc_stat_requery++;
-#endif
                 query(t, c); /* some driver is live: fewer than want <= nd are taken */
                 i = 0;
             }
@@ -377,7 +358,6 @@ long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, 
     }
     for (size_t k = 0; k < made; k++)
         out[k].driver = kd_slot_index(t, out[k].driver);
-    ST(3);
     return (long)made;
 }
 

@@ -50,7 +50,7 @@ int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct mc_point loc, cha
 		p->v = v;
 		p->cap = cap;
 	}
-	p->v[p->n++] = (struct pool_entry){ ms, seq, loc, json, POOL_WAITING };
+	p->v[p->n++] = (struct pool_entry){ ms, seq, loc, json, ++p->last_ord, POOL_WAITING };
 	p->live++;
 	return 0;
 }
@@ -73,6 +73,23 @@ struct pool_entry *pool_find(struct pool *p, uint64_t ms, uint64_t seq)
 	return NULL;
 }
 
+struct pool_entry *pool_find_ord(struct pool *p, uint64_t ord)
+{
+	size_t lo = p->head, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->v[mid].ord == ord)
+			return &p->v[mid];
+		if (p->v[mid].ord < ord)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 void pool_remove(struct pool *p, struct pool_entry *e)
 {
 	if (e->state == POOL_GONE)
@@ -85,7 +102,8 @@ void pool_remove(struct pool *p, struct pool_entry *e)
 		p->head++;
 }
 
-size_t pool_expire(struct pool *p, uint64_t now_ms, uint64_t ttl_ms)
+size_t pool_expire(struct pool *p, uint64_t now_ms, uint64_t ttl_ms,
+		   void (*gone)(void *arg, const struct pool_entry *e), void *arg)
 {
 	size_t expired = 0;
 
@@ -95,6 +113,8 @@ size_t pool_expire(struct pool *p, uint64_t now_ms, uint64_t ttl_ms)
 		if (e->ms + ttl_ms > now_ms)
 			break; /* in acceptance order: the rest are younger */
 		if (e->state == POOL_WAITING) {
+			if (gone)
+				gone(arg, e);
 			pool_remove(p, e);
 			expired++;
 		}

@@ -17,6 +17,7 @@ struct pool_entry {
 	uint64_t ms, seq;      /* the request id */
 	struct mc_point loc;
 	char *json;            /* canonical request JSON, owned */
+	uint64_t ord;          /* 1, 2, 3... in order of acceptance; never reused */
 	uint8_t state;
 };
 
@@ -25,6 +26,7 @@ struct pool {
 	size_t n, cap;
 	size_t head;           /* entries before head are all GONE */
 	size_t live;           /* entries not GONE */
+	uint64_t last_ord;
 };
 
 /* Parses "ms-seq"; returns 0 or -1. */
@@ -38,11 +40,14 @@ void pool_format_id(uint64_t ms, uint64_t seq, char *buf, size_t len);
 int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct mc_point loc, char *json);
 /* The entry with this id, or NULL (GONE entries are found too). */
 struct pool_entry *pool_find(struct pool *p, uint64_t ms, uint64_t seq);
+/* The entry with this ord, or NULL (GONE entries are found too). */
+struct pool_entry *pool_find_ord(struct pool *p, uint64_t ord);
 /* Marks an entry GONE and frees its JSON. */
 void pool_remove(struct pool *p, struct pool_entry *e);
 /* Removes WAITING entries accepted at or before now_ms - ttl_ms; returns
- * how many. */
-size_t pool_expire(struct pool *p, uint64_t now_ms, uint64_t ttl_ms);
+ * how many. gone (may be NULL) is called with each just before it goes. */
+size_t pool_expire(struct pool *p, uint64_t now_ms, uint64_t ttl_ms,
+		   void (*gone)(void *arg, const struct pool_entry *e), void *arg);
 /* Squeezes GONE entries out when they are at least half of the array. */
 void pool_compact(struct pool *p);
 void pool_free(struct pool *p);

@@ -169,6 +169,42 @@ def test_random_scenario_matches_the_oracle(rds):
     assert {r: m["driver"]["id"] for r, m in got.items()} == {r: d for r, d, _ in expected}
 
 
+def test_backlog_from_earlier_ticks_pairs_as_the_oracle(rds):
+    """Drivers left waiting by earlier ticks (the index the matcher keeps
+    between ticks), then riders and more drivers: the next tick's pairs
+    equal the oracle over the whole pool, backlog included."""
+    rnd = random.Random(11)
+    back_xy = [(rnd.randint(0, 30), rnd.randint(0, 30)) for _ in range(24)]
+    riders_xy = [(rnd.randint(0, 30), rnd.randint(0, 30)) for _ in range(16)]
+    new_xy = [(rnd.randint(0, 30), rnd.randint(0, 30)) for _ in range(6)]
+    wait_pool_empty(rds)
+    start = last_match_id(rds)
+    key = lambda i: tuple(int(p) for p in i.split("-"))
+    with matcher_paused(rds):
+        back = post_many([("/driver", driver(name=f"B{i}", car=f"B-{i}", x=x, y=y)) for i, (x, y) in enumerate(back_xy)])
+        assert all(r.status_code == 202 for r in back)
+        assert wait_for(lambda: matcher_metric('matcher_waiting{kind="driver"}') == len(back_xy), 5)
+    # a tick or two pairs nobody (no riders): the drivers wait on
+    wait_tick(rds)
+    wait_tick(rds)
+    assert matcher_metric("matcher_active") == 1
+    with matcher_paused(rds):
+        rs = post_many([("/rider", rider(name=f"R{i}", x=x, y=y)) for i, (x, y) in enumerate(riders_xy)])
+        ds = post_many([("/driver", driver(name=f"N{i}", car=f"N-{i}", x=x, y=y)) for i, (x, y) in enumerate(new_xy)])
+        assert all(r.status_code == 202 for r in rs + ds)
+        assert wait_for(lambda: matcher_metric('matcher_waiting{kind="rider"}') == len(riders_xy)
+                        and matcher_metric('matcher_waiting{kind="driver"}') == len(back_xy) + len(new_xy), 5)
+    riders = sorted([(r.json()["id"], x, y) for r, (x, y) in zip(rs, riders_xy)], key=lambda t: key(t[0]))
+    drivers = sorted([(r.json()["id"], x, y) for r, (x, y) in zip(back + ds, back_xy + new_xy)],
+                     key=lambda t: key(t[0]))
+    expected = oracle(riders, drivers)
+    got = wait_for(lambda: (lambda m: m if len(m) >= len(expected) else None)(matches_since(rds, start)),
+                   timeout=3 * TICK_MS / 1000 + 5) or matches_since(rds, start)
+    assert {r: m["driver"]["id"] for r, m in got.items()} == {r: d for r, d, _ in expected}
+    for rid, _, dist in expected:
+        assert got[rid]["distance"] == pytest.approx(dist, rel=1e-12, abs=1e-12)
+
+
 def test_request_older_than_ttl_is_never_paired(rds):
     wait_pool_empty(rds)
     start = last_match_id(rds)

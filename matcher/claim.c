@@ -1,0 +1,205 @@
+/* claim.c - claims: each pair of a tick goes to Redis as one Lua script that
+ * checks both keys, deletes them, records the ride for rating-svc and appends
+ * the match to `matches`; its answer settles the two pool entries (the rules
+ * are in settle.c). Claims go out a slice per loop iteration (at most
+ * --claim-batch, at most ~3 ms), and wait while Redis has many unanswered,
+ * so that a huge tick never holds the loop. Glue only. */
+#include "log.h"
+#include "matcher.h"
+#include "ride.h"
+#include "settle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* KEYS: rider key, driver key, ride key, matches stream.
+ * ARGV: token, car_number, driver_name, driver_id, rider_id, match json,
+ *       rider_client, driver_client, ride ttl (s), matches cap. */
+static struct rscript claim_lua = { .src =
+	"local r = redis.call('EXISTS', KEYS[1]) "
+	"local d = redis.call('EXISTS', KEYS[2]) "
+	"if r == 0 or d == 0 then return {r, d} end "
+	"redis.call('DEL', KEYS[1], KEYS[2]) "
+	"redis.call('HSET', KEYS[3], 'token', ARGV[1], 'car_number', ARGV[2], 'driver_name', ARGV[3], "
+	"'driver_id', ARGV[4], 'rider_id', ARGV[5]) "
+	"redis.call('EXPIRE', KEYS[3], ARGV[9]) "
+	"local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', 'json', ARGV[6], "
+	"'rider_client', ARGV[7], 'driver_client', ARGV[8]) "
+	"return {1, 1, id}" };
+
+struct claim {
+	struct matcher *m;
+	uint64_t rms, rseq, dms, dseq;
+	double distance;
+	struct ride_info info;
+};
+
+static void on_claim(struct rconn *rc, redisReply *r, void *priv)
+{
+	struct claim *c = priv;
+	struct matcher *m = c->m;
+	enum settle_outcome o = SETTLE_UNKNOWN;
+	int r_exists = 0, d_exists = 0, back;
+
+	if (m->stopping) {
+		free(c);
+		return;
+	}
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+		uint64_t now = lease_now_ms(m);
+
+		o = SETTLE_CLAIMED;
+		m->stats.t.matched++;
+		stats_latency(&m->stats, now, (uint32_t)(now > c->rms ? now - c->rms : 0));
+		log_info("pair %s rider=%llu-%llu driver=%llu-%llu car=%s distance=%.3f fare=%.2f BDT",
+			 c->info.ride_id, (unsigned long long)c->rms, (unsigned long long)c->rseq,
+			 (unsigned long long)c->dms, (unsigned long long)c->dseq, c->info.car_number,
+			 c->distance, mc_fare_taka(c->distance));
+	} else if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+		/* one of them expired or was claimed elsewhere */
+		o = SETTLE_REFUSED;
+		m->stats.t.claim_failed++;
+		r_exists = r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1;
+		d_exists = r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == 1;
+	} else {
+		log_warn("claim %s: %s", c->info.ride_id, rreply_err(r));
+		m->claims_lost++;
+	}
+	back = settle_claim(&m->riders, c->rms, c->rseq, &m->drivers, c->dms, c->dseq, o, r_exists, d_exists);
+	if (back & SETTLE_RIDER_BACK)
+		tick_enter(m, 1, pool_find(&m->riders, c->rms, c->rseq));
+	if (back & SETTLE_DRIVER_BACK)
+		tick_enter(m, 0, pool_find(&m->drivers, c->dms, c->dseq));
+	free(c);
+}
+
+/* 0 if the claim went out (both entries CLAIMING), else -1 (both WAITING). */
+static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entry *de, double distance)
+{
+	int rc = -1;
+	char rid[48], did[48], rkey[64], dkey[64], ridekey[96], token[33], ttl[16], cap[16] = "100000";
+	struct claim *c = calloc(1, sizeof(*c));
+	char *json;
+	uint64_t now = lease_now_ms(m);
+
+	if (!c || ride_token(token) < 0) {
+		free(c);
+		log_error("cannot claim: out of memory or no randomness");
+		return -1;
+	}
+	pool_format_id(re->ms, re->seq, rid, sizeof(rid));
+	pool_format_id(de->ms, de->seq, did, sizeof(did));
+	json = ride_match_json(rid, re->json, did, de->json, distance, now, token, &c->info);
+	if (!json) {
+		log_error("cannot build the match message for %s/%s", rid, did);
+		free(c);
+		return -1;
+	}
+	*c = (struct claim){ m, re->ms, re->seq, de->ms, de->seq, distance, c->info };
+	snprintf(rkey, sizeof(rkey), "rider:%s", rid);
+	snprintf(dkey, sizeof(dkey), "driver:%s", did);
+	snprintf(ridekey, sizeof(ridekey), "ride:%s", c->info.ride_id);
+	snprintf(ttl, sizeof(ttl), "%d", m->ride_ttl_s);
+	{
+		const char *argv[] = { rkey, dkey, ridekey, "matches", token, c->info.car_number,
+				       c->info.driver_name, did, rid, json, c->info.rider_client,
+				       c->info.driver_client, ttl, cap };
+		size_t lens[sizeof(argv) / sizeof(argv[0])];
+
+		for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
+			lens[i] = strlen(argv[i]);
+		if (rconn_eval(m->cmd, &claim_lua, on_claim, c, 4, (int)(sizeof(argv) / sizeof(argv[0])),
+			       argv, lens) == 0) {
+			re->state = POOL_CLAIMING;
+			de->state = POOL_CLAIMING;
+			rc = 0;
+		} else {
+			free(c); /* Redis down: both keep waiting */
+		}
+	}
+	free(json);
+	return rc;
+}
+
+static void on_claims_timer(uv_timer_t *t)
+{
+	struct matcher *m = t->data;
+
+	if (!m->stopping)
+		claim_some(m);
+}
+
+/* Claims pair i of this tick. Incremental pairs have left the index already;
+ * a cold pair leaves it now. A pair that does not go out waits again. */
+static void claim_one(struct matcher *m, long i)
+{
+	struct pool_entry *re, *de;
+	double distance;
+
+	if (m->pairs_incr) {
+		re = pool_find_ord(&m->riders, m->ipairs[i].rider);
+		de = pool_find_ord(&m->drivers, m->ipairs[i].driver);
+		distance = m->ipairs[i].distance;
+	} else {
+		re = snap_rider(&m->snap, &m->riders, i);
+		de = snap_driver(&m->snap, &m->drivers, i);
+		distance = m->snap.pairs[i].distance;
+		if (re->state == POOL_WAITING)
+			tick_leave(m, 1, re);
+		if (de->state == POOL_WAITING)
+			tick_leave(m, 0, de);
+	}
+	if (re && de && re->state == POOL_WAITING && de->state == POOL_WAITING &&
+	    claim_pair(m, re, de, distance) == 0)
+		return;
+	if (re && re->state == POOL_WAITING)
+		tick_enter(m, 1, re);
+	if (de && de->state == POOL_WAITING)
+		tick_enter(m, 0, de);
+}
+
+/* A slice of claims: at most --claim-batch, and no longer than this, so
+ * that one loop iteration stays short even on a loaded machine (a claim
+ * builds the match JSON and a script call: some 20-100 us). */
+#define CLAIM_SLICE_NS (3 * 1000 * 1000)
+
+/* The tick stays busy (no expiry, no compaction, so the snapshot's indices
+ * stay valid) until all claims are out. */
+void claim_some(struct matcher *m)
+{
+	long end = m->next_claim + m->claim_batch, total = m->pairs_incr ? m->nipairs : m->snap.npairs;
+	uint64_t t0 = uv_hrtime();
+
+	/* flow control: while Redis has many claims unanswered, wait for it
+	 * rather than pile commands into hiredis' output buffer (which it
+	 * shifts on every partial write: a huge one stalls the loop) */
+	if (rconn_up(m->cmd) && rconn_pending(m->cmd) > (unsigned)(4 * m->claim_batch)) {
+		uv_timer_start(&m->claims, on_claims_timer, 1, 0);
+		return;
+	}
+	if (end > total)
+		end = total;
+	while (m->next_claim < end) {
+		claim_one(m, m->next_claim++);
+		if ((m->next_claim & 7) == 0 && uv_hrtime() - t0 > CLAIM_SLICE_NS)
+			break;
+	}
+	if (m->next_claim < total && !m->stopping) {
+		uv_timer_start(&m->claims, on_claims_timer, 0, 0);
+		return;
+	}
+	m->busy = 0;
+}
+
+void claim_init(struct matcher *m)
+{
+	uv_timer_init(m->loop, &m->claims);
+	m->claims.data = m;
+}
+
+void claim_stop(struct matcher *m)
+{
+	uv_timer_stop(&m->claims);
+	uv_close((uv_handle_t *)&m->claims, NULL);
+}

@@ -1,0 +1,104 @@
+/* matcher.h - the matcher process's shared state and the entry points of its
+ * glue files (feed.c, claim.c, tick.c, lease.c, main.c). Private to the
+ * matcher binary: the pure core (pool, snap, settle, replay, pairing, kdtree,
+ * ride, stats) knows nothing of it. */
+#ifndef RS_MATCHER_H
+#define RS_MATCHER_H
+
+#include "http.h"
+#include "incr.h"
+#include "pool.h"
+#include "redis.h"
+#include "snap.h"
+#include "stats.h"
+
+#include <uv.h>
+
+struct matcher {
+	uv_loop_t *loop;
+	struct rconn *cmd, *feed;
+	struct http_server *http;
+	struct pool riders, drivers;
+	struct stats stats;
+	int stopping;
+
+	/* configuration (flags) */
+	int tick_ms, ttl_ms, lease_ms, no_lease, max_points, inline_max, ride_ttl_s, stats_min_ms;
+	int claim_batch, incremental;
+	char instance[96];
+
+	/* feed.c */
+	char last_id[48];         /* last `requests` entry read */
+	uint64_t start_ms;        /* entries before this are replayed */
+	int feed_pending;
+	unsigned replay_pending;  /* EXISTS checks unanswered */
+
+	/* lease.c */
+	uv_timer_t lease, clock;
+	int active;
+	uint64_t lease_ok_ms;
+	int64_t clock_offset_ms;  /* Redis' clock minus ours */
+
+	/* tick.c */
+	uv_timer_t tick;
+	uv_work_t work;
+	int busy;                 /* a tick's pairing or claims are under way */
+	struct mc_ctx *mc;        /* pairing buffers kept between ticks */
+	struct snap snap;         /* a cold tick's pairing input and output */
+	struct incr *ix;          /* the waiting pool's index (incremental ticks) */
+	int ix_on;                /* ix holds exactly the WAITING entries */
+	int pairs_incr;           /* this tick's pairs are ipairs, not snap's */
+	const struct incr_pair *ipairs;
+	long nipairs;
+	size_t nnew;              /* requests new to this tick (logs) */
+	struct drained {          /* expired, still to leave the index */
+		double x, y;
+		uint64_t ord;
+		int is_rider;
+	} *drain;
+	size_t ndrain, drain_head, cap_drain;
+	uv_timer_t drain_timer;
+	double work_ms;
+	uint64_t last_stats_ms;
+
+	/* claim.c */
+	uv_timer_t claims;
+	long next_claim;
+	uint64_t pairs_made, claims_lost;
+
+	/* main.c: the loop's longest stall */
+	uv_timer_t lag;
+	uint64_t lag_last_ns;
+	double lag_max_ms;
+};
+
+/* Redis' time in ms (our clock corrected by the last TIME). lease.c */
+uint64_t lease_now_ms(struct matcher *m);
+/* The lease and clock timers: init (before any stop), start, refresh both
+ * on a (re)connect, stop. */
+void lease_init(struct matcher *m);
+void lease_start(struct matcher *m);
+void lease_on_connect(struct matcher *m);
+void lease_stop(struct matcher *m);
+
+/* Reads `requests` from m->last_id on (re)connect of the feed connection. */
+void feed_on_state(struct rconn *rc, int up, void *priv);
+
+/* Issues the claims of m->snap's pairs from m->next_claim, a slice at a
+ * time, and clears m->busy when all are out. claim.c */
+void claim_init(struct matcher *m);
+void claim_some(struct matcher *m);
+void claim_stop(struct matcher *m);
+
+/* A request starts or stops WAITING (other than by the pairing): keeps the
+ * incremental index in step with the pool. tick.c */
+void tick_enter(struct matcher *m, int is_rider, const struct pool_entry *e);
+void tick_leave(struct matcher *m, int is_rider, const struct pool_entry *e);
+
+/* The tick timer: init (before any stop), start, stop. tick.c */
+void tick_init(struct matcher *m);
+void tick_start(struct matcher *m);
+void tick_stop(struct matcher *m);
+void tick_free(struct matcher *m);
+
+#endif

@@ -1,0 +1,273 @@
+/* tick.c - the tick: once per --tick-ms, expire what is past its TTL, publish
+ * the stats, pair the waiting pool closest pair first, then hand the pairs
+ * to claim.c. Glue only.
+ *
+ * Two ways to pair, with the same result (tests/unit/test_matcher_incr.c):
+ *  - incremental (incr.c), when few requests are new since the last
+ *    pairing (at most --inline-max): on the loop, at a cost that grows
+ *    with them, not with the pool; the index is kept between ticks.
+ *  - cold: a snapshot of the whole waiting pool (snap.c) paired by
+ *    mc_match (pairing.c), on the loop when small, on the libuv thread
+ *    pool when large (a start, a standby taking over, --no-incremental). */
+#include "log.h"
+#include "matcher.h"
+#include "sbuf.h"
+
+#include <time.h>
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The index broke (out of memory): pair cold from now on. It is freed at
+ * the next tick that is not busy (this tick's claims may still read its
+ * pairs). */
+static void index_off(struct matcher *m)
+{
+	if (!m->ix_on)
+		return;
+	log_error("out of memory in the pairing index: pairing every tick from scratch");
+	m->ix_on = 0;
+	m->ndrain = m->drain_head = 0;
+}
+
+void tick_enter(struct matcher *m, int is_rider, const struct pool_entry *e)
+{
+	if (m->ix_on && incr_add(m->ix, is_rider, e->loc.x, e->loc.y, e->ord) < 0)
+		index_off(m);
+}
+
+void tick_leave(struct matcher *m, int is_rider, const struct pool_entry *e)
+{
+	if (m->ix_on)
+		(void)incr_remove(m->ix, is_rider, e->loc.x, e->loc.y, e->ord);
+}
+
+/* Expiry can end thousands of requests at once (a backlog that arrived
+ * together); each costs a tree removal, so they leave the index in slices,
+ * DRAIN_SLICE per loop iteration, and no incremental pairing runs until all
+ * have left (the cold path needs no index). */
+#define DRAIN_SLICE 2048
+
+static void drain_some(struct matcher *m, size_t max)
+{
+	size_t end = m->drain_head + max < m->ndrain ? m->drain_head + max : m->ndrain;
+
+	for (; m->drain_head < end; m->drain_head++) {
+		struct drained *d = &m->drain[m->drain_head];
+
+		if (m->ix_on)
+			(void)incr_remove(m->ix, d->is_rider, d->x, d->y, d->ord);
+	}
+	if (m->drain_head == m->ndrain)
+		m->drain_head = m->ndrain = 0;
+}
+
+static void on_drain_timer(uv_timer_t *t)
+{
+	struct matcher *m = t->data;
+
+	if (m->stopping)
+		return;
+	drain_some(m, DRAIN_SLICE);
+	if (m->ndrain)
+		uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
+}
+
+static void expired(struct matcher *m, int is_rider, const struct pool_entry *e)
+{
+	if (!m->ix_on)
+		return;
+	if (m->ndrain == m->cap_drain) {
+		size_t cap = m->cap_drain ? 2 * m->cap_drain : 1024;
+		struct drained *d = realloc(m->drain, cap * sizeof(*d));
+
+		if (!d) {
+			index_off(m);
+			return;
+		}
+		m->drain = d;
+		m->cap_drain = cap;
+	}
+	m->drain[m->ndrain++] = (struct drained){ e->loc.x, e->loc.y, e->ord, is_rider };
+	if (m->ndrain == 1)
+		uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
+}
+
+static void rider_gone(void *arg, const struct pool_entry *e)
+{
+	expired(arg, 1, e);
+}
+
+static void driver_gone(void *arg, const struct pool_entry *e)
+{
+	expired(arg, 0, e);
+}
+
+static void run_pairing(struct matcher *m)
+{
+	struct snap *s = &m->snap;
+	double t0 = mono_ms();
+
+	s->npairs = s->nr && s->nd ? mc_match_ctx(m->mc, s->rpts, s->nr, s->dpts, s->nd, s->pairs) : 0;
+	m->work_ms = mono_ms() - t0;
+}
+
+static void publish_stats(struct matcher *m)
+{
+	struct sbuf b = { 0 };
+	uint64_t now = lease_now_ms(m);
+
+	if (now - m->last_stats_ms < (uint64_t)m->stats_min_ms)
+		return;
+	m->last_stats_ms = now;
+	stats_json(&m->stats, &b, now, m->tick_ms, &m->riders, &m->drivers, (size_t)m->max_points);
+	if (!b.oom)
+		rconn_cmd(m->cmd, NULL, NULL, "XADD stats MAXLEN ~ 64 * json %b", b.p, b.len);
+	sbuf_free(&b);
+}
+
+static void after_pairing(struct matcher *m)
+{
+	struct snap *s = &m->snap;
+
+	if (s->npairs < 0) {
+		log_error("pairing ran out of memory (%zu riders, %zu drivers)", s->nr, s->nd);
+		s->npairs = 0;
+		if (m->ix_on && !m->pairs_incr)
+			incr_all_new(m->ix); /* the next tick is cold again */
+	}
+	m->stats.tick_duration_ms = m->work_ms;
+	if (m->work_ms > 10 && m->pairs_incr)
+		log_info("tick: paired %zu new requests (%zu riders, %zu drivers waiting) in %.1f ms", m->nnew,
+			 m->riders.live, m->drivers.live, m->work_ms);
+	else if (m->work_ms > 10)
+		log_info("tick: paired %zu riders x %zu drivers in %.1f ms", s->nr, s->nd, m->work_ms);
+	m->pairs_made += (uint64_t)(m->pairs_incr ? m->nipairs : s->npairs);
+	m->next_claim = 0;
+	m->busy = 1;
+	claim_some(m);
+}
+
+static void work_cb(uv_work_t *w)
+{
+	run_pairing(w->data);
+}
+
+static void after_work_cb(uv_work_t *w, int status)
+{
+	struct matcher *m = w->data;
+
+	m->busy = 0;
+	if (m->stopping)
+		return;
+	if (status) {
+		if (m->ix_on)
+			incr_all_new(m->ix); /* not paired: the next tick is cold again */
+		return;
+	}
+	after_pairing(m);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct matcher *m = t->data;
+	uint64_t now;
+
+	if (m->busy || m->stopping)
+		return;
+	if (!m->ix_on && m->ix) {
+		incr_free(m->ix);
+		m->ix = NULL;
+	}
+	now = lease_now_ms(m);
+	m->stats.t.expired += pool_expire(&m->riders, now, (uint64_t)m->ttl_ms, rider_gone, m) +
+			      pool_expire(&m->drivers, now, (uint64_t)m->ttl_ms, driver_gone, m);
+	pool_compact(&m->riders);
+	pool_compact(&m->drivers);
+	if (!m->active || !rconn_up(m->cmd))
+		return;
+	/* what viewers see: the pool as this tick is about to pair it, after
+	 * the previous tick's claims have settled */
+	publish_stats(m);
+	m->pairs_incr = 0;
+	if (m->ix_on && m->ndrain - m->drain_head <= DRAIN_SLICE)
+		drain_some(m, DRAIN_SLICE);
+	if (m->ix_on && !m->ndrain && incr_new_count(m->ix) <= (size_t)m->inline_max) {
+		double t0 = mono_ms();
+
+		m->nnew = incr_new_count(m->ix);
+		m->nipairs = incr_pair(m->ix, &m->ipairs);
+		m->work_ms = mono_ms() - t0;
+		if (m->nipairs >= 0) {
+			m->pairs_incr = 1;
+			m->snap.nr = m->snap.nd = 0;
+			m->snap.npairs = 0;
+			after_pairing(m);
+			return;
+		}
+		/* out of memory, nothing changed: the cold way below */
+	}
+	if (snap_take(&m->snap, &m->riders, &m->drivers) < 0) {
+		log_error("out of memory taking the tick's snapshot");
+		return;
+	}
+	/* the snapshot covers every new request; its pairs leave the index as
+	 * their claims go out (claim.c) */
+	if (m->ix_on)
+		incr_forget_new(m->ix);
+	if (m->snap.nr + m->snap.nd <= (size_t)m->inline_max) {
+		run_pairing(m);
+		after_pairing(m);
+		return;
+	}
+	/* large: pair on the thread pool; the pool is not compacted or expired
+	 * meanwhile (busy), so the snapshot's indices stay valid */
+	m->busy = 1;
+	m->work.data = m;
+	if (uv_queue_work(m->loop, &m->work, work_cb, after_work_cb) != 0) {
+		m->busy = 0;
+		run_pairing(m);
+		after_pairing(m);
+	}
+}
+
+void tick_init(struct matcher *m)
+{
+	uv_timer_init(m->loop, &m->drain_timer);
+	m->drain_timer.data = m;
+	if (m->incremental) {
+		m->ix = incr_new((size_t)(m->inline_max > 0 ? m->inline_max : 0) + 1);
+		m->ix_on = m->ix != NULL;
+		if (!m->ix)
+			log_error("out of memory: pairing every tick from scratch");
+	}
+	uv_timer_init(m->loop, &m->tick);
+	m->tick.data = m;
+}
+
+void tick_start(struct matcher *m)
+{
+	uv_timer_start(&m->tick, on_tick, (uint64_t)m->tick_ms, (uint64_t)m->tick_ms);
+}
+
+void tick_stop(struct matcher *m)
+{
+	uv_timer_stop(&m->tick);
+	uv_close((uv_handle_t *)&m->tick, NULL);
+	uv_timer_stop(&m->drain_timer);
+	uv_close((uv_handle_t *)&m->drain_timer, NULL);
+}
+
+void tick_free(struct matcher *m)
+{
+	incr_free(m->ix);
+	m->ix = NULL;
+	m->ix_on = 0;
+	free(m->drain);
+	m->drain = NULL;
+}
