@@ -653,6 +653,14 @@ void hub_sock_alive(struct hub_sock *s, uint64_t now)
 	s->ping_sent_ms = 0;
 }
 
+void hub_sock_fail(struct hub_sock *s, int code, const char *reason)
+{
+	if (s->closing)
+		return;
+	s->h->c.closes_policy++;
+	sock_close(s, code, reason, HUB_DROP_CLOSING);
+}
+
 const char *hub_sock_close_reason(const struct hub_sock *s)
 {
 	return s->h->rx_reason;
