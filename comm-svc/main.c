@@ -226,7 +226,10 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		c = http_server_app(wsi);
 		if (c)
 			c->refused_upgrades++;
-		log_info("refused an upgrade to \"%.32s\"", in ? (const char *)in : "");
+		/* lws itself already answered any other kind with 403: hang up */
+		if (!in || strcasecmp((const char *)in, "h2c"))
+			return -1;
+		log_info("refused an upgrade to h2c");
 		return refuse_upgrade(wsi);
 
 	case LWS_CALLBACK_ESTABLISHED:

@@ -580,6 +580,8 @@ def test_a_reader_that_never_reads_does_not_delay_anybody_else(side):
             assert worst < max(TICK_MS, 250) + 1000, (key, worst)
         assert time.time() - t0 < 60
         assert metric(port, "comm_slow_closes_total") >= 1
+        # and it is gone, although it never read its close frame (cut after the grace)
+        assert wait_for(lambda: metric(port, "comm_sockets") == 2, 10), metric(port, "comm_sockets")
         text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=3).text
         assert int(re.search(r'comm_dropped_total\{reason="slow"\} (\d+)', text).group(1)) > 0
         silent.close()
@@ -606,6 +608,21 @@ def test_h2c_upgrade_is_refused_by_comm_svc_itself():
     status = data.split(b"\r\n")[0]
     assert b" 101 " not in status and b" 400 " in status, data
     assert json.loads(data.split(b"\r\n\r\n", 1)[1])["error"]
+    # any other kind is not switched to either (lws answers 403), and the
+    # websocket upgrade still works
+    s = socket.create_connection(("127.0.0.1", PORT + 40), timeout=5)
+    s.sendall(b"GET /communication HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+    try:
+        data = s.recv(4096)
+    except OSError:
+        data = b""
+    s.close()
+    assert b" 101 " not in data.split(b"\r\n")[0], data
+    ws = RawWS(PORT + 40)
+    ws.send(1, json.dumps({"type": "hello", "role": "viewer"}))
+    assert ws.recv_json()["type"] == "welcome"
+    ws.close()
+    assert metric(PORT + 40, "comm_refused_upgrades_total") >= 1
 
 
 # ---------------------------------------------------------------- masking
