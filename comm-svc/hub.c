@@ -75,7 +75,7 @@ struct rlog {
 	unsigned long long skipped;
 };
 
-enum { RLOG_DROP = 0, RLOG_PING = HUB_DROP_N, RLOG_N };
+enum { RLOG_DROP = 0, RLOG_PING = HUB_DROP_N, RLOG_ENTRY, RLOG_N };
 
 struct hub {
 	struct hub_cfg cfg;
@@ -530,8 +530,12 @@ int hub_match(struct hub *h, const char *id, const char *json, size_t len,
 	h->now = now;
 
 	if (sid_parse(id, &sid) < 0 || match_rewrite(json, len, id, &mc, &why) < 0) {
+		unsigned long long skipped;
+
 		h->c.bad_entries++;
-		log_warn("matches entry %s ignored: %s", id, why);
+		if (rlog_ok(h, RLOG_ENTRY, &skipped))
+			log_warn("matches entry %s ignored: %s (%llu so far)%s", id, why,
+				 h->c.bad_entries, skipped ? " (similar lines suppressed)" : "");
 		return -1;
 	}
 	sid_format(sid, cursor);
