@@ -75,7 +75,7 @@ struct rlog {
 	unsigned long long skipped;
 };
 
-enum { RLOG_DROP = 0, RLOG_PING = HUB_DROP_N, RLOG_N };
+enum { RLOG_DROP = 0, RLOG_PING = HUB_DROP_N, RLOG_ENTRY, RLOG_N };
 
 struct hub {
 	struct hub_cfg cfg;
@@ -530,8 +530,12 @@ int hub_match(struct hub *h, const char *id, const char *json, size_t len,
 	h->now = now;
 
 	if (sid_parse(id, &sid) < 0 || match_rewrite(json, len, id, &mc, &why) < 0) {
+		unsigned long long skipped;
+
 		h->c.bad_entries++;
-		log_warn("matches entry %s ignored: %s", id, why);
+		if (rlog_ok(h, RLOG_ENTRY, &skipped))
+			log_warn("matches entry %s ignored: %s (%llu so far)%s", id, why,
+				 h->c.bad_entries, skipped ? " (similar lines suppressed)" : "");
 		return -1;
 	}
 	sid_format(sid, cursor);
@@ -651,6 +655,14 @@ void hub_sock_alive(struct hub_sock *s, uint64_t now)
 {
 	s->last_rx_ms = now;
 	s->ping_sent_ms = 0;
+}
+
+void hub_sock_fail(struct hub_sock *s, int code, const char *reason)
+{
+	if (s->closing)
+		return;
+	s->h->c.closes_policy++;
+	sock_close(s, code, reason, HUB_DROP_CLOSING);
 }
 
 const char *hub_sock_close_reason(const struct hub_sock *s)

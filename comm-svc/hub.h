@@ -146,6 +146,9 @@ void hub_sock_free(struct hub_sock *s);
  * frame counts as a sign of life. */
 int hub_sock_rx(struct hub_sock *s, const void *data, size_t len, int binary, int complete,
 		uint64_t now);
+/* The glue saw a protocol violation the hub cannot (an unmasked frame):
+ * close now with code and reason (counted as a policy close). */
+void hub_sock_fail(struct hub_sock *s, int code, const char *reason);
 /* A pong (or any other sign of life). */
 void hub_sock_alive(struct hub_sock *s, uint64_t now);
 

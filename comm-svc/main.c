@@ -17,10 +17,14 @@
 #include "log.h"
 #include "redis.h"
 #include "svc.h"
+#include "wsguard.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 _Static_assert(HUB_PRE >= LWS_PRE, "hub headroom too small for lws");
 
@@ -42,6 +46,66 @@ struct comm {
 struct comm_pss {
 	struct hub_sock *sock;
 };
+
+/* ---------------------------------------------------------------- unmasked frames */
+
+/* lws 4.1.6 accepts unmasked client frames without a word (wsguard.h). The
+ * bytes it reads pass through this program's recv(), which lws calls through
+ * the dynamic linker (the executable's definition comes first); each
+ * descriptor's bytes go to its wsguard, and a violation closes the socket
+ * with 1002 through the hub. Only lws calls recv() in this process (hiredis
+ * and libuv use read()). */
+#define GUARD_FDS 65536
+struct guard {
+	struct wsg g;
+	struct lws *wsi;    /* while a websocket */
+};
+static struct guard *guards[GUARD_FDS];
+
+static struct guard *guard_of(int fd)
+{
+	if (fd < 0 || fd >= GUARD_FDS)
+		return NULL;
+	if (!guards[fd])
+		guards[fd] = calloc(1, sizeof(struct guard));
+	return guards[fd];
+}
+
+static void guard_violation(struct guard *gd, const char *why)
+{
+	struct comm_pss *pss = gd->wsi ? lws_wsi_user(gd->wsi) : NULL;
+
+	if (pss && pss->sock) {
+		log_info("closing a websocket (1002): %s", why);
+		hub_sock_fail(pss->sock, 1002, why);
+	}
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	static ssize_t (*real_recv)(int, void *, size_t, int);
+	struct guard *gd;
+	ssize_t n;
+
+	if (!real_recv) {
+		*(void **)&real_recv = dlsym(RTLD_NEXT, "recv");
+		if (!real_recv)
+			abort();
+	}
+	n = real_recv(fd, buf, len, flags);
+	if (n > 0 && !(flags & MSG_PEEK) && (gd = guard_of(fd)) &&
+	    wsg_feed(&gd->g, buf, (size_t)n))
+		guard_violation(gd, "frames from a client must be masked");
+	return n;
+}
+
+static void guards_free(void)
+{
+	for (int i = 0; i < GUARD_FDS; i++) {
+		free(guards[i]);
+		guards[i] = NULL;
+	}
+}
 
 /* ---------------------------------------------------------------- websocket */
 
@@ -162,7 +226,10 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		c = http_server_app(wsi);
 		if (c)
 			c->refused_upgrades++;
-		log_info("refused an upgrade to \"%.32s\"", in ? (const char *)in : "");
+		/* lws itself already answered any other kind with 403: hang up */
+		if (!in || strcasecmp((const char *)in, "h2c"))
+			return -1;
+		log_info("refused an upgrade to h2c");
 		return refuse_upgrade(wsi);
 
 	case LWS_CALLBACK_ESTABLISHED:
@@ -170,7 +237,18 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		if (!c)
 			return -1;
 		pss->sock = hub_sock_new(c->hub, wsi, svc_now_ms());
-		return pss->sock ? 0 : -1;
+		if (!pss->sock)
+			return -1;
+		{
+			struct guard *gd = guard_of(lws_get_socket_fd(wsi));
+
+			if (gd) {
+				gd->wsi = wsi;
+				if (wsg_start_ws(&gd->g))
+					guard_violation(gd, "data sent before the handshake was answered");
+			}
+		}
+		return 0;
 
 	case LWS_CALLBACK_RECEIVE:
 		if (!pss->sock)
@@ -195,10 +273,17 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			return -1;
 		return ws_writeable(wsi, pss->sock);
 
-	case LWS_CALLBACK_CLOSED:
+	case LWS_CALLBACK_CLOSED: {
+		struct guard *gd = guard_of(lws_get_socket_fd(wsi));
+
+		if (gd) {
+			gd->wsi = NULL;
+			wsg_reset(&gd->g);
+		}
 		hub_sock_free(pss->sock);
 		pss->sock = NULL;
 		return 0;
+	}
 
 	default:
 		return 0;
@@ -542,6 +627,7 @@ int main(int argc, char **argv)
 	uv_run(c.loop, UV_RUN_DEFAULT);
 	http_servers_finish();
 	hub_free(c.hub);
+	guards_free();
 	uv_loop_close(c.loop);
 	log_info("stopped");
 	return 0;

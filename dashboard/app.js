@@ -71,7 +71,7 @@ let smallSince = 0;
 
 // for people and for the browser test
 const debug = {
-  state: 'connecting', connects: 0, welcomes: 0, messages: 0, stats: 0, matches: 0,
+  state: 'connecting', connects: 0, welcomes: 0, gaps: 0, messages: 0, stats: 0, matches: 0,
   frames: 0, mapDraws: 0, pointsDrawn: 0, linesDrawn: 0, rowsShown: 0, topRows: 0,
   reconnectDelays: [],
 };
@@ -235,6 +235,12 @@ function onMessage(data) {
     case 'match': onMatch(m); break;
     case 'welcome':
       debug.welcomes++;
+      // a resume the server could not fully serve (it keeps ~60 s of matches):
+      // the map and counters come from stats, so only note the gap
+      if (m.recovered === false) {
+        debug.gaps++;
+        console.warn('dashboard: some matches since the last connection are no longer kept');
+      }
       liveSince = now();
       setState('live');
       break;

@@ -13,9 +13,11 @@
 - comm-svc refuses h2c upgrades itself.
 
 Some tests run a comm-svc of their own (short ping/resume settings, small
-queues) on PORT+45..48 against the stack's Redis; fares for it are added to
-the `matches` stream directly (that stream is comm-svc's input), the others
-come from the real flow (POST /rider and /driver through nginx, the matcher)."""
+queues) on PORT+45..48 with a Redis of their own on PORT+44 (so that the
+stack's `matches` stream, which other tests audit, only ever holds the
+matcher's pairs); fares for it are added to that Redis' `matches` stream
+directly (that stream is comm-svc's input). The other tests use the stack and
+the real flow (POST /rider and /driver through nginx, the matcher)."""
 import base64
 import contextlib
 import json
@@ -28,13 +30,16 @@ import threading
 import time
 import uuid
 
+import pytest
+import redis
 import requests
 import websocket
 
-from conftest import PORT, REDIS_PORT, ROOT, VAR, WS_URL, rider, driver, wait_for
+from conftest import PORT, REDIS_PASSWORD, ROOT, VAR, WS_URL, rider, driver, wait_for
 from test_comm import client, matches_for, messages, pair, uid, wait_matched, wait_pool_empty
 
 BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
+SIDE_REDIS_PORT = PORT + 44
 COMM_BIN = os.path.join(BUILD, "bin", "comm-svc")
 TICK_MS = int(os.environ.get("TICK_MS", "1000"))
 
@@ -150,13 +155,47 @@ def listening(port):
         return False
 
 
+@pytest.fixture(scope="module")
+def side():
+    """A Redis of this module's own (same password as the stack's, which the
+    services inherit); always stopped afterwards."""
+    d = os.path.join(VAR, "side-redis")
+    os.makedirs(d, exist_ok=True)
+    args = ["redis-server", "--port", str(SIDE_REDIS_PORT), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", d]
+    if REDIS_PASSWORD:
+        args += ["--requirepass", REDIS_PASSWORD]
+    log = open(os.path.join(VAR, "log", "side-redis.log"), "a")
+    p = subprocess.Popen(args, stdout=log, stderr=log)
+    r = redis.Redis(host="127.0.0.1", port=SIDE_REDIS_PORT, password=REDIS_PASSWORD,
+                    decode_responses=True)
+    try:
+        def up():
+            try:
+                return r.ping()
+            except redis.RedisError:
+                return False
+        assert wait_for(up, 10), "side Redis did not start"
+        yield r
+    finally:
+        r.close()
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        log.close()
+
+
 @contextlib.contextmanager
-def own_comm(port, *flags, redis=None, wait=healthy):
-    """A comm-svc of the test's own; always stopped afterwards."""
+def own_comm(port, *flags, redis_addr=None, wait=healthy):
+    """A comm-svc of the test's own, on the side Redis unless told; always
+    stopped afterwards."""
     os.makedirs(os.path.join(VAR, "log"), exist_ok=True)
     log = open(os.path.join(VAR, "log", f"comm-svc-{port}.log"), "a")
-    p = subprocess.Popen([COMM_BIN, "--port", str(port), "--redis", redis or f"127.0.0.1:{REDIS_PORT}",
-                          *flags], stdout=log, stderr=log)
+    p = subprocess.Popen([COMM_BIN, "--port", str(port), "--redis",
+                          redis_addr or f"127.0.0.1:{SIDE_REDIS_PORT}", *flags], stdout=log, stderr=log)
     try:
         assert wait_for(lambda: wait(port), 10), "own comm-svc did not come up"
         yield p
@@ -175,16 +214,49 @@ def add_fare(rds, rider_client, driver_client="", pad=0):
     (stream id, ride_id)."""
     ride = "ride-t" + uuid.uuid4().hex
     body = {"type": "match", "ride_id": ride,
-            "rider": {"id": "r", "name": "T", "location": {"x": 0, "y": 0},
+            "rider": {"id": "r" + uuid.uuid4().hex, "name": "T", "location": {"x": 0, "y": 0},
                       "destination": {"x": 1, "y": 1}},
-            "driver": {"id": "d", "name": "U", "car_number": "T-1", "location": {"x": 0, "y": 0}},
+            "driver": {"id": "d" + uuid.uuid4().hex, "name": "U", "car_number": "T-1",
+                       "location": {"x": 0, "y": 0}},
             "distance": 1.0, "fare": 2.0, "currency": "BDT",
-            "matched_at_ms": int(time.time() * 1000), "rating_token": "tok-" + ride}
+            "matched_at_ms": int(time.time() * 1000), "rating_token": uuid.uuid4().hex}
     if pad:
         body["pad"] = "p" * pad
     sid = rds.xadd("matches", {"json": json.dumps(body), "rider_client": rider_client,
                                "driver_client": driver_client})
     return sid, ride
+
+
+def texts(ws, seconds):
+    """Text messages received within seconds. Waits in short slices: a
+    library that answers pings inside recv() starts its socket timeout over at
+    every ping, so one long timeout may never expire."""
+    out, end = [], time.time() + seconds
+    while time.time() < end:
+        ws.settimeout(max(0.05, min(1.0, end - time.time())))
+        try:
+            raw = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            continue
+        if raw:
+            out.append(json.loads(raw))
+    return out
+
+
+def collect(ws, ride_ids, seconds):
+    """The match messages for ride_ids in arrival order, until each came or
+    seconds passed (in short slices, as texts())."""
+    want, out, end = set(ride_ids), [], time.time() + seconds
+    while time.time() < end and want - {m["ride_id"] for m in out}:
+        ws.settimeout(max(0.05, min(1.0, end - time.time())))
+        try:
+            raw = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            continue
+        m = json.loads(raw) if raw else {}
+        if m.get("type") == "match" and m.get("ride_id") in want:
+            out.append(m)
+    return out
 
 
 def own_url(port):
@@ -201,7 +273,7 @@ def hello(url, **h):
 
 # ---------------------------------------------------------------- pings
 
-def test_pings_answered_keep_the_socket_unanswered_get_a_close_frame():
+def test_pings_answered_keep_the_socket_unanswered_get_a_close_frame(side):
     port = PORT + 45
     with own_comm(port, "--ping-ms", "1000", "--ping-timeout-ms", "1000"):
         good, _ = hello(own_url(port), client_id=uid("pinged"))
@@ -255,7 +327,7 @@ def test_quiet_client_keeps_socket_and_fares_for_75s_at_defaults(rds):
     """The stack's comm-svc at its defaults (ping 20 s, timeout 10 s)."""
     cid = uid("quiet")
     ws, _ = client(cid)
-    assert messages(ws, 75) == []        # silent both ways; the library answers pings
+    assert texts(ws, 75) == []           # silent both ways; the library answers pings
     ride = pair(rds, cid, None)
     assert [m["ride_id"] for m in matches_for(ws, [ride])] == [ride]
     ws.close()
@@ -293,7 +365,7 @@ def test_away_40s_at_30_fares_per_s_resumes_every_fare_in_order(rds):
     slow_before = metric(PORT + 40, "comm_slow_closes_total")
     ws, w = client(rc, resume_after=cursor)
     assert w["recovered"] is True and w["resumed"] == len(rides), (w, len(rides))
-    got = matches_for(ws, rides, timeout=60)
+    got = collect(ws, rides, 60)
     ids = [m["ride_id"] for m in got]
     assert len(ids) == len(rides) and set(ids) == set(rides)        # all, once
     cursors = [tuple(map(int, m["cursor"].split("-"))) for m in got]
@@ -305,12 +377,12 @@ def test_away_40s_at_30_fares_per_s_resumes_every_fare_in_order(rds):
     ws.close()
     # a viewer and the driver's client resume the same fares, never with a token
     v, vw2 = hello(WS_URL, role="viewer", resume_after=vw["cursor"])
-    vm = matches_for(v, rides, timeout=60)
+    vm = collect(v, rides, 60)
     assert [m["ride_id"] for m in vm] == ids
     assert all("rating_token" not in m for m in vm)
     v.close()
     d, dw = hello(WS_URL, client_id=dc, resume_after=cursor)
-    dm = matches_for(d, rides, timeout=60)
+    dm = collect(d, rides, 60)
     assert [m["ride_id"] for m in dm] == ids
     assert all("rating_token" not in m for m in dm)
     d.close()
@@ -318,7 +390,8 @@ def test_away_40s_at_30_fares_per_s_resumes_every_fare_in_order(rds):
         assert metric(PORT + 40, "comm_slow_closes_total") == slow_before
 
 
-def test_live_and_resumed_viewers_and_drivers_never_get_a_token(rds):
+def test_live_and_resumed_viewers_and_drivers_never_get_a_token(side):
+    rds = side
     port = PORT + 46
     with own_comm(port):
         rc, dc = uid("tok-r"), uid("tok-d")
@@ -342,7 +415,8 @@ def test_live_and_resumed_viewers_and_drivers_never_get_a_token(rds):
             ws.close()
 
 
-def test_resume_past_the_ring_says_recovered_false(rds):
+def test_resume_past_the_ring_says_recovered_false(side):
+    rds = side
     port = PORT + 47
     with own_comm(port, "--resume-ms", "1500"):
         cid = uid("gap")
@@ -424,15 +498,15 @@ class GatedProxy:
         self.lsock.close()
 
 
-def test_hello_before_the_ring_is_loaded_is_held_then_answered_with_nothing_lost(rds):
+def test_hello_before_the_ring_is_loaded_is_held_then_answered_with_nothing_lost(side):
+    rds = side
     port = PORT + 48
     cid = uid("held")
-    last = rds.xrevrange("matches", count=1)
-    cursor = last[0][0] if last else "0-0"
+    cursor, _ = add_fare(rds, uid("other"))               # the last one it saw
     missed = [add_fare(rds, cid)[1] for _ in range(3)]   # while it was away
-    proxy = GatedProxy(REDIS_PORT)
+    proxy = GatedProxy(SIDE_REDIS_PORT)
     try:
-        with own_comm(port, redis=f"127.0.0.1:{proxy.port}", wait=listening):
+        with own_comm(port, redis_addr=f"127.0.0.1:{proxy.port}", wait=listening):
             ws = websocket.create_connection(own_url(port), timeout=5)
             ws.send(json.dumps({"type": "hello", "client_id": cid, "resume_after": cursor}))
             assert messages(ws, 1.5) == []         # not told "nothing missed"
@@ -453,7 +527,8 @@ def test_hello_before_the_ring_is_loaded_is_held_then_answered_with_nothing_lost
 
 # ---------------------------------------------------------------- back-pressure
 
-def test_a_reader_that_never_reads_does_not_delay_anybody_else(rds):
+def test_a_reader_that_never_reads_does_not_delay_anybody_else(side):
+    rds = side
     """A viewer that never reads (tiny receive window) and sends a 1-byte
     pong every second; meanwhile ~100 fares/s with a 6 KiB pad flow to an
     honest client and an honest viewer. Their fares arrive within a tick, and
@@ -505,6 +580,8 @@ def test_a_reader_that_never_reads_does_not_delay_anybody_else(rds):
             assert worst < max(TICK_MS, 250) + 1000, (key, worst)
         assert time.time() - t0 < 60
         assert metric(port, "comm_slow_closes_total") >= 1
+        # and it is gone, although it never read its close frame (cut after the grace)
+        assert wait_for(lambda: metric(port, "comm_sockets") == 2, 10), metric(port, "comm_sockets")
         text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=3).text
         assert int(re.search(r'comm_dropped_total\{reason="slow"\} (\d+)', text).group(1)) > 0
         silent.close()
@@ -531,3 +608,45 @@ def test_h2c_upgrade_is_refused_by_comm_svc_itself():
     status = data.split(b"\r\n")[0]
     assert b" 101 " not in status and b" 400 " in status, data
     assert json.loads(data.split(b"\r\n\r\n", 1)[1])["error"]
+    # any other kind is not switched to either (lws answers 403), and the
+    # websocket upgrade still works
+    s = socket.create_connection(("127.0.0.1", PORT + 40), timeout=5)
+    s.sendall(b"GET /communication HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+    try:
+        data = s.recv(4096)
+    except OSError:
+        data = b""
+    s.close()
+    assert b" 101 " not in data.split(b"\r\n")[0], data
+    ws = RawWS(PORT + 40)
+    ws.send(1, json.dumps({"type": "hello", "role": "viewer"}))
+    assert ws.recv_json()["type"] == "welcome"
+    ws.close()
+    assert metric(PORT + 40, "comm_refused_upgrades_total") >= 1
+
+
+# ---------------------------------------------------------------- masking
+
+def test_unmasked_client_frames_are_closed_with_1002():
+    """lws 4.1.6 accepts them silently; comm-svc closes with 1002 (RFC 6455
+    5.1), whatever the frame: a text, a 1-byte pong. Masked ones are fine."""
+    port = PORT + 40
+    for op, payload in ((1, json.dumps({"type": "ping"})), (10, b"x")):
+        ws = RawWS(port)
+        ws.send(1, json.dumps({"type": "hello", "client_id": uid("mask")}))
+        assert ws.recv_json()["type"] == "welcome"
+        ws.send(1, json.dumps({"type": "ping"}))                 # masked: answered
+        assert ws.recv_json()["type"] == "pong"
+        ws.send(op, payload, mask=False)
+        code = None
+        try:
+            while True:
+                o, data = ws.recv(5)
+                if o == 8:
+                    code, reason = close_frame(data)
+                    break
+                assert o != 1 or json.loads(data)["type"] != "pong", "answered an unmasked frame"
+        except (EOFError, OSError):
+            pass
+        assert code == 1002 and "masked" in reason, (op, code)
+        ws.close()
