@@ -54,9 +54,16 @@ def messages(ws, timeout, until=None):
     while time.time() < end:
         ws.settimeout(max(0.05, end - time.time()))
         try:
-            raw = ws.recv()
+            # control frames come back too (the library still answers a ping),
+            # so a server that pings more often than `timeout` cannot keep
+            # this loop past its deadline
+            op, raw = ws.recv_data(control_frame=True)
         except websocket.WebSocketTimeoutException:
             break
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            break
+        if op != websocket.ABNF.OPCODE_TEXT:
+            continue
         out.append(json.loads(raw))
         if until and until(out):
             break
