@@ -17,9 +17,9 @@
 # proxy). Everything inside runs in its own mount and pid namespaces
 # (unshare): /proc, /sys, /dev, /dev/pts, /dev/shm and /run are mounted there
 # only, so nothing stays mounted under the repository after any exit, and every
-# process started inside dies with it. The root is rebuilt on each run
-# (debootstrap takes about a minute) and kept afterwards for inspection; logs
-# in var/debian/*.log.
+# process started inside dies with it. The root is built anew on each run
+# (debootstrap takes about a minute), kept after a failure for a look
+# (removed after a pass unless DEBIAN_KEEP=1); logs in var/debian/*.log.
 #
 #   DEBIAN_MIRROR       debootstrap's mirror (http://deb.debian.org/debian)
 #   DEBIAN_PORT=24500 DEBIAN_TEST_PORT=24580   ports of the stacks inside (the
@@ -220,6 +220,10 @@ while read -r step r secs rest; do
 	esac
 done <"$OUT/results" 2>/dev/null || true
 for s in $STEPS; do grep -q "^$s " "$OUT/results" 2>/dev/null || { parts="$parts; $s did not run"; rc=1; }; done
+if [ $rc -eq 0 ] && [ "${DEBIAN_KEEP:-0}" != 1 ]; then
+	# a passing root is of no more use (a failing one stays for a look)
+	rm -rf --one-file-system "$R" || true
+fi
 if [ $rc -eq 0 ]; then
 	summary "PASS on Debian 12 (minbase), HEAD ${commit:0:10}: $parts; total $(($(date +%s) - T0)) s"
 else
