@@ -60,6 +60,9 @@ if [ "$inner" = 1 ]; then
 		mount "$@" "$t"
 		mounted+=("$t")
 	}
+	# the root a mount point of its own: `ip netns exec` (tests/netns) does
+	# `mount --make-rslave /`, which fails on a / that is a plain directory
+	mnt "$R" --bind "$R"
 	mnt "$R/proc" -t proc proc
 	mnt "$R/sys" -t sysfs sysfs
 	mnt "$R/dev" --bind /dev
@@ -118,7 +121,7 @@ if [ "$inner" = 1 ]; then
 			fi
 			in_root "make down" >>"$OUT/make-run.log" 2>&1 || { ok=0; why="make down failed"; }
 			if [ $ok = 1 ]; then
-				fares=$(grep -E '^  fares ' "$OUT/make-run.log" | tail -1 | sed 's/^ *//')
+				fares=$(grep -E '^  fares ' "$OUT/make-run.log" | tail -1 | sed 's/^ *fares *//')
 				echo "run 0 $(($(date +%s) - t0)) $fares" >>"$OUT/results"
 			else
 				echo "run 1 $(($(date +%s) - t0)) $why" >>"$OUT/results"
@@ -216,7 +219,7 @@ parts="debootstrap ${T_BOOT} s"
 while read -r step r secs rest; do
 	case $step in
 	test) parts="$parts; make test $([ "$r" = 0 ] && echo passed || echo "FAILED ($r)") in $secs s" ;;
-	run) parts="$parts; make run $([ "$r" = 0 ] && echo "ok in $secs s: ${rest}" || echo "FAILED: $rest")" ;;
+	run) parts="$parts; make run $([ "$r" = 0 ] && echo "ok in $secs s (bot: $rest)" || echo "FAILED: $rest")" ;;
 	esac
 done <"$OUT/results" 2>/dev/null || true
 for s in $STEPS; do grep -q "^$s " "$OUT/results" 2>/dev/null || { parts="$parts; $s did not run"; rc=1; }; done
