@@ -155,7 +155,7 @@ test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 test-integration
 
 # the README's `make test` and `make run` in a fresh Debian 12 (debootstrap
-# minbase + git, make) made under var/debian/; root only; ~25 min
+# minbase + git, make) made under var/debian/; root only; ~11 min
 test-debian:
 	@bash tests/debian/run.sh
 
