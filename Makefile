@@ -4,6 +4,7 @@
 #   make up/down    start/stop the local stack (Redis, Postgres, nginx, services)
 #   make run        up + the bot in the foreground + the dashboard URL
 #   make test       deps, build, unit tests, then integration tests on a fresh stack
+#   make test-debian make test and make run in a fresh Debian 12 root (tests/debian/run.sh)
 #   make bench      benchmarks; figures go to BENCHMARKS.md and var/bench/
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS (60) each; make test-fuzz: their corpora once
 #
@@ -30,9 +31,18 @@ BUILD      ?= build
 SANFLAGS   :=
 OPT        := -O2 -g
 endif
-CFLAGS     := -std=gnu11 $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-              -D_GNU_SOURCE -Ilib $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+# The libraries' flags are asked of pkg-config when a compile or link first
+# needs them, not when the Makefile is read: `make run` on a fresh machine
+# installs the -dev packages (deps) before it builds. If pkg-config fails
+# (a package missing) the build stops with its message instead of compiling
+# without the flags.
+pkgconfig   = $(eval _pc := $(shell pkg-config $(1) $(PKGS) 2>&1))$(if $(filter 0,$(.SHELLSTATUS)),$(_pc),$(error \
+              pkg-config $(1) $(PKGS) failed: $(or $(_pc),pkg-config not found); `make deps` (scripts/deps.sh) installs them))
+PKG_CFLAGS  = $(if $(_pkg_cflags_done),,$(eval _pkg_cflags := $(call pkgconfig,--cflags))$(eval _pkg_cflags_done := 1))$(_pkg_cflags)
+PKG_LIBS    = $(if $(_pkg_libs_done),,$(eval _pkg_libs := $(call pkgconfig,--libs))$(eval _pkg_libs_done := 1))$(_pkg_libs)
+CFLAGS      = -std=gnu11 $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+              -D_GNU_SOURCE -Ilib $(SANFLAGS) $(PKG_CFLAGS)
+LDLIBS      = $(PKG_LIBS) -lm
 LDFLAGS    := $(SANFLAGS)
 
 SERVICES   := $(foreach d,rider-svc driver-svc rating-svc comm-svc matcher bot,$(if $(wildcard $(d)/main.c),$(d)))
@@ -48,7 +58,7 @@ UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps up down run test test-unit test-integration test-deploy test-netns test-regions test-san bench clean status \
+.PHONY: all deps up down run test test-unit test-integration test-deploy test-netns test-regions test-san test-debian bench clean status \
         fuzz fuzz-build test-fuzz
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
 
@@ -96,7 +106,10 @@ $(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: CFLAGS += $(SERVICES:%=-I%)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-up: deps all
+# deps first, then a new make for the build: what deps installed is there
+# when that make reads the Makefile (also under make -j)
+up: deps
+	@$(MAKE) --no-print-directory all
 	@BUILD_DIR=$(CURDIR)/$(BUILD) bash scripts/stack.sh up
 
 down:
@@ -141,7 +154,13 @@ test-san: deps
 	@$(MAKE) --no-print-directory SAN=1 test-unit
 	@$(MAKE) --no-print-directory SAN=1 test-integration
 
-bench: deps all
+# the README's `make test` and `make run` in a fresh Debian 12 (debootstrap
+# minbase + git, make) made under var/debian/; root only; ~11 min
+test-debian:
+	@bash tests/debian/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@bash bench/run.sh
 
 # ---------------------------------------------------------------- fuzzing

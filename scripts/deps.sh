@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs, from Debian 12's packages (and playwright-core from npm for the
-# browser test), everything the project needs to build,
-# run and test; does nothing when all of it is already there.
+# Installs, from Debian 12's packages (and, from the npm registry, the two
+# test helpers pinned in tests/browser and tests/deploy), everything the
+# project needs to build, run and test; does nothing when all of it is
+# already there. Works on a stock Debian 12 (tests/debian/run.sh proves it).
 set -euo pipefail
 
 PKGS=(
@@ -9,7 +10,7 @@ PKGS=(
   libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libhiredis-dev
   libpq-dev libjansson-dev libcmocka-dev
   redis-server redis-tools postgresql nginx libnginx-mod-http-js
-  curl wrk jq procps psmisc iproute2
+  curl wrk jq procps psmisc iproute2 time
   python3-pytest python3-websocket python3-redis python3-psycopg2 python3-requests
   docker-compose python3-yaml
   chromium
@@ -22,8 +23,10 @@ for p in "${PKGS[@]}"; do
   fi
 done
 
-# Node.js and npm for the browser test: the machine's own when it has them,
-# else Debian's.
+# Node.js (>= 18) and npm for the browser test and the Kubernetes schema
+# check: Debian 12's (18.x) unless the machine already has them (another
+# nodejs package, e.g. 20.x). The npm packages below are pinned to versions
+# that run on Node 18.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 
@@ -38,10 +41,36 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# playwright-core for the browser test (tests/browser), from the lock file.
-# It drives Debian's chromium: no browser is downloaded.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
-  echo "deps: npm ci in tests/browser" >&2
-  (cd "$ROOT/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2)
+
+# npm packages, from each directory's lock file: playwright-core for the
+# browser test (it drives Debian's chromium: no browser is downloaded) and
+# kubernetes-models for the schema check of deploy/k8s. Reinstalled when the
+# lock file changed since.
+for d in tests/browser tests/deploy; do
+  if ! cmp -s "$ROOT/$d/package-lock.json" "$ROOT/$d/node_modules/.package-lock.json.installed"; then
+    echo "deps: npm ci in $d" >&2
+    (cd "$ROOT/$d" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2)
+    cp "$ROOT/$d/package-lock.json" "$ROOT/$d/node_modules/.package-lock.json.installed"
+  fi
+done
+
+# kubectl for `kubectl kustomize deploy/k8s` (tests/deploy): Debian 12's
+# kubernetes-client (1.20), unpacked into var/tools/ rather than installed,
+# so that every machine runs the same kubectl even where the system has
+# another one in /usr/bin (the package would clash with it).
+KC=$ROOT/var/tools/kubernetes-client
+if [ ! -x "$KC/usr/bin/kubectl" ]; then
+  echo "deps: kubernetes-client (Debian 12) into var/tools/" >&2
+  tmp=$(mktemp -d) && chmod 755 "$tmp"  # readable by apt's _apt user
+  trap 'rm -rf "$tmp"' EXIT
+  if ! (cd "$tmp" && apt-get download -qq kubernetes-client 2>/dev/null); then
+    SUDO=()
+    [ "$(id -u)" -ne 0 ] && SUDO=(sudo -E)
+    "${SUDO[@]}" apt-get update -qq
+    (cd "$tmp" && apt-get download -qq kubernetes-client)
+  fi
+  rm -rf "$KC" && mkdir -p "$KC"
+  dpkg-deb -x "$tmp"/kubernetes-client_*.deb "$KC"
+  "$KC/usr/bin/kubectl" version --client >/dev/null
 fi

@@ -8,8 +8,10 @@ the machines this project is built on, and there is no cluster):
 - the nginx image's entrypoint renders nginx.conf.in into a config `nginx -t`
   accepts;
 - deploy/compose.yaml with Debian's `docker-compose config`;
-- deploy/k8s with `kubectl kustomize`, structural checks (probes, resources,
-  selectors, references), and the API's JSON schemas (npm kubernetes-models).
+- deploy/k8s with `kubectl kustomize` (Debian 12's kubectl 1.20, unpacked by
+  scripts/deps.sh into var/tools/ so that every machine runs the same one),
+  structural checks (probes, resources, selectors, references), and the API's
+  JSON schemas (npm kubernetes-models, installed by scripts/deps.sh).
 
 Not done here: building or running the images, `kubectl apply` (even with
 --dry-run=client it needs an API server), `docker stack deploy`."""
@@ -201,9 +203,13 @@ def test_compose_config_is_valid():
 
 # ---------------------------------------------------------------- Kubernetes
 
+KUBECTL = os.path.join(ROOT, "var", "tools", "kubernetes-client", "usr", "bin", "kubectl")
+
+
 @pytest.fixture(scope="module")
 def k8s():
-    out = run(["kubectl", "kustomize", os.path.join(ROOT, "deploy", "k8s")])
+    assert os.access(KUBECTL, os.X_OK), f"{KUBECTL} missing: scripts/deps.sh (make deps) unpacks it"
+    out = run([KUBECTL, "kustomize", os.path.join(ROOT, "deploy", "k8s")])
     assert out.returncode == 0, out.stderr
     return [d for d in yaml.safe_load_all(out.stdout) if d]
 
@@ -280,12 +286,9 @@ def test_k8s_migrations_match_the_repository(k8s):
 
 def test_k8s_schemas(k8s):
     node = shutil.which("node")
-    if not node:
-        pytest.skip("node not installed: no schema check")
-    if not os.path.isdir(os.path.join(HERE, "node_modules", "kubernetes-models")):
-        out = run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=HERE, timeout=300)
-        if out.returncode != 0:
-            pytest.skip(f"npm ci failed (no registry?): {out.stderr[-300:]}")
+    assert node, "node missing: scripts/deps.sh (make deps) installs it"
+    assert os.path.isdir(os.path.join(HERE, "node_modules", "kubernetes-models")), \
+        "tests/deploy/node_modules missing: scripts/deps.sh (make deps) runs npm ci there"
     out = run([node, os.path.join(HERE, "k8s_schema.mjs")], input=json.dumps(k8s), cwd=HERE)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("ok ") == len(k8s)
