@@ -40,7 +40,7 @@ struct comm {
 	int loaded, loading, reading;
 	char last_matches[SID_STR_MAX], last_stats[SID_STR_MAX], load_floor[SID_STR_MAX];
 	int block_ms, resume_ms, resume_max;
-	unsigned long long read_errors, refused_upgrades;
+	unsigned long long read_errors;
 };
 
 struct comm_pss {
@@ -154,25 +154,6 @@ static int close_from_writeable(struct lws *wsi, int code, const char *reason)
 	return -1;
 }
 
-/* 400 with a JSON body, then the connection is closed. */
-static int refuse_upgrade(struct lws *wsi)
-{
-	static const char body[] = "{\"error\":\"only websocket upgrades are accepted here\"}";
-	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
-		      *end = hdr + sizeof(hdr) - 1;
-	unsigned char out[LWS_PRE + sizeof(body)];
-
-	memcpy(out + LWS_PRE, body, sizeof(body) - 1);
-	if (lws_add_http_common_headers(wsi, HTTP_STATUS_BAD_REQUEST, "application/json",
-					 sizeof(body) - 1, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
-					 5, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	lws_write(wsi, out + LWS_PRE, sizeof(body) - 1, LWS_WRITE_HTTP_FINAL);
-	return -1;
-}
-
 static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 {
 	struct hub_out out;
@@ -217,21 +198,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 	int code;
 
 	switch (reason) {
-	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		/* lws 4.1 also upgrades to h2c (HTTP/2 over the same port, past
-		 * whatever checks a proxy makes on HTTP/1 requests): only websocket
-		 * is served here */
-		if (in && !strcasecmp((const char *)in, "websocket"))
-			return 0;
-		c = http_server_app(wsi);
-		if (c)
-			c->refused_upgrades++;
-		/* lws itself already answered any other kind with 403: hang up */
-		if (!in || strcasecmp((const char *)in, "h2c"))
-			return -1;
-		log_info("refused an upgrade to h2c");
-		return refuse_upgrade(wsi);
-
+	/* upgrades other than websocket (h2c) are refused by lib/http.c before
+	 * this callback sees them (counted in http_refused_total) */
 	case LWS_CALLBACK_ESTABLISHED:
 		c = http_server_app(wsi);
 		if (!c)
@@ -504,13 +472,12 @@ static void comm_metrics(struct sbuf *out, void *app)
 		    "# TYPE comm_policy_closes_total counter\ncomm_policy_closes_total %llu\n"
 		    "# TYPE comm_ping_timeouts_total counter\ncomm_ping_timeouts_total %llu\n"
 		    "# TYPE comm_kills_total counter\ncomm_kills_total %llu\n"
-		    "# TYPE comm_refused_upgrades_total counter\ncomm_refused_upgrades_total %llu\n"
 		    "# TYPE comm_resume_ring gauge\ncomm_resume_ring %llu\n"
 		    "# TYPE comm_ready gauge\ncomm_ready %d\n"
 		    "# TYPE redis_up gauge\nredis_up %d\n",
 		    k->slow_closes, k->memory_closes, k->overrun_closes, k->unrecovered,
 		    k->matches, k->stats, k->bad_entries, k->bad_messages, k->closes_policy,
-		    k->ping_timeouts, k->kills, c->refused_upgrades, k->ring, hub_ready(c->hub),
+		    k->ping_timeouts, k->kills, k->ring, hub_ready(c->hub),
 		    rconn_up(c->reader) && rconn_up(c->cmd));
 }
 
