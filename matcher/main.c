@@ -45,6 +45,42 @@ static int matcher_healthy(void *app)
 	return rconn_up(m->cmd) && rconn_up(m->feed);
 }
 
+/* The quality figures: since the start (counters) and over the last 10 s
+ * (gauges, the same as the `stats` message's "quality"). */
+static void quality_metrics(struct sbuf *out, struct matcher *m)
+{
+	struct quality_figures w;
+	const struct quality *q = &m->stats.q;
+	static const char *const side[2] = { "rider", "driver" };
+
+	quality_window(q, lease_now_ms(m), 10000, &w);
+	sbuf_printf(out,
+		    "# TYPE matcher_pickup_distance_sum counter\nmatcher_pickup_distance_sum %.6f\n"
+		    "# TYPE matcher_pickup_distance_count counter\nmatcher_pickup_distance_count %llu\n"
+		    "# TYPE matcher_expired_by_kind_total counter\n"
+		    "matcher_expired_by_kind_total{kind=\"rider\"} %llu\n"
+		    "matcher_expired_by_kind_total{kind=\"driver\"} %llu\n"
+		    "# TYPE matcher_pickup_distance_10s gauge\n"
+		    "matcher_pickup_distance_10s{stat=\"mean\"} %.6g\n"
+		    "matcher_pickup_distance_10s{stat=\"p95\"} %.6g\n"
+		    "# TYPE matcher_pairs_10s gauge\nmatcher_pairs_10s %zu\n",
+		    q->distance_sum, (unsigned long long)q->matched, (unsigned long long)q->r_expired,
+		    (unsigned long long)q->d_expired, w.pickup_mean, w.pickup_p95, w.pairs);
+	sbuf_printf(out, "# TYPE matcher_matched_share_10s gauge\n");
+	for (int i = 0; i < 2; i++) {
+		double v = i ? w.d_share : w.r_share;
+
+		if (v >= 0)
+			sbuf_printf(out, "matcher_matched_share_10s{kind=\"%s\"} %.4f\n", side[i], v);
+	}
+	sbuf_printf(out, "# TYPE matcher_wait_ms_10s gauge\n");
+	for (int i = 0; i < 2; i++)
+		sbuf_printf(out,
+			    "matcher_wait_ms_10s{kind=\"%s\",quantile=\"0.5\"} %.0f\n"
+			    "matcher_wait_ms_10s{kind=\"%s\",quantile=\"0.99\"} %.0f\n",
+			    side[i], i ? w.d_wait_p50 : w.r_wait_p50, side[i], i ? w.d_wait_p99 : w.r_wait_p99);
+}
+
 static void matcher_metrics(struct sbuf *out, void *app)
 {
 	struct matcher *m = app;
@@ -63,6 +99,7 @@ static void matcher_metrics(struct sbuf *out, void *app)
 		    (unsigned long long)m->stats.t.requests, (unsigned long long)m->stats.t.matched,
 		    (unsigned long long)m->stats.t.expired, (unsigned long long)m->stats.t.claim_failed,
 		    m->stats.tick_duration_ms, m->lag_max_ms);
+	quality_metrics(out, m);
 }
 
 static void matcher_stop(void *priv)

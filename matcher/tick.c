@@ -185,8 +185,14 @@ static void on_tick(uv_timer_t *t)
 		m->ix = NULL;
 	}
 	now = lease_now_ms(m);
-	m->stats.t.expired += pool_expire(&m->riders, now, (uint64_t)m->ttl_ms, rider_gone, m) +
-			      pool_expire(&m->drivers, now, (uint64_t)m->ttl_ms, driver_gone, m);
+	{
+		size_t er = pool_expire(&m->riders, now, (uint64_t)m->ttl_ms, rider_gone, m);
+		size_t ed = pool_expire(&m->drivers, now, (uint64_t)m->ttl_ms, driver_gone, m);
+
+		m->stats.t.expired += er + ed;
+		quality_expired(&m->stats.q, now, 1, er);
+		quality_expired(&m->stats.q, now, 0, ed);
+	}
 	pool_compact(&m->riders);
 	pool_compact(&m->drivers);
 	if (!m->active || !rconn_up(m->cmd))
