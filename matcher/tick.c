@@ -11,6 +11,7 @@
  *    pool when large (a start, a standby taking over, --no-incremental). */
 #include "log.h"
 #include "matcher.h"
+#include "mintotal.h"
 #include "sbuf.h"
 
 #include <time.h>
@@ -108,12 +109,26 @@ static void driver_gone(void *arg, const struct pool_entry *e)
 	expired(arg, 0, e);
 }
 
+/* min-total pairs up to this many waiting (larger side) on the loop, else
+ * on a worker: about 1 ms for 150 x 150 (matcher/README.md) */
+#define MIN_TOTAL_INLINE 150
+
+static size_t larger(const struct snap *s)
+{
+	return s->nr > s->nd ? s->nr : s->nd;
+}
+
+/* May run on a worker thread: touches only the snapshot and these fields. */
 static void run_pairing(struct matcher *m)
 {
 	struct snap *s = &m->snap;
 	double t0 = mono_ms();
 
-	s->npairs = s->nr && s->nd ? mc_match_ctx(m->mc, s->rpts, s->nr, s->dpts, s->nd, s->pairs) : 0;
+	m->fell_back = m->min_total && larger(s) > (size_t)m->min_total_max && s->nr && s->nd;
+	if (m->min_total && !m->fell_back)
+		s->npairs = mt_match(s->rpts, s->nr, s->dpts, s->nd, s->pairs);
+	else
+		s->npairs = s->nr && s->nd ? mc_match_ctx(m->mc, s->rpts, s->nr, s->dpts, s->nd, s->pairs) : 0;
 	m->work_ms = mono_ms() - t0;
 }
 
@@ -142,6 +157,14 @@ static void after_pairing(struct matcher *m)
 			incr_all_new(m->ix); /* the next tick is cold again */
 	}
 	m->stats.tick_duration_ms = m->work_ms;
+	if (m->min_total && s->nr && s->nd) {
+		m->min_total_ticks++;
+		if (m->fell_back) {
+			m->min_total_fallbacks++;
+			log_warn("policy min-total: %zu riders x %zu drivers is over --min-total-max %d: "
+				 "paired closest pair first this tick", s->nr, s->nd, m->min_total_max);
+		}
+	}
 	if (m->work_ms > 10 && m->pairs_incr)
 		log_info("tick: paired %zu new requests (%zu riders, %zu drivers waiting) in %.1f ms", m->nnew,
 			 m->riders.live, m->drivers.live, m->work_ms);
@@ -226,7 +249,9 @@ static void on_tick(uv_timer_t *t)
 	 * their claims go out (claim.c) */
 	if (m->ix_on)
 		incr_forget_new(m->ix);
-	if (m->snap.nr + m->snap.nd <= (size_t)m->inline_max) {
+	if (m->min_total && larger(&m->snap) <= (size_t)m->min_total_max
+		    ? larger(&m->snap) <= MIN_TOTAL_INLINE
+		    : m->snap.nr + m->snap.nd <= (size_t)m->inline_max) {
 		run_pairing(m);
 		after_pairing(m);
 		return;
