@@ -137,7 +137,7 @@ static void report(const char *name, double *v, size_t n, double ms, int last)
 		total += v[i];
 	qsort(v, n, sizeof(*v), cmp_double);
 	/* nearest-rank p95 */
-	printf("\"%s\":{\"total\":%.9g,\"mean\":%.9g,\"p95\":%.9g,\"ms\":%.1f}%s", name, total, total / (double)n,
+	printf("\"%s\":{\"total\":%.17g,\"mean\":%.17g,\"p95\":%.17g,\"ms\":%.1f}%s", name, total, total / (double)n,
 	       v[(n * 95 + 99) / 100 - 1], ms, last ? "" : ",");
 }
 

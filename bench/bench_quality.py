@@ -36,7 +36,7 @@ def main():
     ap.add_argument("--inputs", default="uniform,clustered")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--exact-max", type=int, default=2000, help="C exact solver up to this N (O(N^3))")
-    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--json", help="write the results here (-: stdout, the table then goes to stderr)")
     a = ap.parse_args()
     try:
         import numpy as np
@@ -80,7 +80,8 @@ def main():
                         r[k]["p95_ratio"] = r[k]["p95"] / opt["p95"]
                 results.append(r)
                 print(f"bench_quality: n={n} {inp} done", file=sys.stderr)
-    print(f"{'N':>6} {'input':<10} {'rule':<20} {'total':>12} {'/opt':>6} {'p95':>9} {'/opt':>6} {'ms':>9}")
+    out = sys.stderr if a.json == "-" else sys.stdout
+    print(f"{'N':>6} {'input':<10} {'rule':<20} {'total':>12} {'/opt':>6} {'p95':>9} {'/opt':>6} {'ms':>9}", file=out)
     for r in results:
         rows = [("closest pair first", r["closest_pair_first"]), ("naive nearest", r["naive_nearest"])]
         if r.get("optimum"):
@@ -92,8 +93,10 @@ def main():
             tr = f"{x['total'] / o['total']:.3f}" if o else "-"
             pr = f"{x['p95'] / o['p95']:.3f}" if o else "-"
             print(f"{r['n']:>6} {r['input']:<10} {name:<20} {x['total']:>12.1f} {tr:>6} {x['p95']:>9.2f} {pr:>6}"
-                  f" {x['ms']:>9.1f}")
-    if a.json:
+                  f" {x['ms']:>9.1f}", file=out)
+    if a.json == "-":
+        print(json.dumps(results))
+    elif a.json:
         with open(a.json, "w") as f:
             json.dump(results, f)
 
