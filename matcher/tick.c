@@ -8,7 +8,10 @@
  *    with them, not with the pool; the index is kept between ticks.
  *  - cold: a snapshot of the whole waiting pool (snap.c) paired by
  *    mc_match (pairing.c), on the loop when small, on the libuv thread
- *    pool when large (a start, a standby taking over, --no-incremental). */
+ *    pool when large (a start, a standby taking over, --no-incremental).
+ * With --policy min-total every tick is cold and pairs by mt_match
+ * (mintotal.c) up to --min-total-max waiting on the larger side, else
+ * closest pair first (logged and counted). */
 #include "log.h"
 #include "matcher.h"
 #include "mintotal.h"
