@@ -638,8 +638,8 @@ function addCounter(label, title) {
 const qel = {
   mean: addCounter('pickup mean', 'mean rider–driver distance of the pairs made in the last 10 s'),
   p95: addCounter('pickup p95', 'p95 rider–driver distance of the pairs made in the last 10 s'),
-  riders: addCounter('riders matched', 'share of riders matched rather than expired, last 10 s'),
-  drivers: addCounter('drivers matched', 'share of drivers matched rather than expired, last 10 s'),
+  riders: addCounter('rider match', 'share of riders matched rather than expired, last 10 s'),
+  drivers: addCounter('driver match', 'share of drivers matched rather than expired, last 10 s'),
 };
 const fmtShare = (v) => (finite(v) ? `${(100 * v).toFixed(v >= 0.995 || v === 0 ? 0 : 1)}%` : '–');
 const fmtDist = (v) => (finite(v) ? (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(2)) : '–');
