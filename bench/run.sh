@@ -116,7 +116,7 @@ fi
 
 # ------------------------------------------------------------ 3b. quality
 if has quality; then
-	log "quality: bench_quality.py --sizes $Q_SIZES (the optimum at 1e4: a minute or more, ~1 GB)"
+	log "quality: bench_quality.py --sizes $Q_SIZES (the optimum at 1e4: ~6 min, ~1 GB)"
 	l0=$(load)
 	if q=$(/usr/bin/python3 "$ROOT/bench/bench_quality.py" --bin "$BUILD/bench/bench_quality" --sizes "$Q_SIZES" \
 		--json - 2>>"$OUT/quality.log") && [ -n "$q" ]; then
