@@ -136,6 +136,12 @@ def aggregate(raw):
                                    "alloc_bytes_per_request": x.get("alloc_bytes_per_request"),
                                    "loadavg_1m": load1(r), "cmd": r["cmd"]})
 
+    # 3b. quality
+    res["quality"] = []
+    for r in by.get("quality", []):
+        for x in r["result"]:
+            res["quality"].append(dict(x, loadavg_1m=load1(r), cmd=r["cmd"]))
+
     # 4. fan-out
     fan = {}
     for r in by.get("fanout", []):
@@ -314,6 +320,28 @@ def markdown(res, analysis):
             "%.0f" % (med_ms * 1e6 / (2 * x["n"])) if med_ms is not None else "n/a",
             x.get("alloc_bytes_per_request"), x.get("loadavg_1m")))
     w("")
+
+    if res.get("quality"):
+        w("## 3b. Matching quality (bench_quality)")
+        w("")
+        w("One snapshot of N riders × N drivers, uniform in a 1000 × 1000 square or clustered (5 dense "
+          "centres, 15% anywhere, riders and drivers weighted differently per centre). Total and p95 of the "
+          "pairs' rider–driver distances, as ratios to the exact minimum total distance (scipy "
+          "`linear_sum_assignment` on the dense matrix; at N ≤ 2000 also the matcher's own "
+          "`--policy min-total` solver, which must agree to 1e-9). Naive nearest: each rider in arrival "
+          "order takes its nearest free driver.")
+        w("")
+        w("| N | input | closest pair first: total / p95 | naive nearest: total / p95 | optimum: total, p95, ms | C min-total ms |")
+        w("|---|---|---|---|---|---|")
+        for x in res["quality"]:
+            o = x.get("optimum") or {}
+            c, nv = x["closest_pair_first"], x["naive_nearest"]
+            ratio = lambda y: ("%.3f× / %.3f×" % (y["total_ratio"], y["p95_ratio"])) if "total_ratio" in y else "n/a"
+            w("| %s | %s | %s | %s | %s | %s |" % (
+                x["n"], x["input"], ratio(c), ratio(nv),
+                ("%.0f, %.1f, %.0f" % (o["total"], o["p95"], o["ms"])) if o else "n/a",
+                ("%.0f" % x["min_total"]["ms"]) if "min_total" in x else "–"))
+        w("")
 
     w("## 4. Websocket fan-out (ws_fanout)")
     w("")

@@ -8,6 +8,10 @@
 #      measured in the same run: nginx answering 202 itself, and nginx
 #      proxying to an nginx upstream that answers 202
 #   3. matcher time per tick at N = 1e3..1e6 (build/bench/bench_matcher)
+#   3b. matching quality (bench/bench_quality.py): total and p95 pickup
+#      distance of closest pair first and naive per-rider nearest against the
+#      exact minimum total, uniform and clustered, N = 1e3 and 1e4 per side
+#      (no stack; alone: BENCH_SECTIONS=quality)
 #   4. websocket fan-out to 1000 sockets through nginx (build/bench/ws_fanout)
 #   5. CPU seconds and peak RSS of every process during part 1; idle RSS
 #   6. ratings: POST /rating through nginx (wrk, bench/rating.lua) at 1, 8
@@ -22,7 +26,7 @@
 #   BENCH_QUICK=1   one run of each, short durations (a few minutes)
 #   BENCH_SMOKE=1   tiny version for `make bench-smoke`: seconds long, writes
 #                   to var/bench-smoke/ (not BENCHMARKS.md) and checks the JSON
-#   BENCH_RUNS, BENCH_TICKS, BENCH_RATES, BENCH_SECTIONS="matcher fanout ingest latency ratings"
+#   BENCH_RUNS, BENCH_TICKS, BENCH_RATES, BENCH_SECTIONS="matcher quality fanout ingest latency ratings"
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -37,20 +41,20 @@ full)
 	FAN_CONN=1000; MAXN=1000000; M_RUNS=3; RATES=${BENCH_RATES:-"1000 5000"}
 	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=1; WRK_C=64
 	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench}
-	RAT_S=10; RAT_N=200000 ;;
+	RAT_S=10; RAT_N=200000 Q_SIZES=1000,10000 ;;
 quick)
 	RUNS=${BENCH_RUNS:-1}; LAT_S=4; ING_S=3; FAN_S=3; FAN_RATES="100"
 	FAN_CONN=1000; MAXN=100000; M_RUNS=1; RATES=${BENCH_RATES:-"1000 5000"}
 	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=0; WRK_C=64
 	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench}
-	RAT_S=3; RAT_N=100000 ;;
+	RAT_S=3; RAT_N=100000 Q_SIZES=1000 ;;
 smoke)
 	RUNS=1; LAT_S=1; ING_S=1; FAN_S=1; FAN_RATES="20"
 	FAN_CONN=20; MAXN=1000; M_RUNS=1; RATES="200"; TICKS="100"; INFO_RUN=0; WRK_C=4
 	PORT=${BENCH_PORT:-15180}; OUT=${BENCH_OUT:-$ROOT/var/bench-smoke}
-	RAT_S=1; RAT_N=5000 ;;
+	RAT_S=1; RAT_N=5000 Q_SIZES=200 ;;
 esac
-SECTIONS=${BENCH_SECTIONS:-"matcher fanout ingest latency ratings"}
+SECTIONS=${BENCH_SECTIONS:-"matcher quality fanout ingest latency ratings"}
 REDIS_PORT=$((PORT + 1))
 SVAR=$OUT/stack
 CEIL=$OUT/ceiling
@@ -107,6 +111,19 @@ if has matcher; then
 			"$l0" "$MAXN" "$M_RUNS" "$m" >> "$RAW"
 	else
 		log "warning: bench_matcher failed"
+	fi
+fi
+
+# ------------------------------------------------------------ 3b. quality
+if has quality; then
+	log "quality: bench_quality.py --sizes $Q_SIZES (the optimum at 1e4: ~6 min, ~1 GB)"
+	l0=$(load)
+	if q=$(/usr/bin/python3 "$ROOT/bench/bench_quality.py" --bin "$BUILD/bench/bench_quality" --sizes "$Q_SIZES" \
+		--json - 2>>"$OUT/quality.log") && [ -n "$q" ]; then
+		printf '{"section":"quality","load":"%s","cmd":"/usr/bin/python3 bench/bench_quality.py --sizes %s","result":%s}\n' \
+			"$l0" "$Q_SIZES" "$q" >> "$RAW"
+	else
+		log "warning: bench_quality failed"
 	fi
 fi
 

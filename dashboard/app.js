@@ -615,6 +615,49 @@ const el = {
   totals: $('totals'), legendR: $('legend-riders'), legendD: $('legend-drivers'),
 };
 
+// Matching quality (the stats' "quality", last 10 s), next to the speed
+// figures: counters added here so that index.html needs no change.
+function addCounter(label, title) {
+  const ref = $('c-p99');
+  const box = ref && ref.parentNode && ref.parentNode.parentNode;
+  if (!box) return null;
+  const div = document.createElement('div');
+  div.className = 'counter';
+  const l = document.createElement('span');
+  l.className = 'label';
+  l.textContent = label;
+  const v = document.createElement('span');
+  v.className = 'value';
+  v.textContent = '–';
+  v.title = title;
+  div.appendChild(l);
+  div.appendChild(v);
+  box.appendChild(div);
+  return v;
+}
+const qel = {
+  mean: addCounter('pickup mean', 'mean rider–driver distance of the pairs made in the last 10 s'),
+  p95: addCounter('pickup p95', 'p95 rider–driver distance of the pairs made in the last 10 s'),
+  riders: addCounter('rider match', 'share of riders matched rather than expired, last 10 s'),
+  drivers: addCounter('driver match', 'share of drivers matched rather than expired, last 10 s'),
+};
+const fmtShare = (v) => (finite(v) ? `${(100 * v).toFixed(v >= 0.995 || v === 0 ? 0 : 1)}%` : '–');
+const fmtDist = (v) => (finite(v) ? (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(2)) : '–');
+
+function renderQuality(q) {
+  if (!q || !qel.mean) return;
+  const r = q.riders || {}, d = q.drivers || {}, rw = r.wait_ms || {}, dw = d.wait_ms || {};
+  const none = !(q.pairs > 0);
+  setText(qel.mean, none ? '–' : fmtDist(q.pickup && q.pickup.mean));
+  setText(qel.p95, none ? '–' : fmtDist(q.pickup && q.pickup.p95));
+  setText(qel.riders, fmtShare(r.matched_share));
+  setText(qel.drivers, fmtShare(d.matched_share));
+  qel.riders.title = `riders, last 10 s: ${fmtCount(r.matched)} matched, ${fmtCount(r.expired)} expired; ` +
+    `wait to match p50 ${fmtMs(rw.p50)}, p99 ${fmtMs(rw.p99)}`;
+  qel.drivers.title = `drivers, last 10 s: ${fmtCount(d.matched)} matched, ${fmtCount(d.expired)} expired; ` +
+    `wait to match p50 ${fmtMs(dw.p50)}, p99 ${fmtMs(dw.p99)}`;
+}
+
 function renderStats() {
   const m = stats;
   if (!m) return;
@@ -634,6 +677,7 @@ function renderStats() {
   setText(el.totals, `totals: ${fmtCount(tot.requests)} requests · ${fmtCount(tot.matched)} matched · ` +
     `${fmtCount(tot.expired)} expired`);
   el.totals.title = finite(m.ts_ms) ? `as of ${new Date(m.ts_ms).toLocaleTimeString()}` : '';
+  renderQuality(m.quality);
 }
 
 // fixed rows, filled in place

@@ -52,6 +52,8 @@ static void on_claim(struct rconn *rc, redisReply *r, void *priv)
 		o = SETTLE_CLAIMED;
 		m->stats.t.matched++;
 		stats_latency(&m->stats, now, (uint32_t)(now > c->rms ? now - c->rms : 0));
+		quality_match(&m->stats.q, now, c->distance, (uint32_t)(now > c->rms ? now - c->rms : 0),
+			      (uint32_t)(now > c->dms ? now - c->dms : 0));
 		log_info("pair %s rider=%llu-%llu driver=%llu-%llu car=%s distance=%.3f fare=%.2f BDT",
 			 c->info.ride_id, (unsigned long long)c->rms, (unsigned long long)c->rseq,
 			 (unsigned long long)c->dms, (unsigned long long)c->dseq, c->info.car_number,

@@ -45,6 +45,47 @@ static int matcher_healthy(void *app)
 	return rconn_up(m->cmd) && rconn_up(m->feed);
 }
 
+/* The quality figures: since the start (counters) and over the last 10 s
+ * (gauges, the same as the `stats` message's "quality"). */
+static void quality_metrics(struct sbuf *out, struct matcher *m)
+{
+	struct quality_figures w;
+	const struct quality *q = &m->stats.q;
+	static const char *const side[2] = { "rider", "driver" };
+
+	quality_window(q, lease_now_ms(m), 10000, &w);
+	sbuf_printf(out,
+		    "# TYPE matcher_policy_min_total gauge\nmatcher_policy_min_total %d\n"
+		    "# TYPE matcher_min_total_ticks_total counter\nmatcher_min_total_ticks_total %llu\n"
+		    "# TYPE matcher_min_total_fallback_total counter\nmatcher_min_total_fallback_total %llu\n",
+		    m->min_total, (unsigned long long)m->min_total_ticks, (unsigned long long)m->min_total_fallbacks);
+	sbuf_printf(out,
+		    "# TYPE matcher_pickup_distance_sum counter\nmatcher_pickup_distance_sum %.6f\n"
+		    "# TYPE matcher_pickup_distance_count counter\nmatcher_pickup_distance_count %llu\n"
+		    "# TYPE matcher_expired_by_kind_total counter\n"
+		    "matcher_expired_by_kind_total{kind=\"rider\"} %llu\n"
+		    "matcher_expired_by_kind_total{kind=\"driver\"} %llu\n"
+		    "# TYPE matcher_pickup_distance_10s gauge\n"
+		    "matcher_pickup_distance_10s{stat=\"mean\"} %.6g\n"
+		    "matcher_pickup_distance_10s{stat=\"p95\"} %.6g\n"
+		    "# TYPE matcher_pairs_10s gauge\nmatcher_pairs_10s %zu\n",
+		    q->distance_sum, (unsigned long long)q->matched, (unsigned long long)q->r_expired,
+		    (unsigned long long)q->d_expired, w.pickup_mean, w.pickup_p95, w.pairs);
+	sbuf_printf(out, "# TYPE matcher_matched_share_10s gauge\n");
+	for (int i = 0; i < 2; i++) {
+		double v = i ? w.d_share : w.r_share;
+
+		if (v >= 0)
+			sbuf_printf(out, "matcher_matched_share_10s{kind=\"%s\"} %.4f\n", side[i], v);
+	}
+	sbuf_printf(out, "# TYPE matcher_wait_ms_10s gauge\n");
+	for (int i = 0; i < 2; i++)
+		sbuf_printf(out,
+			    "matcher_wait_ms_10s{kind=\"%s\",quantile=\"0.5\"} %.0f\n"
+			    "matcher_wait_ms_10s{kind=\"%s\",quantile=\"0.99\"} %.0f\n",
+			    side[i], i ? w.d_wait_p50 : w.r_wait_p50, side[i], i ? w.d_wait_p99 : w.r_wait_p99);
+}
+
 static void matcher_metrics(struct sbuf *out, void *app)
 {
 	struct matcher *m = app;
@@ -63,6 +104,7 @@ static void matcher_metrics(struct sbuf *out, void *app)
 		    (unsigned long long)m->stats.t.requests, (unsigned long long)m->stats.t.matched,
 		    (unsigned long long)m->stats.t.expired, (unsigned long long)m->stats.t.claim_failed,
 		    m->stats.tick_duration_ms, m->lag_max_ms);
+	quality_metrics(out, m);
 }
 
 static void matcher_stop(void *priv)
@@ -87,6 +129,7 @@ int main(int argc, char **argv)
 	static struct matcher m;
 	const char *listen = "127.0.0.1", *redis_addr = NULL, *instance = NULL;
 	int port = cfg_stack_port(50), redis_port = cfg_stack_port(1), rc, no_incremental = 0;
+	const char *policy = "closest";
 	char redis_host[128] = "127.0.0.1", host[64];
 	struct opt opts[] = {
 		{ "listen", "LISTEN", OPT_STR, &listen, "address for /healthz and /metrics" },
@@ -103,6 +146,10 @@ int main(int argc, char **argv)
 		{ "claim-batch", NULL, OPT_INT, &m.claim_batch, "claims issued per loop iteration" },
 		{ "stats-min-ms", NULL, OPT_INT, &m.stats_min_ms, "at most one stats message per this many ms" },
 		{ "no-incremental", NULL, OPT_FLAG, &no_incremental, "pair the whole pool from scratch every tick" },
+		{ "policy", "MATCHER_POLICY", OPT_STR, &policy,
+		  "closest (closest pair first, the default) or min-total (least total distance per tick)" },
+		{ "min-total-max", NULL, OPT_INT, &m.min_total_max,
+		  "min-total: up to this many waiting on the larger side, else closest pair first" },
 		{ NULL, NULL, 0, NULL, NULL },
 	};
 
@@ -114,6 +161,7 @@ int main(int argc, char **argv)
 	m.ride_ttl_s = 3600;
 	m.stats_min_ms = 100;
 	m.claim_batch = 200;
+	m.min_total_max = 1000;
 	log_init(argv[0]);
 	rc = opt_parse(argc, argv, opts,
 		       "Pairs waiting riders and drivers closest pair first every tick (k-d tree),\n"
@@ -125,7 +173,22 @@ int main(int argc, char **argv)
 		log_error("a value is out of range (see --help)");
 		return 2;
 	}
-	m.incremental = !no_incremental;
+	if (!strcmp(policy, "min-total")) {
+		m.min_total = 1;
+	} else if (strcmp(policy, "closest") != 0) {
+		log_error("--policy: closest or min-total, not %s", policy);
+		return 2;
+	}
+	if (m.min_total_max < 0) {
+		log_error("--min-total-max: at least 0");
+		return 2;
+	}
+	/* the incremental index is closest pair first's: min-total pairs the
+	 * whole pool every tick */
+	m.incremental = !no_incremental && !m.min_total;
+	if (m.min_total)
+		log_info("policy min-total: exact least total distance per tick up to %d waiting on the larger side",
+			 m.min_total_max);
 	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
 		return 2;
 	if (!instance) {

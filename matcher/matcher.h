@@ -25,6 +25,8 @@ struct matcher {
 	/* configuration (flags) */
 	int tick_ms, ttl_ms, lease_ms, no_lease, max_points, inline_max, ride_ttl_s, stats_min_ms;
 	int claim_batch, incremental;
+	int min_total;            /* --policy min-total */
+	int min_total_max;        /* ... up to this many waiting on the larger side */
 	char instance[96];
 
 	/* feed.c */
@@ -59,6 +61,8 @@ struct matcher {
 	size_t ndrain, drain_head, cap_drain;
 	uv_timer_t drain_timer;
 	double work_ms;
+	int fell_back;            /* min-total: this tick paired closest first */
+	uint64_t min_total_ticks, min_total_fallbacks;
 	uint64_t last_stats_ms;
 
 	/* claim.c */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "pool.h"
+#include "quality.h"
 #include "sbuf.h"
 
 #define STATS_LAT_CAP 16384   /* latency samples kept (the newest) */
@@ -23,6 +24,7 @@ struct stats {
 	struct { uint64_t at_ms; struct stats_totals t; } hist[STATS_HIST];
 	size_t hist_n, hist_next;
 	double tick_duration_ms;
+	struct quality q;       /* pickup distance, matched share, waits */
 };
 
 void stats_latency(struct stats *s, uint64_t now_ms, uint32_t latency_ms);
@@ -31,9 +33,14 @@ void stats_percentiles(const struct stats *s, uint64_t now_ms, uint64_t window_m
 /* Records the totals now and gives per-second rates over the last ~second:
  * requests, matched, expired. */
 void stats_rates(struct stats *s, uint64_t now_ms, double out[3]);
-/* Appends the stats JSON: counters, rates, latency, and up to max_points
- * waiting riders' and drivers' positions. */
+/* Appends the stats JSON: counters, rates, latency, the quality figures
+ * (last 10 s and since the start), and up to max_points waiting riders' and
+ * drivers' positions. */
 void stats_json(struct stats *s, struct sbuf *out, uint64_t now_ms, int tick_ms,
 		const struct pool *riders, const struct pool *drivers, size_t max_points);
+
+/* Appends the quality figures as one JSON object:
+ * {"window_ms":..,"pairs":..,"pickup":{"mean":..,"p95":..},"riders":{...},...}. */
+void stats_quality_json(struct sbuf *out, const struct quality_figures *f, uint64_t window_ms);
 
 #endif

@@ -8,9 +8,13 @@
  *    with them, not with the pool; the index is kept between ticks.
  *  - cold: a snapshot of the whole waiting pool (snap.c) paired by
  *    mc_match (pairing.c), on the loop when small, on the libuv thread
- *    pool when large (a start, a standby taking over, --no-incremental). */
+ *    pool when large (a start, a standby taking over, --no-incremental).
+ * With --policy min-total every tick is cold and pairs by mt_match
+ * (mintotal.c) up to --min-total-max waiting on the larger side, else
+ * closest pair first (logged and counted). */
 #include "log.h"
 #include "matcher.h"
+#include "mintotal.h"
 #include "sbuf.h"
 
 #include <time.h>
@@ -108,12 +112,26 @@ static void driver_gone(void *arg, const struct pool_entry *e)
 	expired(arg, 0, e);
 }
 
+/* min-total pairs up to this many waiting (larger side) on the loop, else
+ * on a worker: about 1 ms for 150 x 150 (matcher/README.md) */
+#define MIN_TOTAL_INLINE 150
+
+static size_t larger(const struct snap *s)
+{
+	return s->nr > s->nd ? s->nr : s->nd;
+}
+
+/* May run on a worker thread: touches only the snapshot and these fields. */
 static void run_pairing(struct matcher *m)
 {
 	struct snap *s = &m->snap;
 	double t0 = mono_ms();
 
-	s->npairs = s->nr && s->nd ? mc_match_ctx(m->mc, s->rpts, s->nr, s->dpts, s->nd, s->pairs) : 0;
+	m->fell_back = m->min_total && larger(s) > (size_t)m->min_total_max && s->nr && s->nd;
+	if (m->min_total && !m->fell_back)
+		s->npairs = mt_match(s->rpts, s->nr, s->dpts, s->nd, s->pairs);
+	else
+		s->npairs = s->nr && s->nd ? mc_match_ctx(m->mc, s->rpts, s->nr, s->dpts, s->nd, s->pairs) : 0;
 	m->work_ms = mono_ms() - t0;
 }
 
@@ -142,6 +160,14 @@ static void after_pairing(struct matcher *m)
 			incr_all_new(m->ix); /* the next tick is cold again */
 	}
 	m->stats.tick_duration_ms = m->work_ms;
+	if (m->min_total && s->nr && s->nd) {
+		m->min_total_ticks++;
+		if (m->fell_back) {
+			m->min_total_fallbacks++;
+			log_warn("policy min-total: %zu riders x %zu drivers is over --min-total-max %d: "
+				 "paired closest pair first this tick", s->nr, s->nd, m->min_total_max);
+		}
+	}
 	if (m->work_ms > 10 && m->pairs_incr)
 		log_info("tick: paired %zu new requests (%zu riders, %zu drivers waiting) in %.1f ms", m->nnew,
 			 m->riders.live, m->drivers.live, m->work_ms);
@@ -185,8 +211,14 @@ static void on_tick(uv_timer_t *t)
 		m->ix = NULL;
 	}
 	now = lease_now_ms(m);
-	m->stats.t.expired += pool_expire(&m->riders, now, (uint64_t)m->ttl_ms, rider_gone, m) +
-			      pool_expire(&m->drivers, now, (uint64_t)m->ttl_ms, driver_gone, m);
+	{
+		size_t er = pool_expire(&m->riders, now, (uint64_t)m->ttl_ms, rider_gone, m);
+		size_t ed = pool_expire(&m->drivers, now, (uint64_t)m->ttl_ms, driver_gone, m);
+
+		m->stats.t.expired += er + ed;
+		quality_expired(&m->stats.q, now, 1, er);
+		quality_expired(&m->stats.q, now, 0, ed);
+	}
 	pool_compact(&m->riders);
 	pool_compact(&m->drivers);
 	if (!m->active || !rconn_up(m->cmd))
@@ -220,7 +252,9 @@ static void on_tick(uv_timer_t *t)
 	 * their claims go out (claim.c) */
 	if (m->ix_on)
 		incr_forget_new(m->ix);
-	if (m->snap.nr + m->snap.nd <= (size_t)m->inline_max) {
+	if (m->min_total && larger(&m->snap) <= (size_t)m->min_total_max
+		    ? larger(&m->snap) <= MIN_TOTAL_INLINE
+		    : m->snap.nr + m->snap.nd <= (size_t)m->inline_max) {
 		run_pairing(m);
 		after_pairing(m);
 		return;

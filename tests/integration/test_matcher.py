@@ -1,5 +1,12 @@
 """The matcher end to end: requests through nginx, pairs read back from the
-`matches` stream the matcher writes, compared with a brute-force oracle."""
+`matches` stream the matcher writes, compared with a brute-force oracle.
+
+The stack's matcher may run either policy (MATCHER_POLICY=min-total in the
+environment of `make test-integration` starts it with --policy min-total):
+the tests of closest pair first's own rule then skip, the others (no double
+match, TTL, restart) run as they are. The min-total tests at the end start
+a matcher of their own with that policy, whatever the stack runs."""
+import itertools
 import json
 import os
 import random
@@ -135,7 +142,29 @@ def scenario(rds, riders_xy, drivers_xy):
     return expected, got or matches_since(rds, start)
 
 
-def test_known_scenario_matches_the_oracle(rds):
+def stack_policy_min_total():
+    return matcher_metric("matcher_policy_min_total") == 1
+
+
+@pytest.fixture
+def closest_rule():
+    """For the tests of closest pair first's own rule (pairs, ties)."""
+    if stack_policy_min_total():
+        pytest.skip("the stack's matcher runs --policy min-total")
+
+
+def optimum(riders, drivers):
+    """Least total distance over all ways to make min(len) pairs, by brute
+    force (small inputs only)."""
+    dist = lambda a, b: ((a[1] - b[1]) ** 2 + (a[2] - b[2]) ** 2) ** 0.5
+    if len(riders) <= len(drivers):
+        return min(sum(dist(r, d) for r, d in zip(riders, perm))
+                   for perm in itertools.permutations(drivers, len(riders)))
+    return min(sum(dist(r, d) for r, d in zip(perm, drivers))
+               for perm in itertools.permutations(riders, len(drivers)))
+
+
+def test_known_scenario_matches_the_oracle(rds, closest_rule):
     riders_xy = [(0, 0), (10, 10), (5, 5), (100, 100), (-50, 20)]
     drivers_xy = [(1, 1), (9, 9), (6, 5), (-49, 21), (300, 300), (5, 5.5)]
     expected, got = scenario(rds, riders_xy, drivers_xy)
@@ -152,7 +181,7 @@ def test_known_scenario_matches_the_oracle(rds):
         assert ride["token"] == m["rating_token"] and ride["driver_id"] == did
 
 
-def test_ties_go_to_the_earlier_rider_and_driver(rds):
+def test_ties_go_to_the_earlier_rider_and_driver(rds, closest_rule):
     # every rider is at distance 5 from every driver's first choice: a grid
     # with many equal distances
     riders_xy = [(0, 0), (0, 0), (3, 4), (3, 4)]
@@ -161,7 +190,7 @@ def test_ties_go_to_the_earlier_rider_and_driver(rds):
     assert {r: m["driver"]["id"] for r, m in got.items()} == {r: d for r, d, _ in expected}
 
 
-def test_random_scenario_matches_the_oracle(rds):
+def test_random_scenario_matches_the_oracle(rds, closest_rule):
     rnd = random.Random(7)
     riders_xy = [(rnd.randint(0, 20), rnd.randint(0, 20)) for _ in range(40)]
     drivers_xy = [(rnd.randint(0, 20), rnd.randint(0, 20)) for _ in range(30)]
@@ -169,7 +198,7 @@ def test_random_scenario_matches_the_oracle(rds):
     assert {r: m["driver"]["id"] for r, m in got.items()} == {r: d for r, d, _ in expected}
 
 
-def test_backlog_from_earlier_ticks_pairs_as_the_oracle(rds):
+def test_backlog_from_earlier_ticks_pairs_as_the_oracle(rds, closest_rule):
     """Drivers left waiting by earlier ticks (the index the matcher keeps
     between ticks), then riders and more drivers: the next tick's pairs
     equal the oracle over the whole pool, backlog included."""
@@ -305,3 +334,98 @@ def test_matcher_killed_and_restarted_loses_nothing(rds):
     # and the matcher really was restarted
     new_child = subprocess.run(["pgrep", "-P", str(supervisor)], capture_output=True, text=True).stdout.split()
     assert new_child and int(new_child[0]) != child
+
+
+@pytest.fixture
+def own_matcher():
+    """Starts a matcher of its own (--no-lease, so it pairs while the stack's
+    matcher is held standby by matcher_paused) with the given extra flags;
+    stops it on exit, also on failure."""
+    started = []
+
+    def start(*flags):
+        port = PORT + 58
+        log = open(os.path.join(os.environ.get("VAR_DIR", "/tmp"), "log", "matcher-own.log"), "a")
+        p = subprocess.Popen([os.path.join(BUILD, "bin", "matcher"), "--no-lease", "--port", str(port),
+                              "--redis", f"127.0.0.1:{REDIS_PORT}", "--tick-ms", str(TICK_MS), *flags],
+                             stdout=log, stderr=log)
+        started.append((p, log))
+
+        def up():
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
+            except requests.RequestException:
+                return False
+        assert wait_for(up, 5), "own matcher did not come up"
+        return port
+    yield start
+    for p, log in started:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+        log.close()
+
+
+def metric_at(port, name):
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def own_scenario(rds, own_matcher, riders_xy, drivers_xy, *flags):
+    """Posts riders and drivers while nobody pairs (the stack's matcher held
+    standby), then starts a matcher of its own with flags: it replays them
+    from `requests` and pairs them all in its first tick. Returns (riders,
+    drivers, matches, its port); riders and drivers as (id, x, y)."""
+    wait_pool_empty(rds)
+    start = last_match_id(rds)
+    with matcher_paused(rds):
+        rs = post_many([("/rider", rider(name=f"M{i}", x=x, y=y)) for i, (x, y) in enumerate(riders_xy)])
+        ds = post_many([("/driver", driver(name=f"T{i}", car=f"MT-{i}", x=x, y=y))
+                        for i, (x, y) in enumerate(drivers_xy)])
+        assert all(r.status_code == 202 for r in rs + ds)
+        port = own_matcher(*flags)
+        n = min(len(riders_xy), len(drivers_xy))
+        got = wait_for(lambda: (lambda m: m if len(m) >= n else None)(matches_since(rds, start)),
+                       timeout=3 * TICK_MS / 1000 + 5) or matches_since(rds, start)
+        riders = [(r.json()["id"], x, y) for r, (x, y) in zip(rs, riders_xy)]
+        drivers = [(r.json()["id"], x, y) for r, (x, y) in zip(ds, drivers_xy)]
+        assert len(got) == n
+        assert _pairs_unique(list(got.values()))
+        return riders, drivers, got, port
+
+
+# closest pair first is far from the least total here: it takes the
+# 0.95 pairs and leaves the far ones
+MT_RIDERS = [(1, 0), (3.2, 0), (101, 50), (103.2, 50), (-40, -40), (-38, -39)]
+MT_DRIVERS = [(1.95, 0), (0, 0), (101.95, 50), (100, 50), (-39, -40), (500, 500), (-37.5, -39.2)]
+
+
+def test_min_total_policy_pairs_the_least_total_distance(rds, own_matcher):
+    riders, drivers, got, port = own_scenario(rds, own_matcher, MT_RIDERS, MT_DRIVERS, "--policy", "min-total")
+    pos = {i: (x, y) for i, x, y in riders + drivers}
+    total = 0.0
+    for rid, m in got.items():
+        did = m["driver"]["id"]
+        d = ((pos[rid][0] - pos[did][0]) ** 2 + (pos[rid][1] - pos[did][1]) ** 2) ** 0.5
+        assert m["distance"] == pytest.approx(d, rel=1e-12, abs=1e-12)
+        total += d
+    best = optimum(riders, drivers)
+    assert total == pytest.approx(best, rel=1e-9)
+    closest = sum(d for _, _, d in oracle(riders, drivers))
+    assert best < closest - 1  # the scenario does tell the policies apart
+    assert metric_at(port, "matcher_policy_min_total") == 1
+    assert metric_at(port, "matcher_min_total_ticks_total") >= 1
+    assert metric_at(port, "matcher_min_total_fallback_total") == 0
+
+
+def test_min_total_over_its_limit_falls_back_to_closest_pair_first(rds, own_matcher):
+    riders, drivers, got, port = own_scenario(rds, own_matcher, MT_RIDERS, MT_DRIVERS,
+                                              "--policy", "min-total", "--min-total-max", "3")
+    assert {r: m["driver"]["id"] for r, m in got.items()} == {r: d for r, d, _ in oracle(riders, drivers)}
+    assert metric_at(port, "matcher_min_total_fallback_total") >= 1
