@@ -12,7 +12,7 @@ PKGS=(
   redis-server redis-tools postgresql nginx libnginx-mod-http-js
   curl wrk jq procps psmisc iproute2 time
   python3-pytest python3-websocket python3-redis python3-psycopg2 python3-requests
-  docker-compose python3-yaml
+  docker-compose python3-yaml python3-scipy
   chromium
 )
 
