@@ -32,6 +32,7 @@ enum hub_msg_kind { HUB_MSG_REPLY, HUB_MSG_MATCH, HUB_MSG_STATS };
 struct hub_msg {
 	unsigned refs;
 	enum hub_msg_kind kind;  /* HUB_MSG_REPLY unless set */
+	struct sid id;           /* HUB_MSG_MATCH: its stream id (its "cursor") */
 	size_t len;
 	unsigned char buf[];  /* HUB_PRE bytes of headroom, then len bytes, then NUL */
 };
@@ -63,6 +64,8 @@ struct hub_cfg {
 	uint64_t ping_timeout_ms;   /* no pong by then: closed; default 10000 */
 	uint64_t hello_timeout_ms;  /* no hello by then: closed; default 30000 */
 	uint64_t close_grace_ms;    /* a close not written by then: killed; default 2000 */
+	size_t batch_bytes;         /* a batch frame's items stop at this size (one item
+				     * larger than it still goes, alone); default 65536 */
 };
 
 /* Why messages were thrown away (hub_counters.dropped). */
@@ -83,8 +86,10 @@ struct hub_counters {
 	unsigned long long sockets, clients, viewers, client_ids;   /* gauges */
 	unsigned long long held;          /* hellos waiting for the ring (gauge) */
 	unsigned long long queued_bytes;  /* bytes in all queues (gauge) */
-	unsigned long long pushed;        /* match and stats frames written (live and resumed) */
+	unsigned long long pushed;        /* match and stats messages written (live and resumed;
+					   * a batch counts each of its matches) */
 	unsigned long long resumed;       /* of which matches replayed to resuming sockets */
+	unsigned long long batches;       /* batch frames written ({"type":"matches"}) */
 	unsigned long long replies;       /* welcome, pong and error frames written */
 	unsigned long long dropped[HUB_DROP_N];  /* frames thrown away, by reason */
 	unsigned long long slow_closes;   /* sockets closed because their queue was full */
@@ -160,10 +165,20 @@ struct hub_out {
 	const char *reason;    /* HUB_OUT_CLOSE */
 };
 /* What to write next: a close, a ping, the next queued message, or the next
- * missed match of a resume (taken from the ring as the socket drains). After
- * writing a TEXT or PING, call hub_sock_sent before the next hub_sock_next. */
+ * missed match of a resume (taken from the ring as the socket drains). For a
+ * socket that asked for batches ("batch":true in its hello) the matches at
+ * the head of its queue (or, resuming, the next missed ones from the ring)
+ * are coalesced into one {"type":"matches","count":n,"cursor":...,"items":[...]}
+ * frame of at most batch_bytes of items, in order, each item the very message
+ * the socket would have got alone (so a token only in the rider's client's
+ * copy). After writing a TEXT or PING, call hub_sock_sent before the next
+ * hub_sock_next; calling hub_sock_next again without it gives the same
+ * messages again (rebuilt). */
 void hub_sock_next(struct hub_sock *s, struct hub_out *out);
 void hub_sock_sent(struct hub_sock *s, enum hub_out_kind kind);
+/* 1 when hub_sock_next would give something to write (cheap: builds no batch). */
+int hub_sock_pending(const struct hub_sock *s);
+int hub_sock_batching(const struct hub_sock *s);
 /* Reason of the close code hub_sock_rx returned. */
 const char *hub_sock_close_reason(const struct hub_sock *s);
 /* Live messages queued (not the resume still to walk). */
