@@ -58,7 +58,7 @@ struct hub_sock {
 	/* batching ("batch":true in the hello): bmsg is the batch frame
 	 * hub_sock_next built, of bq queued messages or, out_ring, of bitems
 	 * ring entries ending before entry brend */
-	int batch;
+	int batch, flush_due;    /* flush_due: matches queued, write asked at hub_flush */
 	struct hub_msg *bmsg;
 	unsigned bq, bitems;
 	uint64_t brend;
@@ -100,6 +100,7 @@ struct hub {
 	uint64_t rbase;          /* number of ring[rhead] */
 	struct sid floor;        /* every match after it is in the ring */
 	int ready;
+	unsigned flush_due;      /* sockets waiting for hub_flush */
 	uint64_t seq;
 	uint64_t now;            /* the latest time given by the caller */
 	char cursor[SID_STR_MAX];
@@ -347,8 +348,20 @@ static int sock_push(struct hub_sock *s, struct hub_msg *m)
 	s->qlen++;
 	s->qbytes += m->len;
 	h->c.queued_bytes += m->len;
-	if (s->qlen == 1)
+	if (s->qlen == 1) {
+		if (s->batch && m->kind == HUB_MSG_MATCH && h->cfg.batch_defer) {
+			/* more matches will follow before hub_flush: one frame for them all */
+			if (!s->flush_due) {
+				s->flush_due = 1;
+				h->flush_due++;
+			}
+		} else {
+			h->ops.want_write(s->user);
+		}
+	} else if (s->flush_due && m->kind != HUB_MSG_MATCH) {
+		/* a reply or stats behind deferred matches: no waiting for it */
 		h->ops.want_write(s->user);
+	}
 	return 0;
 }
 
@@ -669,6 +682,8 @@ void hub_sock_free(struct hub_sock *s)
 	h->c.sockets--;
 	queue_clear(s, HUB_DROP_CLOSED);
 	batch_forget(s);
+	if (s->flush_due)
+		h->flush_due--;
 	free(s->q);
 	free(s->rx);
 	free(s->held);
@@ -1138,6 +1153,16 @@ void hub_sock_sent(struct hub_sock *s, enum hub_out_kind kind)
 }
 
 /* ---------------------------------------------------------------- time */
+
+void hub_flush(struct hub *h)
+{
+	for (struct hub_sock *s = h->all; s && h->flush_due; s = s->next)
+		if (s->flush_due) {
+			s->flush_due = 0;
+			h->flush_due--;
+			h->ops.want_write(s->user);
+		}
+}
 
 void hub_tick(struct hub *h, uint64_t now)
 {

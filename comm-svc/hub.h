@@ -66,6 +66,8 @@ struct hub_cfg {
 	uint64_t close_grace_ms;    /* a close not written by then: killed; default 2000 */
 	size_t batch_bytes;         /* a batch frame's items stop at this size (one item
 				     * larger than it still goes, alone); default 65536 */
+	int batch_defer;            /* 1: a batching socket's first queued match asks
+				     * for a write at the next hub_flush, not at once */
 };
 
 /* Why messages were thrown away (hub_counters.dropped). */
@@ -133,6 +135,10 @@ int hub_match(struct hub *h, const char *id, const char *json, size_t len,
 	      const char *rider_client, const char *driver_client, int deliver, uint64_t now);
 /* A stats message: queued unchanged to every viewer. */
 void hub_stats(struct hub *h, const char *json, size_t len);
+/* Asks for a write on every batching socket that got matches since the last
+ * call (with cfg.batch_defer; the glue calls it every few ms, so the matches
+ * of that time go out as one frame). */
+void hub_flush(struct hub *h);
 /* Pings quiet sockets, closes dead ones and ones that never said hello,
  * kills closes that could not be written, forgets matches older than
  * resume_ms. Call about once a second. */

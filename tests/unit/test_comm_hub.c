@@ -909,6 +909,42 @@ static void test_batch_hello_validation(void **state)
 	hub_free(h);
 }
 
+static void test_batch_deferred_write(void **state)
+{
+	struct hub_cfg cfg = { .resume_max = 100, .ping_ms = 100000, .batch_defer = 1 };
+	struct hub *h = hub_new(&cfg, &OPS);
+	struct fake v, pv;
+	int ids[16], n = 0, tokens = 0;
+
+	(void)state;
+	hub_set_ready(h, "0-0");
+	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	connect_as(h, &pv, "{\"type\":\"hello\",\"role\":\"viewer\"}", 10);
+	v.wants = pv.wants = 0;
+	add_match(h, 1, "r", "d", 20);
+	add_match(h, 2, "r", "d", 20);
+	add_match(h, 3, "r", "d", 20);
+	/* the per-message viewer is asked at once; the batching one at the flush */
+	assert_int_equal(pv.wants, 1);
+	assert_int_equal(v.wants, 0);
+	hub_flush(h);
+	assert_int_equal(v.wants, 1);
+	hub_flush(h);
+	assert_int_equal(v.wants, 1);
+	assert_int_equal(drain_matches(&v, ids, &n, &tokens, NULL), 1);
+	assert_int_equal(n, 3);
+	/* a reply behind deferred matches is not held back */
+	add_match(h, 4, "r", "d", 20);
+	assert_int_equal(v.wants, 1);
+	assert_int_equal(rx(&v, "{\"type\":\"ping\"}", 20), 0);
+	assert_int_equal(v.wants, 2);
+	/* a socket freed while waiting for the flush is forgotten */
+	hub_sock_free(v.s);
+	hub_flush(h);
+	hub_sock_free(pv.s);
+	hub_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -928,6 +964,7 @@ int main(void)
 		cmocka_unit_test(test_batch_single_item_over_cap),
 		cmocka_unit_test(test_batch_resume),
 		cmocka_unit_test(test_batch_hello_validation),
+		cmocka_unit_test(test_batch_deferred_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
