@@ -216,15 +216,17 @@ http {
     nchan_shared_memory_size 256m;
     server {
         listen 127.0.0.1:$NCHAN_PORT backlog=4096;
-        location = /pub { nchan_publisher http; nchan_channel_id fanout; nchan_message_buffer_length 1000; nchan_message_timeout 60s; }
-        location = /sub { nchan_subscriber websocket; nchan_channel_id fanout; }
+        # a channel per run (?id=): a new subscriber would otherwise be sent
+        # what the channel still buffers from the run before
+        location = /pub { nchan_publisher http; nchan_channel_id \$arg_id; nchan_message_buffer_length 100; nchan_message_timeout 10s; }
+        location = /sub { nchan_subscriber websocket; nchan_channel_id \$arg_id; nchan_subscriber_first_message newest; }
     }
 }
 EOF
 	nginx -p "$NCHAN_DIR" -c "$NCHAN_DIR/nginx.conf" 2>>"$OUT/stack.log" ||
 		{ log "warning: nchan's nginx did not start (see $OUT/stack.log)"; return 1; }
 	for _ in $(seq 50); do
-		curl -s -o /dev/null "http://127.0.0.1:$NCHAN_PORT/pub" && return 0
+		curl -s -o /dev/null "http://127.0.0.1:$NCHAN_PORT/pub?id=probe" && return 0
 		sleep 0.1
 	done
 	log "warning: nchan's nginx does not answer on $NCHAN_PORT"
@@ -251,7 +253,8 @@ if has fanout; then
 				message) cmd="build/bench/ws_fanout --url ws://127.0.0.1:$PORT/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --json" ;;
 				batch) cmd="build/bench/ws_fanout --url ws://127.0.0.1:$PORT/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --batch --json" ;;
 				nchan) [ $nchan_ok -eq 1 ] || continue
-					cmd="build/bench/ws_fanout --url ws://127.0.0.1:$NCHAN_PORT/sub --nchan-pub http://127.0.0.1:$NCHAN_PORT/pub --connections $FAN_CONN --rate $rate --duration $FAN_S --json" ;;
+					ch="fan-$rate-$run-$$"
+					cmd="build/bench/ws_fanout --url ws://127.0.0.1:$NCHAN_PORT/sub?id=$ch --nchan-pub http://127.0.0.1:$NCHAN_PORT/pub?id=$ch --connections $FAN_CONN --rate $rate --duration $FAN_S --json" ;;
 				*) log "warning: unknown fan-out mode $mode"; continue ;;
 				esac
 				log "fan-out ($mode): $FAN_CONN viewers, $rate matches/s, run $run (load $l0)"

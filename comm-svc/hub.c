@@ -101,6 +101,8 @@ struct hub {
 	struct sid floor;        /* every match after it is in the ring */
 	int ready;
 	unsigned flush_due;      /* sockets waiting for hub_flush */
+	struct hub_msg *scratch; /* where batch frames are built (one at a time) */
+	size_t scratch_cap;
 	uint64_t seq;
 	uint64_t now;            /* the latest time given by the caller */
 	char cursor[SID_STR_MAX];
@@ -259,8 +261,7 @@ static void client_remove(struct hub *h, struct hub_client *c)
 
 static void batch_forget(struct hub_sock *s)
 {
-	hub_msg_unref(s->bmsg);
-	s->bmsg = NULL;
+	s->bmsg = NULL;  /* h->scratch, not owned */
 	s->bq = s->bitems = 0;
 }
 
@@ -465,6 +466,7 @@ void hub_free(struct hub *h)
 		hub_sock_free(h->all);
 	while (h->rlen)
 		ring_pop(h);
+	free(h->scratch);
 	free(h->ring);
 	free(h->buckets);
 	free(h);
@@ -968,8 +970,10 @@ static struct hub_msg *resume_next(struct hub_sock *s)
 #define BATCH_HEAD_MAX (64 + SID_STR_MAX)
 
 /* A batch frame for n items of items_len bytes together, the last with
- * stream id last; *p gets where the first item goes. NULL on OOM. */
-static struct hub_msg *batch_alloc(size_t items_len, unsigned n, struct sid last,
+ * stream id last; *p gets where the first item goes. NULL on OOM. Built in
+ * h->scratch, reused for every batch (no malloc, no fresh pages per frame):
+ * valid until the next batch is built, which is after the glue wrote it. */
+static struct hub_msg *batch_alloc(struct hub *h, size_t items_len, unsigned n, struct sid last,
 				   unsigned char **p)
 {
 	char head[BATCH_HEAD_MAX], cur[SID_STR_MAX];
@@ -981,9 +985,18 @@ static struct hub_msg *batch_alloc(size_t items_len, unsigned n, struct sid last
 	hl = snprintf(head, sizeof(head), "{\"type\":\"matches\",\"count\":%u,\"cursor\":\"%s\",\"items\":[",
 		      n, cur);
 	len = (size_t)hl + items_len + (n - 1) + 2;
-	m = malloc(sizeof(*m) + HUB_PRE + len + 1);
-	if (!m)
-		return NULL;
+	if (sizeof(*m) + HUB_PRE + len + 1 > h->scratch_cap) {
+		size_t cap = sizeof(*m) + HUB_PRE + len + 1;
+
+		if (cap < sizeof(*m) + HUB_PRE + h->cfg.batch_bytes + 4096)
+			cap = sizeof(*m) + HUB_PRE + h->cfg.batch_bytes + 4096;
+		m = realloc(h->scratch, cap);
+		if (!m)
+			return NULL;
+		h->scratch = m;
+		h->scratch_cap = cap;
+	}
+	m = h->scratch;
 	m->refs = 1;
 	m->kind = HUB_MSG_MATCH;
 	m->id = last;
@@ -1019,7 +1032,7 @@ static struct hub_msg *batch_from_queue(struct hub_sock *s)
 		tot += m->len;
 		n++;
 	}
-	m = batch_alloc(tot, n, s->q[(s->qhead + n - 1) % s->qcap]->id, &p);
+	m = batch_alloc(s->h, tot, n, s->q[(s->qhead + n - 1) % s->qcap]->id, &p);
 	if (!m)
 		return NULL;
 	for (unsigned i = 0; i < n; i++)
@@ -1052,7 +1065,7 @@ static struct hub_msg *batch_from_ring(struct hub_sock *s, struct hub_msg *first
 		last = m->id;
 		rend = k + 1;
 	}
-	m = batch_alloc(tot, n, last, &p);
+	m = batch_alloc(h, tot, n, last, &p);
 	if (!m)
 		return NULL;
 	p = batch_put(p, first, 1);

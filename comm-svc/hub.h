@@ -166,7 +166,9 @@ void hub_sock_alive(struct hub_sock *s, uint64_t now);
 enum hub_out_kind { HUB_OUT_NONE, HUB_OUT_TEXT, HUB_OUT_PING, HUB_OUT_CLOSE };
 struct hub_out {
 	enum hub_out_kind kind;
-	struct hub_msg *msg;   /* HUB_OUT_TEXT: borrowed until hub_sock_sent */
+	struct hub_msg *msg;   /* HUB_OUT_TEXT: borrowed until hub_sock_sent; a batch
+				* frame only until the next hub_sock_next (of any socket):
+				* write it at once */
 	int close_code;        /* HUB_OUT_CLOSE */
 	const char *reason;    /* HUB_OUT_CLOSE */
 };
