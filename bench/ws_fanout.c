@@ -6,7 +6,14 @@
  * every socket is welcomed, then appends synthetic match entries to the
  * Redis `matches` stream at --rate per second (XADD, as the matcher does) for
  * --duration seconds and counts the match messages received. Prints what it
- * measured (text, or one JSON object with --json). Never judges the figures. */
+ * measured (text, or one JSON object with --json). Never judges the figures.
+ *
+ * --batch: the hello asks for batches ({"type":"matches","items":[...]}).
+ * --nchan-pub URL: the same measurement against nchan: no hello (a socket
+ * counts as welcomed once open), each match POSTed to URL (HTTP/1.1
+ * keep-alive, pipelined) instead of XADDed. Matches are counted the same way
+ * in every mode: each `"type":"match",` in the bytes received (across
+ * fragment boundaries), so a batch counts its items. */
 #include "hiredis_uv.h"
 
 #include <libwebsockets.h>
@@ -18,19 +25,69 @@
 #include <time.h>
 #include <uv.h>
 
+#define NEEDLE "\"type\":\"match\","
+#define NEEDLE_LEN (sizeof(NEEDLE) - 1)
+
 struct conn {
 	int idx;
 	int hello_sent, welcomed, up;
-	int is_match; /* the message being received is a match */
+	char tail[NEEDLE_LEN];  /* the last bytes of the previous fragment */
+	size_t tlen;
+	long fm;  /* matches in the frame being received */
 	struct lws *wsi;
 };
+
+/* Occurrences of NEEDLE in a stream fed piece by piece (tail: what the last
+ * piece ended with, so one split across pieces counts once). */
+static long count_needle(char *tail, size_t *tlen, const unsigned char *p, size_t len)
+{
+	long n = 0;
+	const unsigned char *q = p, *end = p + len, *hit;
+
+	if (*tlen) {
+		unsigned char b[2 * NEEDLE_LEN];
+		size_t k = len < NEEDLE_LEN - 1 ? len : NEEDLE_LEN - 1;
+
+		memcpy(b, tail, *tlen);
+		memcpy(b + *tlen, p, k);
+		/* only occurrences that start in the tail and end in p */
+		for (size_t i = 0; i < *tlen; i++)
+			if (i + NEEDLE_LEN <= *tlen + k && i + NEEDLE_LEN > *tlen &&
+			    !memcmp(b + i, NEEDLE, NEEDLE_LEN))
+				n++;
+	}
+	while (q < end && (hit = memmem(q, (size_t)(end - q), NEEDLE, NEEDLE_LEN))) {
+		n++;
+		q = hit + NEEDLE_LEN;
+	}
+	if (len >= NEEDLE_LEN - 1) {
+		memcpy(tail, end - (NEEDLE_LEN - 1), NEEDLE_LEN - 1);
+		*tlen = NEEDLE_LEN - 1;
+	} else {
+		size_t keep = *tlen + len > NEEDLE_LEN - 1 ? NEEDLE_LEN - 1 - len : *tlen;
+
+		memmove(tail, tail + *tlen - keep, keep);
+		memcpy(tail + keep, p, len);
+		*tlen = keep + len;
+	}
+	return n;
+}
 
 enum phase { CONNECTING, RUNNING, DRAINING, DONE };
 
 static struct {
 	/* flags */
 	char host[128], path[128];
-	int port, nconn, viewer, rate, duration_s, drain_ms, connect_timeout_ms, json;
+	int port, nconn, viewer, rate, duration_s, drain_ms, connect_timeout_ms, json, batch;
+	/* nchan mode: POST to http://pub_host:pub_port pub_path */
+	int nchan, pub_port, pub_inflight_max;
+	char pub_host[128], pub_path[128];
+	uv_tcp_t pub;
+	uv_connect_t pub_conn;
+	int pub_up, pub_inflight;
+	char pub_tail[NEEDLE_LEN];
+	size_t pub_tlen;
+	long pub_resps;
 	char redis_host[128];
 	int redis_port;
 	/* state */
@@ -43,7 +100,7 @@ static struct {
 	uint64_t t_start, t_connected, t_run, t_run_end, t_done;
 	long connected, welcomed, closed, conn_errors;
 	long xadd_sent, xadd_ok, xadd_err;
-	long rx_msgs, rx_match, rx_match_window, rx_other;
+	long rx_msgs, rx_match, rx_match_window, rx_other, rx_frames_with_match;
 	uint64_t first_match_ns, last_match_ns;
 } g;
 
@@ -61,10 +118,11 @@ static void send_hello(struct lws *wsi, struct conn *c)
 	int n;
 
 	if (g.viewer)
-		n = snprintf((char *)buf + LWS_PRE, 128, "{\"type\":\"hello\",\"role\":\"viewer\"}");
+		n = snprintf((char *)buf + LWS_PRE, 128, "{\"type\":\"hello\",\"role\":\"viewer\"%s}",
+			     g.batch ? ",\"batch\":true" : "");
 	else
-		n = snprintf((char *)buf + LWS_PRE, 128, "{\"type\":\"hello\",\"client_id\":\"fan-%d\"}",
-			     c->idx);
+		n = snprintf((char *)buf + LWS_PRE, 128, "{\"type\":\"hello\",\"client_id\":\"fan-%d\"%s}",
+			     c->idx, g.batch ? ",\"batch\":true" : "");
 	if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) == n)
 		c->hello_sent = 1;
 }
@@ -77,38 +135,53 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		c->up = 1;
 		g.connected++;
-		lws_callback_on_writable(wsi);
+		if (g.nchan) {
+			/* nchan: subscribed once open, nothing to say */
+			c->welcomed = 1;
+			g.welcomed++;
+		} else {
+			lws_callback_on_writable(wsi);
+		}
 		break;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		if (!c->hello_sent)
+		if (!c->hello_sent && !g.nchan)
 			send_hello(wsi, c);
 		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (lws_is_first_fragment(wsi)) {
-			size_t n = len < 40 ? len : 40;
+	case LWS_CALLBACK_CLIENT_RECEIVE: {
+		long n;
 
-			c->is_match = memmem(in, n, "\"type\":\"match\"", 14) != NULL;
-			if (!c->welcomed && memmem(in, n, "\"type\":\"welcome\"", 16)) {
+		if (lws_is_first_fragment(wsi)) {
+			size_t k = len < 40 ? len : 40;
+
+			if (!c->welcomed && memmem(in, k, "\"type\":\"welcome\"", 16)) {
 				c->welcomed = 1;
 				g.welcomed++;
 			}
 		}
+		n = count_needle(c->tail, &c->tlen, in, len);
+		if (n) {
+			uint64_t t = now_ns();
+
+			g.rx_match += n;
+			if (g.phase == RUNNING)
+				g.rx_match_window += n;
+			if (!g.first_match_ns)
+				g.first_match_ns = t;
+			g.last_match_ns = t;
+		}
 		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
 			g.rx_msgs++;
-			if (c->is_match) {
-				uint64_t t = now_ns();
-
-				g.rx_match++;
-				if (g.phase == RUNNING)
-					g.rx_match_window++;
-				if (!g.first_match_ns)
-					g.first_match_ns = t;
-				g.last_match_ns = t;
-			} else {
+			c->tlen = 0;
+			if (c->fm + n)
+				g.rx_frames_with_match++;
+			else
 				g.rx_other++;
-			}
+			c->fm = 0;
+		} else {
+			c->fm += n;
 		}
 		break;
+	}
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		g.conn_errors++;
 		c->wsi = NULL;
@@ -140,6 +213,117 @@ static void on_xadd(redisAsyncContext *ac, void *r, void *priv)
 		g.xadd_err++;
 }
 
+/* ---------------------------------------------------------------- nchan publisher */
+
+#define HTTP_OK "HTTP/1.1 2"
+#define HTTP_ANY "HTTP/1.1 "
+
+static long count_str(const char *needle, char *tail, size_t *tlen, const char *p, size_t len)
+{
+	/* tail holds up to strlen(needle) - 1 bytes */
+	size_t nl = strlen(needle);
+	long n = 0;
+	char b[64];
+	size_t k = len < nl - 1 ? len : nl - 1;
+	const char *q = p, *end = p + len, *hit;
+
+	memcpy(b, tail, *tlen);
+	memcpy(b + *tlen, p, k);
+	for (size_t i = 0; i < *tlen; i++)
+		if (i + nl <= *tlen + k && i + nl > *tlen && !memcmp(b + i, needle, nl))
+			n++;
+	while (q < end && (hit = memmem(q, (size_t)(end - q), needle, nl))) {
+		n++;
+		q = hit + nl;
+	}
+	memcpy(b + *tlen, p + len - k, k);  /* the last bytes of tail + p */
+	if (*tlen + k > nl - 1) {
+		memmove(b, b + *tlen + k - (nl - 1), nl - 1);
+		*tlen = nl - 1;
+	} else {
+		*tlen += k;
+	}
+	memcpy(tail, b, *tlen);
+	return n;
+}
+
+static struct {
+	char ok_tail[16], any_tail[16];
+	size_t ok_tlen, any_tlen;
+} pubrx;
+
+static void pub_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+	static char buf[65536];
+
+	(void)h;
+	(void)sz;
+	b->base = buf;
+	b->len = sizeof(buf);
+}
+
+static void pub_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+	long ok, any;
+
+	if (n < 0) {
+		g.pub_up = 0;
+		uv_read_stop(st);
+		return;
+	}
+	ok = count_str(HTTP_OK, pubrx.ok_tail, &pubrx.ok_tlen, b->base, (size_t)n);
+	any = count_str(HTTP_ANY, pubrx.any_tail, &pubrx.any_tlen, b->base, (size_t)n);
+	g.xadd_ok += ok;
+	g.xadd_err += any - ok;
+	g.pub_inflight -= (int)any;
+}
+
+static void pub_written(uv_write_t *w, int status)
+{
+	(void)status;
+	free(w->data);
+	free(w);
+}
+
+static void pub_connected(uv_connect_t *req, int status)
+{
+	if (status < 0) {
+		fprintf(stderr, "ws_fanout: cannot connect to the publisher: %s\n", uv_strerror(status));
+		return;
+	}
+	g.pub_up = 1;
+	uv_read_start((uv_stream_t *)&g.pub, pub_alloc, pub_read);
+}
+
+static void publish(const char *json, int len)
+{
+	char *req = malloc((size_t)len + 256);
+	uv_write_t *w = malloc(sizeof(*w));
+	uv_buf_t b;
+	int hl;
+
+	if (!req || !w) {
+		free(req);
+		free(w);
+		g.xadd_err++;
+		return;
+	}
+	hl = snprintf(req, 256,
+		      "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
+		      "Content-Length: %d\r\n\r\n",
+		      g.pub_path, g.pub_host, g.pub_port, len);
+	memcpy(req + hl, json, (size_t)len);
+	w->data = req;
+	b = uv_buf_init(req, (unsigned)(hl + len));
+	g.pub_inflight++;
+	if (uv_write(w, (uv_stream_t *)&g.pub, &b, 1, pub_written) < 0) {
+		g.pub_inflight--;
+		g.xadd_err++;
+		free(req);
+		free(w);
+	}
+}
+
 static void xadd_one(void)
 {
 	char json[600], rider[64];
@@ -155,6 +339,10 @@ static void xadd_one(void)
 		       "\"distance\":31.97,\"fare\":63.94,\"currency\":\"BDT\",\"matched_at_ms\":%ld,"
 		       "\"rating_token\":\"0123456789abcdef0123456789abcdef\"}",
 		       n, n, n, (long)time(NULL) * 1000);
+	if (g.nchan) {
+		publish(json, len);
+		return;
+	}
 	if (g.viewer)
 		rider[0] = 0;
 	else
@@ -173,6 +361,8 @@ static void finish(void)
 	if (g.rc)
 		redisAsyncDisconnect(g.rc);
 	g.rc = NULL;
+	if (g.nchan && !uv_is_closing((uv_handle_t *)&g.pub))
+		uv_close((uv_handle_t *)&g.pub, NULL);
 	lws_context_destroy(g.ctx); /* first step on a foreign loop; main finishes */
 }
 
@@ -199,8 +389,14 @@ static void on_tick(uv_timer_t *t)
 			g.phase = DRAINING;
 			break;
 		}
-		while (g.rc && g.xadd_sent < due && burst++ < 5000)
-			xadd_one();
+		if (g.nchan) {
+			while (g.pub_up && g.xadd_sent < due && g.pub_inflight < g.pub_inflight_max &&
+			       burst++ < 5000)
+				xadd_one();
+		} else {
+			while (g.rc && g.xadd_sent < due && burst++ < 5000)
+				xadd_one();
+		}
 		break;
 	}
 	case DRAINING:
@@ -251,6 +447,10 @@ static void usage(FILE *f, const char *argv0)
 		"  --duration S               seconds of sending (default 10)\n"
 		"  --drain-ms N               wait for late messages after sending (default 2000)\n"
 		"  --connect-timeout-ms N     start anyway after this long (default 15000)\n"
+		"  --batch                    ask comm-svc for batches (hello \"batch\":true); every\n"
+		"                             match in a batch is counted\n"
+		"  --nchan-pub http://IP:PORT/PATH  measure nchan instead: --url is its websocket\n"
+		"                             subscriber location, matches are POSTed here (no Redis)\n"
 		"  --json                     one JSON object on stdout\n",
 		argv0);
 }
@@ -280,6 +480,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--json")) {
 			g.json = 1;
 			continue;
+		} else if (!strcmp(a, "--batch")) {
+			g.batch = 1;
+			continue;
 		} else if (!v) {
 			usage(stderr, argv[0]);
 			return 2;
@@ -291,6 +494,19 @@ int main(int argc, char **argv)
 			g.viewer = strcmp(v, "client") != 0;
 		} else if (!strcmp(a, "--redis")) {
 			redis = v;
+		} else if (!strcmp(a, "--nchan-pub")) {
+			const char *p = v + 7, *sl, *co;
+
+			if (strncmp(v, "http://", 7) || !(sl = strchr(p, '/')) ||
+			    !(co = memchr(p, ':', (size_t)(sl - p))) || (size_t)(co - p) >= sizeof(g.pub_host)) {
+				usage(stderr, argv[0]);
+				return 2;
+			}
+			g.nchan = 1;
+			memcpy(g.pub_host, p, (size_t)(co - p));
+			g.pub_host[co - p] = 0;
+			g.pub_port = atoi(co + 1);
+			snprintf(g.pub_path, sizeof(g.pub_path), "%s", sl);
 		} else if (!strcmp(a, "--rate")) {
 			g.rate = atoi(v);
 		} else if (!strcmp(a, "--duration")) {
@@ -329,14 +545,26 @@ int main(int argc, char **argv)
 	lws_set_log_level(LLL_ERR, NULL);
 
 	g.loop = uv_default_loop();
-	g.rc = redisAsyncConnect(g.redis_host, g.redis_port);
-	if (!g.rc || g.rc->err || rs_redis_uv_attach(g.rc, g.loop) != REDIS_OK) {
-		fprintf(stderr, "ws_fanout: cannot connect to Redis at %s\n", redis);
-		return 1;
+	g.pub_inflight_max = 256;
+	if (g.nchan) {
+		struct sockaddr_in sa;
+
+		if (uv_ip4_addr(g.pub_host, g.pub_port, &sa) || uv_tcp_init(g.loop, &g.pub) ||
+		    uv_tcp_connect(&g.pub_conn, &g.pub, (const struct sockaddr *)&sa, pub_connected)) {
+			fprintf(stderr, "ws_fanout: --nchan-pub wants a numeric IPv4 address\n");
+			return 2;
+		}
+		uv_tcp_nodelay(&g.pub, 1);
+	} else {
+		g.rc = redisAsyncConnect(g.redis_host, g.redis_port);
+		if (!g.rc || g.rc->err || rs_redis_uv_attach(g.rc, g.loop) != REDIS_OK) {
+			fprintf(stderr, "ws_fanout: cannot connect to Redis at %s\n", redis);
+			return 1;
+		}
+		/* the stack's Redis wants its password first (queued before any XADD) */
+		if (getenv("REDIS_PASSWORD") && *getenv("REDIS_PASSWORD"))
+			redisAsyncCommand(g.rc, NULL, NULL, "AUTH %s", getenv("REDIS_PASSWORD"));
 	}
-	/* the stack's Redis wants its password first (queued before any XADD) */
-	if (getenv("REDIS_PASSWORD") && *getenv("REDIS_PASSWORD"))
-		redisAsyncCommand(g.rc, NULL, NULL, "AUTH %s", getenv("REDIS_PASSWORD"));
 
 	foreign_loops[0] = g.loop;
 	memset(&info, 0, sizeof(info));
@@ -390,13 +618,15 @@ int main(int argc, char **argv)
 	span_s = g.last_match_ns > g.first_match_ns ? (double)(g.last_match_ns - g.first_match_ns) / 1e9 : 0;
 	expected = g.viewer ? g.xadd_ok * g.welcomed : g.xadd_ok;
 	if (g.json) {
-		printf("{\"url\":\"ws://%s:%d%s\",\"role\":\"%s\",\"connections\":%d,\"connected\":%ld,"
+		printf("{\"url\":\"ws://%s:%d%s\",\"server\":\"%s\",\"batch\":%s,\"frames_with_match\":%ld,"
+		       "\"role\":\"%s\",\"connections\":%d,\"connected\":%ld,"
 		       "\"welcomed\":%ld,\"connect_errors\":%ld,\"closed\":%ld,\"connect_ms\":%.1f,"
 		       "\"rate\":%d,\"duration_s\":%.3f,\"xadd_sent\":%ld,\"xadd_ok\":%ld,\"xadd_errors\":%ld,"
 		       "\"offered_msgs_per_s\":%.1f,\"received_match\":%ld,\"expected_match\":%ld,"
 		       "\"received_other\":%ld,\"received_in_window\":%ld,\"msgs_per_s\":%.1f,"
 		       "\"msgs_per_s_span\":%.1f,\"delivered_ratio\":%.4f,\"client_cpu_s\":%.3f}\n",
-		       g.host, g.port, g.path, g.viewer ? "viewer" : "client", g.nconn, g.connected,
+		       g.host, g.port, g.path, g.nchan ? "nchan" : "comm-svc", g.batch ? "true" : "false",
+		       g.rx_frames_with_match, g.viewer ? "viewer" : "client", g.nconn, g.connected,
 		       g.welcomed, g.conn_errors, g.closed, (double)(g.t_connected - g.t_start) / 1e6,
 		       g.rate, run_s, g.xadd_sent, g.xadd_ok, g.xadd_err,
 		       (double)g.rate * (g.viewer ? (double)g.welcomed : 1.0), g.rx_match, expected,

@@ -11,7 +11,12 @@
  *     until it has caught up, so nothing comes twice or out of order, and a
  *     resume burst never counts against the slow-reader cap.
  * A live match is delivered once per socket: each socket carries the
- * sequence number of the last match it was given (stamp). */
+ * sequence number of the last match it was given (stamp).
+ * Batching: for a socket that asked for it, hub_sock_next coalesces the run
+ * of matches at the head of its queue (or, while resuming, the next missed
+ * matches in the ring) into one frame built on the spot; hub_sock_sent then
+ * takes all of them off. Items are the same shared per-match messages, so the
+ * token rules are the per-message ones. */
 #include "hub.h"
 
 #include "log.h"
@@ -50,6 +55,13 @@ struct hub_sock {
 	 * hub_sock_next gave came from the ring */
 	int resuming, out_ring;
 	uint64_t rnext;
+	/* batching ("batch":true in the hello): bmsg is the batch frame
+	 * hub_sock_next built, of bq queued messages or, out_ring, of bitems
+	 * ring entries ending before entry brend */
+	int batch, flush_due;    /* flush_due: matches queued, write asked at hub_flush */
+	struct hub_msg *bmsg;
+	unsigned bq, bitems;
+	uint64_t brend;
 	/* incoming */
 	char *rx;
 	size_t rx_len;
@@ -88,6 +100,9 @@ struct hub {
 	uint64_t rbase;          /* number of ring[rhead] */
 	struct sid floor;        /* every match after it is in the ring */
 	int ready;
+	unsigned flush_due;      /* sockets waiting for hub_flush */
+	struct hub_msg *scratch; /* where batch frames are built (one at a time) */
+	size_t scratch_cap;
 	uint64_t seq;
 	uint64_t now;            /* the latest time given by the caller */
 	char cursor[SID_STR_MAX];
@@ -244,10 +259,17 @@ static void client_remove(struct hub *h, struct hub_client *c)
 
 /* ---------------------------------------------------------------- queues */
 
+static void batch_forget(struct hub_sock *s)
+{
+	s->bmsg = NULL;  /* h->scratch, not owned */
+	s->bq = s->bitems = 0;
+}
+
 static void queue_clear(struct hub_sock *s, int why)
 {
 	unsigned long long n = s->qlen;
 
+	batch_forget(s);
 	while (s->qlen) {
 		hub_msg_unref(s->q[s->qhead]);
 		s->qhead = (s->qhead + 1) % s->qcap;
@@ -327,8 +349,20 @@ static int sock_push(struct hub_sock *s, struct hub_msg *m)
 	s->qlen++;
 	s->qbytes += m->len;
 	h->c.queued_bytes += m->len;
-	if (s->qlen == 1)
+	if (s->qlen == 1) {
+		if (s->batch && m->kind == HUB_MSG_MATCH && h->cfg.batch_defer) {
+			/* more matches will follow before hub_flush: one frame for them all */
+			if (!s->flush_due) {
+				s->flush_due = 1;
+				h->flush_due++;
+			}
+		} else {
+			h->ops.want_write(s->user);
+		}
+	} else if (s->flush_due && m->kind != HUB_MSG_MATCH) {
+		/* a reply or stats behind deferred matches: no waiting for it */
 		h->ops.want_write(s->user);
+	}
 	return 0;
 }
 
@@ -388,6 +422,8 @@ struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops)
 		h->cfg.hello_timeout_ms = 30000;
 	if (!h->cfg.close_grace_ms)
 		h->cfg.close_grace_ms = 2000;
+	if (!h->cfg.batch_bytes)
+		h->cfg.batch_bytes = 65536;
 	h->ops = *ops;
 	h->nbuckets = 256;
 	h->buckets = calloc(h->nbuckets, sizeof(*h->buckets));
@@ -430,6 +466,7 @@ void hub_free(struct hub *h)
 		hub_sock_free(h->all);
 	while (h->rlen)
 		ring_pop(h);
+	free(h->scratch);
 	free(h->ring);
 	free(h->buckets);
 	free(h);
@@ -559,6 +596,7 @@ int hub_match(struct hub *h, const char *id, const char *json, size_t len,
 		return -1;
 	}
 	e->with_token->kind = e->without_token->kind = HUB_MSG_MATCH;
+	e->with_token->id = e->without_token->id = sid;
 	h->rlen++;
 	h->c.ring = h->rlen;
 	h->c.matches++;
@@ -645,6 +683,9 @@ void hub_sock_free(struct hub_sock *s)
 		s->next->prev = s->prev;
 	h->c.sockets--;
 	queue_clear(s, HUB_DROP_CLOSED);
+	batch_forget(s);
+	if (s->flush_due)
+		h->flush_due--;
 	free(s->q);
 	free(s->rx);
 	free(s->held);
@@ -678,6 +719,16 @@ size_t hub_sock_queued(const struct hub_sock *s)
 int hub_sock_resuming(const struct hub_sock *s)
 {
 	return s->resuming;
+}
+
+int hub_sock_batching(const struct hub_sock *s)
+{
+	return s->batch;
+}
+
+int hub_sock_pending(const struct hub_sock *s)
+{
+	return s->close_now || s->closing || s->ping_due || s->qlen || s->resuming;
 }
 
 static void sock_error(struct hub_sock *s, const char *message, const char *field)
@@ -732,7 +783,7 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len)
 	struct v_error err = { 0 };
 	struct sbuf b = { 0 };
 	struct sid after;
-	int resume = 0, recovered = -1;
+	int resume = 0, recovered = -1, batch = 0;
 	unsigned n = 0;
 	uint64_t first = h->rbase + h->rlen;
 
@@ -743,6 +794,19 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len)
 	if (v_parse_hello(data, len, &hello, &err) < 0) {
 		sock_error(s, err.message ? err.message : "invalid hello", err.field);
 		return;
+	}
+	{
+		/* "batch": optional, a boolean (v_parse_hello ignores it) */
+		json_t *root = json_loadb(data, len, 0, NULL);
+		json_t *bv = root ? json_object_get(root, "batch") : NULL;
+		int bad = bv && !json_is_boolean(bv);
+
+		batch = bv && json_is_true(bv);
+		json_decref(root);
+		if (bad) {
+			sock_error(s, "batch must be true or false", "batch");
+			return;
+		}
 	}
 	if (hello.resume_after[0] && resume_point(h, hello.resume_after, &after) < 0) {
 		sock_error(s, "resume_after must be a cursor or a ride_id", "resume_after");
@@ -777,6 +841,7 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len)
 		c->socks = s;
 	}
 	s->hello = 1;
+	s->batch = batch;
 	s->viewer = hello.viewer;
 	if (s->viewer) {
 		s->vnext = h->viewers;
@@ -802,7 +867,7 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len)
 				n++;
 		}
 	}
-	msg_welcome(&b, s->cid, s->viewer, h->cursor, n, recovered);
+	msg_welcome(&b, s->cid, s->viewer, h->cursor, n, recovered, s->batch);
 	sock_send_sbuf(s, &b);
 	if (n && !s->closing) {
 		s->resuming = 1;
@@ -900,17 +965,148 @@ static struct hub_msg *resume_next(struct hub_sock *s)
 	return NULL;
 }
 
+/* ---------------------------------------------------------------- batches */
+
+#define BATCH_HEAD_MAX (64 + SID_STR_MAX)
+
+/* A batch frame for n items of items_len bytes together, the last with
+ * stream id last; *p gets where the first item goes. NULL on OOM. Built in
+ * h->scratch, reused for every batch (no malloc, no fresh pages per frame):
+ * valid until the next batch is built, which is after the glue wrote it. */
+static struct hub_msg *batch_alloc(struct hub *h, size_t items_len, unsigned n, struct sid last,
+				   unsigned char **p)
+{
+	char head[BATCH_HEAD_MAX], cur[SID_STR_MAX];
+	struct hub_msg *m;
+	size_t len;
+	int hl;
+
+	sid_format(last, cur);
+	hl = snprintf(head, sizeof(head), "{\"type\":\"matches\",\"count\":%u,\"cursor\":\"%s\",\"items\":[",
+		      n, cur);
+	len = (size_t)hl + items_len + (n - 1) + 2;
+	if (sizeof(*m) + HUB_PRE + len + 1 > h->scratch_cap) {
+		size_t cap = sizeof(*m) + HUB_PRE + len + 1;
+
+		if (cap < sizeof(*m) + HUB_PRE + h->cfg.batch_bytes + 4096)
+			cap = sizeof(*m) + HUB_PRE + h->cfg.batch_bytes + 4096;
+		m = realloc(h->scratch, cap);
+		if (!m)
+			return NULL;
+		h->scratch = m;
+		h->scratch_cap = cap;
+	}
+	m = h->scratch;
+	m->refs = 1;
+	m->kind = HUB_MSG_MATCH;
+	m->id = last;
+	m->len = len;
+	memcpy(m->buf + HUB_PRE, head, (size_t)hl);
+	m->buf[HUB_PRE + len - 2] = ']';
+	m->buf[HUB_PRE + len - 1] = '}';
+	m->buf[HUB_PRE + len] = 0;
+	*p = m->buf + HUB_PRE + hl;
+	return m;
+}
+
+static unsigned char *batch_put(unsigned char *p, const struct hub_msg *item, int first)
+{
+	if (!first)
+		*p++ = ',';
+	memcpy(p, item->buf + HUB_PRE, item->len);
+	return p + item->len;
+}
+
+/* The run of matches at the head of s's queue as one frame (s->bmsg, s->bq). */
+static struct hub_msg *batch_from_queue(struct hub_sock *s)
+{
+	size_t cap = s->h->cfg.batch_bytes, tot = 0;
+	unsigned n = 0;
+	unsigned char *p;
+	struct hub_msg *m;
+
+	while (n < s->qlen) {
+		m = s->q[(s->qhead + n) % s->qcap];
+		if (m->kind != HUB_MSG_MATCH || (n && tot + m->len > cap))
+			break;
+		tot += m->len;
+		n++;
+	}
+	m = batch_alloc(s->h, tot, n, s->q[(s->qhead + n - 1) % s->qcap]->id, &p);
+	if (!m)
+		return NULL;
+	for (unsigned i = 0; i < n; i++)
+		p = batch_put(p, s->q[(s->qhead + i) % s->qcap], i == 0);
+	s->bmsg = m;
+	s->bq = n;
+	return m;
+}
+
+/* The next missed matches of a resuming socket, from the ring, as one frame
+ * (s->bmsg, s->bitems, s->brend); first is the first of them (resume_next). */
+static struct hub_msg *batch_from_ring(struct hub_sock *s, struct hub_msg *first)
+{
+	struct hub *h = s->h;
+	size_t cap = h->cfg.batch_bytes, tot = first->len;
+	uint64_t k, end = h->rbase + h->rlen, rend = s->rnext + 1;
+	unsigned n = 1;
+	struct sid last = first->id;
+	unsigned char *p;
+	struct hub_msg *m;
+
+	for (k = s->rnext + 1; k < end; k++) {
+		m = entry_for(s, ring_at(h, k));
+		if (!m)
+			continue;
+		if (tot + m->len > cap)
+			break;
+		tot += m->len;
+		n++;
+		last = m->id;
+		rend = k + 1;
+	}
+	m = batch_alloc(h, tot, n, last, &p);
+	if (!m)
+		return NULL;
+	p = batch_put(p, first, 1);
+	for (k = s->rnext + 1; k < rend; k++) {
+		struct hub_msg *e = entry_for(s, ring_at(h, k));
+
+		if (e)
+			p = batch_put(p, e, 0);
+	}
+	s->bmsg = m;
+	s->bitems = n;
+	s->brend = rend;
+	return m;
+}
+
 void hub_sock_next(struct hub_sock *s, struct hub_out *out)
 {
 	memset(out, 0, sizeof(*out));
 	s->out_ring = 0;
+	batch_forget(s);  /* a batch built but not sent is built again */
 	if (!s->close_now && !s->closing && !s->qlen && s->resuming && !s->ping_due) {
 		out->msg = resume_next(s);
+		if (out->msg && s->batch && !(out->msg = batch_from_ring(s, out->msg))) {
+			drop(s, HUB_DROP_OOM, 1);
+			sock_close(s, 1011, "out of memory", HUB_DROP_OOM);
+		}
 		if (out->msg) {
 			out->kind = HUB_OUT_TEXT;
 			s->out_ring = 1;
 			return;
 		}
+	}
+	if (s->batch && !s->close_now && !s->ping_due && s->qlen &&
+	    s->q[s->qhead]->kind == HUB_MSG_MATCH) {
+		out->msg = batch_from_queue(s);
+		if (out->msg) {
+			out->kind = HUB_OUT_TEXT;
+			return;
+		}
+		drop(s, HUB_DROP_OOM, 1);
+		sock_close(s, 1011, "out of memory", HUB_DROP_OOM);
 	}
 	if (s->close_now || (s->closing && !s->qlen)) {
 		out->kind = HUB_OUT_CLOSE;
@@ -924,33 +1120,62 @@ void hub_sock_next(struct hub_sock *s, struct hub_out *out)
 	}
 }
 
+/* The head of s's queue was written. */
+static void queue_pop(struct hub_sock *s)
+{
+	struct hub *h = s->h;
+	struct hub_msg *m = s->q[s->qhead];
+
+	if (m->kind == HUB_MSG_REPLY)
+		h->c.replies++;
+	else
+		h->c.pushed++;
+	s->qbytes -= m->len;
+	h->c.queued_bytes -= m->len;
+	s->qhead = (s->qhead + 1) % s->qcap;
+	s->qlen--;
+	hub_msg_unref(m);
+}
+
 void hub_sock_sent(struct hub_sock *s, enum hub_out_kind kind)
 {
 	struct hub *h = s->h;
 
 	if (kind == HUB_OUT_PING) {
 		s->ping_due = 0;
+	} else if (kind == HUB_OUT_TEXT && s->bmsg && s->out_ring) {
+		s->out_ring = 0;
+		s->rnext = s->brend;
+		h->c.pushed += s->bitems;
+		h->c.resumed += s->bitems;
+		h->c.batches++;
+		batch_forget(s);
+	} else if (kind == HUB_OUT_TEXT && s->bmsg) {
+		for (unsigned i = 0; i < s->bq && s->qlen; i++)
+			queue_pop(s);
+		h->c.batches++;
+		batch_forget(s);
 	} else if (kind == HUB_OUT_TEXT && s->out_ring) {
 		s->out_ring = 0;
 		s->rnext++;
 		h->c.pushed++;
 		h->c.resumed++;
 	} else if (kind == HUB_OUT_TEXT && s->qlen) {
-		struct hub_msg *m = s->q[s->qhead];
-
-		if (m->kind == HUB_MSG_REPLY)
-			h->c.replies++;
-		else
-			h->c.pushed++;
-		s->qbytes -= m->len;
-		h->c.queued_bytes -= m->len;
-		s->qhead = (s->qhead + 1) % s->qcap;
-		s->qlen--;
-		hub_msg_unref(m);
+		queue_pop(s);
 	}
 }
 
 /* ---------------------------------------------------------------- time */
+
+void hub_flush(struct hub *h)
+{
+	for (struct hub_sock *s = h->all; s && h->flush_due; s = s->next)
+		if (s->flush_due) {
+			s->flush_due = 0;
+			h->flush_due--;
+			h->ops.want_write(s->user);
+		}
+}
 
 void hub_tick(struct hub *h, uint64_t now)
 {

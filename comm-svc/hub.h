@@ -32,6 +32,7 @@ enum hub_msg_kind { HUB_MSG_REPLY, HUB_MSG_MATCH, HUB_MSG_STATS };
 struct hub_msg {
 	unsigned refs;
 	enum hub_msg_kind kind;  /* HUB_MSG_REPLY unless set */
+	struct sid id;           /* HUB_MSG_MATCH: its stream id (its "cursor") */
 	size_t len;
 	unsigned char buf[];  /* HUB_PRE bytes of headroom, then len bytes, then NUL */
 };
@@ -63,6 +64,10 @@ struct hub_cfg {
 	uint64_t ping_timeout_ms;   /* no pong by then: closed; default 10000 */
 	uint64_t hello_timeout_ms;  /* no hello by then: closed; default 30000 */
 	uint64_t close_grace_ms;    /* a close not written by then: killed; default 2000 */
+	size_t batch_bytes;         /* a batch frame's items stop at this size (one item
+				     * larger than it still goes, alone); default 65536 */
+	int batch_defer;            /* 1: a batching socket's first queued match asks
+				     * for a write at the next hub_flush, not at once */
 };
 
 /* Why messages were thrown away (hub_counters.dropped). */
@@ -83,8 +88,10 @@ struct hub_counters {
 	unsigned long long sockets, clients, viewers, client_ids;   /* gauges */
 	unsigned long long held;          /* hellos waiting for the ring (gauge) */
 	unsigned long long queued_bytes;  /* bytes in all queues (gauge) */
-	unsigned long long pushed;        /* match and stats frames written (live and resumed) */
+	unsigned long long pushed;        /* match and stats messages written (live and resumed;
+					   * a batch counts each of its matches) */
 	unsigned long long resumed;       /* of which matches replayed to resuming sockets */
+	unsigned long long batches;       /* batch frames written ({"type":"matches"}) */
 	unsigned long long replies;       /* welcome, pong and error frames written */
 	unsigned long long dropped[HUB_DROP_N];  /* frames thrown away, by reason */
 	unsigned long long slow_closes;   /* sockets closed because their queue was full */
@@ -128,6 +135,10 @@ int hub_match(struct hub *h, const char *id, const char *json, size_t len,
 	      const char *rider_client, const char *driver_client, int deliver, uint64_t now);
 /* A stats message: queued unchanged to every viewer. */
 void hub_stats(struct hub *h, const char *json, size_t len);
+/* Asks for a write on every batching socket that got matches since the last
+ * call (with cfg.batch_defer; the glue calls it every few ms, so the matches
+ * of that time go out as one frame). */
+void hub_flush(struct hub *h);
 /* Pings quiet sockets, closes dead ones and ones that never said hello,
  * kills closes that could not be written, forgets matches older than
  * resume_ms. Call about once a second. */
@@ -155,15 +166,27 @@ void hub_sock_alive(struct hub_sock *s, uint64_t now);
 enum hub_out_kind { HUB_OUT_NONE, HUB_OUT_TEXT, HUB_OUT_PING, HUB_OUT_CLOSE };
 struct hub_out {
 	enum hub_out_kind kind;
-	struct hub_msg *msg;   /* HUB_OUT_TEXT: borrowed until hub_sock_sent */
+	struct hub_msg *msg;   /* HUB_OUT_TEXT: borrowed until hub_sock_sent; a batch
+				* frame only until the next hub_sock_next (of any socket):
+				* write it at once */
 	int close_code;        /* HUB_OUT_CLOSE */
 	const char *reason;    /* HUB_OUT_CLOSE */
 };
 /* What to write next: a close, a ping, the next queued message, or the next
- * missed match of a resume (taken from the ring as the socket drains). After
- * writing a TEXT or PING, call hub_sock_sent before the next hub_sock_next. */
+ * missed match of a resume (taken from the ring as the socket drains). For a
+ * socket that asked for batches ("batch":true in its hello) the matches at
+ * the head of its queue (or, resuming, the next missed ones from the ring)
+ * are coalesced into one {"type":"matches","count":n,"cursor":...,"items":[...]}
+ * frame of at most batch_bytes of items, in order, each item the very message
+ * the socket would have got alone (so a token only in the rider's client's
+ * copy). After writing a TEXT or PING, call hub_sock_sent before the next
+ * hub_sock_next; calling hub_sock_next again without it gives the same
+ * messages again (rebuilt). */
 void hub_sock_next(struct hub_sock *s, struct hub_out *out);
 void hub_sock_sent(struct hub_sock *s, enum hub_out_kind kind);
+/* 1 when hub_sock_next would give something to write (cheap: builds no batch). */
+int hub_sock_pending(const struct hub_sock *s);
+int hub_sock_batching(const struct hub_sock *s);
 /* Reason of the close code hub_sock_rx returned. */
 const char *hub_sock_close_reason(const struct hub_sock *s);
 /* Live messages queued (not the resume still to walk). */

@@ -36,7 +36,7 @@ struct comm {
 	struct hub *hub;
 	struct http_server *http;
 	struct rconn *reader, *cmd;
-	uv_timer_t tick;
+	uv_timer_t tick, flush;
 	int loaded, loading, reading;
 	char last_matches[SID_STR_MAX], last_stats[SID_STR_MAX], load_floor[SID_STR_MAX];
 	int block_ms, resume_ms, resume_max;
@@ -185,8 +185,7 @@ static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 		if (lws_send_pipe_choked(wsi))
 			break;
 	}
-	hub_sock_next(s, &out);
-	if (out.kind != HUB_OUT_NONE)
+	if (hub_sock_pending(s))
 		lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -421,6 +420,13 @@ static void on_redis_state(struct rconn *rc, int up, void *priv)
 	start_read(c);
 }
 
+static void on_flush(uv_timer_t *t)
+{
+	struct comm *c = t->data;
+
+	hub_flush(c->hub);
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct comm *c = t->data;
@@ -453,9 +459,10 @@ static void comm_metrics(struct sbuf *out, void *app)
 		    "# TYPE comm_queued_bytes gauge\ncomm_queued_bytes %llu\n"
 		    "# TYPE comm_pushed_total counter\ncomm_pushed_total %llu\n"
 		    "# TYPE comm_resumed_total counter\ncomm_resumed_total %llu\n"
+		    "# TYPE comm_batches_total counter\ncomm_batches_total %llu\n"
 		    "# TYPE comm_replies_total counter\ncomm_replies_total %llu\n",
 		    k->sockets, k->clients, k->client_ids, k->viewers, k->held, k->queued_bytes,
-		    k->pushed, k->resumed, k->replies);
+		    k->pushed, k->resumed, k->batches, k->replies);
 	sbuf_printf(out, "# TYPE comm_dropped_total counter\n");
 	for (int i = 0; i < HUB_DROP_N; i++)
 		sbuf_printf(out, "comm_dropped_total{reason=\"%s\"} %llu\n",
@@ -493,6 +500,9 @@ static void comm_stop(void *priv)
 	uv_timer_stop(&c->tick);
 	if (!uv_is_closing((uv_handle_t *)&c->tick))
 		uv_close((uv_handle_t *)&c->tick, on_tick_closed);
+	uv_timer_stop(&c->flush);
+	if (!uv_is_closing((uv_handle_t *)&c->flush))
+		uv_close((uv_handle_t *)&c->flush, on_tick_closed);
 	http_server_free(c->http);
 	c->http = NULL;
 	rconn_free(c->reader);
@@ -509,7 +519,7 @@ int main(int argc, char **argv)
 	const char *listen = "127.0.0.1", *redis_addr = NULL;
 	int port = cfg_stack_port(40), redis_port = cfg_stack_port(1);
 	int max_message = 4096, queue_max = 1024, queue_bytes = 1024 * 1024, max_errors = 10;
-	int queue_total_mb = 256, close_grace_ms = 2000;
+	int queue_total_mb = 256, close_grace_ms = 2000, batch_bytes = 65536, batch_ms = 20;
 	int ping_ms = 20000, ping_timeout_ms = 10000, hello_timeout_ms = 30000;
 	char redis_host[128];
 	struct opt opts[] = {
@@ -521,6 +531,8 @@ int main(int argc, char **argv)
 		{ "queue-bytes", NULL, OPT_INT, &queue_bytes, "unsent bytes per socket before it is closed as too slow" },
 		{ "queue-total-mb", NULL, OPT_INT, &queue_total_mb, "MiB queued for all sockets together; past it the socket pushed to is closed (1013)" },
 		{ "close-grace-ms", NULL, OPT_INT, &close_grace_ms, "a close frame not written by then (peer not reading): the socket is cut" },
+		{ "batch-bytes", NULL, OPT_INT, &batch_bytes, "a batch frame (hello \"batch\":true) carries matches up to this many bytes" },
+		{ "batch-ms", "COMM_BATCH_MS", OPT_INT, &batch_ms, "a batching socket's matches wait up to this long to go out as one frame (0: written at once)" },
 		{ "max-errors", NULL, OPT_INT, &max_errors, "invalid messages before a socket is closed (1008)" },
 		{ "resume-ms", "COMM_RESUME_MS", OPT_INT, &c.resume_ms, "how long matches are kept for resumes" },
 		{ "resume-max", NULL, OPT_INT, &c.resume_max, "at most this many matches kept for resumes" },
@@ -546,7 +558,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (max_message < 64 || queue_max < 1 || queue_bytes < 1024 || max_errors < 1 ||
 	    c.resume_ms < 1 || c.resume_max < 1 || ping_ms < 100 || ping_timeout_ms < 100 ||
-	    hello_timeout_ms < 100 || c.block_ms < 1 || queue_total_mb < 1 || close_grace_ms < 100) {
+	    hello_timeout_ms < 100 || c.block_ms < 1 || queue_total_mb < 1 || close_grace_ms < 100 ||
+	    batch_bytes < 1024 || batch_ms < 0 || batch_ms > 1000) {
 		log_error("a limit is out of range (see --help)");
 		return 2;
 	}
@@ -561,6 +574,8 @@ int main(int argc, char **argv)
 	cfg.hello_timeout_ms = (uint64_t)hello_timeout_ms;
 	cfg.max_total_bytes = (size_t)queue_total_mb * 1024 * 1024;
 	cfg.close_grace_ms = (uint64_t)close_grace_ms;
+	cfg.batch_bytes = (size_t)batch_bytes;
+	cfg.batch_defer = batch_ms > 0;
 	snprintf(c.last_stats, sizeof(c.last_stats), "$");
 
 	c.loop = uv_default_loop();
@@ -573,6 +588,10 @@ int main(int argc, char **argv)
 	uv_timer_init(c.loop, &c.tick);
 	c.tick.data = &c;
 	uv_timer_start(&c.tick, on_tick, 1000, 1000);
+	uv_timer_init(c.loop, &c.flush);
+	c.flush.data = &c;
+	if (batch_ms > 0)
+		uv_timer_start(&c.flush, on_flush, (uint64_t)batch_ms, (uint64_t)batch_ms);
 	c.reader = rconn_new(c.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
 							   .name = "redis-read",
 							   .dead_ms = c.block_ms + 3000,

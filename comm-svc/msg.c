@@ -272,7 +272,7 @@ void msg_error(struct sbuf *b, const char *message, const char *field)
 }
 
 void msg_welcome(struct sbuf *b, const char *client_id, int viewer, const char *cursor,
-		 unsigned resumed, int recovered)
+		 unsigned resumed, int recovered, int batch)
 {
 	sbuf_append(b, "{\"type\":\"welcome\"", 17);
 	if (client_id && *client_id) {
@@ -284,5 +284,7 @@ void msg_welcome(struct sbuf *b, const char *client_id, int viewer, const char *
 	sbuf_printf(b, ",\"resumed\":%u", resumed);
 	if (recovered >= 0)
 		sbuf_printf(b, ",\"recovered\":%s", recovered ? "true" : "false");
+	if (batch)
+		sbuf_append(b, ",\"batch\":true", 13);
 	sbuf_append(b, "}", 1);
 }

@@ -1,7 +1,9 @@
 // The live dashboard: a websocket viewer of comm-svc (/communication).
 //
-// It says hello as a viewer and then only listens: `stats` once per matcher
-// tick (waiting riders and drivers, rates, totals, latency) and every `match`.
+// It says hello as a viewer asking for batches and then only listens: `stats`
+// once per matcher tick (waiting riders and drivers, rates, totals, latency)
+// and every match, as `matches` frames ({"type":"matches","items":[...]}:
+// what comm-svc had queued for this socket, in order; comm-svc/README.md).
 // Everything it keeps is bounded (fixed typed arrays and rings), the map is
 // drawn at most once per animation frame and only when something changed,
 // and every text from the server goes into the page through textContent.
@@ -71,7 +73,7 @@ let smallSince = 0;
 
 // for people and for the browser test
 const debug = {
-  state: 'connecting', connects: 0, welcomes: 0, gaps: 0, messages: 0, stats: 0, matches: 0,
+  state: 'connecting', connects: 0, welcomes: 0, gaps: 0, messages: 0, stats: 0, matches: 0, batches: 0,
   frames: 0, mapDraws: 0, pointsDrawn: 0, linesDrawn: 0, rowsShown: 0, topRows: 0,
   reconnectDelays: [],
 };
@@ -154,7 +156,7 @@ function connect() {
   s.onopen = () => {
     if (s !== sock) return;
     // the only thing a viewer ever sends
-    s.send(JSON.stringify({ type: 'hello', role: 'viewer' }));
+    s.send(JSON.stringify({ type: 'hello', role: 'viewer', batch: true }));
   };
   s.onmessage = (ev) => {
     if (s !== sock) return;
@@ -233,6 +235,13 @@ function onMessage(data) {
   switch (m.type) {
     case 'stats': onStats(m); break;
     case 'match': onMatch(m); break;
+    case 'matches':
+      // a batch: its items are match messages, oldest first
+      debug.batches++;
+      if (Array.isArray(m.items)) {
+        for (const it of m.items) if (it && typeof it === 'object' && it.type === 'match') onMatch(it);
+      }
+      break;
     case 'welcome':
       debug.welcomes++;
       // a resume the server could not fully serve (it keeps ~60 s of matches):

@@ -9,7 +9,7 @@ PKGS=(
   build-essential pkg-config clang libclang-rt-14-dev
   libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libhiredis-dev
   libpq-dev libjansson-dev libcmocka-dev
-  redis-server redis-tools postgresql nginx libnginx-mod-http-js
+  redis-server redis-tools postgresql nginx libnginx-mod-http-js libnginx-mod-nchan
   curl wrk jq procps psmisc iproute2 time
   python3-pytest python3-websocket python3-redis python3-psycopg2 python3-requests
   docker-compose python3-yaml python3-scipy

@@ -12,7 +12,8 @@
 // It starts the bot for a few seconds, opens the page and checks: no console
 // errors, the state reaches "live", non-zero counters, at least one match in
 // the list, points drawn on the canvas (pixels and the page's draw counters),
-// the top-rated drivers, that the page sent nothing but its hello; takes a
+// the top-rated drivers, that the page sent nothing but its hello (a viewer
+// asking for batches) and got its matches in batches; takes a
 // screenshot; then kills comm-svc (its supervisor restarts it) and checks the
 // page leaves "live" and comes back to "live" by itself, with fresh stats;
 // then the same with nginx stopped and started again (scripts/stack.sh).
@@ -262,7 +263,9 @@ async function main() {
   const d2 = await page.evaluate(() => ({ ...window.dashboard }));
   log('page counters', JSON.stringify({ connects: d2.connects, welcomes: d2.welcomes, stats: d2.stats, matches: d2.matches, frames: d2.frames, mapDraws: d2.mapDraws, reconnectDelays: d2.reconnectDelays }));
   check('reconnected with a fresh hello each time', d2.welcomes >= 3 && d2.connects >= 3, `${d2.connects} connects, ${d2.welcomes} welcomes`);
-  const hello = JSON.stringify({ type: 'hello', role: 'viewer' });
+  // a viewer asking for batches (comm-svc/README.md): matches come as "matches" frames
+  const hello = JSON.stringify({ type: 'hello', role: 'viewer', batch: true });
+  check('matches arrived in batches', d2.batches >= 1 && d2.matches >= 1, `${d2.batches} batches, ${d2.matches} matches`);
   check('the page sent nothing but its hello', sent.length >= 3 && sent.every((s) => s === hello), `${sent.length} frames: ${[...new Set(sent)].join(' ')}`);
   check('no other console errors', consoleErrors.length === 0, consoleErrors.join(' / '));
   log(`${wsErrors.length} expected connection errors during the restarts`);

@@ -7,7 +7,9 @@
  * and ride_id, ring bounds, slow-consumer closes, pings and timeouts; the
  * resume cursor drained past the queue cap, overruns, recovered:false, hellos
  * held until the ring is loaded, tokens never to viewers or drivers' clients
- * (live or resumed), counters and the total memory cap. */
+ * (live or resumed), counters and the total memory cap; batches (one frame
+ * of the queued matches, token rules, size cap, order around stats, cursor,
+ * resumes batched from the ring, the hello's "batch" field). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -632,6 +634,317 @@ static void test_counters_and_caps(void **state)
 	hub_free(h);
 }
 
+/* ---------------------------------------------------------------- batches */
+
+#include <jansson.h>
+
+static struct hub *mkhub_batch(unsigned ring, size_t batch_bytes)
+{
+	struct hub_cfg cfg = { .resume_max = ring, .max_errors = 3, .ping_ms = 100000,
+			       .ping_timeout_ms = 500, .hello_timeout_ms = 2000,
+			       .batch_bytes = batch_bytes };
+	struct hub *h = hub_new(&cfg, &OPS);
+
+	assert_non_null(h);
+	hub_set_ready(h, "0-0");
+	return h;
+}
+
+/* The next text frame, parsed (skipping pings); NULL when none. Checks that
+ * a batch frame is well formed: count = items, cursor = the last item's. */
+static json_t *next_json(struct fake *f)
+{
+	struct hub_out o;
+	json_t *j;
+
+	for (;;) {
+		hub_sock_next(f->s, &o);
+		if (o.kind == HUB_OUT_PING) {
+			hub_sock_sent(f->s, o.kind);
+			continue;
+		}
+		if (o.kind != HUB_OUT_TEXT)
+			return NULL;
+		assert_int_equal(strlen((char *)hub_msg_data(o.msg)), o.msg->len);
+		j = json_loadb((char *)hub_msg_data(o.msg), o.msg->len, 0, NULL);
+		assert_non_null(j);
+		hub_sock_sent(f->s, o.kind);
+		break;
+	}
+	if (!strcmp(json_string_value(json_object_get(j, "type")), "matches")) {
+		json_t *items = json_object_get(j, "items");
+		size_t n = json_array_size(items);
+
+		assert_true(n > 0);
+		assert_int_equal(json_integer_value(json_object_get(j, "count")), n);
+		assert_string_equal(json_string_value(json_object_get(j, "cursor")),
+				    json_string_value(json_object_get(json_array_get(items, n - 1), "cursor")));
+	}
+	return j;
+}
+
+static const char *jtype(json_t *j)
+{
+	return json_string_value(json_object_get(j, "type"));
+}
+
+/* Drains f: every match (single or in a batch) appended to ids (stream ms of
+ * its cursor), tokens counted; returns the number of frames. */
+static int drain_matches(struct fake *f, int *ids, int *n, int *tokens, int *batches)
+{
+	json_t *j;
+	int frames = 0;
+
+	while ((j = next_json(f))) {
+		json_t *items = NULL, *one = NULL;
+
+		frames++;
+		if (!strcmp(jtype(j), "matches")) {
+			items = json_object_get(j, "items");
+			if (batches)
+				(*batches)++;
+		} else if (!strcmp(jtype(j), "match")) {
+			one = json_array();
+			json_array_append(one, j);
+			items = one;
+		}
+		for (size_t i = 0; i < json_array_size(items); i++) {
+			json_t *m = json_array_get(items, i);
+
+			assert_string_equal(jtype(m), "match");
+			ids[(*n)++] = atoi(json_string_value(json_object_get(m, "cursor")));
+			if (json_object_get(m, "rating_token"))
+				(*tokens)++;
+		}
+		json_decref(one);
+		json_decref(j);
+	}
+	return frames;
+}
+
+static void test_batch_delivery_and_tokens(void **state)
+{
+	struct hub *h = mkhub_batch(100, 0);
+	struct fake v, pv, r, d;
+	int ids[64], n, tokens, batches;
+
+	(void)state;
+	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	connect_as(h, &pv, "{\"type\":\"hello\",\"role\":\"viewer\"}", 10);
+	connect_as(h, &r, "{\"type\":\"hello\",\"client_id\":\"r\",\"batch\":true}", 10);
+	connect_as(h, &d, "{\"type\":\"hello\",\"client_id\":\"d\",\"batch\":true}", 10);
+	assert_true(hub_sock_batching(v.s));
+	assert_false(hub_sock_batching(pv.s));
+	for (int i = 1; i <= 6; i++)
+		add_match(h, i, i % 2 ? "r" : "x", "d", 20);
+	/* the batching viewer: one frame, all six in order, no token */
+	n = tokens = batches = 0;
+	assert_true(hub_sock_pending(v.s));
+	assert_int_equal(drain_matches(&v, ids, &n, &tokens, &batches), 1);
+	assert_int_equal(n, 6);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(ids[i], i + 1);
+	assert_int_equal(tokens, 0);
+	assert_false(hub_sock_pending(v.s));
+	/* the per-message viewer is unchanged: six frames */
+	n = tokens = batches = 0;
+	assert_int_equal(drain_matches(&pv, ids, &n, &tokens, &batches), 6);
+	assert_int_equal(batches, 0);
+	assert_int_equal(tokens, 0);
+	/* the rider's client: its three, each with its token */
+	n = tokens = batches = 0;
+	assert_int_equal(drain_matches(&r, ids, &n, &tokens, &batches), 1);
+	assert_int_equal(n, 3);
+	assert_int_equal(tokens, 3);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[2], 5);
+	/* the driver's client: all six, none with a token */
+	n = tokens = 0;
+	assert_int_equal(drain_matches(&d, ids, &n, &tokens, NULL), 1);
+	assert_int_equal(n, 6);
+	assert_int_equal(tokens, 0);
+	assert_int_equal(hub_counters(h)->batches, 3);
+	/* pushed counts matches, not frames: 6 + 6 + 3 + 6 */
+	assert_int_equal(hub_counters(h)->pushed, 21);
+	assert_int_equal(hub_counters(h)->queued_bytes, 0);
+	hub_sock_free(v.s);
+	hub_sock_free(pv.s);
+	hub_sock_free(r.s);
+	hub_sock_free(d.s);
+	hub_free(h);
+}
+
+static void test_batch_cap_and_order(void **state)
+{
+	/* a viewer's items are 60-62 bytes: two per 130-byte batch */
+	struct hub *h = mkhub_batch(100, 130);
+	struct fake v;
+	struct hub_out o;
+	int ids[64], n = 0, tokens = 0, frames;
+	json_t *j;
+
+	(void)state;
+	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	for (int i = 1; i <= 10; i++)
+		add_match(h, i, "r", "d", 20);
+	/* hub_sock_next without hub_sock_sent gives the same batch again */
+	hub_sock_next(v.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_TEXT);
+	assert_true(o.msg->len > 0);
+	hub_sock_next(v.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_TEXT);
+	assert_non_null(strstr((char *)hub_msg_data(o.msg), "\"cursor\":\"1-0\""));
+	frames = drain_matches(&v, ids, &n, &tokens, NULL);
+	assert_int_equal(n, 10);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(ids[i], i + 1);
+	assert_int_equal(frames, 5);
+
+	/* a stats message splits batches: matches stay in order around it */
+	add_match(h, 11, "r", "d", 20);
+	add_match(h, 12, "r", "d", 20);
+	hub_stats(h, "{\"type\":\"stats\"}", 16);
+	add_match(h, 13, "r", "d", 20);
+	j = next_json(&v);
+	assert_string_equal(jtype(j), "matches");
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 2);
+	json_decref(j);
+	j = next_json(&v);
+	assert_string_equal(jtype(j), "stats");
+	json_decref(j);
+	j = next_json(&v);
+	assert_string_equal(jtype(j), "matches");
+	assert_string_equal(json_string_value(json_object_get(j, "cursor")), "13-0");
+	json_decref(j);
+	assert_null(next_json(&v));
+	hub_sock_free(v.s);
+	hub_free(h);
+}
+
+static void test_batch_single_item_over_cap(void **state)
+{
+	struct hub *h = mkhub_batch(100, 10);
+	struct fake v;
+	int ids[8], n = 0, tokens = 0;
+
+	(void)state;
+	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	add_match(h, 1, "r", "d", 20);
+	add_match(h, 2, "r", "d", 20);
+	/* each item is larger than the cap: it still goes, alone */
+	assert_int_equal(drain_matches(&v, ids, &n, &tokens, NULL), 2);
+	assert_int_equal(n, 2);
+	hub_sock_free(v.s);
+	hub_free(h);
+}
+
+static void test_batch_resume(void **state)
+{
+	struct hub *h = mkhub_batch(100, 400);
+	struct fake v, r;
+	json_t *j;
+	int ids[64], n = 0, tokens = 0;
+
+	(void)state;
+	for (int i = 1; i <= 12; i++)
+		add_match(h, i, i % 3 ? "x" : "r", "d", 20);
+	/* a batching viewer resuming after 2: 3..12, batched, in order, no token */
+	memset(&v, 0, sizeof(v));
+	v.s = hub_sock_new(h, &v, 30);
+	assert_int_equal(rx(&v, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true,\"resume_after\":\"2-0\"}", 30), 0);
+	j = next_json(&v);
+	assert_string_equal(jtype(j), "welcome");
+	assert_int_equal(json_integer_value(json_object_get(j, "resumed")), 10);
+	assert_true(json_is_true(json_object_get(j, "batch")));
+	json_decref(j);
+	assert_true(hub_sock_resuming(v.s));
+	/* a live match while resuming comes after the missed ones, once */
+	add_match(h, 13, "x", "d", 40);
+	assert_true(drain_matches(&v, ids, &n, &tokens, NULL) < 11);
+	assert_int_equal(n, 11);
+	for (int i = 0; i < 11; i++)
+		assert_int_equal(ids[i], i + 3);
+	assert_int_equal(tokens, 0);
+	assert_false(hub_sock_resuming(v.s));
+	/* 13 came while resuming: taken from the ring in its turn */
+	assert_int_equal(hub_counters(h)->resumed, 11);
+
+	/* the rider's client resuming by cursor: its own 3, 6, 9, 12, tokens kept */
+	memset(&r, 0, sizeof(r));
+	r.s = hub_sock_new(h, &r, 50);
+	assert_int_equal(rx(&r, "{\"type\":\"hello\",\"client_id\":\"r\",\"batch\":true,\"resume_after\":\"1-0\"}", 50), 0);
+	j = next_json(&r);
+	assert_int_equal(json_integer_value(json_object_get(j, "resumed")), 4);
+	json_decref(j);
+	n = tokens = 0;
+	drain_matches(&r, ids, &n, &tokens, NULL);
+	assert_int_equal(n, 4);
+	assert_int_equal(tokens, 4);
+	assert_int_equal(ids[0], 3);
+	assert_int_equal(ids[3], 12);
+	hub_sock_free(v.s);
+	hub_sock_free(r.s);
+	hub_free(h);
+}
+
+static void test_batch_hello_validation(void **state)
+{
+	struct hub *h = mkhub_batch(10, 0);
+	struct fake f;
+	char buf[512];
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.s = hub_sock_new(h, &f, 10);
+	assert_int_equal(rx(&f, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":\"yes\"}", 10), 0);
+	assert_true(next_text(&f, buf, sizeof(buf)));
+	assert_string_equal(buf, "{\"type\":\"error\",\"error\":\"batch must be true or false\",\"field\":\"batch\"}");
+	/* batch:false is the per-message default, said by leaving it out of the welcome */
+	assert_int_equal(rx(&f, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":false}", 10), 0);
+	assert_true(next_text(&f, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"type\":\"welcome\""));
+	assert_null(strstr(buf, "batch"));
+	assert_false(hub_sock_batching(f.s));
+	hub_sock_free(f.s);
+	hub_free(h);
+}
+
+static void test_batch_deferred_write(void **state)
+{
+	struct hub_cfg cfg = { .resume_max = 100, .ping_ms = 100000, .batch_defer = 1 };
+	struct hub *h = hub_new(&cfg, &OPS);
+	struct fake v, pv;
+	int ids[16], n = 0, tokens = 0;
+
+	(void)state;
+	hub_set_ready(h, "0-0");
+	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	connect_as(h, &pv, "{\"type\":\"hello\",\"role\":\"viewer\"}", 10);
+	v.wants = pv.wants = 0;
+	add_match(h, 1, "r", "d", 20);
+	add_match(h, 2, "r", "d", 20);
+	add_match(h, 3, "r", "d", 20);
+	/* the per-message viewer is asked at once; the batching one at the flush */
+	assert_int_equal(pv.wants, 1);
+	assert_int_equal(v.wants, 0);
+	hub_flush(h);
+	assert_int_equal(v.wants, 1);
+	hub_flush(h);
+	assert_int_equal(v.wants, 1);
+	assert_int_equal(drain_matches(&v, ids, &n, &tokens, NULL), 1);
+	assert_int_equal(n, 3);
+	/* a reply behind deferred matches is not held back */
+	add_match(h, 4, "r", "d", 20);
+	assert_int_equal(v.wants, 1);
+	assert_int_equal(rx(&v, "{\"type\":\"ping\"}", 20), 0);
+	assert_int_equal(v.wants, 2);
+	/* a socket freed while waiting for the flush is forgotten */
+	hub_sock_free(v.s);
+	hub_flush(h);
+	hub_sock_free(pv.s);
+	hub_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +959,12 @@ int main(void)
 		cmocka_unit_test(test_hello_held_until_ready),
 		cmocka_unit_test(test_token_only_to_riders_client),
 		cmocka_unit_test(test_counters_and_caps),
+		cmocka_unit_test(test_batch_delivery_and_tokens),
+		cmocka_unit_test(test_batch_cap_and_order),
+		cmocka_unit_test(test_batch_single_item_over_cap),
+		cmocka_unit_test(test_batch_resume),
+		cmocka_unit_test(test_batch_hello_validation),
+		cmocka_unit_test(test_batch_deferred_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
