@@ -94,3 +94,18 @@ int wsmsg_parse_accepted(const char *buf, size_t len, char *id, size_t max)
 	json_decref(root);
 	return rc;
 }
+
+long wsmsg_accepted_ttl(const char *buf, size_t len)
+{
+	json_t *root, *v;
+	long ttl = -1;
+
+	if (!buf)
+		return -1;
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	v = json_is_object(root) ? json_object_get(root, "expires_in_ms") : NULL;
+	if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) <= 3600000)
+		ttl = (long)json_integer_value(v);
+	json_decref(root);
+	return ttl;
+}

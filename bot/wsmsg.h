@@ -35,4 +35,7 @@ int wsmsg_parse(const char *buf, size_t len, struct wsmsg *out);
  * malformed. */
 int wsmsg_parse_accepted(const char *buf, size_t len, char *id, size_t max);
 
+/* The "expires_in_ms" of a 202 body: an integer 1..3600000, or -1. */
+long wsmsg_accepted_ttl(const char *buf, size_t len);
+
 #endif
