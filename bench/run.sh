@@ -156,21 +156,10 @@ stack_up() { # tick log_level
 	TICK_MS=$1 LOG_LEVEL=$2 bash "$ROOT/scripts/stack.sh" up >>"$OUT/stack.log" 2>&1 ||
 		{ log "error: the stack did not start (see $OUT/stack.log and $SVAR/log/)"; exit 1; }
 }
-# stop only the services (started above, by their pid files), empty Redis
+# stop only the services (stack.sh: by pid and process group, with a deadline,
+# then SIGKILL, so a wedged one cannot survive), empty Redis
 services_stop() {
-	local f p pids=()
-	for f in "$SVAR"/run/*.[0-9]*.pid; do
-		[ -f "$f" ] || continue
-		p=$(cat "$f") && kill -TERM "$p" 2>/dev/null && pids+=("$p")
-	done
-	for _ in $(seq 100); do
-		local any=0
-		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && any=1; done
-		[ $any -eq 0 ] && break
-		sleep 0.1
-	done
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	rm -f "$SVAR"/run/*.[0-9]*.pid
+	bash "$ROOT/scripts/stack.sh" services-down >>"$OUT/stack.log" 2>&1
 	REDISCLI_AUTH=$(cat "$SVAR/secrets/redis_password" 2>/dev/null) redis-cli -p "$REDIS_PORT" flushall >/dev/null 2>&1
 }
 

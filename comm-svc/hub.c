@@ -2,10 +2,16 @@
  *   - every socket is on h->all (for ticks); hello'd viewers also on h->viewers;
  *   - sockets with a client_id hang off a struct hub_client in a chained hash
  *     table keyed by client_id (several sockets may share an id);
- *   - a socket's queue is a ring of message pointers that grows up to the cap;
- *   - recent matches are a ring of struct hub_entry, oldest first.
- * A match is delivered once per socket: each socket carries the sequence
- * number of the last match it was given (stamp). */
+ *   - a socket's queue is a ring of message pointers that grows up to the cap:
+ *     live traffic and replies only;
+ *   - recent matches are a ring of struct hub_entry, oldest first; entry k
+ *     (counted from the start) sits at ring[(rhead + k - rbase) % resume_max].
+ *     A resuming socket keeps the number of the next entry to look at (rnext)
+ *     and is given entries from the ring as it drains; live matches skip it
+ *     until it has caught up, so nothing comes twice or out of order, and a
+ *     resume burst never counts against the slow-reader cap.
+ * A live match is delivered once per socket: each socket carries the
+ * sequence number of the last match it was given (stamp). */
 #include "hub.h"
 
 #include "log.h"
@@ -32,11 +38,18 @@ struct hub_sock {
 	struct hub_client *client;
 	char cid[V_CLIENT_ID_MAX + 1];
 	int hello, viewer;
+	/* a hello received before the ring was loaded */
+	char *held;
+	size_t held_len;
 	/* outgoing */
 	struct hub_msg **q;
 	unsigned qhead, qlen, qcap;
 	size_t qbytes;
 	uint64_t stamp;
+	/* resume: the next ring entry to look at; out_ring: the frame
+	 * hub_sock_next gave came from the ring */
+	int resuming, out_ring;
+	uint64_t rnext;
 	/* incoming */
 	char *rx;
 	size_t rx_len;
@@ -46,7 +59,7 @@ struct hub_sock {
 	int ping_due;
 	/* closing: close_now skips what is queued */
 	int closing, close_now, close_code;
-	const char *close_reason;
+	char close_reason[100];
 };
 
 struct hub_entry {
@@ -56,6 +69,14 @@ struct hub_entry {
 	struct hub_msg *with_token, *without_token;
 };
 
+/* A log line at most once a second per kind; the rest are counted into it. */
+struct rlog {
+	uint64_t last_ms;
+	unsigned long long skipped;
+};
+
+enum { RLOG_DROP = 0, RLOG_PING = HUB_DROP_N, RLOG_N };
+
 struct hub {
 	struct hub_cfg cfg;
 	struct hub_ops ops;
@@ -64,12 +85,56 @@ struct hub {
 	size_t nbuckets, nclients;
 	struct hub_entry *ring;
 	unsigned rhead, rlen;
+	uint64_t rbase;          /* number of ring[rhead] */
+	struct sid floor;        /* every match after it is in the ring */
+	int ready;
 	uint64_t seq;
 	uint64_t now;            /* the latest time given by the caller */
 	char cursor[SID_STR_MAX];
 	char rx_reason[64];
+	struct rlog rlog[RLOG_N];
 	struct hub_counters c;
 };
+
+static const char *const drop_names[HUB_DROP_N] = {
+	"slow", "memory", "dead", "closing", "closed", "oom", "overrun",
+};
+
+const char *hub_drop_name(enum hub_drop why)
+{
+	return (unsigned)why < HUB_DROP_N ? drop_names[why] : "?";
+}
+
+/* 1 when a line of kind k may be logged now; *skipped gets how many were not. */
+static int rlog_ok(struct hub *h, int k, unsigned long long *skipped)
+{
+	struct rlog *r = &h->rlog[k];
+
+	if (r->last_ms && h->now < r->last_ms + 1000) {
+		r->skipped++;
+		return 0;
+	}
+	r->last_ms = h->now ? h->now : 1;
+	*skipped = r->skipped;
+	r->skipped = 0;
+	return 1;
+}
+
+/* n messages for s thrown away: counted, and logged (rate-limited). */
+static void drop(struct hub_sock *s, enum hub_drop why, unsigned long long n)
+{
+	struct hub *h = s->h;
+	unsigned long long skipped;
+
+	if (!n)
+		return;
+	h->c.dropped[why] += n;
+	if (rlog_ok(h, RLOG_DROP + why, &skipped))
+		log_warn("socket of %s%s: %llu message(s) dropped (%s; %llu total)%s",
+			 s->viewer ? "viewer " : "client ", s->cid[0] ? s->cid : "-", n,
+			 drop_names[why], h->c.dropped[why],
+			 skipped ? " (similar lines suppressed)" : "");
+}
 
 /* ---------------------------------------------------------------- messages */
 
@@ -80,6 +145,7 @@ struct hub_msg *hub_msg_new(const char *text, size_t len)
 	if (!m)
 		return NULL;
 	m->refs = 1;
+	m->kind = HUB_MSG_REPLY;
 	m->len = len;
 	memcpy(m->buf + HUB_PRE, text, len);
 	m->buf[HUB_PRE + len] = 0;
@@ -178,49 +244,63 @@ static void client_remove(struct hub *h, struct hub_client *c)
 
 /* ---------------------------------------------------------------- queues */
 
-static void queue_clear(struct hub_sock *s, int count_dropped)
+static void queue_clear(struct hub_sock *s, int why)
 {
+	unsigned long long n = s->qlen;
+
 	while (s->qlen) {
 		hub_msg_unref(s->q[s->qhead]);
 		s->qhead = (s->qhead + 1) % s->qcap;
 		s->qlen--;
-		if (count_dropped)
-			s->h->c.dropped++;
 	}
+	s->h->c.queued_bytes -= s->qbytes;
 	s->qbytes = 0;
+	if (why >= 0)
+		drop(s, (enum hub_drop)why, n);
 }
 
-/* Starts the close of s: what is queued is still written unless now. */
-static void sock_close(struct hub_sock *s, int code, const char *reason, int now, uint64_t when)
+/* Starts the close of s. With why >= 0 it closes now: what is queued is
+ * dropped (counted under why) and the resume stops; otherwise the queue is
+ * written first. */
+static void sock_close(struct hub_sock *s, int code, const char *reason, int why)
 {
 	if (s->closing)
 		return;
 	s->closing = 1;
-	s->closing_ms = when;
+	s->closing_ms = s->h->now;
 	s->close_code = code;
-	s->close_reason = reason;
-	if (now) {
+	snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason ? reason : "");
+	s->resuming = 0;
+	if (why >= 0) {
 		s->close_now = 1;
-		queue_clear(s, 1);
+		queue_clear(s, why);
 	}
 	s->h->ops.want_write(s->user);
 }
 
-/* Queues m (takes a new reference). 0, or -1 when s is closing or was just
- * closed for being too slow. */
+/* Queues m (takes a new reference). 0, or -1 when it was not queued (s
+ * closing, or closed now for being too slow; counted). */
 static int sock_push(struct hub_sock *s, struct hub_msg *m)
 {
 	struct hub *h = s->h;
+	char why[100];
 
-	if (s->closing)
+	if (s->closing) {
+		drop(s, HUB_DROP_CLOSING, 1);
 		return -1;
+	}
 	if (s->qlen >= h->cfg.max_queue_msgs || s->qbytes + m->len > h->cfg.max_queue_bytes) {
-		log_warn("socket of %s%s: %u messages (%zu bytes) unsent: closing it as too slow",
-			 s->viewer ? "viewer " : "client ", s->cid[0] ? s->cid : "-", s->qlen,
-			 s->qbytes);
 		h->c.slow_closes++;
-		h->c.dropped++;
-		sock_close(s, 1008, "too slow: outgoing queue full", 1, s->h->now);
+		snprintf(why, sizeof(why), "too slow: %u messages (%zu bytes) unsent", s->qlen,
+			 s->qbytes);
+		drop(s, HUB_DROP_SLOW, 1);
+		sock_close(s, 1008, why, HUB_DROP_SLOW);
+		return -1;
+	}
+	if (h->c.queued_bytes + m->len > h->cfg.max_total_bytes) {
+		h->c.memory_closes++;
+		drop(s, HUB_DROP_MEMORY, 1);
+		sock_close(s, 1013, "server busy: queues full, resume later", HUB_DROP_MEMORY);
 		return -1;
 	}
 	if (s->qlen == s->qcap) {
@@ -231,8 +311,8 @@ static int sock_push(struct hub_sock *s, struct hub_msg *m)
 			ncap = h->cfg.max_queue_msgs;
 		nq = malloc(ncap * sizeof(*nq));
 		if (!nq) {
-			h->c.dropped++;
-			sock_close(s, 1011, "out of memory", 1, s->h->now);
+			drop(s, HUB_DROP_OOM, 1);
+			sock_close(s, 1011, "out of memory", HUB_DROP_OOM);
 			return -1;
 		}
 		for (unsigned i = 0; i < s->qlen; i++)
@@ -246,6 +326,7 @@ static int sock_push(struct hub_sock *s, struct hub_msg *m)
 	s->q[(s->qhead + s->qlen) % s->qcap] = m;
 	s->qlen++;
 	s->qbytes += m->len;
+	h->c.queued_bytes += m->len;
 	if (s->qlen == 1)
 		h->ops.want_write(s->user);
 	return 0;
@@ -257,7 +338,8 @@ static void sock_send_text(struct hub_sock *s, const char *text, size_t len)
 	struct hub_msg *m = hub_msg_new(text, len);
 
 	if (!m) {
-		sock_close(s, 1011, "out of memory", 1, s->h->now);
+		drop(s, HUB_DROP_OOM, 1);
+		sock_close(s, 1011, "out of memory", HUB_DROP_OOM);
 		return;
 	}
 	sock_push(s, m);
@@ -266,10 +348,12 @@ static void sock_send_text(struct hub_sock *s, const char *text, size_t len)
 
 static void sock_send_sbuf(struct hub_sock *s, struct sbuf *b)
 {
-	if (b->oom)
-		sock_close(s, 1011, "out of memory", 1, s->h->now);
-	else
+	if (b->oom) {
+		drop(s, HUB_DROP_OOM, 1);
+		sock_close(s, 1011, "out of memory", HUB_DROP_OOM);
+	} else {
 		sock_send_text(s, b->p, b->len);
+	}
 	sbuf_free(b);
 }
 
@@ -288,6 +372,8 @@ struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops)
 		h->cfg.max_queue_msgs = 1024;
 	if (!h->cfg.max_queue_bytes)
 		h->cfg.max_queue_bytes = 1024 * 1024;
+	if (!h->cfg.max_total_bytes)
+		h->cfg.max_total_bytes = (size_t)256 * 1024 * 1024;
 	if (!h->cfg.max_errors)
 		h->cfg.max_errors = 10;
 	if (!h->cfg.resume_ms)
@@ -300,6 +386,8 @@ struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops)
 		h->cfg.ping_timeout_ms = 10000;
 	if (!h->cfg.hello_timeout_ms)
 		h->cfg.hello_timeout_ms = 30000;
+	if (!h->cfg.close_grace_ms)
+		h->cfg.close_grace_ms = 2000;
 	h->ops = *ops;
 	h->nbuckets = 256;
 	h->buckets = calloc(h->nbuckets, sizeof(*h->buckets));
@@ -314,15 +402,23 @@ struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops)
 	return h;
 }
 
+static struct hub_entry *ring_at(const struct hub *h, uint64_t k)
+{
+	return &h->ring[(h->rhead + (k - h->rbase)) % h->cfg.resume_max];
+}
+
 static void ring_pop(struct hub *h)
 {
 	struct hub_entry *e = &h->ring[h->rhead];
 
+	if (sid_cmp(e->id, h->floor) > 0)
+		h->floor = e->id;
 	hub_msg_unref(e->with_token);
 	hub_msg_unref(e->without_token);
 	memset(e, 0, sizeof(*e));
 	h->rhead = (h->rhead + 1) % h->cfg.resume_max;
 	h->rlen--;
+	h->rbase++;
 	h->c.ring = h->rlen;
 }
 
@@ -357,7 +453,41 @@ void hub_set_cursor(struct hub *h, const char *id)
 		sid_format(s, h->cursor);
 }
 
+int hub_ready(const struct hub *h)
+{
+	return h->ready;
+}
+
+static void sock_hello(struct hub_sock *s, const char *data, size_t len);
+
+void hub_set_ready(struct hub *h, const char *floor)
+{
+	struct sid f;
+
+	if (floor && sid_parse(floor, &f) == 0 && sid_cmp(f, h->floor) > 0)
+		h->floor = f;
+	if (h->ready)
+		return;
+	h->ready = 1;
+	for (struct hub_sock *s = h->all; s; s = s->next)
+		if (s->held) {
+			char *t = s->held;
+
+			s->held = NULL;
+			h->c.held--;
+			sock_hello(s, t, s->held_len);
+			free(t);
+		}
+}
+
 /* ---------------------------------------------------------------- delivery */
+
+/* m for s from the live stream: queued, or left to the socket's resume. */
+static void deliver(struct hub_sock *s, struct hub_msg *m)
+{
+	if (!s->resuming)
+		sock_push(s, m);
+}
 
 static void deliver_match(struct hub *h, const struct hub_entry *e)
 {
@@ -367,21 +497,18 @@ static void deliver_match(struct hub *h, const struct hub_entry *e)
 	if ((c = client_find(h, e->rider)))
 		for (struct hub_sock *s = c->socks; s; s = s->cnext) {
 			s->stamp = seq;
-			if (!sock_push(s, e->with_token))
-				h->c.pushed++;
+			deliver(s, e->with_token);
 		}
 	if ((c = client_find(h, e->driver)))
 		for (struct hub_sock *s = c->socks; s; s = s->cnext)
 			if (s->stamp != seq) {
 				s->stamp = seq;
-				if (!sock_push(s, e->without_token))
-					h->c.pushed++;
+				deliver(s, e->without_token);
 			}
 	for (struct hub_sock *s = h->viewers; s; s = s->vnext)
 		if (s->stamp != seq) {
 			s->stamp = seq;
-			if (!sock_push(s, e->without_token))
-				h->c.pushed++;
+			deliver(s, e->without_token);
 		}
 }
 
@@ -392,7 +519,7 @@ static void ring_prune(struct hub *h, uint64_t now)
 }
 
 int hub_match(struct hub *h, const char *id, const char *json, size_t len,
-	      const char *rider_client, const char *driver_client, int deliver, uint64_t now)
+	      const char *rider_client, const char *driver_client, int deliver_now, uint64_t now)
 {
 	struct match_copies mc;
 	struct hub_entry *e;
@@ -423,13 +550,15 @@ int hub_match(struct hub *h, const char *id, const char *json, size_t len,
 	if (!e->with_token || !e->without_token) {
 		hub_msg_unref(e->with_token);
 		hub_msg_unref(e->without_token);
+		memset(e, 0, sizeof(*e));
 		log_error("out of memory: match %s dropped", id);
 		return -1;
 	}
+	e->with_token->kind = e->without_token->kind = HUB_MSG_MATCH;
 	h->rlen++;
 	h->c.ring = h->rlen;
 	h->c.matches++;
-	if (deliver)
+	if (deliver_now)
 		deliver_match(h, e);
 	ring_prune(h, now);
 	return 0;
@@ -443,11 +572,14 @@ void hub_stats(struct hub *h, const char *json, size_t len)
 	if (!h->viewers)
 		return;
 	m = hub_msg_new(json, len);
-	if (!m)
+	if (!m) {
+		for (struct hub_sock *s = h->viewers; s; s = s->vnext)
+			drop(s, HUB_DROP_OOM, 1);
 		return;
+	}
+	m->kind = HUB_MSG_STATS;
 	for (struct hub_sock *s = h->viewers; s; s = s->vnext)
-		if (!sock_push(s, m))
-			h->c.pushed++;
+		sock_push(s, m);
 	hub_msg_unref(m);
 }
 
@@ -499,6 +631,8 @@ void hub_sock_free(struct hub_sock *s)
 	} else if (s->hello) {
 		h->c.clients--;
 	}
+	if (s->held)
+		h->c.held--;
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -506,9 +640,10 @@ void hub_sock_free(struct hub_sock *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	h->c.sockets--;
-	queue_clear(s, 0);
+	queue_clear(s, HUB_DROP_CLOSED);
 	free(s->q);
 	free(s->rx);
+	free(s->held);
 	free(s);
 }
 
@@ -528,19 +663,9 @@ size_t hub_sock_queued(const struct hub_sock *s)
 	return s->qlen;
 }
 
-unsigned hub_backlog(const struct hub *h)
+int hub_sock_resuming(const struct hub_sock *s)
 {
-	unsigned max = 0;
-
-	for (const struct hub_sock *s = h->all; s; s = s->next)
-		if (!s->closing && s->qlen > max)
-			max = s->qlen;
-	return max;
-}
-
-unsigned hub_queue_cap(const struct hub *h)
-{
-	return h->cfg.max_queue_msgs;
+	return s->resuming;
 }
 
 static void sock_error(struct hub_sock *s, const char *message, const char *field)
@@ -553,7 +678,7 @@ static void sock_error(struct hub_sock *s, const char *message, const char *fiel
 	sock_send_sbuf(s, &b);
 	if (++s->errors >= h->cfg.max_errors) {
 		h->c.closes_policy++;
-		sock_close(s, 1008, "too many invalid messages", 0, s->h->now);
+		sock_close(s, 1008, "too many invalid messages", -1);
 	}
 }
 
@@ -577,31 +702,15 @@ static int resume_point(const struct hub *h, const char *after, struct sid *out)
 	return -1;
 }
 
-/* Matches for s after `after`: counted when push is 0, queued when 1. */
-static unsigned resume_walk(struct hub_sock *s, struct sid after, int push)
+/* The copy of e for s, or NULL when e is not for s. Never a token for a
+ * viewer or the driver's client. */
+static struct hub_msg *entry_for(const struct hub_sock *s, const struct hub_entry *e)
 {
-	struct hub *h = s->h;
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < h->rlen; i++) {
-		const struct hub_entry *e = &h->ring[(h->rhead + i) % h->cfg.resume_max];
-		struct hub_msg *m = NULL;
-
-		if (sid_cmp(e->id, after) <= 0)
-			continue;
-		if (s->cid[0] && !strcmp(e->rider, s->cid))
-			m = e->with_token;
-		else if ((s->cid[0] && !strcmp(e->driver, s->cid)) || s->viewer)
-			m = e->without_token;
-		if (!m)
-			continue;
-		n++;
-		if (push && !sock_push(s, m)) {
-			h->c.pushed++;
-			h->c.resumed++;
-		}
-	}
-	return n;
+	if (s->cid[0] && !strcmp(e->rider, s->cid))
+		return e->with_token;
+	if ((s->cid[0] && !strcmp(e->driver, s->cid)) || s->viewer)
+		return e->without_token;
+	return NULL;
 }
 
 static void sock_hello(struct hub_sock *s, const char *data, size_t len)
@@ -611,10 +720,11 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len)
 	struct v_error err = { 0 };
 	struct sbuf b = { 0 };
 	struct sid after;
-	int resume = 0;
+	int resume = 0, recovered = -1;
 	unsigned n = 0;
+	uint64_t first = h->rbase + h->rlen;
 
-	if (s->hello) {
+	if (s->hello || s->held) {
 		sock_error(s, "hello already received", NULL);
 		return;
 	}
@@ -622,19 +732,30 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len)
 		sock_error(s, err.message ? err.message : "invalid hello", err.field);
 		return;
 	}
-	if (hello.resume_after[0]) {
-		if (resume_point(h, hello.resume_after, &after) < 0) {
-			sock_error(s, "resume_after must be a cursor or a ride_id", "resume_after");
+	if (hello.resume_after[0] && resume_point(h, hello.resume_after, &after) < 0) {
+		sock_error(s, "resume_after must be a cursor or a ride_id", "resume_after");
+		return;
+	}
+	if (!h->ready) {
+		/* the ring is not loaded yet: answering now would say nothing was
+		 * missed. Answered by hub_set_ready. */
+		s->held = malloc(len ? len : 1);
+		if (!s->held) {
+			sock_close(s, 1011, "out of memory", HUB_DROP_OOM);
 			return;
 		}
-		resume = 1;
+		memcpy(s->held, data, len);
+		s->held_len = len;
+		h->c.held++;
+		return;
 	}
+	resume = hello.resume_after[0] != 0;
 	snprintf(s->cid, sizeof(s->cid), "%s", hello.client_id);
 	if (s->cid[0]) {
 		struct hub_client *c = client_get(h, s->cid);
 
 		if (!c) {
-			sock_close(s, 1011, "out of memory", 1, s->h->now);
+			sock_close(s, 1011, "out of memory", HUB_DROP_OOM);
 			return;
 		}
 		s->client = c;
@@ -655,12 +776,26 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len)
 		h->c.clients++;
 	}
 	s->errors = 0;
-	if (resume)
-		n = resume_walk(s, after, 0);
-	msg_welcome(&b, s->cid, s->viewer, h->cursor, n);
+	if (resume) {
+		recovered = sid_cmp(after, h->floor) >= 0;
+		if (!recovered)
+			h->c.unrecovered++;
+		for (uint64_t k = h->rbase + h->rlen; k-- > h->rbase;) {
+			const struct hub_entry *e = ring_at(h, k);
+
+			if (sid_cmp(e->id, after) <= 0)
+				break;
+			first = k;
+			if (entry_for(s, e))
+				n++;
+		}
+	}
+	msg_welcome(&b, s->cid, s->viewer, h->cursor, n, recovered);
 	sock_send_sbuf(s, &b);
-	if (resume)
-		resume_walk(s, after, 1);
+	if (n && !s->closing) {
+		s->resuming = 1;
+		s->rnext = first;
+	}
 }
 
 static void sock_message(struct hub_sock *s, const char *data, size_t len)
@@ -682,7 +817,7 @@ static void sock_message(struct hub_sock *s, const char *data, size_t len)
 	else if (!strcmp(t, "ping"))
 		sock_send_text(s, "{\"type\":\"pong\"}", 15);
 	else if (!s->hello)
-		sock_error(s, "say hello first", "type");
+		sock_error(s, s->held ? "wait for the welcome" : "say hello first", "type");
 	else
 		sock_error(s, "unknown message type", "type");
 	json_decref(root);
@@ -730,9 +865,41 @@ int hub_sock_rx(struct hub_sock *s, const void *data, size_t len, int binary, in
 	return 0;
 }
 
+/* The next missed match for a resuming socket, from the ring; NULL when it
+ * has caught up (then live delivery takes over) or was overrun (closed). */
+static struct hub_msg *resume_next(struct hub_sock *s)
+{
+	struct hub *h = s->h;
+
+	if (s->rnext < h->rbase) {
+		/* the ring dropped entries this socket had not been given yet */
+		h->c.overrun_closes++;
+		drop(s, HUB_DROP_OVERRUN, h->rbase - s->rnext);
+		sock_close(s, 1013, "resume overrun by newer matches: resume again", HUB_DROP_OVERRUN);
+		return NULL;
+	}
+	for (; s->rnext < h->rbase + h->rlen; s->rnext++) {
+		struct hub_msg *m = entry_for(s, ring_at(h, s->rnext));
+
+		if (m)
+			return m;
+	}
+	s->resuming = 0;
+	return NULL;
+}
+
 void hub_sock_next(struct hub_sock *s, struct hub_out *out)
 {
 	memset(out, 0, sizeof(*out));
+	s->out_ring = 0;
+	if (!s->close_now && !s->closing && !s->qlen && s->resuming && !s->ping_due) {
+		out->msg = resume_next(s);
+		if (out->msg) {
+			out->kind = HUB_OUT_TEXT;
+			s->out_ring = 1;
+			return;
+		}
+	}
 	if (s->close_now || (s->closing && !s->qlen)) {
 		out->kind = HUB_OUT_CLOSE;
 		out->close_code = s->close_code;
@@ -747,12 +914,24 @@ void hub_sock_next(struct hub_sock *s, struct hub_out *out)
 
 void hub_sock_sent(struct hub_sock *s, enum hub_out_kind kind)
 {
+	struct hub *h = s->h;
+
 	if (kind == HUB_OUT_PING) {
 		s->ping_due = 0;
+	} else if (kind == HUB_OUT_TEXT && s->out_ring) {
+		s->out_ring = 0;
+		s->rnext++;
+		h->c.pushed++;
+		h->c.resumed++;
 	} else if (kind == HUB_OUT_TEXT && s->qlen) {
 		struct hub_msg *m = s->q[s->qhead];
 
+		if (m->kind == HUB_MSG_REPLY)
+			h->c.replies++;
+		else
+			h->c.pushed++;
 		s->qbytes -= m->len;
+		h->c.queued_bytes -= m->len;
 		s->qhead = (s->qhead + 1) % s->qcap;
 		s->qlen--;
 		hub_msg_unref(m);
@@ -763,29 +942,37 @@ void hub_sock_sent(struct hub_sock *s, enum hub_out_kind kind)
 
 void hub_tick(struct hub *h, uint64_t now)
 {
+	struct hub_sock *s, *next;
+	unsigned long long skipped;
+	char why[100];
+
 	h->now = now;
 	ring_prune(h, now);
-	for (struct hub_sock *s = h->all; s; s = s->next) {
+	for (s = h->all; s; s = next) {
+		next = s->next;   /* kill may free s */
 		if (s->closing) {
-			/* a close that could not be written (peer not reading) */
-			if (now > s->closing_ms + 5000)
+			/* a close frame that could not be written (peer not reading) */
+			if (now >= s->closing_ms + h->cfg.close_grace_ms) {
+				h->c.kills++;
 				h->ops.kill(s->user);
+			}
 			continue;
 		}
-		if (!s->hello && now > s->created_ms + h->cfg.hello_timeout_ms) {
+		if (!s->hello && !s->held && now > s->created_ms + h->cfg.hello_timeout_ms) {
 			h->c.closes_policy++;
-			sock_close(s, 1008, "no hello", 0, now);
+			sock_close(s, 1008, "no hello", -1);
 			continue;
 		}
 		if (s->ping_sent_ms) {
 			if (now > s->ping_sent_ms + h->cfg.ping_timeout_ms) {
 				h->c.ping_timeouts++;
-				log_info("socket of %s: no pong in %llu ms, dropping it",
-					 s->cid[0] ? s->cid : "-",
+				snprintf(why, sizeof(why), "no pong in %llu ms",
 					 (unsigned long long)h->cfg.ping_timeout_ms);
-				s->closing = 1;
-				s->closing_ms = now;
-				h->ops.kill(s->user);
+				if (rlog_ok(h, RLOG_PING, &skipped))
+					log_info("socket of %s: %s, closing it%s",
+						 s->cid[0] ? s->cid : "-", why,
+						 skipped ? " (similar lines suppressed)" : "");
+				sock_close(s, 1008, why, HUB_DROP_DEAD);
 			}
 		} else if (now >= s->last_rx_ms + h->cfg.ping_ms) {
 			s->ping_sent_ms = now;

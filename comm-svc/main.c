@@ -7,7 +7,10 @@
  * This file is the glue: lws websocket events -> hub_sock_*, Redis stream
  * entries -> hub_match/hub_stats, one uv timer -> hub_tick. The logic is in
  * hub.c and msg.c. Redis: one connection loops on XREAD BLOCK over both
- * streams, a second one loads the last minute of matches at start-up. */
+ * streams, a second one loads the last minute of matches at start-up; hellos
+ * are held until that load is done (hub_set_ready). Reading the streams never
+ * waits on a socket: each socket's queue is bounded by the hub, which closes
+ * a socket that cannot keep up (it resumes later). */
 #include "config.h"
 #include "http.h"
 #include "hub.h"
@@ -22,8 +25,7 @@
 _Static_assert(HUB_PRE >= LWS_PRE, "hub headroom too small for lws");
 
 #define WRITES_PER_CALLBACK 32
-#define READ_BATCH 256       /* XREAD COUNT: well under a socket's queue cap */
-#define PAUSE_MS 5           /* wait while a socket's queue is over a quarter full */
+#define READ_BATCH 256       /* XREAD COUNT */
 
 struct comm {
 	uv_loop_t *loop;
@@ -31,11 +33,10 @@ struct comm {
 	struct http_server *http;
 	struct rconn *reader, *cmd;
 	uv_timer_t tick;
-	uv_timer_t pause;      /* flow control: the next XREAD waits for the sockets */
 	int loaded, loading, reading;
-	char last_matches[SID_STR_MAX], last_stats[SID_STR_MAX];
+	char last_matches[SID_STR_MAX], last_stats[SID_STR_MAX], load_floor[SID_STR_MAX];
 	int block_ms, resume_ms, resume_max;
-	unsigned long long read_errors, paused;
+	unsigned long long read_errors, refused_upgrades;
 };
 
 struct comm_pss {
@@ -49,9 +50,17 @@ static void op_want_write(void *user)
 	lws_callback_on_writable(user);
 }
 
+/* A close frame that could not be written (the peer does not read): lws'
+ * timeout path closes the socket without writing more. On a foreign libuv
+ * loop an expired lws timeout is only acted on at lws' next service, so
+ * lws_cancel_service() makes one happen now. The wsi is freed later, never
+ * inside this call (hub_tick relies on it). */
 static void op_kill(void *user)
 {
-	lws_set_timeout(user, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	struct lws *wsi = user;
+
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	lws_cancel_service(lws_get_context(wsi));
 }
 
 static int close_with(struct lws *wsi, int code, const char *reason)
@@ -81,6 +90,25 @@ static int close_from_writeable(struct lws *wsi, int code, const char *reason)
 	return -1;
 }
 
+/* 400 with a JSON body, then the connection is closed. */
+static int refuse_upgrade(struct lws *wsi)
+{
+	static const char body[] = "{\"error\":\"only websocket upgrades are accepted here\"}";
+	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
+		      *end = hdr + sizeof(hdr) - 1;
+	unsigned char out[LWS_PRE + sizeof(body)];
+
+	memcpy(out + LWS_PRE, body, sizeof(body) - 1);
+	if (lws_add_http_common_headers(wsi, HTTP_STATUS_BAD_REQUEST, "application/json",
+					 sizeof(body) - 1, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+					 5, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	lws_write(wsi, out + LWS_PRE, sizeof(body) - 1, LWS_WRITE_HTTP_FINAL);
+	return -1;
+}
+
 static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 {
 	struct hub_out out;
@@ -97,9 +125,12 @@ static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 			return close_from_writeable(wsi, out.close_code, out.reason);
 		}
 		if (out.kind == HUB_OUT_PING) {
-			unsigned char buf[LWS_PRE + 1];
+			/* with a payload: lws 4.1 never reports an empty pong */
+			unsigned char buf[LWS_PRE + 32];
+			int n = snprintf((char *)buf + LWS_PRE, 32, "%llu",
+					 (unsigned long long)svc_now_ms());
 
-			if (lws_write(wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+			if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_PING) < n)
 				return -1;
 		} else if (lws_write(wsi, hub_msg_data(out.msg), out.msg->len, LWS_WRITE_TEXT) <
 			   (int)out.msg->len) {
@@ -122,6 +153,18 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 	int code;
 
 	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		/* lws 4.1 also upgrades to h2c (HTTP/2 over the same port, past
+		 * whatever checks a proxy makes on HTTP/1 requests): only websocket
+		 * is served here */
+		if (in && !strcasecmp((const char *)in, "websocket"))
+			return 0;
+		c = http_server_app(wsi);
+		if (c)
+			c->refused_upgrades++;
+		log_info("refused an upgrade to \"%.32s\"", in ? (const char *)in : "");
+		return refuse_upgrade(wsi);
+
 	case LWS_CALLBACK_ESTABLISHED:
 		c = http_server_app(wsi);
 		if (!c)
@@ -142,6 +185,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		return 0;
 
 	case LWS_CALLBACK_RECEIVE_PONG:
+		/* lws passes only pongs with a payload (ours always have one) */
 		if (pss->sock)
 			hub_sock_alive(pss->sock, svc_now_ms());
 		return 0;
@@ -216,18 +260,6 @@ static void take_stats(struct comm *c, const redisReply *e)
 
 static void start_read(struct comm *c);
 
-static void on_pause(uv_timer_t *t)
-{
-	struct comm *c = t->data;
-
-	if (hub_backlog(c->hub) > hub_queue_cap(c->hub) / 4) {
-		c->paused++;
-		uv_timer_start(&c->pause, on_pause, PAUSE_MS, 0);
-		return;
-	}
-	start_read(c);
-}
-
 static void on_read(struct rconn *rc, redisReply *r, void *priv)
 {
 	struct comm *c = priv;
@@ -267,19 +299,13 @@ static void on_read(struct rconn *rc, redisReply *r, void *priv)
 			}
 		}
 	}
-	/* a burst: let the sockets write before taking more */
-	if (hub_backlog(c->hub) > hub_queue_cap(c->hub) / 4) {
-		c->paused++;
-		uv_timer_start(&c->pause, on_pause, PAUSE_MS, 0);
-		return;
-	}
+	/* never waits on a socket: the hub bounds each one's queue */
 	start_read(c);
 }
 
 static void start_read(struct comm *c)
 {
-	if (!c->loaded || c->reading || uv_is_active((uv_handle_t *)&c->pause) || !c->reader ||
-	    !rconn_up(c->reader))
+	if (!c->loaded || c->reading || !c->reader || !rconn_up(c->reader))
 		return;
 	if (rconn_cmd(c->reader, on_read, c, "XREAD COUNT %d BLOCK %d STREAMS matches stats %s %s",
 		      READ_BATCH, c->block_ms, c->last_matches, c->last_stats) == 0)
@@ -306,6 +332,12 @@ static void on_load(struct rconn *rc, redisReply *r, void *priv)
 	}
 	hub_set_cursor(c->hub, c->last_matches);
 	c->loaded = 1;
+	/* every match after the floor is now in the ring: from the start of
+	 * the window, or from the oldest one loaded when the count capped it */
+	if (r->elements >= (size_t)c->resume_max && entry_ok(r->element[r->elements - 1]))
+		hub_set_ready(c->hub, r->element[r->elements - 1]->element[0]->str);
+	else
+		hub_set_ready(c->hub, c->load_floor);
 	log_info("%zu recent matches loaded for resumes; reading matches after %s", r->elements,
 		 c->last_matches);
 	start_read(c);
@@ -320,6 +352,7 @@ static void start_load(struct comm *c)
 	since = svc_now_ms() - (unsigned long long)c->resume_ms;
 	/* no entry yet: XREAD from this point on misses nothing */
 	snprintf(c->last_matches, sizeof(c->last_matches), "%llu-0", since);
+	snprintf(c->load_floor, sizeof(c->load_floor), "%llu-0", since);
 	if (rconn_cmd(c->cmd, on_load, c, "XREVRANGE matches + %llu-0 COUNT %d", since,
 		      c->resume_max) == 0)
 		c->loading = 1;
@@ -363,23 +396,37 @@ static void comm_metrics(struct sbuf *out, void *app)
 		    "# TYPE comm_clients gauge\ncomm_clients %llu\n"
 		    "# TYPE comm_client_ids gauge\ncomm_client_ids %llu\n"
 		    "# TYPE comm_viewers gauge\ncomm_viewers %llu\n"
+		    "# TYPE comm_held_hellos gauge\ncomm_held_hellos %llu\n"
+		    "# TYPE comm_queued_bytes gauge\ncomm_queued_bytes %llu\n"
 		    "# TYPE comm_pushed_total counter\ncomm_pushed_total %llu\n"
-		    "# TYPE comm_dropped_total counter\ncomm_dropped_total %llu\n"
+		    "# TYPE comm_resumed_total counter\ncomm_resumed_total %llu\n"
+		    "# TYPE comm_replies_total counter\ncomm_replies_total %llu\n",
+		    k->sockets, k->clients, k->client_ids, k->viewers, k->held, k->queued_bytes,
+		    k->pushed, k->resumed, k->replies);
+	sbuf_printf(out, "# TYPE comm_dropped_total counter\n");
+	for (int i = 0; i < HUB_DROP_N; i++)
+		sbuf_printf(out, "comm_dropped_total{reason=\"%s\"} %llu\n",
+			    hub_drop_name((enum hub_drop)i), k->dropped[i]);
+	sbuf_printf(out,
 		    "# TYPE comm_slow_closes_total counter\ncomm_slow_closes_total %llu\n"
+		    "# TYPE comm_memory_closes_total counter\ncomm_memory_closes_total %llu\n"
+		    "# TYPE comm_overrun_closes_total counter\ncomm_overrun_closes_total %llu\n"
+		    "# TYPE comm_unrecovered_resumes_total counter\ncomm_unrecovered_resumes_total %llu\n"
 		    "# TYPE comm_matches_total counter\ncomm_matches_total %llu\n"
 		    "# TYPE comm_stats_total counter\ncomm_stats_total %llu\n"
 		    "# TYPE comm_bad_entries_total counter\ncomm_bad_entries_total %llu\n"
-		    "# TYPE comm_resumed_total counter\ncomm_resumed_total %llu\n"
 		    "# TYPE comm_bad_messages_total counter\ncomm_bad_messages_total %llu\n"
 		    "# TYPE comm_policy_closes_total counter\ncomm_policy_closes_total %llu\n"
 		    "# TYPE comm_ping_timeouts_total counter\ncomm_ping_timeouts_total %llu\n"
+		    "# TYPE comm_kills_total counter\ncomm_kills_total %llu\n"
+		    "# TYPE comm_refused_upgrades_total counter\ncomm_refused_upgrades_total %llu\n"
 		    "# TYPE comm_resume_ring gauge\ncomm_resume_ring %llu\n"
-		    "# TYPE comm_read_pauses_total counter\ncomm_read_pauses_total %llu\n"
+		    "# TYPE comm_ready gauge\ncomm_ready %d\n"
 		    "# TYPE redis_up gauge\nredis_up %d\n",
-		    k->sockets, k->clients, k->client_ids, k->viewers, k->pushed, k->dropped,
-		    k->slow_closes, k->matches, k->stats, k->bad_entries, k->resumed,
-		    k->bad_messages, k->closes_policy, k->ping_timeouts, k->ring,
-		    c->paused, rconn_up(c->reader) && rconn_up(c->cmd));
+		    k->slow_closes, k->memory_closes, k->overrun_closes, k->unrecovered,
+		    k->matches, k->stats, k->bad_entries, k->bad_messages, k->closes_policy,
+		    k->ping_timeouts, k->kills, c->refused_upgrades, k->ring, hub_ready(c->hub),
+		    rconn_up(c->reader) && rconn_up(c->cmd));
 }
 
 static void on_tick_closed(uv_handle_t *h)
@@ -394,9 +441,6 @@ static void comm_stop(void *priv)
 	uv_timer_stop(&c->tick);
 	if (!uv_is_closing((uv_handle_t *)&c->tick))
 		uv_close((uv_handle_t *)&c->tick, on_tick_closed);
-	uv_timer_stop(&c->pause);
-	if (!uv_is_closing((uv_handle_t *)&c->pause))
-		uv_close((uv_handle_t *)&c->pause, on_tick_closed);
 	http_server_free(c->http);
 	c->http = NULL;
 	rconn_free(c->reader);
@@ -413,6 +457,7 @@ int main(int argc, char **argv)
 	const char *listen = "127.0.0.1", *redis_addr = NULL;
 	int port = cfg_stack_port(40), redis_port = cfg_stack_port(1);
 	int max_message = 4096, queue_max = 1024, queue_bytes = 1024 * 1024, max_errors = 10;
+	int queue_total_mb = 256, close_grace_ms = 2000;
 	int ping_ms = 20000, ping_timeout_ms = 10000, hello_timeout_ms = 30000;
 	char redis_host[128];
 	struct opt opts[] = {
@@ -420,13 +465,15 @@ int main(int argc, char **argv)
 		{ "port", NULL, OPT_INT, &port, "port to listen on (PORT+40)" },
 		{ "redis", "REDIS_ADDR", OPT_STR, &redis_addr, "Redis host:port (default 127.0.0.1:PORT+1)" },
 		{ "max-message", NULL, OPT_INT, &max_message, "largest client message in bytes; larger closes with 1009" },
-		{ "queue-max", NULL, OPT_INT, &queue_max, "unsent messages per socket before it is closed as too slow" },
+		{ "queue-max", NULL, OPT_INT, &queue_max, "unsent live messages per socket before it is closed as too slow (1008; it may resume)" },
 		{ "queue-bytes", NULL, OPT_INT, &queue_bytes, "unsent bytes per socket before it is closed as too slow" },
+		{ "queue-total-mb", NULL, OPT_INT, &queue_total_mb, "MiB queued for all sockets together; past it the socket pushed to is closed (1013)" },
+		{ "close-grace-ms", NULL, OPT_INT, &close_grace_ms, "a close frame not written by then (peer not reading): the socket is cut" },
 		{ "max-errors", NULL, OPT_INT, &max_errors, "invalid messages before a socket is closed (1008)" },
 		{ "resume-ms", "COMM_RESUME_MS", OPT_INT, &c.resume_ms, "how long matches are kept for resumes" },
 		{ "resume-max", NULL, OPT_INT, &c.resume_max, "at most this many matches kept for resumes" },
 		{ "ping-ms", "COMM_PING_MS", OPT_INT, &ping_ms, "ping a socket that has been quiet this long" },
-		{ "ping-timeout-ms", "COMM_PING_TIMEOUT_MS", OPT_INT, &ping_timeout_ms, "drop a socket that has not answered a ping by then" },
+		{ "ping-timeout-ms", "COMM_PING_TIMEOUT_MS", OPT_INT, &ping_timeout_ms, "close (1008) a socket that has not answered a ping by then" },
 		{ "hello-timeout-ms", NULL, OPT_INT, &hello_timeout_ms, "close a socket that has not said hello by then" },
 		{ "block-ms", NULL, OPT_INT, &c.block_ms, "XREAD BLOCK timeout" },
 		{ NULL, NULL, 0, NULL, NULL },
@@ -447,7 +494,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (max_message < 64 || queue_max < 1 || queue_bytes < 1024 || max_errors < 1 ||
 	    c.resume_ms < 1 || c.resume_max < 1 || ping_ms < 100 || ping_timeout_ms < 100 ||
-	    hello_timeout_ms < 100 || c.block_ms < 1) {
+	    hello_timeout_ms < 100 || c.block_ms < 1 || queue_total_mb < 1 || close_grace_ms < 100) {
 		log_error("a limit is out of range (see --help)");
 		return 2;
 	}
@@ -460,6 +507,8 @@ int main(int argc, char **argv)
 	cfg.ping_ms = (uint64_t)ping_ms;
 	cfg.ping_timeout_ms = (uint64_t)ping_timeout_ms;
 	cfg.hello_timeout_ms = (uint64_t)hello_timeout_ms;
+	cfg.max_total_bytes = (size_t)queue_total_mb * 1024 * 1024;
+	cfg.close_grace_ms = (uint64_t)close_grace_ms;
 	snprintf(c.last_stats, sizeof(c.last_stats), "$");
 
 	c.loop = uv_default_loop();
@@ -472,8 +521,6 @@ int main(int argc, char **argv)
 	uv_timer_init(c.loop, &c.tick);
 	c.tick.data = &c;
 	uv_timer_start(&c.tick, on_tick, 1000, 1000);
-	uv_timer_init(c.loop, &c.pause);
-	c.pause.data = &c;
 	c.reader = rconn_new(c.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
 							   .name = "redis-read",
 							   .dead_ms = c.block_ms + 3000,

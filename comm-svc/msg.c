@@ -272,7 +272,7 @@ void msg_error(struct sbuf *b, const char *message, const char *field)
 }
 
 void msg_welcome(struct sbuf *b, const char *client_id, int viewer, const char *cursor,
-		 unsigned resumed)
+		 unsigned resumed, int recovered)
 {
 	sbuf_append(b, "{\"type\":\"welcome\"", 17);
 	if (client_id && *client_id) {
@@ -281,5 +281,8 @@ void msg_welcome(struct sbuf *b, const char *client_id, int viewer, const char *
 	}
 	sbuf_printf(b, ",\"role\":\"%s\",\"cursor\":", viewer ? "viewer" : "client");
 	sbuf_json_str(b, cursor);
-	sbuf_printf(b, ",\"resumed\":%u}", resumed);
+	sbuf_printf(b, ",\"resumed\":%u", resumed);
+	if (recovered >= 0)
+		sbuf_printf(b, ",\"recovered\":%s", recovered ? "true" : "false");
+	sbuf_append(b, "}", 1);
 }

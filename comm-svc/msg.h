@@ -44,9 +44,12 @@ void match_copies_free(struct match_copies *c);
 
 /* {"type":"error","error":message[,"field":field]} */
 void msg_error(struct sbuf *b, const char *message, const char *field);
-/* {"type":"welcome","client_id":...,"role":"client"|"viewer","cursor":...,"resumed":n}
- * client_id is omitted when empty (a viewer without one). */
+/* {"type":"welcome","client_id":...,"role":"client"|"viewer","cursor":...,"resumed":n
+ *  [,"recovered":true|false]}
+ * client_id is omitted when empty (a viewer without one); recovered only for
+ * a resume (1 or 0; -1 leaves it out): false when matches after the resume
+ * point are no longer kept, so some of them cannot follow. */
 void msg_welcome(struct sbuf *b, const char *client_id, int viewer, const char *cursor,
-		 unsigned resumed);
+		 unsigned resumed, int recovered);
 
 #endif

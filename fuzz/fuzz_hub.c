@@ -10,6 +10,9 @@
  *   3 binary frame       4 match entry (JSON)   5 a (fixed) stats entry
  *   6 one second passes (hub_tick)   7 drain a socket's queue
  *   8 the socket closes  9 match_rewrite/sid_parse on the bytes alone
+ *  10 the ring is loaded (hub_set_ready). The hub is ready from the start
+ *     unless the script begins with op 10: then hellos are held until the
+ *     next op 10.
  * The op byte's high bits pick the socket. Whatever the hub sends must be
  * valid JSON; a rewritten match keeps every member but the token, which is
  * gone from the copy for everybody else. A close code from hub_sock_rx or a
@@ -137,6 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h = hub_new(&cfg, &OPS);
 	if (!h)
 		return 0;
+	if (!(size >= 2 && (data[0] & 15) == 10))
+		hub_set_ready(h, "0-0");
 	while (off + 2 <= size) {
 		unsigned op = data[off] & 15, which = (data[off] >> 4) % NSOCK;
 		size_t n = data[off + 1];
@@ -181,6 +186,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 8:
 			close_sock(s);
+			break;
+		case 10:
+			if (off != 2 + n)   /* not the first op */
+				hub_set_ready(h, "0-0");
 			break;
 		default:
 			check_rewrite(p, n);

@@ -34,9 +34,9 @@ cd "$ROOT/tests/integration" || exit 1
 /usr/bin/python3 -m pytest -q -p no:cacheprovider ${TESTS:-.}
 rc=$?
 stop
-if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$VAR_DIR"/log/*.log 2>/dev/null; then
+if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$VAR_DIR"/log/*.log "$VAR_DIR"/log/*.log.[0-9]* 2>/dev/null; then
 	echo "integration: sanitizer reports in the logs above:"
-	grep -h -B2 -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$VAR_DIR"/log/*.log | head -120
+	grep -h -B2 -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$VAR_DIR"/log/*.log "$VAR_DIR"/log/*.log.[0-9]* 2>/dev/null | head -120
 	[ $rc -eq 0 ] && rc=1
 fi
 exit $rc

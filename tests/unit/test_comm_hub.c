@@ -4,7 +4,10 @@
  * close after repeated garbage, size/binary limits, delivery to exactly the
  * rider's and driver's sockets and viewers (token only to the rider's),
  * one copy for a socket that is both, stats to viewers, resumes by cursor
- * and ride_id, ring bounds, slow-consumer closes, pings and timeouts. */
+ * and ride_id, ring bounds, slow-consumer closes, pings and timeouts; the
+ * resume cursor drained past the queue cap, overruns, recovered:false, hellos
+ * held until the ring is loaded, tokens never to viewers or drivers' clients
+ * (live or resumed), counters and the total memory cap. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +36,7 @@ static struct hub *mkhub(unsigned qmax, unsigned ring)
 	struct hub *h = hub_new(&cfg, &OPS);
 
 	assert_non_null(h);
+	hub_set_ready(h, "0-0");
 	return h;
 }
 
@@ -247,6 +251,7 @@ static void test_resume(void **state)
 	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"100-0\"}", 200), 0);
 	assert_true(next_text(&a, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "\"resumed\":2"));
+	assert_non_null(strstr(buf, "\"recovered\":true"));
 	assert_non_null(strstr(buf, "\"cursor\":\"103-0\""));
 	assert_true(next_text(&a, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "ride-101-0"));
@@ -280,6 +285,8 @@ static void test_resume(void **state)
 	assert_int_equal(rx(&b, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"1-0\"}", 200), 0);
 	assert_true(next_text(&b, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "\"resumed\":4"));
+	assert_non_null(strstr(buf, "\"recovered\":false"));  /* 100 is lost to it */
+	assert_int_equal(hub_counters(h)->unrecovered, 1);
 	hub_sock_free(b.s);
 
 	/* and by age: everything older than resume_ms (60 s) is forgotten */
@@ -310,10 +317,12 @@ static void test_slow_consumer(void **state)
 	assert_int_equal(o.kind, HUB_OUT_CLOSE);
 	assert_int_equal(o.close_code, 1008);
 	assert_int_equal(count_texts(&fast, NULL), 1); /* the others go on */
-	/* a close that cannot be written is forced after 5 s */
+	/* what it had queued is counted, with the one that did not fit */
+	assert_int_equal(hub_counters(h)->dropped[HUB_DROP_SLOW], 9);
+	/* a close that cannot be written is forced after close_grace_ms */
 	hub_tick(h, 100);
 	assert_int_equal(v.kills, 0);
-	hub_tick(h, 6000);
+	hub_tick(h, 2000);
 	assert_true(v.kills >= 1);
 	hub_free(h);
 }
@@ -341,9 +350,22 @@ static void test_pings(void **state)
 	hub_tick(h, 1400);
 	assert_int_equal(a.kills + b.kills, 0);
 	hub_tick(h, 1501 + 500);
+	assert_int_equal(hub_counters(h)->ping_timeouts, 1);
+	/* b is closed with a close frame and a reason, not cut */
+	assert_int_equal(a.kills + b.kills, 0);
+	hub_sock_next(a.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_NONE);
+	hub_sock_next(b.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_CLOSE);
+	assert_int_equal(o.close_code, 1008);
+	assert_non_null(strstr(o.reason, "no pong in 500 ms"));
+	/* cut only when that close could not be written within close_grace_ms */
+	hub_tick(h, 2001 + 1999);
+	assert_int_equal(b.kills, 0);
+	hub_tick(h, 2001 + 2000);
 	assert_int_equal(a.kills, 0);
 	assert_int_equal(b.kills, 1);
-	assert_int_equal(hub_counters(h)->ping_timeouts, 1);
+	assert_int_equal(hub_counters(h)->kills, 1);
 	/* never said hello: closed with 1008 after hello_timeout_ms */
 	memset(&quiet, 0, sizeof(quiet));
 	quiet.s = hub_sock_new(h, &quiet, 2001);
@@ -357,6 +379,259 @@ static void test_pings(void **state)
 	hub_free(h);
 }
 
+/* Every text a socket receives; none may carry a token unless allow_token. */
+static int drain_checked(struct fake *f, int allow_token, int *tokens)
+{
+	char buf[1024];
+	int n = 0;
+
+	while (next_text(f, buf, sizeof(buf))) {
+		if (strstr(buf, "rating_token")) {
+			assert_true(allow_token);
+			if (tokens)
+				(*tokens)++;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* A resume is walked from the ring as the socket drains: the welcome first,
+ * then every missed match in order, however many, with a queue cap far
+ * below their number; matches made meanwhile follow in order, once. */
+static void test_resume_drains_past_the_queue_cap(void **state)
+{
+	struct hub *h = mkhub(8, 1000);
+	struct fake a;
+	struct hub_out o;
+	char buf[512], want[64];
+	int next = 1000;
+
+	(void)state;
+	for (int i = 1000; i < 1300; i++)
+		add_match(h, i, "a", "d", (uint64_t)i);
+	memset(&a, 0, sizeof(a));
+	a.s = hub_sock_new(h, &a, 2000);
+	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"999-0\"}", 2000), 0);
+	assert_true(next_text(&a, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"type\":\"welcome\""));
+	assert_non_null(strstr(buf, "\"resumed\":300"));
+	assert_non_null(strstr(buf, "\"recovered\":true"));
+	assert_int_equal(hub_sock_queued(a.s), 0);    /* nothing pre-filled */
+	assert_true(hub_sock_resuming(a.s));
+	for (int k = 0; k < 400; k++) {
+		if (k % 3 == 0 && k < 300)     /* live traffic while it drains */
+			add_match(h, 1300 + k / 3, "a", "", 2000);
+		if (!next_text(&a, buf, sizeof(buf)))
+			break;
+		snprintf(want, sizeof(want), "\"ride_id\":\"ride-%d-0\"", next);
+		assert_non_null(strstr(buf, want));
+		snprintf(want, sizeof(want), "tok%d\"", next);
+		assert_non_null(strstr(buf, want));
+		next++;
+	}
+	assert_int_equal(next, 1400);   /* 300 missed + 100 made meanwhile */
+	assert_false(next_text(&a, buf, sizeof(buf)));
+	assert_false(hub_sock_resuming(a.s));
+	assert_int_equal(hub_counters(h)->slow_closes, 0);
+	assert_int_equal(hub_counters(h)->resumed, 400);
+	/* caught up: live again, once */
+	add_match(h, 1500, "a", "", 2000);
+	assert_int_equal(hub_sock_queued(a.s), 1);
+	assert_int_equal(count_texts(&a, "ride-1500-0"), 1);
+	hub_sock_next(a.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_NONE);
+	hub_sock_free(a.s);
+	hub_free(h);
+}
+
+/* A resuming socket slower than the ring turns over is closed with a reason
+ * (it resumes again and is told recovered:false), and the loss is counted. */
+static void test_resume_overrun(void **state)
+{
+	struct hub *h = mkhub(8, 10);
+	struct fake a;
+	struct hub_out o;
+	char buf[512];
+
+	(void)state;
+	for (int i = 100; i < 110; i++)
+		add_match(h, i, "a", "", (uint64_t)i);
+	memset(&a, 0, sizeof(a));
+	a.s = hub_sock_new(h, &a, 200);
+	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"99-0\"}", 200), 0);
+	assert_true(next_text(&a, buf, sizeof(buf)));
+	assert_true(next_text(&a, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "ride-100-0"));
+	for (int i = 110; i < 115; i++)   /* 101..104 leave the ring unsent */
+		add_match(h, i, "a", "", 200);
+	hub_sock_next(a.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_CLOSE);
+	assert_int_equal(o.close_code, 1013);
+	assert_int_equal(hub_counters(h)->overrun_closes, 1);
+	assert_int_equal(hub_counters(h)->dropped[HUB_DROP_OVERRUN], 4);
+	hub_sock_free(a.s);
+	/* resuming from its last cursor now says what is lost */
+	memset(&a, 0, sizeof(a));
+	a.s = hub_sock_new(h, &a, 300);
+	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"100-0\"}", 300), 0);
+	assert_true(next_text(&a, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"recovered\":false"));
+	assert_non_null(strstr(buf, "\"resumed\":10"));
+	assert_int_equal(count_texts(&a, "\"type\":\"match\""), 10);
+	hub_sock_free(a.s);
+	hub_free(h);
+}
+
+/* Before the ring is loaded a hello is held, not answered "nothing missed";
+ * hub_set_ready answers it with what was loaded. A floor past the resume
+ * point says recovered:false. */
+static void test_hello_held_until_ready(void **state)
+{
+	struct hub_cfg cfg = { .max_queue_msgs = 16, .resume_max = 100 };
+	struct hub *h = hub_new(&cfg, &OPS);
+	struct fake a, b, c;
+	struct hub_out o;
+	char buf[512];
+
+	(void)state;
+	assert_non_null(h);
+	memset(&a, 0, sizeof(a));
+	a.s = hub_sock_new(h, &a, 100);
+	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"100-0\"}", 100), 0);
+	memset(&b, 0, sizeof(b));
+	b.s = hub_sock_new(h, &b, 100);
+	assert_int_equal(rx(&b, "{\"type\":\"hello\",\"client_id\":\"b\",\"resume_after\":\"5-0\"}", 100), 0);
+	hub_sock_next(a.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_NONE);
+	assert_int_equal(hub_counters(h)->held, 2);
+	assert_false(hub_ready(h));
+	/* a ping is still answered; a second hello is not taken */
+	assert_int_equal(rx(&a, "{\"type\":\"ping\"}", 100), 0);
+	assert_true(next_text(&a, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "pong"));
+	/* held sockets are not closed for "no hello" */
+	hub_tick(h, 100 + 31000);
+	hub_sock_next(a.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_PING);     /* pinged, as it was quiet */
+	hub_sock_sent(a.s, o.kind);
+	hub_sock_alive(a.s, 31000);
+	hub_sock_alive(b.s, 31000);
+	hub_sock_next(a.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_NONE);
+	/* the start-up load (not delivered), then ready */
+	for (int i = 101; i < 104; i++) {
+		char id[16];
+		const char *m = match_json(i);
+
+		snprintf(id, sizeof(id), "%d-0", i);
+		assert_int_equal(hub_match(h, id, m, strlen(m), "a", "b", 0, 31000), 0);
+	}
+	hub_sock_next(a.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_NONE);
+	hub_set_ready(h, "50-0");
+	assert_int_equal(hub_counters(h)->held, 0);
+	assert_true(next_text(&a, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"resumed\":3"));
+	assert_non_null(strstr(buf, "\"recovered\":true"));
+	assert_int_equal(count_texts(&a, "rating_token"), 3);
+	assert_true(next_text(&b, buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "\"resumed\":3"));
+	assert_non_null(strstr(buf, "\"recovered\":false"));   /* 5-0 is before the floor */
+	assert_int_equal(drain_checked(&b, 0, NULL), 3);
+	/* once ready, a hello is answered at once */
+	connect_as(h, &c, "{\"type\":\"hello\",\"role\":\"viewer\"}", 31000);
+	hub_sock_free(a.s);
+	hub_sock_free(b.s);
+	hub_sock_free(c.s);
+	hub_free(h);
+}
+
+/* rating_token goes only to the rider's client: never to a viewer or a
+ * driver-only client, live or resumed, whatever they send in their hello. */
+static void test_token_only_to_riders_client(void **state)
+{
+	struct hub *h = mkhub(64, 100);
+	struct fake r, d, v, vr, dr, vc, other;
+	int tokens = 0;
+
+	(void)state;
+	connect_as(h, &r, "{\"type\":\"hello\",\"client_id\":\"r\"}", 0);
+	connect_as(h, &d, "{\"type\":\"hello\",\"client_id\":\"d\"}", 0);
+	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\"}", 0);
+	/* a viewer that names some other client_id */
+	connect_as(h, &vc, "{\"type\":\"hello\",\"role\":\"viewer\",\"client_id\":\"zz\"}", 0);
+	connect_as(h, &other, "{\"type\":\"hello\",\"client_id\":\"o\"}", 0);
+	for (int i = 10; i < 20; i++)
+		add_match(h, i, "r", "d", (uint64_t)i);
+	assert_int_equal(drain_checked(&r, 1, &tokens), 10);
+	assert_int_equal(tokens, 10);
+	assert_int_equal(drain_checked(&d, 0, NULL), 10);
+	assert_int_equal(drain_checked(&v, 0, NULL), 10);
+	assert_int_equal(drain_checked(&vc, 0, NULL), 10);
+	assert_int_equal(drain_checked(&other, 0, NULL), 0);
+	/* resumed: a viewer, a viewer with a client_id, the driver's client */
+	connect_as(h, &vr, "{\"type\":\"hello\",\"role\":\"viewer\",\"resume_after\":\"0-0\"}", 50);
+	assert_int_equal(drain_checked(&vr, 0, NULL), 10);
+	connect_as(h, &dr, "{\"type\":\"hello\",\"client_id\":\"d\",\"resume_after\":\"ride-10-0\"}", 50);
+	assert_int_equal(drain_checked(&dr, 0, NULL), 9);
+	hub_sock_free(vr.s);
+	connect_as(h, &vr, "{\"type\":\"hello\",\"role\":\"viewer\",\"client_id\":\"zz\",\"resume_after\":\"0-0\"}", 50);
+	assert_int_equal(drain_checked(&vr, 0, NULL), 10);
+	/* the rider's client resumed does get its tokens */
+	hub_sock_free(r.s);
+	tokens = 0;
+	connect_as(h, &r, "{\"type\":\"hello\",\"client_id\":\"r\",\"resume_after\":\"0-0\"}", 50);
+	assert_int_equal(drain_checked(&r, 1, &tokens), 10);
+	assert_int_equal(tokens, 10);
+	hub_free(h);
+}
+
+/* pushed counts only frames handed out for writing; whatever is thrown away
+ * is counted by reason; the queued-bytes gauge returns to 0. */
+static void test_counters_and_caps(void **state)
+{
+	struct hub_cfg cfg = { .max_queue_msgs = 100, .max_total_bytes = 100, .resume_max = 10 };
+	struct hub *h = hub_new(&cfg, &OPS);
+	struct fake v1, v2;
+	struct hub_out o;
+
+	(void)state;
+	hub_set_ready(h, "0-0");
+	connect_as(h, &v1, "{\"type\":\"hello\",\"role\":\"viewer\"}", 0);
+	connect_as(h, &v2, "{\"type\":\"hello\",\"role\":\"viewer\"}", 0);
+	assert_int_equal(hub_counters(h)->replies, 2);
+	assert_int_equal(hub_counters(h)->pushed, 0);
+	hub_stats(h, "{\"type\":\"stats\",\"n\":1111111}", 28);   /* 56 bytes queued */
+	assert_int_equal(hub_counters(h)->queued_bytes, 56);
+	assert_int_equal(hub_counters(h)->pushed, 0);            /* nothing written yet */
+	assert_int_equal(count_texts(&v2, NULL), 1);
+	assert_int_equal(hub_counters(h)->pushed, 1);
+	assert_int_equal(hub_counters(h)->queued_bytes, 28);
+	/* the total cap (100 bytes): the third message would pass it for v2
+	 * (pushed to first), which is closed, its queue dropped */
+	hub_stats(h, "{\"type\":\"stats\",\"n\":2222222}", 28);
+	hub_stats(h, "{\"type\":\"stats\",\"n\":3333333}", 28);
+	assert_int_equal(hub_counters(h)->memory_closes, 1);
+	assert_int_equal(hub_counters(h)->dropped[HUB_DROP_MEMORY], 2);
+	hub_sock_next(v2.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_CLOSE);
+	assert_int_equal(o.close_code, 1013);
+	assert_int_equal(hub_sock_queued(v1.s), 3);
+	assert_int_equal(hub_counters(h)->queued_bytes, 84);
+	/* a socket that goes away with messages queued: counted as closed */
+	hub_sock_free(v1.s);
+	assert_int_equal(hub_counters(h)->dropped[HUB_DROP_CLOSED], 3);
+	/* a closing socket counts what it no longer gets */
+	hub_stats(h, "{\"type\":\"stats\",\"n\":4444444}", 28);
+	assert_int_equal(hub_counters(h)->dropped[HUB_DROP_CLOSING], 1);
+	assert_int_equal(hub_counters(h)->queued_bytes, 0);
+	assert_int_equal(hub_counters(h)->pushed, 1);
+	hub_sock_free(v2.s);
+	assert_string_equal(hub_drop_name(HUB_DROP_SLOW), "slow");
+	hub_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +641,11 @@ int main(void)
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_slow_consumer),
 		cmocka_unit_test(test_pings),
+		cmocka_unit_test(test_resume_drains_past_the_queue_cap),
+		cmocka_unit_test(test_resume_overrun),
+		cmocka_unit_test(test_hello_held_until_ready),
+		cmocka_unit_test(test_token_only_to_riders_client),
+		cmocka_unit_test(test_counters_and_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

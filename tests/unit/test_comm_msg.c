@@ -138,11 +138,15 @@ static void test_replies(void **state)
 	struct sbuf b = { 0 };
 
 	(void)state;
-	msg_welcome(&b, "bot-7", 0, "1-0", 2);
+	msg_welcome(&b, "bot-7", 0, "1-0", 2, 1);
 	assert_string_equal(b.p, "{\"type\":\"welcome\",\"client_id\":\"bot-7\",\"role\":\"client\","
-				 "\"cursor\":\"1-0\",\"resumed\":2}");
+				 "\"cursor\":\"1-0\",\"resumed\":2,\"recovered\":true}");
 	sbuf_free(&b);
-	msg_welcome(&b, "", 1, "1-0", 0);
+	msg_welcome(&b, "bot-7", 0, "1-0", 0, 0);
+	assert_string_equal(b.p, "{\"type\":\"welcome\",\"client_id\":\"bot-7\",\"role\":\"client\","
+				 "\"cursor\":\"1-0\",\"resumed\":0,\"recovered\":false}");
+	sbuf_free(&b);
+	msg_welcome(&b, "", 1, "1-0", 0, -1);
 	assert_string_equal(b.p, "{\"type\":\"welcome\",\"role\":\"viewer\",\"cursor\":\"1-0\",\"resumed\":0}");
 	sbuf_free(&b);
 	msg_error(&b, "bad \"x\"", "type");
