@@ -156,10 +156,11 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	sbuf_printf(out, ",\"fares_unknown_rider\":%llu,\"fares_unrated\":%llu",
 		    (unsigned long long)s->led.fares_unknown, (unsigned long long)s->fares_unrated);
 	sbuf_printf(out, ",\"ws\":{\"connects\":%llu,\"disconnects\":%llu,\"messages\":%llu,\"bad_messages\":%llu,"
-		    "\"liveness_closes\":%llu,\"closes_other\":%llu,\"closes_by_code\":{",
+		    "\"liveness_closes\":%llu,\"unrecovered_resumes\":%llu,\"closes_other\":%llu,\"closes_by_code\":{",
 		    (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
 		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages,
-		    (unsigned long long)s->ws_liveness_closes, (unsigned long long)s->ws_closes_other);
+		    (unsigned long long)s->ws_liveness_closes, (unsigned long long)s->ws_unrecovered,
+		    (unsigned long long)s->ws_closes_other);
 	for (int i = 0; i < s->ws_nclose; i++)
 		sbuf_printf(out, "%s\"%d\":%llu", i ? "," : "", s->ws_closes[i].code,
 			    (unsigned long long)s->ws_closes[i].n);
@@ -233,6 +234,8 @@ void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstat
 		    (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
 		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages);
 	bstats_closes_text(out, s);
+	if (s->ws_unrecovered)
+		sbuf_printf(out, "; %llu resumes not fully recovered", (unsigned long long)s->ws_unrecovered);
 	sbuf_append(out, "\n", 1);
 	if (m->strict) {
 		struct sbuf why = { 0 };

@@ -35,6 +35,7 @@ struct bot_stats {
 	struct { int code; uint64_t n; } ws_closes[STATS_MAX_CLOSES];  /* by the peer's code, 1006: none */
 	int ws_nclose;
 	uint64_t ws_closes_other;    /* codes beyond STATS_MAX_CLOSES distinct ones */
+	uint64_t ws_unrecovered;     /* welcomes after a resume saying recovered:false */
 	/* the ledger (ledger.h) and what it derives, filled in before printing */
 	struct ledger_counts led;
 	uint64_t riders_waiting;     /* accepted, no fare, not yet settled */

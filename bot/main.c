@@ -56,6 +56,7 @@ struct bot {
 	struct bot_stats st;
 	uv_timer_t tick, housekeeping, drain;
 	int sending, draining, finished, hurry, exit_code;
+	int have_cursor;
 	uint64_t drain_deadline_ns;
 	struct sbuf body;                /* scratch for request bodies */
 };
@@ -176,8 +177,18 @@ static void on_ws_message(void *user, const char *buf, size_t len)
 		B.st.ws_bad_messages++;
 		return;
 	}
-	if (m.cursor[0] && B.ws)
+	/* resume from the last match received. A welcome's cursor is the
+	 * server's newest: taken only before any match came (a first connect),
+	 * never after a resume, whose replay may still be under way. */
+	if (m.cursor[0] && B.ws && (m.type == WSMSG_MATCH || (m.type == WSMSG_WELCOME && !B.have_cursor))) {
 		wsc_set_cursor(B.ws, m.cursor);
+		B.have_cursor = 1;
+	}
+	if (m.type == WSMSG_WELCOME && m.recovered == 0) {
+		B.st.ws_unrecovered++;
+		log_warn("websocket: the server could not replay every missed fare (recovered:false): "
+			 "fares older than its resume ring are gone");
+	}
 	if (m.type == WSMSG_ERROR) {
 		log_warn("websocket: server says %.*s", (int)(len > 200 ? 200 : len), buf);
 		return;

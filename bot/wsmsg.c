@@ -55,8 +55,13 @@ int wsmsg_parse(const char *buf, size_t len, struct wsmsg *out)
 	memset(out, 0, sizeof(*out));
 	t = json_string_value(type);
 	get_id(root, "cursor", out->cursor, WSMSG_ID_MAX);
+	out->recovered = -1;
 	if (!strcmp(t, "welcome")) {
+		json_t *rec = json_object_get(root, "recovered");
+
 		out->type = WSMSG_WELCOME;
+		if (json_is_boolean(rec))
+			out->recovered = json_is_true(rec);
 	} else if (!strcmp(t, "error")) {
 		out->type = WSMSG_ERROR;
 	} else if (!strcmp(t, "match")) {

@@ -9,8 +9,8 @@ ends:
   driver of ours was free with it); every fare with a token rated (201);
   exactly one websocket connect, no close of any kind, no liveness close;
   exit status 0 (its --strict verdict);
-- comm-svc's /metrics (every instance): no slow-reader close during the
-  run (its ping timeouts are shown, not asserted: they may be other
+- comm-svc's /metrics (every instance): no slow-reader close (nor one for
+  memory or overrun) during the run (its ping timeouts are shown, not asserted: they may be other
   sockets'); its logs: no "too slow" close line.
 
 Bounded: the bot's run, its drain (at most ~20 s), a 60 s margin."""
@@ -85,7 +85,8 @@ def test_soak_default_bot():
     rf, ws = b["riders_fate"], b["ws"]
     last_tick = math.ceil(RIDERS_PER_S * TICK_MS / 1000)
     delta = {k: m1.get(k, 0) - m0.get(k, 0) for k in
-             ("comm_slow_closes_total", "comm_ping_timeouts_total", "comm_policy_closes_total")}
+             ("comm_slow_closes_total", "comm_memory_closes_total", "comm_overrun_closes_total",
+              "comm_ping_timeouts_total", "comm_policy_closes_total", "comm_unrecovered_resumes_total")}
     figures = {"riders_fate": rf, "drivers_fate": b["drivers_fate"], "fares_unrated": b["fares_unrated"],
                "ratings": b["ratings"], "ws": ws, "strict": b["strict"], "comm_metrics_delta": delta,
                "slow_log_lines": len(slow_lines), "exit": p.returncode}
@@ -100,5 +101,7 @@ def test_soak_default_bot():
     assert b["fares_unrated"] == 0, why
     assert ws["connects"] == 1 and ws["disconnects"] == 0, why
     assert ws["closes_by_code"] == {} and ws["liveness_closes"] == 0, why
+    # closed for not reading fast enough: by queue length, memory, or overrun
     assert delta["comm_slow_closes_total"] == 0 and not slow_lines, why
+    assert delta["comm_memory_closes_total"] == 0 and delta["comm_overrun_closes_total"] == 0, why
     assert p.returncode == 0 and b["strict"]["ok"], why
