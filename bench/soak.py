@@ -10,7 +10,8 @@ records:
     and `stats` streams and their MEMORY USAGE, and `redis_other`: used_memory
     less the streams and less DBSIZE x the mean MEMORY USAGE of 16 random
     keys (what neither the capped streams nor the TTL'd keys explain);
-  - the size of every file in the stack's log directory, and their total;
+  - the size of every file in the stack's log directory, per family (a log
+    and its rotated copies, `x.log.1` ...: `logs_x.log`), and their total;
   - comm-svc's counters (/metrics of instance 0).
 When the bot has exited it writes OUT/samples.json and OUT/report.json,
 prints a table and exits 1 if anything grows without bound:
@@ -22,6 +23,9 @@ prints a table and exits 1 if anything grows without bound:
   (512 KiB for memory, 64 KiB for logs). The judged series: RssAnon of every
   process group (VmRSS is shown too; Redis' RSS follows its data, so Redis
   is judged by redis_other), redis_other, and the total size of the logs.
+  Logs are rotated by size (LOG_MAX_BYTES, LOG_KEEP): with --log-cap, a
+  family over that cap (+ 1 MiB for what is written between two looks of
+  logwatch) fails too, and one below it is "filling to cap".
   Streams are capped (MAXLEN ~): a stream is bounded while its length stays
   within 1.1 x its cap (requests 200000, matches 100000, stats 64); one over
   it fails. Keys carry TTLs (requests 5 s, rides 1 h) and are reported.
@@ -163,7 +167,8 @@ def sample(var, port, rds, bot_pid, t0):
             n = os.path.getsize(os.path.join(logdir, f))
         except OSError:
             continue
-        s[f"log_{f}"] = n
+        fam = f.rsplit(".", 1)[0] if f.rsplit(".", 1)[-1].isdigit() else f
+        s[f"logs_{fam}"] = s.get(f"logs_{fam}", 0) + n
         total += n
     s["log_total"] = total
     s["comm"] = comm_metrics(port)
@@ -180,7 +185,7 @@ def slope(pts):
     return sum((t - mt) * (v - mv) for t, v in pts) / den if den else 0.0
 
 
-def judge(samples, rel_per_hour):
+def judge(samples, rel_per_hour, log_cap=0):
     """[(series, row)] for every numeric series; row has a verdict."""
     dur = samples[-1]["t"] - samples[0]["t"] if len(samples) > 1 else 0
     t_a, t_b = samples[0]["t"] + dur / 3, samples[0]["t"] + 2 * dur / 3
@@ -210,6 +215,15 @@ def judge(samples, rel_per_hour):
             else:
                 fill = (cap - vals[-1]) / s3 / 60 if s3 > 0 else float("inf")
                 row["verdict"] = f"filling to cap {cap}" + (f" (in ~{fill:.0f} min)" if fill != float("inf") else "")
+        elif k.startswith("logs_") and log_cap:
+            row["judged"] = True
+            cap = log_cap + 1048576
+            if max(vals) > cap:
+                row["verdict"] = f"OVER CAP {cap / 1048576:.1f}M"
+            elif vals[-1] >= log_cap * 0.75:
+                row["verdict"] = "at its cap (rotated)"
+            else:
+                row["verdict"] = "filling to cap"
         elif kind and dur > 0:
             row["judged"] = True
             grows = (s3 > 0 and s3 >= 0.5 * s1 and s3 * 3600 >= rel_per_hour * max(vals[-1], 1)
@@ -220,7 +234,7 @@ def judge(samples, rel_per_hour):
 
 
 def fmt(v, k):
-    if k.startswith(("rss_", "anon_", "redis_used", "redis_other", "redis_streams", "log_")):
+    if k.startswith(("rss_", "anon_", "redis_used", "redis_other", "redis_streams", "log_", "logs_")):
         return f"{v / 1048576:.1f}M"
     return f"{v:.0f}" if isinstance(v, (int, float)) else str(v)
 
@@ -235,6 +249,8 @@ def main():
     ap.add_argument("--interval", type=float, default=10)
     ap.add_argument("--out", required=True, help="directory for samples.json and report.json")
     ap.add_argument("--rel-per-hour", type=float, default=0.25)
+    ap.add_argument("--log-cap", type=int, default=0,
+                    help="bytes a log family may hold: (LOG_KEEP + 1) x LOG_MAX_BYTES (0: not checked)")
     a = ap.parse_args()
     import redis
     try:
@@ -259,7 +275,7 @@ def main():
     # the last sample is after the bot's exit: its own series stop before
     with open(os.path.join(a.out, "samples.json"), "w") as f:
         json.dump(samples, f)
-    rows = judge(samples, a.rel_per_hour)
+    rows = judge(samples, a.rel_per_hour, a.log_cap)
     bot, bot_rc = {}, None
     try:
         with open(a.bot_json) as f:
@@ -284,7 +300,7 @@ def main():
     print(f"{'series':34} {'first':>9} {'last':>9} {'max':>9} {'/min 1st⅓':>10} {'/min last⅓':>11}  verdict")
     for k, r in rows:
         if k.startswith("rss_") or r["judged"] or k in ("redis_used_memory", "redis_keys", "redis_streams_memory") \
-                or k.startswith("log_"):
+                or k.startswith("logs_"):
             sl = lambda v: fmt(v, k) if not k.startswith(("xlen_", "redis_keys")) else f"{v:.1f}"
             print(f"{k:34} {fmt(r['first'], k):>9} {fmt(r['last'], k):>9} {fmt(r['max'], k):>9} "
                   f"{sl(r['slope1_per_min']):>10} {sl(r['slope3_per_min']):>11}  {r['verdict']}")
@@ -300,7 +316,7 @@ def main():
     print(f"comm-svc: slow closes {comm_end.get('comm_slow_closes_total')}, ping timeouts "
           f"{comm_end.get('comm_ping_timeouts_total')}, policy closes {comm_end.get('comm_policy_closes_total')}")
     report = {"samples": len(samples), "duration_s": samples[-1]["t"], "interval_s": a.interval,
-              "rule": {"rel_per_hour": a.rel_per_hour, "floors": FLOOR, "caps": CAPS},
+              "rule": {"rel_per_hour": a.rel_per_hour, "floors": FLOOR, "caps": CAPS, "log_cap": a.log_cap},
               "series": dict(rows), "bot": bot, "bot_exit": bot_rc, "comm_end": comm_end,
               "failures": failures, "ok": not failures}
     with open(os.path.join(a.out, "report.json"), "w") as f:

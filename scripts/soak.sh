@@ -9,6 +9,9 @@
 # in bench/soak.py). The stack is stopped afterwards, also on failure or
 # Ctrl-C.
 #   SOAK_MINUTES=10 SOAK_PORT=16080 SOAK_INTERVAL=10 TICK_MS=1000 BUILD_DIR=build
+#   SOAK_LOG_MAX_BYTES=256K (LOG_MAX_BYTES of the soak stack; LOG_KEEP 3): small,
+#   so that within minutes the logs reach their cap and the rotation is seen to
+#   hold them (the stack's default, 10M x 4 per log, takes hours to fill)
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MIN=${SOAK_MINUTES:-10}
@@ -17,6 +20,15 @@ export VAR_DIR=${SOAK_VAR_DIR:-$ROOT/var/soak}
 export TICK_MS=${TICK_MS:-1000}
 export BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 INTERVAL=${SOAK_INTERVAL:-10}
+export LOG_MAX_BYTES=${SOAK_LOG_MAX_BYTES:-256K}
+export LOG_KEEP=${LOG_KEEP:-3}
+case "$LOG_MAX_BYTES" in
+*[Kk]) LOG_CAP=$(( ${LOG_MAX_BYTES%?} * 1024 )) ;;
+*[Mm]) LOG_CAP=$(( ${LOG_MAX_BYTES%?} * 1048576 )) ;;
+*[Gg]) LOG_CAP=$(( ${LOG_MAX_BYTES%?} * 1073741824 )) ;;
+*) LOG_CAP=$LOG_MAX_BYTES ;;
+esac
+LOG_CAP=$(( LOG_CAP * (LOG_KEEP + 1) ))
 OUT=$VAR_DIR
 BOT_PID=
 SAMPLER_PID=
@@ -34,7 +46,7 @@ trap 'echo "soak: interrupted"; exit 130' INT TERM
 
 case "$MIN" in ''|*[!0-9]*) echo "soak: SOAK_MINUTES must be a whole number of minutes" >&2; exit 2 ;; esac
 [ "$MIN" -ge 1 ] || { echo "soak: SOAK_MINUTES must be at least 1" >&2; exit 2; }
-echo "soak: $MIN min, PORT=$PORT TICK_MS=$TICK_MS VAR_DIR=$VAR_DIR, sampling every $INTERVAL s"
+echo "soak: $MIN min, PORT=$PORT TICK_MS=$TICK_MS VAR_DIR=$VAR_DIR, sampling every $INTERVAL s, logs rotated at $LOG_MAX_BYTES x $((LOG_KEEP + 1))"
 bash "$ROOT/scripts/stack.sh" down >/dev/null 2>&1
 # a fresh start: no data or logs from an earlier run
 rm -rf "$VAR_DIR/redis" "$VAR_DIR/log" "$OUT"/{samples,report,bot}.json "$OUT/bot.rc"
@@ -48,7 +60,7 @@ sleep 0.2
 for _ in $(seq 50); do BOT_PID=$(pgrep -P $! -x bot | head -1); [ -n "$BOT_PID" ] && break; sleep 0.1; done
 [ -n "$BOT_PID" ] || { echo "soak: the bot did not start (see $VAR_DIR/log/bot.log)"; exit 1; }
 /usr/bin/python3 "$ROOT/bench/soak.py" --var "$VAR_DIR" --port "$PORT" --bot-pid "$BOT_PID" \
-	--bot-json "$OUT/bot.json" --bot-rc "$OUT/bot.rc" --interval "$INTERVAL" --out "$OUT" &
+	--bot-json "$OUT/bot.json" --bot-rc "$OUT/bot.rc" --interval "$INTERVAL" --out "$OUT" --log-cap "$LOG_CAP" &
 SAMPLER_PID=$!
 wait "$SAMPLER_PID"
 rc=$?
