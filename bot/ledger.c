@@ -257,11 +257,13 @@ static void settle(struct ledger *l, uint64_t now_us, int final)
 	e = next_of(l, l->last_b);
 	if (e && e->created_us < before)
 		before = e->created_us;
-	if (before && pend_expire(&l->map, before)) {
+	if (before) {
+		/* a cursor's entry that goes means everything before it went too */
 		if (l->last_b && l->last_b->created_us < before)
 			l->last_b = NULL;
 		if (l->last_a && l->last_a->created_us < before)
 			l->last_a = NULL;
+		pend_expire(&l->map, before);
 	}
 }
 
