@@ -152,17 +152,21 @@ FUZZ_BUILD   := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -D_GNU_SOURCE \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibot -Icomm-svc
-FUZZERS      := validate wsmsg http_parse hub
+FUZZERS      := validate wsmsg http_parse hub http_server
 fuzz_validate_SRC   := fuzz/fuzz_validate.c lib/validate.c
 fuzz_wsmsg_SRC      := fuzz/fuzz_wsmsg.c bot/wsmsg.c
 fuzz_http_parse_SRC := fuzz/fuzz_http_parse.c bot/http_parse.c
 fuzz_hub_SRC        := fuzz/fuzz_hub.c comm-svc/hub.c comm-svc/msg.c lib/validate.c lib/sbuf.c lib/log.c
+# lib/http.c behind the system's libwebsockets (not instrumented) on libuv
+fuzz_http_server_SRC := fuzz/fuzz_http_server.c lib/http.c lib/sbuf.c lib/log.c
+fuzz_http_server_FLAGS := $(shell pkg-config --cflags libwebsockets libuv 2>/dev/null)
+fuzz_http_server_LIBS  := $(shell pkg-config --libs libwebsockets libuv 2>/dev/null)
 FUZZ_BINS    := $(FUZZERS:%=$(FUZZ_BUILD)/fuzz_%)
 
 define fuzz_rule
 $(FUZZ_BUILD)/fuzz_$(1): $(fuzz_$(1)_SRC) $(wildcard lib/*.h bot/*.h comm-svc/*.h)
 	@mkdir -p $$(@D)
-	clang $(FUZZ_CFLAGS) -o $$@ $(fuzz_$(1)_SRC) -ljansson
+	clang $(FUZZ_CFLAGS) $(fuzz_$(1)_FLAGS) -o $$@ $(fuzz_$(1)_SRC) $(fuzz_$(1)_LIBS) -ljansson
 endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
 

@@ -153,6 +153,34 @@ def aggregate(raw):
             "client_cpu_s": med([y["client_cpu_s"] for y in x]),
             "connect_ms": med([y["connect_ms"] for y in x]),
             "loadavg_1m": [load1(r) for r in rs], "cmd": rs[0]["cmd"]})
+
+    # 6. ratings: rating-svc at --batch-max 1 and 256, pgbench references
+    rat = {}
+    for r in by.get("ratings", []):
+        if r["target"] == "rating-svc":
+            key = ("rating-svc", r["batch_max"], r["clients"])
+        else:
+            key = (r["target"], r.get("rows_per_xact", 1), r["clients"])
+        rat.setdefault(key, []).append(r)
+    res["ratings"] = []
+    for (target, per, clients), rs in sorted(rat.items(), key=lambda kv: (kv[0][2], kv[0][0] != "rating-svc", kv[0][0], kv[0][1])):
+        row = {"target": target, "clients": clients, "runs": len(rs),
+               "loadavg_1m": [load1(r) for r in rs], "cmd": rs[0]["cmd"]}
+        if target == "rating-svc":
+            row["batch_max"] = per
+            xs = [r["result"] for r in rs]
+            row["ratings_per_s"] = med([x["status"]["201"] / (x["duration_us"] / 1e6) if x["duration_us"] else None for x in xs])
+            row["p99_ms"] = med([x["latency_us"]["p99"] / 1000.0 for x in xs])
+            row["not_201"] = med([x["status"]["409"] + x["status"]["other"] + sum(x["errors"].values()) for x in xs])
+            # rows in the table after the run: every 201 has its row; at
+            # most `clients` more (answers still on the way when wrk stopped)
+            row["rows_match_201"] = all(r.get("rows") is not None and
+                                        r["result"]["status"]["201"] <= r["rows"] <= r["result"]["status"]["201"] + r["clients"]
+                                        for r in rs)
+        else:
+            row["rows_per_xact"] = per
+            row["ratings_per_s"] = med([r["result"]["tps"] * per for r in rs])
+        res["ratings"].append(row)
     return res
 
 
@@ -302,6 +330,30 @@ def markdown(res, analysis):
             loads([{"load": "%s" % v} for v in f["loadavg_1m"] if v is not None])))
     w("")
 
+    if res.get("ratings"):
+        w("## 6. Ratings: group commit (POST /rating → 201 once committed)")
+        w("")
+        w("wrk (`bench/rating.lua`) through nginx, every request a different ride (written to Redis "
+          "as the matcher does); ratings/s counts the 201s only. rating-svc with `--batch-max 1` "
+          "(before: one autocommit INSERT in flight) and `--batch-max 256` (group commit: the ratings "
+          "that queued meanwhile, one transaction, pipelined). The references are Postgres alone in "
+          "the same run: pgbench running the same INSERT, one row per transaction (*pg-single*) or 64 "
+          "in one pipelined transaction (*pg-batch64*), rows/s. Postgres runs with fsync on (durable "
+          "commits). *rows ≥ 201s*: after each run the table held a row for every 201 (and at most one more per "
+          "client: answers still on their way when wrk stopped).")
+        w("")
+        w("| clients | target | batch | ratings/s | p99 ms | not 201 | rows ≥ 201s | load 1m |")
+        w("|---|---|---|---|---|---|---|---|")
+        for r in res["ratings"]:
+            batch = ("--batch-max %d" % r["batch_max"]) if r["target"] == "rating-svc" else ("%d rows/xact" % r["rows_per_xact"])
+            w("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
+                r["clients"], r["target"], batch, fmt(r["ratings_per_s"], 0),
+                fmt(r.get("p99_ms")) if r["target"] == "rating-svc" else "–",
+                fmt(r.get("not_201"), 0) if r["target"] == "rating-svc" else "–",
+                ("yes" if r["rows_match_201"] else "**no**") if r["target"] == "rating-svc" else "–",
+                loads([{"load": "%s" % v} for v in r["loadavg_1m"] if v is not None])))
+        w("")
+
     w("## Commands")
     w("")
     w("```")
@@ -318,6 +370,9 @@ def markdown(res, analysis):
         w(f["cmd"])
     for x in res["matcher"][:1]:
         w(x["cmd"])
+    for r in res.get("ratings", []):
+        if r["clients"] == 64:
+            w(r["cmd"])
     w("```")
     w("")
     if analysis:
@@ -344,6 +399,12 @@ def smoke_check(raw, res):
             for k in ("welcomed", "msgs_per_s", "received_match", "expected_match"):
                 if k not in r["result"]:
                     raise SystemExit("smoke: ws_fanout JSON lacks %s" % k)
+        if r["section"] == "ratings" and r["target"] == "rating-svc":
+            for k in ("requests", "duration_us", "status", "errors", "latency_us"):
+                if k not in r["result"]:
+                    raise SystemExit("smoke: rating.lua JSON lacks %s" % k)
+        if r["section"] == "ratings" and r["target"] != "rating-svc" and "tps" not in r["result"]:
+            raise SystemExit("smoke: pgbench result lacks tps")
         if r["section"] == "ingest":
             for k in ("requests", "duration_us", "errors", "latency_us"):
                 if k not in r["result"]:

@@ -10,6 +10,10 @@
 #   3. matcher time per tick at N = 1e3..1e6 (build/bench/bench_matcher)
 #   4. websocket fan-out to 1000 sockets through nginx (build/bench/ws_fanout)
 #   5. CPU seconds and peak RSS of every process during part 1; idle RSS
+#   6. ratings: POST /rating through nginx (wrk, bench/rating.lua) at 1, 8
+#      and 64 clients, rating-svc with --batch-max 1 (one INSERT each) and
+#      256 (group commit), with pgbench's single-row and batched (64 rows a
+#      transaction, pipelined) INSERT rates into the same Postgres as references
 #
 # It starts its own stack (PORT=BENCH_PORT, default 15080; data in
 # var/bench/stack) and its own ceiling nginxes (PORT+60..62), and stops all
@@ -18,7 +22,7 @@
 #   BENCH_QUICK=1   one run of each, short durations (a few minutes)
 #   BENCH_SMOKE=1   tiny version for `make bench-smoke`: seconds long, writes
 #                   to var/bench-smoke/ (not BENCHMARKS.md) and checks the JSON
-#   BENCH_RUNS, BENCH_TICKS, BENCH_RATES, BENCH_SECTIONS="matcher fanout ingest latency"
+#   BENCH_RUNS, BENCH_TICKS, BENCH_RATES, BENCH_SECTIONS="matcher fanout ingest latency ratings"
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -32,18 +36,21 @@ full)
 	RUNS=${BENCH_RUNS:-3}; LAT_S=10; ING_S=10; FAN_S=10; FAN_RATES="50 100 200"
 	FAN_CONN=1000; MAXN=1000000; M_RUNS=3; RATES=${BENCH_RATES:-"1000 5000"}
 	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=1; WRK_C=64
-	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench} ;;
+	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench}
+	RAT_S=10; RAT_N=200000 ;;
 quick)
 	RUNS=${BENCH_RUNS:-1}; LAT_S=4; ING_S=3; FAN_S=3; FAN_RATES="100"
 	FAN_CONN=1000; MAXN=100000; M_RUNS=1; RATES=${BENCH_RATES:-"1000 5000"}
 	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=0; WRK_C=64
-	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench} ;;
+	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench}
+	RAT_S=3; RAT_N=100000 ;;
 smoke)
 	RUNS=1; LAT_S=1; ING_S=1; FAN_S=1; FAN_RATES="20"
 	FAN_CONN=20; MAXN=1000; M_RUNS=1; RATES="200"; TICKS="100"; INFO_RUN=0; WRK_C=4
-	PORT=${BENCH_PORT:-15180}; OUT=${BENCH_OUT:-$ROOT/var/bench-smoke} ;;
+	PORT=${BENCH_PORT:-15180}; OUT=${BENCH_OUT:-$ROOT/var/bench-smoke}
+	RAT_S=1; RAT_N=5000 ;;
 esac
-SECTIONS=${BENCH_SECTIONS:-"matcher fanout ingest latency"}
+SECTIONS=${BENCH_SECTIONS:-"matcher fanout ingest latency ratings"}
 REDIS_PORT=$((PORT + 1))
 SVAR=$OUT/stack
 CEIL=$OUT/ceiling
@@ -166,7 +173,7 @@ services_stop() {
 # a fresh stack: no data from an earlier bench run
 bash "$ROOT/scripts/stack.sh" down >/dev/null 2>&1
 rm -rf "$SVAR/redis" "$SVAR/log"
-if has fanout || has ingest || has latency; then
+if has fanout || has ingest || has latency || has ratings; then
 	stack_up 1000 warn
 	sleep 1
 	printf '{"section":"idle","when":"fresh start","load":"%s","procs":%s}\n' "$(load)" "$(procs_json)" >> "$RAW"
@@ -344,6 +351,76 @@ if has latency; then
 		last=${RATES##* }
 		lat_config 10 info "$last"
 	fi
+fi
+
+# ------------------------------------------------------------ 6. ratings
+pg_conn() { bash "$ROOT/scripts/stack.sh" pg-conninfo; }
+psql_q() { psql "$(pg_conn)" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+PGBENCH=/usr/lib/postgresql/15/bin/pgbench
+# pgbench -T S -> {"tps":..,"xacts":..}; its conninfo (with the password)
+# goes as the database argument, never into the recorded command
+pgbench_run() { # clients script-file
+	local o tps n
+	o=$("$PGBENCH" -n -M prepared -c "$1" -j "$([ "$1" -gt 1 ] && echo 2 || echo 1)" -T "$RAT_S" \
+		-f "$2" "$(pg_conn)" 2>&1) || { echo "$o" | tail -3 >&2; return 1; }
+	tps=$(echo "$o" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+	n=$(echo "$o" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+	[ -n "$tps" ] || return 1
+	printf '{"tps":%s,"xacts":%s}' "$tps" "${n:-0}"
+}
+if has ratings; then
+	RAT_CLIENTS=${BENCH_RATING_CLIENTS:-"1 8 64"}
+	[ "$MODE" = smoke ] && RAT_CLIENTS=${BENCH_RATING_CLIENTS:-8}
+	# the references: the same INSERT as rating-svc's into a copy of the table
+	psql_q "DROP TABLE IF EXISTS bench_ratings; CREATE TABLE bench_ratings (LIKE ratings INCLUDING ALL)" ||
+		log "warning: could not create bench_ratings"
+	ins="INSERT INTO bench_ratings (ride_id, car_number, driver_name, rating) VALUES (gen_random_uuid()::text, 'BENCH-1', 'Bench', 4) ON CONFLICT (ride_id) DO NOTHING RETURNING ride_id;"
+	echo "$ins" > "$OUT/pg_single.sql"
+	{ echo '\startpipeline'; echo 'BEGIN;'; for _ in $(seq 64); do echo "$ins"; done; echo 'COMMIT;'; echo '\endpipeline'; } > "$OUT/pg_batch64.sql"
+	for run in $(seq "$RUNS"); do
+		for c in $RAT_CLIENTS; do
+			for bm in 1 256; do
+				# rating-svc restarted with this --batch-max (env RATING_BATCH_MAX)
+				services_stop
+				RATING_BATCH_MAX=$bm stack_up 1000 warn
+				# services_stop emptied Redis: the rides rb-0..N-1 again, as
+				# the matcher writes them (token, driver)
+				REDISCLI_AUTH=$(cat "$SVAR/secrets/redis_password" 2>/dev/null) redis-cli -p "$REDIS_PORT" --pipe >/dev/null < <(
+					awk -v n="$RAT_N" 'BEGIN { for (i = 0; i < n; i++)
+						printf "HSET ride:rb-%d token benchtoken car_number BENCH-%d driver_name Bench\r\n", i, i % 500 }')
+				psql_q "TRUNCATE ratings" || log "warning: could not empty ratings"
+				t=$([ "$c" -gt 1 ] && echo 2 || echo 1)
+				url="http://127.0.0.1:$PORT/rating"
+				cmd="wrk -t$t -c$c -d${RAT_S}s -s bench/rating.lua $url -- $RAT_N"
+				# warm-up (not measured): connections, the prepared statement
+				wrk -t1 -c1 -d1s -s "$ROOT/bench/rating.lua" "$url" -- 1 >/dev/null 2>&1
+				psql_q "TRUNCATE ratings"
+				l0=$(load)
+				log "ratings: rating-svc --batch-max $bm, $c clients, run $run (load $l0)"
+				o=$(cd "$ROOT" && $cmd 2>&1)
+				j=$(echo "$o" | sed -n 's/^WRKJSON //p')
+				rows=$(psql_q "SELECT count(*) FROM ratings" 2>/dev/null)
+				if [ -n "$j" ]; then
+					printf '{"section":"ratings","target":"rating-svc","batch_max":%s,"clients":%s,"run":%s,"load":"%s","rows":%s,"cmd":"RATING_BATCH_MAX=%s %s","result":%s}\n' \
+						"$bm" "$c" "$run" "$l0" "${rows:-null}" "$bm" "$cmd" "$j" >> "$RAW"
+				else
+					log "warning: wrk failed against $url: $(echo "$o" | tail -2)"
+				fi
+			done
+			for ref in single batch64; do
+				psql_q "TRUNCATE bench_ratings"
+				l0=$(load)
+				log "ratings: pgbench $ref, $c clients, run $run (load $l0)"
+				if j=$(pgbench_run "$c" "$OUT/pg_$ref.sql"); then
+					printf '{"section":"ratings","target":"pg-%s","rows_per_xact":%s,"clients":%s,"run":%s,"load":"%s","cmd":"pgbench -n -M prepared -c %s -T %s -f pg_%s.sql","result":%s}\n' \
+						"$ref" "$([ $ref = single ] && echo 1 || echo 64)" "$c" "$run" "$l0" "$c" "$RAT_S" "$ref" "$j" >> "$RAW"
+				else
+					log "warning: pgbench $ref failed"
+				fi
+			done
+		done
+	done
+	psql_q "DROP TABLE IF EXISTS bench_ratings; TRUNCATE ratings"
 fi
 
 cleanup

@@ -13,7 +13,7 @@ SECS=${FUZZ_SECONDS:-60}
 mode=${1:-corpus}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(validate wsmsg http_parse hub)
+[ ${#names[@]} -gt 0 ] || names=(validate wsmsg http_parse hub http_server)
 out=$ROOT/var/fuzz
 mkdir -p "$out"
 rc=0

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """seeds.py - writes the hand-made seed inputs of the fuzz corpora for the
-harnesses whose inputs are structured (fuzz/corpus/{wsmsg,http_parse,hub}).
+harnesses whose inputs are structured (fuzz/corpus/{wsmsg,http_parse,hub,
+http_server}).
 Run once from the repository root when the formats change; the files are
 committed. Inputs found by fuzzing (regressions) are committed beside them
 under names starting with "crash-" or "regress-"."""
@@ -57,6 +58,40 @@ def main():
     put(c, "timeouts", op(0) + op(6) * 8 + op(7) + op(0, 1) + op(1, 1, hello(b"b")) + op(6) * 6 + op(8, 1))
     put(c, "rewrite", op(9, 0, b'{ "rating_token" : "x" , "type" : "match" }'))
     put(c, "rewrite-last", op(9, 0, b'{"type":"match","a":{"rating_token":1},"rating_token":"t"}'))
+
+    # http_server: [how the rest is written: 0 all at once, n chunks of n
+    # bytes] then raw bytes to a service port
+    def req(method, path, body=b"", headers=b""):
+        return (b"%s %s HTTP/1.1\r\nHost: x\r\n" % (method, path) + headers
+                + (b"Content-Length: %d\r\n" % len(body) if body else b"") + b"\r\n" + body)
+    c = "fuzz/corpus/http_server"
+    j = b'{"name":"K","car_number":"A-1","location":{"x":1,"y":2}}'
+    put(c, "get-query", b"\0" + req(b"GET", b"/q?limit=2&a=b&&x=1%26y%3D2&a=%41+b"))
+    put(c, "post-sync", b"\0" + req(b"POST", b"/sync", j))
+    put(c, "post-async-split", b"\x03" + req(b"POST", b"/async", j))
+    put(c, "keep-alive", b"\x40" + req(b"GET", b"/healthz") + req(b"GET", b"/metrics"))
+    # two POSTs in one write spun lws 4.1.6 for good (lib/http.c refuses them)
+    put(c, "crash-pipelined-posts", b"\0" + req(b"POST", b"/sync", b"{}") * 2)
+    put(c, "crash-pipelined-async", b"\0" + req(b"POST", b"/async", j) * 2)
+    put(c, "pipelined-get-post", b"\0" + req(b"GET", b"/q") * 2 + req(b"POST", b"/sync", b"{}"))
+    put(c, "unknown-method", b"\0" + req(b"FOO", b"/sync"))
+    put(c, "nul-in-query", b"\0" + req(b"GET", b"/q?a=%00"))
+    put(c, "bad-escape", b"\0" + req(b"GET", b"/p/%zz/..%2F%2e%2e/x?a=%2"))
+    put(c, "h2c", b"\0" + req(b"GET", b"/q", headers=b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                                                    b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"))
+    put(c, "websocket-upgrade", b"\0" + req(b"GET", b"/q", headers=b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+                                                                  b"Sec-WebSocket-Version: 13\r\n"
+                                                                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"))
+    put(c, "bare-close", b"\0")
+    put(c, "half-request-line", b"\0GET /q")
+    put(c, "short-body", b"\0POST /async HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a")
+    put(c, "big-body", b"\0" + req(b"POST", b"/sync", b"[" * 300))
+    put(c, "long-query", b"\0" + req(b"GET", b"/q?a=" + b"b" * 1100 + b"&limit=2"))
+    put(c, "many-headers", b"\0" + req(b"GET", b"/q", headers=b"Accept: a\r\n" * 150))
+    put(c, "huge-header", b"\0" + req(b"GET", b"/q", headers=b"X-A: " + b"a" * 40000 + b"\r\n"))
+    put(c, "chunked", b"\0POST /sync HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+    put(c, "bad-length", b"\0" + req(b"POST", b"/sync", headers=b"Content-Length: -5\r\n"))
+    put(c, "http10", b"\0GET /q?limit=1 HTTP/1.0\r\n\r\n")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,19 @@
  * written directly when the handler answers during dispatch, otherwise from
  * LWS_CALLBACK_HTTP_WRITEABLE. The request is reference counted: the server
  * holds one reference until the reply is written or the connection is gone
- * and a reply has been given; handlers waiting on a store hold another. */
+ * and a reply has been given; handlers waiting on a store hold another.
+ * One timer per request: the body's deadline (408, then close) until
+ * dispatch, the store's (503) from then on.
+ *
+ * What lws 4.1.6 does with hostile input, and what is done about it here:
+ * callbacks may come without per-session data (a connection closed before
+ * a request); a request parsed from bytes lws buffered behind an earlier
+ * one (pipelining) is refused, because lws would feed its own header bytes
+ * back as its body and then spin (see LWS_CALLBACK_HTTP); lws would switch
+ * to h2c when asked, so upgrades are confirmed here (websocket only, where
+ * there is a websocket protocol); the query is taken whole or refused (414).
+ * The issue-15 cases are in tests/integration/test_hostile_http.py and
+ * fuzz/fuzz_http_server.c. */
 #include "http.h"
 
 #include "log.h"
@@ -29,12 +41,20 @@ struct http_req {
 	const struct http_route *route;
 	const char *method;
 	char path[256];
-	char query[512];
+	/* The query as lws decoded it: its '&'-separated fragments ("name=value"),
+	 * each NUL-terminated, one after the other (an encoded %26 stays inside
+	 * its value). query_len bytes in all. */
+	char query[HTTP_QUERY_MAX + 1];
+	size_t query_len;
+	char raw_path[HTTP_RAW_PATH_MAX + 1]; /* from X-Original-URI, "" if none */
 	char *body;
 	size_t body_len, body_cap;
 	int too_big;
 	int refs;
-	int replied, written, server_done, dispatching;
+	int replied, written, server_done, dispatching, dispatched;
+	int close_after;            /* close the connection once the reply is out */
+	const char *ctype;          /* NULL: application/json */
+	int query_too_long;
 	int status;
 	unsigned char *reply;       /* LWS_PRE bytes of headroom, then the body */
 	size_t reply_len;
@@ -98,11 +118,10 @@ const char *http_req_body(const struct http_req *req, size_t *len)
 int http_req_query(const struct http_req *req, const char *name, char *buf, size_t len)
 {
 	size_t nlen = strlen(name);
-	const char *p = req->query;
+	const char *p = req->query, *end = req->query + req->query_len;
 
-	while (*p) {
-		const char *end = strchr(p, '&');
-		size_t seg = end ? (size_t)(end - p) : strlen(p);
+	for (; p < end; p += strlen(p) + 1) {
+		size_t seg = strlen(p);
 
 		if (seg > nlen && !strncmp(p, name, nlen) && p[nlen] == '=') {
 			size_t vlen = seg - nlen - 1;
@@ -113,12 +132,19 @@ int http_req_query(const struct http_req *req, const char *name, char *buf, size
 			buf[vlen] = 0;
 			return (int)vlen;
 		}
-		p += seg;
-		if (*p == '&')
-			p++;
 	}
 	return -1;
 }
+
+const char *http_req_raw_path(const struct http_req *req)
+{
+	return req->raw_path[0] ? req->raw_path : NULL;
+}
+
+/* The opaque user data of a connection (lws keeps it per wsi, across
+ * transactions, unlike the per-session data) points here once it has carried
+ * a transaction. */
+static char conn_reused;
 
 /* Writes the stored reply. Returns -1 when lws wants the connection closed. */
 static int req_write(struct http_req *req)
@@ -129,7 +155,8 @@ static int req_write(struct http_req *req)
 	int close;
 
 	req->written = 1;
-	if (lws_add_http_common_headers(wsi, (unsigned int)req->status, "application/json",
+	if (lws_add_http_common_headers(wsi, (unsigned int)req->status,
+					 req->ctype ? req->ctype : "application/json",
 					 (lws_filepos_t)req->reply_len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 					 (const unsigned char *)"no-store", 8, &p, end) ||
@@ -139,9 +166,13 @@ static int req_write(struct http_req *req)
 		close = lws_write(wsi, req->reply + LWS_PRE, req->reply_len, LWS_WRITE_HTTP_FINAL) !=
 			(int)req->reply_len;
 	req->wsi = NULL;
+	close |= req->close_after;
 	req_server_done(req);
 	if (close)
 		return -1;
+	/* the connection has carried a transaction: a request parsed on it from
+	 * now on may have been pipelined (see LWS_CALLBACK_HTTP) */
+	lws_set_opaque_user_data(wsi, (void *)&conn_reused);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -195,11 +226,20 @@ void http_reply_error(struct http_req *req, int status, const char *message, con
 	sbuf_free(&b);
 }
 
+/* Before dispatch the timer is the body's deadline (408, then the connection
+ * closes: the rest of the body may still be on its way); after it, the
+ * store's (503). */
 static void req_timeout_cb(uv_timer_t *t)
 {
 	struct http_req *req = t->data;
 
 	req->srv->stats.timeouts++;
+	if (!req->dispatched) {
+		log_warn("%s %s: the body did not arrive in time", req->method, req->path);
+		req->close_after = 1;
+		http_reply_error(req, 408, "request timed out: the body did not arrive in time", NULL);
+		return;
+	}
 	log_warn("%s %s timed out waiting for a store", req->method, req->path);
 	http_reply_error(req, 503, "service unavailable: backing store did not answer", NULL);
 }
@@ -226,15 +266,18 @@ static void builtin_metrics(struct http_req *req, void *app)
 		    "# TYPE http_replies_total counter\n"
 		    "http_replies_total{class=\"2xx\"} %llu\nhttp_replies_total{class=\"4xx\"} %llu\n"
 		    "http_replies_total{class=\"5xx\"} %llu\n"
-		    "# TYPE http_timeouts_total counter\nhttp_timeouts_total %llu\n",
-		    s->requests, s->replies_2xx, s->replies_4xx, s->replies_5xx, s->timeouts);
+		    "# TYPE http_timeouts_total counter\nhttp_timeouts_total %llu\n"
+		    "# TYPE http_refused_total counter\nhttp_refused_total %llu\n",
+		    s->requests, s->replies_2xx, s->replies_4xx, s->replies_5xx, s->timeouts,
+		    s->refused);
 	if (srv->o.metrics)
 		srv->o.metrics(&b, app);
-	/* Prometheus text is not JSON, but http_reply sends it as it is */
-	if (b.oom)
+	if (b.oom) {
 		http_reply_error(req, 500, "out of memory", NULL);
-	else
+	} else {
+		req->ctype = "text/plain; version=0.0.4";
 		http_reply(req, 200, b.p, b.len);
+	}
 	sbuf_free(&b);
 }
 
@@ -280,6 +323,9 @@ static int req_dispatch(struct http_pss *pss, struct http_req *req)
 	const struct http_route *r;
 
 	req->dispatching = 1;
+	req->dispatched = 1;
+	/* the store's deadline starts now that the request is complete */
+	uv_timer_start(&req->timer, req_timeout_cb, (uint64_t)req->srv->o.timeout_ms, 0);
 	if (req->too_big)
 		http_reply_error(req, 413, "body too large", NULL);
 	else if ((r = route_find(req)))
@@ -328,6 +374,7 @@ static long content_length(struct lws *wsi)
 static struct http_req *req_new(struct http_server *srv, struct lws *wsi, const char *uri)
 {
 	struct http_req *req = calloc(1, sizeof(*req));
+	int qtotal;
 
 	if (!req)
 		return NULL;
@@ -341,29 +388,99 @@ static struct http_req *req_new(struct http_server *srv, struct lws *wsi, const 
 			break;
 		}
 	snprintf(req->path, sizeof(req->path), "%s", uri ? uri : "/");
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0) {
-		/* lws gives the arguments as fragments; join them with '&' */
-		int n = 0, frag = 0, len;
+	qtotal = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+	if (qtotal > HTTP_QUERY_MAX) {
+		/* refused (414) rather than cut short */
+		req->query_too_long = 1;
+	} else if (qtotal > 0) {
+		/* every fragment, also empty ones: they need qtotal + 1 bytes
+		 * (lws counts one '&' between two) */
+		size_t n = 0;
+		int len;
 
-		while (n < (int)sizeof(req->query) - 1 &&
-		       (len = lws_hdr_copy_fragment(wsi, req->query + n, (int)sizeof(req->query) - n,
-						    WSI_TOKEN_HTTP_URI_ARGS, frag)) > 0) {
-			n += len;
-			if (n < (int)sizeof(req->query) - 1)
-				req->query[n++] = '&';
-			frag++;
-		}
-		if (n > 0 && req->query[n - 1] == '&')
-			n--;
-		req->query[n] = 0;
+		for (int frag = 0; n < sizeof(req->query) &&
+				   (len = lws_hdr_copy_fragment(wsi, req->query + n,
+								(int)(sizeof(req->query) - n),
+								WSI_TOKEN_HTTP_URI_ARGS, frag)) >= 0;
+		     frag++)
+			n += (size_t)len + 1;
+		req->query_len = n;
+	}
+	{
+		/* nginx passes the URI as the client sent it (not decoded, not
+		 * normalised), for paths that carry data (rating-svc's car numbers) */
+		static const char hname[] = "x-original-uri:";
+		int rl = lws_hdr_custom_length(wsi, hname, (int)sizeof(hname) - 1);
+
+		if (rl > 0 && rl < (int)sizeof(req->raw_path) &&
+		    lws_hdr_custom_copy(wsi, req->raw_path, (int)sizeof(req->raw_path), hname,
+					(int)sizeof(hname) - 1) > 0) {
+			char *q = strchr(req->raw_path, '?');
+
+			if (q)
+				*q = 0;
+		} else
+			req->raw_path[0] = 0;
 	}
 	uv_timer_init(srv->loop, &req->timer);
 	req->timer.data = req;
-	uv_timer_start(&req->timer, req_timeout_cb, (uint64_t)srv->o.timeout_ms, 0);
+	/* the body's deadline; dispatch restarts it as the store's */
+	uv_timer_start(&req->timer, req_timeout_cb, (uint64_t)srv->o.body_timeout_ms, 0);
 	srv->stats.requests++;
 	return req;
 }
 
+/* Answers a refused upgrade (h2c, or websocket where there is none) with a
+ * JSON 400 written at once; the caller then closes. No per-session data is
+ * needed (there may be none yet). */
+static void refuse_upgrade(struct lws *wsi)
+{
+	static const char body[] = "{\"error\":\"upgrade not supported here\"}";
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
+		      *end = buf + sizeof(buf) - 1;
+
+	if (lws_add_http_common_headers(wsi, 400, "application/json", sizeof(body) - 1, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+					 5, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return;
+	memcpy(start, body, sizeof(body) - 1);
+	lws_write(wsi, start, sizeof(body) - 1, LWS_WRITE_HTTP_FINAL);
+}
+
+/* lws 4.1 switches to h2c (101) by itself when asked: only a websocket
+ * upgrade is allowed, and only where the server has a websocket protocol.
+ * Returns 0 to go on, -1 after answering 400 (lws then closes). */
+static int confirm_upgrade(struct http_server *srv, struct lws *wsi, const void *in)
+{
+	if (srv && srv->o.ws_protocol && in && !strcasecmp((const char *)in, "websocket"))
+		return 0;
+	log_warn("%s: refused an upgrade to '%.32s'", srv ? srv->o.name : "http",
+		 in ? (const char *)in : "");
+	if (srv)
+		srv->stats.refused++;
+	refuse_upgrade(wsi);
+	return -1;
+}
+
+/* The websocket protocol is the vhost's default, so lws binds incoming
+ * connections to it and asks it (not cb_http) to confirm upgrades: this
+ * wrapper decides that, and hands every other callback to the service's. */
+static int cb_ws_wrap(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		      size_t len)
+{
+	struct http_server *srv = lws_context_user(lws_get_context(wsi));
+
+	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
+		return confirm_upgrade(srv, wsi, in);
+	if (!srv || !srv->o.ws_protocol)
+		return -1;
+	return srv->o.ws_protocol->callback(wsi, reason, user, in, len);
+}
+
+/* Every callback may come without per-session data: lws calls CLOSED_HTTP
+ * (and others) with user == NULL for a connection that closed before a
+ * request was parsed (a bare connect-and-close, a request lws refused). */
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		   size_t len)
 {
@@ -372,15 +489,38 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	struct http_req *req;
 
 	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return confirm_upgrade(srv, wsi, in);
+
 	case LWS_CALLBACK_HTTP: {
 		long clen;
 
+		if (!pss || !srv)
+			return -1;
 		if (pss->req) /* a previous request still pending on this connection */
 			return -1;
+		/* Pipelining. A request parsed from bytes lws had already read
+		 * while an earlier request on this connection was in progress
+		 * comes from the connection's rx buffer (buflist). For a request
+		 * with a body, lws 4.1.6 then re-reads that buffer from its start
+		 * as the body (lws_http_action's h2 buflist loop) and spins for
+		 * good once the reply is written (LRS_DEFERRING_ACTION consumes
+		 * nothing). So such a request is refused: the connection closes
+		 * after the earlier replies. lws_service_adjust_timeout() returns 0
+		 * exactly when some connection has buffered rx ready; the first
+		 * request of a connection never comes from the buffer. */
+		if (lws_get_opaque_user_data(wsi) == &conn_reused &&
+		    lws_service_adjust_timeout(lws_get_context(wsi), 1, 0) == 0) {
+			srv->stats.refused++;
+			log_warn("%s: pipelined request refused, closing the connection", srv->o.name);
+			return -1;
+		}
 		req = req_new(srv, wsi, in);
 		if (!req)
 			return -1;
 		pss->req = req;
+		if (req->query_too_long)
+			return req_reject(pss, req, 414, "query string too long");
 		clen = content_length(wsi);
 		if (clen == -2 || (clen == -1 && !strcmp(req->method, "POST") &&
 				   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)) {
@@ -400,8 +540,8 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	}
 
 	case LWS_CALLBACK_HTTP_BODY:
-		req = pss->req;
-		if (!req || req->too_big)
+		req = pss ? pss->req : NULL;
+		if (!req || req->too_big || req->replied)
 			return 0;
 		if (req->body_len + len > req->srv->o.max_body) {
 			req->too_big = 1;
@@ -419,13 +559,29 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0;
 
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		req = pss->req;
+		req = pss ? pss->req : NULL;
 		if (!req)
+			return -1;
+		if (req->dispatched) {
+			/* lws calls this again (consuming nothing) when more bytes
+			 * arrive while the request waits on a store, and once more
+			 * per lws event until the reply: the client pipelined.
+			 * Refused: the pending reply is written, then the connection
+			 * closes (the extra bytes are never parsed). */
+			if (!req->close_after) {
+				srv->stats.refused++;
+				log_warn("%s: request pipelined behind a pending one, closing "
+					 "the connection after its reply", srv->o.name);
+			}
+			req->close_after = 1;
+			return 0;
+		}
+		if (req->replied) /* timed out (408) while the body came */
 			return -1;
 		return req_dispatch(pss, req);
 
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		req = pss->req;
+		req = pss ? pss->req : NULL;
 		if (!req || !req->replied || req->written)
 			return 0;
 		pss->req = NULL;
@@ -437,7 +593,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return req_write(req);
 
 	case LWS_CALLBACK_CLOSED_HTTP:
-		req = pss->req;
+		req = pss ? pss->req : NULL;
 		if (req) {
 			pss->req = NULL;
 			req->wsi = NULL;
@@ -507,6 +663,8 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 		srv->o.max_body = 4096;
 	if (srv->o.timeout_ms <= 0)
 		srv->o.timeout_ms = 3000;
+	if (srv->o.body_timeout_ms <= 0)
+		srv->o.body_timeout_ms = 5000;
 	if (!srv->o.host || !*srv->o.host)
 		srv->o.host = "127.0.0.1";
 	if (!srv->o.name)
@@ -515,6 +673,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 	srv->protocols[0] = (struct lws_protocols){ "http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0 };
 	if (opts->ws_protocol) {
 		srv->protocols[1] = *opts->ws_protocol;
+		srv->protocols[1].callback = cb_ws_wrap;
 		srv->pvo_default = (struct lws_protocol_vhost_options){ NULL, NULL, "default", "1" };
 		srv->pvo = (struct lws_protocol_vhost_options){ NULL, &srv->pvo_default,
 								opts->ws_protocol->name, "" };
@@ -522,7 +681,9 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 	memset(&info, 0, sizeof(info));
-	info.port = srv->o.port;
+	/* a negative port: a server vhost without a listening socket, into
+	 * which sockets are adopted (fuzz/fuzz_http_server.c) */
+	info.port = srv->o.port < 0 ? CONTEXT_PORT_NO_LISTEN_SERVER : srv->o.port;
 	info.iface = srv->o.host;
 	info.protocols = srv->protocols;
 	info.pvo = opts->ws_protocol ? &srv->pvo : NULL;
@@ -533,7 +694,10 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 	info.pcontext = &srv->ctx;
 	info.keepalive_timeout = 60;
 	info.timeout_secs = 30;
-	info.max_http_header_data = 4096;
+	/* nginx passes at most 16 KiB of headers (large_client_header_buffers
+	 * in nginx.conf.in); more than lws' space is refused by lws with a
+	 * close, which nginx would report as 502 */
+	info.max_http_header_data = 32768;
 	info.vhost_name = srv->o.name;
 	srv->ctx = lws_create_context(&info);
 	/* lws 4.1 returns a context even when its vhost could not listen.
@@ -549,7 +713,8 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 		free(srv);
 		return NULL;
 	}
-	log_info("%s: listening on http://%s:%d", srv->o.name, srv->o.host, srv->o.port);
+	if (srv->o.port >= 0)
+		log_info("%s: listening on http://%s:%d", srv->o.name, srv->o.host, srv->o.port);
 	return srv;
 }
 

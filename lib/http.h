@@ -18,6 +18,9 @@
 
 #include "sbuf.h"
 
+#define HTTP_QUERY_MAX 1024     /* longer query strings are refused (414) */
+#define HTTP_RAW_PATH_MAX 768
+
 struct http_server;
 struct http_req;
 
@@ -33,11 +36,12 @@ struct http_route {
 struct http_server_opts {
 	const char *name;                 /* for logs */
 	const char *host;                 /* listen address, default 127.0.0.1 */
-	int port;
+	int port;                         /* < 0: no listening socket (adopt sockets) */
 	const struct http_route *routes;  /* ends with a NULL method */
 	void *app;                        /* passed to handlers and hooks */
 	size_t max_body;                  /* default 4096; larger bodies get 413 */
-	int timeout_ms;                   /* default 3000; then 503 */
+	int timeout_ms;                   /* default 3000 from a complete request; then 503 */
+	int body_timeout_ms;              /* default 5000 for a body to arrive; then 408, closed */
 	int (*healthy)(void *app);        /* /healthz: 200 when it returns 1, else 503 */
 	void (*metrics)(struct sbuf *out, void *app); /* /metrics, Prometheus text */
 	/* Optional websocket protocol, served on any path as the default (also
@@ -62,8 +66,15 @@ const char *http_req_method(const struct http_req *req);
 const char *http_req_path(const struct http_req *req);   /* without the query */
 /* The body (not NUL-terminated) and its length; empty for GET. */
 const char *http_req_body(const struct http_req *req, size_t *len);
-/* Copies query parameter name into buf; returns its length or -1. */
+/* Copies query parameter name (as lws decoded it: %XX and '+') into buf;
+ * returns its length, or -1 when absent or longer than len - 1. A query over
+ * HTTP_QUERY_MAX bytes never reaches a handler (414). */
 int http_req_query(const struct http_req *req, const char *name, char *buf, size_t len);
+/* The request's path as the client sent it, not percent-decoded nor
+ * normalised: the X-Original-URI header nginx adds (nginx.conf.in), without
+ * its query. NULL when there is none (a client talking to the service port
+ * directly) or it is over HTTP_RAW_PATH_MAX bytes. Untrusted bytes. */
+const char *http_req_raw_path(const struct http_req *req);
 
 /* Answers with status and a JSON body (copied). Later calls do nothing. */
 void http_reply(struct http_req *req, int status, const char *json, size_t len);
@@ -76,6 +87,7 @@ void http_req_release(struct http_req *req);
 /* Counters the server keeps, for /metrics. */
 struct http_stats {
 	unsigned long long requests, replies_2xx, replies_4xx, replies_5xx, timeouts;
+	unsigned long long refused; /* connections closed: pipelining, upgrades */
 };
 const struct http_stats *http_server_stats(const struct http_server *srv);
 

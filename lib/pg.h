@@ -20,6 +20,15 @@
  * connection is checked with "SELECT 1" every ping_ms, so a server that went
  * away is noticed even without traffic.
  *
+ * pg_batch() runs many rows of one statement as ONE transaction in libpq's
+ * pipeline mode (group commit): PQenterPipelineMode, BEGIN, the statement
+ * once per row (PQsendQueryPrepared; prepared on first use per connection),
+ * COMMIT, PQpipelineSync, all in one write; the answer is read up to the
+ * sync. It takes its turn in the same FIFO as pg_query(). A statement that
+ * fails aborts the rest of the pipeline (PGRES_PIPELINE_ABORTED) and the
+ * transaction; the session is then rolled back (an internal ROLLBACK runs
+ * before anything else), so the next query starts clean.
+ *
  * The conninfo should name the host by address (host=127.0.0.1 or hostaddr=):
  * a host name is resolved by libpq with a blocking getaddrinfo(). */
 #ifndef RS_PG_H
@@ -39,6 +48,16 @@ typedef void (*pg_result_fn)(struct pgconn *pc, const PGresult *res, void *priv)
 /* Called with up = 1 after each successful connect, up = 0 once per loss. */
 typedef void (*pg_state_fn)(struct pgconn *pc, int up, void *priv);
 
+/* The answer to a pg_batch(). commit is the COMMIT's result: the rows are
+ * committed exactly when pg_result_ok(commit). commit is NULL when the
+ * connection was lost or the batch timed out before its answer (outcome
+ * unknown to the client: either all rows are committed or none). rows[i] is
+ * row i's result (NULL then; PGRES_PIPELINE_ABORTED for rows after a failed
+ * one). All owned by pg, valid only during the call. Same rules as
+ * pg_result_fn otherwise. */
+typedef void (*pg_batch_fn)(struct pgconn *pc, const PGresult *commit,
+			    const PGresult *const *rows, int nrows, void *priv);
+
 struct pg_opts {
 	const char *conninfo;     /* libpq conninfo (copied); never logged */
 	const char *name;         /* for logs, default "postgres" */
@@ -56,6 +75,9 @@ struct pg_stats {
 	unsigned long long timeouts;   /* of which timed out */
 	unsigned long long connects;   /* successful connects */
 	unsigned long long losses;     /* connections lost or failed attempts */
+	unsigned long long batches;    /* pg_batch calls accepted (also in queries) */
+	unsigned long long batch_rows; /* rows in them */
+	unsigned long long rollbacks;  /* sessions rolled back after a failed batch */
 };
 
 /* Starts connecting; NULL only on out of memory or an empty conninfo. */
@@ -68,6 +90,15 @@ int pg_up(const struct pgconn *pc);
  * connection is down or memory is short: fn is not called. */
 int pg_query(struct pgconn *pc, const char *sql, int nparams, const char *const *values,
 	     pg_result_fn fn, void *priv);
+/* Queues one transaction of nrows rows of the statement sql (nparams text
+ * values each; values holds nrows * nparams pointers, row after row).
+ * stmt_name names the prepared statement (at most 31 bytes; a name always
+ * goes with the same sql). Everything is copied. Returns 0 when queued: fn
+ * is then called exactly once, never from within pg_batch; -1 (fn not
+ * called) when the connection is down, memory is short or the arguments are
+ * wrong (nrows < 1). */
+int pg_batch(struct pgconn *pc, const char *stmt_name, const char *sql, int nparams,
+	     int nrows, const char *const *values, pg_batch_fn fn, void *priv);
 /* Calls every pending callback with NULL, closes the connection; the struct
  * is freed once its handles have closed on the loop. */
 void pg_free(struct pgconn *pc);
@@ -80,6 +111,9 @@ int pg_result_ok(const PGresult *res);
  * NULL, or SQLSTATE class 08 (connection), 53 (resources), 57 (operator
  * intervention, e.g. shutting down). */
 int pg_result_unavailable(const PGresult *res);
+/* Why a batch was not committed: the first row's own error result (not a
+ * PIPELINE_ABORTED one), else commit (NULL when the connection was lost). */
+const PGresult *pg_batch_cause(const PGresult *commit, const PGresult *const *rows, int nrows);
 /* A message for logs: "connection lost" for NULL. */
 const char *pg_result_err(const PGresult *res);
 

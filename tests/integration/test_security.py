@@ -16,7 +16,7 @@ import pytest
 import redis
 import requests
 
-from conftest import BASE, PORT, ROOT, stack
+from conftest import BASE, PORT, ROOT, driver, post, rider, stack, wait_for
 
 VAR = os.environ.get("VAR_DIR", os.path.join(ROOT, "var"))
 
@@ -79,17 +79,37 @@ def test_postgres_needs_the_password():
                          f"connect_timeout=3", passfile="/dev/null").close()
 
 
+def make_matches(rds, want=60, timeout=30):
+    """Posts riders and drivers in pairs (each pair alone at its own spot)
+    until the matcher has put at least want matches in the stream, so the
+    test does not depend on what other tests left there."""
+    start = rds.xlen("matches")
+    i = 0
+    while rds.xlen("matches") - start < want and i < want * 3:
+        x, y = 1000.0 * (i % 500) + 7, 1000.0 * (i // 500) + 7
+        assert post("/rider", rider(name=f"Sec{i}", x=x, y=y)).status_code == 202
+        assert post("/driver", driver(name=f"Sec{i}", car=f"SEC-{i}", x=x + 0.5, y=y)).status_code == 202
+        i += 1
+        if i % want == 0:
+            wait_for(lambda: rds.xlen("matches") - start >= want, timeout / 3)
+    assert wait_for(lambda: rds.xlen("matches") - start >= want, timeout), \
+        f"only {rds.xlen('matches') - start} matches"
+
+
 def test_rating_tokens_are_random_and_distinct(rds):
+    make_matches(rds)
     entries = rds.xrevrange("matches", count=2000)
-    if len(entries) < 50:
-        pytest.skip("not enough matches in the stream yet")
+    assert len(entries) >= 60
     tokens = [json.loads(f["json"])["rating_token"] for _, f in entries]
     assert all(re.fullmatch(r"[0-9a-f]{32}", t) for t in tokens)
     assert len(set(tokens)) == len(tokens)
-    # every hex digit about equally often (a broken generator would not be)
+    # every hex digit about equally often (a broken generator would not be):
+    # each count is binomial(n, 1/16); 5 standard deviations never fail a
+    # fair generator (p ~ 1e-5 over 16 digits), a skewed one does
+    n = 32 * len(tokens)
     counts = [sum(t.count(c) for t in tokens) for c in "0123456789abcdef"]
-    mean = sum(counts) / 16
-    assert all(abs(c - mean) < 0.2 * mean for c in counts), counts
+    tol = 5 * (n * (1 / 16) * (15 / 16)) ** 0.5
+    assert all(abs(c - n / 16) < tol for c in counts), (counts, tol)
 
 
 def test_no_server_version_and_no_html_errors():

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -284,6 +285,31 @@ static void valid_text_direct(void **state)
     assert_true(v_valid_text("\x20\x7e", 2, 64));
     assert_true(v_valid_text(repeat('z', 64), 64, 64));
     assert_false(v_valid_text(repeat('z', 65), 65, 64));
+}
+
+/* lib/validate.c has no finiteness check of its own: jansson is the guard.
+ * If a jansson ever let a non-finite number through, this fails. */
+static void jansson_guards_finiteness(void **state)
+{
+    json_error_t e;
+    json_t *r = json_real(1.5);
+    (void)state;
+
+    assert_null(json_real(INFINITY));
+    assert_null(json_real(-INFINITY));
+    assert_null(json_real(NAN));
+    assert_non_null(r);
+    assert_int_equal(json_real_set(r, INFINITY), -1);
+    assert_int_equal(json_real_set(r, NAN), -1);
+    assert_true(json_real_value(r) == 1.5);
+    json_decref(r);
+    assert_null(json_loads("[1e400]", 0, &e));
+    assert_null(json_loads("[-1e309]", 0, &e));
+    assert_null(json_loads("[NaN]", 0, &e));
+    assert_null(json_loads("[Infinity]", 0, &e));
+    /* and the validator answers those inputs as errors, never a coordinate */
+    ERR(RIDER, rider_with_loc("1e400", "0"), NULL, "number out of range");
+    ERR(RIDER, rider_with_loc("0", "-1e309"), NULL, "number out of range");
 }
 
 static void coordinates(void **state)
@@ -790,6 +816,7 @@ int main(void)
         cmocka_unit_test(body_4k),
         cmocka_unit_test(canonical_json_examples),
         cmocka_unit_test(canonical_json_round_trips),
+        cmocka_unit_test(jansson_guards_finiteness),
         cmocka_unit_test(rating_values),
         cmocka_unit_test(rating_ids),
         cmocka_unit_test(hello_variants),
