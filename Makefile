@@ -206,3 +206,11 @@ clean:
 .PHONY: bench-smoke
 bench-smoke: all
 	@BUILD_DIR=$(CURDIR)/$(BUILD) BENCH_SMOKE=1 bash bench/run.sh
+
+# soak: SOAK_MINUTES (10) of the default bot with --strict on its own stack
+# (SOAK_PORT 16080, var/soak), sampling every process's memory, Redis, the
+# streams and the logs every 10 s; fails when something grows without bound
+# (bench/soak.py). Figures in BENCHMARKS.md ("Soak").
+.PHONY: soak
+soak: all
+	@BUILD_DIR=$(CURDIR)/$(BUILD) bash scripts/soak.sh

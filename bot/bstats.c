@@ -3,6 +3,76 @@
 
 static const char *const kind_names[KIND_N] = { "riders", "drivers", "ratings" };
 
+void bstats_ws_closed(struct bot_stats *s, int code)
+{
+	if (code == 0) {   /* WSC_CLOSE_LIVENESS */
+		s->ws_liveness_closes++;
+		return;
+	}
+	for (int i = 0; i < s->ws_nclose; i++)
+		if (s->ws_closes[i].code == code) {
+			s->ws_closes[i].n++;
+			return;
+		}
+	if (s->ws_nclose == STATS_MAX_CLOSES) {
+		s->ws_closes_other++;
+		return;
+	}
+	s->ws_closes[s->ws_nclose].code = code;
+	s->ws_closes[s->ws_nclose].n = 1;
+	s->ws_nclose++;
+}
+
+void bstats_closes_text(struct sbuf *out, const struct bot_stats *s)
+{
+	int any = 0;
+
+	for (int i = 0; i < s->ws_nclose; i++, any = 1)
+		sbuf_printf(out, "%s%d=%llu", any ? ", " : "", s->ws_closes[i].code,
+			    (unsigned long long)s->ws_closes[i].n);
+	if (s->ws_closes_other) {
+		sbuf_printf(out, "%sother=%llu", any ? ", " : "", (unsigned long long)s->ws_closes_other);
+		any = 1;
+	}
+	if (s->ws_liveness_closes) {
+		sbuf_printf(out, "%sno-pong(ours)=%llu", any ? ", " : "", (unsigned long long)s->ws_liveness_closes);
+		any = 1;
+	}
+	if (!any)
+		sbuf_append(out, "none", 4);
+}
+
+int bstats_strict(const struct bot_stats *s, struct sbuf *why)
+{
+	int bad = 0;
+
+	if (s->led.riders_lost) {
+		if (why)
+			sbuf_printf(why, "%s%llu accepted riders got no fare though a driver of ours was free with them",
+				    bad ? "; " : "", (unsigned long long)s->led.riders_lost);
+		bad = 1;
+	}
+	if (s->fares_unrated) {
+		if (why)
+			sbuf_printf(why, "%s%llu fares were not rated", bad ? "; " : "",
+				    (unsigned long long)s->fares_unrated);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+static void strict_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
+{
+	struct sbuf why = { 0 };
+	int ok = bstats_strict(s, &why) == 0;
+
+	sbuf_printf(out, ",\"strict\":{\"enabled\":%s,\"ok\":%s,\"why\":", m->strict ? "true" : "false",
+		    ok ? "true" : "false");
+	sbuf_json_str(out, why.p && !why.oom ? why.p : "");
+	sbuf_append(out, "}", 1);
+	sbuf_free(&why);
+}
+
 static void by_status(struct sbuf *out, const struct kind_stats *k)
 {
 	int first = 1;
@@ -75,9 +145,28 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	lhist_json(out, &s->match_latency);
 	sbuf_append(out, ",\"http_latency_ms\":", 19);
 	lhist_json(out, &s->http_latency);
-	sbuf_printf(out, ",\"ws\":{\"connects\":%llu,\"disconnects\":%llu,\"messages\":%llu,\"bad_messages\":%llu}}",
+	sbuf_printf(out, ",\"riders_fate\":{\"accepted\":%llu,\"fared\":%llu,\"fared_late\":%llu,"
+		    "\"waiting\":%llu,\"lost\":%llu,\"expired_unmatched\":%llu}",
+		    (unsigned long long)s->led.riders_accepted, (unsigned long long)s->led.riders_fared,
+		    (unsigned long long)s->led.riders_fared_late, (unsigned long long)s->riders_waiting,
+		    (unsigned long long)s->led.riders_lost, (unsigned long long)s->led.riders_expired);
+	sbuf_printf(out, ",\"drivers_fate\":{\"accepted\":%llu,\"matched\":%llu,\"no_fare\":%llu}",
+		    (unsigned long long)s->led.drivers_accepted, (unsigned long long)s->led.drivers_matched,
+		    (unsigned long long)s->led.drivers_no_fare);
+	sbuf_printf(out, ",\"fares_unknown_rider\":%llu,\"fares_unrated\":%llu",
+		    (unsigned long long)s->led.fares_unknown, (unsigned long long)s->fares_unrated);
+	sbuf_printf(out, ",\"ws\":{\"connects\":%llu,\"disconnects\":%llu,\"messages\":%llu,\"bad_messages\":%llu,"
+		    "\"liveness_closes\":%llu,\"unrecovered_resumes\":%llu,\"closes_other\":%llu,\"closes_by_code\":{",
 		    (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
-		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages);
+		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages,
+		    (unsigned long long)s->ws_liveness_closes, (unsigned long long)s->ws_unrecovered,
+		    (unsigned long long)s->ws_closes_other);
+	for (int i = 0; i < s->ws_nclose; i++)
+		sbuf_printf(out, "%s\"%d\":%llu", i ? "," : "", s->ws_closes[i].code,
+			    (unsigned long long)s->ws_closes[i].n);
+	sbuf_append(out, "}}", 2);
+	strict_json(out, s, m);
+	sbuf_append(out, "}", 1);
 }
 
 static void kind_text(struct sbuf *out, const char *label, const struct kind_stats *k)
@@ -128,10 +217,33 @@ void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	sbuf_printf(out, "  fares     %llu rides matched, %llu with a rating token, %llu of our riders\n",
 		    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
 		    (unsigned long long)s->fares_own_rider);
+	sbuf_printf(out, "  our riders %llu accepted: %llu got their fare (%llu late), %llu still waiting, "
+		    "%llu lost (no fare though a driver of ours was free), %llu expired unmatched\n",
+		    (unsigned long long)s->led.riders_accepted, (unsigned long long)s->led.riders_fared,
+		    (unsigned long long)s->led.riders_fared_late, (unsigned long long)s->riders_waiting,
+		    (unsigned long long)s->led.riders_lost, (unsigned long long)s->led.riders_expired);
+	sbuf_printf(out, "  our drivers %llu accepted: %llu matched, %llu without a fare\n",
+		    (unsigned long long)s->led.drivers_accepted, (unsigned long long)s->led.drivers_matched,
+		    (unsigned long long)s->led.drivers_no_fare);
 	kind_text(out, "ratings", &s->k[KIND_RATING]);
+	sbuf_printf(out, "  unrated   %llu fares with a token got no accepted rating\n",
+		    (unsigned long long)s->fares_unrated);
 	lhist_text(out, "match latency", &s->match_latency);
 	lhist_text(out, "http latency", &s->http_latency);
-	sbuf_printf(out, "  websocket %llu connects, %llu disconnects, %llu messages (%llu unreadable)\n",
+	sbuf_printf(out, "  websocket %llu connects, %llu disconnects, %llu messages (%llu unreadable); closes by code: ",
 		    (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
 		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages);
+	bstats_closes_text(out, s);
+	if (s->ws_unrecovered)
+		sbuf_printf(out, "; %llu resumes not fully recovered", (unsigned long long)s->ws_unrecovered);
+	sbuf_append(out, "\n", 1);
+	if (m->strict) {
+		struct sbuf why = { 0 };
+
+		if (bstats_strict(s, &why) == 0)
+			sbuf_printf(out, "  strict    ok: every settled rider got its fare or expired unmatched, every fare rated\n");
+		else
+			sbuf_printf(out, "  strict    FAILED: %s\n", why.p && !why.oom ? why.p : "");
+		sbuf_free(&why);
+	}
 }

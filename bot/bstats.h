@@ -6,10 +6,12 @@
 
 #include <stdint.h>
 
+#include "ledger.h"
 #include "lhist.h"
 #include "sbuf.h"
 
 #define STATS_MAX_STATUS 600
+#define STATS_MAX_CLOSES 16      /* distinct websocket close codes kept */
 
 enum { KIND_RIDER, KIND_DRIVER, KIND_RATING, KIND_N };
 
@@ -29,6 +31,15 @@ struct bot_stats {
 	uint64_t fares_with_token;   /* distinct rides whose token reached us */
 	uint64_t fares_own_rider;    /* distinct rides of riders we got a 202 for */
 	uint64_t ws_connects, ws_disconnects, ws_messages, ws_bad_messages;
+	uint64_t ws_liveness_closes;  /* closed by us: no pong nor message for too long */
+	struct { int code; uint64_t n; } ws_closes[STATS_MAX_CLOSES];  /* by the peer's code, 1006: none */
+	int ws_nclose;
+	uint64_t ws_closes_other;    /* codes beyond STATS_MAX_CLOSES distinct ones */
+	uint64_t ws_unrecovered;     /* welcomes after a resume saying recovered:false */
+	/* the ledger (ledger.h) and what it derives, filled in before printing */
+	struct ledger_counts led;
+	uint64_t riders_waiting;     /* accepted, no fare, not yet settled */
+	uint64_t fares_unrated;      /* fares with a token whose rating was not accepted */
 	struct lhist match_latency;   /* us: rider's 202 -> first copy of its fare */
 	struct lhist http_latency;    /* us: request queued -> response (all kinds) */
 };
@@ -39,7 +50,18 @@ struct bstats_meta {
 	double rate_per_s;           /* target requests/s, riders + drivers */
 	double elapsed_s;            /* from the first request to the summary */
 	double send_s;               /* the sending phase (for requests_per_s) */
+	int strict;                  /* --strict: the verdict goes into the summary */
 };
+
+/* Counts one ended websocket connection: code as from wsc's closed(). */
+void bstats_ws_closed(struct bot_stats *s, int code);
+/* Appends "code=n, code=n" (or "none") for the closes by code. */
+void bstats_closes_text(struct sbuf *out, const struct bot_stats *s);
+/* The --strict verdict: 0 when every accepted rider that settled got its
+ * fare or expired unmatched (ledger.h), and every fare with a token was
+ * rated (201); else -1, with the reasons appended to why (may be NULL) as
+ * "; "-separated phrases. Riders still waiting are not counted. */
+int bstats_strict(const struct bot_stats *s, struct sbuf *why);
 
 /* Appends the summary as one JSON object (no newline). */
 void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m);

@@ -9,7 +9,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "wsmsg.h"
-#include "pendmap.h"
+#include "ledger.h"
 #include "bstats.h"
 #include "svc.h"
 #include "wsc.h"
@@ -22,7 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PEND_KEEP_US  (30ull * 1000000)  /* remember request ids this long */
 #define MAX_PER_TICK  20000              /* requests issued per 1 ms tick at most */
 
 struct entity {
@@ -39,6 +38,7 @@ struct bot {
 	int riders, drivers, interval_ms, duration_s, area, json, open_loop;
 	int max_inflight, connections, timeout_ms, drain_ms, seed, no_ws, progress_s;
 	int rate_riders, rate_drivers;
+	int strict, grace_ms, window_ms, ping_ms, dead_ms;
 	/* derived */
 	char host[256], prefix[200], path_rider[256], path_driver[256], path_rating[256];
 	char client_id[65];
@@ -52,10 +52,11 @@ struct bot {
 	uint64_t start_ns, stop_ns, end_ns;
 	struct hc_pool *http;
 	struct wsc *ws;
-	struct pend_map pend;
+	struct ledger led;
 	struct bot_stats st;
 	uv_timer_t tick, housekeeping, drain;
-	int sending, draining, finished;
+	int sending, draining, finished, hurry, exit_code;
+	int have_cursor;
 	uint64_t drain_deadline_ns;
 	struct sbuf body;                /* scratch for request bodies */
 };
@@ -112,15 +113,15 @@ static void on_reply(void *user, int status, const char *body, size_t len, uint6
 		lhist_add(&B.st.http_latency, lat_us);
 	if (status == 0 && B.st.k[kind].transport_errors <= 3)
 		log_warn("POST %s: %.*s", kind == KIND_RIDER ? "/rider" : "/driver", (int)len, body);
-	if (kind == KIND_RIDER && status == 202) {
+	if (status == 202) {
 		char id[WSMSG_ID_MAX + 1];
 		struct pend *p;
 
 		if (wsmsg_parse_accepted(body, len, id, WSMSG_ID_MAX) == 0 &&
-		    (p = pend_put(&B.pend, id, strlen(id), now_us(), NULL))) {
-			p->accepted_us = now_us();
+		    (p = ledger_accepted(&B.led, kind == KIND_RIDER ? LEDGER_RIDER : LEDGER_DRIVER, id,
+					 wsmsg_accepted_ttl(body, len), now_us())) &&
+		    kind == KIND_RIDER)
 			record_latency(p);   /* when the fare came first */
-		}
 	}
 	e->in_flight = 0;
 	if (e->deferred && B.sending && status >= 0) {
@@ -156,6 +157,8 @@ static void send_one(int kind, int idx)
 static void on_rating(void *user, int status, const char *body, size_t len, uint64_t lat_us)
 {
 	count_reply(KIND_RATING, status);
+	if (status >= 0)
+		ledger_rating_done(&B.led, status == 201);
 	if (status > 0)
 		lhist_add(&B.st.http_latency, lat_us);
 	if (status != 201 && status > 0 && B.st.k[KIND_RATING].rejected <= 3)
@@ -166,40 +169,49 @@ static void on_ws_message(void *user, const char *buf, size_t len)
 {
 	struct wsmsg m;
 	struct pend *p;
-	int fresh;
+	uint64_t fares;
+	int rate;
 
 	B.st.ws_messages++;
 	if (wsmsg_parse(buf, len, &m) < 0) {
 		B.st.ws_bad_messages++;
 		return;
 	}
-	if (m.cursor[0] && B.ws)
+	/* resume from the last match received. A welcome's cursor is the
+	 * server's newest: taken only before any match came (a first connect),
+	 * never after a resume, whose replay may still be under way. */
+	if (m.cursor[0] && B.ws && (m.type == WSMSG_MATCH || (m.type == WSMSG_WELCOME && !B.have_cursor))) {
 		wsc_set_cursor(B.ws, m.cursor);
+		B.have_cursor = 1;
+	}
+	if (m.type == WSMSG_WELCOME && m.recovered == 0) {
+		B.st.ws_unrecovered++;
+		log_warn("websocket: the server could not replay every missed fare (recovered:false): "
+			 "fares older than its resume ring are gone");
+	}
 	if (m.type == WSMSG_ERROR) {
 		log_warn("websocket: server says %.*s", (int)(len > 200 ? 200 : len), buf);
 		return;
 	}
 	if (m.type != WSMSG_MATCH)
 		return;
-	p = pend_put(&B.pend, m.rider_id, strlen(m.rider_id), now_us(), &fresh);
-	if (!p) {
+	fares = B.led.c.fares;
+	rate = ledger_fare(&B.led, m.rider_id, m.driver_id, m.token[0] != 0, now_us(), &p);
+	if (rate < 0 || !p) {
 		B.st.ws_bad_messages++;
 		return;
 	}
-	if (!p->fare_us) {
-		p->fare_us = now_us();
-		B.st.matched++;
+	if (B.led.c.fares != fares)
 		record_latency(p);
-	}
-	if (m.token[0] && !p->rated) {
-		p->rated = 1;
-		B.st.fares_with_token++;
+	if (rate == 1) {
 		B.body.len = 0;
 		B.body.oom = 0;
 		gen_rating_json(&B.body, m.ride_id, 1 + (int)gen_below(&B.rng, 5), m.token);
 		if (!B.finished && !B.body.oom &&
-		    hc_post(B.http, B.path_rating, B.body.p, B.body.len, on_rating, NULL) == 0)
+		    hc_post(B.http, B.path_rating, B.body.p, B.body.len, on_rating, NULL) == 0) {
 			B.st.k[KIND_RATING].sent++;
+			ledger_rating_sent(&B.led);
+		}
 	}
 }
 
@@ -209,6 +221,11 @@ static void on_ws_state(void *user, int up)
 		B.st.ws_connects++;
 	else
 		B.st.ws_disconnects++;
+}
+
+static void on_ws_closed(void *user, int code, const char *reason)
+{
+	bstats_ws_closed(&B.st, code);
 }
 
 static void on_ws_dropped(void *user)
@@ -231,11 +248,22 @@ static void stop_sending(int interrupted)
 	B.drain_deadline_ns = B.stop_ns + (interrupted ? 0 : (uint64_t)B.drain_ms * 1000000);
 }
 
+/* how long a --strict exit waits beyond the drain for riders to settle */
+static uint64_t settle_ns(void)
+{
+	return ((uint64_t)B.led.keep_us / 2 + (uint64_t)B.timeout_ms * 1000) * 1000;
+}
+
 static void on_drain(uv_timer_t *t)
 {
 	uint64_t now = uv_hrtime();
 
 	if (!B.draining)
+		return;
+	ledger_settle(&B.led, now_us());
+	/* --strict: wait (bounded) until every accepted rider is settled */
+	if (B.strict && !B.hurry && now < B.drain_deadline_ns + settle_ns() &&
+	    ledger_settled_by(&B.led) * 1000 > now)
 		return;
 	if (now >= B.drain_deadline_ns &&
 	    (hc_inflight(B.http) == 0 || now >= B.drain_deadline_ns + (uint64_t)B.timeout_ms * 1000000))
@@ -290,7 +318,7 @@ static void on_housekeeping(uv_timer_t *t)
 	static uint64_t last_ns, last_sent;
 	uint64_t now = uv_hrtime(), sent;
 
-	pend_expire(&B.pend, now_us() > PEND_KEEP_US ? now_us() - PEND_KEEP_US : 0);
+	ledger_settle(&B.led, now_us());
 	if (B.progress_s <= 0 || !B.sending)
 		return;
 	if (!last_ns)
@@ -298,15 +326,28 @@ static void on_housekeeping(uv_timer_t *t)
 	if (now - last_ns < (uint64_t)B.progress_s * 1000000000ull)
 		return;
 	sent = B.st.k[KIND_RIDER].sent + B.st.k[KIND_DRIVER].sent;
-	log_info("%.0f req/s; accepted %llu, rejected %llu, errors %llu; matched %llu; rated %llu; "
-		 "match latency p50 %.0f ms; websocket %s",
-		 (double)(sent - last_sent) * 1e9 / (double)(now - last_ns),
-		 (unsigned long long)(B.st.k[0].accepted + B.st.k[1].accepted),
-		 (unsigned long long)(B.st.k[0].rejected + B.st.k[1].rejected),
-		 (unsigned long long)(B.st.k[0].transport_errors + B.st.k[1].transport_errors),
-		 (unsigned long long)B.st.matched, (unsigned long long)B.st.k[KIND_RATING].accepted,
-		 lhist_quantile(&B.st.match_latency, 0.5) / 1e3,
-		 B.ws ? (wsc_connected(B.ws) ? "up" : "down") : "off");
+	{
+		struct sbuf closes = { 0 };
+		const struct ledger_counts *c = &B.led.c;
+
+		bstats_closes_text(&closes, &B.st);
+		log_info("%.0f req/s; accepted %llu, rejected %llu, errors %llu; riders %llu: fared %llu, "
+			 "waiting %llu, NO FARE %llu (+%llu expired unmatched); fares %llu, rated %llu, "
+			 "unrated %llu; p50 %.0f ms; websocket %s, %llu connects, closes %s",
+			 (double)(sent - last_sent) * 1e9 / (double)(now - last_ns),
+			 (unsigned long long)(B.st.k[0].accepted + B.st.k[1].accepted),
+			 (unsigned long long)(B.st.k[0].rejected + B.st.k[1].rejected),
+			 (unsigned long long)(B.st.k[0].transport_errors + B.st.k[1].transport_errors),
+			 (unsigned long long)c->riders_accepted, (unsigned long long)c->riders_fared,
+			 (unsigned long long)ledger_riders_waiting(&B.led), (unsigned long long)c->riders_lost,
+			 (unsigned long long)c->riders_expired, (unsigned long long)c->fares,
+			 (unsigned long long)B.st.k[KIND_RATING].accepted,
+			 (unsigned long long)ledger_fares_unrated(&B.led, 0),
+			 lhist_quantile(&B.st.match_latency, 0.5) / 1e3,
+			 B.ws ? (wsc_connected(B.ws) ? "up" : "down") : "off",
+			 (unsigned long long)B.st.ws_connects, closes.p && !closes.oom ? closes.p : "none");
+		sbuf_free(&closes);
+	}
 	last_ns = now;
 	last_sent = sent;
 }
@@ -320,7 +361,17 @@ static void print_summary(void)
 		.connections = B.connections, .rate_per_s = B.rate[0] + B.rate[1],
 		.elapsed_s = (double)(B.end_ns - B.start_ns) / 1e9,
 		.send_s = (double)((B.stop_ns ? B.stop_ns : B.end_ns) - B.start_ns) / 1e9,
+		.strict = B.strict,
 	};
+
+	ledger_finish(&B.led, now_us());
+	B.st.led = B.led.c;
+	B.st.matched = B.led.c.fares;
+	B.st.fares_with_token = B.led.c.fares_with_token;
+	B.st.riders_waiting = ledger_riders_waiting(&B.led);
+	B.st.fares_unrated = ledger_fares_unrated(&B.led, 1);
+	if (B.strict && bstats_strict(&B.st, NULL) < 0)
+		B.exit_code = 3;
 
 	if (B.json)
 		bstats_json(&out, &B.st, &m);
@@ -359,8 +410,10 @@ static void on_stop(void *priv)
 {
 	if (B.sending)
 		stop_sending(1);
-	else if (B.draining)
+	else if (B.draining) {
 		B.drain_deadline_ns = uv_hrtime();   /* stop waiting for fares */
+		B.hurry = 1;
+	}
 }
 
 static void lws_emit(int level, const char *line)
@@ -436,6 +489,10 @@ int main(int argc, char **argv)
 	B.timeout_ms = 5000;
 	B.drain_ms = 2000;
 	B.progress_s = 5;
+	B.grace_ms = 3000;
+	B.window_ms = 2000;
+	B.ping_ms = 5000;
+	B.dead_ms = 15000;
 	B.ws_path = "/communication";
 	snprintf(url_buf, sizeof(url_buf), "http://127.0.0.1:%d", cfg_stack_port(0));
 	B.url = url_buf;
@@ -461,6 +518,13 @@ int main(int argc, char **argv)
 		{ "drain-ms", "BOT_DRAIN_MS", OPT_INT, &B.drain_ms, "after --duration, wait this long for fares and ratings" },
 		{ "seed", "BOT_SEED", OPT_INT, &B.seed, "random seed (0: from the clock)" },
 		{ "progress-s", "BOT_PROGRESS_S", OPT_INT, &B.progress_s, "a progress line on stderr every N seconds (0: none)" },
+		{ "strict", "BOT_STRICT", OPT_FLAG, &B.strict, "exit 3 when an accepted rider got no fare though a driver of ours was free "
+		  "with it, or a fare went unrated; waits (bounded) after sending for the last riders to settle" },
+		{ "grace-ms", "BOT_GRACE_MS", OPT_INT, &B.grace_ms, "a fare may come this long after its rider's TTL and still count as on time" },
+		{ "pair-window-ms", "BOT_PAIR_WINDOW_MS", OPT_INT, &B.window_ms, "a rider without a fare is lost (not expired) when a driver of ours "
+		  "accepted within this many ms of it also got none" },
+		{ "ping-ms", "BOT_PING_MS", OPT_INT, &B.ping_ms, "websocket PING (with payload) this often" },
+		{ "dead-ms", "BOT_DEAD_MS", OPT_INT, &B.dead_ms, "no PONG nor message this long: close the websocket and reconnect" },
 		{ NULL, NULL, 0, NULL, NULL },
 	};
 
@@ -475,17 +539,19 @@ int main(int argc, char **argv)
 
 	B.loop = uv_default_loop();
 	svc_init(B.loop, on_stop, NULL);
-	pend_init(&B.pend);
+	if (ledger_init(&B.led, (uint32_t)B.grace_ms, (uint32_t)B.window_ms) < 0)
+		return 1;
 	B.http = hc_new(B.loop, B.host, B.port, B.connections, B.timeout_ms);
 	if (!B.http)
 		return 1;
 	if (!B.no_ws) {
-		static const struct wsc_ops ops = { on_ws_message, on_ws_state, on_ws_dropped };
+		static const struct wsc_ops ops = { on_ws_message, on_ws_state, on_ws_dropped, on_ws_closed };
+		struct wsc_opts wo = { .ping_ms = B.ping_ms, .dead_ms = B.dead_ms, .seed = gen_u64(&B.rng) };
 		char path[300];
 
 		lws_set_log_level(LLL_ERR, lws_emit);
 		snprintf(path, sizeof(path), "%s%s", B.prefix, B.ws_path);
-		B.ws = wsc_new(B.loop, B.host, B.port, path, B.client_id, &ops, NULL);
+		B.ws = wsc_new(B.loop, B.host, B.port, path, B.client_id, &ops, &wo, NULL);
 		if (!B.ws)
 			return 1;
 	}
@@ -503,10 +569,10 @@ int main(int argc, char **argv)
 	uv_run(B.loop, UV_RUN_DEFAULT);
 
 	wsc_free(B.ws);
-	pend_free(&B.pend);
+	ledger_free(&B.led);
 	sbuf_free(&B.body);
 	free(B.ent[0]);
 	free(B.ent[1]);
 	uv_loop_close(B.loop);
-	return 0;
+	return B.exit_code;
 }

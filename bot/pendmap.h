@@ -19,6 +19,13 @@ struct pend {
 	uint64_t fare_us;        /* when the first copy of the fare came; 0 if not (yet) */
 	unsigned rated : 1;      /* a rating was sent for this ride */
 	unsigned latency_done : 1; /* latency was recorded */
+	/* used by ledger.c */
+	unsigned kind : 2;       /* 0 unknown, LEDGER_RIDER, LEDGER_DRIVER */
+	unsigned settled_a : 1;  /* past TTL + grace */
+	unsigned settled_b : 1;  /* past TTL + grace + window: a rider's fate decided */
+	unsigned nofare : 1;     /* settled without a fare (until a late one) */
+	unsigned lost : 1;       /* a rider counted lost (else expired) */
+	uint32_t ttl_ms;         /* from the 202 */
 	struct pend *hnext;      /* hash chain */
 	struct pend *qnext;      /* insertion order */
 };

@@ -55,8 +55,13 @@ int wsmsg_parse(const char *buf, size_t len, struct wsmsg *out)
 	memset(out, 0, sizeof(*out));
 	t = json_string_value(type);
 	get_id(root, "cursor", out->cursor, WSMSG_ID_MAX);
+	out->recovered = -1;
 	if (!strcmp(t, "welcome")) {
+		json_t *rec = json_object_get(root, "recovered");
+
 		out->type = WSMSG_WELCOME;
+		if (json_is_boolean(rec))
+			out->recovered = json_is_true(rec);
 	} else if (!strcmp(t, "error")) {
 		out->type = WSMSG_ERROR;
 	} else if (!strcmp(t, "match")) {
@@ -93,4 +98,19 @@ int wsmsg_parse_accepted(const char *buf, size_t len, char *id, size_t max)
 		rc = 0;
 	json_decref(root);
 	return rc;
+}
+
+long wsmsg_accepted_ttl(const char *buf, size_t len)
+{
+	json_t *root, *v;
+	long ttl = -1;
+
+	if (!buf)
+		return -1;
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	v = json_is_object(root) ? json_object_get(root, "expires_in_ms") : NULL;
+	if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) <= 3600000)
+		ttl = (long)json_integer_value(v);
+	json_decref(root);
+	return ttl;
 }

@@ -20,6 +20,7 @@ struct wsmsg {
 	char token[WSMSG_TOKEN_MAX + 1];   /* match: rating_token, "" when absent */
 	char cursor[WSMSG_ID_MAX + 1];     /* any: "cursor", "" when absent */
 	double fare;                     /* match: fare, 0 when absent */
+	int recovered;                   /* welcome: "recovered" 1/0, -1 when absent */
 };
 
 /* Parses one whole message of len bytes (any bytes). Returns 0 and fills
@@ -34,5 +35,8 @@ int wsmsg_parse(const char *buf, size_t len, struct wsmsg *out);
  * at most max bytes) into id (size max + 1). Returns 0, or -1 when absent or
  * malformed. */
 int wsmsg_parse_accepted(const char *buf, size_t len, char *id, size_t max);
+
+/* The "expires_in_ms" of a 202 body: an integer 1..3600000, or -1. */
+long wsmsg_accepted_ttl(const char *buf, size_t len);
 
 #endif

@@ -16,6 +16,13 @@ hold, and checks that the faults lost nothing:
      reached it (they reconnect with resume_after), the probe's with its token;
   I5 every accepted rating is in Postgres: each probe rating answered 201 (or
      409 after a retry) has its row; the bot's rows >= the bot's 201s;
+  I7 the bot rates what it gets: it tried to rate every fare that reached it
+     with a token, its own riders' fares in the stream all came with the
+     token, it rated something at all, its failed ratings are only 5xx or
+     transport errors (a 4xx is a bug, not a fault), and the fares it could
+     not rate fit in the faults: at most (the bot's fare rate) x (the time
+     the rating path was down: each fault that touches it, rating-svc killed,
+     Redis or Postgres stopped, nginx killed, plus RATING_MARGIN_S each);
   I6 never a silent hang: every probe request got an answer (any status)
      within HANG_S; the bot accounted for every request it sent.
 
@@ -28,6 +35,7 @@ import os
 import sys
 
 HANG_S = 12.0   # services answer 503 within 3 s, nginx 502/504 within 10 s
+RATING_MARGIN_S = 1.5   # per fault: reconnects, retries in flight around it
 
 
 def sid(s):
@@ -139,6 +147,30 @@ def check(rec, rds, pg):
     cur.close()
     fig["ratings_accepted"] = len(ok) + bot["ratings"]["accepted"]
     fig["bot_rating_rows"] = rows
+
+    # ---- I7: the bot's ratings keep up with its fares
+    own = [m["ride_id"] for _, m, rc, _dc in window if rc == bot["client_id"]]
+    rb = bot["ratings"]
+    fig["bot_own_fares"] = len(own)
+    fig["bot_fares_unrated"] = len(own) - rb["accepted"]
+    if own and rb["accepted"] == 0:
+        v.append(f"I7: the bot rated nothing: {len(own)} fares of its riders, 0 ratings accepted")
+    if bot["fares_with_token"] != len(own):
+        v.append(f"I7: {len(own)} fares of the bot's riders in the stream, {bot['fares_with_token']} reached it with a token")
+    if rb["sent"] != bot["fares_with_token"]:
+        v.append(f"I7: the bot got {bot['fares_with_token']} fares with a token and sent {rb['sent']} ratings")
+    bad4xx = {st: n for st, n in rb["rejected_by_status"].items() if not st.startswith("5")}
+    if bad4xx:
+        v.append(f"I7: the bot's ratings were refused with {bad4xx}: not a fault the test made")
+    faults = rec.get("rating_faults")
+    if faults is not None and rec.get("bot_seconds"):
+        down_s = sum(b - a + RATING_MARGIN_S for a, b in faults)
+        allowed = int(len(own) / rec["bot_seconds"] * down_s) + 1
+        fig["bot_rating_path_down_s"] = round(down_s, 1)
+        fig["bot_unrated_allowed"] = allowed
+        if len(own) - rb["accepted"] > allowed:
+            v.append(f"I7: {len(own) - rb['accepted']} of the bot's {len(own)} fares unrated; the faults "
+                     f"({len(faults)}, {down_s:.1f} s of the rating path down) explain at most {allowed}")
 
     # ---- I6: answers
     slow = [s for s in probe["latencies"] if s > HANG_S]

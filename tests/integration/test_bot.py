@@ -152,3 +152,47 @@ def test_sigint_prints_summary():
     assert p.returncode == 0, err
     doc = json.loads(out)
     assert doc["sent"] > 0 and doc["accepted"] == doc["sent"]
+
+
+@pytest.mark.skipif(not (built("matcher") and built("comm-svc") and built("rating-svc")),
+                    reason="fares need the matcher, comm-svc and rating-svc")
+def test_accounting_on_a_healthy_stack(run3):
+    out, *_ = run3
+    rf = out["riders_fate"]
+    assert rf["accepted"] == out["riders"]["accepted"], out
+    assert rf["lost"] == 0 and rf["fared"] + rf["waiting"] + rf["expired_unmatched"] == rf["accepted"], out
+    assert out["drivers_fate"]["accepted"] == out["drivers"]["accepted"], out
+    assert out["fares_unrated"] == 0, out
+    assert out["ws"]["closes_by_code"] == {} and out["ws"]["liveness_closes"] == 0, out
+    assert out["strict"]["enabled"] is False and out["strict"]["ok"] is True, out
+
+
+def test_strict_fails_when_fares_never_come():
+    """No websocket (a path nginx answers 404): every rider of ours goes
+    without its fare while drivers of ours were free beside it: lost, not
+    expired; --strict waits for them to settle, then exits 3."""
+    p = run_bot("--json", "--progress-s", "0", "--strict", "--duration", "2", "--riders", "20", "--drivers", "20",
+                "--url", BASE, "--ws-path", "/no-such-websocket", timeout=60)
+    assert p.returncode == 3, (p.returncode, p.stdout, p.stderr[-2000:])
+    out = json.loads(p.stdout)
+    rf = out["riders_fate"]
+    assert rf["accepted"] >= 20 and rf["fared"] == 0, out
+    assert rf["lost"] == rf["accepted"] and rf["waiting"] == 0, out
+    assert out["drivers_fate"]["no_fare"] == out["drivers_fate"]["accepted"], out
+    assert out["strict"]["ok"] is False and "got no fare" in out["strict"]["why"], out
+    assert "cannot connect" in p.stderr
+
+
+@pytest.mark.skipif(not (built("matcher") and built("comm-svc") and built("rating-svc")),
+                    reason="fares need the matcher, comm-svc and rating-svc")
+def test_strict_riders_without_drivers_expire_unmatched():
+    """Riders and no drivers of ours: those nobody else's driver takes expire
+    unmatched, which is legitimate: --strict passes."""
+    p = run_bot("--json", "--progress-s", "0", "--strict", "--duration", "2", "--riders", "20", "--drivers", "0",
+                "--url", BASE, timeout=60)
+    out = json.loads(p.stdout)
+    rf = out["riders_fate"]
+    assert p.returncode == 0, (out, p.stderr[-2000:])
+    assert rf["accepted"] >= 20 and rf["lost"] == 0 and rf["waiting"] == 0, out
+    assert rf["fared"] + rf["expired_unmatched"] == rf["accepted"], out
+    assert out["strict"]["ok"] is True, out

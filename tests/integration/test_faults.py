@@ -238,14 +238,18 @@ def test_faults_under_load(rds, capsys):
     probe.start()
     t_begin = time.time()
     kills, outages, checks = 0, [], []
+    rating_faults = []   # (start, end) of every fault on the rating path (faultcheck I7)
     try:
         time.sleep(3)
         # ---- kill -9 each service in turn; the supervisor brings it back
         for name, off in SERVICES:
             old = service_pid(name)
             assert old, f"{name} is not running"
+            t0 = time.time()
             os.kill(old, signal.SIGKILL)
             back = wait_for(lambda: (lambda p: p and p != old and healthz(off) == 200)(service_pid(name)), 20)
+            if name == "rating-svc":
+                rating_faults.append((t0, time.time()))
             assert back, f"{name} did not come back after SIGKILL"
             kills += 1
             time.sleep(1.5)
@@ -266,10 +270,12 @@ def test_faults_under_load(rds, capsys):
             outages.append((t0, time.time()))
         for name, off in SERVICES:
             assert wait_for(lambda: healthz(off) == 200, 20), f"{name} did not recover after Redis came back"
+        rating_faults.append((t0, time.time()))
         assert wait_for(lambda: post("/rider", rider(name="After")).status_code == 202, 10)
         time.sleep(1.5)
 
         # ---- Postgres stopped for a few seconds
+        t0 = time.time()
         stack("pg-down")
         try:
             time.sleep(0.5)
@@ -285,9 +291,11 @@ def test_faults_under_load(rds, capsys):
             stack("pg-up")
         assert wait_for(lambda: requests.get(BASE + "/rating/top", timeout=10).status_code == 200, 20), \
             "rating-svc did not recover after Postgres came back"
+        rating_faults.append((t0, time.time()))
         time.sleep(1.5)
 
         # ---- nginx killed and started again
+        t0 = time.time()
         kill_nginx()
         try:
             requests.get(BASE + "/healthz", timeout=2)
@@ -297,6 +305,7 @@ def test_faults_under_load(rds, capsys):
         time.sleep(1)
         stack("nginx-up")
         assert wait_for(lambda: post("/driver", driver(name="Back")).status_code == 202, 10)
+        rating_faults.append((t0, time.time()))
         kills += 1
     finally:
         # whatever happened above: every server up again, the bot stopped
@@ -317,7 +326,8 @@ def test_faults_under_load(rds, capsys):
 
     assert bot.returncode == 0, err[-2000:]
     bot_summary = json.loads([l for l in out.splitlines() if l.strip()][-1])
-    rec = {"start_id": start_id, "redis_outages": outages, "bot": bot_summary, "probe": probe.record()}
+    rec = {"start_id": start_id, "redis_outages": outages, "bot": bot_summary, "probe": probe.record(),
+           "rating_faults": rating_faults, "bot_seconds": BOT_SECONDS}
     with open(os.path.join(VAR, "log", "faults-record.json"), "w") as f:
         json.dump(rec, f)
     pg = psycopg2.connect(stack("pg-conninfo").strip())   # a fresh one: Postgres was restarted

@@ -66,6 +66,14 @@ static void test_other_types(void **state)
 
 	assert_int_equal(PARSE("{\"type\":\"welcome\",\"client_id\":\"bot-1\"}", &m), 0);
 	assert_int_equal(m.type, WSMSG_WELCOME);
+	assert_int_equal(m.recovered, -1);
+	assert_int_equal(PARSE("{\"type\":\"welcome\",\"cursor\":\"1-0\",\"resumed\":3,\"recovered\":false}", &m), 0);
+	assert_int_equal(m.recovered, 0);
+	assert_string_equal(m.cursor, "1-0");
+	assert_int_equal(PARSE("{\"type\":\"welcome\",\"recovered\":true}", &m), 0);
+	assert_int_equal(m.recovered, 1);
+	assert_int_equal(PARSE("{\"type\":\"welcome\",\"recovered\":1}", &m), 0);
+	assert_int_equal(m.recovered, -1);   /* not a boolean: unknown */
 	assert_int_equal(PARSE("{\"type\":\"error\",\"error\":\"bad hello\"}", &m), 0);
 	assert_int_equal(m.type, WSMSG_ERROR);
 	assert_int_equal(PARSE("{\"type\":\"stats\",\"waiting\":{}}", &m), 0);
@@ -145,6 +153,15 @@ static void test_accepted(void **state)
 	assert_int_equal(wsmsg_parse_accepted("not json", 8, id, WSMSG_ID_MAX), -1);
 	assert_int_equal(wsmsg_parse_accepted(NULL, 0, id, WSMSG_ID_MAX), -1);
 	assert_int_equal(wsmsg_parse_accepted("{\"id\":\"abcdef\"}", 15, id, 5), -1);
+	/* the TTL of a 202 */
+	assert_int_equal(wsmsg_accepted_ttl("{\"id\":\"1-0\",\"expires_in_ms\":5000}", 33), 5000);
+	assert_int_equal(wsmsg_accepted_ttl("{\"id\":\"1-0\"}", 12), -1);
+	assert_int_equal(wsmsg_accepted_ttl("{\"expires_in_ms\":0}", 19), -1);
+	assert_int_equal(wsmsg_accepted_ttl("{\"expires_in_ms\":-5}", 20), -1);
+	assert_int_equal(wsmsg_accepted_ttl("{\"expires_in_ms\":5000.5}", 24), -1);
+	assert_int_equal(wsmsg_accepted_ttl("{\"expires_in_ms\":99999999}", 26), -1);
+	assert_int_equal(wsmsg_accepted_ttl("nope", 4), -1);
+	assert_int_equal(wsmsg_accepted_ttl(NULL, 0), -1);
 }
 
 int main(void)
