@@ -160,7 +160,15 @@ def test_supervisor_logs_a_restart_with_its_signal(ops):
     assert stackinfo.restart_events(OPS_VAR)[-1] == ("rider-svc.0", "signal 9", 1)
     # and the new child is recorded and serving
     assert wait_for(lambda: read(os.path.join(OPS_VAR, "run", "rider-svc.0.child")) != str(child), 10)
-    assert wait_for(lambda: requests.get(f"http://127.0.0.1:{OPS_PORT + 10}/healthz", timeout=2).ok, 15)
+    assert wait_for(lambda: healthy(OPS_PORT + 10), 15)
+
+
+def healthy(port):
+    """/healthz answers 200 (False while nothing listens yet)."""
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok
+    except requests.RequestException:
+        return False
 
 
 def rotated(path):
