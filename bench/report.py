@@ -486,6 +486,8 @@ def main():
     ap.add_argument("--json", required=True)
     ap.add_argument("--md", required=True)
     ap.add_argument("--analysis")
+    ap.add_argument("--append", action="append", default=[],
+                    help="a hand-kept markdown file appended as it is (e.g. bench/SOAK.md)")
     ap.add_argument("--smoke-check", action="store_true")
     a = ap.parse_args()
     raw = []
@@ -509,8 +511,12 @@ def main():
                 analysis = f.read()
         except OSError:
             pass
+    extra = ""
+    for path in a.append:
+        with open(path) as f:
+            extra += "\n" + f.read()
     with open(a.md, "w") as f:
-        f.write(markdown(res, analysis) + "\n")
+        f.write(markdown(res, analysis) + "\n" + extra)
     if a.smoke_check:
         smoke_check(raw, res)
     return 0

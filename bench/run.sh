@@ -525,6 +525,7 @@ if [ "$MODE" = smoke ]; then
 	log "smoke: the tool ran and its JSON is well-formed ($OUT/results.json)"
 else
 	/usr/bin/python3 "$ROOT/bench/report.py" --raw "$RAW" --json "$OUT/results.json" \
-		--md "${BENCH_MD:-$ROOT/BENCHMARKS.md}" --analysis "$ROOT/bench/ANALYSIS.md" || exit 1
+		--md "${BENCH_MD:-$ROOT/BENCHMARKS.md}" --analysis "$ROOT/bench/ANALYSIS.md" \
+		--append "$ROOT/bench/SOAK.md" || exit 1
 	log "figures in ${BENCH_MD:-$ROOT/BENCHMARKS.md}, JSON in $OUT/results.json and $RAW"
 fi
