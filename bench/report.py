@@ -127,6 +127,27 @@ def aggregate(raw):
     res["ingest_ratio_vs_proxy"] = med(ratios_proxy)
     res["ingest_ratio_vs_direct"] = med(ratios_direct)
 
+    # 2b. ingest cost: CPU µs and syscalls per request, per process group
+    cost = {}
+    for r in by.get("ingest_cost", []):
+        x = r["result"]
+        c = cost.setdefault(r["target"], {"rps": [], "groups": {}, "cmd": r["cmd"]})
+        c["rps"].append(x["req_per_s"])
+        for g, v in x["cpu"].items():
+            c["groups"].setdefault(g, {"cpu": [], "sys": [], "calls": {}})["cpu"].append(v["cpu_us_per_req"])
+        sysc = (x.get("syscalls") or {}).get("groups") or {}
+        for g, v in sysc.items():
+            gg = c["groups"].setdefault(g, {"cpu": [], "sys": [], "calls": {}})
+            gg["sys"].append(v["per_req"])
+            for name, cv in v["by_call"].items():
+                gg["calls"].setdefault(name, []).append(cv["per_req"])
+    res["ingest_cost"] = {
+        t: {"req_per_s": med(c["rps"]), "cmd": c["cmd"],
+            "groups": {g: {"cpu_us_per_req": med(v["cpu"]), "syscalls_per_req": med(v["sys"]),
+                           "syscalls_by_call": {n: med(xs) for n, xs in sorted(v["calls"].items())}}
+                       for g, v in c["groups"].items()}}
+        for t, c in cost.items()}
+
     # 3. matcher
     res["matcher"] = []
     for r in by.get("matcher", []):
@@ -210,6 +231,13 @@ def targets(res):
     r = res.get("ingest_ratio_vs_proxy")
     if r:
         out.append(("ingest ≥ 0.6× the nginx proxy-hop ceiling", "%.2f×" % r["median"], r["median"] >= 0.6))
+    g = ((res.get("ingest_cost") or {}).get("rider-svc") or {}).get("groups", {}).get("rider-svc")
+    if g and g["cpu_us_per_req"]:
+        c = g["cpu_us_per_req"]["median"]
+        out.append(("rider-svc ≤ 10 µs CPU per request (wrk straight at it)", "%.1f µs" % c, c <= 10))
+    if g and g["syscalls_per_req"]:
+        n = g["syscalls_per_req"]["median"]
+        out.append(("rider-svc ≤ 3 syscalls per request", "%.2f" % n, n <= 3))
     for row in res["latency"]:
         if row["log_level"] != "warn" or not row["p99"]:
             continue
@@ -329,6 +357,26 @@ def markdown(res, analysis):
         fmt(res["ingest_ratio_vs_proxy"], 2, "×"), fmt(res["ingest_ratio_vs_direct"], 2, "×")))
     w("")
 
+    if res.get("ingest_cost"):
+        w("What one POST /rider costs each process (`bench/per_request.sh`): CPU µs per request from "
+          "/proc utime+stime over a wrk run with no tracer (its req/s shown), syscalls per request from "
+          "`strace -c -f` over a shorter window of a second run, divided by the requests rider-svc "
+          "served in that window. *rider*: through nginx; *rider-svc*: wrk straight at rider-svc.")
+        w("")
+        w("| target | req/s | process | CPU µs/req | syscalls/req | main calls per req |")
+        w("|---|---|---|---|---|---|")
+        for t in ("rider", "rider-svc"):
+            c = res["ingest_cost"].get(t)
+            if not c:
+                continue
+            for g, v in c["groups"].items():
+                calls = ", ".join("%s %s" % (n, fmt(x, 2)) for n, x in
+                                  sorted(v["syscalls_by_call"].items(),
+                                         key=lambda kv: -(kv[1] or {}).get("median", 0))[:4])
+                w("| %s | %s | %s | %s | %s | %s |" % (t, fmt(c["req_per_s"], 0), g, fmt(v["cpu_us_per_req"]),
+                                                      fmt(v["syscalls_per_req"], 2), calls or "–"))
+        w("")
+
     w("## 3. Matcher time per tick (bench_matcher)")
     w("")
     w("N riders × N drivers uniform in a 1000 × 1000 square, `mc_match` (k-d tree, closest pair first), one thread.")
@@ -432,6 +480,8 @@ def markdown(res, analysis):
             seen.add(r["cmd"])
             w("TICK_MS=%d LOG_LEVEL=%s  %s" % (r["tick_ms"], r["log_level"], r["cmd"]))
     for t, x in res["ingest"].items():
+        w(x["cmd"])
+    for t, x in (res.get("ingest_cost") or {}).items():
         w(x["cmd"])
     for f in res["fanout"]:
         w(f["cmd"])

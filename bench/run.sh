@@ -6,7 +6,8 @@
 #      at matcher ticks 1000/100/10 ms and offered loads of 1k and 5k req/s
 #   2. ingest: POST /rider through nginx with wrk, against two ceilings
 #      measured in the same run: nginx answering 202 itself, and nginx
-#      proxying to an nginx upstream that answers 202
+#      proxying to an nginx upstream that answers 202; then CPU µs and
+#      syscalls per request of rider-svc, nginx and Redis (bench/per_request.sh)
 #   3. matcher time per tick at N = 1e3..1e6 (build/bench/bench_matcher)
 #   3b. matching quality (bench/bench_quality.py): total and p95 pickup
 #      distance of closest pair first and naive per-rider nearest against the
@@ -396,6 +397,32 @@ if has ingest; then
 	done
 	for f in "$CEIL"/front/nginx.pid "$CEIL"/upstream/nginx.pid; do
 		[ -f "$f" ] && kill -QUIT "$(cat "$f")" 2>/dev/null
+	done
+	# what a request costs each process: CPU µs (no tracer) and syscalls
+	# (strace -c, a shorter window) per request; through nginx, and with wrk
+	# straight at rider-svc
+	case $MODE in full) STR_S=3 ;; quick) STR_S=2 ;; *) STR_S=1 ;; esac
+	for run in $(seq "$RUNS"); do
+		for target in rider rider-svc; do
+			rp=$(svc_pid rider-svc)
+			np=$(group_pids nginx | paste -sd, -)
+			rdp=$(group_pids redis)
+			[ -n "$rp" ] && [ -n "$np" ] && [ -n "$rdp" ] || { log "warning: no pids for ingest_cost"; break; }
+			case $target in
+			rider) url="http://127.0.0.1:$PORT/rider"; groups="rider-svc=$rp nginx=$np redis=$rdp" ;;
+			rider-svc) url="http://127.0.0.1:$((PORT + 10))/rider"; groups="rider-svc=$rp redis=$rdp" ;;
+			esac
+			l0=$(load)
+			log "ingest cost: $target run $run (load $l0)"
+			# shellcheck disable=SC2086
+			if j=$(bash "$ROOT/bench/per_request.sh" "$url" "$ING_S" "$STR_S" \
+				"http://127.0.0.1:$((PORT + 10))/metrics" $groups) && [ -n "$j" ]; then
+				printf '{"section":"ingest_cost","target":"%s","run":%s,"load":"%s","cmd":"bench/per_request.sh %s %s %s","result":%s}\n' \
+					"$target" "$run" "$l0" "$url" "$ING_S" "$STR_S" "$j" >> "$RAW"
+			else
+				log "warning: bench/per_request.sh failed against $url"
+			fi
+		done
 	done
 fi
 
