@@ -97,6 +97,8 @@ if command -v strace >/dev/null; then
 				$NF == "total" { total = $4; next }
 				$1 ~ /^[0-9.]+$/ && NF >= 5 { calls[$NF] = $4; errs[$NF] = (NF == 6 ? $5 : 0) }
 				END {
+					# no summary: strace could not attach (no ptrace rights)
+					if (total == "") { printf "\"%s\":null", n; exit }
 					printf "\"%s\":{\"per_req\":%.2f,\"calls\":%d,\"by_call\":{", n, total / r, total
 					sep = ""
 					for (c in calls) if (calls[c] / r >= 0.05) {

@@ -137,6 +137,8 @@ def aggregate(raw):
             c["groups"].setdefault(g, {"cpu": [], "sys": [], "calls": {}})["cpu"].append(v["cpu_us_per_req"])
         sysc = (x.get("syscalls") or {}).get("groups") or {}
         for g, v in sysc.items():
+            if not v:
+                continue
             gg = c["groups"].setdefault(g, {"cpu": [], "sys": [], "calls": {}})
             gg["sys"].append(v["per_req"])
             for name, cv in v["by_call"].items():
