@@ -10,7 +10,7 @@ PKGS=(
   libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libhiredis-dev
   libpq-dev libjansson-dev libcmocka-dev
   redis-server redis-tools postgresql nginx libnginx-mod-http-js libnginx-mod-nchan
-  curl wrk jq procps psmisc iproute2 time
+  curl wrk jq procps psmisc iproute2 time strace
   python3-pytest python3-websocket python3-redis python3-psycopg2 python3-requests
   docker-compose python3-yaml python3-scipy
   chromium
