@@ -35,6 +35,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SCREENSHOT = abs(process.env.SCREENSHOT || path.join(VAR_DIR, 'dashboard.png'));
 const BOT_SECONDS = Number(process.env.BOT_SECONDS || 8);
 const TEST_TIMEOUT_S = Number(process.env.TEST_TIMEOUT_S || 120);
+// how long the page must stay live on one websocket, with traffic flowing
+const STAY_S = Number(process.env.STAY_S || 75);
 const BASE = `http://127.0.0.1:${PORT}`;
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -141,7 +143,7 @@ const nonZero = (s) => { const v = parseFloat(String(s).replace(/,/g, '')); retu
 // ------------------------------------------------------------ the test
 async function main() {
   log(`stack at ${BASE}, VAR_DIR ${VAR_DIR}`);
-  bot = startBot(BOT_SECONDS + 10, 'dash-test-bot');
+  bot = startBot(BOT_SECONDS + STAY_S + 10, 'dash-test-bot');
 
   // a fresh profile; the caller may name it (to find the browser afterwards)
   profileDir = process.env.PROFILE_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'dash-chromium-'));
@@ -221,6 +223,24 @@ async function main() {
   log(`screenshot: ${SCREENSHOT}`);
 
   check('no console errors while loading and live', consoleErrors.length === 0, consoleErrors.join(' / '));
+
+  // a viewer that only listens keeps its one websocket, and the fares keep
+  // coming, for as long as a person watches (issue: dropped every ~30 s)
+  phase = 'stay';
+  const s0 = await page.evaluate(() => ({ ...window.dashboard }));
+  const samples = [];
+  for (let t = 0; t < STAY_S; t += 15) {
+    await sleep(Math.min(15, STAY_S - t) * 1000);
+    samples.push(await page.evaluate(() => ({ state: document.body.dataset.state, connects: window.dashboard.connects, matches: window.dashboard.matches, stats: window.dashboard.stats })));
+  }
+  const s1 = samples[samples.length - 1];
+  log('stay', JSON.stringify({ before: { connects: s0.connects, matches: s0.matches, stats: s0.stats }, samples }));
+  check(`stays live for ${STAY_S} s`, samples.every((x) => x.state === 'live'), samples.map((x) => x.state).join(','));
+  check(`no reconnect in ${STAY_S} s`, s1.connects === s0.connects, `${s0.connects} -> ${s1.connects} connects`);
+  check('matches and stats keep arriving in every 15 s window',
+    samples.every((x, i) => x.matches > (i ? samples[i - 1].matches : s0.matches) && x.stats > (i ? samples[i - 1].stats : s0.stats)),
+    samples.map((x) => `${x.matches}/${x.stats}`).join(' '));
+  check('no console errors while staying live', consoleErrors.length === 0, consoleErrors.join(' / '));
 
   // comm-svc dies; its supervisor restarts it; the page comes back by itself
   phase = 'restart';

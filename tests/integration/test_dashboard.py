@@ -18,7 +18,7 @@ BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
 SCRIPT = os.path.join(BROWSER_DIR, "dashboard.test.mjs")
 VAR_DIR = os.environ.get("VAR_DIR", os.path.join(ROOT, "var"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-TIMEOUT_S = 180
+TIMEOUT_S = 270     # includes the page staying live for 75 s
 
 
 def ensure_node_modules():
