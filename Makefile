@@ -161,7 +161,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -D_GNU_SOURCE \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibot -Icomm-svc
 FUZZERS      := validate wsmsg http_parse hub http_server
-fuzz_validate_SRC   := fuzz/fuzz_validate.c lib/validate.c
+fuzz_validate_SRC   := fuzz/fuzz_validate.c lib/validate.c lib/sbuf.c
 fuzz_wsmsg_SRC      := fuzz/fuzz_wsmsg.c bot/wsmsg.c
 fuzz_http_parse_SRC := fuzz/fuzz_http_parse.c bot/http_parse.c
 fuzz_hub_SRC        := fuzz/fuzz_hub.c comm-svc/hub.c comm-svc/msg.c lib/validate.c lib/sbuf.c lib/log.c

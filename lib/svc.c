@@ -4,6 +4,7 @@
 #include "config.h"
 #include "log.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,8 @@ int svc_hostport(const char *s, char *host, size_t hostlen, int *port)
 	char *end;
 	long p;
 
-	if (!colon || (size_t)(colon - s) >= hostlen)
+	/* a host, and a port of digits only (strtol would take " +80") */
+	if (!colon || colon == s || (size_t)(colon - s) >= hostlen || !isdigit((unsigned char)colon[1]))
 		return -1;
 	p = strtol(colon + 1, &end, 10);
 	if (*end || p <= 0 || p > 65535)

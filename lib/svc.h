@@ -20,7 +20,9 @@ uint64_t svc_now_ms(void);
  * default (127.0.0.1:PORT+1) when addr is NULL. Logs and returns -1 when
  * addr is malformed. */
 int svc_redis_addr(const char *addr, char *host, size_t hostlen, int *port);
-/* Parses "host:port" into host (buf) and port; returns 0 or -1. */
+/* Parses "host:port" (split at the last colon; host not empty, port
+ * 1-65535 in digits) into host (buf) and port; returns 0, or -1 leaving
+ * both untouched. */
 int svc_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 #endif
