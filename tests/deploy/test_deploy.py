@@ -271,7 +271,7 @@ def test_k8s_references_resolve(k8s):
 
 
 def test_k8s_migrations_match_the_repository(k8s):
-    repo = sorted(os.listdir(os.path.join(ROOT, "migrations")))
+    repo = sorted(f for f in os.listdir(os.path.join(ROOT, "migrations")) if f.endswith(".sql"))
     cm = find(k8s, "ConfigMap", "ridematch-migrations")["data"]
     assert sorted(cm) == repo, "deploy/k8s/kustomization.yaml must list every migration"
     for f in repo:
