@@ -10,6 +10,18 @@
 
 typedef void (*svc_stop_fn)(void *priv);
 
+struct opt;
+
+/* The opening of a service's main(): log_init(argv[0]), then opt_parse.
+ * Returns -1 when main should go on, else its exit status: 0 after --help,
+ * 2 after a bad option (already reported). */
+int svc_begin(int argc, char **argv, const struct opt *opts, const char *summary);
+/* The end of a service's main(), after svc_init and its setup: runs loop
+ * until the stop function has closed every handle, lets lib/http finish
+ * (http_servers_finish), then closes the loop and logs "stopped"; returns 0.
+ * With started 0 (the setup failed) the stop function is called first and
+ * the status is 1 (the loop is not closed). */
+int svc_run(uv_loop_t *loop, int started);
 /* Installs the signal handlers on loop. */
 void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv);
 /* Closes the signal handles (call from the stop function). */
