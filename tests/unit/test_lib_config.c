@@ -17,6 +17,9 @@
 
 #include "config.h"
 
+/* out holds text */
+#define HAS(out, text) assert_non_null(strstr((out), (text)))
+
 struct vals {
 	const char *listen;
 	int port, verbose;
@@ -155,16 +158,16 @@ static void test_help_prints_usage_to_stdout(void **state)
 	char *h[] = { "prog", "-h", NULL };
 
 	assert_int_equal(parse_capture(1, out, sizeof(out), &v, 5, argv), 1);
-	assert_non_null(strstr(out, "usage: prog [options]\ntest summary line\n"));
-	assert_non_null(strstr(out, "--listen S"));
-	assert_non_null(strstr(out, "(default 127.0.0.1); env T_LISTEN"));
+	HAS(out, "usage: prog [options]\ntest summary line\n");
+	HAS(out, "--listen S");
+	HAS(out, "(default 127.0.0.1); env T_LISTEN");
 	/* the default shown is the value at that point: after --port 1 */
-	assert_non_null(strstr(out, "--port N"));
-	assert_non_null(strstr(out, "(default 1); env T_PORT"));
-	assert_non_null(strstr(out, "--verbose "));
-	assert_non_null(strstr(out, "--help"));
+	HAS(out, "--port N");
+	HAS(out, "(default 1); env T_PORT");
+	HAS(out, "--verbose ");
+	HAS(out, "--help");
 	assert_int_equal(parse_capture(1, out, sizeof(out), &v, 2, h), 1);
-	assert_non_null(strstr(out, "usage: prog"));
+	HAS(out, "usage: prog");
 }
 
 static void test_bad_values_are_refused(void **state)
@@ -182,24 +185,24 @@ static void test_bad_values_are_refused(void **state)
 	char *none[] = { "prog", NULL };
 
 	assert_int_equal(parse_capture(2, err, sizeof(err), &v, 3, bad_int), -1);
-	assert_non_null(strstr(err, "port needs a whole number, got \"12x\""));
+	HAS(err, "port needs a whole number, got \"12x\"");
 	assert_int_equal(v.port, 77);
 	assert_int_equal(parse(&v, 2, empty_int), -1);
 	assert_int_equal(parse(&v, 3, too_big), -1);
 	assert_int_equal(v.port, 77);
 	assert_int_equal(parse_capture(2, err, sizeof(err), &v, 2, missing), -1);
-	assert_non_null(strstr(err, "--port needs a value"));
+	HAS(err, "--port needs a value");
 	assert_int_equal(parse_capture(2, err, sizeof(err), &v, 3, unknown), -1);
-	assert_non_null(strstr(err, "unknown option --prot"));
-	assert_non_null(strstr(err, "usage: prog"));
+	HAS(err, "unknown option --prot");
+	HAS(err, "usage: prog");
 	assert_int_equal(parse(&v, 3, prefix), -1);
 	assert_int_equal(parse_capture(2, err, sizeof(err), &v, 2, stray), -1);
-	assert_non_null(strstr(err, "unexpected argument \"extra\""));
+	HAS(err, "unexpected argument \"extra\"");
 	assert_int_equal(parse(&v, 3, single), -1);
 
 	setenv("T_PORT", "eighty", 1);
 	assert_int_equal(parse_capture(2, err, sizeof(err), &v, 1, none), -1);
-	assert_non_null(strstr(err, "T_PORT: port needs a whole number"));
+	HAS(err, "T_PORT: port needs a whole number");
 	assert_int_equal(v.port, 77);
 	assert_string_equal(v.listen, "x");
 }
