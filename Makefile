@@ -10,7 +10,8 @@
 #
 # Layout: lib/ is the shared library (librs.a). Each service directory builds
 # one binary from its main.c plus an archive of its other .c files (its core),
-# which unit tests and benchmarks link against.
+# which unit tests and benchmarks link against. intake/ has no main: it is the
+# core rider-svc and driver-svc share (uses_<service> names it).
 
 SHELL      := /bin/bash
 PORT       ?= 8080
@@ -51,7 +52,10 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A      := $(BUILD)/librs.a
 core_src    = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
 core_a      = $(if $(call core_src,$(1)),$(BUILD)/lib$(1).a)
-CORE_AS    := $(foreach s,$(SERVICES),$(call core_a,$(s)))
+SHARED     := intake
+uses_rider-svc  := intake
+uses_driver-svc := intake
+CORE_AS    := $(foreach s,$(SERVICES) $(SHARED),$(call core_a,$(s)))
 BINS       := $(SERVICES:%=$(BUILD)/bin/%)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%)
@@ -77,15 +81,19 @@ $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(Q)ar rcs $@ $^
 
-define service_rules
+define core_rules
 $(if $(call core_src,$(1)),$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call core_src,$(1)))
 	@mkdir -p $$(@D)
 	$$(Q)ar rcs $$@ $$^)
-$(BUILD)/bin/$(1): $(BUILD)/obj/$(1)/main.o $(call core_a,$(1)) $(LIB_A)
+endef
+define service_rules
+$(BUILD)/bin/$(1): $(BUILD)/obj/$(1)/main.o $(call core_a,$(1)) $(foreach u,$(uses_$(1)),$(call core_a,$(u))) $(LIB_A)
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LINK    $$@")
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(BUILD)/obj/$(1)/%.o: CFLAGS += $(uses_$(1):%=-I%)
 endef
+$(foreach s,$(SERVICES) $(SHARED),$(eval $(call core_rules,$(s))))
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
 $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(CORE_AS) $(LIB_A)
@@ -99,7 +107,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_AS) $(LIB_A)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # tests and benchmarks see every service's headers (the cores they test)
-$(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: CFLAGS += $(SERVICES:%=-I%)
+$(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: CFLAGS += $(SERVICES:%=-I%) $(SHARED:%=-I%)
 
 # objects of tests and benchmarks are intermediates: keep them
 .SECONDARY:
@@ -172,7 +180,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -D_GNU_SOURCE \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibot -Icomm-svc
 FUZZERS      := validate wsmsg http_parse hub http_server
-fuzz_validate_SRC   := fuzz/fuzz_validate.c lib/validate.c
+fuzz_validate_SRC   := fuzz/fuzz_validate.c lib/validate.c lib/sbuf.c
 fuzz_wsmsg_SRC      := fuzz/fuzz_wsmsg.c bot/wsmsg.c
 fuzz_http_parse_SRC := fuzz/fuzz_http_parse.c bot/http_parse.c
 fuzz_hub_SRC        := fuzz/fuzz_hub.c comm-svc/hub.c comm-svc/msg.c lib/validate.c lib/sbuf.c lib/log.c

@@ -1,5 +1,5 @@
 /* driver-svc - accepts POST /driver, validates it and caches it in Redis for
- * the matcher (all of it in lib/intake.c; this file only names the kind). */
+ * the matcher (all of it in intake/intake.c; this file only names the kind). */
 #include "intake.h"
 
 #include <stdlib.h>

@@ -2,6 +2,7 @@
 #include "sbuf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,22 +53,32 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void sbuf_json_str(struct sbuf *b, const char *s)
+void sbuf_json_strn(struct sbuf *b, const char *s, size_t max)
 {
+	const char *run = s, *end = s + strnlen(s, max);
+
 	sbuf_append(b, "\"", 1);
-	for (; *s; s++) {
+	for (; s < end; s++) {
 		unsigned char c = (unsigned char)*s;
 
+		if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f)
+			continue;
+		sbuf_append(b, run, (size_t)(s - run));
+		run = s + 1;
 		if (c == '"' || c == '\\') {
 			char esc[2] = { '\\', (char)c };
 			sbuf_append(b, esc, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			sbuf_printf(b, "\\u%04x", c);
 		} else {
-			sbuf_append(b, s, 1);
+			sbuf_printf(b, "\\u%04x", c);
 		}
 	}
+	sbuf_append(b, run, (size_t)(end - run));
 	sbuf_append(b, "\"", 1);
+}
+
+void sbuf_json_str(struct sbuf *b, const char *s)
+{
+	sbuf_json_strn(b, s, SIZE_MAX);
 }
 
 void sbuf_free(struct sbuf *b)

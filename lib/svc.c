@@ -2,8 +2,10 @@
 #include "svc.h"
 
 #include "config.h"
+#include "http.h"
 #include "log.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,28 @@ static void on_signal(uv_signal_t *h, int signum)
 	log_info("signal %d: stopping", signum);
 	if (stop_fn)
 		stop_fn(stop_priv);
+}
+
+int svc_begin(int argc, char **argv, const struct opt *opts, const char *summary)
+{
+	int rc;
+
+	log_init(argv[0]);
+	rc = opt_parse(argc, argv, opts, summary);
+	return rc == 0 ? -1 : rc > 0 ? 0 : 2;
+}
+
+int svc_run(uv_loop_t *loop, int started)
+{
+	if (!started && stop_fn)
+		stop_fn(stop_priv);
+	uv_run(loop, UV_RUN_DEFAULT);
+	http_servers_finish();
+	if (!started)
+		return 1;
+	uv_loop_close(loop);
+	log_info("stopped");
+	return 0;
 }
 
 void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv)
@@ -66,7 +90,8 @@ int svc_hostport(const char *s, char *host, size_t hostlen, int *port)
 	char *end;
 	long p;
 
-	if (!colon || (size_t)(colon - s) >= hostlen)
+	/* a host, and a port of digits only (strtol would take " +80") */
+	if (!colon || colon == s || (size_t)(colon - s) >= hostlen || !isdigit((unsigned char)colon[1]))
 		return -1;
 	p = strtol(colon + 1, &end, 10);
 	if (*end || p <= 0 || p > 65535)

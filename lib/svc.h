@@ -10,6 +10,18 @@
 
 typedef void (*svc_stop_fn)(void *priv);
 
+struct opt;
+
+/* The opening of a service's main(): log_init(argv[0]), then opt_parse.
+ * Returns -1 when main should go on, else its exit status: 0 after --help,
+ * 2 after a bad option (already reported). */
+int svc_begin(int argc, char **argv, const struct opt *opts, const char *summary);
+/* The end of a service's main(), after svc_init and its setup: runs loop
+ * until the stop function has closed every handle, lets lib/http finish
+ * (http_servers_finish), then closes the loop and logs "stopped"; returns 0.
+ * With started 0 (the setup failed) the stop function is called first and
+ * the status is 1 (the loop is not closed). */
+int svc_run(uv_loop_t *loop, int started);
 /* Installs the signal handlers on loop. */
 void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv);
 /* Closes the signal handles (call from the stop function). */
@@ -20,7 +32,9 @@ uint64_t svc_now_ms(void);
  * default (127.0.0.1:PORT+1) when addr is NULL. Logs and returns -1 when
  * addr is malformed. */
 int svc_redis_addr(const char *addr, char *host, size_t hostlen, int *port);
-/* Parses "host:port" into host (buf) and port; returns 0 or -1. */
+/* Parses "host:port" (split at the last colon; host not empty, port
+ * 1-65535 in digits) into host (buf) and port; returns 0, or -1 leaving
+ * both untouched. */
 int svc_hostport(const char *s, char *host, size_t hostlen, int *port);
 
 #endif

@@ -9,6 +9,8 @@
  */
 #include "validate.h"
 
+#include "sbuf.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -404,48 +406,26 @@ out:
 
 /* ---- canonical JSON ------------------------------------------------------ */
 
-/* A bounded string builder over a caller's buffer; overflow is sticky. */
-struct sb { char *buf; size_t len, cap; int bad; };
+/* Built in an sbuf (lib/sbuf.h, whose sbuf_json_strn is the JSON string
+ * escaper); a number that cannot be written sets bad. */
+struct cj { struct sbuf s; int bad; };
 
-static void sb_raw(struct sb *b, const char *s)
+static void sb_raw(struct cj *b, const char *s)
 {
-    size_t n = strlen(s);
-    if (b->bad || n >= b->cap - b->len) {
-        b->bad = 1;
-        return;
-    }
-    memcpy(b->buf + b->len, s, n + 1);
-    b->len += n;
+    sbuf_append(&b->s, s, strlen(s));
 }
 
 /* A JSON string of at most max bytes of s. Validated text needs only '"' and
- * '\\' escaped; control bytes are escaped too so the output is always JSON. */
-static void sb_str(struct sb *b, const char *s, size_t max)
+ * '\\' escaped; control bytes and DEL are escaped too so the output is
+ * always JSON. */
+static void sb_str(struct cj *b, const char *s, size_t max)
 {
-    size_t n = strnlen(s, max);
-    char esc[8];
-
-    sb_raw(b, "\"");
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            esc[2] = '\0';
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-        } else {
-            esc[0] = (char)c;
-            esc[1] = '\0';
-        }
-        sb_raw(b, esc);
-    }
-    sb_raw(b, "\"");
+    sbuf_json_strn(&b->s, s, max);
 }
 
 /* The shortest decimal that strtod reads back as exactly v; integral values
  * without a fraction ("40"), -0 as "0". Assumes the "C" LC_NUMERIC locale. */
-static void sb_num(struct sb *b, double v)
+static void sb_num(struct cj *b, double v)
 {
     char num[40];
 
@@ -467,7 +447,7 @@ static void sb_num(struct sb *b, double v)
     sb_raw(b, num);
 }
 
-static void sb_point(struct sb *b, const char *key, const struct v_point *p)
+static void sb_point(struct cj *b, const char *key, const struct v_point *p)
 {
     sb_raw(b, key);
     sb_raw(b, "{\"x\":");
@@ -477,7 +457,7 @@ static void sb_point(struct sb *b, const char *key, const struct v_point *p)
     sb_raw(b, "}");
 }
 
-static void sb_client_id(struct sb *b, const char *client_id)
+static void sb_client_id(struct cj *b, const char *client_id)
 {
     if (client_id[0]) {
         sb_raw(b, ",\"client_id\":");
@@ -485,26 +465,20 @@ static void sb_client_id(struct sb *b, const char *client_id)
     }
 }
 
-static char *sb_dup(const struct sb *b)
+/* The text, now the caller's (free()), or NULL (out of memory, a number
+ * that is not finite). */
+static char *sb_take(struct cj *b)
 {
-    char *s;
-
-    if (b->bad)
+    if (b->bad || b->s.oom) {
+        sbuf_free(&b->s);
         return NULL;
-    s = malloc(b->len + 1);
-    if (s)
-        memcpy(s, b->buf, b->len + 1);
-    return s;
+    }
+    return b->s.p;
 }
-
-/* Worst case: 64-byte name all escaped as \u00XX (384) + 32-byte car number
- * (192) + 64-byte client id + 4 numbers of < 40 + keys: well under 1024. */
-#define JSON_BUF 1024
 
 char *v_rider_json(const struct v_rider *r)
 {
-    char buf[JSON_BUF];
-    struct sb b = {buf, 0, sizeof buf, 0};
+    struct cj b = { { 0 }, 0 };
 
     sb_raw(&b, "{\"name\":");
     sb_str(&b, r->name, V_NAME_MAX);
@@ -512,13 +486,12 @@ char *v_rider_json(const struct v_rider *r)
     sb_point(&b, ",\"destination\":", &r->destination);
     sb_client_id(&b, r->client_id);
     sb_raw(&b, "}");
-    return sb_dup(&b);
+    return sb_take(&b);
 }
 
 char *v_driver_json(const struct v_driver *d)
 {
-    char buf[JSON_BUF];
-    struct sb b = {buf, 0, sizeof buf, 0};
+    struct cj b = { { 0 }, 0 };
 
     sb_raw(&b, "{\"name\":");
     sb_str(&b, d->name, V_NAME_MAX);
@@ -527,5 +500,5 @@ char *v_driver_json(const struct v_driver *d)
     sb_point(&b, ",\"location\":", &d->location);
     sb_client_id(&b, d->client_id);
     sb_raw(&b, "}");
-    return sb_dup(&b);
+    return sb_take(&b);
 }

@@ -2,7 +2,8 @@
  * /driver, /rating and the websocket hello), plus the canonical JSON that
  * rider-svc and driver-svc store in Redis (docs/INTERNALS.md).
  *
- * Pure code: no I/O, no globals, no exit(). Only jansson and libc.
+ * Pure code: no I/O, no globals, no exit(). Only jansson, libc and lib/sbuf
+ * (its JSON string escaper writes the canonical JSON).
  *
  * Every v_parse_* function takes a whole body of `len` bytes (it need not be
  * NUL-terminated and may contain any bytes), and:

@@ -571,14 +571,14 @@ static void handle_top(struct http_req *req, void *app)
 
 /* ---- health, metrics, life ------------------------------------------------- */
 
-static int svc_healthy(void *app)
+static int rating_healthy(void *app)
 {
 	struct rating_svc *s = app;
 
 	return pg_up(s->pg) && rconn_up(s->redis);
 }
 
-static void svc_metrics(struct sbuf *out, void *app)
+static void rating_metrics(struct sbuf *out, void *app)
 {
 	struct rating_svc *s = app;
 	const struct pg_stats *ps = pg_get_stats(s->pg);
@@ -614,7 +614,7 @@ static void svc_metrics(struct sbuf *out, void *app)
 		    s->batch_max, s->batches, s->batch_rows, s->replays, s->pending, ps->rollbacks);
 }
 
-static void svc_stop(void *priv)
+static void rating_stop(void *priv)
 {
 	struct rating_svc *s = priv;
 
@@ -658,14 +658,13 @@ int main(int argc, char **argv)
 	};
 	int rc;
 
-	log_init(argv[0]);
-	rc = opt_parse(argc, argv, opts,
+	rc = svc_begin(argc, argv, opts,
 		       "Rides are rated once, by the rider holding the ride's rating_token:\n"
 		       "  POST /rating {\"ride_id\",\"rating\":1-5,\"rating_token\"} -> 201 once committed\n"
 		       "  GET /rating/driver/{car_number}, GET /rating/top?limit=1-100 (default 10)\n"
 		       "Reads ride:<ride_id> hashes from Redis, stores ratings in Postgres.");
-	if (rc)
-		return rc > 0 ? 0 : 2;
+	if (rc >= 0)
+		return rc;
 	if (!pg_conninfo) {
 		const char *env = getenv("PG_CONNINFO");
 
@@ -688,7 +687,7 @@ int main(int argc, char **argv)
 	s.batch_max = batch_max;
 	s.pend_tail = &s.pend_head;
 	s.loop = uv_default_loop();
-	svc_init(s.loop, svc_stop, &s);
+	svc_init(s.loop, rating_stop, &s);
 	s.redis = rconn_new(s.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
 							   .name = "redis" });
 	s.pg = pg_new(s.loop, &(struct pg_opts){ .conninfo = pg_conninfo, .name = "postgres",
@@ -696,16 +695,6 @@ int main(int argc, char **argv)
 	s.http = http_server_new(s.loop, &(struct http_server_opts){
 						  .name = "rating", .host = listen, .port = port,
 						  .routes = routes, .app = &s, .timeout_ms = timeout_ms,
-						  .healthy = svc_healthy, .metrics = svc_metrics });
-	if (!s.redis || !s.pg || !s.http) {
-		svc_stop(&s);
-		uv_run(s.loop, UV_RUN_DEFAULT);
-		http_servers_finish();
-		return 1;
-	}
-	uv_run(s.loop, UV_RUN_DEFAULT);
-	http_servers_finish();
-	uv_loop_close(s.loop);
-	log_info("stopped");
-	return 0;
+						  .healthy = rating_healthy, .metrics = rating_metrics });
+	return svc_run(s.loop, s.redis && s.pg && s.http);
 }

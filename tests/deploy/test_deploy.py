@@ -1,10 +1,12 @@
 """Offline checks of the deployment files (Docker cannot run containers on
 the machines this project is built on, and there is no cluster):
 
-- every Dockerfile: Debian 12 bases, multi-stage, COPY sources exist; its build
+- deploy/Dockerfile, once per service (build argument SERVICE), and
+  nginx/Dockerfile: Debian 12 bases, multi-stage, COPY sources exist; the build
   stage is replayed in a scratch copy of exactly what it COPYs (same Makefile,
   same Debian 12 -dev packages); its runtime packages cover every shared
-  library the binary links (and the libuv plugin of libwebsockets);
+  library the binary links (and the libuv plugin of libwebsockets); the
+  entrypoint runs $SERVICE;
 - the nginx image's entrypoint renders nginx.conf.in into a config `nginx -t`
   accepts;
 - deploy/compose.yaml with Debian's `docker-compose config`;
@@ -29,18 +31,33 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVICES = ["rider-svc", "driver-svc", "rating-svc", "comm-svc", "matcher"]
 STATELESS = ["rider-svc", "driver-svc", "rating-svc", "comm-svc"]
+# the C services' one Dockerfile, built with --build-arg SERVICE=<name>
+SERVICE_DOCKERFILE = "deploy/Dockerfile"
+
+
+def dockerfile_of(svc):
+    return os.path.join(ROOT, "nginx/Dockerfile" if svc == "nginx" else SERVICE_DOCKERFILE)
 
 
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
-def dockerfile(path):
+def dockerfile(path, build_args=None):
     """(stages, instructions): stages as [(base, name)], instructions as
-    [(stage index, KEYWORD, argument)] with continuation lines joined."""
+    [(stage index, KEYWORD, argument)] with continuation lines joined.
+    $NAME / ${NAME} of build_args are substituted as Docker does: only in a
+    stage that declared `ARG NAME` (an ARG before the first FROM serves only
+    the FROM lines); elsewhere they stay as written."""
+    build_args = build_args or {}
     text = open(path).read()
     text = re.sub(r"\\\n", " ", text)
-    stages, instr = [], []
+    stages, instr, declared, global_args = [], [], set(), None
+
+    def subst(arg, names):
+        return re.sub(r"\$\{?(\w+)\}?", lambda m: build_args[m.group(1)]
+                      if m.group(1) in names and m.group(1) in build_args else m.group(0), arg)
+
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
@@ -48,8 +65,17 @@ def dockerfile(path):
         kw, _, arg = line.partition(" ")
         kw = kw.upper()
         if kw == "FROM":
-            parts = arg.split()
+            if global_args is None:
+                global_args = declared
+            parts = subst(arg, global_args).split()
             stages.append((parts[0], parts[2] if len(parts) > 2 and parts[1].upper() == "AS" else None))
+            declared = set()
+        if kw == "ARG":
+            declared.add(arg.split("=")[0].strip())
+        elif kw not in ("FROM", "RUN", "ENV"):
+            # RUN gets the declared ARGs as environment variables (replayed
+            # so below); ENV is left as written
+            arg = subst(arg, declared)
         instr.append((len(stages) - 1, kw, arg.strip()))
     return stages, instr
 
@@ -63,8 +89,7 @@ def apt_packages(arg):
 
 @pytest.mark.parametrize("svc", SERVICES + ["nginx"])
 def test_dockerfile_shape(svc):
-    path = os.path.join(ROOT, svc, "Dockerfile")
-    stages, instr = dockerfile(path)
+    stages, instr = dockerfile(dockerfile_of(svc), {"SERVICE": svc})
     assert stages, "no FROM"
     for base, _ in stages:
         assert re.match(r"debian:(12|bookworm)(-slim)?$", base), f"{base}: not a Debian 12 base"
@@ -132,7 +157,7 @@ def lib_packages(paths):
 
 @pytest.mark.parametrize("svc", SERVICES)
 def test_dockerfile_build_stage_builds_and_runtime_has_its_libraries(svc, tmp_path):
-    stages, instr = dockerfile(os.path.join(ROOT, svc, "Dockerfile"))
+    stages, instr = dockerfile(dockerfile_of(svc), {"SERVICE": svc})
     # replay the build stage: only what it COPYs, the RUN make line
     src = tmp_path / "src"
     src.mkdir()
@@ -151,7 +176,9 @@ def test_dockerfile_build_stage_builds_and_runtime_has_its_libraries(svc, tmp_pa
         if k == "RUN" and a.startswith("make "):
             make_line = a
     assert make_line, "no RUN make in the build stage"
-    out = run(["bash", "-c", make_line], cwd=src, env=dict(os.environ, MAKEFLAGS="-j2"))
+    # a RUN sees the stage's ARGs in its environment
+    args = {"SERVICE": svc} if (0, "ARG", "SERVICE") in instr else {}
+    out = run(["bash", "-c", make_line], cwd=src, env=dict(os.environ, MAKEFLAGS="-j2", **args))
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     binary = src / "build" / "bin" / svc
     assert binary.exists()
@@ -164,6 +191,34 @@ def test_dockerfile_build_stage_builds_and_runtime_has_its_libraries(svc, tmp_pa
     assert libs
     missing = [(p, pkg) for p, pkg in lib_packages(libs).items() if pkg is None or pkg not in have]
     assert not missing, f"runtime stage lacks: {missing}"
+
+
+def test_service_entrypoint_runs_the_service_with_its_arguments(tmp_path):
+    """deploy/docker-entrypoint.sh execs /usr/local/bin/$SERVICE (here a
+    stand-in in SERVICE_BIN_DIR) with the image's and the container's
+    arguments, and hands a PG_PASSWORD_FILE to libpq as PGPASSWORD."""
+    script = os.path.join(ROOT, "deploy", "docker-entrypoint.sh")
+    assert os.access(script, os.X_OK)
+    fake = tmp_path / "rating-svc"
+    fake.write_text('#!/bin/sh\necho "$0|$*|${PGPASSWORD:-none}"\n')
+    fake.chmod(0o755)
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret")
+    env = dict(os.environ, SERVICE="rating-svc", SERVICE_BIN_DIR=str(tmp_path), PG_PASSWORD_FILE=str(secret))
+    env.pop("PGPASSWORD", None)
+    out = run(["sh", script, "--port", "8080", "--batch-max", "1"], env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{fake}|--port 8080 --batch-max 1|s3cret"
+    del env["PG_PASSWORD_FILE"]
+    assert run(["sh", script], env=env).stdout.strip() == f"{fake}||none"
+    del env["SERVICE"]
+    out = run(["sh", script], env=env)
+    assert out.returncode != 0 and "SERVICE" in out.stderr
+    # the image runs it as its entrypoint, with SERVICE from the build argument
+    _, instr = dockerfile(os.path.join(ROOT, SERVICE_DOCKERFILE), {"SERVICE": "matcher"})
+    assert ("/usr/local/bin/docker-entrypoint.sh" in json.loads([a for _, k, a in instr if k == "ENTRYPOINT"][-1])[0])
+    assert any(k == "ENV" and "SERVICE=${SERVICE}" in a for s, k, a in instr if s == 1)
+    assert any(k == "ARG" and a == "SERVICE" for s, k, a in instr if s == 1)
 
 
 def test_nginx_entrypoint_renders_a_config_nginx_accepts(tmp_path):
@@ -192,9 +247,12 @@ def test_compose_config_is_valid():
     svcs = cfg["services"]
     for s in SERVICES + ["nginx", "redis", "postgres"]:
         assert s in svcs, s
+    for s in SERVICES:
+        assert svcs[s]["build"]["dockerfile"] == SERVICE_DOCKERFILE
+        assert svcs[s]["build"]["args"] == {"SERVICE": s}
+    assert svcs["nginx"]["build"]["dockerfile"] == "nginx/Dockerfile"
     for s in SERVICES + ["nginx"]:
-        assert svcs[s]["build"]["dockerfile"] == f"{s}/Dockerfile"
-        assert svcs[s]["image"].startswith("ridematch/")
+        assert svcs[s]["image"] == f"ridematch/{s}:latest"
     for s in STATELESS:
         assert svcs[s]["deploy"]["replicas"] >= 2
     assert svcs["matcher"]["deploy"]["replicas"] == 2
@@ -277,7 +335,7 @@ def test_k8s_references_resolve(k8s):
 
 
 def test_k8s_migrations_match_the_repository(k8s):
-    repo = sorted(os.listdir(os.path.join(ROOT, "migrations")))
+    repo = sorted(f for f in os.listdir(os.path.join(ROOT, "migrations")) if f.endswith(".sql"))
     cm = find(k8s, "ConfigMap", "ridematch-migrations")["data"]
     assert sorted(cm) == repo, "deploy/k8s/kustomization.yaml must list every migration"
     for f in repo:

@@ -138,14 +138,13 @@ int intake_main(int argc, char **argv, const struct intake_kind *kind)
 	};
 	int rc;
 
-	log_init(argv[0]);
 	snprintf(summary, sizeof(summary),
 		 "Accepts POST %s, validates it, caches it in Redis with a TTL and announces it\n"
 		 "to the matcher on the `requests` stream. Answers 202 {\"id\",\"expires_in_ms\"}.",
 		 kind->path);
-	rc = opt_parse(argc, argv, opts, summary);
-	if (rc)
-		return rc > 0 ? 0 : 2;
+	rc = svc_begin(argc, argv, opts, summary);
+	if (rc >= 0)
+		return rc;
 	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
 		return 2;
 	if (in.ttl_ms <= 0 || in.stream_max <= 0) {
@@ -163,15 +162,5 @@ int intake_main(int argc, char **argv, const struct intake_kind *kind)
 						   .name = kind->kind, .host = listen, .port = port,
 						   .routes = routes, .app = &in, .timeout_ms = timeout_ms,
 						   .healthy = intake_healthy, .metrics = intake_metrics });
-	if (!in.redis || !in.http) {
-		intake_stop(&in);
-		uv_run(in.loop, UV_RUN_DEFAULT);
-		http_servers_finish();
-		return 1;
-	}
-	uv_run(in.loop, UV_RUN_DEFAULT);
-	http_servers_finish();
-	uv_loop_close(in.loop);
-	log_info("stopped");
-	return 0;
+	return svc_run(in.loop, in.redis && in.http);
 }

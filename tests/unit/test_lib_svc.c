@@ -1,0 +1,131 @@
+/* test_lib_svc.c - unit tests (cmocka) for the pure part of lib/svc: the
+ * "host:port" parser behind every --redis flag (svc_hostport), the stack's
+ * default Redis address (svc_redis_addr), and svc_now_ms. The signal
+ * handling needs a loop and a process to signal: tests/integration
+ * (test_ops.py stops services with SIGTERM). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "svc.h"
+
+static int clear_port(void **state)
+{
+	unsetenv("PORT");
+	return 0;
+}
+
+static void test_hostport_accepts(void **state)
+{
+	char host[64];
+	int port = 0;
+
+	assert_int_equal(svc_hostport("127.0.0.1:6379", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 6379);
+	assert_int_equal(svc_hostport("redis:1", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "redis");
+	assert_int_equal(port, 1);
+	assert_int_equal(svc_hostport("10.77.0.3:65535", host, sizeof(host), &port), 0);
+	assert_int_equal(port, 65535);
+	/* the last colon splits: an IPv6 address without brackets works */
+	assert_int_equal(svc_hostport("::1:6380", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 6380);
+}
+
+static void test_hostport_refuses(void **state)
+{
+	static const char *bad[] = {
+		"", "redis", "redis:", ":6379", "redis:0", "redis:65536", "redis:-1",
+		"redis:63x", "redis:6379 ", "redis: 6379", "redis:+6379", "redis:99999999999999999999",
+	};
+	char host[64];
+	int port;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strcpy(host, "untouched");
+		port = 42;
+		if (svc_hostport(bad[i], host, sizeof(host), &port) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_string_equal(host, "untouched");
+		assert_int_equal(port, 42);
+	}
+}
+
+static void test_hostport_host_must_fit(void **state)
+{
+	char host[8];
+	int port;
+
+	assert_int_equal(svc_hostport("1234567:80", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "1234567");
+	assert_int_equal(svc_hostport("12345678:80", host, sizeof(host), &port), -1);
+}
+
+static void test_redis_addr_default_follows_port(void **state)
+{
+	char host[64] = "";
+	int port = 0;
+
+	assert_int_equal(svc_redis_addr(NULL, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 8081);
+	setenv("PORT", "28080", 1);
+	assert_int_equal(svc_redis_addr(NULL, host, sizeof(host), &port), 0);
+	assert_int_equal(port, 28081);
+	assert_int_equal(svc_redis_addr("redis:6379", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "redis");
+	assert_int_equal(port, 6379);
+}
+
+static void test_redis_addr_malformed_is_logged(void **state)
+{
+	char host[64], path[] = "/tmp/test_lib_svc.XXXXXX", out[512];
+	int port, tmp = mkstemp(path), saved;
+	ssize_t n;
+
+	assert_true(tmp >= 0);
+	unlink(path);
+	saved = dup(2);
+	dup2(tmp, 2);
+	assert_int_equal(svc_redis_addr("redis", host, sizeof(host), &port), -1);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(tmp, out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = 0;
+	close(tmp);
+	assert_non_null(strstr(out, "--redis must be host:port, got \"redis\""));
+}
+
+static void test_now_ms_is_wall_clock(void **state)
+{
+	uint64_t before = (uint64_t)time(NULL) * 1000, now = svc_now_ms(),
+		 after = ((uint64_t)time(NULL) + 1) * 1000;
+
+	assert_true(now >= before);
+	assert_true(now <= after);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hostport_accepts),
+		cmocka_unit_test(test_hostport_refuses),
+		cmocka_unit_test(test_hostport_host_must_fit),
+		cmocka_unit_test_setup(test_redis_addr_default_follows_port, clear_port),
+		cmocka_unit_test_setup(test_redis_addr_malformed_is_logged, clear_port),
+		cmocka_unit_test(test_now_ms_is_wall_clock),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
