@@ -44,112 +44,112 @@ static const struct kd_fbox empty_fbox = {INFINITY, INFINITY, -INFINITY, -INFINI
 
 static void *alloc_n(size_t *bytes, size_t n, size_t size)
 {
-    if (n == 0)
-        n = 1;
-    if (n > SIZE_MAX / size)
-        return NULL;
-    *bytes += n * size;
-    return big_alloc(n * size);
+	if (n == 0)
+		n = 1;
+	if (n > SIZE_MAX / size)
+		return NULL;
+	*bytes += n * size;
+	return big_alloc(n * size);
 }
 
 size_t kd_leaves_for(size_t n)
 {
-    size_t L = 1;
-    while (L * KD_LEAF < n)
-        L *= 2;
-    return L;
+	size_t L = 1;
+	while (L * KD_LEAF < n)
+		L *= 2;
+	return L;
 }
 
 static size_t used_for(size_t n) { return n ? (n + KD_LEAF - 1) / KD_LEAF : 1; }
 
 static size_t bytes_for_cap(size_t n)
 {
-    size_t L = kd_leaves_for(n), u = used_for(n), m = n ? n : 1;
-    return sizeof(struct kd_tree) + m * (sizeof(struct kd_rec) + sizeof(uint32_t)) +
-           u * (2 * KD_LEAF * sizeof(double) + 1) + 2 * L * sizeof(struct kd_fbox);
+	size_t L = kd_leaves_for(n), u = used_for(n), m = n ? n : 1;
+	return sizeof(struct kd_tree) + m * (sizeof(struct kd_rec) + sizeof(uint32_t)) +
+		   u * (2 * KD_LEAF * sizeof(double) + 1) + 2 * L * sizeof(struct kd_fbox);
 }
 
 size_t kd_bytes_for(size_t n) { return bytes_for_cap(n); }
 
 size_t kd_build_scratch_for(size_t n)
 {
-    (void)n;
-    return 0; /* the build works in place */
+	(void)n;
+	return 0; /* the build works in place */
 }
 
 static void free_bufs(struct kd_tree *t)
 {
-    free(t->rec);
-    free(t->pos);
-    free(t->lxy);
-    free(t->dead);
-    free(t->box);
-    t->rec = NULL;
-    t->pos = NULL;
-    t->lxy = NULL;
-    t->dead = NULL;
-    t->box = NULL;
-    t->cap_n = t->cap_leaves = 0;
-    t->bytes = sizeof *t;
+	free(t->rec);
+	free(t->pos);
+	free(t->lxy);
+	free(t->dead);
+	free(t->box);
+	t->rec = NULL;
+	t->pos = NULL;
+	t->lxy = NULL;
+	t->dead = NULL;
+	t->box = NULL;
+	t->cap_n = t->cap_leaves = 0;
+	t->bytes = sizeof *t;
 }
 
 struct kd_tree *kd_renew(struct kd_tree *t, size_t n, size_t spare)
 {
-    if (n >= KD_NONE)
-        return NULL;
-    if (!t) {
-        t = calloc(1, sizeof *t);
-        if (!t)
-            return NULL;
-        t->bytes = sizeof *t;
-    }
-    size_t L = kd_leaves_for(n);
-    if (n > t->cap_n || L > t->cap_leaves || (t->cap_n > 4 * n + 4096)) {
-        size_t cap = n + (spare < KD_NONE - 1 - n ? spare : 0);
-        free_bufs(t);
-        size_t CL = kd_leaves_for(cap), u = used_for(cap), bytes = sizeof *t;
-        t->rec = alloc_n(&bytes, cap, sizeof *t->rec);
-        t->pos = alloc_n(&bytes, cap, sizeof *t->pos);
-        t->lxy = alloc_n(&bytes, u, 2 * KD_LEAF * sizeof(double));
-        t->dead = alloc_n(&bytes, u, 1);
-        t->box = alloc_n(&bytes, 2 * CL, sizeof *t->box);
-        if (!t->rec || !t->pos || !t->lxy || !t->dead || !t->box) {
-            kd_free(t);
-            return NULL;
-        }
-        t->cap_n = cap;
-        t->cap_leaves = CL;
-        t->bytes = bytes;
-    }
-    t->n = n;
-    t->live = 0;
-    t->built = 0;
-    t->nleaves = (uint32_t)L;
-    t->nused = (uint32_t)used_for(n);
-    for (size_t i = 0; i < n; i++) {
-        t->rec[i] = (struct kd_rec){0.0, 0.0, (uint32_t)i, 0};
-        t->pos[i] = (uint32_t)i;
-    }
-    return t;
+	if (n >= KD_NONE)
+		return NULL;
+	if (!t) {
+		t = calloc(1, sizeof *t);
+		if (!t)
+			return NULL;
+		t->bytes = sizeof *t;
+	}
+	size_t L = kd_leaves_for(n);
+	if (n > t->cap_n || L > t->cap_leaves || (t->cap_n > 4 * n + 4096)) {
+		size_t cap = n + (spare < KD_NONE - 1 - n ? spare : 0);
+		free_bufs(t);
+		size_t CL = kd_leaves_for(cap), u = used_for(cap), bytes = sizeof *t;
+		t->rec = alloc_n(&bytes, cap, sizeof *t->rec);
+		t->pos = alloc_n(&bytes, cap, sizeof *t->pos);
+		t->lxy = alloc_n(&bytes, u, 2 * KD_LEAF * sizeof(double));
+		t->dead = alloc_n(&bytes, u, 1);
+		t->box = alloc_n(&bytes, 2 * CL, sizeof *t->box);
+		if (!t->rec || !t->pos || !t->lxy || !t->dead || !t->box) {
+			kd_free(t);
+			return NULL;
+		}
+		t->cap_n = cap;
+		t->cap_leaves = CL;
+		t->bytes = bytes;
+	}
+	t->n = n;
+	t->live = 0;
+	t->built = 0;
+	t->nleaves = (uint32_t)L;
+	t->nused = (uint32_t)used_for(n);
+	for (size_t i = 0; i < n; i++) {
+		t->rec[i] = (struct kd_rec){0.0, 0.0, (uint32_t)i, 0};
+		t->pos[i] = (uint32_t)i;
+	}
+	return t;
 }
 
 struct kd_tree *kd_new(size_t n) { return kd_renew(NULL, n, 0); }
 
 void kd_free(struct kd_tree *t)
 {
-    if (!t)
-        return;
-    free_bufs(t);
-    free(t);
+	if (!t)
+		return;
+	free_bufs(t);
+	free(t);
 }
 
 void kd_set(struct kd_tree *t, uint32_t i, double x, double y)
 {
-    if (i >= t->n)
-        return;
-    struct kd_rec *r = &t->rec[t->pos[i]];
-    r->x = x;
-    r->y = y;
+	if (i >= t->n)
+		return;
+	struct kd_rec *r = &t->rec[t->pos[i]];
+	r->x = x;
+	r->y = y;
 }
 
 size_t kd_size(const struct kd_tree *t) { return t->n; }
@@ -161,47 +161,47 @@ const uint8_t *kd_dead_map(const struct kd_tree *t) { return t->dead; }
 
 static inline float f_down(double v) /* largest float <= v */
 {
-    if (v > FLT_MAX)
-        return FLT_MAX;
-    if (v < -FLT_MAX)
-        return -INFINITY;
-    float f = (float)v;
-    return (double)f > v ? nextafterf(f, -INFINITY) : f;
+	if (v > FLT_MAX)
+		return FLT_MAX;
+	if (v < -FLT_MAX)
+		return -INFINITY;
+	float f = (float)v;
+	return (double)f > v ? nextafterf(f, -INFINITY) : f;
 }
 
 static inline float f_up(double v) /* smallest float >= v */
 {
-    if (v > FLT_MAX)
-        return INFINITY;
-    if (v < -FLT_MAX)
-        return -FLT_MAX;
-    float f = (float)v;
-    return (double)f < v ? nextafterf(f, INFINITY) : f;
+	if (v > FLT_MAX)
+		return INFINITY;
+	if (v < -FLT_MAX)
+		return -FLT_MAX;
+	float f = (float)v;
+	return (double)f < v ? nextafterf(f, INFINITY) : f;
 }
 
 /* The float box of leaf j's live points. */
 static struct kd_fbox leaf_box(const struct kd_tree *t, uint32_t j)
 {
-    unsigned live = ~(unsigned)t->dead[j] & 0xffu;
-    if (!live)
-        return empty_fbox;
-    const double *px = t->lxy + (size_t)j * 2 * KD_LEAF, *py = px + KD_LEAF;
-    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-    for (unsigned k = 0; k < KD_LEAF; k++) {
-        if (!(live >> k & 1))
-            continue;
-        if (px[k] < x0) x0 = px[k];
-        if (px[k] > x1) x1 = px[k];
-        if (py[k] < y0) y0 = py[k];
-        if (py[k] > y1) y1 = py[k];
-    }
-    return (struct kd_fbox){f_down(x0), f_down(y0), f_up(x1), f_up(y1)};
+	unsigned live = ~(unsigned)t->dead[j] & 0xffu;
+	if (!live)
+		return empty_fbox;
+	const double *px = t->lxy + (size_t)j * 2 * KD_LEAF, *py = px + KD_LEAF;
+	double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+	for (unsigned k = 0; k < KD_LEAF; k++) {
+		if (!(live >> k & 1))
+			continue;
+		if (px[k] < x0) x0 = px[k];
+		if (px[k] > x1) x1 = px[k];
+		if (py[k] < y0) y0 = py[k];
+		if (py[k] > y1) y1 = py[k];
+	}
+	return (struct kd_fbox){f_down(x0), f_down(y0), f_up(x1), f_up(y1)};
 }
 
 static inline struct kd_fbox box_union(const struct kd_fbox *a, const struct kd_fbox *b)
 {
-    return (struct kd_fbox){a->x0 < b->x0 ? a->x0 : b->x0, a->y0 < b->y0 ? a->y0 : b->y0,
-                            a->x1 > b->x1 ? a->x1 : b->x1, a->y1 > b->y1 ? a->y1 : b->y1};
+	return (struct kd_fbox){a->x0 < b->x0 ? a->x0 : b->x0, a->y0 < b->y0 ? a->y0 : b->y0,
+							a->x1 > b->x1 ? a->x1 : b->x1, a->y1 > b->y1 ? a->y1 : b->y1};
 }
 
 static inline double key(const struct kd_rec *r, int d) { return d ? r->y : r->x; }
@@ -212,38 +212,38 @@ static inline double key(const struct kd_rec *r, int d) { return d ? r->y : r->x
  * split evenly, so duplicates do not degrade it. */
 static void select_k(struct kd_rec *a, size_t lo, size_t hi, size_t k, int d)
 {
-    while (hi > lo) {
-        size_t m = lo + (hi - lo) / 2;
-        double p0 = key(&a[lo], d), p1 = key(&a[m], d), p2 = key(&a[hi], d);
-        double p = p0 < p1 ? (p1 < p2 ? p1 : (p0 < p2 ? p2 : p0))
-                           : (p0 < p2 ? p0 : (p1 < p2 ? p2 : p1));
-        size_t i = lo, j = hi;
-        for (;;) {
-            while (key(&a[i], d) < p) i++;
-            while (key(&a[j], d) > p) j--;
-            if (i >= j)
-                break;
-            struct kd_rec tmp = a[i];
-            a[i] = a[j];
-            a[j] = tmp;
-            i++;
-            j--;
-        }
-        /* now a[lo..j] <= p <= a[j+1..hi] (i >= j) */
-        if (i == j) {
-            /* a[i] == p, and lo..i-1 <= p <= i+1..hi */
-            if (k == i)
-                return;
-            if (k < i)
-                hi = i - 1;
-            else
-                lo = i + 1;
-        } else if (k <= j) {
-            hi = j;
-        } else {
-            lo = j + 1;
-        }
-    }
+	while (hi > lo) {
+		size_t m = lo + (hi - lo) / 2;
+		double p0 = key(&a[lo], d), p1 = key(&a[m], d), p2 = key(&a[hi], d);
+		double p = p0 < p1 ? (p1 < p2 ? p1 : (p0 < p2 ? p2 : p0))
+						   : (p0 < p2 ? p0 : (p1 < p2 ? p2 : p1));
+		size_t i = lo, j = hi;
+		for (;;) {
+			while (key(&a[i], d) < p) i++;
+			while (key(&a[j], d) > p) j--;
+			if (i >= j)
+				break;
+			struct kd_rec tmp = a[i];
+			a[i] = a[j];
+			a[j] = tmp;
+			i++;
+			j--;
+		}
+		/* now a[lo..j] <= p <= a[j+1..hi] (i >= j) */
+		if (i == j) {
+			/* a[i] == p, and lo..i-1 <= p <= i+1..hi */
+			if (k == i)
+				return;
+			if (k < i)
+				hi = i - 1;
+			else
+				lo = i + 1;
+		} else if (k <= j) {
+			hi = j;
+		} else {
+			lo = j + 1;
+		}
+	}
 }
 
 /* Covers leaves [a, b), i.e. slots [8a, 8b) clipped to n, within the cell
@@ -252,125 +252,125 @@ static void select_k(struct kd_rec *a, size_t lo, size_t hi, size_t k, int d)
  * boundary: near the median, not always on it. */
 static void build(struct kd_tree *t, size_t a, size_t b, double cx0, double cy0, double cx1, double cy1)
 {
-    size_t lo = a << KD_LEAF_SHIFT, hi = b << KD_LEAF_SHIFT;
-    if (lo > t->n) lo = t->n;
-    if (hi > t->n) hi = t->n;
-    if (b - a <= 1 || hi - lo <= 1)
-        return;
-    int d = (cy1 - cy0) > (cx1 - cx0);
-    size_t m = (a + b) / 2, mid = m << KD_LEAF_SHIFT;
-    if (mid > lo && mid < hi) {
-        select_k(t->rec, lo, hi - 1, mid, d);
-        double c = key(&t->rec[mid], d);
-        if (d) {
-            build(t, a, m, cx0, cy0, cx1, c);
-            build(t, m, b, cx0, c, cx1, cy1);
-        } else {
-            build(t, a, m, cx0, cy0, c, cy1);
-            build(t, m, b, c, cy0, cx1, cy1);
-        }
-    } else {
-        build(t, a, m, cx0, cy0, cx1, cy1);
-        build(t, m, b, cx0, cy0, cx1, cy1);
-    }
+	size_t lo = a << KD_LEAF_SHIFT, hi = b << KD_LEAF_SHIFT;
+	if (lo > t->n) lo = t->n;
+	if (hi > t->n) hi = t->n;
+	if (b - a <= 1 || hi - lo <= 1)
+		return;
+	int d = (cy1 - cy0) > (cx1 - cx0);
+	size_t m = (a + b) / 2, mid = m << KD_LEAF_SHIFT;
+	if (mid > lo && mid < hi) {
+		select_k(t->rec, lo, hi - 1, mid, d);
+		double c = key(&t->rec[mid], d);
+		if (d) {
+			build(t, a, m, cx0, cy0, cx1, c);
+			build(t, m, b, cx0, c, cx1, cy1);
+		} else {
+			build(t, a, m, cx0, cy0, c, cy1);
+			build(t, m, b, c, cy0, cx1, cy1);
+		}
+	} else {
+		build(t, a, m, cx0, cy0, cx1, cy1);
+		build(t, m, b, cx0, cy0, cx1, cy1);
+	}
 }
 
 int kd_build(struct kd_tree *t)
 {
-    size_t n = t->n;
-    t->built = 0;
-    t->live = 0;
-    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        const struct kd_rec *r = &t->rec[i];
-        if (r->x < x0) x0 = r->x;
-        if (r->x > x1) x1 = r->x;
-        if (r->y < y0) y0 = r->y;
-        if (r->y > y1) y1 = r->y;
-    }
-    t->fx0 = x0;
-    t->fy0 = y0;
-    t->fsx = x1 > x0 ? 4294967295.0 / (x1 - x0) : 0.0;
-    t->fsy = y1 > y0 ? 4294967295.0 / (y1 - y0) : 0.0;
-    if (!isfinite(t->fsx))
-        t->fsx = 0.0;
-    if (!isfinite(t->fsy))
-        t->fsy = 0.0;
+	size_t n = t->n;
+	t->built = 0;
+	t->live = 0;
+	double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+	for (size_t i = 0; i < n; i++) {
+		const struct kd_rec *r = &t->rec[i];
+		if (r->x < x0) x0 = r->x;
+		if (r->x > x1) x1 = r->x;
+		if (r->y < y0) y0 = r->y;
+		if (r->y > y1) y1 = r->y;
+	}
+	t->fx0 = x0;
+	t->fy0 = y0;
+	t->fsx = x1 > x0 ? 4294967295.0 / (x1 - x0) : 0.0;
+	t->fsy = y1 > y0 ? 4294967295.0 / (y1 - y0) : 0.0;
+	if (!isfinite(t->fsx))
+		t->fsx = 0.0;
+	if (!isfinite(t->fsy))
+		t->fsy = 0.0;
 
-    build(t, 0, t->nleaves, x0, y0, x1, y1);
+	build(t, 0, t->nleaves, x0, y0, x1, y1);
 
-    uint32_t L = t->nleaves;
-    for (uint32_t j = 0; j < t->nused; j++) {
-        double *px = t->lxy + (size_t)j * 2 * KD_LEAF, *py = px + KD_LEAF;
-        unsigned dead = 0;
-        for (unsigned k = 0; k < KD_LEAF; k++) {
-            size_t s = (size_t)j * KD_LEAF + k;
-            if (s < n) {
-                px[k] = t->rec[s].x;
-                py[k] = t->rec[s].y;
-                t->pos[t->rec[s].id] = (uint32_t)s;
-            } else {
-                px[k] = py[k] = 0.0;
-                dead |= 1u << k;
-            }
-        }
-        t->dead[j] = (uint8_t)(n ? dead : 0xff);
-        t->box[L + j] = leaf_box(t, j);
-    }
-    for (uint32_t j = t->nused; j < L; j++)
-        t->box[L + j] = empty_fbox;
-    for (uint32_t node = L; node-- > 1;)
-        t->box[node] = box_union(&t->box[2 * node], &t->box[2 * node + 1]);
-    t->live = n;
-    t->built = 1;
-    return 0;
+	uint32_t L = t->nleaves;
+	for (uint32_t j = 0; j < t->nused; j++) {
+		double *px = t->lxy + (size_t)j * 2 * KD_LEAF, *py = px + KD_LEAF;
+		unsigned dead = 0;
+		for (unsigned k = 0; k < KD_LEAF; k++) {
+			size_t s = (size_t)j * KD_LEAF + k;
+			if (s < n) {
+				px[k] = t->rec[s].x;
+				py[k] = t->rec[s].y;
+				t->pos[t->rec[s].id] = (uint32_t)s;
+			} else {
+				px[k] = py[k] = 0.0;
+				dead |= 1u << k;
+			}
+		}
+		t->dead[j] = (uint8_t)(n ? dead : 0xff);
+		t->box[L + j] = leaf_box(t, j);
+	}
+	for (uint32_t j = t->nused; j < L; j++)
+		t->box[L + j] = empty_fbox;
+	for (uint32_t node = L; node-- > 1;)
+		t->box[node] = box_union(&t->box[2 * node], &t->box[2 * node + 1]);
+	t->live = n;
+	t->built = 1;
+	return 0;
 }
 
 /* ---- removal ---- */
 
 int kd_slot_live(const struct kd_tree *t, uint32_t slot)
 {
-    return t->built && slot < t->n && !(t->dead[slot >> KD_LEAF_SHIFT] >> (slot & (KD_LEAF - 1)) & 1);
+	return t->built && slot < t->n && !(t->dead[slot >> KD_LEAF_SHIFT] >> (slot & (KD_LEAF - 1)) & 1);
 }
 
 int kd_is_live(const struct kd_tree *t, uint32_t i)
 {
-    return i < t->n && kd_slot_live(t, t->pos[i]);
+	return i < t->n && kd_slot_live(t, t->pos[i]);
 }
 
 uint32_t kd_slot_index(const struct kd_tree *t, uint32_t slot) { return slot < t->n ? t->rec[slot].id : KD_NONE; }
 
 static inline int fbox_eq(const struct kd_fbox *a, const struct kd_fbox *b)
 {
-    return a->x0 == b->x0 && a->y0 == b->y0 && a->x1 == b->x1 && a->y1 == b->y1;
+	return a->x0 == b->x0 && a->y0 == b->y0 && a->x1 == b->x1 && a->y1 == b->y1;
 }
 
 int kd_remove_slot(struct kd_tree *t, uint32_t slot)
 {
-    if (!kd_slot_live(t, slot))
-        return -1;
-    uint32_t j = slot >> KD_LEAF_SHIFT;
-    t->dead[j] |= (uint8_t)(1u << (slot & (KD_LEAF - 1)));
-    t->live--;
-    /* Boxes only while they actually shrink. */
-    uint32_t node = t->nleaves + j;
-    struct kd_fbox nb = leaf_box(t, j);
-    if (fbox_eq(&nb, &t->box[node]))
-        return 0;
-    t->box[node] = nb;
-    while (node > 1) {
-        node >>= 1;
-        nb = box_union(&t->box[2 * node], &t->box[2 * node + 1]);
-        if (fbox_eq(&nb, &t->box[node]))
-            break;
-        t->box[node] = nb;
-    }
-    return 0;
+	if (!kd_slot_live(t, slot))
+		return -1;
+	uint32_t j = slot >> KD_LEAF_SHIFT;
+	t->dead[j] |= (uint8_t)(1u << (slot & (KD_LEAF - 1)));
+	t->live--;
+	/* Boxes only while they actually shrink. */
+	uint32_t node = t->nleaves + j;
+	struct kd_fbox nb = leaf_box(t, j);
+	if (fbox_eq(&nb, &t->box[node]))
+		return 0;
+	t->box[node] = nb;
+	while (node > 1) {
+		node >>= 1;
+		nb = box_union(&t->box[2 * node], &t->box[2 * node + 1]);
+		if (fbox_eq(&nb, &t->box[node]))
+			break;
+		t->box[node] = nb;
+	}
+	return 0;
 }
 
 int kd_remove(struct kd_tree *t, uint32_t i)
 {
-    if (i >= t->n)
-        return -1;
-    return kd_remove_slot(t, t->pos[i]);
+	if (i >= t->n)
+		return -1;
+	return kd_remove_slot(t, t->pos[i]);
 }

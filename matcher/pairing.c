@@ -51,123 +51,123 @@
 #define RQ_NIL UINT32_MAX
 
 struct ent {
-    uint64_t hi; /* bits of d2 */
-    uint64_t lo; /* rider << 32 | driver slot */
+	uint64_t hi; /* bits of d2 */
+	uint64_t lo; /* rider << 32 | driver slot */
 };
 
 struct chunk {
-    uint32_t next, fill;
-    uint64_t pad;
-    struct ent e[RQ_CH];
+	uint32_t next, fill;
+	uint64_t pad;
+	struct ent e[RQ_CH];
 };
 
 struct bucket {
-    uint32_t head; /* chunk list; only the head chunk may be partial */
-    struct ent min;
+	uint32_t head; /* chunk list; only the head chunk may be partial */
+	struct ent min;
 };
 
 struct rq {
-    struct chunk *pool;
-    uint32_t free_list;
-    uint64_t mask[3]; /* non-empty buckets */
-    struct ent last;
-    struct bucket b[RQ_NB];
+	struct chunk *pool;
+	uint32_t free_list;
+	uint64_t mask[3]; /* non-empty buckets */
+	struct ent last;
+	struct bucket b[RQ_NB];
 };
 
 static size_t rq_chunks_for(size_t n) { return n / RQ_CH + RQ_NB + 4; }
 
 static inline int ent_less(struct ent a, struct ent b)
 {
-    return a.hi < b.hi || (a.hi == b.hi && a.lo >> 32 < b.lo >> 32);
+	return a.hi < b.hi || (a.hi == b.hi && a.lo >> 32 < b.lo >> 32);
 }
 
 static inline unsigned rq_index(const struct rq *q, struct ent e)
 {
-    if (e.hi != q->last.hi)
-        return 65 + (63 - (unsigned)__builtin_clzll(e.hi ^ q->last.hi));
-    uint64_t lo = (e.lo ^ q->last.lo) >> 32; /* the rider; the slot is no part of the key */
-    if (lo)
-        return 1 + (63 - (unsigned)__builtin_clzll(lo));
-    return 0;
+	if (e.hi != q->last.hi)
+		return 65 + (63 - (unsigned)__builtin_clzll(e.hi ^ q->last.hi));
+	uint64_t lo = (e.lo ^ q->last.lo) >> 32; /* the rider; the slot is no part of the key */
+	if (lo)
+		return 1 + (63 - (unsigned)__builtin_clzll(lo));
+	return 0;
 }
 
 /* Starts an empty queue on a pool of nc chunks (nc >= rq_chunks_for(n)). */
 static void rq_init(struct rq *q, struct chunk *pool, size_t nc)
 {
-    q->pool = pool;
-    for (size_t i = 0; i < nc; i++)
-        q->pool[i].next = i + 1 < nc ? (uint32_t)(i + 1) : RQ_NIL;
-    q->free_list = 0;
-    q->mask[0] = q->mask[1] = q->mask[2] = 0;
-    q->last = (struct ent){0, 0};
-    for (int i = 0; i < RQ_NB; i++)
-        q->b[i].head = RQ_NIL;
+	q->pool = pool;
+	for (size_t i = 0; i < nc; i++)
+		q->pool[i].next = i + 1 < nc ? (uint32_t)(i + 1) : RQ_NIL;
+	q->free_list = 0;
+	q->mask[0] = q->mask[1] = q->mask[2] = 0;
+	q->last = (struct ent){0, 0};
+	for (int i = 0; i < RQ_NB; i++)
+		q->b[i].head = RQ_NIL;
 }
 
 static inline void rq_put(struct rq *q, struct ent e)
 {
-    unsigned i = rq_index(q, e);
-    struct bucket *b = &q->b[i];
-    struct chunk *c;
-    if (b->head == RQ_NIL || (c = &q->pool[b->head])->fill == RQ_CH) {
-        uint32_t k = q->free_list; /* never RQ_NIL: the pool is big enough */
-        c = &q->pool[k];
-        q->free_list = c->next;
-        c->next = b->head;
-        c->fill = 0;
-        if (b->head == RQ_NIL) {
-            b->min = e;
-            q->mask[i >> 6] |= 1ULL << (i & 63);
-        }
-        b->head = k;
-    }
-    c->e[c->fill++] = e;
-    if (ent_less(e, b->min))
-        b->min = e;
+	unsigned i = rq_index(q, e);
+	struct bucket *b = &q->b[i];
+	struct chunk *c;
+	if (b->head == RQ_NIL || (c = &q->pool[b->head])->fill == RQ_CH) {
+		uint32_t k = q->free_list; /* never RQ_NIL: the pool is big enough */
+		c = &q->pool[k];
+		q->free_list = c->next;
+		c->next = b->head;
+		c->fill = 0;
+		if (b->head == RQ_NIL) {
+			b->min = e;
+			q->mask[i >> 6] |= 1ULL << (i & 63);
+		}
+		b->head = k;
+	}
+	c->e[c->fill++] = e;
+	if (ent_less(e, b->min))
+		b->min = e;
 }
 
 /* Removes and returns the smallest entry; the queue must not be empty. */
 static struct ent rq_pop(struct rq *q)
 {
-    if (!(q->mask[0] & 1)) {
-        unsigned i = q->mask[0] & ~1ULL ? (unsigned)__builtin_ctzll(q->mask[0] & ~1ULL)
-                   : q->mask[1]         ? 64 + (unsigned)__builtin_ctzll(q->mask[1])
-                                        : 128;
-        struct bucket *b = &q->b[i];
-        uint32_t k = b->head;
-        q->last = b->min;
-        b->head = RQ_NIL;
-        q->mask[i >> 6] &= ~(1ULL << (i & 63));
-        while (k != RQ_NIL) {
-            struct chunk *c = &q->pool[k];
-            for (uint32_t j = 0; j < c->fill; j++)
-                rq_put(q, c->e[j]); /* lands in a bucket below i */
-            uint32_t next = c->next;
-            c->next = q->free_list;
-            q->free_list = k;
-            k = next;
-        }
-    }
-    /* Bucket 0 now holds exactly the last key (keys are unique: one per rider). */
-    struct bucket *b0 = &q->b[0];
-    struct chunk *c = &q->pool[b0->head];
-    struct ent e = c->e[--c->fill];
-    if (c->fill == 0) {
-        b0->head = c->next;
-        c->next = q->free_list;
-        q->free_list = (uint32_t)(c - q->pool);
-        if (b0->head == RQ_NIL)
-            q->mask[0] &= ~1ULL;
-    }
-    return e;
+	if (!(q->mask[0] & 1)) {
+		unsigned i = q->mask[0] & ~1ULL ? (unsigned)__builtin_ctzll(q->mask[0] & ~1ULL)
+				   : q->mask[1]         ? 64 + (unsigned)__builtin_ctzll(q->mask[1])
+										: 128;
+		struct bucket *b = &q->b[i];
+		uint32_t k = b->head;
+		q->last = b->min;
+		b->head = RQ_NIL;
+		q->mask[i >> 6] &= ~(1ULL << (i & 63));
+		while (k != RQ_NIL) {
+			struct chunk *c = &q->pool[k];
+			for (uint32_t j = 0; j < c->fill; j++)
+				rq_put(q, c->e[j]); /* lands in a bucket below i */
+			uint32_t next = c->next;
+			c->next = q->free_list;
+			q->free_list = k;
+			k = next;
+		}
+	}
+	/* Bucket 0 now holds exactly the last key (keys are unique: one per rider). */
+	struct bucket *b0 = &q->b[0];
+	struct chunk *c = &q->pool[b0->head];
+	struct ent e = c->e[--c->fill];
+	if (c->fill == 0) {
+		b0->head = c->next;
+		c->next = q->free_list;
+		q->free_list = (uint32_t)(c - q->pool);
+		if (b0->head == RQ_NIL)
+			q->mask[0] &= ~1ULL;
+	}
+	return e;
 }
 
 static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 {
-    struct ent e;
-    memcpy(&e.hi, &d2, sizeof e.hi);
-    e.lo = (uint64_t)rider << 32 | z;
-    return e;
+	struct ent e;
+	memcpy(&e.hi, &d2, sizeof e.hi);
+	e.lo = (uint64_t)rider << 32 | z;
+	return e;
 }
 
 /* ---- the context ---- */
@@ -183,59 +183,59 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 /* One rider (by index): its place and its MC_K nearest drivers at its last
  * query, by (d2, driver index); one cache line. */
 struct rider_c {
-    double x, y;
-    double d2[MC_K];
-    uint32_t slot[MC_K]; /* KD_NONE past the end */
+	double x, y;
+	double d2[MC_K];
+	uint32_t slot[MC_K]; /* KD_NONE past the end */
 };
 
 struct mc_ctx {
-    struct kd_tree *t;
-    struct rider_c *rc;
-    struct kd_kv *kv; /* 2 * cap_r */
-    struct chunk *pool;
-    size_t cap_r, cap_chunks;
+	struct kd_tree *t;
+	struct rider_c *rc;
+	struct kd_kv *kv; /* 2 * cap_r */
+	struct chunk *pool;
+	size_t cap_r, cap_chunks;
 };
 
 static size_t riders_bytes(size_t nr)
 {
-    return nr * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) + rq_chunks_for(nr) * sizeof(struct chunk);
+	return nr * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) + rq_chunks_for(nr) * sizeof(struct chunk);
 }
 
 size_t mc_match_bytes(size_t nr, size_t nd)
 {
-    if (nr == 0 || nd == 0)
-        return 0;
-    return sizeof(struct mc_ctx) + kd_bytes_for(nd) + kd_build_scratch_for(nd) + riders_bytes(nr);
+	if (nr == 0 || nd == 0)
+		return 0;
+	return sizeof(struct mc_ctx) + kd_bytes_for(nd) + kd_build_scratch_for(nd) + riders_bytes(nr);
 }
 
 struct mc_ctx *mc_ctx_new(void) { return calloc(1, sizeof(struct mc_ctx)); }
 
 static void free_riders(struct mc_ctx *c)
 {
-    free(c->rc);
-    free(c->kv);
-    free(c->pool);
-    c->rc = NULL;
-    c->kv = NULL;
-    c->pool = NULL;
-    c->cap_r = c->cap_chunks = 0;
+	free(c->rc);
+	free(c->kv);
+	free(c->pool);
+	c->rc = NULL;
+	c->kv = NULL;
+	c->pool = NULL;
+	c->cap_r = c->cap_chunks = 0;
 }
 
 void mc_ctx_free(struct mc_ctx *c)
 {
-    if (!c)
-        return;
-    kd_free(c->t);
-    free_riders(c);
-    free(c);
+	if (!c)
+		return;
+	kd_free(c->t);
+	free_riders(c);
+	free(c);
 }
 
 size_t mc_ctx_bytes(const struct mc_ctx *c)
 {
-    size_t b = sizeof *c + (c->t ? kd_bytes(c->t) : 0);
-    if (c->cap_r)
-        b += c->cap_r * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) + c->cap_chunks * sizeof(struct chunk);
-    return b;
+	size_t b = sizeof *c + (c->t ? kd_bytes(c->t) : 0);
+	if (c->cap_r)
+		b += c->cap_r * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) + c->cap_chunks * sizeof(struct chunk);
+	return b;
 }
 
 /* Buffers for nr riders: kept when big enough (and not over 4 times too
@@ -243,137 +243,137 @@ size_t mc_ctx_bytes(const struct mc_ctx *c)
  * not reallocate every tick. */
 static int reserve_riders(struct mc_ctx *c, size_t nr)
 {
-    if (nr <= c->cap_r && c->cap_r <= 4 * nr + 4096)
-        return 0;
-    free_riders(c);
-    size_t cap = nr + nr / 8, nc = rq_chunks_for(cap);
-    c->rc = big_alloc(cap * sizeof *c->rc);
-    c->kv = big_alloc(2 * cap * sizeof *c->kv);
-    c->pool = big_alloc(nc * sizeof *c->pool);
-    if (!c->rc || !c->kv || !c->pool) {
-        free_riders(c);
-        return -1;
-    }
-    c->cap_r = cap;
-    c->cap_chunks = nc;
-    return 0;
+	if (nr <= c->cap_r && c->cap_r <= 4 * nr + 4096)
+		return 0;
+	free_riders(c);
+	size_t cap = nr + nr / 8, nc = rq_chunks_for(cap);
+	c->rc = big_alloc(cap * sizeof *c->rc);
+	c->kv = big_alloc(2 * cap * sizeof *c->kv);
+	c->pool = big_alloc(nc * sizeof *c->pool);
+	if (!c->rc || !c->kv || !c->pool) {
+		free_riders(c);
+		return -1;
+	}
+	c->cap_r = cap;
+	c->cap_chunks = nc;
+	return 0;
 }
 
 /* The first live candidate of rider c (dead = the tree's dead map), or MC_K. */
 static inline unsigned first_live(const struct rider_c *c, const uint8_t *dead)
 {
-    unsigned i = 0;
-    for (; i < MC_K; i++) {
-        uint32_t s = c->slot[i];
-        if (s == KD_NONE || !(dead[s >> 3] >> (s & 7) & 1))
-            break;
-    }
-    return i < MC_K && c->slot[i] != KD_NONE ? i : MC_K;
+	unsigned i = 0;
+	for (; i < MC_K; i++) {
+		uint32_t s = c->slot[i];
+		if (s == KD_NONE || !(dead[s >> 3] >> (s & 7) & 1))
+			break;
+	}
+	return i < MC_K && c->slot[i] != KD_NONE ? i : MC_K;
 }
 
 static inline void query(const struct kd_tree *t, struct rider_c *c)
 {
-    unsigned m = kd_knearest_slots(t, c->x, c->y, MC_K, c->slot, c->d2);
-    for (; m < MC_K; m++)
-        c->slot[m] = KD_NONE;
+	unsigned m = kd_knearest_slots(t, c->x, c->y, MC_K, c->slot, c->d2);
+	for (; m < MC_K; m++)
+		c->slot[m] = KD_NONE;
 }
 
 long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, const struct mc_point *drivers,
-                  size_t nd, struct mc_pair *out)
+				  size_t nd, struct mc_pair *out)
 {
-    if (nr == 0 || nd == 0)
-        return 0;
-    if (nr >= KD_NONE || nd >= KD_NONE)
-        return -1;
+	if (nr == 0 || nd == 0)
+		return 0;
+	if (nr >= KD_NONE || nd >= KD_NONE)
+		return -1;
 
-    struct kd_tree *t = kd_renew(ctx->t, nd, nd / 8);
-    ctx->t = t;
-    if (!t || reserve_riders(ctx, nr) < 0)
-        return -1;
-    for (size_t i = 0; i < nd; i++)
-        kd_set(t, (uint32_t)i, drivers[i].x, drivers[i].y);
-    if (kd_build(t) < 0)
-        return -1;
-    const uint8_t *dead = kd_dead_map(t);
+	struct kd_tree *t = kd_renew(ctx->t, nd, nd / 8);
+	ctx->t = t;
+	if (!t || reserve_riders(ctx, nr) < 0)
+		return -1;
+	for (size_t i = 0; i < nd; i++)
+		kd_set(t, (uint32_t)i, drivers[i].x, drivers[i].y);
+	if (kd_build(t) < 0)
+		return -1;
+	const uint8_t *dead = kd_dead_map(t);
 
-    struct rq q;
-    rq_init(&q, ctx->pool, rq_chunks_for(nr));
+	struct rq q;
+	rq_init(&q, ctx->pool, rq_chunks_for(nr));
 
-    /* Riders along the tree's curve, so consecutive queries share paths;
-     * each with its MC_K nearest drivers; the nearest into the queue. */
-    struct kd_kv *kv = ctx->kv;
-    for (size_t i = 0; i < nr; i++)
-        kv[i] = (struct kd_kv){kd_curve_key(t, riders[i].x, riders[i].y), (uint32_t)i, 0};
-    kd_sort_kv(kv, kv + nr, nr);
-    struct rider_c *rc = ctx->rc;
-    for (size_t k = 0; k < nr; k++) {
-        if (k + 16 < nr) { /* the gathers below miss the cache: start them early */
-            uint32_t ahead = kv[k + 16].val;
-            __builtin_prefetch(&riders[ahead]);
-            __builtin_prefetch(&rc[ahead], 1);
-        }
-        uint32_t r = kv[k].val;
-        struct rider_c *c = &rc[r];
-        c->x = riders[r].x;
-        c->y = riders[r].y;
-        query(t, c); /* nd > 0: at least one candidate */
-        rq_put(&q, make_ent(c->d2[0], r, c->slot[0]));
-    }
+	/* Riders along the tree's curve, so consecutive queries share paths;
+	 * each with its MC_K nearest drivers; the nearest into the queue. */
+	struct kd_kv *kv = ctx->kv;
+	for (size_t i = 0; i < nr; i++)
+		kv[i] = (struct kd_kv){kd_curve_key(t, riders[i].x, riders[i].y), (uint32_t)i, 0};
+	kd_sort_kv(kv, kv + nr, nr);
+	struct rider_c *rc = ctx->rc;
+	for (size_t k = 0; k < nr; k++) {
+		if (k + 16 < nr) { /* the gathers below miss the cache: start them early */
+			uint32_t ahead = kv[k + 16].val;
+			__builtin_prefetch(&riders[ahead]);
+			__builtin_prefetch(&rc[ahead], 1);
+		}
+		uint32_t r = kv[k].val;
+		struct rider_c *c = &rc[r];
+		c->x = riders[r].x;
+		c->y = riders[r].y;
+		query(t, c); /* nd > 0: at least one candidate */
+		rq_put(&q, make_ent(c->d2[0], r, c->slot[0]));
+	}
 
-    /* An entry (d2, rider) is a lower bound of the rider's best free pair
-     * (see the top of the file) and carries the slot of the candidate it
-     * came from. If that driver is free, this is the next pair (only the
-     * dead map is read: it stays in cache). Otherwise the rider's first live
-     * candidate, if any, is its best: if it is at the popped d2 it is the
-     * next pair, else the rider goes back with its new key; without live
-     * candidates it is queried again. Pairs first record the driver's slot;
-     * the indices are looked up at the end, in one pass of independent
-     * loads rather than a cache miss in the loop. */
-    size_t want = nr < nd ? nr : nd, made = 0;
-    while (made < want) {
-        struct ent e = rq_pop(&q);
-        uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
-        if (dead[slot >> 3] >> (slot & 7) & 1) {
-            struct rider_c *c = &rc[r];
-            unsigned i = first_live(c, dead);
-            if (i == MC_K) {
-                query(t, c); /* some driver is live: fewer than want <= nd are taken */
-                i = 0;
-            }
-            uint64_t bits;
-            memcpy(&bits, &c->d2[i], sizeof bits);
-            slot = c->slot[i];
-            if (bits != e.hi) {
-                rq_put(&q, make_ent(c->d2[i], r, slot));
-                continue;
-            }
-        }
-        double d2;
-        memcpy(&d2, &e.hi, sizeof d2);
-        out[made].rider = r;
-        out[made].driver = slot;
-        out[made].distance = sqrt(d2);
-        made++;
-        kd_remove_slot(t, slot);
-    }
-    for (size_t k = 0; k < made; k++)
-        out[k].driver = kd_slot_index(t, out[k].driver);
-    return (long)made;
+	/* An entry (d2, rider) is a lower bound of the rider's best free pair
+	 * (see the top of the file) and carries the slot of the candidate it
+	 * came from. If that driver is free, this is the next pair (only the
+	 * dead map is read: it stays in cache). Otherwise the rider's first live
+	 * candidate, if any, is its best: if it is at the popped d2 it is the
+	 * next pair, else the rider goes back with its new key; without live
+	 * candidates it is queried again. Pairs first record the driver's slot;
+	 * the indices are looked up at the end, in one pass of independent
+	 * loads rather than a cache miss in the loop. */
+	size_t want = nr < nd ? nr : nd, made = 0;
+	while (made < want) {
+		struct ent e = rq_pop(&q);
+		uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
+		if (dead[slot >> 3] >> (slot & 7) & 1) {
+			struct rider_c *c = &rc[r];
+			unsigned i = first_live(c, dead);
+			if (i == MC_K) {
+				query(t, c); /* some driver is live: fewer than want <= nd are taken */
+				i = 0;
+			}
+			uint64_t bits;
+			memcpy(&bits, &c->d2[i], sizeof bits);
+			slot = c->slot[i];
+			if (bits != e.hi) {
+				rq_put(&q, make_ent(c->d2[i], r, slot));
+				continue;
+			}
+		}
+		double d2;
+		memcpy(&d2, &e.hi, sizeof d2);
+		out[made].rider = r;
+		out[made].driver = slot;
+		out[made].distance = sqrt(d2);
+		made++;
+		kd_remove_slot(t, slot);
+	}
+	for (size_t k = 0; k < made; k++)
+		out[k].driver = kd_slot_index(t, out[k].driver);
+	return (long)made;
 }
 
 long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
-              struct mc_pair *out)
+			  struct mc_pair *out)
 {
-    if (nr == 0 || nd == 0)
-        return 0;
-    if (nr >= KD_NONE || nd >= KD_NONE)
-        return -1;
-    struct mc_ctx *c = mc_ctx_new();
-    if (!c)
-        return -1;
-    long ret = mc_match_ctx(c, riders, nr, drivers, nd, out);
-    mc_ctx_free(c);
-    return ret;
+	if (nr == 0 || nd == 0)
+		return 0;
+	if (nr >= KD_NONE || nd >= KD_NONE)
+		return -1;
+	struct mc_ctx *c = mc_ctx_new();
+	if (!c)
+		return -1;
+	long ret = mc_match_ctx(c, riders, nr, drivers, nd, out);
+	mc_ctx_free(c);
+	return ret;
 }
 
 double mc_fare_taka(double distance) { return 2.0 * distance; }

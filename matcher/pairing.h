@@ -15,12 +15,12 @@
 #include <stdint.h>
 
 struct mc_point {
-    double x, y;
+	double x, y;
 };
 
 struct mc_pair {
-    uint32_t rider, driver; /* indices into the riders / drivers arrays */
-    double distance;        /* sqrt of the squared distance */
+	uint32_t rider, driver; /* indices into the riders / drivers arrays */
+	double distance;        /* sqrt of the squared distance */
 };
 
 /* Pairs riders[0..nr) with drivers[0..nd) closest pair first (index = order of
@@ -32,7 +32,7 @@ struct mc_pair {
  * scratch (about 50 bytes per driver plus 115 per rider, see mc_match_bytes);
  * mc_match_ctx below does the same with buffers kept between calls. */
 long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
-              struct mc_pair *out);
+			  struct mc_pair *out);
 
 /* Bytes mc_match allocates at its peak for nr riders and nd drivers
  * (0 if it would return at once); also what a fresh context grows to (plus
@@ -52,7 +52,7 @@ size_t mc_match_bytes(size_t nr, size_t nd);
 struct mc_ctx;
 struct mc_ctx *mc_ctx_new(void);
 long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, const struct mc_point *drivers,
-                  size_t nd, struct mc_pair *out);
+				  size_t nd, struct mc_pair *out);
 size_t mc_ctx_bytes(const struct mc_ctx *ctx);
 void mc_ctx_free(struct mc_ctx *ctx);
 

@@ -20,10 +20,10 @@
 static uint64_t rng_state;
 static uint64_t rng(void) /* splitmix64 */
 {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
 }
 static double unif(void) { return (double)(rng() >> 11) * (1.0 / 9007199254740992.0); }
 static size_t below(size_t n) { return n ? (size_t)(rng() % n) : 0; }
@@ -33,242 +33,242 @@ enum { K_UNIFORM, K_GRID8, K_GRID40, K_DUP, K_HUGE, K_TINY, K_CLUSTER, K_SAME, K
 /* Fills p[0..n); pool (the other side, may be NULL) lets duplicates cross sides. */
 static void gen(struct mc_point *p, size_t n, int kind, const struct mc_point *pool, size_t npool)
 {
-    for (size_t i = 0; i < n; i++) {
-        double x, y;
-        switch (kind) {
-        case K_UNIFORM: x = unif() * 1000; y = unif() * 1000; break;
-        case K_GRID8: x = (double)below(8); y = (double)below(8); break;
-        case K_GRID40: x = (double)below(40) - 20; y = (double)below(40); break;
-        case K_DUP:
-            if (below(3) == 0 && npool) {
-                size_t k = below(npool);
-                x = pool[k].x; y = pool[k].y;
-            } else if (i > 0 && below(2)) {
-                size_t k = below(i);
-                x = p[k].x; y = p[k].y;
-            } else {
-                x = unif() * 10; y = unif() * 10;
-            }
-            break;
-        case K_HUGE: x = (unif() - 0.5) * 2e6; y = (unif() - 0.5) * 2e6; break;
-        case K_TINY: x = unif() * 1e-9; y = (unif() - 0.5) * 1e-9; break;
-        case K_CLUSTER: {
-            double cx = (double)below(4) * 1e4, cy = (double)below(2) * 1e4;
-            x = cx + unif(); y = cy + unif();
-            break;
-        }
-        default: x = 3.5; y = -2.25; break;
-        }
-        p[i].x = x;
-        p[i].y = y;
-    }
+	for (size_t i = 0; i < n; i++) {
+		double x, y;
+		switch (kind) {
+		case K_UNIFORM: x = unif() * 1000; y = unif() * 1000; break;
+		case K_GRID8: x = (double)below(8); y = (double)below(8); break;
+		case K_GRID40: x = (double)below(40) - 20; y = (double)below(40); break;
+		case K_DUP:
+			if (below(3) == 0 && npool) {
+				size_t k = below(npool);
+				x = pool[k].x; y = pool[k].y;
+			} else if (i > 0 && below(2)) {
+				size_t k = below(i);
+				x = p[k].x; y = p[k].y;
+			} else {
+				x = unif() * 10; y = unif() * 10;
+			}
+			break;
+		case K_HUGE: x = (unif() - 0.5) * 2e6; y = (unif() - 0.5) * 2e6; break;
+		case K_TINY: x = unif() * 1e-9; y = (unif() - 0.5) * 1e-9; break;
+		case K_CLUSTER: {
+			double cx = (double)below(4) * 1e4, cy = (double)below(2) * 1e4;
+			x = cx + unif(); y = cy + unif();
+			break;
+		}
+		default: x = 3.5; y = -2.25; break;
+		}
+		p[i].x = x;
+		p[i].y = y;
+	}
 }
 
 struct cand {
-    double d2;
-    uint32_t r, d;
+	double d2;
+	uint32_t r, d;
 };
 
 static int cand_cmp(const void *a, const void *b)
 {
-    const struct cand *x = a, *y = b;
-    if (x->d2 != y->d2)
-        return x->d2 < y->d2 ? -1 : 1;
-    if (x->r != y->r)
-        return x->r < y->r ? -1 : 1;
-    return x->d < y->d ? -1 : (x->d > y->d);
+	const struct cand *x = a, *y = b;
+	if (x->d2 != y->d2)
+		return x->d2 < y->d2 ? -1 : 1;
+	if (x->r != y->r)
+		return x->r < y->r ? -1 : 1;
+	return x->d < y->d ? -1 : (x->d > y->d);
 }
 
 /* Oracle 1: every pair sorted by (d2, rider, driver), taken greedily. */
 static long oracle_sorted(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd,
-                          struct mc_pair *out)
+						  struct mc_pair *out)
 {
-    size_t m = nr * nd;
-    struct cand *c = malloc((m ? m : 1) * sizeof *c);
-    char *rt = calloc(nr + 1, 1), *dt = calloc(nd + 1, 1);
-    assert_non_null(c);
-    assert_non_null(rt);
-    assert_non_null(dt);
-    size_t k = 0;
-    for (size_t i = 0; i < nr; i++)
-        for (size_t j = 0; j < nd; j++) {
-            double dx = R[i].x - D[j].x, dy = R[i].y - D[j].y;
-            c[k++] = (struct cand){dx * dx + dy * dy, (uint32_t)i, (uint32_t)j};
-        }
-    qsort(c, m, sizeof *c, cand_cmp);
-    long n = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (rt[c[i].r] || dt[c[i].d])
-            continue;
-        rt[c[i].r] = dt[c[i].d] = 1;
-        out[n++] = (struct mc_pair){c[i].r, c[i].d, sqrt(c[i].d2)};
-    }
-    free(c);
-    free(rt);
-    free(dt);
-    return n;
+	size_t m = nr * nd;
+	struct cand *c = malloc((m ? m : 1) * sizeof *c);
+	char *rt = calloc(nr + 1, 1), *dt = calloc(nd + 1, 1);
+	assert_non_null(c);
+	assert_non_null(rt);
+	assert_non_null(dt);
+	size_t k = 0;
+	for (size_t i = 0; i < nr; i++)
+		for (size_t j = 0; j < nd; j++) {
+			double dx = R[i].x - D[j].x, dy = R[i].y - D[j].y;
+			c[k++] = (struct cand){dx * dx + dy * dy, (uint32_t)i, (uint32_t)j};
+		}
+	qsort(c, m, sizeof *c, cand_cmp);
+	long n = 0;
+	for (size_t i = 0; i < m; i++) {
+		if (rt[c[i].r] || dt[c[i].d])
+			continue;
+		rt[c[i].r] = dt[c[i].d] = 1;
+		out[n++] = (struct mc_pair){c[i].r, c[i].d, sqrt(c[i].d2)};
+	}
+	free(c);
+	free(rt);
+	free(dt);
+	return n;
 }
 
 /* Oracle 2, the rule read literally: scan all free pairs for the closest,
  * first found wins (rider-major order = lower rider, then lower driver). */
 static long oracle_literal(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd,
-                           struct mc_pair *out)
+						   struct mc_pair *out)
 {
-    char *rt = calloc(nr + 1, 1), *dt = calloc(nd + 1, 1);
-    assert_non_null(rt);
-    assert_non_null(dt);
-    long n = 0;
-    for (;;) {
-        long bi = -1, bj = -1;
-        double bd = 0;
-        for (size_t i = 0; i < nr; i++) {
-            if (rt[i])
-                continue;
-            for (size_t j = 0; j < nd; j++) {
-                if (dt[j])
-                    continue;
-                double dx = R[i].x - D[j].x, dy = R[i].y - D[j].y;
-                double d = dx * dx + dy * dy;
-                if (bi < 0 || d < bd) {
-                    bd = d;
-                    bi = (long)i;
-                    bj = (long)j;
-                }
-            }
-        }
-        if (bi < 0)
-            break;
-        rt[bi] = dt[bj] = 1;
-        out[n++] = (struct mc_pair){(uint32_t)bi, (uint32_t)bj, sqrt(bd)};
-    }
-    free(rt);
-    free(dt);
-    return n;
+	char *rt = calloc(nr + 1, 1), *dt = calloc(nd + 1, 1);
+	assert_non_null(rt);
+	assert_non_null(dt);
+	long n = 0;
+	for (;;) {
+		long bi = -1, bj = -1;
+		double bd = 0;
+		for (size_t i = 0; i < nr; i++) {
+			if (rt[i])
+				continue;
+			for (size_t j = 0; j < nd; j++) {
+				if (dt[j])
+					continue;
+				double dx = R[i].x - D[j].x, dy = R[i].y - D[j].y;
+				double d = dx * dx + dy * dy;
+				if (bi < 0 || d < bd) {
+					bd = d;
+					bi = (long)i;
+					bj = (long)j;
+				}
+			}
+		}
+		if (bi < 0)
+			break;
+		rt[bi] = dt[bj] = 1;
+		out[n++] = (struct mc_pair){(uint32_t)bi, (uint32_t)bj, sqrt(bd)};
+	}
+	free(rt);
+	free(dt);
+	return n;
 }
 
 static void compare(const char *what, uint64_t seed, size_t nr, size_t nd, int kind, const struct mc_pair *want,
-                    long nw, const struct mc_pair *got, long ng)
+					long nw, const struct mc_pair *got, long ng)
 {
-    if (nw != ng) {
-        print_error("%s seed=%llu nr=%zu nd=%zu kind=%d: %ld pairs, want %ld\n", what, (unsigned long long)seed,
-                    nr, nd, kind, ng, nw);
-        fail();
-    }
-    for (long i = 0; i < nw; i++) {
-        if (want[i].rider != got[i].rider || want[i].driver != got[i].driver ||
-            memcmp(&want[i].distance, &got[i].distance, sizeof(double)) != 0) {
-            print_error("%s seed=%llu nr=%zu nd=%zu kind=%d: pair %ld is (%u,%u,%.17g), want (%u,%u,%.17g)\n",
-                        what, (unsigned long long)seed, nr, nd, kind, i, got[i].rider, got[i].driver,
-                        got[i].distance, want[i].rider, want[i].driver, want[i].distance);
-            fail();
-        }
-    }
+	if (nw != ng) {
+		print_error("%s seed=%llu nr=%zu nd=%zu kind=%d: %ld pairs, want %ld\n", what, (unsigned long long)seed,
+					nr, nd, kind, ng, nw);
+		fail();
+	}
+	for (long i = 0; i < nw; i++) {
+		if (want[i].rider != got[i].rider || want[i].driver != got[i].driver ||
+			memcmp(&want[i].distance, &got[i].distance, sizeof(double)) != 0) {
+			print_error("%s seed=%llu nr=%zu nd=%zu kind=%d: pair %ld is (%u,%u,%.17g), want (%u,%u,%.17g)\n",
+						what, (unsigned long long)seed, nr, nd, kind, i, got[i].rider, got[i].driver,
+						got[i].distance, want[i].rider, want[i].driver, want[i].distance);
+			fail();
+		}
+	}
 }
 
 static void one_case(uint64_t seed, size_t nr, size_t nd, int kind, int literal)
 {
-    rng_state = seed;
-    struct mc_point *R = malloc((nr + 1) * sizeof *R), *D = malloc((nd + 1) * sizeof *D);
-    size_t m = nr < nd ? nr : nd;
-    struct mc_pair *got = malloc((m + 1) * sizeof *got), *want = malloc((m + 1) * sizeof *want);
-    assert_non_null(R);
-    assert_non_null(D);
-    assert_non_null(got);
-    assert_non_null(want);
-    gen(D, nd, kind, NULL, 0);
-    gen(R, nr, kind, D, nd);
-    long ng = mc_match(R, nr, D, nd, got);
-    long nw = oracle_sorted(R, nr, D, nd, want);
-    assert_int_equal(nw, (long)m);
-    compare("sorted-oracle", seed, nr, nd, kind, want, nw, got, ng);
-    if (literal) {
-        nw = oracle_literal(R, nr, D, nd, want);
-        compare("literal-oracle", seed, nr, nd, kind, want, nw, got, ng);
-    }
-    free(R);
-    free(D);
-    free(got);
-    free(want);
+	rng_state = seed;
+	struct mc_point *R = malloc((nr + 1) * sizeof *R), *D = malloc((nd + 1) * sizeof *D);
+	size_t m = nr < nd ? nr : nd;
+	struct mc_pair *got = malloc((m + 1) * sizeof *got), *want = malloc((m + 1) * sizeof *want);
+	assert_non_null(R);
+	assert_non_null(D);
+	assert_non_null(got);
+	assert_non_null(want);
+	gen(D, nd, kind, NULL, 0);
+	gen(R, nr, kind, D, nd);
+	long ng = mc_match(R, nr, D, nd, got);
+	long nw = oracle_sorted(R, nr, D, nd, want);
+	assert_int_equal(nw, (long)m);
+	compare("sorted-oracle", seed, nr, nd, kind, want, nw, got, ng);
+	if (literal) {
+		nw = oracle_literal(R, nr, D, nd, want);
+		compare("literal-oracle", seed, nr, nd, kind, want, nw, got, ng);
+	}
+	free(R);
+	free(D);
+	free(got);
+	free(want);
 }
 
 static void test_small_random(void **state)
 {
-    (void)state;
-    for (uint64_t s = 1; s <= 1500; s++) {
-        rng_state = s;
-        size_t nr = below(41), nd = below(41);
-        int kind = (int)(s % K_KINDS);
-        one_case(s * 0x10001, nr, nd, kind, 1);
-    }
+	(void)state;
+	for (uint64_t s = 1; s <= 1500; s++) {
+		rng_state = s;
+		size_t nr = below(41), nd = below(41);
+		int kind = (int)(s % K_KINDS);
+		one_case(s * 0x10001, nr, nd, kind, 1);
+	}
 }
 
 static void test_medium_random(void **state)
 {
-    (void)state;
-    for (uint64_t s = 1; s <= 80; s++) {
-        rng_state = s ^ 0xabcdef;
-        size_t nr = below(401), nd = below(401);
-        if (s % 10 == 0)
-            nr = 0;
-        if (s % 10 == 5)
-            nd = 0;
-        one_case(s * 0x2545F491, nr, nd, (int)(s % K_KINDS), 0);
-    }
+	(void)state;
+	for (uint64_t s = 1; s <= 80; s++) {
+		rng_state = s ^ 0xabcdef;
+		size_t nr = below(401), nd = below(401);
+		if (s % 10 == 0)
+			nr = 0;
+		if (s % 10 == 5)
+			nd = 0;
+		one_case(s * 0x2545F491, nr, nd, (int)(s % K_KINDS), 0);
+	}
 }
 
 static void test_large(void **state)
 {
-    (void)state;
-    static const struct { size_t nr, nd; int kind; } cases[] = {
-        {2000, 2000, K_UNIFORM}, {2000, 1500, K_GRID40}, {1100, 2000, K_DUP},  {2000, 0, K_UNIFORM},
-        {0, 2000, K_UNIFORM},    {1500, 1500, K_HUGE},   {1500, 1400, K_TINY}, {1000, 1200, K_CLUSTER},
-        {1200, 900, K_GRID8},    {600, 700, K_SAME},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        one_case(0x5eed0000 + i, cases[i].nr, cases[i].nd, cases[i].kind, 0);
+	(void)state;
+	static const struct { size_t nr, nd; int kind; } cases[] = {
+		{2000, 2000, K_UNIFORM}, {2000, 1500, K_GRID40}, {1100, 2000, K_DUP},  {2000, 0, K_UNIFORM},
+		{0, 2000, K_UNIFORM},    {1500, 1500, K_HUGE},   {1500, 1400, K_TINY}, {1000, 1200, K_CLUSTER},
+		{1200, 900, K_GRID8},    {600, 700, K_SAME},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		one_case(0x5eed0000 + i, cases[i].nr, cases[i].nd, cases[i].kind, 0);
 }
 
 static void test_ties_by_hand(void **state)
 {
-    (void)state;
-    /* Rider 1 and rider 0 are both at distance 1 from driver 0; rider 0 wins.
-     * Driver 2 and driver 1 are both at distance 2 from rider 1; driver 1 wins. */
-    const struct mc_point R[] = {{0, 0}, {2, 0}};
-    const struct mc_point D[] = {{1, 0}, {2, 2}, {2, -2}};
-    struct mc_pair out[2];
-    assert_int_equal(mc_match(R, 2, D, 3, out), 2);
-    assert_int_equal(out[0].rider, 0);
-    assert_int_equal(out[0].driver, 0);
-    assert_true(out[0].distance == 1.0);
-    assert_int_equal(out[1].rider, 1);
-    assert_int_equal(out[1].driver, 1);
-    assert_true(out[1].distance == 2.0);
+	(void)state;
+	/* Rider 1 and rider 0 are both at distance 1 from driver 0; rider 0 wins.
+	 * Driver 2 and driver 1 are both at distance 2 from rider 1; driver 1 wins. */
+	const struct mc_point R[] = {{0, 0}, {2, 0}};
+	const struct mc_point D[] = {{1, 0}, {2, 2}, {2, -2}};
+	struct mc_pair out[2];
+	assert_int_equal(mc_match(R, 2, D, 3, out), 2);
+	assert_int_equal(out[0].rider, 0);
+	assert_int_equal(out[0].driver, 0);
+	assert_true(out[0].distance == 1.0);
+	assert_int_equal(out[1].rider, 1);
+	assert_int_equal(out[1].driver, 1);
+	assert_true(out[1].distance == 2.0);
 
-    /* Everyone at the same spot: pairs (0,0), (1,1), ... in order. */
-    struct mc_point S[5] = {{7, 7}, {7, 7}, {7, 7}, {7, 7}, {7, 7}};
-    struct mc_pair o5[5];
-    assert_int_equal(mc_match(S, 5, S, 3, o5), 3);
-    for (uint32_t i = 0; i < 3; i++) {
-        assert_int_equal(o5[i].rider, i);
-        assert_int_equal(o5[i].driver, i);
-        assert_true(o5[i].distance == 0.0);
-    }
+	/* Everyone at the same spot: pairs (0,0), (1,1), ... in order. */
+	struct mc_point S[5] = {{7, 7}, {7, 7}, {7, 7}, {7, 7}, {7, 7}};
+	struct mc_pair o5[5];
+	assert_int_equal(mc_match(S, 5, S, 3, o5), 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(o5[i].rider, i);
+		assert_int_equal(o5[i].driver, i);
+		assert_true(o5[i].distance == 0.0);
+	}
 
-    /* Greedy, not optimal: the closest pair is taken even if it costs more overall. */
-    const struct mc_point R2[] = {{0, 0}, {3, 0}};
-    const struct mc_point D2[] = {{2, 0}, {-2.5, 0}};
-    assert_int_equal(mc_match(R2, 2, D2, 2, out), 2);
-    assert_int_equal(out[0].rider, 1); /* (3,0)-(2,0): 1 */
-    assert_int_equal(out[0].driver, 0);
-    assert_int_equal(out[1].rider, 0);
-    assert_int_equal(out[1].driver, 1);
-    assert_true(out[1].distance == 2.5);
+	/* Greedy, not optimal: the closest pair is taken even if it costs more overall. */
+	const struct mc_point R2[] = {{0, 0}, {3, 0}};
+	const struct mc_point D2[] = {{2, 0}, {-2.5, 0}};
+	assert_int_equal(mc_match(R2, 2, D2, 2, out), 2);
+	assert_int_equal(out[0].rider, 1); /* (3,0)-(2,0): 1 */
+	assert_int_equal(out[0].driver, 0);
+	assert_int_equal(out[1].rider, 0);
+	assert_int_equal(out[1].driver, 1);
+	assert_true(out[1].distance == 2.5);
 
-    /* Empty sides: nothing written, out may be NULL. */
-    assert_int_equal(mc_match(R, 2, D, 0, NULL), 0);
-    assert_int_equal(mc_match(NULL, 0, D, 3, NULL), 0);
-    assert_int_equal(mc_match_bytes(0, 10), 0);
-    assert_true(mc_match_bytes(1000, 1000) > 0);
+	/* Empty sides: nothing written, out may be NULL. */
+	assert_int_equal(mc_match(R, 2, D, 0, NULL), 0);
+	assert_int_equal(mc_match(NULL, 0, D, 3, NULL), 0);
+	assert_int_equal(mc_match_bytes(0, 10), 0);
+	assert_true(mc_match_bytes(1000, 1000) > 0);
 }
 
 /* One context through many calls of changing sizes and kinds (growing,
@@ -277,67 +277,67 @@ static void test_ties_by_hand(void **state)
  * where squared distances overflow to infinity and tie there. */
 static void test_ctx_reuse(void **state)
 {
-    (void)state;
-    struct mc_ctx *ctx = mc_ctx_new();
-    assert_non_null(ctx);
-    static const size_t sizes[][2] = {{300, 280}, {5, 7}, {1200, 900}, {0, 10}, {10, 0}, {1, 1},
-                                      {700, 1300}, {20, 2000}, {2000, 20}, {64, 64}, {900, 901}};
-    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
-        size_t nr = sizes[c][0], nd = sizes[c][1], m = nr < nd ? nr : nd;
-        int kind = (int)(c % K_KINDS);
-        uint64_t seed = 777 + c;
-        rng_state = seed;
-        struct mc_point *R = malloc((nr + 1) * sizeof *R), *D = malloc((nd + 1) * sizeof *D);
-        struct mc_pair *got = malloc((m + 1) * sizeof *got), *want = malloc((m + 1) * sizeof *want);
-        assert_true(R && D && got && want);
-        gen(D, nd, kind, NULL, 0);
-        gen(R, nr, kind, D, nd);
-        long nw = oracle_sorted(R, nr, D, nd, want);
-        for (int rep = 0; rep < 2; rep++) {
-            long ng = mc_match_ctx(ctx, R, nr, D, nd, got);
-            compare("ctx", seed, nr, nd, kind, want, nw, got, ng);
-        }
-        assert_true(mc_ctx_bytes(ctx) > 0);
-        free(R);
-        free(D);
-        free(got);
-        free(want);
-    }
-    /* near the double range: d2 overflows to +inf for far pairs */
-    {
-        size_t nr = 40, nd = 33;
-        struct mc_point R[40], D[33];
-        struct mc_pair got[33], want[33];
-        rng_state = 99;
-        for (size_t i = 0; i < nr; i++)
-            R[i] = (struct mc_point){(unif() - 0.5) * 3e300, below(2) ? 0.0 : (unif() - 0.5) * 1e300};
-        for (size_t i = 0; i < nd; i++)
-            D[i] = (struct mc_point){(unif() - 0.5) * 3e300, below(3) ? 0.0 : -1e-300 * (double)i};
-        long nw = oracle_sorted(R, nr, D, nd, want);
-        compare("ctx-extreme", 99, nr, nd, -1, want, nw, got, mc_match_ctx(ctx, R, nr, D, nd, got));
-        compare("extreme", 99, nr, nd, -1, want, nw, got, mc_match(R, nr, D, nd, got));
-    }
-    mc_ctx_free(ctx);
-    mc_ctx_free(NULL);
+	(void)state;
+	struct mc_ctx *ctx = mc_ctx_new();
+	assert_non_null(ctx);
+	static const size_t sizes[][2] = {{300, 280}, {5, 7}, {1200, 900}, {0, 10}, {10, 0}, {1, 1},
+									  {700, 1300}, {20, 2000}, {2000, 20}, {64, 64}, {900, 901}};
+	for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+		size_t nr = sizes[c][0], nd = sizes[c][1], m = nr < nd ? nr : nd;
+		int kind = (int)(c % K_KINDS);
+		uint64_t seed = 777 + c;
+		rng_state = seed;
+		struct mc_point *R = malloc((nr + 1) * sizeof *R), *D = malloc((nd + 1) * sizeof *D);
+		struct mc_pair *got = malloc((m + 1) * sizeof *got), *want = malloc((m + 1) * sizeof *want);
+		assert_true(R && D && got && want);
+		gen(D, nd, kind, NULL, 0);
+		gen(R, nr, kind, D, nd);
+		long nw = oracle_sorted(R, nr, D, nd, want);
+		for (int rep = 0; rep < 2; rep++) {
+			long ng = mc_match_ctx(ctx, R, nr, D, nd, got);
+			compare("ctx", seed, nr, nd, kind, want, nw, got, ng);
+		}
+		assert_true(mc_ctx_bytes(ctx) > 0);
+		free(R);
+		free(D);
+		free(got);
+		free(want);
+	}
+	/* near the double range: d2 overflows to +inf for far pairs */
+	{
+		size_t nr = 40, nd = 33;
+		struct mc_point R[40], D[33];
+		struct mc_pair got[33], want[33];
+		rng_state = 99;
+		for (size_t i = 0; i < nr; i++)
+			R[i] = (struct mc_point){(unif() - 0.5) * 3e300, below(2) ? 0.0 : (unif() - 0.5) * 1e300};
+		for (size_t i = 0; i < nd; i++)
+			D[i] = (struct mc_point){(unif() - 0.5) * 3e300, below(3) ? 0.0 : -1e-300 * (double)i};
+		long nw = oracle_sorted(R, nr, D, nd, want);
+		compare("ctx-extreme", 99, nr, nd, -1, want, nw, got, mc_match_ctx(ctx, R, nr, D, nd, got));
+		compare("extreme", 99, nr, nd, -1, want, nw, got, mc_match(R, nr, D, nd, got));
+	}
+	mc_ctx_free(ctx);
+	mc_ctx_free(NULL);
 }
 
 static void test_fare(void **state)
 {
-    (void)state;
-    assert_true(mc_fare_taka(0.0) == 0.0);
-    assert_true(mc_fare_taka(1.0) == 2.0);
-    assert_true(mc_fare_taka(12.25) == 24.5);
+	(void)state;
+	assert_true(mc_fare_taka(0.0) == 0.0);
+	assert_true(mc_fare_taka(1.0) == 2.0);
+	assert_true(mc_fare_taka(12.25) == 24.5);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ties_by_hand),
-        cmocka_unit_test(test_fare),
-        cmocka_unit_test(test_ctx_reuse),
-        cmocka_unit_test(test_small_random),
-        cmocka_unit_test(test_medium_random),
-        cmocka_unit_test(test_large),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ties_by_hand),
+		cmocka_unit_test(test_fare),
+		cmocka_unit_test(test_ctx_reuse),
+		cmocka_unit_test(test_small_random),
+		cmocka_unit_test(test_medium_random),
+		cmocka_unit_test(test_large),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
