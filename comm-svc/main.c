@@ -93,9 +93,12 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 			abort();
 	}
 	n = real_recv(fd, buf, len, flags);
-	if (n > 0 && !(flags & MSG_PEEK) && (gd = guard_of(fd)) &&
-	    wsg_feed(&gd->g, buf, (size_t)n))
+	if (flags & MSG_PEEK)
+		return n;
+	if (n > 0 && (gd = guard_of(fd)) && wsg_feed(&gd->g, buf, (size_t)n))
 		guard_violation(gd, "frames from a client must be masked");
+	else if (n == 0 && (gd = guard_of(fd)) && !gd->wsi)
+		wsg_reset(&gd->g);      /* the peer closed: the next connection on fd starts afresh */
 	return n;
 }
 
@@ -212,7 +215,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			if (gd) {
 				gd->wsi = wsi;
 				if (wsg_start_ws(&gd->g))
-					guard_violation(gd, "data sent before the handshake was answered");
+					guard_violation(gd, "frames from a client must be masked");
 			}
 		}
 		return 0;

@@ -59,15 +59,20 @@ int wsg_feed(struct wsg *g, const unsigned char *p, size_t n)
 	if (g->ws)
 		return frames(g, p, n);
 	for (size_t i = 0; i < n; i++) {
-		if (!g->early++)    /* the first byte of what follows a header */
-			g->request = p[i] >= 'A' && p[i] <= 'Z';
+		if (g->after && !(p[i] >= 'A' && p[i] <= 'Z')) {
+			/* after a request header, what does not start with a
+			 * method is a frame sent before the client read the 101
+			 * (a race any client may lose): checked as frames */
+			g->ws = 1;
+			g->hpos = 0;
+			g->skip = 0;
+			return frames(g, p + i, n - i);
+		}
+		g->after = 0;
 		if (p[i] == (unsigned char)end[g->crlf]) {
-			/* a request header ends here (not CRLF CRLF inside the
-			 * payload of a frame sent too early: no method starts it) */
 			if (++g->crlf == 4) {
 				g->crlf = 0;
-				if (g->request)
-					g->early = 0;
+				g->after = 1;
 			}
 		} else {
 			g->crlf = p[i] == '\r' ? 1 : 0;
@@ -78,12 +83,10 @@ int wsg_feed(struct wsg *g, const unsigned char *p, size_t n)
 
 int wsg_start_ws(struct wsg *g)
 {
-	if (g->ws)
-		return 0;
-	g->ws = 1;
-	g->hpos = 0;
-	g->skip = 0;
-	if (g->early && !g->bad)
-		return g->bad = 1;
-	return 0;
+	if (!g->ws) {
+		g->ws = 1;
+		g->hpos = 0;
+		g->skip = 0;
+	}
+	return g->bad;
 }
