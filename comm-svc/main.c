@@ -16,6 +16,7 @@
 #include "hub.h"
 #include "log.h"
 #include "redis.h"
+#include "schema.h"
 #include "svc.h"
 #include "wsguard.h"
 
@@ -286,9 +287,9 @@ static int entry_ok(const redisReply *e)
 
 static void take_match(struct comm *c, const redisReply *e, int deliver)
 {
-	const redisReply *json = entry_field(e->element[1], "json");
-	const redisReply *rcl = entry_field(e->element[1], "rider_client");
-	const redisReply *dcl = entry_field(e->element[1], "driver_client");
+	const redisReply *json = entry_field(e->element[1], RS_F_JSON);
+	const redisReply *rcl = entry_field(e->element[1], RS_F_RIDER_CLIENT);
+	const redisReply *dcl = entry_field(e->element[1], RS_F_DRIVER_CLIENT);
 
 	if (!json) {
 		log_warn("matches entry %s has no json field", e->element[0]->str);
@@ -300,7 +301,7 @@ static void take_match(struct comm *c, const redisReply *e, int deliver)
 
 static void take_stats(struct comm *c, const redisReply *e)
 {
-	const redisReply *json = entry_field(e->element[1], "json");
+	const redisReply *json = entry_field(e->element[1], RS_F_JSON);
 	const redisReply *f = e->element[1];
 
 	if (!json && f && f->type == REDIS_REPLY_ARRAY && f->elements >= 2 &&
@@ -333,7 +334,7 @@ static void on_read(struct rconn *rc, redisReply *r, void *priv)
 			    st->element[0]->type != REDIS_REPLY_STRING ||
 			    st->element[1]->type != REDIS_REPLY_ARRAY)
 				continue;
-			is_matches = !strcmp(st->element[0]->str, "matches");
+			is_matches = !strcmp(st->element[0]->str, RS_STREAM_MATCHES);
 			for (size_t j = 0; j < st->element[1]->elements; j++) {
 				const redisReply *e = st->element[1]->element[j];
 
@@ -359,7 +360,7 @@ static void start_read(struct comm *c)
 {
 	if (!c->loaded || c->reading || !c->reader || !rconn_up(c->reader))
 		return;
-	if (rconn_cmd(c->reader, on_read, c, "XREAD COUNT %d BLOCK %d STREAMS matches stats %s %s",
+	if (rconn_cmd(c->reader, on_read, c, "XREAD COUNT %d BLOCK %d STREAMS " RS_STREAM_MATCHES " " RS_STREAM_STATS " %s %s",
 		      READ_BATCH, c->block_ms, c->last_matches, c->last_stats) == 0)
 		c->reading = 1;
 }
@@ -405,7 +406,7 @@ static void start_load(struct comm *c)
 	/* no entry yet: XREAD from this point on misses nothing */
 	snprintf(c->last_matches, sizeof(c->last_matches), "%llu-0", since);
 	snprintf(c->load_floor, sizeof(c->load_floor), "%llu-0", since);
-	if (rconn_cmd(c->cmd, on_load, c, "XREVRANGE matches + %llu-0 COUNT %d", since,
+	if (rconn_cmd(c->cmd, on_load, c, "XREVRANGE " RS_STREAM_MATCHES " + %llu-0 COUNT %d", since,
 		      c->resume_max) == 0)
 		c->loading = 1;
 }
@@ -517,7 +518,7 @@ int main(int argc, char **argv)
 	struct comm c = { .block_ms = 1000, .resume_ms = 60000, .resume_max = 10000 };
 	struct hub_cfg cfg = { 0 };
 	const char *listen = "127.0.0.1", *redis_addr = NULL;
-	int port = cfg_stack_port(40), redis_port = cfg_stack_port(1);
+	int port = cfg_stack_port(RS_PORT_COMM), redis_port = cfg_stack_port(RS_PORT_REDIS);
 	int max_message = 4096, queue_max = 1024, queue_bytes = 1024 * 1024, max_errors = 10;
 	int queue_total_mb = 256, close_grace_ms = 2000, batch_bytes = 65536, batch_ms = 20;
 	int ping_ms = 20000, ping_timeout_ms = 10000, hello_timeout_ms = 30000;

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "hiredis_uv.h"
 #include "log.h"
+#include "schema.h"
 
 #include <hiredis/async.h>
 #include <stdarg.h>
@@ -208,7 +209,7 @@ struct rconn *rconn_new(uv_loop_t *loop, const struct rconn_opts *o)
 		return NULL;
 	rc->loop = loop;
 	snprintf(rc->host, sizeof(rc->host), "%s", o->host && *o->host ? o->host : "127.0.0.1");
-	rc->port = o->port > 0 ? o->port : cfg_stack_port(1);
+	rc->port = o->port > 0 ? o->port : cfg_stack_port(RS_PORT_REDIS);
 	snprintf(rc->name, sizeof(rc->name), "%s", o->name ? o->name : "redis");
 	rc->ping_ms = o->ping_ms > 0 ? o->ping_ms : 1000;
 	rc->dead_ms = o->dead_ms > 0 ? o->dead_ms : 3000;

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "matcher.h"
 #include "replay.h"
+#include "schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,7 +129,7 @@ static void feed_next(struct matcher *m)
 {
 	if (m->stopping || m->feed_pending || !rconn_up(m->feed))
 		return;
-	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 200 BLOCK 1000 STREAMS requests %s",
+	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 200 BLOCK 1000 STREAMS " RS_STREAM_REQUESTS " %s",
 		      m->last_id) == 0)
 		m->feed_pending = 1;
 }
