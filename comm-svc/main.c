@@ -39,7 +39,7 @@ struct comm {
 	struct rconn *reader, *cmd;
 	uv_timer_t tick, flush;
 	int loaded, loading, reading;
-	char last_matches[SID_STR_MAX], last_stats[SID_STR_MAX], load_floor[SID_STR_MAX];
+	char last_matches[STREAMID_STR_MAX], last_stats[STREAMID_STR_MAX], load_floor[STREAMID_STR_MAX];
 	int block_ms, resume_ms, resume_max;
 	unsigned long long read_errors;
 };
@@ -282,7 +282,7 @@ static const redisReply *entry_field(const redisReply *fields, const char *name)
 static int entry_ok(const redisReply *e)
 {
 	return e && e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
-	       e->element[0]->type == REDIS_REPLY_STRING && e->element[0]->len < SID_STR_MAX;
+	       e->element[0]->type == REDIS_REPLY_STRING && e->element[0]->len < STREAMID_STR_MAX;
 }
 
 static void take_match(struct comm *c, const redisReply *e, int deliver)

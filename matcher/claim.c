@@ -9,6 +9,7 @@
 #include "ride.h"
 #include "schema.h"
 #include "settle.h"
+#include "streamid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,8 +94,8 @@ static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entr
 		log_error("cannot claim: out of memory or no randomness");
 		return -1;
 	}
-	pool_format_id(re->ms, re->seq, rid, sizeof(rid));
-	pool_format_id(de->ms, de->seq, did, sizeof(did));
+	streamid_format((struct streamid){ re->ms, re->seq }, rid, sizeof(rid));
+	streamid_format((struct streamid){ de->ms, de->seq }, did, sizeof(did));
 	json = ride_match_json(rid, re->json, did, de->json, distance, now, token, &c->info);
 	if (!json) {
 		log_error("cannot build the match message for %s/%s", rid, did);

@@ -5,6 +5,7 @@
 #include "matcher.h"
 #include "replay.h"
 #include "schema.h"
+#include "streamid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,7 @@ static int check_then_ingest(struct matcher *m, int is_rider, const char *id, ui
 static void feed_entry(struct matcher *m, redisReply *entry)
 {
 	const char *fields[64], *json;
+	struct streamid id;
 	uint64_t ms, seq;
 	redisReply *f;
 	size_t n = 0;
@@ -88,8 +90,10 @@ static void feed_entry(struct matcher *m, redisReply *entry)
 	    entry->element[0]->type != REDIS_REPLY_STRING)
 		return;
 	snprintf(m->last_id, sizeof(m->last_id), "%s", entry->element[0]->str);
-	if (pool_parse_id(entry->element[0]->str, &ms, &seq) < 0)
+	if (streamid_parse(entry->element[0]->str, 0, &id) < 0)
 		return;
+	ms = id.ms;
+	seq = id.seq;
 	f = entry->element[1];
 	if (f->type != REDIS_REPLY_ARRAY)
 		return;
