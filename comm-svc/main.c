@@ -264,21 +264,6 @@ static const struct lws_protocols ws_protocol = {
 
 /* ---------------------------------------------------------------- Redis */
 
-/* The value of field name in an entry's [f1, v1, f2, v2, ...]; NULL if absent. */
-static const redisReply *entry_field(const redisReply *fields, const char *name)
-{
-	if (!fields || fields->type != REDIS_REPLY_ARRAY)
-		return NULL;
-	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-		const redisReply *k = fields->element[i], *v = fields->element[i + 1];
-
-		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-		    !strcmp(k->str, name))
-			return v;
-	}
-	return NULL;
-}
-
 static int entry_ok(const redisReply *e)
 {
 	return e && e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
@@ -287,9 +272,9 @@ static int entry_ok(const redisReply *e)
 
 static void take_match(struct comm *c, const redisReply *e, int deliver)
 {
-	const redisReply *json = entry_field(e->element[1], RS_F_JSON);
-	const redisReply *rcl = entry_field(e->element[1], RS_F_RIDER_CLIENT);
-	const redisReply *dcl = entry_field(e->element[1], RS_F_DRIVER_CLIENT);
+	const redisReply *json = rreply_field(e->element[1], RS_F_JSON);
+	const redisReply *rcl = rreply_field(e->element[1], RS_F_RIDER_CLIENT);
+	const redisReply *dcl = rreply_field(e->element[1], RS_F_DRIVER_CLIENT);
 
 	if (!json) {
 		log_warn("matches entry %s has no json field", e->element[0]->str);
@@ -301,7 +286,7 @@ static void take_match(struct comm *c, const redisReply *e, int deliver)
 
 static void take_stats(struct comm *c, const redisReply *e)
 {
-	const redisReply *json = entry_field(e->element[1], RS_F_JSON);
+	const redisReply *json = rreply_field(e->element[1], RS_F_JSON);
 	const redisReply *f = e->element[1];
 
 	if (!json && f && f->type == REDIS_REPLY_ARRAY && f->elements >= 2 &&
@@ -312,6 +297,21 @@ static void take_stats(struct comm *c, const redisReply *e)
 }
 
 static void start_read(struct comm *c);
+
+static void on_read_entry(const char *stream, const redisReply *e, void *priv)
+{
+	struct comm *c = priv;
+
+	if (!entry_ok(e))
+		return;
+	if (!strcmp(stream, RS_STREAM_MATCHES)) {
+		snprintf(c->last_matches, sizeof(c->last_matches), "%s", e->element[0]->str);
+		take_match(c, e, 1);
+	} else {
+		snprintf(c->last_stats, sizeof(c->last_stats), "%s", e->element[0]->str);
+		take_stats(c, e);
+	}
+}
 
 static void on_read(struct rconn *rc, redisReply *r, void *priv)
 {
@@ -325,33 +325,7 @@ static void on_read(struct rconn *rc, redisReply *r, void *priv)
 			log_error("XREAD failed: %s (retrying every second)", r->str);
 		return; /* the tick retries */
 	}
-	if (r->type == REDIS_REPLY_ARRAY) {
-		for (size_t i = 0; i < r->elements; i++) {
-			const redisReply *st = r->element[i];
-			int is_matches;
-
-			if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
-			    st->element[0]->type != REDIS_REPLY_STRING ||
-			    st->element[1]->type != REDIS_REPLY_ARRAY)
-				continue;
-			is_matches = !strcmp(st->element[0]->str, RS_STREAM_MATCHES);
-			for (size_t j = 0; j < st->element[1]->elements; j++) {
-				const redisReply *e = st->element[1]->element[j];
-
-				if (!entry_ok(e))
-					continue;
-				if (is_matches) {
-					snprintf(c->last_matches, sizeof(c->last_matches), "%s",
-						 e->element[0]->str);
-					take_match(c, e, 1);
-				} else {
-					snprintf(c->last_stats, sizeof(c->last_stats), "%s",
-						 e->element[0]->str);
-					take_stats(c, e);
-				}
-			}
-		}
-	}
+	rreply_xread_each(r, on_read_entry, c);
 	/* never waits on a socket: the hub bounds each one's queue */
 	start_read(c);
 }

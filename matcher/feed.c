@@ -77,12 +77,13 @@ static int check_then_ingest(struct matcher *m, int is_rider, const char *id, ui
 	return -1;
 }
 
-static void feed_entry(struct matcher *m, redisReply *entry)
+static void feed_entry(const char *stream, const redisReply *entry, void *priv)
 {
+	struct matcher *m = priv;
 	const char *fields[64], *json;
 	struct streamid id;
 	uint64_t ms, seq;
-	redisReply *f;
+	const redisReply *f;
 	size_t n = 0;
 	int is_rider;
 
@@ -116,15 +117,8 @@ static void on_feed(struct rconn *rc, redisReply *r, void *priv)
 		return; /* lost: feed_on_state restarts the feed on reconnect */
 	if (r->type == REDIS_REPLY_ERROR) {
 		log_error("XREAD failed: %s", r->str);
-	} else if (r->type == REDIS_REPLY_ARRAY) {
-		for (size_t s = 0; s < r->elements; s++) {
-			redisReply *stream = r->element[s];
-
-			if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2)
-				continue;
-			for (size_t e = 0; e < stream->element[1]->elements; e++)
-				feed_entry(m, stream->element[1]->element[e]);
-		}
+	} else {
+		rreply_xread_each(r, feed_entry, m); /* the one stream read */
 	}
 	feed_next(m);
 }

@@ -318,19 +318,13 @@ static void insert_rating(struct rating_svc *s, struct post_op *op)
 /* Copies the value of field name from an HGETALL reply; 0 or -1. */
 static int hash_get(const redisReply *r, const char *name, char *out, size_t cap)
 {
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
-		const redisReply *k = r->element[i], *v = r->element[i + 1];
+	const redisReply *v = rreply_field(r, name);
 
-		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-		    k->len != strlen(name) || memcmp(k->str, name, k->len))
-			continue;
-		if (v->len >= cap || memchr(v->str, 0, v->len))
-			return -1;
-		memcpy(out, v->str, v->len);
-		out[v->len] = 0;
-		return 0;
-	}
-	return -1;
+	if (!v || v->len >= cap || memchr(v->str, 0, v->len))
+		return -1;
+	memcpy(out, v->str, v->len);
+	out[v->len] = 0;
+	return 0;
 }
 
 static void on_ride(struct rconn *rc, redisReply *r, void *priv)
