@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "sbuf.h"
+#include "schema.h"
 #include "validate.h"
 
 #include <jansson.h>
@@ -762,7 +763,8 @@ static int resume_point(const struct hub *h, const char *after, struct streamid 
 			return 0;
 		}
 	}
-	if (!strncmp(after, "ride-", 5) && streamid_parse(after + 5, STREAMID_SEQ_OPTIONAL, out) == 0)
+	if (!strncmp(after, RS_RIDE_ID_PREFIX, strlen(RS_RIDE_ID_PREFIX)) &&
+	    streamid_parse(after + strlen(RS_RIDE_ID_PREFIX), STREAMID_SEQ_OPTIONAL, out) == 0)
 		return 0;
 	return -1;
 }

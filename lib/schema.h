@@ -46,7 +46,8 @@
 
 /* ---- the ride hash "ride:<ride_id>", ride_id = "ride-<rider request id>" ---- */
 #define RS_KEY_RIDE "ride:%s"
-#define RS_RIDE_ID "ride-%s"
+#define RS_RIDE_ID_PREFIX "ride-"
+#define RS_RIDE_ID RS_RIDE_ID_PREFIX "%s"
 #define RS_RIDE_TOKEN "token"
 #define RS_RIDE_CAR_NUMBER "car_number"
 #define RS_RIDE_DRIVER_NAME "driver_name"
