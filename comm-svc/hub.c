@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "sbuf.h"
+#include "schema.h"
 #include "validate.h"
 
 #include <jansson.h>
@@ -75,7 +76,7 @@ struct hub_sock {
 };
 
 struct hub_entry {
-	struct sid id;
+	struct streamid id;
 	char ride_id[97];
 	char rider[V_CLIENT_ID_MAX + 1], driver[V_CLIENT_ID_MAX + 1];
 	struct hub_msg *with_token, *without_token;
@@ -98,14 +99,14 @@ struct hub {
 	struct hub_entry *ring;
 	unsigned rhead, rlen;
 	uint64_t rbase;          /* number of ring[rhead] */
-	struct sid floor;        /* every match after it is in the ring */
+	struct streamid floor;   /* every match after it is in the ring */
 	int ready;
 	unsigned flush_due;      /* sockets waiting for hub_flush */
 	struct hub_msg *scratch; /* where batch frames are built (one at a time) */
 	size_t scratch_cap;
 	uint64_t seq;
 	uint64_t now;            /* the latest time given by the caller */
-	char cursor[SID_STR_MAX];
+	char cursor[STREAMID_STR_MAX];
 	char rx_reason[64];
 	struct rlog rlog[RLOG_N];
 	struct hub_counters c;
@@ -447,7 +448,7 @@ static void ring_pop(struct hub *h)
 {
 	struct hub_entry *e = &h->ring[h->rhead];
 
-	if (sid_cmp(e->id, h->floor) > 0)
+	if (streamid_cmp(e->id, h->floor) > 0)
 		h->floor = e->id;
 	hub_msg_unref(e->with_token);
 	hub_msg_unref(e->without_token);
@@ -484,10 +485,10 @@ const char *hub_cursor(const struct hub *h)
 
 void hub_set_cursor(struct hub *h, const char *id)
 {
-	struct sid s;
+	struct streamid s;
 
-	if (sid_parse(id, &s) == 0)
-		sid_format(s, h->cursor);
+	if (streamid_parse(id, STREAMID_SEQ_OPTIONAL, &s) == 0)
+		streamid_format(s, h->cursor, STREAMID_STR_MAX);
 }
 
 int hub_ready(const struct hub *h)
@@ -499,9 +500,10 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len);
 
 void hub_set_ready(struct hub *h, const char *floor)
 {
-	struct sid f;
+	struct streamid f;
 
-	if (floor && sid_parse(floor, &f) == 0 && sid_cmp(f, h->floor) > 0)
+	if (floor && streamid_parse(floor, STREAMID_SEQ_OPTIONAL, &f) == 0 &&
+	    streamid_cmp(f, h->floor) > 0)
 		h->floor = f;
 	if (h->ready)
 		return;
@@ -560,13 +562,14 @@ int hub_match(struct hub *h, const char *id, const char *json, size_t len,
 {
 	struct match_copies mc;
 	struct hub_entry *e;
-	struct sid sid;
-	char cursor[SID_STR_MAX];
+	struct streamid sid;
+	char cursor[STREAMID_STR_MAX];
 	const char *why = "bad stream id";
 
 	h->now = now;
 
-	if (sid_parse(id, &sid) < 0 || match_rewrite(json, len, id, &mc, &why) < 0) {
+	if (streamid_parse(id, STREAMID_SEQ_OPTIONAL, &sid) < 0 ||
+	    match_rewrite(json, len, id, &mc, &why) < 0) {
 		unsigned long long skipped;
 
 		h->c.bad_entries++;
@@ -575,7 +578,7 @@ int hub_match(struct hub *h, const char *id, const char *json, size_t len,
 				 h->c.bad_entries, skipped ? " (similar lines suppressed)" : "");
 		return -1;
 	}
-	sid_format(sid, cursor);
+	streamid_format(sid, cursor, STREAMID_STR_MAX);
 	snprintf(h->cursor, sizeof(h->cursor), "%s", cursor);
 	if (h->rlen == h->cfg.resume_max)
 		ring_pop(h);
@@ -748,9 +751,9 @@ static void sock_error(struct hub_sock *s, const char *message, const char *fiel
 /* The stream id after which a resuming socket wants matches; -1 when
  * resume_after is neither a cursor nor a ride id. A ride id not in the ring
  * falls back to its rider's request id (a match always follows it). */
-static int resume_point(const struct hub *h, const char *after, struct sid *out)
+static int resume_point(const struct hub *h, const char *after, struct streamid *out)
 {
-	if (sid_parse(after, out) == 0)
+	if (streamid_parse(after, STREAMID_SEQ_OPTIONAL, out) == 0)
 		return 0;
 	for (unsigned i = 0; i < h->rlen; i++) {
 		const struct hub_entry *e = &h->ring[(h->rhead + i) % h->cfg.resume_max];
@@ -760,7 +763,8 @@ static int resume_point(const struct hub *h, const char *after, struct sid *out)
 			return 0;
 		}
 	}
-	if (!strncmp(after, "ride-", 5) && sid_parse(after + 5, out) == 0)
+	if (!strncmp(after, RS_RIDE_ID_PREFIX, strlen(RS_RIDE_ID_PREFIX)) &&
+	    streamid_parse(after + strlen(RS_RIDE_ID_PREFIX), STREAMID_SEQ_OPTIONAL, out) == 0)
 		return 0;
 	return -1;
 }
@@ -782,7 +786,7 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len)
 	struct v_hello hello;
 	struct v_error err = { 0 };
 	struct sbuf b = { 0 };
-	struct sid after;
+	struct streamid after;
 	int resume = 0, recovered = -1, batch = 0;
 	unsigned n = 0;
 	uint64_t first = h->rbase + h->rlen;
@@ -854,13 +858,13 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len)
 	}
 	s->errors = 0;
 	if (resume) {
-		recovered = sid_cmp(after, h->floor) >= 0;
+		recovered = streamid_cmp(after, h->floor) >= 0;
 		if (!recovered)
 			h->c.unrecovered++;
 		for (uint64_t k = h->rbase + h->rlen; k-- > h->rbase;) {
 			const struct hub_entry *e = ring_at(h, k);
 
-			if (sid_cmp(e->id, after) <= 0)
+			if (streamid_cmp(e->id, after) <= 0)
 				break;
 			first = k;
 			if (entry_for(s, e))
@@ -967,21 +971,21 @@ static struct hub_msg *resume_next(struct hub_sock *s)
 
 /* ---------------------------------------------------------------- batches */
 
-#define BATCH_HEAD_MAX (64 + SID_STR_MAX)
+#define BATCH_HEAD_MAX (64 + STREAMID_STR_MAX)
 
 /* A batch frame for n items of items_len bytes together, the last with
  * stream id last; *p gets where the first item goes. NULL on OOM. Built in
  * h->scratch, reused for every batch (no malloc, no fresh pages per frame):
  * valid until the next batch is built, which is after the glue wrote it. */
-static struct hub_msg *batch_alloc(struct hub *h, size_t items_len, unsigned n, struct sid last,
-				   unsigned char **p)
+static struct hub_msg *batch_alloc(struct hub *h, size_t items_len, unsigned n,
+				   struct streamid last, unsigned char **p)
 {
-	char head[BATCH_HEAD_MAX], cur[SID_STR_MAX];
+	char head[BATCH_HEAD_MAX], cur[STREAMID_STR_MAX];
 	struct hub_msg *m;
 	size_t len;
 	int hl;
 
-	sid_format(last, cur);
+	streamid_format(last, cur, STREAMID_STR_MAX);
 	hl = snprintf(head, sizeof(head), "{\"type\":\"matches\",\"count\":%u,\"cursor\":\"%s\",\"items\":[",
 		      n, cur);
 	len = (size_t)hl + items_len + (n - 1) + 2;
@@ -1050,7 +1054,7 @@ static struct hub_msg *batch_from_ring(struct hub_sock *s, struct hub_msg *first
 	size_t cap = h->cfg.batch_bytes, tot = first->len;
 	uint64_t k, end = h->rbase + h->rlen, rend = s->rnext + 1;
 	unsigned n = 1;
-	struct sid last = first->id;
+	struct streamid last = first->id;
 	unsigned char *p;
 	struct hub_msg *m;
 

@@ -32,7 +32,7 @@ enum hub_msg_kind { HUB_MSG_REPLY, HUB_MSG_MATCH, HUB_MSG_STATS };
 struct hub_msg {
 	unsigned refs;
 	enum hub_msg_kind kind;  /* HUB_MSG_REPLY unless set */
-	struct sid id;           /* HUB_MSG_MATCH: its stream id (its "cursor") */
+	struct streamid id;      /* HUB_MSG_MATCH: its stream id (its "cursor") */
 	size_t len;
 	unsigned char buf[];  /* HUB_PRE bytes of headroom, then len bytes, then NUL */
 };

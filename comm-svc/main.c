@@ -16,6 +16,7 @@
 #include "hub.h"
 #include "log.h"
 #include "redis.h"
+#include "schema.h"
 #include "svc.h"
 #include "wsguard.h"
 
@@ -38,7 +39,7 @@ struct comm {
 	struct rconn *reader, *cmd;
 	uv_timer_t tick, flush;
 	int loaded, loading, reading;
-	char last_matches[SID_STR_MAX], last_stats[SID_STR_MAX], load_floor[SID_STR_MAX];
+	char last_matches[STREAMID_STR_MAX], last_stats[STREAMID_STR_MAX], load_floor[STREAMID_STR_MAX];
 	int block_ms, resume_ms, resume_max;
 	unsigned long long read_errors;
 };
@@ -266,32 +267,17 @@ static const struct lws_protocols ws_protocol = {
 
 /* ---------------------------------------------------------------- Redis */
 
-/* The value of field name in an entry's [f1, v1, f2, v2, ...]; NULL if absent. */
-static const redisReply *entry_field(const redisReply *fields, const char *name)
-{
-	if (!fields || fields->type != REDIS_REPLY_ARRAY)
-		return NULL;
-	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-		const redisReply *k = fields->element[i], *v = fields->element[i + 1];
-
-		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-		    !strcmp(k->str, name))
-			return v;
-	}
-	return NULL;
-}
-
 static int entry_ok(const redisReply *e)
 {
 	return e && e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
-	       e->element[0]->type == REDIS_REPLY_STRING && e->element[0]->len < SID_STR_MAX;
+	       e->element[0]->type == REDIS_REPLY_STRING && e->element[0]->len < STREAMID_STR_MAX;
 }
 
 static void take_match(struct comm *c, const redisReply *e, int deliver)
 {
-	const redisReply *json = entry_field(e->element[1], "json");
-	const redisReply *rcl = entry_field(e->element[1], "rider_client");
-	const redisReply *dcl = entry_field(e->element[1], "driver_client");
+	const redisReply *json = rreply_field(e->element[1], RS_F_JSON);
+	const redisReply *rcl = rreply_field(e->element[1], RS_F_RIDER_CLIENT);
+	const redisReply *dcl = rreply_field(e->element[1], RS_F_DRIVER_CLIENT);
 
 	if (!json) {
 		log_warn("matches entry %s has no json field", e->element[0]->str);
@@ -303,7 +289,7 @@ static void take_match(struct comm *c, const redisReply *e, int deliver)
 
 static void take_stats(struct comm *c, const redisReply *e)
 {
-	const redisReply *json = entry_field(e->element[1], "json");
+	const redisReply *json = rreply_field(e->element[1], RS_F_JSON);
 	const redisReply *f = e->element[1];
 
 	if (!json && f && f->type == REDIS_REPLY_ARRAY && f->elements >= 2 &&
@@ -314,6 +300,21 @@ static void take_stats(struct comm *c, const redisReply *e)
 }
 
 static void start_read(struct comm *c);
+
+static void on_read_entry(const char *stream, const redisReply *e, void *priv)
+{
+	struct comm *c = priv;
+
+	if (!entry_ok(e))
+		return;
+	if (!strcmp(stream, RS_STREAM_MATCHES)) {
+		snprintf(c->last_matches, sizeof(c->last_matches), "%s", e->element[0]->str);
+		take_match(c, e, 1);
+	} else {
+		snprintf(c->last_stats, sizeof(c->last_stats), "%s", e->element[0]->str);
+		take_stats(c, e);
+	}
+}
 
 static void on_read(struct rconn *rc, redisReply *r, void *priv)
 {
@@ -327,33 +328,7 @@ static void on_read(struct rconn *rc, redisReply *r, void *priv)
 			log_error("XREAD failed: %s (retrying every second)", r->str);
 		return; /* the tick retries */
 	}
-	if (r->type == REDIS_REPLY_ARRAY) {
-		for (size_t i = 0; i < r->elements; i++) {
-			const redisReply *st = r->element[i];
-			int is_matches;
-
-			if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
-			    st->element[0]->type != REDIS_REPLY_STRING ||
-			    st->element[1]->type != REDIS_REPLY_ARRAY)
-				continue;
-			is_matches = !strcmp(st->element[0]->str, "matches");
-			for (size_t j = 0; j < st->element[1]->elements; j++) {
-				const redisReply *e = st->element[1]->element[j];
-
-				if (!entry_ok(e))
-					continue;
-				if (is_matches) {
-					snprintf(c->last_matches, sizeof(c->last_matches), "%s",
-						 e->element[0]->str);
-					take_match(c, e, 1);
-				} else {
-					snprintf(c->last_stats, sizeof(c->last_stats), "%s",
-						 e->element[0]->str);
-					take_stats(c, e);
-				}
-			}
-		}
-	}
+	rreply_xread_each(r, on_read_entry, c);
 	/* never waits on a socket: the hub bounds each one's queue */
 	start_read(c);
 }
@@ -362,7 +337,7 @@ static void start_read(struct comm *c)
 {
 	if (!c->loaded || c->reading || !c->reader || !rconn_up(c->reader))
 		return;
-	if (rconn_cmd(c->reader, on_read, c, "XREAD COUNT %d BLOCK %d STREAMS matches stats %s %s",
+	if (rconn_cmd(c->reader, on_read, c, "XREAD COUNT %d BLOCK %d STREAMS " RS_STREAM_MATCHES " " RS_STREAM_STATS " %s %s",
 		      READ_BATCH, c->block_ms, c->last_matches, c->last_stats) == 0)
 		c->reading = 1;
 }
@@ -408,7 +383,7 @@ static void start_load(struct comm *c)
 	/* no entry yet: XREAD from this point on misses nothing */
 	snprintf(c->last_matches, sizeof(c->last_matches), "%llu-0", since);
 	snprintf(c->load_floor, sizeof(c->load_floor), "%llu-0", since);
-	if (rconn_cmd(c->cmd, on_load, c, "XREVRANGE matches + %llu-0 COUNT %d", since,
+	if (rconn_cmd(c->cmd, on_load, c, "XREVRANGE " RS_STREAM_MATCHES " + %llu-0 COUNT %d", since,
 		      c->resume_max) == 0)
 		c->loading = 1;
 }
@@ -520,7 +495,7 @@ int main(int argc, char **argv)
 	struct comm c = { .block_ms = 1000, .resume_ms = 60000, .resume_max = 10000 };
 	struct hub_cfg cfg = { 0 };
 	const char *listen = "127.0.0.1", *redis_addr = NULL;
-	int port = cfg_stack_port(40), redis_port = cfg_stack_port(1);
+	int port = cfg_stack_port(RS_PORT_COMM), redis_port = cfg_stack_port(RS_PORT_REDIS);
 	int max_message = 4096, queue_max = 1024, queue_bytes = 1024 * 1024, max_errors = 10;
 	int queue_total_mb = 256, close_grace_ms = 2000, batch_bytes = 65536, batch_ms = 20;
 	int ping_ms = 20000, ping_timeout_ms = 10000, hello_timeout_ms = 30000;

@@ -11,47 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sid_parse(const char *s, struct sid *out)
-{
-	char *end;
-	unsigned long long ms, seq = 0;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	ms = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	if (*end == '-') {
-		const char *p = end + 1;
-
-		if (*p < '0' || *p > '9')
-			return -1;
-		seq = strtoull(p, &end, 10);
-		if (errno)
-			return -1;
-	}
-	if (*end)
-		return -1;
-	out->ms = ms;
-	out->seq = seq;
-	return 0;
-}
-
-int sid_cmp(struct sid a, struct sid b)
-{
-	if (a.ms != b.ms)
-		return a.ms < b.ms ? -1 : 1;
-	if (a.seq != b.seq)
-		return a.seq < b.seq ? -1 : 1;
-	return 0;
-}
-
-void sid_format(struct sid id, char *buf)
-{
-	snprintf(buf, SID_STR_MAX, "%" PRIu64 "-%" PRIu64, id.ms, id.seq);
-}
-
 /* ---------------------------------------------------------------- scanner
  * Works on text jansson has accepted, so it only needs to find boundaries. */
 

@@ -12,19 +12,10 @@
 #include <stdint.h>
 
 #include "sbuf.h"
+#include "streamid.h"
 
-/* A Redis stream id "<ms>-<seq>". */
-struct sid {
-	uint64_t ms, seq;
-};
-
-#define SID_STR_MAX 44 /* two 20-digit numbers, '-', NUL */
-
-/* Parses "ms-seq" (or "ms", seq 0); 0 or -1. */
-int sid_parse(const char *s, struct sid *out);
-int sid_cmp(struct sid a, struct sid b);
-/* Writes "ms-seq" into buf (at least SID_STR_MAX bytes). */
-void sid_format(struct sid id, char *buf);
+/* Stream ids (cursors, resume_after) are lib/streamid.h's: parsed with
+ * STREAMID_SEQ_OPTIONAL ("ms" alone is "ms-0"). */
 
 /* The two copies of one match. Both malloc'd, NUL-terminated, owned by the
  * caller. */

@@ -1,6 +1,7 @@
 /* driver-svc - accepts POST /driver, validates it and caches it in Redis for
  * the matcher (all of it in intake/intake.c; this file only names the kind). */
 #include "intake.h"
+#include "schema.h"
 
 #include <stdlib.h>
 
@@ -16,7 +17,7 @@ static int parse_driver(const char *body, size_t len, char **json, struct v_erro
 
 int main(int argc, char **argv)
 {
-	static const struct intake_kind kind = { "driver", "/driver", 20, parse_driver };
+	static const struct intake_kind kind = { RS_KIND_DRIVER, "/driver", RS_PORT_DRIVER, parse_driver };
 
 	return intake_main(argc, argv, &kind);
 }

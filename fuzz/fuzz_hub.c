@@ -9,7 +9,7 @@
  *   0 connect a socket   1 whole text message   2 fragment (not final)
  *   3 binary frame       4 match entry (JSON)   5 a (fixed) stats entry
  *   6 one second passes (hub_tick)   7 drain a socket's queue
- *   8 the socket closes  9 match_rewrite/sid_parse on the bytes alone
+ *   8 the socket closes  9 match_rewrite/streamid_parse on the bytes alone
  *  10 the ring is loaded (hub_set_ready). The hub is ready from the start
  *     unless the script begins with op 10: then hellos are held until the
  *     next op 10.
@@ -81,8 +81,8 @@ static void check_rewrite(const char *text, size_t n)
 	struct match_copies c;
 	const char *why = NULL;
 	json_t *orig, *with, *without;
-	struct sid id;
-	char buf[SID_STR_MAX], *z;
+	struct streamid id;
+	char buf[STREAMID_STR_MAX], *z;
 
 	if (match_rewrite(text, n, "17-3", &c, &why) == 0) {
 		orig = json_loadb(text, n, 0, NULL);
@@ -112,9 +112,9 @@ static void check_rewrite(const char *text, size_t n)
 		return;
 	memcpy(z, text, n);
 	z[n] = 0;
-	if (sid_parse(z, &id) == 0) {
-		sid_format(id, buf);
-		CHECK(strlen(buf) < SID_STR_MAX);
+	if (streamid_parse(z, STREAMID_SEQ_OPTIONAL, &id) == 0) {
+		streamid_format(id, buf, STREAMID_STR_MAX);
+		CHECK(strlen(buf) < STREAMID_STR_MAX);
 	}
 	free(z);
 }
@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = data[off + 1];
 		const char *p = (const char *)data + off + 2;
 		struct fake *s = &f[which];
-		char id[SID_STR_MAX];
+		char id[STREAMID_STR_MAX];
 		int code;
 
 		if (off + 2 + n > size)

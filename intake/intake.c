@@ -5,6 +5,7 @@
 #include "http.h"
 #include "log.h"
 #include "redis.h"
+#include "schema.h"
 #include "svc.h"
 
 #include <stdio.h>
@@ -15,8 +16,8 @@
  * the request id; the key is <kind>:<id>. Both or neither are written. */
 static struct rscript intake_lua = { .src =
 	"local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', "
-	"'kind', ARGV[1], 'json', ARGV[2]) "
-	"redis.call('SET', ARGV[1] .. ':' .. id, ARGV[2], 'PX', ARGV[3]) "
+	"'" RS_F_KIND "', ARGV[1], '" RS_F_JSON "', ARGV[2]) "
+	"redis.call('SET', ARGV[1] .. '" RS_KIND_SEP "' .. id, ARGV[2], 'PX', ARGV[3]) "
 	"return id" };
 
 struct intake {
@@ -69,7 +70,7 @@ static void handle_post(struct http_req *req, void *app)
 		http_reply_error(req, 500, "out of memory", NULL);
 		return;
 	}
-	argv[0] = "requests";     lens[0] = 8;
+	argv[0] = RS_STREAM_REQUESTS; lens[0] = strlen(RS_STREAM_REQUESTS);
 	argv[1] = in->kind->kind; lens[1] = strlen(in->kind->kind);
 	argv[2] = json;           lens[2] = strlen(json);
 	argv[3] = in->ttl_arg;    lens[3] = strlen(in->ttl_arg);
@@ -118,11 +119,11 @@ static void intake_stop(void *priv)
 
 int intake_main(int argc, char **argv, const struct intake_kind *kind)
 {
-	struct intake in = { .kind = kind, .ttl_ms = 5000, .stream_max = 200000 };
+	struct intake in = { .kind = kind, .ttl_ms = RS_REQUEST_TTL_MS, .stream_max = RS_REQUESTS_MAXLEN };
 	const char *listen = "127.0.0.1", *redis_addr = NULL;
 	int port = cfg_stack_port(kind->port_offset), timeout_ms = 3000;
 	char redis_host[128] = "127.0.0.1", summary[256];
-	int redis_port = cfg_stack_port(1);
+	int redis_port = cfg_stack_port(RS_PORT_REDIS);
 	struct http_route routes[] = {
 		{ "POST", kind->path, 0, handle_post },
 		{ NULL, NULL, 0, NULL },

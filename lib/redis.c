@@ -4,6 +4,7 @@
 #include "config.h"
 #include "hiredis_uv.h"
 #include "log.h"
+#include "schema.h"
 
 #include <hiredis/async.h>
 #include <stdarg.h>
@@ -208,7 +209,7 @@ struct rconn *rconn_new(uv_loop_t *loop, const struct rconn_opts *o)
 		return NULL;
 	rc->loop = loop;
 	snprintf(rc->host, sizeof(rc->host), "%s", o->host && *o->host ? o->host : "127.0.0.1");
-	rc->port = o->port > 0 ? o->port : cfg_stack_port(1);
+	rc->port = o->port > 0 ? o->port : cfg_stack_port(RS_PORT_REDIS);
 	snprintf(rc->name, sizeof(rc->name), "%s", o->name ? o->name : "redis");
 	rc->ping_ms = o->ping_ms > 0 ? o->ping_ms : 1000;
 	rc->dead_ms = o->dead_ms > 0 ? o->dead_ms : 3000;
@@ -363,4 +364,36 @@ const char *rreply_err(const redisReply *r)
 	if (r->type == REDIS_REPLY_ERROR)
 		return r->str;
 	return "unexpected reply";
+}
+
+const redisReply *rreply_field(const redisReply *r, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *k = r->element[i], *v = r->element[i + 1];
+
+		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING && k->len == len &&
+		    !memcmp(k->str, name, len))
+			return v;
+	}
+	return NULL;
+}
+
+void rreply_xread_each(const redisReply *r, rreply_entry_fn fn, void *priv)
+{
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i < r->elements; i++) {
+		const redisReply *st = r->element[i];
+
+		if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
+		    st->element[0]->type != REDIS_REPLY_STRING ||
+		    st->element[1]->type != REDIS_REPLY_ARRAY)
+			continue;
+		for (size_t j = 0; j < st->element[1]->elements; j++)
+			fn(st->element[0]->str, st->element[1]->element[j], priv);
+	}
 }

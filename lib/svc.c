@@ -4,6 +4,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "schema.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -106,7 +107,7 @@ int svc_redis_addr(const char *addr, char *host, size_t hostlen, int *port)
 {
 	if (!addr) {
 		snprintf(host, hostlen, "127.0.0.1");
-		*port = cfg_stack_port(1);
+		*port = cfg_stack_port(RS_PORT_REDIS);
 		return 0;
 	}
 	if (svc_hostport(addr, host, hostlen, port) < 0) {

@@ -7,7 +7,9 @@
 #include "log.h"
 #include "matcher.h"
 #include "ride.h"
+#include "schema.h"
 #include "settle.h"
+#include "streamid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +23,13 @@ static struct rscript claim_lua = { .src =
 	"local d = redis.call('EXISTS', KEYS[2]) "
 	"if r == 0 or d == 0 then return {r, d} end "
 	"redis.call('DEL', KEYS[1], KEYS[2]) "
-	"redis.call('HSET', KEYS[3], 'token', ARGV[1], 'car_number', ARGV[2], 'driver_name', ARGV[3], "
-	"'driver_id', ARGV[4], 'rider_id', ARGV[5]) "
+	"redis.call('HSET', KEYS[3], '" RS_RIDE_TOKEN "', ARGV[1], '" RS_RIDE_CAR_NUMBER "', ARGV[2], "
+	"'" RS_RIDE_DRIVER_NAME "', ARGV[3], '" RS_RIDE_DRIVER_ID "', ARGV[4], "
+	"'" RS_RIDE_RIDER_ID "', ARGV[5]) "
 	"redis.call('EXPIRE', KEYS[3], ARGV[9]) "
-	"local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', 'json', ARGV[6], "
-	"'rider_client', ARGV[7], 'driver_client', ARGV[8]) "
+	"local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', "
+	"'" RS_F_JSON "', ARGV[6], '" RS_F_RIDER_CLIENT "', ARGV[7], "
+	"'" RS_F_DRIVER_CLIENT "', ARGV[8]) "
 	"return {1, 1, id}" };
 
 struct claim {
@@ -80,7 +84,7 @@ static void on_claim(struct rconn *rc, redisReply *r, void *priv)
 static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entry *de, double distance)
 {
 	int rc = -1;
-	char rid[48], did[48], rkey[64], dkey[64], ridekey[96], token[33], ttl[16], cap[16] = "100000";
+	char rid[48], did[48], rkey[64], dkey[64], ridekey[96], token[33], ttl[16], cap[16] = RS_STR(RS_MATCHES_MAXLEN);
 	struct claim *c = calloc(1, sizeof(*c));
 	char *json;
 	uint64_t now = lease_now_ms(m);
@@ -90,8 +94,8 @@ static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entr
 		log_error("cannot claim: out of memory or no randomness");
 		return -1;
 	}
-	pool_format_id(re->ms, re->seq, rid, sizeof(rid));
-	pool_format_id(de->ms, de->seq, did, sizeof(did));
+	streamid_format((struct streamid){ re->ms, re->seq }, rid, sizeof(rid));
+	streamid_format((struct streamid){ de->ms, de->seq }, did, sizeof(did));
 	json = ride_match_json(rid, re->json, did, de->json, distance, now, token, &c->info);
 	if (!json) {
 		log_error("cannot build the match message for %s/%s", rid, did);
@@ -99,12 +103,12 @@ static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entr
 		return -1;
 	}
 	*c = (struct claim){ m, re->ms, re->seq, de->ms, de->seq, distance, c->info };
-	snprintf(rkey, sizeof(rkey), "rider:%s", rid);
-	snprintf(dkey, sizeof(dkey), "driver:%s", did);
-	snprintf(ridekey, sizeof(ridekey), "ride:%s", c->info.ride_id);
+	snprintf(rkey, sizeof(rkey), RS_KEY_RIDER, rid);
+	snprintf(dkey, sizeof(dkey), RS_KEY_DRIVER, did);
+	snprintf(ridekey, sizeof(ridekey), RS_KEY_RIDE, c->info.ride_id);
 	snprintf(ttl, sizeof(ttl), "%d", m->ride_ttl_s);
 	{
-		const char *argv[] = { rkey, dkey, ridekey, "matches", token, c->info.car_number,
+		const char *argv[] = { rkey, dkey, ridekey, RS_STREAM_MATCHES, token, c->info.car_number,
 				       c->info.driver_name, did, rid, json, c->info.rider_client,
 				       c->info.driver_client, ttl, cap };
 		size_t lens[sizeof(argv) / sizeof(argv[0])];

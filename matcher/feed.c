@@ -4,6 +4,8 @@
 #include "log.h"
 #include "matcher.h"
 #include "replay.h"
+#include "schema.h"
+#include "streamid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,11 +77,13 @@ static int check_then_ingest(struct matcher *m, int is_rider, const char *id, ui
 	return -1;
 }
 
-static void feed_entry(struct matcher *m, redisReply *entry)
+static void feed_entry(const char *stream, const redisReply *entry, void *priv)
 {
+	struct matcher *m = priv;
 	const char *fields[64], *json;
+	struct streamid id;
 	uint64_t ms, seq;
-	redisReply *f;
+	const redisReply *f;
 	size_t n = 0;
 	int is_rider;
 
@@ -87,8 +91,10 @@ static void feed_entry(struct matcher *m, redisReply *entry)
 	    entry->element[0]->type != REDIS_REPLY_STRING)
 		return;
 	snprintf(m->last_id, sizeof(m->last_id), "%s", entry->element[0]->str);
-	if (pool_parse_id(entry->element[0]->str, &ms, &seq) < 0)
+	if (streamid_parse(entry->element[0]->str, 0, &id) < 0)
 		return;
+	ms = id.ms;
+	seq = id.seq;
 	f = entry->element[1];
 	if (f->type != REDIS_REPLY_ARRAY)
 		return;
@@ -111,15 +117,8 @@ static void on_feed(struct rconn *rc, redisReply *r, void *priv)
 		return; /* lost: feed_on_state restarts the feed on reconnect */
 	if (r->type == REDIS_REPLY_ERROR) {
 		log_error("XREAD failed: %s", r->str);
-	} else if (r->type == REDIS_REPLY_ARRAY) {
-		for (size_t s = 0; s < r->elements; s++) {
-			redisReply *stream = r->element[s];
-
-			if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2)
-				continue;
-			for (size_t e = 0; e < stream->element[1]->elements; e++)
-				feed_entry(m, stream->element[1]->element[e]);
-		}
+	} else {
+		rreply_xread_each(r, feed_entry, m); /* the one stream read */
 	}
 	feed_next(m);
 }
@@ -128,7 +127,7 @@ static void feed_next(struct matcher *m)
 {
 	if (m->stopping || m->feed_pending || !rconn_up(m->feed))
 		return;
-	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 200 BLOCK 1000 STREAMS requests %s",
+	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 200 BLOCK 1000 STREAMS " RS_STREAM_REQUESTS " %s",
 		      m->last_id) == 0)
 		m->feed_pending = 1;
 }

@@ -4,6 +4,7 @@
  * agree on a request's age. Glue only. */
 #include "log.h"
 #include "matcher.h"
+#include "schema.h"
 #include "svc.h"
 
 #include <stdio.h>
@@ -37,9 +38,9 @@ static void on_lease(struct rconn *rc, redisReply *r, void *priv)
 	if (r && ((r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK")) ||
 		  (r->type == REDIS_REPLY_INTEGER && r->integer == 1))) {
 		m->lease_ok_ms = uv_now(m->loop);
-		set_active(m, 1, "holding matcher:lease");
+		set_active(m, 1, "holding " RS_KEY_LEASE);
 	} else if (r && r->type != REDIS_REPLY_ERROR) {
-		set_active(m, 0, "matcher:lease held by another");
+		set_active(m, 0, RS_KEY_LEASE " held by another");
 	}
 }
 
@@ -57,9 +58,9 @@ static void on_lease_timer(uv_timer_t *t)
 		set_active(m, 0, "lease not renewed in time");
 	snprintf(ms, sizeof(ms), "%d", m->lease_ms);
 	if (m->active)
-		rconn_cmd(m->cmd, on_lease, m, "EVAL %s 1 matcher:lease %s %s", renew_lua, m->instance, ms);
+		rconn_cmd(m->cmd, on_lease, m, "EVAL %s 1 " RS_KEY_LEASE " %s %s", renew_lua, m->instance, ms);
 	else
-		rconn_cmd(m->cmd, on_lease, m, "SET matcher:lease %s NX PX %s", m->instance, ms);
+		rconn_cmd(m->cmd, on_lease, m, "SET " RS_KEY_LEASE " %s NX PX %s", m->instance, ms);
 }
 
 static void on_time(struct rconn *rc, redisReply *r, void *priv)

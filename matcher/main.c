@@ -9,6 +9,7 @@
 #include "log.h"
 #include "matcher.h"
 #include "sbuf.h"
+#include "schema.h"
 #include "svc.h"
 
 #include <stdio.h>
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
 {
 	static struct matcher m;
 	const char *listen = "127.0.0.1", *redis_addr = NULL, *instance = NULL;
-	int port = cfg_stack_port(50), redis_port = cfg_stack_port(1), rc, no_incremental = 0;
+	int port = cfg_stack_port(RS_PORT_MATCHER), redis_port = cfg_stack_port(RS_PORT_REDIS), rc, no_incremental = 0;
 	const char *policy = "closest";
 	char redis_host[128] = "127.0.0.1", host[64];
 	struct opt opts[] = {
@@ -154,11 +155,11 @@ int main(int argc, char **argv)
 	};
 
 	m.tick_ms = 1000;
-	m.ttl_ms = 5000;
+	m.ttl_ms = RS_REQUEST_TTL_MS;
 	m.lease_ms = 2000;
 	m.max_points = 2000;
 	m.inline_max = 4000;
-	m.ride_ttl_s = 3600;
+	m.ride_ttl_s = RS_RIDE_TTL_S;
 	m.stats_min_ms = 100;
 	m.claim_batch = 200;
 	m.min_total_max = 1000;

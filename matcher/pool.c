@@ -1,36 +1,16 @@
 /* pool.c - see pool.h. */
 #include "pool.h"
 
+#include "streamid.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int pool_parse_id(const char *id, uint64_t *ms, uint64_t *seq)
-{
-	char *end;
-
-	if (!id || *id < '0' || *id > '9')
-		return -1;
-	*ms = strtoull(id, &end, 10);
-	if (*end != '-' || end[1] < '0' || end[1] > '9')
-		return -1;
-	*seq = strtoull(end + 1, &end, 10);
-	return *end ? -1 : 0;
-}
-
-void pool_format_id(uint64_t ms, uint64_t seq, char *buf, size_t len)
-{
-	snprintf(buf, len, "%" PRIu64 "-%" PRIu64, ms, seq);
-}
-
 static int id_cmp(uint64_t ams, uint64_t aseq, uint64_t bms, uint64_t bseq)
 {
-	if (ams != bms)
-		return ams < bms ? -1 : 1;
-	if (aseq != bseq)
-		return aseq < bseq ? -1 : 1;
-	return 0;
+	return streamid_cmp((struct streamid){ ams, aseq }, (struct streamid){ bms, bseq });
 }
 
 int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct mc_point loc, char *json)

@@ -29,11 +29,7 @@ struct pool {
 	uint64_t last_ord;
 };
 
-/* Parses "ms-seq"; returns 0 or -1. */
-int pool_parse_id(const char *id, uint64_t *ms, uint64_t *seq);
-/* Formats an id into buf (at least 42 bytes). */
-void pool_format_id(uint64_t ms, uint64_t seq, char *buf, size_t len);
-
+/* Ids are Redis stream ids: parse and format them with lib/streamid.h. */
 /* Appends an entry, taking ownership of json (freed on failure too). Ids
  * must arrive in increasing order; an id not above the last is ignored
  * (returns 1). Returns 0 when added, -1 when out of memory. */

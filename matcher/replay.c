@@ -1,5 +1,6 @@
 /* replay.c - see replay.h. */
 #include "replay.h"
+#include "schema.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -13,12 +14,12 @@ int replay_kind(const char *const *fields, size_t n, const char **json)
 	for (size_t i = 0; i + 1 < n; i += 2) {
 		if (!fields[i] || !fields[i + 1])
 			continue;
-		if (!strcmp(fields[i], "kind"))
+		if (!strcmp(fields[i], RS_F_KIND))
 			kind = fields[i + 1];
-		else if (!strcmp(fields[i], "json"))
+		else if (!strcmp(fields[i], RS_F_JSON))
 			*json = fields[i + 1];
 	}
-	if (!kind || !*json || (strcmp(kind, "rider") && strcmp(kind, "driver")))
+	if (!kind || !*json || (strcmp(kind, RS_KIND_RIDER) && strcmp(kind, RS_KIND_DRIVER)))
 		return -1;
 	return kind[0] == 'r';
 }
@@ -35,7 +36,7 @@ int replay_keep(int answered, long long exists)
 
 void replay_key(int is_rider, const char *id, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s:%s", is_rider ? "rider" : "driver", id);
+	snprintf(buf, len, is_rider ? RS_KEY_RIDER : RS_KEY_DRIVER, id);
 }
 
 int replay_location(const char *json, struct mc_point *loc)

@@ -2,6 +2,7 @@
 #include "ride.h"
 
 #include "pairing.h"
+#include "schema.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ char *ride_match_json(const char *rider_id, const char *rider_json, const char *
 	memset(info, 0, sizeof(*info));
 	if (!json_is_object(r) || !json_is_object(d))
 		goto done;
-	snprintf(info->ride_id, sizeof(info->ride_id), "ride-%s", rider_id);
+	snprintf(info->ride_id, sizeof(info->ride_id), RS_RIDE_ID, rider_id);
 	if (copy_str(d, "car_number", info->car_number, sizeof(info->car_number), 1) < 0 ||
 	    copy_str(d, "name", info->driver_name, sizeof(info->driver_name), 1) < 0)
 		goto done;

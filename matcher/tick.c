@@ -16,6 +16,7 @@
 #include "matcher.h"
 #include "mintotal.h"
 #include "sbuf.h"
+#include "schema.h"
 
 #include <time.h>
 
@@ -145,7 +146,7 @@ static void publish_stats(struct matcher *m)
 	m->last_stats_ms = now;
 	stats_json(&m->stats, &b, now, m->tick_ms, &m->riders, &m->drivers, (size_t)m->max_points);
 	if (!b.oom)
-		rconn_cmd(m->cmd, NULL, NULL, "XADD stats MAXLEN ~ 64 * json %b", b.p, b.len);
+		rconn_cmd(m->cmd, NULL, NULL, "XADD " RS_STREAM_STATS " MAXLEN ~ " RS_STR(RS_STATS_MAXLEN) " * " RS_F_JSON " %b", b.p, b.len);
 	sbuf_free(&b);
 }
 

@@ -16,6 +16,7 @@
 #include "pg.h"
 #include "rating.h"
 #include "redis.h"
+#include "schema.h"
 #include "svc.h"
 #include "validate.h"
 
@@ -317,19 +318,13 @@ static void insert_rating(struct rating_svc *s, struct post_op *op)
 /* Copies the value of field name from an HGETALL reply; 0 or -1. */
 static int hash_get(const redisReply *r, const char *name, char *out, size_t cap)
 {
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
-		const redisReply *k = r->element[i], *v = r->element[i + 1];
+	const redisReply *v = rreply_field(r, name);
 
-		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-		    k->len != strlen(name) || memcmp(k->str, name, k->len))
-			continue;
-		if (v->len >= cap || memchr(v->str, 0, v->len))
-			return -1;
-		memcpy(out, v->str, v->len);
-		out[v->len] = 0;
-		return 0;
-	}
-	return -1;
+	if (!v || v->len >= cap || memchr(v->str, 0, v->len))
+		return -1;
+	memcpy(out, v->str, v->len);
+	out[v->len] = 0;
+	return 0;
 }
 
 static void on_ride(struct rconn *rc, redisReply *r, void *priv)
@@ -353,11 +348,11 @@ static void on_ride(struct rconn *rc, redisReply *r, void *priv)
 		}
 		return;
 	}
-	if (hash_get(r, "token", token, sizeof(token)) < 0 ||
-	    hash_get(r, "car_number", op->car_number, sizeof(op->car_number)) < 0 ||
-	    hash_get(r, "driver_name", op->driver_name, sizeof(op->driver_name)) < 0) {
+	if (hash_get(r, RS_RIDE_TOKEN, token, sizeof(token)) < 0 ||
+	    hash_get(r, RS_RIDE_CAR_NUMBER, op->car_number, sizeof(op->car_number)) < 0 ||
+	    hash_get(r, RS_RIDE_DRIVER_NAME, op->driver_name, sizeof(op->driver_name)) < 0) {
 		s->failed++;
-		log_error("ride:%s is incomplete in Redis", op->r.ride_id);
+		log_error(RS_KEY_RIDE " is incomplete in Redis", op->r.ride_id);
 		http_reply_error(op->req, 500, "ride record incomplete", NULL);
 		op_done(op);
 		return;
@@ -373,7 +368,7 @@ static void on_ride(struct rconn *rc, redisReply *r, void *priv)
 	if (!v_valid_text(op->car_number, strlen(op->car_number), V_CAR_NUMBER_MAX) ||
 	    !v_valid_text(op->driver_name, strlen(op->driver_name), V_NAME_MAX)) {
 		s->failed++;
-		log_error("ride:%s holds an invalid car_number or driver_name", op->r.ride_id);
+		log_error(RS_KEY_RIDE " holds an invalid car_number or driver_name", op->r.ride_id);
 		http_reply_error(op->req, 500, "ride record invalid", NULL);
 		op_done(op);
 		return;
@@ -409,7 +404,7 @@ static void handle_post(struct http_req *req, void *app)
 	op->s = s;
 	op->req = req;
 	http_req_hold(req);
-	if (rconn_cmd(s->redis, on_ride, op, "HGETALL ride:%s", op->r.ride_id) < 0) {
+	if (rconn_cmd(s->redis, on_ride, op, "HGETALL " RS_KEY_RIDE, op->r.ride_id) < 0) {
 		reply_unavailable(s, req, "Redis");
 		op_done(op);
 	}
@@ -633,9 +628,9 @@ int main(int argc, char **argv)
 {
 	static struct rating_svc s;
 	const char *listen = "127.0.0.1", *redis_addr = NULL, *pg_conninfo = NULL;
-	int port = cfg_stack_port(30), timeout_ms = 3000, pg_timeout_ms = 2000, batch_max = 256;
+	int port = cfg_stack_port(RS_PORT_RATING), timeout_ms = 3000, pg_timeout_ms = 2000, batch_max = 256;
 	char redis_host[128] = "127.0.0.1", default_pg[160];
-	int redis_port = cfg_stack_port(1);
+	int redis_port = cfg_stack_port(RS_PORT_REDIS);
 	static const struct http_route routes[] = {
 		{ "POST", "/rating", 0, handle_post },
 		{ "GET", "/rating/top", 0, handle_top },
@@ -670,7 +665,7 @@ int main(int argc, char **argv)
 
 		snprintf(default_pg, sizeof(default_pg),
 			 "host=127.0.0.1 port=%d dbname=ridematch user=postgres connect_timeout=3",
-			 cfg_stack_port(2));
+			 cfg_stack_port(RS_PORT_PG));
 		pg_conninfo = env && *env ? env : default_pg;
 	}
 	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)

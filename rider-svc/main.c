@@ -1,6 +1,7 @@
 /* rider-svc - accepts POST /rider, validates it and caches it in Redis for
  * the matcher (all of it in intake/intake.c; this file only names the kind). */
 #include "intake.h"
+#include "schema.h"
 
 #include <stdlib.h>
 
@@ -16,7 +17,7 @@ static int parse_rider(const char *body, size_t len, char **json, struct v_error
 
 int main(int argc, char **argv)
 {
-	static const struct intake_kind kind = { "rider", "/rider", 10, parse_rider };
+	static const struct intake_kind kind = { RS_KIND_RIDER, "/rider", RS_PORT_RIDER, parse_rider };
 
 	return intake_main(argc, argv, &kind);
 }

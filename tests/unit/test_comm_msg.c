@@ -1,4 +1,4 @@
-/* test_comm_msg.c - unit tests of comm-svc/msg: stream ids, and the two
+/* test_comm_msg.c - unit tests of comm-svc/msg: the two
  * copies of a match (token kept for the rider's client, removed for everyone
  * else, "cursor" added, every other byte unchanged), including the token in
  * first, middle and last position, nested look-alikes and bad input. */
@@ -13,29 +13,6 @@
 #include <jansson.h>
 
 #include "msg.h"
-
-static void test_sid(void **state)
-{
-	struct sid a, b;
-	char buf[SID_STR_MAX];
-
-	(void)state;
-	assert_int_equal(sid_parse("1763800000000-3", &a), 0);
-	assert_true(a.ms == 1763800000000ULL && a.seq == 3);
-	assert_int_equal(sid_parse("17", &b), 0);
-	assert_true(b.ms == 17 && b.seq == 0);
-	assert_true(sid_cmp(a, b) > 0 && sid_cmp(b, a) < 0 && sid_cmp(a, a) == 0);
-	assert_int_equal(sid_parse("1-2", &a), 0);
-	assert_int_equal(sid_parse("1-10", &b), 0);
-	assert_true(sid_cmp(a, b) < 0); /* numeric, not text order */
-	sid_format(b, buf);
-	assert_string_equal(buf, "1-10");
-	const char *bad[] = { "", "-", "a-1", "1-", "1-x", "1-2-3", " 1-2", "ride-1-2",
-			      "99999999999999999999999-0", NULL };
-	for (int i = 0; bad[i]; i++)
-		assert_int_equal(sid_parse(bad[i], &a), -1);
-	assert_int_equal(sid_parse(NULL, &a), -1);
-}
 
 static void check(const char *in, const char *with, const char *without)
 {
@@ -157,7 +134,6 @@ static void test_replies(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sid),
 		cmocka_unit_test(test_rewrite_positions),
 		cmocka_unit_test(test_rewrite_realistic),
 		cmocka_unit_test(test_rewrite_rejects),

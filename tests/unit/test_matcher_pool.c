@@ -14,22 +14,6 @@
 #include "ride.h"
 #include "stats.h"
 
-static void test_ids(void **state)
-{
-	uint64_t ms, seq;
-	char buf[48];
-
-	assert_int_equal(pool_parse_id("1795345734491-12", &ms, &seq), 0);
-	assert_true(ms == 1795345734491ULL && seq == 12);
-	pool_format_id(ms, seq, buf, sizeof(buf));
-	assert_string_equal(buf, "1795345734491-12");
-	assert_int_equal(pool_parse_id("", &ms, &seq), -1);
-	assert_int_equal(pool_parse_id("12", &ms, &seq), -1);
-	assert_int_equal(pool_parse_id("12-", &ms, &seq), -1);
-	assert_int_equal(pool_parse_id("-1-2", &ms, &seq), -1);
-	assert_int_equal(pool_parse_id("1-2x", &ms, &seq), -1);
-}
-
 static void test_add_find_order(void **state)
 {
 	struct pool p = { 0 };
@@ -185,7 +169,6 @@ static void test_rates_with_a_one_second_tick(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_add_find_order),
 		cmocka_unit_test(test_expire_exactly_at_ttl),
 		cmocka_unit_test(test_ord_and_expiry_callback),
