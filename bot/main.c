@@ -416,6 +416,8 @@ static void print_summary(void)
 		.elapsed_s = (double)(B.end_ns - B.start_ns) / 1e9,
 		.send_s = (double)((B.stop_ns ? B.stop_ns : B.end_ns) - B.start_ns) / 1e9,
 		.strict = B.strict,
+		.replay_file = B.replay_path, .replay_speed = B.replay_speed,
+		.replay_requests = B.tr.n, .replay_recorded_as = B.tr.h.client_id,
 	};
 
 	ledger_finish(&B.led, now_us());
