@@ -126,7 +126,7 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 		    m->riders, m->drivers, m->interval_ms, m->rate_per_s,
 		    m->open_loop ? "true" : "false", m->max_inflight, m->connections);
 	if (m->replay_file) {
-		sbuf_append(out, ",\"replay\":{\"file\":", 17);
+		sbuf_append(out, ",\"replay\":{\"file\":", 18);
 		sbuf_json_str(out, m->replay_file);
 		sbuf_printf(out, ",\"speed\":%g,\"requests\":%llu,\"recorded_as\":", m->replay_speed,
 			    (unsigned long long)m->replay_requests);

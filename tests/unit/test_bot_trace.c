@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <math.h>
 
+#include "bstats.h"
 #include "reqgen.h"
 #include "trace.h"
 
@@ -196,6 +198,35 @@ static void test_hotspots(void **state)
 	}
 }
 
+/* the summary's "replay" object: valid JSON, null when not replaying */
+static void test_summary_replay(void **state)
+{
+	static struct bot_stats st;
+	struct bstats_meta m = { .url = "http://x", .client_id = "me", .replay_file = "-",
+				 .replay_speed = 2.5, .replay_requests = 3000, .replay_recorded_as = "trace" };
+	struct sbuf out = { 0 };
+	json_t *o, *r;
+
+	bstats_json(&out, &st, &m);
+	assert_false(out.oom);
+	o = json_loadb(out.p, out.len, 0, NULL);
+	assert_non_null(o);
+	r = json_object_get(o, "replay");
+	assert_string_equal(json_string_value(json_object_get(r, "file")), "-");
+	assert_true(json_real_value(json_object_get(r, "speed")) == 2.5);
+	assert_int_equal(json_integer_value(json_object_get(r, "requests")), 3000);
+	assert_string_equal(json_string_value(json_object_get(r, "recorded_as")), "trace");
+	json_decref(o);
+	out.len = 0;
+	m.replay_file = NULL;
+	bstats_json(&out, &st, &m);
+	o = json_loadb(out.p, out.len, 0, NULL);
+	assert_non_null(o);
+	assert_true(json_is_null(json_object_get(o, "replay")));
+	json_decref(o);
+	sbuf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_accepts_crlf_and_no_final_newline),
 		cmocka_unit_test(test_rewrite_client),
 		cmocka_unit_test(test_hotspots),
+		cmocka_unit_test(test_summary_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
