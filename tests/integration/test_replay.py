@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -58,6 +59,15 @@ def body_of(line):
     start = line.index(',"body":') + len(',"body":')
     assert line.endswith("}")
     return line[start:-1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def let_the_pool_empty():
+    """Requests of ours still in the matcher's pool when a bot stops (the
+    --no-ws replay's, unmatched drivers') wait out their 5 s TTL here, so
+    that the next module's bots never meet them."""
+    yield
+    time.sleep(6.5)
 
 
 @pytest.fixture(scope="module")
