@@ -125,6 +125,16 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 		    "\"target_rate_per_s\":%.1f,\"open_loop\":%s,\"max_inflight\":%d,\"connections\":%d}",
 		    m->riders, m->drivers, m->interval_ms, m->rate_per_s,
 		    m->open_loop ? "true" : "false", m->max_inflight, m->connections);
+	if (m->replay_file) {
+		sbuf_append(out, ",\"replay\":{\"file\":", 18);
+		sbuf_json_str(out, m->replay_file);
+		sbuf_printf(out, ",\"speed\":%g,\"requests\":%llu,\"recorded_as\":", m->replay_speed,
+			    (unsigned long long)m->replay_requests);
+		sbuf_json_str(out, m->replay_recorded_as ? m->replay_recorded_as : "");
+		sbuf_append(out, "}", 1);
+	} else {
+		sbuf_append(out, ",\"replay\":null", 14);
+	}
 	sbuf_printf(out, ",\"elapsed_s\":%.3f,\"send_s\":%.3f", m->elapsed_s, m->send_s);
 	sbuf_printf(out, ",\"sent\":%llu,\"accepted\":%llu,\"rejected\":%llu,\"transport_errors\":%llu,"
 		    "\"unsent\":%llu,\"deferred\":%llu,\"requests_per_s\":%.1f,\"accepted_per_s\":%.1f,"

@@ -51,6 +51,10 @@ struct bstats_meta {
 	double elapsed_s;            /* from the first request to the summary */
 	double send_s;               /* the sending phase (for requests_per_s) */
 	int strict;                  /* --strict: the verdict goes into the summary */
+	/* --replay (replay_file NULL otherwise): "replay":{file, speed, requests, recorded_as} */
+	const char *replay_file, *replay_recorded_as;
+	double replay_speed;
+	uint64_t replay_requests;
 };
 
 /* Counts one ended websocket connection: code as from wsc's closed(). */

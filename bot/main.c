@@ -14,7 +14,9 @@
 #include "svc.h"
 #include "wsc.h"
 #include "http_parse.h"
+#include "trace.h"
 
+#include <errno.h>
 #include <libwebsockets.h>
 #include <math.h>
 #include <stdio.h>
@@ -38,7 +40,8 @@ struct bot {
 	int riders, drivers, interval_ms, duration_s, area, json, open_loop;
 	int max_inflight, connections, timeout_ms, drain_ms, seed, no_ws, progress_s;
 	int rate_riders, rate_drivers;
-	int strict, grace_ms, window_ms, ping_ms, dead_ms;
+	int strict, grace_ms, window_ms, ping_ms, dead_ms, hotspots;
+	const char *record_path, *replay_path, *replay_speed_opt;
 	/* derived */
 	char host[256], prefix[200], path_rider[256], path_driver[256], path_rating[256];
 	char client_id[65];
@@ -59,6 +62,15 @@ struct bot {
 	int have_cursor;
 	uint64_t drain_deadline_ns;
 	struct sbuf body;                /* scratch for request bodies */
+	struct gen_hot hot;              /* --hotspots */
+	uint64_t used_seed;
+	/* --record: the trace, kept in memory and written when the loop ends */
+	FILE *rec_f;
+	struct sbuf rec;
+	/* --replay */
+	struct trace tr;
+	double replay_speed;
+	size_t replay_next;
 };
 
 static struct bot B;
@@ -130,28 +142,66 @@ static void on_reply(void *user, int status, const char *body, size_t len, uint6
 	}
 }
 
+static void stop_sending(int interrupted);
+
+/* POSTs B.body for a rider or driver; records it with --record */
+static int post_body(int kind, void *user)
+{
+	const char *path = kind == KIND_RIDER ? B.path_rider : B.path_driver;
+
+	if (B.body.oom || hc_post(B.http, path, B.body.p, B.body.len, on_reply, user) < 0)
+		return -1;
+	if (B.rec_f)
+		trace_format_req(&B.rec, (uv_hrtime() - B.start_ns) / 1000000, kind, B.body.p, B.body.len);
+	return 0;
+}
+
 static void send_one(int kind, int idx)
 {
 	struct entity *e = &B.ent[kind][idx];
-	const char *path;
 
 	B.body.len = 0;
 	B.body.oom = 0;
 	if (kind == KIND_RIDER) {
-		struct gen_point loc = gen_point(&B.rng, B.area), dst = gen_point(&B.rng, B.area);
+		struct gen_point loc = gen_point_hot(&B.rng, B.area, &B.hot);
+		struct gen_point dst = gen_point_hot(&B.rng, B.area, &B.hot);
 
 		gen_rider_json(&B.body, e->name, loc, dst, B.client_id);
-		path = B.path_rider;
 	} else {
-		gen_driver_json(&B.body, e->name, e->car, gen_point(&B.rng, B.area), B.client_id);
-		path = B.path_driver;
+		gen_driver_json(&B.body, e->name, e->car, gen_point_hot(&B.rng, B.area, &B.hot), B.client_id);
 	}
-	if (B.body.oom || hc_post(B.http, path, B.body.p, B.body.len, on_reply, pack(kind, idx)) < 0) {
+	if (post_body(kind, pack(kind, idx)) < 0) {
 		B.st.unsent++;
 		return;
 	}
 	e->in_flight = 1;
 	B.st.k[kind].sent++;
+}
+
+/* --replay: the recorded request i, its client_id made ours */
+static void send_replayed(size_t i)
+{
+	const struct trace_req *r = &B.tr.req[i];
+
+	B.body.len = 0;
+	B.body.oom = 0;
+	trace_rewrite_client(&B.body, r->body, r->len, B.tr.h.client_id, B.client_id);
+	if (post_body(r->kind, pack(r->kind, 0)) < 0) {
+		B.st.unsent++;
+		return;
+	}
+	B.st.k[r->kind].sent++;
+}
+
+static void on_replay_tick(uint64_t el)
+{
+	double at_ms = (double)el / 1e6 * B.replay_speed;
+	int budget = MAX_PER_TICK;
+
+	while (budget-- > 0 && B.replay_next < B.tr.n && (double)B.tr.req[B.replay_next].t_ms <= at_ms)
+		send_replayed(B.replay_next++);
+	if (B.replay_next == B.tr.n)
+		stop_sending(0);
 }
 
 static void on_rating(void *user, int status, const char *body, size_t len, uint64_t lat_us)
@@ -279,6 +329,10 @@ static void on_tick(uv_timer_t *t)
 		stop_sending(0);
 		return;
 	}
+	if (B.replay_path) {
+		on_replay_tick(el);
+		return;
+	}
 	uint64_t due[2] = { 0, 0 };
 
 	for (int kind = 0; kind < 2; kind++)
@@ -362,6 +416,8 @@ static void print_summary(void)
 		.elapsed_s = (double)(B.end_ns - B.start_ns) / 1e9,
 		.send_s = (double)((B.stop_ns ? B.stop_ns : B.end_ns) - B.start_ns) / 1e9,
 		.strict = B.strict,
+		.replay_file = B.replay_path, .replay_speed = B.replay_speed,
+		.replay_requests = B.tr.n, .replay_recorded_as = B.tr.h.client_id,
 	};
 
 	ledger_finish(&B.led, now_us());
@@ -425,6 +481,71 @@ static void lws_emit(int level, const char *line)
 	log_msg(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws: %.*s", (int)n, line);
 }
 
+/* --replay: the whole trace is read before the loop starts */
+static int load_replay(void)
+{
+	FILE *f = strcmp(B.replay_path, "-") == 0 ? stdin : fopen(B.replay_path, "rb");
+	char *buf = NULL, err[300];
+	size_t len = 0, cap = 0, n;
+
+	if (!f) {
+		fprintf(stderr, "bot: --replay %s: %s\n", B.replay_path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (cap - len < 65536) {
+			char *nb = realloc(buf, cap ? cap * 2 : 1 << 20);
+
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap = cap ? cap * 2 : 1 << 20;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (!buf || ferror(f)) {
+		fprintf(stderr, "bot: --replay %s: cannot read it\n", B.replay_path);
+		free(buf);
+		if (f != stdin)
+			fclose(f);
+		return -1;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (trace_load(&B.tr, buf, len, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bot: --replay %s: %s\n", B.replay_path, err);
+		return -1;
+	}
+	if (!B.tr.n) {
+		fprintf(stderr, "bot: --replay %s: no requests in it\n", B.replay_path);
+		return -1;
+	}
+	B.replay_speed = 1;
+	if (B.replay_speed_opt) {
+		char *end;
+
+		B.replay_speed = strtod(B.replay_speed_opt, &end);
+		if (*end || !(B.replay_speed > 0) || B.replay_speed > 1000) {
+			fprintf(stderr, "bot: --replay-speed must be a number in (0, 1000], got \"%s\"\n",
+				B.replay_speed_opt);
+			return -1;
+		}
+	}
+	/* what the summary shows: the recorded settings; one entity per kind */
+	B.riders = B.tr.h.riders;
+	B.drivers = B.tr.h.drivers;
+	B.interval_ms = B.tr.h.interval_ms ? B.tr.h.interval_ms : B.interval_ms;
+	B.open_loop = 1;
+	B.rate_riders = B.rate_drivers = 0;
+	return 0;
+}
+
 static int setup(void)
 {
 	if (hurl_parse(B.url, B.host, sizeof(B.host), &B.port, B.prefix, sizeof(B.prefix)) < 0) {
@@ -456,11 +577,42 @@ static int setup(void)
 			"positive; counts, rates and --duration not negative\n");
 		return -1;
 	}
+	if (B.record_path) {
+		struct trace_hdr h = {
+			.seed = B.used_seed, .riders = B.riders, .drivers = B.drivers,
+			.interval_ms = B.interval_ms, .rate_riders = B.rate_riders,
+			.rate_drivers = B.rate_drivers, .area = B.area, .duration_s = B.duration_s,
+			.open_loop = B.open_loop, .hotspots = B.hotspots, .connections = B.connections,
+		};
+
+		B.rec_f = fopen(B.record_path, "wb");
+		if (!B.rec_f) {
+			fprintf(stderr, "bot: --record %s: %s\n", B.record_path, strerror(errno));
+			return -1;
+		}
+		strcpy(h.client_id, B.client_id);
+		trace_format_header(&B.rec, &h);
+	}
+	if (B.hotspots < 0 || B.hotspots > GEN_HOT_MAX) {
+		fprintf(stderr, "bot: --hotspots is 0 to %d\n", GEN_HOT_MAX);
+		return -1;
+	}
+	gen_hot_init(&B.hot, &B.rng, B.area, B.hotspots);
 	B.rate[KIND_RIDER] = B.rate_riders > 0 ? B.rate_riders : B.riders * 1000.0 / B.interval_ms;
 	B.rate[KIND_DRIVER] = B.rate_drivers > 0 ? B.rate_drivers : B.drivers * 1000.0 / B.interval_ms;
+	if (B.replay_path) {   /* the summary's target rate: the trace's */
+		double span = B.tr.req[B.tr.n - 1].t_ms / 1000.0 / B.replay_speed;
+
+		for (size_t i = 0; i < B.tr.n; i++)
+			B.rate[B.tr.req[i].kind] += 1;
+		for (int kind = 0; kind < 2; kind++)
+			B.rate[kind] = span > 0 ? B.rate[kind] / span : B.rate[kind];
+	}
 	for (int kind = 0; kind < 2; kind++) {
 		int n = kind == KIND_RIDER ? B.riders : B.drivers;
 
+		if (B.replay_path)
+			n = 1;   /* on_reply's bookkeeping; the bodies come from the trace */
 		if (n == 0 && B.rate[kind] > 0)
 			n = 1;
 		B.nent[kind] = n;
@@ -525,6 +677,12 @@ int main(int argc, char **argv)
 		  "accepted within this many ms of it also got none" },
 		{ "ping-ms", "BOT_PING_MS", OPT_INT, &B.ping_ms, "websocket PING (with payload) this often" },
 		{ "dead-ms", "BOT_DEAD_MS", OPT_INT, &B.dead_ms, "no PONG nor message this long: close the websocket and reconnect" },
+		{ "hotspots", "BOT_HOTSPOTS", OPT_INT, &B.hotspots, "0: points uniform; N (1-16): 80 % of points within area/20 of one of N random centres" },
+		{ "record", "BOT_RECORD", OPT_STR, &B.record_path, "write every rider/driver request sent (t_ms, kind, exact body) to FILE as JSON lines, "
+		  "after a header with the seed and settings" },
+		{ "replay", "BOT_REPLAY", OPT_STR, &B.replay_path, "send the requests of a --record FILE (- for stdin) in order at their recorded pace, "
+		  "client_id rewritten to ours; ends after the last one" },
+		{ "replay-speed", "BOT_REPLAY_SPEED", OPT_STR, &B.replay_speed_opt, "--replay pace factor: 2 = twice as fast (default 1)" },
 		{ NULL, NULL, 0, NULL, NULL },
 	};
 
@@ -533,7 +691,13 @@ int main(int argc, char **argv)
 		       "on the websocket, each fare with a token is rated; prints what it measured.");
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	gen_seed(&B.rng, B.seed ? (uint64_t)B.seed : uv_hrtime() ^ ((uint64_t)getpid() << 32));
+	if (B.replay_path && load_replay() < 0)
+		return 2;
+	if (B.replay_path && !B.seed)
+		B.used_seed = B.tr.h.seed;   /* the ratings' random values as recorded */
+	else
+		B.used_seed = B.seed ? (uint64_t)B.seed : uv_hrtime() ^ ((uint64_t)getpid() << 32);
+	gen_seed(&B.rng, B.used_seed);
 	if (setup() < 0)
 		return 2;
 
@@ -560,7 +724,10 @@ int main(int argc, char **argv)
 	uv_timer_init(B.loop, &B.drain);
 	B.start_ns = uv_hrtime();
 	B.sending = 1;
-	if (!B.json)
+	if (!B.json && B.replay_path)
+		log_info("%s: replaying %zu requests of %s at %gx as client %s (recorded as %s)", B.url,
+			 B.tr.n, B.replay_path, B.replay_speed, B.client_id, B.tr.h.client_id);
+	else if (!B.json)
 		log_info("%s: %d riders + %d drivers (%.0f req/s) as client %s; Ctrl-C for the summary",
 			 B.url, B.nent[0], B.nent[1], B.rate[0] + B.rate[1], B.client_id);
 	uv_timer_start(&B.tick, on_tick, 0, 1);
@@ -568,6 +735,17 @@ int main(int argc, char **argv)
 	uv_timer_start(&B.drain, on_drain, 20, 20);
 	uv_run(B.loop, UV_RUN_DEFAULT);
 
+	if (B.rec_f) {
+		int bad = B.rec.oom || (B.rec.len && fwrite(B.rec.p, 1, B.rec.len, B.rec_f) != B.rec.len);
+
+		if (fclose(B.rec_f) != 0 || bad) {
+			fprintf(stderr, "bot: --record %s: could not write the trace\n", B.record_path);
+			if (!B.exit_code)
+				B.exit_code = 1;
+		}
+		sbuf_free(&B.rec);
+	}
+	trace_free(&B.tr);
 	wsc_free(B.ws);
 	ledger_free(&B.led);
 	sbuf_free(&B.body);

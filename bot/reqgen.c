@@ -51,6 +51,52 @@ struct gen_point gen_point(struct gen_rng *r, double area)
 	return p;
 }
 
+void gen_hot_init(struct gen_hot *h, struct gen_rng *r, double area, int n)
+{
+	if (!(area > 0) || !isfinite(area))
+		area = 1;
+	if (n < 0)
+		n = 0;
+	if (n > GEN_HOT_MAX)
+		n = GEN_HOT_MAX;
+	h->n = n;
+	h->frac = 0.8;
+	h->spread = area / 20;
+	for (int i = 0; i < n; i++) {
+		h->c[i].x = area * (0.1 + 0.8 * gen_unit(r));
+		h->c[i].y = area * (0.1 + 0.8 * gen_unit(r));
+	}
+}
+
+static double near(struct gen_rng *r, double c, double spread, double area)
+{
+	double v = c + (gen_unit(r) - gen_unit(r)) * spread;   /* triangular in (c-spread, c+spread) */
+
+	v = floor(v * 100) / 100;
+	if (v < 0)
+		v = 0;
+	if (v >= area)
+		v = floor((area - 0.01) * 100) / 100;
+	return v;
+}
+
+struct gen_point gen_point_hot(struct gen_rng *r, double area, const struct gen_hot *h)
+{
+	struct gen_point p;
+	const struct gen_point *c;
+
+	if (!h || h->n <= 0)
+		return gen_point(r, area);
+	if (!(area > 0) || !isfinite(area))
+		area = 1;
+	if (gen_unit(r) >= h->frac)
+		return gen_point(r, area);
+	c = &h->c[gen_below(r, (uint32_t)h->n)];
+	p.x = near(r, c->x, h->spread, area);
+	p.y = near(r, c->y, h->spread, area);
+	return p;
+}
+
 const char *gen_name(struct gen_rng *r)
 {
 	return names[gen_below(r, NELEM(names))];

@@ -22,6 +22,23 @@ double gen_unit(struct gen_rng *r);
 /* A point uniform in [0, area) x [0, area), rounded to 2 decimals. */
 struct gen_point gen_point(struct gen_rng *r, double area);
 
+/* Hot spots (--hotspots N): most points fall near one of N centres. */
+#define GEN_HOT_MAX 16
+struct gen_hot {
+	int n;                        /* 0: none, points are uniform */
+	double frac;                  /* share of points near a centre (0.8) */
+	double spread;                /* at most this far from its centre, per axis */
+	struct gen_point c[GEN_HOT_MAX];
+};
+/* n (clamped to 0..GEN_HOT_MAX) centres uniform in the middle 80 % of the
+ * area, spread area/20, frac 0.8. */
+void gen_hot_init(struct gen_hot *h, struct gen_rng *r, double area, int n);
+/* With probability frac a point around a random centre (triangular
+ * distribution, within spread on each axis, clamped into the area), else
+ * uniform like gen_point; always in [0, area)², rounded to 2 decimals. With
+ * h NULL or h->n 0, exactly gen_point. */
+struct gen_point gen_point_hot(struct gen_rng *r, double area, const struct gen_hot *h);
+
 /* A static name from the built-in list. */
 const char *gen_name(struct gen_rng *r);
 size_t gen_name_count(void);
