@@ -14,16 +14,7 @@
 
 #include "../../matcher/kdtree.h"
 
-static uint64_t rng_state;
-static uint64_t rng(void) /* splitmix64 */
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-static double unif(void) { return (double)(rng() >> 11) * (1.0 / 9007199254740992.0); }
-static size_t below(size_t n) { return n ? (size_t)(rng() % n) : 0; }
+#include "testrng.h"
 
 /* Point generators; kind picks the flavour. */
 static void gen(double *x, double *y, size_t n, int kind)
