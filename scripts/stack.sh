@@ -245,7 +245,17 @@ pg_dir() {
 	if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$VAR"; then
 		mkdir -p "$VAR/pg"
 	else
-		local ext=/var/tmp/ridematch-pg-$(echo "$VAR" | md5sum | cut -c1-12)
+		local ext=/var/tmp/ridematch-pg-$(echo "$VAR" | md5sum | cut -c1-12) pid
+		# a cluster there without its link was left by a var/ that was
+		# removed (with the password it was made with): stop and drop it
+		if [ -d "$ext/data" ]; then
+			pid=$(head -1 "$ext/data/postmaster.pid" 2>/dev/null)
+			[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
+				(cd / && as_pg "$PGBIN/pg_ctl" -D "$ext/data" -m immediate -w stop >/dev/null 2>&1)
+			[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+			rm -rf "$ext"
+			log "postgres: dropped the orphaned cluster in $ext (its var/ was removed)"
+		fi
 		mkdir -p "$ext"
 		ln -sfn "$ext" "$VAR/pg"
 		log "postgres cannot reach $VAR: its cluster is in $ext (linked from var/pg)"
