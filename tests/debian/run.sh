@@ -111,7 +111,7 @@ if [ "$inner" = 1 ]; then
 				if ! kill -0 "$pg" 2>/dev/null; then why="make run exited by itself"; break; fi
 				if grep -q "^dashboard: *http://127.0.0.1:$DPORT/" "$OUT/$PASS-make-run.log"; then
 					why="the bot never reported fares matched and rated"
-					line=$(grep -E 'matched [1-9][0-9]*; rated [1-9]' "$OUT/$PASS-make-run.log" | tail -1 || true)
+					line=$(grep -E 'fares [1-9][0-9]*, rated [1-9]' "$OUT/$PASS-make-run.log" | tail -1 || true)
 					if [ -n "$line" ]; then ok=1; break; fi
 				fi
 				sleep 2
