@@ -46,15 +46,26 @@ static void cand_sort(struct cand *a, size_t n) /* quicksort, insertion sort bel
 {
 	while (n > 16) {
 		struct cand p = a[n / 2], t;
-		if (cand_less(&a[n - 1], &a[0])) { t = a[0]; a[0] = a[n - 1]; a[n - 1] = t; }
-		if (cand_less(&p, &a[0])) p = a[0];
-		else if (cand_less(&a[n - 1], &p)) p = a[n - 1];
+		if (cand_less(&a[n - 1], &a[0])) {
+			t = a[0];
+			a[0] = a[n - 1];
+			a[n - 1] = t;
+		}
+		if (cand_less(&p, &a[0]))
+			p = a[0];
+		else if (cand_less(&a[n - 1], &p))
+			p = a[n - 1];
 		size_t i = 0, j = n - 1;
 		for (;;) {
-			while (cand_less(&a[i], &p)) i++;
-			while (cand_less(&p, &a[j])) j--;
-			if (i >= j) break;
-			t = a[i]; a[i] = a[j]; a[j] = t;
+			while (cand_less(&a[i], &p))
+				i++;
+			while (cand_less(&p, &a[j]))
+				j--;
+			if (i >= j)
+				break;
+			t = a[i];
+			a[i] = a[j];
+			a[j] = t;
 			i++;
 			j--;
 		}
@@ -79,15 +90,17 @@ static void cand_sort(struct cand *a, size_t n) /* quicksort, insertion sort bel
 	}
 }
 
-static long brute(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd, struct mc_pair *out,
-				  size_t *bytes)
+static long brute(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd,
+                  struct mc_pair *out, size_t *bytes)
 {
 	size_t m = nr * nd;
 	struct cand *c = malloc(m * sizeof *c);
 	char *rt = calloc(nr, 1), *dt = calloc(nd, 1);
 	*bytes = m * sizeof *c + nr + nd;
 	if (!c || !rt || !dt) {
-		free(c); free(rt); free(dt);
+		free(c);
+		free(rt);
+		free(dt);
 		return -1;
 	}
 	size_t k = 0;
@@ -104,7 +117,9 @@ static long brute(const struct mc_point *R, size_t nr, const struct mc_point *D,
 		rt[c[i].r] = dt[c[i].d] = 1;
 		out[n++] = (struct mc_pair){c[i].r, c[i].d, sqrt(c[i].d2)};
 	}
-	free(c); free(rt); free(dt);
+	free(c);
+	free(rt);
+	free(dt);
 	return n;
 }
 
@@ -175,15 +190,15 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_cold)
 {
 	size_t b = st->backlog, a = st->arrivals, cap = b + 2 * a + 16;
-	struct mc_point *pos[2];         /* [side][key - 1]: every request ever */
+	struct mc_point *pos[2]; /* [side][key - 1]: every request ever */
 	size_t npos[2] = {0, 0};
-	uint32_t *live[2];               /* keys waiting, in acceptance order */
+	uint32_t *live[2]; /* keys waiting, in acceptance order */
 	size_t nlive[2] = {0, 0};
 	size_t total = b + (size_t)(ticks + 4) * a + 16;
 	struct incr *c = incr_new(SIZE_MAX);
 	struct mc_ctx *ctx = mc_ctx_new();
 	double *ti = malloc((size_t)ticks * sizeof *ti), *ta = malloc((size_t)ticks * sizeof *ta),
-		   *tc = malloc((size_t)ticks * sizeof *tc);
+	       *tc = malloc((size_t)ticks * sizeof *tc);
 	struct mc_point *rp = malloc(cap * sizeof *rp), *dp = malloc(cap * sizeof *dp);
 	struct mc_pair *pp = malloc(cap * sizeof *pp);
 	int ok = 1, side_b = st->backlog_riders;
@@ -192,7 +207,8 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 	pos[1] = malloc(total * sizeof *pos[1]);
 	live[0] = malloc(total * sizeof *live[0]);
 	live[1] = malloc(total * sizeof *live[1]);
-	if (!c || !ctx || !ti || !ta || !tc || !rp || !dp || !pp || !pos[0] || !pos[1] || !live[0] || !live[1])
+	if (!c || !ctx || !ti || !ta || !tc || !rp || !dp || !pp || !pos[0] || !pos[1] ||
+	    !live[0] || !live[1])
 		return -1;
 	rng_state = seed ^ b ^ (a << 40);
 	for (size_t i = 0; i < b; i++) {
@@ -232,8 +248,9 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 		if (with_cold && (m < 0 || g != m))
 			ok = 0;
 		for (long i = 0; ok && with_cold && i < m; i++)
-			if (out[i].rider != live[1][pp[i].rider] || out[i].driver != live[0][pp[i].driver] ||
-				memcmp(&out[i].distance, &pp[i].distance, sizeof(double)))
+			if (out[i].rider != live[1][pp[i].rider] ||
+			    out[i].driver != live[0][pp[i].driver] ||
+			    memcmp(&out[i].distance, &pp[i].distance, sizeof(double)))
 				ok = 0;
 		/* the pairs leave the pool */
 		for (int s = 0; s < 2; s++) {
@@ -265,8 +282,16 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 	}
 	incr_free(c);
 	mc_ctx_free(ctx);
-	free(ti); free(ta); free(tc); free(rp); free(dp); free(pp);
-	free(pos[0]); free(pos[1]); free(live[0]); free(live[1]);
+	free(ti);
+	free(ta);
+	free(tc);
+	free(rp);
+	free(dp);
+	free(pp);
+	free(pos[0]);
+	free(pos[1]);
+	free(live[0]);
+	free(live[1]);
 	return 0;
 }
 
@@ -285,27 +310,28 @@ static int steady_run(struct steady *st, int ticks, uint64_t seed)
 static void usage(FILE *f)
 {
 	fprintf(f,
-			"usage: bench_matcher [--max-n N] [--runs K] [--brute-max N] [--seed S] [--no-ctx] [--json]\n"
-			"Times mc_match on N riders x N drivers uniform in a 1000 x 1000 square for\n"
-			"N = 1e3, 1e4, 1e5, 1e6 (up to --max-n, default 1e6), K runs each (default 5),\n"
-			"on one thread; wall time from CLOCK_MONOTONIC; median and min-max.\n"
-			"The brute force (all N^2 pairs sorted, then greedy; 16 N^2 bytes) runs for\n"
-			"N <= --brute-max (default 1000; 10000 needs 1.6 GB and some seconds per run),\n"
-			"its result is checked against mc_match, and tree/brute is the ratio of medians.\n"
-			"Memory: 'alloc' is the exact byte count mc_match allocates at its peak\n"
-			"(mc_match_bytes); 'hwm' is the rise of VmHWM (peak RSS) over one call, after\n"
-			"resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n"
-			"ctx: mc_match_ctx through one context (as the matcher process calls it each\n"
-			"tick): one untimed warm-up call, then K timed calls; ctx_B/req is what the\n"
-			"context holds (mc_ctx_bytes). --no-ctx skips it.\n"
-			"Steady state (--steady-ticks T, default 20; 0 skips it; --steady-only skips the\n"
-			"above): a backlog of B = 1e3..--max-n uniform requests waiting on one side,\n"
-			"then ticks of A = 10, 100, 1000 arrivals on each side; per tick (median of T,\n"
-			"after 3 untimed): incr_ms = incr_pair (the live path), add_ms = the 2A\n"
-			"incr_add of the arrivals, cold_ms = mc_match_ctx over the whole waiting pool\n"
-			"(the path for a big backlog of new requests). The two results are compared\n"
-			"pair for pair on every tick ('ok'). --steady-backlog B and --steady-arrivals A\n"
-			"run that one case only (on both sides).\n");
+	        "usage: bench_matcher [--max-n N] [--runs K] [--brute-max N] [--seed S] [--no-ctx] "
+	        "[--json]\n"
+	        "Times mc_match on N riders x N drivers uniform in a 1000 x 1000 square for\n"
+	        "N = 1e3, 1e4, 1e5, 1e6 (up to --max-n, default 1e6), K runs each (default 5),\n"
+	        "on one thread; wall time from CLOCK_MONOTONIC; median and min-max.\n"
+	        "The brute force (all N^2 pairs sorted, then greedy; 16 N^2 bytes) runs for\n"
+	        "N <= --brute-max (default 1000; 10000 needs 1.6 GB and some seconds per run),\n"
+	        "its result is checked against mc_match, and tree/brute is the ratio of medians.\n"
+	        "Memory: 'alloc' is the exact byte count mc_match allocates at its peak\n"
+	        "(mc_match_bytes); 'hwm' is the rise of VmHWM (peak RSS) over one call, after\n"
+	        "resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n"
+	        "ctx: mc_match_ctx through one context (as the matcher process calls it each\n"
+	        "tick): one untimed warm-up call, then K timed calls; ctx_B/req is what the\n"
+	        "context holds (mc_ctx_bytes). --no-ctx skips it.\n"
+	        "Steady state (--steady-ticks T, default 20; 0 skips it; --steady-only skips the\n"
+	        "above): a backlog of B = 1e3..--max-n uniform requests waiting on one side,\n"
+	        "then ticks of A = 10, 100, 1000 arrivals on each side; per tick (median of T,\n"
+	        "after 3 untimed): incr_ms = incr_pair (the live path), add_ms = the 2A\n"
+	        "incr_add of the arrivals, cold_ms = mc_match_ctx over the whole waiting pool\n"
+	        "(the path for a big backlog of new requests). The two results are compared\n"
+	        "pair for pair on every tick ('ok'). --steady-backlog B and --steady-arrivals A\n"
+	        "run that one case only (on both sides).\n");
 }
 
 int main(int argc, char **argv)
@@ -325,23 +351,33 @@ int main(int argc, char **argv)
 			ctx_runs = 0;
 		} else if (!strcmp(a, "--steady-only")) {
 			steady_only = 1;
-		} else if (i + 1 < argc && (!strcmp(a, "--max-n") || !strcmp(a, "--runs") || !strcmp(a, "--brute-max") ||
-									!strcmp(a, "--seed") || !strcmp(a, "--steady-ticks") ||
-									!strcmp(a, "--steady-backlog") || !strcmp(a, "--steady-arrivals"))) {
+		} else if (i + 1 < argc &&
+		           (!strcmp(a, "--max-n") || !strcmp(a, "--runs") ||
+		            !strcmp(a, "--brute-max") || !strcmp(a, "--seed") ||
+		            !strcmp(a, "--steady-ticks") || !strcmp(a, "--steady-backlog") ||
+		            !strcmp(a, "--steady-arrivals"))) {
 			char *end;
 			errno = 0;
 			double v = strtod(argv[++i], &end); /* accepts 1e5 */
 			if (errno || *end || v < 0 || v > 1e12) {
-				fprintf(stderr, "bench_matcher: bad value for %s: %s\n", a, argv[i]);
+				fprintf(stderr, "bench_matcher: bad value for %s: %s\n", a,
+				        argv[i]);
 				return 2;
 			}
-			if (!strcmp(a, "--max-n")) max_n = (size_t)v;
-			else if (!strcmp(a, "--runs")) runs = (int)v;
-			else if (!strcmp(a, "--brute-max")) brute_max = (size_t)v;
-			else if (!strcmp(a, "--steady-ticks")) steady_ticks = (int)v;
-			else if (!strcmp(a, "--steady-backlog")) steady_backlog = (size_t)v;
-			else if (!strcmp(a, "--steady-arrivals")) steady_arrivals = (size_t)v;
-			else seed = (uint64_t)v;
+			if (!strcmp(a, "--max-n"))
+				max_n = (size_t)v;
+			else if (!strcmp(a, "--runs"))
+				runs = (int)v;
+			else if (!strcmp(a, "--brute-max"))
+				brute_max = (size_t)v;
+			else if (!strcmp(a, "--steady-ticks"))
+				steady_ticks = (int)v;
+			else if (!strcmp(a, "--steady-backlog"))
+				steady_backlog = (size_t)v;
+			else if (!strcmp(a, "--steady-arrivals"))
+				steady_arrivals = (size_t)v;
+			else
+				seed = (uint64_t)v;
 		} else {
 			usage(stderr);
 			return 2;
@@ -352,12 +388,15 @@ int main(int argc, char **argv)
 
 	static const size_t sizes[] = {1000, 10000, 100000, 1000000};
 	if (json)
-		printf("{\"bench\":\"matcher\",\"runs\":%d,\"seed\":%llu,\"results\":[", runs, (unsigned long long)seed);
+		printf("{\"bench\":\"matcher\",\"runs\":%d,\"seed\":%llu,\"results\":[", runs,
+		       (unsigned long long)seed);
 	else
-		printf("%9s %10s %21s %10s %21s %10s %8s %11s %11s %11s %11s\n", "N", "tree_ms", "(min-max)", "ctx_ms",
-			   "(min-max)", "brute_ms", "tree/br", "alloc_B/req", "hwm_B/req", "ctx_B/req", "pairs");
+		printf("%9s %10s %21s %10s %21s %10s %8s %11s %11s %11s %11s\n", "N", "tree_ms",
+		       "(min-max)", "ctx_ms", "(min-max)", "brute_ms", "tree/br", "alloc_B/req",
+		       "hwm_B/req", "ctx_B/req", "pairs");
 	int first = 1, bad = 0;
-	for (size_t si = 0; !steady_only && si < sizeof sizes / sizeof sizes[0] && sizes[si] <= max_n; si++) {
+	for (size_t si = 0;
+	     !steady_only && si < sizeof sizes / sizeof sizes[0] && sizes[si] <= max_n; si++) {
 		size_t n = sizes[si];
 		rng_state = seed ^ (uint64_t)n;
 		struct mc_point *R = malloc(n * sizeof *R), *D = malloc(n * sizeof *D);
@@ -385,7 +424,8 @@ int main(int argc, char **argv)
 				hwm_kb = h >= 0 ? h - base_kb : -1;
 			}
 			if (pairs != (long)n) {
-				fprintf(stderr, "bench_matcher: mc_match returned %ld at N=%zu\n", pairs, n);
+				fprintf(stderr, "bench_matcher: mc_match returned %ld at N=%zu\n",
+				        pairs, n);
 				return 1;
 			}
 		}
@@ -406,7 +446,10 @@ int main(int argc, char **argv)
 				long p2 = mc_match_ctx(ctx, R, n, D, n, out);
 				tc[k] = now_s() - t0;
 				if (p2 != (long)n) {
-					fprintf(stderr, "bench_matcher: mc_match_ctx returned %ld at N=%zu\n", p2, n);
+					fprintf(
+					    stderr,
+					    "bench_matcher: mc_match_ctx returned %ld at N=%zu\n",
+					    p2, n);
 					return 1;
 				}
 			}
@@ -425,7 +468,8 @@ int main(int argc, char **argv)
 				long m = brute(R, n, D, n, ref, &bb);
 				t[k] = now_s() - t0;
 				if (m != (long)n) {
-					fprintf(stderr, "bench_matcher: brute force failed at N=%zu\n", n);
+					fprintf(stderr,
+					        "bench_matcher: brute force failed at N=%zu\n", n);
 					return 1;
 				}
 			}
@@ -433,11 +477,16 @@ int main(int argc, char **argv)
 				sb = summarize(t, runs);
 				checked = 1;
 				for (size_t i = 0; i < n; i++)
-					if (ref[i].rider != out[i].rider || ref[i].driver != out[i].driver ||
-						memcmp(&ref[i].distance, &out[i].distance, sizeof(double)))
+					if (ref[i].rider != out[i].rider ||
+					    ref[i].driver != out[i].driver ||
+					    memcmp(&ref[i].distance, &out[i].distance,
+					           sizeof(double)))
 						checked = -1;
 				if (checked < 0) {
-					fprintf(stderr, "bench_matcher: MISMATCH with brute force at N=%zu\n", n);
+					fprintf(
+					    stderr,
+					    "bench_matcher: MISMATCH with brute force at N=%zu\n",
+					    n);
 					bad = 1;
 				}
 			}
@@ -446,44 +495,57 @@ int main(int argc, char **argv)
 		double alloc_req = (double)mc_match_bytes(n, n) / (2.0 * (double)n);
 		double hwm_req = hwm_kb >= 0 ? (double)hwm_kb * 1024.0 / (2.0 * (double)n) : NAN;
 		if (json) {
-			printf("%s{\"n\":%zu,\"tree_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},", first ? "" : ",", n,
-				   st.med * 1e3, st.min * 1e3, st.max * 1e3);
+			printf(
+			    "%s{\"n\":%zu,\"tree_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},",
+			    first ? "" : ",", n, st.med * 1e3, st.min * 1e3, st.max * 1e3);
 			if (checked)
-				printf("\"brute_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"tree_over_brute\":%.6f,"
-					   "\"matches_brute\":%s,",
-					   sb.med * 1e3, sb.min * 1e3, sb.max * 1e3, st.med / sb.med, checked > 0 ? "true" : "false");
+				printf("\"brute_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},"
+				       "\"tree_over_brute\":%.6f,"
+				       "\"matches_brute\":%s,",
+				       sb.med * 1e3, sb.min * 1e3, sb.max * 1e3, st.med / sb.med,
+				       checked > 0 ? "true" : "false");
 			else
-				printf("\"brute_ms\":null,\"tree_over_brute\":null,\"matches_brute\":null,");
-			printf("\"alloc_bytes\":%zu,\"alloc_bytes_per_request\":%.1f,", mc_match_bytes(n, n), alloc_req);
+				printf("\"brute_ms\":null,\"tree_over_brute\":null,\"matches_"
+				       "brute\":null,");
+			printf("\"alloc_bytes\":%zu,\"alloc_bytes_per_request\":%.1f,",
+			       mc_match_bytes(n, n), alloc_req);
 			if (hwm_kb >= 0)
 				printf("\"hwm_bytes_per_request\":%.1f,", hwm_req);
 			else
 				printf("\"hwm_bytes_per_request\":null,");
 			if (ctx_runs)
-				printf("\"ctx_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"ctx_bytes_per_request\":%.1f,",
-					   sc.med * 1e3, sc.min * 1e3, sc.max * 1e3, (double)ctx_bytes / (2.0 * (double)n));
+				printf("\"ctx_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},"
+				       "\"ctx_bytes_per_request\":%.1f,",
+				       sc.med * 1e3, sc.min * 1e3, sc.max * 1e3,
+				       (double)ctx_bytes / (2.0 * (double)n));
 			printf("\"pairs\":%ld}", pairs);
 		} else {
 			char range[64], bs[32] = "-", rs[32] = "-", hs[32] = "-";
 			snprintf(range, sizeof range, "(%.2f-%.2f)", st.min * 1e3, st.max * 1e3);
 			if (checked) {
 				snprintf(bs, sizeof bs, "%.2f", sb.med * 1e3);
-				snprintf(rs, sizeof rs, "%.4f%s", st.med / sb.med, checked < 0 ? "!" : "");
+				snprintf(rs, sizeof rs, "%.4f%s", st.med / sb.med,
+				         checked < 0 ? "!" : "");
 			}
 			if (hwm_kb >= 0)
 				snprintf(hs, sizeof hs, "%.1f", hwm_req);
 			char crange[64] = "-", cms[32] = "-", cb[32] = "-";
 			if (ctx_runs) {
-				snprintf(crange, sizeof crange, "(%.2f-%.2f)", sc.min * 1e3, sc.max * 1e3);
+				snprintf(crange, sizeof crange, "(%.2f-%.2f)", sc.min * 1e3,
+				         sc.max * 1e3);
 				snprintf(cms, sizeof cms, "%.2f", sc.med * 1e3);
-				snprintf(cb, sizeof cb, "%.1f", (double)ctx_bytes / (2.0 * (double)n));
+				snprintf(cb, sizeof cb, "%.1f",
+				         (double)ctx_bytes / (2.0 * (double)n));
 			}
-			printf("%9zu %10.2f %21s %10s %21s %10s %8s %11.1f %11s %11s %11ld\n", n, st.med * 1e3, range, cms, crange,
-				   bs, rs, alloc_req, hs, cb, pairs);
+			printf("%9zu %10.2f %21s %10s %21s %10s %8s %11.1f %11s %11s %11ld\n", n,
+			       st.med * 1e3, range, cms, crange, bs, rs, alloc_req, hs, cb, pairs);
 		}
 		fflush(stdout);
 		first = 0;
-		free(R); free(D); free(out); free(t);
+		free(R);
+		free(D);
+		free(out);
+		free(t);
 	}
 	if (json)
 		printf("]");
@@ -492,31 +554,52 @@ int main(int argc, char **argv)
 		if (json)
 			printf(",\"steady_ticks\":%d,\"steady\":[", steady_ticks);
 		else
-			printf("\nsteady state: median per tick over %d ticks\n%9s %7s %6s %10s %10s %10s %8s %3s\n",
-				   steady_ticks, "backlog", "side", "arr", "incr_ms", "add_ms", "cold_ms", "pairs", "ok");
+			printf("\nsteady state: median per tick over %d ticks\n%9s %7s %6s %10s "
+			       "%10s %10s %8s %3s\n",
+			       steady_ticks, "backlog", "side", "arr", "incr_ms", "add_ms",
+			       "cold_ms", "pairs", "ok");
 		first = 1;
-		size_t nb = steady_backlog ? 1 : sizeof sizes / sizeof sizes[0], na = steady_arrivals ? 1 : 3;
+		size_t nb = steady_backlog ? 1 : sizeof sizes / sizeof sizes[0],
+		       na = steady_arrivals ? 1 : 3;
 		for (size_t si = 0; si < nb && (steady_backlog || sizes[si] <= max_n); si++)
 			for (int side = 0; side < 2; side++)
 				for (size_t ai = 0; ai < na; ai++) {
-					struct steady st = {steady_backlog ? steady_backlog : sizes[si],
-										steady_arrivals ? steady_arrivals : arr[ai], side, 0, 0, 0, 0, 0};
+					struct steady st = {
+					    steady_backlog ? steady_backlog : sizes[si],
+					    steady_arrivals ? steady_arrivals : arr[ai],
+					    side,
+					    0,
+					    0,
+					    0,
+					    0,
+					    0};
 					if (steady_run(&st, steady_ticks, seed) < 0) {
-						fprintf(stderr, "bench_matcher: out of memory in the steady state\n");
+						fprintf(stderr, "bench_matcher: out of memory in "
+						                "the steady state\n");
 						return 1;
 					}
 					if (!st.checked) {
-						fprintf(stderr, "bench_matcher: MISMATCH incremental vs cold at backlog %zu\n", st.backlog);
+						fprintf(stderr,
+						        "bench_matcher: MISMATCH incremental vs "
+						        "cold at backlog %zu\n",
+						        st.backlog);
 						bad = 1;
 					}
 					if (json)
-						printf("%s{\"backlog\":%zu,\"backlog_side\":\"%s\",\"arrivals\":%zu,\"incr_ms\":%.4f,"
-							   "\"add_ms\":%.4f,\"cold_ms\":%.4f,\"pairs\":%ld,\"matches_cold\":%s}",
-							   first ? "" : ",", st.backlog, side ? "riders" : "drivers", st.arrivals, st.incr_ms,
-							   st.add_ms, st.cold_ms, st.pairs, st.checked ? "true" : "false");
+						printf("%s{\"backlog\":%zu,\"backlog_side\":\"%s\","
+						       "\"arrivals\":%zu,\"incr_ms\":%.4f,"
+						       "\"add_ms\":%.4f,\"cold_ms\":%.4f,\"pairs\":"
+						       "%ld,\"matches_cold\":%s}",
+						       first ? "" : ",", st.backlog,
+						       side ? "riders" : "drivers", st.arrivals,
+						       st.incr_ms, st.add_ms, st.cold_ms, st.pairs,
+						       st.checked ? "true" : "false");
 					else
-						printf("%9zu %7s %6zu %10.3f %10.3f %10.3f %8ld %3s\n", st.backlog, side ? "riders" : "drivers",
-							   st.arrivals, st.incr_ms, st.add_ms, st.cold_ms, st.pairs, st.checked ? "yes" : "NO");
+						printf(
+						    "%9zu %7s %6zu %10.3f %10.3f %10.3f %8ld %3s\n",
+						    st.backlog, side ? "riders" : "drivers",
+						    st.arrivals, st.incr_ms, st.add_ms, st.cold_ms,
+						    st.pairs, st.checked ? "yes" : "NO");
 					fflush(stdout);
 					first = 0;
 				}

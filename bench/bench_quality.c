@@ -43,7 +43,9 @@ static double now_ms(void)
  * same centres with different weights (riders crowd where drivers are
  * fewer), which is where a greedy rule has to pick. */
 #define NC 5
-static struct { double x, y, s, wr, wd; } centre[NC];
+static struct {
+	double x, y, s, wr, wd;
+} centre[NC];
 
 static void city(void)
 {
@@ -68,7 +70,7 @@ static void gen(struct mc_point *p, size_t n, int clustered, int rider)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!clustered || unif() < 0.15) {
-			p[i] = (struct mc_point){ unif() * 1000, unif() * 1000 };
+			p[i] = (struct mc_point){unif() * 1000, unif() * 1000};
 			continue;
 		}
 		double u = unif(), acc = 0;
@@ -79,7 +81,8 @@ static void gen(struct mc_point *p, size_t n, int clustered, int rider)
 			if (u < acc)
 				break;
 		}
-		p[i] = (struct mc_point){ centre[c].x + gauss() * centre[c].s, centre[c].y + gauss() * centre[c].s };
+		p[i] = (struct mc_point){centre[c].x + gauss() * centre[c].s,
+		                         centre[c].y + gauss() * centre[c].s};
 	}
 }
 
@@ -124,8 +127,8 @@ static void report(const char *name, double *v, size_t n, double ms, int last)
 		total += v[i];
 	qsort(v, n, sizeof(*v), cmp_double);
 	/* nearest-rank p95 */
-	printf("\"%s\":{\"total\":%.17g,\"mean\":%.17g,\"p95\":%.17g,\"ms\":%.1f}%s", name, total, total / (double)n,
-	       v[(n * 95 + 99) / 100 - 1], ms, last ? "" : ",");
+	printf("\"%s\":{\"total\":%.17g,\"mean\":%.17g,\"p95\":%.17g,\"ms\":%.1f}%s", name, total,
+	       total / (double)n, v[(n * 95 + 99) / 100 - 1], ms, last ? "" : ",");
 }
 
 int main(int argc, char **argv)
@@ -148,11 +151,13 @@ int main(int argc, char **argv)
 			points = argv[++i];
 		else {
 			fprintf(stderr,
-				"usage: %s [--n N (1000)] [--clustered] [--seed S (1)] [--exact-max N (2000)] "
-				"[--points FILE]\n"
-				"N riders x N drivers; closest pair first, naive per-rider nearest and (N <= "
-				"exact-max) the exact min total; one JSON line.\n",
-				argv[0]);
+			        "usage: %s [--n N (1000)] [--clustered] [--seed S (1)] "
+			        "[--exact-max N (2000)] "
+			        "[--points FILE]\n"
+			        "N riders x N drivers; closest pair first, naive per-rider nearest "
+			        "and (N <= "
+			        "exact-max) the exact min total; one JSON line.\n",
+			        argv[0]);
 			return !strcmp(argv[i], "--help") ? 0 : 2;
 		}
 	}
@@ -173,7 +178,8 @@ int main(int argc, char **argv)
 	if (points) {
 		FILE *f = fopen(points, "wb");
 
-		if (!f || fwrite(r, sizeof(*r), n, f) != n || fwrite(d, sizeof(*d), n, f) != n || fclose(f)) {
+		if (!f || fwrite(r, sizeof(*r), n, f) != n || fwrite(d, sizeof(*d), n, f) != n ||
+		    fclose(f)) {
 			perror(points);
 			return 1;
 		}

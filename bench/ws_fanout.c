@@ -25,15 +25,15 @@
 #include <time.h>
 #include <uv.h>
 
-#define NEEDLE "\"type\":\"match\","
+#define NEEDLE     "\"type\":\"match\","
 #define NEEDLE_LEN (sizeof(NEEDLE) - 1)
 
 struct conn {
 	int idx;
 	int hello_sent, welcomed, up;
-	char tail[NEEDLE_LEN];  /* the last bytes of the previous fragment */
+	char tail[NEEDLE_LEN]; /* the last bytes of the previous fragment */
 	size_t tlen;
-	long fm;  /* matches in the frame being received */
+	long fm; /* matches in the frame being received */
 	struct lws *wsi;
 };
 
@@ -118,16 +118,19 @@ static void send_hello(struct lws *wsi, struct conn *c)
 	int n;
 
 	if (g.viewer)
-		n = snprintf((char *)buf + LWS_PRE, 128, "{\"type\":\"hello\",\"role\":\"viewer\"%s}",
-			     g.batch ? ",\"batch\":true" : "");
+		n = snprintf((char *)buf + LWS_PRE, 128,
+		             "{\"type\":\"hello\",\"role\":\"viewer\"%s}",
+		             g.batch ? ",\"batch\":true" : "");
 	else
-		n = snprintf((char *)buf + LWS_PRE, 128, "{\"type\":\"hello\",\"client_id\":\"fan-%d\"%s}",
-			     c->idx, g.batch ? ",\"batch\":true" : "");
+		n = snprintf((char *)buf + LWS_PRE, 128,
+		             "{\"type\":\"hello\",\"client_id\":\"fan-%d\"%s}", c->idx,
+		             g.batch ? ",\"batch\":true" : "");
 	if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) == n)
 		c->hello_sent = 1;
 }
 
-static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len)
 {
 	struct conn *c = user;
 
@@ -192,15 +195,14 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		c->up = 0;
 		c->wsi = NULL;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
 
 static struct lws_protocols protocols[] = {
-	{ "fanout", cb_ws, 0, 65536, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+    {"fanout", cb_ws, 0, 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 static void on_xadd(redisAsyncContext *ac, void *r, void *priv)
@@ -215,7 +217,7 @@ static void on_xadd(redisAsyncContext *ac, void *r, void *priv)
 
 /* ---------------------------------------------------------------- nchan publisher */
 
-#define HTTP_OK "HTTP/1.1 2"
+#define HTTP_OK  "HTTP/1.1 2"
 #define HTTP_ANY "HTTP/1.1 "
 
 static long count_str(const char *needle, char *tail, size_t *tlen, const char *p, size_t len)
@@ -236,7 +238,7 @@ static long count_str(const char *needle, char *tail, size_t *tlen, const char *
 		n++;
 		q = hit + nl;
 	}
-	memcpy(b + *tlen, p + len - k, k);  /* the last bytes of tail + p */
+	memcpy(b + *tlen, p + len - k, k); /* the last bytes of tail + p */
 	if (*tlen + k > nl - 1) {
 		memmove(b, b + *tlen + k - (nl - 1), nl - 1);
 		*tlen = nl - 1;
@@ -288,7 +290,8 @@ static void pub_written(uv_write_t *w, int status)
 static void pub_connected(uv_connect_t *req, int status)
 {
 	if (status < 0) {
-		fprintf(stderr, "ws_fanout: cannot connect to the publisher: %s\n", uv_strerror(status));
+		fprintf(stderr, "ws_fanout: cannot connect to the publisher: %s\n",
+		        uv_strerror(status));
 		return;
 	}
 	g.pub_up = 1;
@@ -309,9 +312,9 @@ static void publish(const char *json, int len)
 		return;
 	}
 	hl = snprintf(req, 256,
-		      "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
-		      "Content-Length: %d\r\n\r\n",
-		      g.pub_path, g.pub_host, g.pub_port, len);
+	              "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
+	              "Content-Length: %d\r\n\r\n",
+	              g.pub_path, g.pub_host, g.pub_port, len);
 	memcpy(req + hl, json, (size_t)len);
 	w->data = req;
 	b = uv_buf_init(req, (unsigned)(hl + len));
@@ -330,15 +333,16 @@ static void xadd_one(void)
 	long n = g.xadd_sent++;
 	int len;
 
-	len = snprintf(json, sizeof(json),
-		       "{\"type\":\"match\",\"ride_id\":\"ride-fan-%ld\","
-		       "\"rider\":{\"id\":\"fan-%ld\",\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40},"
-		       "\"destination\":{\"x\":70.1,\"y\":3.2}},"
-		       "\"driver\":{\"id\":\"fan-d-%ld\",\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\","
-		       "\"location\":{\"x\":3,\"y\":9.5}},"
-		       "\"distance\":31.97,\"fare\":63.94,\"currency\":\"BDT\",\"matched_at_ms\":%ld,"
-		       "\"rating_token\":\"0123456789abcdef0123456789abcdef\"}",
-		       n, n, n, (long)time(NULL) * 1000);
+	len = snprintf(
+	    json, sizeof(json),
+	    "{\"type\":\"match\",\"ride_id\":\"ride-fan-%ld\","
+	    "\"rider\":{\"id\":\"fan-%ld\",\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40},"
+	    "\"destination\":{\"x\":70.1,\"y\":3.2}},"
+	    "\"driver\":{\"id\":\"fan-d-%ld\",\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\","
+	    "\"location\":{\"x\":3,\"y\":9.5}},"
+	    "\"distance\":31.97,\"fare\":63.94,\"currency\":\"BDT\",\"matched_at_ms\":%ld,"
+	    "\"rating_token\":\"0123456789abcdef0123456789abcdef\"}",
+	    n, n, n, (long)time(NULL) * 1000);
 	if (g.nchan) {
 		publish(json, len);
 		return;
@@ -348,8 +352,8 @@ static void xadd_one(void)
 	else
 		snprintf(rider, sizeof(rider), "fan-%ld", n % g.nconn);
 	redisAsyncCommand(g.rc, on_xadd, NULL,
-			  "XADD matches MAXLEN ~ 100000 * json %b rider_client %s driver_client %s",
-			  json, (size_t)len, rider, "");
+	                  "XADD matches MAXLEN ~ 100000 * json %b rider_client %s driver_client %s",
+	                  json, (size_t)len, rider, "");
 }
 
 static void finish(void)
@@ -390,8 +394,8 @@ static void on_tick(uv_timer_t *t)
 			break;
 		}
 		if (g.nchan) {
-			while (g.pub_up && g.xadd_sent < due && g.pub_inflight < g.pub_inflight_max &&
-			       burst++ < 5000)
+			while (g.pub_up && g.xadd_sent < due &&
+			       g.pub_inflight < g.pub_inflight_max && burst++ < 5000)
 				xadd_one();
 		} else {
 			while (g.rc && g.xadd_sent < due && burst++ < 5000)
@@ -405,8 +409,7 @@ static void on_tick(uv_timer_t *t)
 		     g.xadd_ok + g.xadd_err >= g.xadd_sent))
 			finish();
 		break;
-	case DONE:
-		break;
+	case DONE: break;
 	}
 }
 
@@ -434,25 +437,28 @@ static int parse_url(const char *url)
 
 static void usage(FILE *f, const char *argv0)
 {
-	fprintf(f,
-		"usage: %s [options]\n"
-		"Websocket fan-out benchmark: N sockets to comm-svc, synthetic matches XADDed to\n"
-		"the Redis `matches` stream at a set rate, match messages received counted.\n\n"
-		"  --url ws://HOST:PORT/PATH  where to connect (default ws://127.0.0.1:8080/communication)\n"
-		"  --connections N            websockets (default 1000)\n"
-		"  --role viewer|client       viewer: every match to every socket; client: fan-<i>, one\n"
-		"                             socket per match (default viewer)\n"
-		"  --redis HOST:PORT          the stack's Redis (default 127.0.0.1:8081)\n"
-		"  --rate N                   matches per second to XADD (default 100)\n"
-		"  --duration S               seconds of sending (default 10)\n"
-		"  --drain-ms N               wait for late messages after sending (default 2000)\n"
-		"  --connect-timeout-ms N     start anyway after this long (default 15000)\n"
-		"  --batch                    ask comm-svc for batches (hello \"batch\":true); every\n"
-		"                             match in a batch is counted\n"
-		"  --nchan-pub http://IP:PORT/PATH  measure nchan instead: --url is its websocket\n"
-		"                             subscriber location, matches are POSTed here (no Redis)\n"
-		"  --json                     one JSON object on stdout\n",
-		argv0);
+	fprintf(
+	    f,
+	    "usage: %s [options]\n"
+	    "Websocket fan-out benchmark: N sockets to comm-svc, synthetic matches XADDed to\n"
+	    "the Redis `matches` stream at a set rate, match messages received counted.\n\n"
+	    "  --url ws://HOST:PORT/PATH  where to connect (default "
+	    "ws://127.0.0.1:8080/communication)\n"
+	    "  --connections N            websockets (default 1000)\n"
+	    "  --role viewer|client       viewer: every match to every socket; client: fan-<i>, "
+	    "one\n"
+	    "                             socket per match (default viewer)\n"
+	    "  --redis HOST:PORT          the stack's Redis (default 127.0.0.1:8081)\n"
+	    "  --rate N                   matches per second to XADD (default 100)\n"
+	    "  --duration S               seconds of sending (default 10)\n"
+	    "  --drain-ms N               wait for late messages after sending (default 2000)\n"
+	    "  --connect-timeout-ms N     start anyway after this long (default 15000)\n"
+	    "  --batch                    ask comm-svc for batches (hello \"batch\":true); every\n"
+	    "                             match in a batch is counted\n"
+	    "  --nchan-pub http://IP:PORT/PATH  measure nchan instead: --url is its websocket\n"
+	    "                             subscriber location, matches are POSTed here (no Redis)\n"
+	    "  --json                     one JSON object on stdout\n",
+	    argv0);
 }
 
 int main(int argc, char **argv)
@@ -498,7 +504,8 @@ int main(int argc, char **argv)
 			const char *p = v + 7, *sl, *co;
 
 			if (strncmp(v, "http://", 7) || !(sl = strchr(p, '/')) ||
-			    !(co = memchr(p, ':', (size_t)(sl - p))) || (size_t)(co - p) >= sizeof(g.pub_host)) {
+			    !(co = memchr(p, ':', (size_t)(sl - p))) ||
+			    (size_t)(co - p) >= sizeof(g.pub_host)) {
 				usage(stderr, argv[0]);
 				return 2;
 			}
@@ -550,7 +557,8 @@ int main(int argc, char **argv)
 		struct sockaddr_in sa;
 
 		if (uv_ip4_addr(g.pub_host, g.pub_port, &sa) || uv_tcp_init(g.loop, &g.pub) ||
-		    uv_tcp_connect(&g.pub_conn, &g.pub, (const struct sockaddr *)&sa, pub_connected)) {
+		    uv_tcp_connect(&g.pub_conn, &g.pub, (const struct sockaddr *)&sa,
+		                   pub_connected)) {
 			fprintf(stderr, "ws_fanout: --nchan-pub wants a numeric IPv4 address\n");
 			return 2;
 		}
@@ -611,34 +619,42 @@ int main(int argc, char **argv)
 	uv_run(g.loop, UV_RUN_DEFAULT);
 
 	getrusage(RUSAGE_SELF, &ru);
-	cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-		ru.ru_stime.tv_usec / 1e6;
+	cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	        (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	run_s = (double)(g.t_run_end - g.t_run) / 1e9;
 	rx_per_s = run_s > 0 ? g.rx_match_window / run_s : 0;
-	span_s = g.last_match_ns > g.first_match_ns ? (double)(g.last_match_ns - g.first_match_ns) / 1e9 : 0;
+	span_s = g.last_match_ns > g.first_match_ns
+	             ? (double)(g.last_match_ns - g.first_match_ns) / 1e9
+	             : 0;
 	expected = g.viewer ? g.xadd_ok * g.welcomed : g.xadd_ok;
 	if (g.json) {
-		printf("{\"url\":\"ws://%s:%d%s\",\"server\":\"%s\",\"batch\":%s,\"frames_with_match\":%ld,"
+		printf("{\"url\":\"ws://"
+		       "%s:%d%s\",\"server\":\"%s\",\"batch\":%s,\"frames_with_match\":%ld,"
 		       "\"role\":\"%s\",\"connections\":%d,\"connected\":%ld,"
 		       "\"welcomed\":%ld,\"connect_errors\":%ld,\"closed\":%ld,\"connect_ms\":%.1f,"
-		       "\"rate\":%d,\"duration_s\":%.3f,\"xadd_sent\":%ld,\"xadd_ok\":%ld,\"xadd_errors\":%ld,"
+		       "\"rate\":%d,\"duration_s\":%.3f,\"xadd_sent\":%ld,\"xadd_ok\":%ld,\"xadd_"
+		       "errors\":%ld,"
 		       "\"offered_msgs_per_s\":%.1f,\"received_match\":%ld,\"expected_match\":%ld,"
 		       "\"received_other\":%ld,\"received_in_window\":%ld,\"msgs_per_s\":%.1f,"
 		       "\"msgs_per_s_span\":%.1f,\"delivered_ratio\":%.4f,\"client_cpu_s\":%.3f}\n",
-		       g.host, g.port, g.path, g.nchan ? "nchan" : "comm-svc", g.batch ? "true" : "false",
-		       g.rx_frames_with_match, g.viewer ? "viewer" : "client", g.nconn, g.connected,
-		       g.welcomed, g.conn_errors, g.closed, (double)(g.t_connected - g.t_start) / 1e6,
-		       g.rate, run_s, g.xadd_sent, g.xadd_ok, g.xadd_err,
+		       g.host, g.port, g.path, g.nchan ? "nchan" : "comm-svc",
+		       g.batch ? "true" : "false", g.rx_frames_with_match,
+		       g.viewer ? "viewer" : "client", g.nconn, g.connected, g.welcomed,
+		       g.conn_errors, g.closed, (double)(g.t_connected - g.t_start) / 1e6, g.rate,
+		       run_s, g.xadd_sent, g.xadd_ok, g.xadd_err,
 		       (double)g.rate * (g.viewer ? (double)g.welcomed : 1.0), g.rx_match, expected,
-		       g.rx_other, g.rx_match_window, rx_per_s, span_s > 0 ? g.rx_match / span_s : 0,
+		       g.rx_other, g.rx_match_window, rx_per_s,
+		       span_s > 0 ? g.rx_match / span_s : 0,
 		       expected ? (double)g.rx_match / (double)expected : 0, cpu_s);
 	} else {
 		printf("%ld/%d sockets welcomed in %.0f ms (%ld closed, %ld connect errors)\n"
-		       "%ld matches XADDed at %d/s for %.1f s; %ld of %ld match messages received (%.1f%%)\n"
+		       "%ld matches XADDed at %d/s for %.1f s; %ld of %ld match messages received "
+		       "(%.1f%%)\n"
 		       "%.0f match messages/s during sending; client CPU %.2f s\n",
 		       g.welcomed, g.nconn, (double)(g.t_connected - g.t_start) / 1e6, g.closed,
 		       g.conn_errors, g.xadd_ok, g.rate, run_s, g.rx_match, expected,
-		       expected ? 100.0 * (double)g.rx_match / (double)expected : 0, rx_per_s, cpu_s);
+		       expected ? 100.0 * (double)g.rx_match / (double)expected : 0, rx_per_s,
+		       cpu_s);
 	}
 	free(g.conns);
 	return g.welcomed ? 0 : 1;

@@ -2,7 +2,7 @@
 #include "backoff.h"
 
 void backoff_init(struct backoff *b, uint32_t min_ms, uint32_t max_ms, uint32_t healthy_ms,
-		  uint64_t seed)
+                  uint64_t seed)
 {
 	if (min_ms < 1)
 		min_ms = 1;
@@ -45,7 +45,8 @@ void backoff_up(struct backoff *b, uint64_t now_ms)
 
 int backoff_down(struct backoff *b, uint64_t last_alive_ms)
 {
-	int reset = b->up_ms && last_alive_ms >= b->up_ms && last_alive_ms - b->up_ms >= b->healthy_ms;
+	int reset =
+	    b->up_ms && last_alive_ms >= b->up_ms && last_alive_ms - b->up_ms >= b->healthy_ms;
 
 	if (reset)
 		b->base_ms = b->min_ms;

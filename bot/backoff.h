@@ -12,16 +12,16 @@
 #include <stdint.h>
 
 struct backoff {
-	uint32_t min_ms, max_ms;   /* base starts at min, doubles up to max */
-	uint32_t healthy_ms;       /* alive this long: the base resets */
-	uint32_t base_ms;          /* the base of the next delay */
-	uint64_t up_ms;            /* when the current connection came up; 0: none */
-	uint64_t rng;              /* xorshift state */
+	uint32_t min_ms, max_ms; /* base starts at min, doubles up to max */
+	uint32_t healthy_ms;     /* alive this long: the base resets */
+	uint32_t base_ms;        /* the base of the next delay */
+	uint64_t up_ms;          /* when the current connection came up; 0: none */
+	uint64_t rng;            /* xorshift state */
 };
 
 /* min >= 1, max >= min (clamped). seed: any value (0 is replaced). */
 void backoff_init(struct backoff *b, uint32_t min_ms, uint32_t max_ms, uint32_t healthy_ms,
-		  uint64_t seed);
+                  uint64_t seed);
 /* The delay before the next attempt, in [base/2, base] (at least 1 ms); the
  * base then doubles, capped at max. */
 uint32_t backoff_next(struct backoff *b);

@@ -1,11 +1,11 @@
 /* bstats.c - see bstats.h. */
 #include "bstats.h"
 
-static const char *const kind_names[KIND_N] = { "riders", "drivers", "ratings" };
+static const char *const kind_names[KIND_N] = {"riders", "drivers", "ratings"};
 
 void bstats_ws_closed(struct bot_stats *s, int code)
 {
-	if (code == 0) {   /* WSC_CLOSE_LIVENESS */
+	if (code == 0) { /* WSC_CLOSE_LIVENESS */
 		s->ws_liveness_closes++;
 		return;
 	}
@@ -29,13 +29,15 @@ void bstats_closes_text(struct sbuf *out, const struct bot_stats *s)
 
 	for (int i = 0; i < s->ws_nclose; i++, any = 1)
 		sbuf_printf(out, "%s%d=%llu", any ? ", " : "", s->ws_closes[i].code,
-			    (unsigned long long)s->ws_closes[i].n);
+		            (unsigned long long)s->ws_closes[i].n);
 	if (s->ws_closes_other) {
-		sbuf_printf(out, "%sother=%llu", any ? ", " : "", (unsigned long long)s->ws_closes_other);
+		sbuf_printf(out, "%sother=%llu", any ? ", " : "",
+		            (unsigned long long)s->ws_closes_other);
 		any = 1;
 	}
 	if (s->ws_liveness_closes) {
-		sbuf_printf(out, "%sno-pong(ours)=%llu", any ? ", " : "", (unsigned long long)s->ws_liveness_closes);
+		sbuf_printf(out, "%sno-pong(ours)=%llu", any ? ", " : "",
+		            (unsigned long long)s->ws_liveness_closes);
 		any = 1;
 	}
 	if (!any)
@@ -48,14 +50,16 @@ int bstats_strict(const struct bot_stats *s, struct sbuf *why)
 
 	if (s->led.riders_lost) {
 		if (why)
-			sbuf_printf(why, "%s%llu accepted riders got no fare though a driver of ours was free with them",
-				    bad ? "; " : "", (unsigned long long)s->led.riders_lost);
+			sbuf_printf(why,
+			            "%s%llu accepted riders got no fare though a driver of ours "
+			            "was free with them",
+			            bad ? "; " : "", (unsigned long long)s->led.riders_lost);
 		bad = 1;
 	}
 	if (s->fares_unrated) {
 		if (why)
 			sbuf_printf(why, "%s%llu fares were not rated", bad ? "; " : "",
-				    (unsigned long long)s->fares_unrated);
+			            (unsigned long long)s->fares_unrated);
 		bad = 1;
 	}
 	return bad ? -1 : 0;
@@ -63,11 +67,12 @@ int bstats_strict(const struct bot_stats *s, struct sbuf *why)
 
 static void strict_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
 {
-	struct sbuf why = { 0 };
+	struct sbuf why = {0};
 	int ok = bstats_strict(s, &why) == 0;
 
-	sbuf_printf(out, ",\"strict\":{\"enabled\":%s,\"ok\":%s,\"why\":", m->strict ? "true" : "false",
-		    ok ? "true" : "false");
+	sbuf_printf(out,
+	            ",\"strict\":{\"enabled\":%s,\"ok\":%s,\"why\":", m->strict ? "true" : "false",
+	            ok ? "true" : "false");
 	sbuf_json_str(out, why.p && !why.oom ? why.p : "");
 	sbuf_append(out, "}", 1);
 	sbuf_free(&why);
@@ -81,7 +86,7 @@ static void by_status(struct sbuf *out, const struct kind_stats *k)
 	for (int i = 0; i < STATS_MAX_STATUS; i++)
 		if (k->status[i]) {
 			sbuf_printf(out, "%s\"%d\":%llu", first ? "" : ",", i,
-				    (unsigned long long)k->status[i]);
+			            (unsigned long long)k->status[i]);
 			first = 0;
 		}
 	sbuf_append(out, "}", 1);
@@ -89,26 +94,29 @@ static void by_status(struct sbuf *out, const struct kind_stats *k)
 
 static void kind_json(struct sbuf *out, const struct kind_stats *k)
 {
-	sbuf_printf(out, "{\"sent\":%llu,\"accepted\":%llu,\"rejected\":%llu,\"transport_errors\":%llu,"
-		    "\"rejected_by_status\":", (unsigned long long)k->sent,
-		    (unsigned long long)k->accepted, (unsigned long long)k->rejected,
-		    (unsigned long long)k->transport_errors);
+	sbuf_printf(out,
+	            "{\"sent\":%llu,\"accepted\":%llu,\"rejected\":%llu,\"transport_errors\":%llu,"
+	            "\"rejected_by_status\":",
+	            (unsigned long long)k->sent, (unsigned long long)k->accepted,
+	            (unsigned long long)k->rejected, (unsigned long long)k->transport_errors);
 	by_status(out, k);
 	sbuf_append(out, "}", 1);
 }
 
 static void lhist_json(struct sbuf *out, const struct lhist *h)
 {
-	sbuf_printf(out, "{\"count\":%llu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"mean\":%.3f}",
-		    (unsigned long long)h->count, lhist_quantile(h, 0.5) / 1e3,
-		    lhist_quantile(h, 0.9) / 1e3, lhist_quantile(h, 0.99) / 1e3,
-		    lhist_quantile(h, 1) / 1e3, lhist_mean(h) / 1e3);
+	sbuf_printf(
+	    out,
+	    "{\"count\":%llu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"mean\":%.3f}",
+	    (unsigned long long)h->count, lhist_quantile(h, 0.5) / 1e3,
+	    lhist_quantile(h, 0.9) / 1e3, lhist_quantile(h, 0.99) / 1e3, lhist_quantile(h, 1) / 1e3,
+	    lhist_mean(h) / 1e3);
 }
 
 void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
 {
 	const struct kind_stats *r = &s->k[KIND_RIDER], *d = &s->k[KIND_DRIVER];
-	struct kind_stats all = { 0 };
+	struct kind_stats all = {0};
 
 	all.sent = r->sent + d->sent;
 	all.accepted = r->accepted + d->accepted;
@@ -121,59 +129,70 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	sbuf_json_str(out, m->url ? m->url : "");
 	sbuf_append(out, ",\"client_id\":", 13);
 	sbuf_json_str(out, m->client_id ? m->client_id : "");
-	sbuf_printf(out, ",\"config\":{\"riders\":%d,\"drivers\":%d,\"interval_ms\":%d,"
-		    "\"target_rate_per_s\":%.1f,\"open_loop\":%s,\"max_inflight\":%d,\"connections\":%d}",
-		    m->riders, m->drivers, m->interval_ms, m->rate_per_s,
-		    m->open_loop ? "true" : "false", m->max_inflight, m->connections);
+	sbuf_printf(
+	    out,
+	    ",\"config\":{\"riders\":%d,\"drivers\":%d,\"interval_ms\":%d,"
+	    "\"target_rate_per_s\":%.1f,\"open_loop\":%s,\"max_inflight\":%d,\"connections\":%d}",
+	    m->riders, m->drivers, m->interval_ms, m->rate_per_s, m->open_loop ? "true" : "false",
+	    m->max_inflight, m->connections);
 	if (m->replay_file) {
 		sbuf_append(out, ",\"replay\":{\"file\":", 18);
 		sbuf_json_str(out, m->replay_file);
-		sbuf_printf(out, ",\"speed\":%g,\"requests\":%llu,\"recorded_as\":", m->replay_speed,
-			    (unsigned long long)m->replay_requests);
+		sbuf_printf(out,
+		            ",\"speed\":%g,\"requests\":%llu,\"recorded_as\":", m->replay_speed,
+		            (unsigned long long)m->replay_requests);
 		sbuf_json_str(out, m->replay_recorded_as ? m->replay_recorded_as : "");
 		sbuf_append(out, "}", 1);
 	} else {
 		sbuf_append(out, ",\"replay\":null", 14);
 	}
 	sbuf_printf(out, ",\"elapsed_s\":%.3f,\"send_s\":%.3f", m->elapsed_s, m->send_s);
-	sbuf_printf(out, ",\"sent\":%llu,\"accepted\":%llu,\"rejected\":%llu,\"transport_errors\":%llu,"
-		    "\"unsent\":%llu,\"deferred\":%llu,\"requests_per_s\":%.1f,\"accepted_per_s\":%.1f,"
-		    "\"rejected_by_status\":",
-		    (unsigned long long)all.sent, (unsigned long long)all.accepted,
-		    (unsigned long long)all.rejected, (unsigned long long)all.transport_errors,
-		    (unsigned long long)s->unsent, (unsigned long long)s->deferred,
-		    m->send_s > 0 ? all.sent / m->send_s : 0, m->send_s > 0 ? all.accepted / m->send_s : 0);
+	sbuf_printf(
+	    out,
+	    ",\"sent\":%llu,\"accepted\":%llu,\"rejected\":%llu,\"transport_errors\":%llu,"
+	    "\"unsent\":%llu,\"deferred\":%llu,\"requests_per_s\":%.1f,\"accepted_per_s\":%.1f,"
+	    "\"rejected_by_status\":",
+	    (unsigned long long)all.sent, (unsigned long long)all.accepted,
+	    (unsigned long long)all.rejected, (unsigned long long)all.transport_errors,
+	    (unsigned long long)s->unsent, (unsigned long long)s->deferred,
+	    m->send_s > 0 ? all.sent / m->send_s : 0, m->send_s > 0 ? all.accepted / m->send_s : 0);
 	by_status(out, &all);
 	for (int i = 0; i < KIND_N; i++) {
 		sbuf_printf(out, ",\"%s\":", kind_names[i]);
 		kind_json(out, &s->k[i]);
 	}
 	sbuf_printf(out, ",\"matched\":%llu,\"fares_with_token\":%llu,\"fares_own_rider\":%llu",
-		    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
-		    (unsigned long long)s->fares_own_rider);
+	            (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
+	            (unsigned long long)s->fares_own_rider);
 	sbuf_append(out, ",\"match_latency_ms\":", 20);
 	lhist_json(out, &s->match_latency);
 	sbuf_append(out, ",\"http_latency_ms\":", 19);
 	lhist_json(out, &s->http_latency);
-	sbuf_printf(out, ",\"riders_fate\":{\"accepted\":%llu,\"fared\":%llu,\"fared_late\":%llu,"
-		    "\"waiting\":%llu,\"lost\":%llu,\"expired_unmatched\":%llu}",
-		    (unsigned long long)s->led.riders_accepted, (unsigned long long)s->led.riders_fared,
-		    (unsigned long long)s->led.riders_fared_late, (unsigned long long)s->riders_waiting,
-		    (unsigned long long)s->led.riders_lost, (unsigned long long)s->led.riders_expired);
+	sbuf_printf(
+	    out,
+	    ",\"riders_fate\":{\"accepted\":%llu,\"fared\":%llu,\"fared_late\":%llu,"
+	    "\"waiting\":%llu,\"lost\":%llu,\"expired_unmatched\":%llu}",
+	    (unsigned long long)s->led.riders_accepted, (unsigned long long)s->led.riders_fared,
+	    (unsigned long long)s->led.riders_fared_late, (unsigned long long)s->riders_waiting,
+	    (unsigned long long)s->led.riders_lost, (unsigned long long)s->led.riders_expired);
 	sbuf_printf(out, ",\"drivers_fate\":{\"accepted\":%llu,\"matched\":%llu,\"no_fare\":%llu}",
-		    (unsigned long long)s->led.drivers_accepted, (unsigned long long)s->led.drivers_matched,
-		    (unsigned long long)s->led.drivers_no_fare);
+	            (unsigned long long)s->led.drivers_accepted,
+	            (unsigned long long)s->led.drivers_matched,
+	            (unsigned long long)s->led.drivers_no_fare);
 	sbuf_printf(out, ",\"fares_unknown_rider\":%llu,\"fares_unrated\":%llu",
-		    (unsigned long long)s->led.fares_unknown, (unsigned long long)s->fares_unrated);
-	sbuf_printf(out, ",\"ws\":{\"connects\":%llu,\"disconnects\":%llu,\"messages\":%llu,\"bad_messages\":%llu,"
-		    "\"liveness_closes\":%llu,\"unrecovered_resumes\":%llu,\"closes_other\":%llu,\"closes_by_code\":{",
-		    (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
-		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages,
-		    (unsigned long long)s->ws_liveness_closes, (unsigned long long)s->ws_unrecovered,
-		    (unsigned long long)s->ws_closes_other);
+	            (unsigned long long)s->led.fares_unknown, (unsigned long long)s->fares_unrated);
+	sbuf_printf(out,
+	            ",\"ws\":{\"connects\":%llu,\"disconnects\":%llu,\"messages\":%llu,\"bad_"
+	            "messages\":%llu,"
+	            "\"liveness_closes\":%llu,\"unrecovered_resumes\":%llu,\"closes_other\":%llu,"
+	            "\"closes_by_code\":{",
+	            (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
+	            (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages,
+	            (unsigned long long)s->ws_liveness_closes,
+	            (unsigned long long)s->ws_unrecovered, (unsigned long long)s->ws_closes_other);
 	for (int i = 0; i < s->ws_nclose; i++)
 		sbuf_printf(out, "%s\"%d\":%llu", i ? "," : "", s->ws_closes[i].code,
-			    (unsigned long long)s->ws_closes[i].n);
+		            (unsigned long long)s->ws_closes[i].n);
 	sbuf_append(out, "}}", 2);
 	strict_json(out, s, m);
 	sbuf_append(out, "}", 1);
@@ -182,8 +201,8 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 static void kind_text(struct sbuf *out, const char *label, const struct kind_stats *k)
 {
 	sbuf_printf(out, "  %-8s sent %llu, accepted %llu, rejected %llu, transport errors %llu",
-		    label, (unsigned long long)k->sent, (unsigned long long)k->accepted,
-		    (unsigned long long)k->rejected, (unsigned long long)k->transport_errors);
+	            label, (unsigned long long)k->sent, (unsigned long long)k->accepted,
+	            (unsigned long long)k->rejected, (unsigned long long)k->transport_errors);
 	if (k->rejected) {
 		sbuf_append(out, " (by status:", 12);
 		for (int i = 0; i < STATS_MAX_STATUS; i++)
@@ -200,60 +219,72 @@ static void lhist_text(struct sbuf *out, const char *label, const struct lhist *
 		sbuf_printf(out, "  %-14s none\n", label);
 		return;
 	}
-	sbuf_printf(out, "  %-14s p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (%llu samples)\n",
-		    label, lhist_quantile(h, 0.5) / 1e3, lhist_quantile(h, 0.9) / 1e3,
-		    lhist_quantile(h, 0.99) / 1e3, lhist_quantile(h, 1) / 1e3,
-		    (unsigned long long)h->count);
+	sbuf_printf(out,
+	            "  %-14s p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (%llu samples)\n",
+	            label, lhist_quantile(h, 0.5) / 1e3, lhist_quantile(h, 0.9) / 1e3,
+	            lhist_quantile(h, 0.99) / 1e3, lhist_quantile(h, 1) / 1e3,
+	            (unsigned long long)h->count);
 }
 
 void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
 {
 	uint64_t sent = s->k[KIND_RIDER].sent + s->k[KIND_DRIVER].sent;
 
-	sbuf_printf(out, "bot summary: %s as client %s, %.1f s (%d riders + %d drivers every %d ms, "
-		    "target %.0f req/s, %s loop)\n",
-		    m->url ? m->url : "", m->client_id ? m->client_id : "", m->elapsed_s,
-		    m->riders, m->drivers, m->interval_ms, m->rate_per_s,
-		    m->open_loop ? "open" : "closed");
+	sbuf_printf(out,
+	            "bot summary: %s as client %s, %.1f s (%d riders + %d drivers every %d ms, "
+	            "target %.0f req/s, %s loop)\n",
+	            m->url ? m->url : "", m->client_id ? m->client_id : "", m->elapsed_s, m->riders,
+	            m->drivers, m->interval_ms, m->rate_per_s, m->open_loop ? "open" : "closed");
 	sbuf_printf(out, "  requests  %llu sent, %.1f req/s", (unsigned long long)sent,
-		    m->send_s > 0 ? sent / m->send_s : 0);
+	            m->send_s > 0 ? sent / m->send_s : 0);
 	if (s->unsent)
-		sbuf_printf(out, ", %llu not sent (over max in-flight)", (unsigned long long)s->unsent);
+		sbuf_printf(out, ", %llu not sent (over max in-flight)",
+		            (unsigned long long)s->unsent);
 	if (s->deferred)
-		sbuf_printf(out, ", %llu sent late (previous still in flight)", (unsigned long long)s->deferred);
+		sbuf_printf(out, ", %llu sent late (previous still in flight)",
+		            (unsigned long long)s->deferred);
 	sbuf_append(out, "\n", 1);
 	kind_text(out, "riders", &s->k[KIND_RIDER]);
 	kind_text(out, "drivers", &s->k[KIND_DRIVER]);
-	sbuf_printf(out, "  fares     %llu rides matched, %llu with a rating token, %llu of our riders\n",
-		    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
-		    (unsigned long long)s->fares_own_rider);
-	sbuf_printf(out, "  our riders %llu accepted: %llu got their fare (%llu late), %llu still waiting, "
-		    "%llu lost (no fare though a driver of ours was free), %llu expired unmatched\n",
-		    (unsigned long long)s->led.riders_accepted, (unsigned long long)s->led.riders_fared,
-		    (unsigned long long)s->led.riders_fared_late, (unsigned long long)s->riders_waiting,
-		    (unsigned long long)s->led.riders_lost, (unsigned long long)s->led.riders_expired);
+	sbuf_printf(
+	    out, "  fares     %llu rides matched, %llu with a rating token, %llu of our riders\n",
+	    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
+	    (unsigned long long)s->fares_own_rider);
+	sbuf_printf(
+	    out,
+	    "  our riders %llu accepted: %llu got their fare (%llu late), %llu still waiting, "
+	    "%llu lost (no fare though a driver of ours was free), %llu expired unmatched\n",
+	    (unsigned long long)s->led.riders_accepted, (unsigned long long)s->led.riders_fared,
+	    (unsigned long long)s->led.riders_fared_late, (unsigned long long)s->riders_waiting,
+	    (unsigned long long)s->led.riders_lost, (unsigned long long)s->led.riders_expired);
 	sbuf_printf(out, "  our drivers %llu accepted: %llu matched, %llu without a fare\n",
-		    (unsigned long long)s->led.drivers_accepted, (unsigned long long)s->led.drivers_matched,
-		    (unsigned long long)s->led.drivers_no_fare);
+	            (unsigned long long)s->led.drivers_accepted,
+	            (unsigned long long)s->led.drivers_matched,
+	            (unsigned long long)s->led.drivers_no_fare);
 	kind_text(out, "ratings", &s->k[KIND_RATING]);
 	sbuf_printf(out, "  unrated   %llu fares with a token got no accepted rating\n",
-		    (unsigned long long)s->fares_unrated);
+	            (unsigned long long)s->fares_unrated);
 	lhist_text(out, "match latency", &s->match_latency);
 	lhist_text(out, "http latency", &s->http_latency);
-	sbuf_printf(out, "  websocket %llu connects, %llu disconnects, %llu messages (%llu unreadable); closes by code: ",
-		    (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
-		    (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages);
+	sbuf_printf(out,
+	            "  websocket %llu connects, %llu disconnects, %llu messages (%llu unreadable); "
+	            "closes by code: ",
+	            (unsigned long long)s->ws_connects, (unsigned long long)s->ws_disconnects,
+	            (unsigned long long)s->ws_messages, (unsigned long long)s->ws_bad_messages);
 	bstats_closes_text(out, s);
 	if (s->ws_unrecovered)
-		sbuf_printf(out, "; %llu resumes not fully recovered", (unsigned long long)s->ws_unrecovered);
+		sbuf_printf(out, "; %llu resumes not fully recovered",
+		            (unsigned long long)s->ws_unrecovered);
 	sbuf_append(out, "\n", 1);
 	if (m->strict) {
-		struct sbuf why = { 0 };
+		struct sbuf why = {0};
 
 		if (bstats_strict(s, &why) == 0)
-			sbuf_printf(out, "  strict    ok: every settled rider got its fare or expired unmatched, every fare rated\n");
+			sbuf_printf(out, "  strict    ok: every settled rider got its fare or "
+			                 "expired unmatched, every fare rated\n");
 		else
-			sbuf_printf(out, "  strict    FAILED: %s\n", why.p && !why.oom ? why.p : "");
+			sbuf_printf(out, "  strict    FAILED: %s\n",
+			            why.p && !why.oom ? why.p : "");
 		sbuf_free(&why);
 	}
 }

@@ -66,8 +66,8 @@ static int parse_head(struct hresp *h)
 	/* status line: HTTP/1.x SP ddd [SP reason] CRLF */
 	eol = memchr(p, '\r', (size_t)(end - p) + 1);
 	if (!eol || eol - p < 12 || memcmp(p, "HTTP/1.", 7) || (p[7] != '0' && p[7] != '1') ||
-	    p[8] != ' ' || p[9] < '1' || p[9] > '5' || p[10] < '0' || p[10] > '9' ||
-	    p[11] < '0' || p[11] > '9' || (eol - p > 12 && p[12] != ' '))
+	    p[8] != ' ' || p[9] < '1' || p[9] > '5' || p[10] < '0' || p[10] > '9' || p[11] < '0' ||
+	    p[11] > '9' || (eol - p > 12 && p[12] != ' '))
 		return fail(h, "bad status line");
 	minor = p[7] - '0';
 	h->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
@@ -202,7 +202,8 @@ int hresp_eof(struct hresp *h)
 		h->state = HRESP_DONE;
 		return HRESP_DONE;
 	}
-	return fail(h, h->hdr_len ? "connection closed in the body" : "connection closed before a response");
+	return fail(h, h->hdr_len ? "connection closed in the body"
+	                          : "connection closed before a response");
 }
 
 const char *hresp_body(const struct hresp *h, size_t *len)
@@ -215,7 +216,8 @@ const char *hresp_body(const struct hresp *h, size_t *len)
 	return h->buf + h->hdr_len;
 }
 
-int hurl_parse(const char *url, char *host, size_t hostlen, int *port, char *prefix, size_t prefixlen)
+int hurl_parse(const char *url, char *host, size_t hostlen, int *port, char *prefix,
+               size_t prefixlen)
 {
 	const char *h, *he, *p;
 	long v = 80;

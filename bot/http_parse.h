@@ -19,14 +19,14 @@
 enum { HRESP_ERROR = -1, HRESP_MORE = 0, HRESP_DONE = 1 };
 
 struct hresp {
-	char *buf;            /* owned: everything received so far */
+	char *buf; /* owned: everything received so far */
 	size_t len, cap;
-	size_t hdr_len;       /* bytes of the head incl. the blank line; 0 until seen */
-	int status;           /* valid once hdr_len > 0 */
+	size_t hdr_len;           /* bytes of the head incl. the blank line; 0 until seen */
+	int status;               /* valid once hdr_len > 0 */
 	long long content_length; /* -1: until close */
-	int keep_alive;       /* the connection may carry another request */
-	int state;            /* HRESP_MORE, _DONE or _ERROR */
-	const char *error;    /* static reason when state is HRESP_ERROR */
+	int keep_alive;           /* the connection may carry another request */
+	int state;                /* HRESP_MORE, _DONE or _ERROR */
+	const char *error;        /* static reason when state is HRESP_ERROR */
 };
 
 /* A zeroed struct is ready too. */
@@ -49,6 +49,7 @@ const char *hresp_body(const struct hresp *h, size_t *len);
  * literal in brackets, stored without them), port (default 80) and the path
  * prefix without a trailing slash ("" for none). Returns 0, or -1 when the
  * URL is not of that form or a part does not fit its buffer. */
-int hurl_parse(const char *url, char *host, size_t hostlen, int *port, char *prefix, size_t prefixlen);
+int hurl_parse(const char *url, char *host, size_t hostlen, int *port, char *prefix,
+               size_t prefixlen);
 
 #endif

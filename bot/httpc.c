@@ -16,7 +16,7 @@ enum { C_CLOSED, C_CONNECTING, C_IDLE, C_BUSY, C_CLOSING };
 
 struct hc_req {
 	struct hc_req *next;
-	char *data;            /* head + body, owned */
+	char *data; /* head + body, owned */
 	size_t len;
 	hc_done_fn cb;
 	void *user;
@@ -31,8 +31,8 @@ struct hc_conn {
 	uv_timer_t timer;
 	struct hc_pool *pool;
 	int state;
-	int reused;            /* carried a request before this one */
-	int got_bytes;         /* bytes of the current response arrived */
+	int reused;    /* carried a request before this one */
+	int got_bytes; /* bytes of the current response arrived */
 	struct hc_req *req;
 	struct hresp resp;
 };
@@ -43,14 +43,14 @@ struct hc_pool {
 	char hostport[300];
 	int timeout_ms;
 	int nconns;
-	struct hc_conn *conns;       /* owned array */
+	struct hc_conn *conns; /* owned array */
 	struct hc_req *qhead, *qtail;
 	size_t queued, active;
 	int closing;
-	int open_handles;            /* handles not yet closed, while closing */
+	int open_handles; /* handles not yet closed, while closing */
 };
 
-static char rbuf[65536];         /* reads are handled at once: one buffer serves all */
+static char rbuf[65536]; /* reads are handled at once: one buffer serves all */
 
 static void pump(struct hc_pool *p);
 static void conn_close(struct hc_conn *c);
@@ -207,7 +207,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			conn_close(c);
 			return;
 		}
-		conn_fail(c, nread == UV_EOF ? "connection closed before the response" : "read failed");
+		conn_fail(c, nread == UV_EOF ? "connection closed before the response"
+		                             : "read failed");
 		conn_close(c);
 		return;
 	}
@@ -226,7 +227,7 @@ static void on_connect(uv_connect_t *cr, int status)
 	struct hc_conn *c = cr->data;
 
 	if (c->state != C_CONNECTING)
-		return;     /* closed meanwhile (pool closing) */
+		return; /* closed meanwhile (pool closing) */
 	if (status < 0) {
 		conn_fail(c, "connect failed");
 		conn_close(c);
@@ -250,7 +251,8 @@ static int conn_open(struct hc_conn *c)
 	c->connect.data = c;
 	c->state = C_CONNECTING;
 	c->reused = 0;
-	rc = uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&c->pool->addr, on_connect);
+	rc = uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&c->pool->addr,
+	                    on_connect);
 	if (rc < 0) {
 		conn_fail(c, "connect failed");
 		conn_close(c);
@@ -291,7 +293,7 @@ static void pump(struct hc_pool *p)
 
 		if (c->state == C_CLOSED) {
 			c->req = dequeue(p);
-			conn_open(c);  /* on failure the request is completed and c closes */
+			conn_open(c); /* on failure the request is completed and c closes */
 		}
 	}
 }
@@ -328,7 +330,8 @@ struct hc_pool *hc_new(uv_loop_t *loop, const char *host, int port, int nconns, 
 	}
 	memcpy(&p->addr, gai.addrinfo->ai_addr, gai.addrinfo->ai_addrlen);
 	uv_freeaddrinfo(gai.addrinfo);
-	snprintf(p->hostport, sizeof(p->hostport), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	snprintf(p->hostport, sizeof(p->hostport), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
+	         port);
 	p->loop = loop;
 	p->nconns = nconns;
 	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
@@ -345,7 +348,8 @@ struct hc_pool *hc_new(uv_loop_t *loop, const char *host, int port, int nconns, 
 	return p;
 }
 
-int hc_post(struct hc_pool *p, const char *path, const char *body, size_t len, hc_done_fn cb, void *user)
+int hc_post(struct hc_pool *p, const char *path, const char *body, size_t len, hc_done_fn cb,
+            void *user)
 {
 	struct hc_req *r;
 	int n;
@@ -355,16 +359,20 @@ int hc_post(struct hc_pool *p, const char *path, const char *body, size_t len, h
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -1;
-	n = snprintf(NULL, 0, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-		     "Content-Length: %zu\r\n\r\n", path, p->hostport, len);
+	n = snprintf(NULL, 0,
+	             "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+	             "Content-Length: %zu\r\n\r\n",
+	             path, p->hostport, len);
 	r->data = malloc((size_t)n + len + 1);
 	if (n < 0 || !r->data) {
 		free(r->data);
 		free(r);
 		return -1;
 	}
-	snprintf(r->data, (size_t)n + 1, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-		 "Content-Length: %zu\r\n\r\n", path, p->hostport, len);
+	snprintf(r->data, (size_t)n + 1,
+	         "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+	         "Content-Length: %zu\r\n\r\n",
+	         path, p->hostport, len);
 	memcpy(r->data + n, body, len);
 	r->len = (size_t)n + len;
 	r->cb = cb;
@@ -410,7 +418,7 @@ void hc_close(struct hc_pool *p)
 			p->open_handles++;
 			uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 		} else if (c->state == C_CLOSING) {
-			p->open_handles++;  /* its close callback is still to come */
+			p->open_handles++; /* its close callback is still to come */
 		}
 		c->state = C_CLOSING;
 		uv_timer_stop(&c->timer);

@@ -17,7 +17,8 @@ struct hc_pool;
  * transport error (connect, read, write, timeout, malformed response; body
  * is then a static reason); -1 when the pool was closed first. body is
  * valid during the call only. latency_us: from hc_post to the response. */
-typedef void (*hc_done_fn)(void *user, int status, const char *body, size_t len, uint64_t latency_us);
+typedef void (*hc_done_fn)(void *user, int status, const char *body, size_t len,
+                           uint64_t latency_us);
 
 /* Resolves host (may block: call before uv_run) and prepares nconns
  * connections (opened on demand). NULL on failure (logged). */
@@ -25,7 +26,8 @@ struct hc_pool *hc_new(uv_loop_t *loop, const char *host, int port, int nconns, 
 /* Queues a POST of body[0..len) (copied) as application/json. Returns 0, or
  * -1 (out of memory, pool closing; cb is then not called). cb may call
  * hc_post. */
-int hc_post(struct hc_pool *p, const char *path, const char *body, size_t len, hc_done_fn cb, void *user);
+int hc_post(struct hc_pool *p, const char *path, const char *body, size_t len, hc_done_fn cb,
+            void *user);
 /* Requests queued or on the wire. */
 size_t hc_inflight(const struct hc_pool *p);
 /* Fails every outstanding request (status -1), closes the connections and

@@ -10,7 +10,7 @@
 
 #define TTL_DEFAULT_MS 5000u
 #define TTL_MAX_MS     60000u
-#define SLACK_US       1000000ull   /* creation vs acceptance order */
+#define SLACK_US       1000000ull /* creation vs acceptance order */
 #define RING_MAX       (1u << 16)
 
 static uint64_t due_a(const struct ledger *l, const struct pend *e)
@@ -60,7 +60,8 @@ static void counted_fare(struct ledger *l, struct pend *e)
 		l->c.drivers_matched++;
 }
 
-struct pend *ledger_accepted(struct ledger *l, int kind, const char *id, long ttl_ms, uint64_t now_us)
+struct pend *ledger_accepted(struct ledger *l, int kind, const char *id, long ttl_ms,
+                             uint64_t now_us)
 {
 	struct pend *e = pend_put(&l->map, id, strlen(id), now_us, NULL);
 
@@ -79,7 +80,7 @@ struct pend *ledger_accepted(struct ledger *l, int kind, const char *id, long tt
 		l->c.riders_accepted++;
 	else
 		l->c.drivers_accepted++;
-	if (e->fare_us)        /* the fare came before the 202 */
+	if (e->fare_us) /* the fare came before the 202 */
 		counted_fare(l, e);
 	return e;
 }
@@ -95,7 +96,7 @@ static void fare_for(struct ledger *l, struct pend *e, int kind, uint64_t now_us
 	if (!e->ttl_ms)
 		e->ttl_ms = l->default_ttl_ms;
 	if (!e->accepted_us)
-		return;            /* counted when (if) its 202 comes */
+		return; /* counted when (if) its 202 comes */
 	counted_fare(l, e);
 	if (!e->nofare)
 		return;
@@ -115,7 +116,7 @@ static void fare_for(struct ledger *l, struct pend *e, int kind, uint64_t now_us
 }
 
 int ledger_fare(struct ledger *l, const char *rider_id, const char *driver_id, int has_token,
-		uint64_t now_us, struct pend **rider)
+                uint64_t now_us, struct pend **rider)
 {
 	int rc = 0;
 	struct pend *r = pend_put(&l->map, rider_id, strlen(rider_id), now_us, NULL), *d;
@@ -128,7 +129,8 @@ int ledger_fare(struct ledger *l, const char *rider_id, const char *driver_id, i
 		l->c.fares++;
 		fare_for(l, r, LEDGER_RIDER, now_us);
 	}
-	if (driver_id && *driver_id && (d = pend_put(&l->map, driver_id, strlen(driver_id), now_us, NULL)))
+	if (driver_id && *driver_id &&
+	    (d = pend_put(&l->map, driver_id, strlen(driver_id), now_us, NULL)))
 		fare_for(l, d, LEDGER_DRIVER, now_us);
 	if (has_token && !r->rated) {
 		r->rated = 1;
@@ -171,7 +173,7 @@ static void ring_push(struct ledger *l, struct pend *d)
 				l->fd_cap *= 2;
 			}
 		}
-		if (l->fd_len == l->fd_cap) {   /* full: the oldest goes */
+		if (l->fd_len == l->fd_cap) { /* full: the oldest goes */
 			l->fd_head = (l->fd_head + 1) % l->fd_cap;
 			l->fd_len--;
 		}

@@ -29,26 +29,26 @@
 enum { LEDGER_RIDER = 1, LEDGER_DRIVER = 2 };
 
 struct ledger_counts {
-	uint64_t riders_accepted;      /* 202s for /rider with an id */
-	uint64_t riders_fared;         /* of those, fare received (also late) */
-	uint64_t riders_fared_late;    /* fare came after TTL + grace */
-	uint64_t riders_lost;          /* settled: no fare though a driver of ours was free */
-	uint64_t riders_expired;       /* settled: no fare, no driver of ours free: expired unmatched */
+	uint64_t riders_accepted;   /* 202s for /rider with an id */
+	uint64_t riders_fared;      /* of those, fare received (also late) */
+	uint64_t riders_fared_late; /* fare came after TTL + grace */
+	uint64_t riders_lost;       /* settled: no fare though a driver of ours was free */
+	uint64_t riders_expired; /* settled: no fare, no driver of ours free: expired unmatched */
 	uint64_t drivers_accepted;
-	uint64_t drivers_matched;      /* a fare naming it came */
-	uint64_t drivers_no_fare;      /* settled without a fare */
-	uint64_t fares;                /* distinct rides received */
-	uint64_t fares_unknown;        /* rides of riders we hold no 202 for (or forgot) */
-	uint64_t fares_with_token;     /* distinct rides with a rating token */
-	uint64_t ratings_sent, ratings_ok, ratings_failed;  /* failed: any answer but 201, or none */
+	uint64_t drivers_matched;  /* a fare naming it came */
+	uint64_t drivers_no_fare;  /* settled without a fare */
+	uint64_t fares;            /* distinct rides received */
+	uint64_t fares_unknown;    /* rides of riders we hold no 202 for (or forgot) */
+	uint64_t fares_with_token; /* distinct rides with a rating token */
+	uint64_t ratings_sent, ratings_ok, ratings_failed; /* failed: any answer but 201, or none */
 };
 
 struct ledger {
 	struct pend_map map;
 	uint32_t grace_ms, window_ms, default_ttl_ms;
-	uint64_t keep_us;              /* settled entries are forgotten after this */
-	struct pend *last_a, *last_b;  /* the last entries past phase A / B (see .c) */
-	struct pend **free_drv;        /* drivers settled without a fare, oldest first (ring) */
+	uint64_t keep_us;             /* settled entries are forgotten after this */
+	struct pend *last_a, *last_b; /* the last entries past phase A / B (see .c) */
+	struct pend **free_drv;       /* drivers settled without a fare, oldest first (ring) */
 	size_t fd_head, fd_len, fd_cap;
 	struct ledger_counts c;
 };
@@ -59,13 +59,14 @@ int ledger_init(struct ledger *l, uint32_t grace_ms, uint32_t window_ms);
 void ledger_free(struct ledger *l);
 /* A 202 for a rider or driver (kind LEDGER_*) with its id and TTL (ttl_ms
  * <= 0: 5000). Returns the entry or NULL (bad id, out of memory). */
-struct pend *ledger_accepted(struct ledger *l, int kind, const char *id, long ttl_ms, uint64_t now_us);
+struct pend *ledger_accepted(struct ledger *l, int kind, const char *id, long ttl_ms,
+                             uint64_t now_us);
 /* A match message for rider_id / driver_id (driver_id may be ""), with or
  * without the token. Returns 1 when the ride is new to us and has a token
  * (the caller rates it: then ledger_rating_sent), 0 for a repeat or no token,
  * -1 for a bad id. *rider (may be NULL) gets the rider's entry. */
 int ledger_fare(struct ledger *l, const char *rider_id, const char *driver_id, int has_token,
-		uint64_t now_us, struct pend **rider);
+                uint64_t now_us, struct pend **rider);
 void ledger_rating_sent(struct ledger *l);
 /* The answer to a rating: ok = 201. */
 void ledger_rating_done(struct ledger *l, int ok);

@@ -30,7 +30,7 @@ uint64_t lhist_bucket_max(unsigned i)
 	if (i < 2 * LHIST_SUB)
 		return i;
 	shift = i / LHIST_SUB - 1;
-	sub = i - shift * LHIST_SUB;          /* in [32, 64) */
+	sub = i - shift * LHIST_SUB; /* in [32, 64) */
 	if (shift >= 58 && sub == 63)
 		return UINT64_MAX;
 	return ((sub + 1) << shift) - 1;

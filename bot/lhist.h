@@ -7,13 +7,13 @@
 
 #include <stdint.h>
 
-#define LHIST_SUB     32                       /* buckets per power of two */
-#define LHIST_BUCKETS (LHIST_SUB * 60)          /* covers all of uint64 */
+#define LHIST_SUB     32               /* buckets per power of two */
+#define LHIST_BUCKETS (LHIST_SUB * 60) /* covers all of uint64 */
 
 struct lhist {
 	uint64_t count;
-	uint64_t min, max;                    /* exact; min is 0 when count is 0 */
-	uint64_t sum;                         /* saturates */
+	uint64_t min, max; /* exact; min is 0 when count is 0 */
+	uint64_t sum;      /* saturates */
 	uint64_t b[LHIST_BUCKETS];
 };
 

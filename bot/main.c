@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_PER_TICK  20000              /* requests issued per 1 ms tick at most */
+#define MAX_PER_TICK 20000 /* requests issued per 1 ms tick at most */
 
 struct entity {
 	const char *name;
@@ -46,12 +46,12 @@ struct bot {
 	char host[256], prefix[200], path_rider[256], path_driver[256], path_rating[256];
 	char client_id[65];
 	int port;
-	double rate[2];                  /* per second, riders and drivers */
+	double rate[2]; /* per second, riders and drivers */
 	/* state */
 	struct gen_rng rng;
 	struct entity *ent[2];
 	int nent[2];
-	uint64_t issued[2];              /* slots issued so far */
+	uint64_t issued[2]; /* slots issued so far */
 	uint64_t start_ns, stop_ns, end_ns;
 	struct hc_pool *http;
 	struct wsc *ws;
@@ -61,8 +61,8 @@ struct bot {
 	int sending, draining, finished, hurry, exit_code;
 	int have_cursor;
 	uint64_t drain_deadline_ns;
-	struct sbuf body;                /* scratch for request bodies */
-	struct gen_hot hot;              /* --hotspots */
+	struct sbuf body;   /* scratch for request bodies */
+	struct gen_hot hot; /* --hotspots */
 	uint64_t used_seed;
 	/* --record: the trace, kept in memory and written when the loop ends */
 	FILE *rec_f;
@@ -110,7 +110,8 @@ static void record_latency(struct pend *e)
 	if (e->latency_done || !e->accepted_us || !e->fare_us)
 		return;
 	e->latency_done = 1;
-	lhist_add(&B.st.match_latency, e->fare_us > e->accepted_us ? e->fare_us - e->accepted_us : 0);
+	lhist_add(&B.st.match_latency,
+	          e->fare_us > e->accepted_us ? e->fare_us - e->accepted_us : 0);
 	B.st.fares_own_rider++;
 }
 
@@ -124,16 +125,17 @@ static void on_reply(void *user, int status, const char *body, size_t len, uint6
 	if (status > 0)
 		lhist_add(&B.st.http_latency, lat_us);
 	if (status == 0 && B.st.k[kind].transport_errors <= 3)
-		log_warn("POST %s: %.*s", kind == KIND_RIDER ? "/rider" : "/driver", (int)len, body);
+		log_warn("POST %s: %.*s", kind == KIND_RIDER ? "/rider" : "/driver", (int)len,
+		         body);
 	if (status == 202) {
 		char id[WSMSG_ID_MAX + 1];
 		struct pend *p;
 
 		if (wsmsg_parse_accepted(body, len, id, WSMSG_ID_MAX) == 0 &&
-		    (p = ledger_accepted(&B.led, kind == KIND_RIDER ? LEDGER_RIDER : LEDGER_DRIVER, id,
-					 wsmsg_accepted_ttl(body, len), now_us())) &&
+		    (p = ledger_accepted(&B.led, kind == KIND_RIDER ? LEDGER_RIDER : LEDGER_DRIVER,
+		                         id, wsmsg_accepted_ttl(body, len), now_us())) &&
 		    kind == KIND_RIDER)
-			record_latency(p);   /* when the fare came first */
+			record_latency(p); /* when the fare came first */
 	}
 	e->in_flight = 0;
 	if (e->deferred && B.sending && status >= 0) {
@@ -152,7 +154,8 @@ static int post_body(int kind, void *user)
 	if (B.body.oom || hc_post(B.http, path, B.body.p, B.body.len, on_reply, user) < 0)
 		return -1;
 	if (B.rec_f)
-		trace_format_req(&B.rec, (uv_hrtime() - B.start_ns) / 1000000, kind, B.body.p, B.body.len);
+		trace_format_req(&B.rec, (uv_hrtime() - B.start_ns) / 1000000, kind, B.body.p,
+		                 B.body.len);
 	return 0;
 }
 
@@ -168,7 +171,8 @@ static void send_one(int kind, int idx)
 
 		gen_rider_json(&B.body, e->name, loc, dst, B.client_id);
 	} else {
-		gen_driver_json(&B.body, e->name, e->car, gen_point_hot(&B.rng, B.area, &B.hot), B.client_id);
+		gen_driver_json(&B.body, e->name, e->car, gen_point_hot(&B.rng, B.area, &B.hot),
+		                B.client_id);
 	}
 	if (post_body(kind, pack(kind, idx)) < 0) {
 		B.st.unsent++;
@@ -198,7 +202,8 @@ static void on_replay_tick(uint64_t el)
 	double at_ms = (double)el / 1e6 * B.replay_speed;
 	int budget = MAX_PER_TICK;
 
-	while (budget-- > 0 && B.replay_next < B.tr.n && (double)B.tr.req[B.replay_next].t_ms <= at_ms)
+	while (budget-- > 0 && B.replay_next < B.tr.n &&
+	       (double)B.tr.req[B.replay_next].t_ms <= at_ms)
 		send_replayed(B.replay_next++);
 	if (B.replay_next == B.tr.n)
 		stop_sending(0);
@@ -230,14 +235,16 @@ static void on_ws_message(void *user, const char *buf, size_t len)
 	/* resume from the last match received. A welcome's cursor is the
 	 * server's newest: taken only before any match came (a first connect),
 	 * never after a resume, whose replay may still be under way. */
-	if (m.cursor[0] && B.ws && (m.type == WSMSG_MATCH || (m.type == WSMSG_WELCOME && !B.have_cursor))) {
+	if (m.cursor[0] && B.ws &&
+	    (m.type == WSMSG_MATCH || (m.type == WSMSG_WELCOME && !B.have_cursor))) {
 		wsc_set_cursor(B.ws, m.cursor);
 		B.have_cursor = 1;
 	}
 	if (m.type == WSMSG_WELCOME && m.recovered == 0) {
 		B.st.ws_unrecovered++;
-		log_warn("websocket: the server could not replay every missed fare (recovered:false): "
-			 "fares older than its resume ring are gone");
+		log_warn(
+		    "websocket: the server could not replay every missed fare (recovered:false): "
+		    "fares older than its resume ring are gone");
 	}
 	if (m.type == WSMSG_ERROR) {
 		log_warn("websocket: server says %.*s", (int)(len > 200 ? 200 : len), buf);
@@ -316,7 +323,8 @@ static void on_drain(uv_timer_t *t)
 	    ledger_settled_by(&B.led) * 1000 > now)
 		return;
 	if (now >= B.drain_deadline_ns &&
-	    (hc_inflight(B.http) == 0 || now >= B.drain_deadline_ns + (uint64_t)B.timeout_ms * 1000000))
+	    (hc_inflight(B.http) == 0 ||
+	     now >= B.drain_deadline_ns + (uint64_t)B.timeout_ms * 1000000))
 		finish();
 }
 
@@ -333,11 +341,12 @@ static void on_tick(uv_timer_t *t)
 		on_replay_tick(el);
 		return;
 	}
-	uint64_t due[2] = { 0, 0 };
+	uint64_t due[2] = {0, 0};
 
 	for (int kind = 0; kind < 2; kind++)
 		if (B.rate[kind] > 0 && B.nent[kind])
-			due[kind] = (uint64_t)((double)el / 1e9 * B.rate[kind]) + 1; /* the first goes at once */
+			due[kind] = (uint64_t)((double)el / 1e9 * B.rate[kind]) +
+			            1; /* the first goes at once */
 	/* riders and drivers in turn, so that when the budget or the in-flight
 	 * cap runs short both sides fall behind alike */
 	while (budget > 0 && (B.issued[0] < due[0] || B.issued[1] < due[1])) {
@@ -381,25 +390,28 @@ static void on_housekeeping(uv_timer_t *t)
 		return;
 	sent = B.st.k[KIND_RIDER].sent + B.st.k[KIND_DRIVER].sent;
 	{
-		struct sbuf closes = { 0 };
+		struct sbuf closes = {0};
 		const struct ledger_counts *c = &B.led.c;
 
 		bstats_closes_text(&closes, &B.st);
-		log_info("%.0f req/s; accepted %llu, rejected %llu, errors %llu; riders %llu: fared %llu, "
-			 "waiting %llu, NO FARE %llu (+%llu expired unmatched); fares %llu, rated %llu, "
-			 "unrated %llu; p50 %.0f ms; websocket %s, %llu connects, closes %s",
-			 (double)(sent - last_sent) * 1e9 / (double)(now - last_ns),
-			 (unsigned long long)(B.st.k[0].accepted + B.st.k[1].accepted),
-			 (unsigned long long)(B.st.k[0].rejected + B.st.k[1].rejected),
-			 (unsigned long long)(B.st.k[0].transport_errors + B.st.k[1].transport_errors),
-			 (unsigned long long)c->riders_accepted, (unsigned long long)c->riders_fared,
-			 (unsigned long long)ledger_riders_waiting(&B.led), (unsigned long long)c->riders_lost,
-			 (unsigned long long)c->riders_expired, (unsigned long long)c->fares,
-			 (unsigned long long)B.st.k[KIND_RATING].accepted,
-			 (unsigned long long)ledger_fares_unrated(&B.led, 0),
-			 lhist_quantile(&B.st.match_latency, 0.5) / 1e3,
-			 B.ws ? (wsc_connected(B.ws) ? "up" : "down") : "off",
-			 (unsigned long long)B.st.ws_connects, closes.p && !closes.oom ? closes.p : "none");
+		log_info(
+		    "%.0f req/s; accepted %llu, rejected %llu, errors %llu; riders %llu: fared "
+		    "%llu, "
+		    "waiting %llu, NO FARE %llu (+%llu expired unmatched); fares %llu, rated %llu, "
+		    "unrated %llu; p50 %.0f ms; websocket %s, %llu connects, closes %s",
+		    (double)(sent - last_sent) * 1e9 / (double)(now - last_ns),
+		    (unsigned long long)(B.st.k[0].accepted + B.st.k[1].accepted),
+		    (unsigned long long)(B.st.k[0].rejected + B.st.k[1].rejected),
+		    (unsigned long long)(B.st.k[0].transport_errors + B.st.k[1].transport_errors),
+		    (unsigned long long)c->riders_accepted, (unsigned long long)c->riders_fared,
+		    (unsigned long long)ledger_riders_waiting(&B.led),
+		    (unsigned long long)c->riders_lost, (unsigned long long)c->riders_expired,
+		    (unsigned long long)c->fares, (unsigned long long)B.st.k[KIND_RATING].accepted,
+		    (unsigned long long)ledger_fares_unrated(&B.led, 0),
+		    lhist_quantile(&B.st.match_latency, 0.5) / 1e3,
+		    B.ws ? (wsc_connected(B.ws) ? "up" : "down") : "off",
+		    (unsigned long long)B.st.ws_connects,
+		    closes.p && !closes.oom ? closes.p : "none");
 		sbuf_free(&closes);
 	}
 	last_ns = now;
@@ -408,16 +420,24 @@ static void on_housekeeping(uv_timer_t *t)
 
 static void print_summary(void)
 {
-	struct sbuf out = { 0 };
+	struct sbuf out = {0};
 	struct bstats_meta m = {
-		.url = B.url, .client_id = B.client_id, .riders = B.riders, .drivers = B.drivers,
-		.interval_ms = B.interval_ms, .open_loop = B.open_loop, .max_inflight = B.max_inflight,
-		.connections = B.connections, .rate_per_s = B.rate[0] + B.rate[1],
-		.elapsed_s = (double)(B.end_ns - B.start_ns) / 1e9,
-		.send_s = (double)((B.stop_ns ? B.stop_ns : B.end_ns) - B.start_ns) / 1e9,
-		.strict = B.strict,
-		.replay_file = B.replay_path, .replay_speed = B.replay_speed,
-		.replay_requests = B.tr.n, .replay_recorded_as = B.tr.h.client_id,
+	    .url = B.url,
+	    .client_id = B.client_id,
+	    .riders = B.riders,
+	    .drivers = B.drivers,
+	    .interval_ms = B.interval_ms,
+	    .open_loop = B.open_loop,
+	    .max_inflight = B.max_inflight,
+	    .connections = B.connections,
+	    .rate_per_s = B.rate[0] + B.rate[1],
+	    .elapsed_s = (double)(B.end_ns - B.start_ns) / 1e9,
+	    .send_s = (double)((B.stop_ns ? B.stop_ns : B.end_ns) - B.start_ns) / 1e9,
+	    .strict = B.strict,
+	    .replay_file = B.replay_path,
+	    .replay_speed = B.replay_speed,
+	    .replay_requests = B.tr.n,
+	    .replay_recorded_as = B.tr.h.client_id,
 	};
 
 	ledger_finish(&B.led, now_us());
@@ -467,7 +487,7 @@ static void on_stop(void *priv)
 	if (B.sending)
 		stop_sending(1);
 	else if (B.draining) {
-		B.drain_deadline_ns = uv_hrtime();   /* stop waiting for fares */
+		B.drain_deadline_ns = uv_hrtime(); /* stop waiting for fares */
 		B.hurry = 1;
 	}
 }
@@ -532,8 +552,9 @@ static int load_replay(void)
 
 		B.replay_speed = strtod(B.replay_speed_opt, &end);
 		if (*end || !(B.replay_speed > 0) || B.replay_speed > 1000) {
-			fprintf(stderr, "bot: --replay-speed must be a number in (0, 1000], got \"%s\"\n",
-				B.replay_speed_opt);
+			fprintf(stderr,
+			        "bot: --replay-speed must be a number in (0, 1000], got \"%s\"\n",
+			        B.replay_speed_opt);
 			return -1;
 		}
 	}
@@ -563,26 +584,34 @@ static int setup(void)
 		strcpy(B.client_id, B.client_id_opt);
 	} else {
 		snprintf(B.client_id, sizeof(B.client_id), "bot-%d-%04x", (int)getpid(),
-			 (unsigned)(gen_u64(&B.rng) & 0xffff));
+		         (unsigned)(gen_u64(&B.rng) & 0xffff));
 	}
 	for (const char *c = B.client_id; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		      *c == '_' || *c == '.' || *c == '-')) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' || *c == '-')) {
 			fprintf(stderr, "bot: --client-id is 1-64 of [A-Za-z0-9_.-]\n");
 			return -1;
 		}
 	if (B.interval_ms < 1 || B.riders < 0 || B.drivers < 0 || B.area < 1 || B.connections < 1 ||
 	    B.max_inflight < 1 || B.duration_s < 0 || B.rate_riders < 0 || B.rate_drivers < 0) {
-		fprintf(stderr, "bot: --interval-ms, --area, --connections and --max-inflight must be "
-			"positive; counts, rates and --duration not negative\n");
+		fprintf(stderr,
+		        "bot: --interval-ms, --area, --connections and --max-inflight must be "
+		        "positive; counts, rates and --duration not negative\n");
 		return -1;
 	}
 	if (B.record_path) {
 		struct trace_hdr h = {
-			.seed = B.used_seed, .riders = B.riders, .drivers = B.drivers,
-			.interval_ms = B.interval_ms, .rate_riders = B.rate_riders,
-			.rate_drivers = B.rate_drivers, .area = B.area, .duration_s = B.duration_s,
-			.open_loop = B.open_loop, .hotspots = B.hotspots, .connections = B.connections,
+		    .seed = B.used_seed,
+		    .riders = B.riders,
+		    .drivers = B.drivers,
+		    .interval_ms = B.interval_ms,
+		    .rate_riders = B.rate_riders,
+		    .rate_drivers = B.rate_drivers,
+		    .area = B.area,
+		    .duration_s = B.duration_s,
+		    .open_loop = B.open_loop,
+		    .hotspots = B.hotspots,
+		    .connections = B.connections,
 		};
 
 		B.rec_f = fopen(B.record_path, "wb");
@@ -599,8 +628,9 @@ static int setup(void)
 	}
 	gen_hot_init(&B.hot, &B.rng, B.area, B.hotspots);
 	B.rate[KIND_RIDER] = B.rate_riders > 0 ? B.rate_riders : B.riders * 1000.0 / B.interval_ms;
-	B.rate[KIND_DRIVER] = B.rate_drivers > 0 ? B.rate_drivers : B.drivers * 1000.0 / B.interval_ms;
-	if (B.replay_path) {   /* the summary's target rate: the trace's */
+	B.rate[KIND_DRIVER] =
+	    B.rate_drivers > 0 ? B.rate_drivers : B.drivers * 1000.0 / B.interval_ms;
+	if (B.replay_path) { /* the summary's target rate: the trace's */
 		double span = B.tr.req[B.tr.n - 1].t_ms / 1000.0 / B.replay_speed;
 
 		for (size_t i = 0; i < B.tr.n; i++)
@@ -612,7 +642,7 @@ static int setup(void)
 		int n = kind == KIND_RIDER ? B.riders : B.drivers;
 
 		if (B.replay_path)
-			n = 1;   /* on_reply's bookkeeping; the bodies come from the trace */
+			n = 1; /* on_reply's bookkeeping; the bodies come from the trace */
 		if (n == 0 && B.rate[kind] > 0)
 			n = 1;
 		B.nent[kind] = n;
@@ -650,51 +680,80 @@ int main(int argc, char **argv)
 	B.url = url_buf;
 
 	const struct opt opts[] = {
-		{ "riders", "BOT_RIDERS", OPT_INT, &B.riders, "simulated riders, each posting once per interval" },
-		{ "drivers", "BOT_DRIVERS", OPT_INT, &B.drivers, "simulated drivers, each posting once per interval" },
-		{ "interval-ms", "BOT_INTERVAL_MS", OPT_INT, &B.interval_ms, "how often each rider and driver posts" },
-		{ "rate-riders", "BOT_RATE_RIDERS", OPT_INT, &B.rate_riders, "rider requests per second instead of riders*1000/interval (0: derived)" },
-		{ "rate-drivers", "BOT_RATE_DRIVERS", OPT_INT, &B.rate_drivers, "driver requests per second instead of drivers*1000/interval (0: derived)" },
-		{ "duration", "BOT_DURATION", OPT_INT, &B.duration_s, "seconds of sending, then a summary (0: until Ctrl-C)" },
-		{ "url", "BOT_URL", OPT_STR, &B.url, "the stack's public address (nginx); default from PORT" },
-		{ "ws-path", "BOT_WS_PATH", OPT_STR, &B.ws_path, "websocket path under --url" },
-		{ "no-ws", "BOT_NO_WS", OPT_FLAG, &B.no_ws, "no websocket: no fares, no ratings" },
-		{ "client-id", "BOT_CLIENT_ID", OPT_STR, &B.client_id_opt, "client_id on requests and hello (default bot-<pid>-<random>)" },
-		{ "area", "BOT_AREA", OPT_INT, &B.area, "coordinates are uniform in [0, area) squared" },
-		{ "json", "BOT_JSON", OPT_FLAG, &B.json, "print the summary as one JSON object on stdout" },
-		{ "open-loop", "BOT_OPEN_LOOP", OPT_FLAG, &B.open_loop, "send on schedule without waiting for replies (up to --max-inflight); "
-		  "otherwise a rider/driver whose previous request is in flight sends when it returns" },
-		{ "max-inflight", "BOT_MAX_INFLIGHT", OPT_INT, &B.max_inflight, "open loop: requests queued or on the wire at most; more are counted unsent" },
-		{ "connections", "BOT_CONNECTIONS", OPT_INT, &B.connections, "HTTP keep-alive connections" },
-		{ "timeout-ms", "BOT_TIMEOUT_MS", OPT_INT, &B.timeout_ms, "per-request timeout (a transport error)" },
-		{ "drain-ms", "BOT_DRAIN_MS", OPT_INT, &B.drain_ms, "after --duration, wait this long for fares and ratings" },
-		{ "seed", "BOT_SEED", OPT_INT, &B.seed, "random seed (0: from the clock)" },
-		{ "progress-s", "BOT_PROGRESS_S", OPT_INT, &B.progress_s, "a progress line on stderr every N seconds (0: none)" },
-		{ "strict", "BOT_STRICT", OPT_FLAG, &B.strict, "exit 3 when an accepted rider got no fare though a driver of ours was free "
-		  "with it, or a fare went unrated; waits (bounded) after sending for the last riders to settle" },
-		{ "grace-ms", "BOT_GRACE_MS", OPT_INT, &B.grace_ms, "a fare may come this long after its rider's TTL and still count as on time" },
-		{ "pair-window-ms", "BOT_PAIR_WINDOW_MS", OPT_INT, &B.window_ms, "a rider without a fare is lost (not expired) when a driver of ours "
-		  "accepted within this many ms of it also got none" },
-		{ "ping-ms", "BOT_PING_MS", OPT_INT, &B.ping_ms, "websocket PING (with payload) this often" },
-		{ "dead-ms", "BOT_DEAD_MS", OPT_INT, &B.dead_ms, "no PONG nor message this long: close the websocket and reconnect" },
-		{ "hotspots", "BOT_HOTSPOTS", OPT_INT, &B.hotspots, "0: points uniform; N (1-16): 80 % of points within area/20 of one of N random centres" },
-		{ "record", "BOT_RECORD", OPT_STR, &B.record_path, "write every rider/driver request sent (t_ms, kind, exact body) to FILE as JSON lines, "
-		  "after a header with the seed and settings" },
-		{ "replay", "BOT_REPLAY", OPT_STR, &B.replay_path, "send the requests of a --record FILE (- for stdin) in order at their recorded pace, "
-		  "client_id rewritten to ours; ends after the last one" },
-		{ "replay-speed", "BOT_REPLAY_SPEED", OPT_STR, &B.replay_speed_opt, "--replay pace factor: 2 = twice as fast (default 1)" },
-		{ NULL, NULL, 0, NULL, NULL },
+	    {"riders", "BOT_RIDERS", OPT_INT, &B.riders,
+	     "simulated riders, each posting once per interval"},
+	    {"drivers", "BOT_DRIVERS", OPT_INT, &B.drivers,
+	     "simulated drivers, each posting once per interval"},
+	    {"interval-ms", "BOT_INTERVAL_MS", OPT_INT, &B.interval_ms,
+	     "how often each rider and driver posts"},
+	    {"rate-riders", "BOT_RATE_RIDERS", OPT_INT, &B.rate_riders,
+	     "rider requests per second instead of riders*1000/interval (0: derived)"},
+	    {"rate-drivers", "BOT_RATE_DRIVERS", OPT_INT, &B.rate_drivers,
+	     "driver requests per second instead of drivers*1000/interval (0: derived)"},
+	    {"duration", "BOT_DURATION", OPT_INT, &B.duration_s,
+	     "seconds of sending, then a summary (0: until Ctrl-C)"},
+	    {"url", "BOT_URL", OPT_STR, &B.url,
+	     "the stack's public address (nginx); default from PORT"},
+	    {"ws-path", "BOT_WS_PATH", OPT_STR, &B.ws_path, "websocket path under --url"},
+	    {"no-ws", "BOT_NO_WS", OPT_FLAG, &B.no_ws, "no websocket: no fares, no ratings"},
+	    {"client-id", "BOT_CLIENT_ID", OPT_STR, &B.client_id_opt,
+	     "client_id on requests and hello (default bot-<pid>-<random>)"},
+	    {"area", "BOT_AREA", OPT_INT, &B.area, "coordinates are uniform in [0, area) squared"},
+	    {"json", "BOT_JSON", OPT_FLAG, &B.json,
+	     "print the summary as one JSON object on stdout"},
+	    {"open-loop", "BOT_OPEN_LOOP", OPT_FLAG, &B.open_loop,
+	     "send on schedule without waiting for replies (up to --max-inflight); "
+	     "otherwise a rider/driver whose previous request is in flight sends when it returns"},
+	    {"max-inflight", "BOT_MAX_INFLIGHT", OPT_INT, &B.max_inflight,
+	     "open loop: requests queued or on the wire at most; more are counted unsent"},
+	    {"connections", "BOT_CONNECTIONS", OPT_INT, &B.connections,
+	     "HTTP keep-alive connections"},
+	    {"timeout-ms", "BOT_TIMEOUT_MS", OPT_INT, &B.timeout_ms,
+	     "per-request timeout (a transport error)"},
+	    {"drain-ms", "BOT_DRAIN_MS", OPT_INT, &B.drain_ms,
+	     "after --duration, wait this long for fares and ratings"},
+	    {"seed", "BOT_SEED", OPT_INT, &B.seed, "random seed (0: from the clock)"},
+	    {"progress-s", "BOT_PROGRESS_S", OPT_INT, &B.progress_s,
+	     "a progress line on stderr every N seconds (0: none)"},
+	    {"strict", "BOT_STRICT", OPT_FLAG, &B.strict,
+	     "exit 3 when an accepted rider got no fare though a driver of ours was free "
+	     "with it, or a fare went unrated; waits (bounded) after sending for the last riders "
+	     "to settle"},
+	    {"grace-ms", "BOT_GRACE_MS", OPT_INT, &B.grace_ms,
+	     "a fare may come this long after its rider's TTL and still count as on time"},
+	    {"pair-window-ms", "BOT_PAIR_WINDOW_MS", OPT_INT, &B.window_ms,
+	     "a rider without a fare is lost (not expired) when a driver of ours "
+	     "accepted within this many ms of it also got none"},
+	    {"ping-ms", "BOT_PING_MS", OPT_INT, &B.ping_ms,
+	     "websocket PING (with payload) this often"},
+	    {"dead-ms", "BOT_DEAD_MS", OPT_INT, &B.dead_ms,
+	     "no PONG nor message this long: close the websocket and reconnect"},
+	    {"hotspots", "BOT_HOTSPOTS", OPT_INT, &B.hotspots,
+	     "0: points uniform; N (1-16): 80 % of points within area/20 of one of N random "
+	     "centres"},
+	    {"record", "BOT_RECORD", OPT_STR, &B.record_path,
+	     "write every rider/driver request sent (t_ms, kind, exact body) to FILE as JSON "
+	     "lines, "
+	     "after a header with the seed and settings"},
+	    {"replay", "BOT_REPLAY", OPT_STR, &B.replay_path,
+	     "send the requests of a --record FILE (- for stdin) in order at their recorded pace, "
+	     "client_id rewritten to ours; ends after the last one"},
+	    {"replay-speed", "BOT_REPLAY_SPEED", OPT_STR, &B.replay_speed_opt,
+	     "--replay pace factor: 2 = twice as fast (default 1)"},
+	    {NULL, NULL, 0, NULL, NULL},
 	};
 
 	log_init("bot");
-	rc = opt_parse(argc, argv, opts, "The spamming client: riders and drivers post every interval, fares arrive\n"
-		       "on the websocket, each fare with a token is rated; prints what it measured.");
+	rc = opt_parse(
+	    argc, argv, opts,
+	    "The spamming client: riders and drivers post every interval, fares arrive\n"
+	    "on the websocket, each fare with a token is rated; prints what it measured.");
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	if (B.replay_path && load_replay() < 0)
 		return 2;
 	if (B.replay_path && !B.seed)
-		B.used_seed = B.tr.h.seed;   /* the ratings' random values as recorded */
+		B.used_seed = B.tr.h.seed; /* the ratings' random values as recorded */
 	else
 		B.used_seed = B.seed ? (uint64_t)B.seed : uv_hrtime() ^ ((uint64_t)getpid() << 32);
 	gen_seed(&B.rng, B.used_seed);
@@ -709,8 +768,10 @@ int main(int argc, char **argv)
 	if (!B.http)
 		return 1;
 	if (!B.no_ws) {
-		static const struct wsc_ops ops = { on_ws_message, on_ws_state, on_ws_dropped, on_ws_closed };
-		struct wsc_opts wo = { .ping_ms = B.ping_ms, .dead_ms = B.dead_ms, .seed = gen_u64(&B.rng) };
+		static const struct wsc_ops ops = {on_ws_message, on_ws_state, on_ws_dropped,
+		                                   on_ws_closed};
+		struct wsc_opts wo = {
+		    .ping_ms = B.ping_ms, .dead_ms = B.dead_ms, .seed = gen_u64(&B.rng)};
 		char path[300];
 
 		lws_set_log_level(LLL_ERR, lws_emit);
@@ -725,21 +786,25 @@ int main(int argc, char **argv)
 	B.start_ns = uv_hrtime();
 	B.sending = 1;
 	if (!B.json && B.replay_path)
-		log_info("%s: replaying %zu requests of %s at %gx as client %s (recorded as %s)", B.url,
-			 B.tr.n, B.replay_path, B.replay_speed, B.client_id, B.tr.h.client_id);
+		log_info("%s: replaying %zu requests of %s at %gx as client %s (recorded as %s)",
+		         B.url, B.tr.n, B.replay_path, B.replay_speed, B.client_id,
+		         B.tr.h.client_id);
 	else if (!B.json)
-		log_info("%s: %d riders + %d drivers (%.0f req/s) as client %s; Ctrl-C for the summary",
-			 B.url, B.nent[0], B.nent[1], B.rate[0] + B.rate[1], B.client_id);
+		log_info(
+		    "%s: %d riders + %d drivers (%.0f req/s) as client %s; Ctrl-C for the summary",
+		    B.url, B.nent[0], B.nent[1], B.rate[0] + B.rate[1], B.client_id);
 	uv_timer_start(&B.tick, on_tick, 0, 1);
 	uv_timer_start(&B.housekeeping, on_housekeeping, 1000, 1000);
 	uv_timer_start(&B.drain, on_drain, 20, 20);
 	uv_run(B.loop, UV_RUN_DEFAULT);
 
 	if (B.rec_f) {
-		int bad = B.rec.oom || (B.rec.len && fwrite(B.rec.p, 1, B.rec.len, B.rec_f) != B.rec.len);
+		int bad =
+		    B.rec.oom || (B.rec.len && fwrite(B.rec.p, 1, B.rec.len, B.rec_f) != B.rec.len);
 
 		if (fclose(B.rec_f) != 0 || bad) {
-			fprintf(stderr, "bot: --record %s: could not write the trace\n", B.record_path);
+			fprintf(stderr, "bot: --record %s: could not write the trace\n",
+			        B.record_path);
 			if (!B.exit_code)
 				B.exit_code = 1;
 		}

@@ -10,30 +10,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PEND_ID_MAX 47   /* request ids are "1763800000000-0": far shorter */
+#define PEND_ID_MAX 47 /* request ids are "1763800000000-0": far shorter */
 
 struct pend {
 	char id[PEND_ID_MAX + 1];
-	uint64_t created_us;     /* when the entry was made (for expiry) */
-	uint64_t accepted_us;    /* when the 202 came; 0 if not (yet) */
-	uint64_t fare_us;        /* when the first copy of the fare came; 0 if not (yet) */
-	unsigned rated : 1;      /* a rating was sent for this ride */
+	uint64_t created_us;       /* when the entry was made (for expiry) */
+	uint64_t accepted_us;      /* when the 202 came; 0 if not (yet) */
+	uint64_t fare_us;          /* when the first copy of the fare came; 0 if not (yet) */
+	unsigned rated : 1;        /* a rating was sent for this ride */
 	unsigned latency_done : 1; /* latency was recorded */
 	/* used by ledger.c */
-	unsigned kind : 2;       /* 0 unknown, LEDGER_RIDER, LEDGER_DRIVER */
-	unsigned settled_a : 1;  /* past TTL + grace */
-	unsigned settled_b : 1;  /* past TTL + grace + window: a rider's fate decided */
-	unsigned nofare : 1;     /* settled without a fare (until a late one) */
-	unsigned lost : 1;       /* a rider counted lost (else expired) */
-	uint32_t ttl_ms;         /* from the 202 */
-	struct pend *hnext;      /* hash chain */
-	struct pend *qnext;      /* insertion order */
+	unsigned kind : 2;      /* 0 unknown, LEDGER_RIDER, LEDGER_DRIVER */
+	unsigned settled_a : 1; /* past TTL + grace */
+	unsigned settled_b : 1; /* past TTL + grace + window: a rider's fate decided */
+	unsigned nofare : 1;    /* settled without a fare (until a late one) */
+	unsigned lost : 1;      /* a rider counted lost (else expired) */
+	uint32_t ttl_ms;        /* from the 202 */
+	struct pend *hnext;     /* hash chain */
+	struct pend *qnext;     /* insertion order */
 };
 
 struct pend_map {
-	struct pend **tab;       /* owned */
+	struct pend **tab; /* owned */
 	size_t nbuckets, count;
-	struct pend *head, *tail;  /* oldest first; entries owned by the map */
+	struct pend *head, *tail; /* oldest first; entries owned by the map */
 };
 
 void pend_init(struct pend_map *m);

@@ -6,13 +6,13 @@
 #include <stdio.h>
 
 static const char *const names[] = {
-	"Rahim", "Karim", "Abdul", "Fatema", "Ayesha", "Nusrat", "Tanvir", "Sakib",
-	"Mushfiq", "Tamim", "Rafiq", "Jamal", "Shirin", "Nasrin", "Farhana", "Sumaiya",
-	"Mahmud", "Habib", "Rubel", "Sohel", "Anika", "Tahmina", "Arif", "Imran",
-	"Rezaul", "Shakil", "Mitu", "Rina", "Joya", "Babul", "Kamal", "Jahid",
-	"Sabina", "Parvin", "Hasan", "Mehedi", "Liton", "Shanto", "Moushumi", "Bithi",
+    "Rahim",   "Karim",  "Abdul", "Fatema", "Ayesha", "Nusrat",  "Tanvir",   "Sakib",
+    "Mushfiq", "Tamim",  "Rafiq", "Jamal",  "Shirin", "Nasrin",  "Farhana",  "Sumaiya",
+    "Mahmud",  "Habib",  "Rubel", "Sohel",  "Anika",  "Tahmina", "Arif",     "Imran",
+    "Rezaul",  "Shakil", "Mitu",  "Rina",   "Joya",   "Babul",   "Kamal",    "Jahid",
+    "Sabina",  "Parvin", "Hasan", "Mehedi", "Liton",  "Shanto",  "Moushumi", "Bithi",
 };
-static const char *const cities[] = { "DHA", "CTG", "SYL", "KHU", "RAJ", "BAR", "RNG", "MYM" };
+static const char *const cities[] = {"DHA", "CTG", "SYL", "KHU", "RAJ", "BAR", "RNG", "MYM"};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -70,7 +70,8 @@ void gen_hot_init(struct gen_hot *h, struct gen_rng *r, double area, int n)
 
 static double near(struct gen_rng *r, double c, double spread, double area)
 {
-	double v = c + (gen_unit(r) - gen_unit(r)) * spread;   /* triangular in (c-spread, c+spread) */
+	double v =
+	    c + (gen_unit(r) - gen_unit(r)) * spread; /* triangular in (c-spread, c+spread) */
 
 	v = floor(v * 100) / 100;
 	if (v < 0)
@@ -115,7 +116,7 @@ char *gen_car_number(struct gen_rng *r, char *buf, size_t size)
 		return buf;
 	}
 	snprintf(buf, size, "%s-%02u-%04u", cities[gen_below(r, NELEM(cities))],
-		 11 + gen_below(r, 89), gen_below(r, 10000));
+	         11 + gen_below(r, 89), gen_below(r, 10000));
 	return buf;
 }
 
@@ -132,8 +133,8 @@ static void client(struct sbuf *b, const char *client_id)
 	}
 }
 
-void gen_rider_json(struct sbuf *b, const char *name, struct gen_point loc,
-		    struct gen_point dest, const char *client_id)
+void gen_rider_json(struct sbuf *b, const char *name, struct gen_point loc, struct gen_point dest,
+                    const char *client_id)
 {
 	sbuf_append(b, "{\"name\":", 8);
 	sbuf_json_str(b, name);
@@ -145,8 +146,8 @@ void gen_rider_json(struct sbuf *b, const char *name, struct gen_point loc,
 	sbuf_append(b, "}", 1);
 }
 
-void gen_driver_json(struct sbuf *b, const char *name, const char *car_number,
-		     struct gen_point loc, const char *client_id)
+void gen_driver_json(struct sbuf *b, const char *name, const char *car_number, struct gen_point loc,
+                     const char *client_id)
 {
 	sbuf_append(b, "{\"name\":", 8);
 	sbuf_json_str(b, name);

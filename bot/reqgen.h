@@ -9,8 +9,12 @@
 
 #include "sbuf.h"
 
-struct gen_rng { uint64_t s; };
-struct gen_point { double x, y; };
+struct gen_rng {
+	uint64_t s;
+};
+struct gen_point {
+	double x, y;
+};
 
 /* Any seed works (0 included). */
 void gen_seed(struct gen_rng *r, uint64_t seed);
@@ -25,9 +29,9 @@ struct gen_point gen_point(struct gen_rng *r, double area);
 /* Hot spots (--hotspots N): most points fall near one of N centres. */
 #define GEN_HOT_MAX 16
 struct gen_hot {
-	int n;                        /* 0: none, points are uniform */
-	double frac;                  /* share of points near a centre (0.8) */
-	double spread;                /* at most this far from its centre, per axis */
+	int n;         /* 0: none, points are uniform */
+	double frac;   /* share of points near a centre (0.8) */
+	double spread; /* at most this far from its centre, per axis */
 	struct gen_point c[GEN_HOT_MAX];
 };
 /* n (clamped to 0..GEN_HOT_MAX) centres uniform in the middle 80 % of the
@@ -48,10 +52,10 @@ char *gen_car_number(struct gen_rng *r, char *buf, size_t size);
 
 /* Appends a request body to b (check b->oom). client_id may be NULL or ""
  * (then omitted). Strings are JSON-escaped. */
-void gen_rider_json(struct sbuf *b, const char *name, struct gen_point loc,
-		    struct gen_point dest, const char *client_id);
-void gen_driver_json(struct sbuf *b, const char *name, const char *car_number,
-		     struct gen_point loc, const char *client_id);
+void gen_rider_json(struct sbuf *b, const char *name, struct gen_point loc, struct gen_point dest,
+                    const char *client_id);
+void gen_driver_json(struct sbuf *b, const char *name, const char *car_number, struct gen_point loc,
+                     const char *client_id);
 void gen_rating_json(struct sbuf *b, const char *ride_id, int rating, const char *token);
 
 #endif

@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kinds[] = { "rider", "driver" };
+static const char *const kinds[] = {"rider", "driver"};
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
@@ -27,19 +28,21 @@ static int fail(char *err, size_t errsz, const char *fmt, ...)
 void trace_format_header(struct sbuf *out, const struct trace_hdr *h)
 {
 	sbuf_printf(out, "{\"trace\":\"rs-bot\",\"version\":1,\"seed\":%llu,\"client_id\":",
-		    (unsigned long long)h->seed);
+	            (unsigned long long)h->seed);
 	sbuf_json_str(out, h->client_id);
-	sbuf_printf(out, ",\"riders\":%d,\"drivers\":%d,\"interval_ms\":%d,\"rate_riders\":%d,"
-		    "\"rate_drivers\":%d,\"area\":%d,\"duration_s\":%d,\"open_loop\":%d,\"hotspots\":%d,"
-		    "\"connections\":%d}\n",
-		    h->riders, h->drivers, h->interval_ms, h->rate_riders, h->rate_drivers, h->area,
-		    h->duration_s, h->open_loop, h->hotspots, h->connections);
+	sbuf_printf(
+	    out,
+	    ",\"riders\":%d,\"drivers\":%d,\"interval_ms\":%d,\"rate_riders\":%d,"
+	    "\"rate_drivers\":%d,\"area\":%d,\"duration_s\":%d,\"open_loop\":%d,\"hotspots\":%d,"
+	    "\"connections\":%d}\n",
+	    h->riders, h->drivers, h->interval_ms, h->rate_riders, h->rate_drivers, h->area,
+	    h->duration_s, h->open_loop, h->hotspots, h->connections);
 }
 
 void trace_format_req(struct sbuf *out, uint64_t t_ms, int kind, const char *body, size_t len)
 {
 	sbuf_printf(out, "{\"t_ms\":%llu,\"kind\":\"%s\",\"body\":", (unsigned long long)t_ms,
-		    kinds[kind == TRACE_DRIVER]);
+	            kinds[kind == TRACE_DRIVER]);
 	sbuf_append(out, body, len);
 	sbuf_append(out, "}\n", 2);
 }
@@ -49,8 +52,8 @@ static int valid_id(const char *s)
 	if (!*s)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '_' || *s == '.' || *s == '-'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
 			return 0;
 	return 1;
 }
@@ -60,7 +63,7 @@ static int get_int(json_t *o, const char *key, int *dst, char *err, size_t errsz
 	json_t *v = json_object_get(o, key);
 
 	if (!v)
-		return 0;   /* optional */
+		return 0; /* optional */
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000000)
 		return fail(err, errsz, "header: \"%s\" must be a non-negative integer", key);
 	*dst = (int)json_integer_value(v);
@@ -95,16 +98,19 @@ int trace_parse_header(const char *line, size_t len, struct trace_hdr *h, char *
 	}
 	h->seed = (uint64_t)json_integer_value(v);
 	v = json_object_get(o, "client_id");
-	if (!json_is_string(v) || json_string_length(v) > TRACE_ID_MAX || !valid_id(json_string_value(v))) {
+	if (!json_is_string(v) || json_string_length(v) > TRACE_ID_MAX ||
+	    !valid_id(json_string_value(v))) {
 		fail(err, errsz, "header: \"client_id\" must be 1-64 of [A-Za-z0-9_.-]");
 		goto out;
 	}
 	strcpy(h->client_id, json_string_value(v));
-	if (get_int(o, "riders", &h->riders, err, errsz) || get_int(o, "drivers", &h->drivers, err, errsz) ||
+	if (get_int(o, "riders", &h->riders, err, errsz) ||
+	    get_int(o, "drivers", &h->drivers, err, errsz) ||
 	    get_int(o, "interval_ms", &h->interval_ms, err, errsz) ||
 	    get_int(o, "rate_riders", &h->rate_riders, err, errsz) ||
 	    get_int(o, "rate_drivers", &h->rate_drivers, err, errsz) ||
-	    get_int(o, "area", &h->area, err, errsz) || get_int(o, "duration_s", &h->duration_s, err, errsz) ||
+	    get_int(o, "area", &h->area, err, errsz) ||
+	    get_int(o, "duration_s", &h->duration_s, err, errsz) ||
 	    get_int(o, "open_loop", &h->open_loop, err, errsz) ||
 	    get_int(o, "hotspots", &h->hotspots, err, errsz) ||
 	    get_int(o, "connections", &h->connections, err, errsz))
@@ -139,7 +145,8 @@ int trace_parse_req(const char *line, size_t len, struct trace_req *r, char *err
 	for (int k = 0; k < 2; k++) {
 		size_t n = strlen(kinds[k]);
 
-		if ((size_t)(end - p) >= n && memcmp(p, kinds[k], n) == 0 && p + n < end && p[n] == '"') {
+		if ((size_t)(end - p) >= n && memcmp(p, kinds[k], n) == 0 && p + n < end &&
+		    p[n] == '"') {
 			kind = k;
 			p += n;
 			break;
@@ -155,7 +162,8 @@ int trace_parse_req(const char *line, size_t len, struct trace_req *r, char *err
 	o = json_loadb(p, (size_t)(end - 1 - p), JSON_REJECT_DUPLICATES, &je);
 	if (!o || !json_is_object(o)) {
 		json_decref(o);
-		return fail(err, errsz, "\"body\" is not one JSON object%s%s", o ? "" : ": ", o ? "" : je.text);
+		return fail(err, errsz, "\"body\" is not one JSON object%s%s", o ? "" : ": ",
+		            o ? "" : je.text);
 	}
 	json_decref(o);
 	r->t_ms = t;
@@ -195,9 +203,11 @@ int trace_load(struct trace *t, char *buf, size_t len, char *err, size_t errsz)
 			if (trace_parse_req(p, n, &r, why, sizeof(why)) < 0)
 				return fail(err, errsz, "line %zu: %s", lineno, why);
 			if (t->n && r.t_ms < t->req[t->n - 1].t_ms)
-				return fail(err, errsz, "line %zu: t_ms %llu is before the previous line's %llu",
-					    lineno, (unsigned long long)r.t_ms,
-					    (unsigned long long)t->req[t->n - 1].t_ms);
+				return fail(
+				    err, errsz,
+				    "line %zu: t_ms %llu is before the previous line's %llu",
+				    lineno, (unsigned long long)r.t_ms,
+				    (unsigned long long)t->req[t->n - 1].t_ms);
 			if (t->n == t->cap) {
 				size_t cap = t->cap ? t->cap * 2 : 1024;
 				struct trace_req *q = realloc(t->req, cap * sizeof(*q));
@@ -222,7 +232,7 @@ void trace_free(struct trace *t)
 }
 
 void trace_rewrite_client(struct sbuf *out, const char *body, size_t len, const char *from,
-			  const char *to)
+                          const char *to)
 {
 	char suffix[TRACE_ID_MAX + 20];
 	int n = snprintf(suffix, sizeof(suffix), ",\"client_id\":\"%s\"}", from);

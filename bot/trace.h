@@ -14,13 +14,13 @@
 
 #include "sbuf.h"
 
-enum { TRACE_RIDER = 0, TRACE_DRIVER = 1 };   /* = KIND_RIDER, KIND_DRIVER */
+enum { TRACE_RIDER = 0, TRACE_DRIVER = 1 }; /* = KIND_RIDER, KIND_DRIVER */
 
 #define TRACE_ID_MAX 64
 
 struct trace_hdr {
 	uint64_t seed;
-	char client_id[TRACE_ID_MAX + 1];    /* the client_id the bodies carry */
+	char client_id[TRACE_ID_MAX + 1]; /* the client_id the bodies carry */
 	int riders, drivers, interval_ms, rate_riders, rate_drivers, area, duration_s;
 	int open_loop, hotspots, connections;
 };
@@ -28,7 +28,7 @@ struct trace_hdr {
 struct trace_req {
 	uint64_t t_ms;
 	int kind;
-	const char *body;                    /* into the loaded buffer */
+	const char *body; /* into the loaded buffer */
 	size_t len;
 };
 
@@ -36,7 +36,7 @@ struct trace {
 	struct trace_hdr h;
 	struct trace_req *req;
 	size_t n, cap;
-	char *buf;                           /* owned: the file's text */
+	char *buf; /* owned: the file's text */
 };
 
 /* Append one line (with its newline) to out; check out->oom. */
@@ -58,6 +58,6 @@ void trace_free(struct trace *t);
  * ,"client_id":"<from>"} that id becomes <to>; anything else is copied
  * as it is. Appends to out. */
 void trace_rewrite_client(struct sbuf *out, const char *body, size_t len, const char *from,
-			  const char *to);
+                          const char *to);
 
 #endif

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WSC_MAX_MSG     (1 << 20)
-#define WSC_TICK_MS     250          /* the liveness timer */
-#define WSC_PING_PREFIX "bot"        /* + 5 digits: an 8-byte PING payload */
-#define WSC_KILL_AFTER_MS 2000       /* a liveness close not done by then is forced */
+#define WSC_MAX_MSG       (1 << 20)
+#define WSC_TICK_MS       250   /* the liveness timer */
+#define WSC_PING_PREFIX   "bot" /* + 5 digits: an 8-byte PING payload */
+#define WSC_KILL_AFTER_MS 2000  /* a liveness close not done by then is forced */
 
 struct wsc {
 	uv_loop_t *loop;
@@ -32,15 +32,15 @@ struct wsc {
 	int up, hello_sent, closing;
 	int timers_open;
 	struct sbuf rx;
-	int rx_drop;     /* the current message is over the limit */
-	int failures;    /* connect failures in a row */
+	int rx_drop;  /* the current message is over the limit */
+	int failures; /* connect failures in a row */
 	int port;
 	/* the current connection */
 	uint64_t up_ms, alive_ms, ping_ms, dead_close_ms;
 	uint64_t messages;
 	unsigned ping_seq;
-	int ping_due, dead_close;   /* a PING / a liveness close waits for writable */
-	int peer_code;              /* close code the peer sent, 0: none */
+	int ping_due, dead_close; /* a PING / a liveness close waits for writable */
+	int peer_code;            /* close code the peer sent, 0: none */
 	char peer_reason[124];
 };
 
@@ -53,7 +53,7 @@ static uint64_t now_ms(struct wsc *w)
 
 static int write_hello(struct wsc *w, struct lws *wsi)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	unsigned char *buf;
 	int rc;
 
@@ -99,21 +99,26 @@ static int write_ping(struct wsc *w, struct lws *wsi)
 /* one line per ended connection, then the report and the retry */
 static void ended(struct wsc *w)
 {
-	int code = w->dead_close ? WSC_CLOSE_LIVENESS : w->peer_code ? w->peer_code : WSC_CLOSE_ABNORMAL;
+	int code = w->dead_close  ? WSC_CLOSE_LIVENESS
+	           : w->peer_code ? w->peer_code
+	                          : WSC_CLOSE_ABNORMAL;
 	uint64_t t = now_ms(w);
 	char what[400];
 
 	if (w->dead_close)
 		snprintf(what, sizeof(what), "closed by us: no pong nor message for %llu ms",
-			 (unsigned long long)(t - w->alive_ms));
+		         (unsigned long long)(t - w->alive_ms));
 	else if (w->peer_code)
-		snprintf(what, sizeof(what), "closed by the server: code %d \"%s\"", w->peer_code, w->peer_reason);
+		snprintf(what, sizeof(what), "closed by the server: code %d \"%s\"", w->peer_code,
+		         w->peer_reason);
 	else
 		snprintf(what, sizeof(what), "lost: no close frame (1006)");
-	snprintf(what + strlen(what), sizeof(what) - strlen(what), " after %.1f s up, %llu messages",
-		 (double)(t - w->up_ms) / 1e3, (unsigned long long)w->messages);
+	snprintf(what + strlen(what), sizeof(what) - strlen(what),
+	         " after %.1f s up, %llu messages", (double)(t - w->up_ms) / 1e3,
+	         (unsigned long long)w->messages);
 	if (backoff_down(&w->bo, w->alive_ms))
-		snprintf(what + strlen(what), sizeof(what) - strlen(what), " (it was healthy: backoff reset)");
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+		         " (it was healthy: backoff reset)");
 	if (w->ops.closed)
 		w->ops.closed(w->user, code, w->dead_close ? "" : w->peer_reason);
 	if (w->ops.state)
@@ -121,7 +126,8 @@ static void ended(struct wsc *w)
 	schedule_retry(w, what);
 }
 
-static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len)
 {
 	struct lws_context *ctx = lws_get_context(wsi);
 	struct wsc *w = ctx ? lws_context_user(ctx) : NULL;
@@ -143,7 +149,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		w->peer_reason[0] = 0;
 		backoff_up(&w->bo, w->up_ms);
 		log_info("websocket connected to ws://%s%s%s", w->hostport, w->path,
-			 w->cursor[0] ? " (resuming)" : "");
+		         w->cursor[0] ? " (resuming)" : "");
 		if (w->ops.state)
 			w->ops.state(w->user, 1);
 		lws_callback_on_writable(wsi);
@@ -151,7 +157,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (w->dead_close) {
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)"no pong", 7);
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+			                 (unsigned char *)"no pong", 7);
 			return -1;
 		}
 		if (!w->hello_sent) {
@@ -174,14 +181,17 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		const unsigned char *p = in;
 
 		if (len >= 2) {
-			size_t n = len - 2 < sizeof(w->peer_reason) - 1 ? len - 2 : sizeof(w->peer_reason) - 1;
+			size_t n = len - 2 < sizeof(w->peer_reason) - 1
+			               ? len - 2
+			               : sizeof(w->peer_reason) - 1;
 
 			w->peer_code = (p[0] << 8) | p[1];
-			for (size_t i = 0; i < n; i++)   /* printable only: it goes into a log line */
-				w->peer_reason[i] = p[2 + i] >= 0x20 && p[2 + i] < 0x7f ? (char)p[2 + i] : '?';
+			for (size_t i = 0; i < n; i++) /* printable only: it goes into a log line */
+				w->peer_reason[i] =
+				    p[2 + i] >= 0x20 && p[2 + i] < 0x7f ? (char)p[2 + i] : '?';
 			w->peer_reason[n] = 0;
 		} else {
-			w->peer_code = 1005;   /* a close frame without a code */
+			w->peer_code = 1005; /* a close frame without a code */
 		}
 		return 0;
 	}
@@ -217,8 +227,9 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		char what[400];
 
 		w->wsi = NULL;
-		snprintf(what, sizeof(what), "cannot connect to ws://%.100s%.100s: %.100s (attempt %d)", w->hostport,
-			 w->path, in ? (const char *)in : "error", ++w->failures);
+		snprintf(what, sizeof(what),
+		         "cannot connect to ws://%.100s%.100s: %.100s (attempt %d)", w->hostport,
+		         w->path, in ? (const char *)in : "error", ++w->failures);
 		schedule_retry(w, what);
 		return 0;
 	}
@@ -237,8 +248,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		schedule_retry(w, NULL);
 		return 0;
 
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
@@ -312,12 +322,12 @@ static void on_live(uv_timer_t *t)
 }
 
 struct wsc *wsc_new(uv_loop_t *loop, const char *host, int port, const char *path,
-		    const char *client_id, const struct wsc_ops *ops, const struct wsc_opts *opts,
-		    void *user)
+                    const char *client_id, const struct wsc_ops *ops, const struct wsc_opts *opts,
+                    void *user)
 {
 	struct wsc *w = calloc(1, sizeof(*w));
 	struct lws_context_creation_info info;
-	void *foreign_loops[1] = { loop };
+	void *foreign_loops[1] = {loop};
 
 	if (!w)
 		return NULL;
@@ -347,8 +357,8 @@ struct wsc *wsc_new(uv_loop_t *loop, const char *host, int port, const char *pat
 	if (w->o.healthy_ms <= 0)
 		w->o.healthy_ms = 10000;
 	backoff_init(&w->bo, (uint32_t)w->o.backoff_min_ms, (uint32_t)w->o.backoff_max_ms,
-		     (uint32_t)w->o.healthy_ms, w->o.seed);
-	w->protocols[0] = (struct lws_protocols){ "bot-ws", cb_ws, 0, 65536, 0, NULL, 0 };
+	             (uint32_t)w->o.healthy_ms, w->o.seed);
+	w->protocols[0] = (struct lws_protocols){"bot-ws", cb_ws, 0, 65536, 0, NULL, 0};
 
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;

@@ -41,20 +41,20 @@ struct wsc_ops {
 };
 
 struct wsc_opts {
-	int ping_ms;          /* a PING this often while up (default 5000) */
-	int dead_ms;          /* no PONG nor message this long: close (default 15000) */
-	int backoff_min_ms;   /* first reconnect delay's base (default 200) */
-	int backoff_max_ms;   /* cap of the base (default 10000) */
-	int healthy_ms;       /* alive this long resets the backoff (default 10000) */
-	unsigned long long seed;  /* jitter seed */
+	int ping_ms;             /* a PING this often while up (default 5000) */
+	int dead_ms;             /* no PONG nor message this long: close (default 15000) */
+	int backoff_min_ms;      /* first reconnect delay's base (default 200) */
+	int backoff_max_ms;      /* cap of the base (default 10000) */
+	int healthy_ms;          /* alive this long resets the backoff (default 10000) */
+	unsigned long long seed; /* jitter seed */
 };
 
 /* Creates the lws context on loop and starts connecting. client_id is
  * copied. opts may be NULL (defaults); zero fields take their default. NULL
  * on failure (logged). */
 struct wsc *wsc_new(uv_loop_t *loop, const char *host, int port, const char *path,
-		    const char *client_id, const struct wsc_ops *ops, const struct wsc_opts *opts,
-		    void *user);
+                    const char *client_id, const struct wsc_ops *ops, const struct wsc_opts *opts,
+                    void *user);
 /* Remembers the cursor (a safe id, copied) to resume after on reconnect. */
 void wsc_set_cursor(struct wsc *w, const char *cursor);
 int wsc_connected(const struct wsc *w);

@@ -7,20 +7,20 @@
 
 #include <stddef.h>
 
-#define WSMSG_ID_MAX    96   /* ride ids, request ids, cursors */
+#define WSMSG_ID_MAX    96 /* ride ids, request ids, cursors */
 #define WSMSG_TOKEN_MAX 64
 
 enum wsmsg_type { WSMSG_OTHER, WSMSG_WELCOME, WSMSG_MATCH, WSMSG_ERROR };
 
 struct wsmsg {
 	enum wsmsg_type type;
-	char ride_id[WSMSG_ID_MAX + 1];    /* match */
-	char rider_id[WSMSG_ID_MAX + 1];   /* match: rider.id */
-	char driver_id[WSMSG_ID_MAX + 1];  /* match: driver.id, "" if absent */
-	char token[WSMSG_TOKEN_MAX + 1];   /* match: rating_token, "" when absent */
-	char cursor[WSMSG_ID_MAX + 1];     /* any: "cursor", "" when absent */
-	double fare;                     /* match: fare, 0 when absent */
-	int recovered;                   /* welcome: "recovered" 1/0, -1 when absent */
+	char ride_id[WSMSG_ID_MAX + 1];   /* match */
+	char rider_id[WSMSG_ID_MAX + 1];  /* match: rider.id */
+	char driver_id[WSMSG_ID_MAX + 1]; /* match: driver.id, "" if absent */
+	char token[WSMSG_TOKEN_MAX + 1];  /* match: rating_token, "" when absent */
+	char cursor[WSMSG_ID_MAX + 1];    /* any: "cursor", "" when absent */
+	double fare;                      /* match: fare, 0 when absent */
+	int recovered;                    /* welcome: "recovered" 1/0, -1 when absent */
 };
 
 /* Parses one whole message of len bytes (any bytes). Returns 0 and fills

@@ -30,17 +30,17 @@
 #include <string.h>
 
 struct hub_client {
-	struct hub_client *next;      /* hash chain */
-	struct hub_sock *socks;       /* via hub_sock.cnext */
+	struct hub_client *next; /* hash chain */
+	struct hub_sock *socks;  /* via hub_sock.cnext */
 	char id[V_CLIENT_ID_MAX + 1];
 };
 
 struct hub_sock {
 	struct hub *h;
 	void *user;
-	struct hub_sock *prev, *next;     /* h->all */
-	struct hub_sock *vprev, *vnext;   /* h->viewers */
-	struct hub_sock *cprev, *cnext;   /* client->socks */
+	struct hub_sock *prev, *next;   /* h->all */
+	struct hub_sock *vprev, *vnext; /* h->viewers */
+	struct hub_sock *cprev, *cnext; /* client->socks */
 	struct hub_client *client;
 	char cid[V_CLIENT_ID_MAX + 1];
 	int hello, viewer;
@@ -59,7 +59,7 @@ struct hub_sock {
 	/* batching ("batch":true in the hello): bmsg is the batch frame
 	 * hub_sock_next built, of bq queued messages or, out_ring, of bitems
 	 * ring entries ending before entry brend */
-	int batch, flush_due;    /* flush_due: matches queued, write asked at hub_flush */
+	int batch, flush_due; /* flush_due: matches queued, write asked at hub_flush */
 	struct hub_msg *bmsg;
 	unsigned bq, bitems;
 	uint64_t brend;
@@ -98,14 +98,14 @@ struct hub {
 	size_t nbuckets, nclients;
 	struct hub_entry *ring;
 	unsigned rhead, rlen;
-	uint64_t rbase;          /* number of ring[rhead] */
-	struct streamid floor;   /* every match after it is in the ring */
+	uint64_t rbase;        /* number of ring[rhead] */
+	struct streamid floor; /* every match after it is in the ring */
 	int ready;
 	unsigned flush_due;      /* sockets waiting for hub_flush */
 	struct hub_msg *scratch; /* where batch frames are built (one at a time) */
 	size_t scratch_cap;
 	uint64_t seq;
-	uint64_t now;            /* the latest time given by the caller */
+	uint64_t now; /* the latest time given by the caller */
 	char cursor[STREAMID_STR_MAX];
 	char rx_reason[64];
 	struct rlog rlog[RLOG_N];
@@ -113,7 +113,7 @@ struct hub {
 };
 
 static const char *const drop_names[HUB_DROP_N] = {
-	"slow", "memory", "dead", "closing", "closed", "oom", "overrun",
+    "slow", "memory", "dead", "closing", "closed", "oom", "overrun",
 };
 
 const char *hub_drop_name(enum hub_drop why)
@@ -147,9 +147,9 @@ static void drop(struct hub_sock *s, enum hub_drop why, unsigned long long n)
 	h->c.dropped[why] += n;
 	if (rlog_ok(h, RLOG_DROP + why, &skipped))
 		log_warn("socket of %s%s: %llu message(s) dropped (%s; %llu total)%s",
-			 s->viewer ? "viewer " : "client ", s->cid[0] ? s->cid : "-", n,
-			 drop_names[why], h->c.dropped[why],
-			 skipped ? " (similar lines suppressed)" : "");
+		         s->viewer ? "viewer " : "client ", s->cid[0] ? s->cid : "-", n,
+		         drop_names[why], h->c.dropped[why],
+		         skipped ? " (similar lines suppressed)" : "");
 }
 
 /* ---------------------------------------------------------------- messages */
@@ -262,7 +262,7 @@ static void client_remove(struct hub *h, struct hub_client *c)
 
 static void batch_forget(struct hub_sock *s)
 {
-	s->bmsg = NULL;  /* h->scratch, not owned */
+	s->bmsg = NULL; /* h->scratch, not owned */
 	s->bq = s->bitems = 0;
 }
 
@@ -315,7 +315,7 @@ static int sock_push(struct hub_sock *s, struct hub_msg *m)
 	if (s->qlen >= h->cfg.max_queue_msgs || s->qbytes + m->len > h->cfg.max_queue_bytes) {
 		h->c.slow_closes++;
 		snprintf(why, sizeof(why), "too slow: %u messages (%zu bytes) unsent", s->qlen,
-			 s->qbytes);
+		         s->qbytes);
 		drop(s, HUB_DROP_SLOW, 1);
 		sock_close(s, 1008, why, HUB_DROP_SLOW);
 		return -1;
@@ -557,8 +557,8 @@ static void ring_prune(struct hub *h, uint64_t now)
 		ring_pop(h);
 }
 
-int hub_match(struct hub *h, const char *id, const char *json, size_t len,
-	      const char *rider_client, const char *driver_client, int deliver_now, uint64_t now)
+int hub_match(struct hub *h, const char *id, const char *json, size_t len, const char *rider_client,
+              const char *driver_client, int deliver_now, uint64_t now)
 {
 	struct match_copies mc;
 	struct hub_entry *e;
@@ -575,7 +575,7 @@ int hub_match(struct hub *h, const char *id, const char *json, size_t len,
 		h->c.bad_entries++;
 		if (rlog_ok(h, RLOG_ENTRY, &skipped))
 			log_warn("matches entry %s ignored: %s (%llu so far)%s", id, why,
-				 h->c.bad_entries, skipped ? " (similar lines suppressed)" : "");
+			         h->c.bad_entries, skipped ? " (similar lines suppressed)" : "");
 		return -1;
 	}
 	streamid_format(sid, cursor, STREAMID_STR_MAX);
@@ -737,7 +737,7 @@ int hub_sock_pending(const struct hub_sock *s)
 static void sock_error(struct hub_sock *s, const char *message, const char *field)
 {
 	struct hub *h = s->h;
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	h->c.bad_messages++;
 	msg_error(&b, message, field);
@@ -784,8 +784,8 @@ static void sock_hello(struct hub_sock *s, const char *data, size_t len)
 {
 	struct hub *h = s->h;
 	struct v_hello hello;
-	struct v_error err = { 0 };
-	struct sbuf b = { 0 };
+	struct v_error err = {0};
+	struct sbuf b = {0};
 	struct streamid after;
 	int resume = 0, recovered = -1, batch = 0;
 	unsigned n = 0;
@@ -905,7 +905,7 @@ static void sock_message(struct hub_sock *s, const char *data, size_t len)
 }
 
 int hub_sock_rx(struct hub_sock *s, const void *data, size_t len, int binary, int complete,
-		uint64_t now)
+                uint64_t now)
 {
 	struct hub *h = s->h;
 
@@ -921,7 +921,7 @@ int hub_sock_rx(struct hub_sock *s, const void *data, size_t len, int binary, in
 	if (s->rx_len + len > h->cfg.max_rx) {
 		h->c.closes_policy++;
 		snprintf(h->rx_reason, sizeof(h->rx_reason), "message too large (max %zu bytes)",
-			 h->cfg.max_rx);
+		         h->cfg.max_rx);
 		return 1009;
 	}
 	if (complete && !s->rx_len) {
@@ -956,7 +956,8 @@ static struct hub_msg *resume_next(struct hub_sock *s)
 		/* the ring dropped entries this socket had not been given yet */
 		h->c.overrun_closes++;
 		drop(s, HUB_DROP_OVERRUN, h->rbase - s->rnext);
-		sock_close(s, 1013, "resume overrun by newer matches: resume again", HUB_DROP_OVERRUN);
+		sock_close(s, 1013, "resume overrun by newer matches: resume again",
+		           HUB_DROP_OVERRUN);
 		return NULL;
 	}
 	for (; s->rnext < h->rbase + h->rlen; s->rnext++) {
@@ -978,7 +979,7 @@ static struct hub_msg *resume_next(struct hub_sock *s)
  * h->scratch, reused for every batch (no malloc, no fresh pages per frame):
  * valid until the next batch is built, which is after the glue wrote it. */
 static struct hub_msg *batch_alloc(struct hub *h, size_t items_len, unsigned n,
-				   struct streamid last, unsigned char **p)
+                                   struct streamid last, unsigned char **p)
 {
 	char head[BATCH_HEAD_MAX], cur[STREAMID_STR_MAX];
 	struct hub_msg *m;
@@ -986,8 +987,8 @@ static struct hub_msg *batch_alloc(struct hub *h, size_t items_len, unsigned n,
 	int hl;
 
 	streamid_format(last, cur, STREAMID_STR_MAX);
-	hl = snprintf(head, sizeof(head), "{\"type\":\"matches\",\"count\":%u,\"cursor\":\"%s\",\"items\":[",
-		      n, cur);
+	hl = snprintf(head, sizeof(head),
+	              "{\"type\":\"matches\",\"count\":%u,\"cursor\":\"%s\",\"items\":[", n, cur);
 	len = (size_t)hl + items_len + (n - 1) + 2;
 	if (sizeof(*m) + HUB_PRE + len + 1 > h->scratch_cap) {
 		size_t cap = sizeof(*m) + HUB_PRE + len + 1;
@@ -1089,7 +1090,7 @@ void hub_sock_next(struct hub_sock *s, struct hub_out *out)
 {
 	memset(out, 0, sizeof(*out));
 	s->out_ring = 0;
-	batch_forget(s);  /* a batch built but not sent is built again */
+	batch_forget(s); /* a batch built but not sent is built again */
 	if (!s->close_now && !s->closing && !s->qlen && s->resuming && !s->ping_due) {
 		out->msg = resume_next(s);
 		if (out->msg && s->batch && !(out->msg = batch_from_ring(s, out->msg))) {
@@ -1190,7 +1191,7 @@ void hub_tick(struct hub *h, uint64_t now)
 	h->now = now;
 	ring_prune(h, now);
 	for (s = h->all; s; s = next) {
-		next = s->next;   /* kill may free s */
+		next = s->next; /* kill may free s */
 		if (s->closing) {
 			/* a close frame that could not be written (peer not reading) */
 			if (now >= s->closing_ms + h->cfg.close_grace_ms) {
@@ -1208,11 +1209,11 @@ void hub_tick(struct hub *h, uint64_t now)
 			if (now > s->ping_sent_ms + h->cfg.ping_timeout_ms) {
 				h->c.ping_timeouts++;
 				snprintf(why, sizeof(why), "no pong in %llu ms",
-					 (unsigned long long)h->cfg.ping_timeout_ms);
+				         (unsigned long long)h->cfg.ping_timeout_ms);
 				if (rlog_ok(h, RLOG_PING, &skipped))
 					log_info("socket of %s: %s, closing it%s",
-						 s->cid[0] ? s->cid : "-", why,
-						 skipped ? " (similar lines suppressed)" : "");
+					         s->cid[0] ? s->cid : "-", why,
+					         skipped ? " (similar lines suppressed)" : "");
 				sock_close(s, 1008, why, HUB_DROP_DEAD);
 			}
 		} else if (now >= s->last_rx_ms + h->cfg.ping_ms) {

@@ -31,17 +31,20 @@
 enum hub_msg_kind { HUB_MSG_REPLY, HUB_MSG_MATCH, HUB_MSG_STATS };
 struct hub_msg {
 	unsigned refs;
-	enum hub_msg_kind kind;  /* HUB_MSG_REPLY unless set */
-	struct streamid id;      /* HUB_MSG_MATCH: its stream id (its "cursor") */
+	enum hub_msg_kind kind; /* HUB_MSG_REPLY unless set */
+	struct streamid id;     /* HUB_MSG_MATCH: its stream id (its "cursor") */
 	size_t len;
-	unsigned char buf[];  /* HUB_PRE bytes of headroom, then len bytes, then NUL */
+	unsigned char buf[]; /* HUB_PRE bytes of headroom, then len bytes, then NUL */
 };
 
 /* A copy of text with one reference (the caller's); NULL on OOM. */
 struct hub_msg *hub_msg_new(const char *text, size_t len);
 void hub_msg_ref(struct hub_msg *m);
 void hub_msg_unref(struct hub_msg *m);
-static inline unsigned char *hub_msg_data(struct hub_msg *m) { return m->buf + HUB_PRE; }
+static inline unsigned char *hub_msg_data(struct hub_msg *m)
+{
+	return m->buf + HUB_PRE;
+}
 
 struct hub_ops {
 	/* The socket has something to write (a frame or a close). */
@@ -53,57 +56,57 @@ struct hub_ops {
 };
 
 struct hub_cfg {
-	size_t max_rx;              /* largest message a client may send; default 4096 */
-	unsigned max_queue_msgs;    /* live messages unsent per socket; default 1024 */
-	size_t max_queue_bytes;     /* per socket; default 1 MiB */
-	size_t max_total_bytes;     /* all sockets' queues together; default 256 MiB */
-	unsigned max_errors;        /* invalid messages before the close; default 10 */
-	uint64_t resume_ms;         /* matches kept for resumes; default 60000 */
-	unsigned resume_max;        /* at most this many; default 10000 */
-	uint64_t ping_ms;           /* ping a socket silent this long; default 20000 */
-	uint64_t ping_timeout_ms;   /* no pong by then: closed; default 10000 */
-	uint64_t hello_timeout_ms;  /* no hello by then: closed; default 30000 */
-	uint64_t close_grace_ms;    /* a close not written by then: killed; default 2000 */
-	size_t batch_bytes;         /* a batch frame's items stop at this size (one item
+	size_t max_rx;             /* largest message a client may send; default 4096 */
+	unsigned max_queue_msgs;   /* live messages unsent per socket; default 1024 */
+	size_t max_queue_bytes;    /* per socket; default 1 MiB */
+	size_t max_total_bytes;    /* all sockets' queues together; default 256 MiB */
+	unsigned max_errors;       /* invalid messages before the close; default 10 */
+	uint64_t resume_ms;        /* matches kept for resumes; default 60000 */
+	unsigned resume_max;       /* at most this many; default 10000 */
+	uint64_t ping_ms;          /* ping a socket silent this long; default 20000 */
+	uint64_t ping_timeout_ms;  /* no pong by then: closed; default 10000 */
+	uint64_t hello_timeout_ms; /* no hello by then: closed; default 30000 */
+	uint64_t close_grace_ms;   /* a close not written by then: killed; default 2000 */
+	size_t batch_bytes;        /* a batch frame's items stop at this size (one item
 				     * larger than it still goes, alone); default 65536 */
-	int batch_defer;            /* 1: a batching socket's first queued match asks
+	int batch_defer;           /* 1: a batching socket's first queued match asks
 				     * for a write at the next hub_flush, not at once */
 };
 
 /* Why messages were thrown away (hub_counters.dropped). */
 enum hub_drop {
-	HUB_DROP_SLOW,      /* queued for a socket closed for being too slow */
-	HUB_DROP_MEMORY,    /* queued for a socket closed at the total memory cap */
-	HUB_DROP_DEAD,      /* queued for a socket closed for not answering pings */
-	HUB_DROP_CLOSING,   /* for a socket already closing */
-	HUB_DROP_CLOSED,    /* still queued when the connection went away */
-	HUB_DROP_OOM,       /* out of memory */
-	HUB_DROP_OVERRUN,   /* a resume overrun by the ring: closed, to resume again */
+	HUB_DROP_SLOW,    /* queued for a socket closed for being too slow */
+	HUB_DROP_MEMORY,  /* queued for a socket closed at the total memory cap */
+	HUB_DROP_DEAD,    /* queued for a socket closed for not answering pings */
+	HUB_DROP_CLOSING, /* for a socket already closing */
+	HUB_DROP_CLOSED,  /* still queued when the connection went away */
+	HUB_DROP_OOM,     /* out of memory */
+	HUB_DROP_OVERRUN, /* a resume overrun by the ring: closed, to resume again */
 	HUB_DROP_N
 };
 /* "slow", "memory", ... (for metrics labels and logs). */
 const char *hub_drop_name(enum hub_drop why);
 
 struct hub_counters {
-	unsigned long long sockets, clients, viewers, client_ids;   /* gauges */
-	unsigned long long held;          /* hellos waiting for the ring (gauge) */
-	unsigned long long queued_bytes;  /* bytes in all queues (gauge) */
-	unsigned long long pushed;        /* match and stats messages written (live and resumed;
+	unsigned long long sockets, clients, viewers, client_ids; /* gauges */
+	unsigned long long held;         /* hellos waiting for the ring (gauge) */
+	unsigned long long queued_bytes; /* bytes in all queues (gauge) */
+	unsigned long long pushed;       /* match and stats messages written (live and resumed;
 					   * a batch counts each of its matches) */
-	unsigned long long resumed;       /* of which matches replayed to resuming sockets */
-	unsigned long long batches;       /* batch frames written ({"type":"matches"}) */
-	unsigned long long replies;       /* welcome, pong and error frames written */
-	unsigned long long dropped[HUB_DROP_N];  /* frames thrown away, by reason */
-	unsigned long long slow_closes;   /* sockets closed because their queue was full */
-	unsigned long long memory_closes; /* sockets closed at the total memory cap */
-	unsigned long long overrun_closes;/* resuming sockets the ring overtook */
-	unsigned long long unrecovered;   /* resumes told recovered:false (a gap) */
-	unsigned long long matches, stats, bad_entries;  /* from the streams */
-	unsigned long long bad_messages;  /* client messages answered with an error */
+	unsigned long long resumed;      /* of which matches replayed to resuming sockets */
+	unsigned long long batches;      /* batch frames written ({"type":"matches"}) */
+	unsigned long long replies;      /* welcome, pong and error frames written */
+	unsigned long long dropped[HUB_DROP_N]; /* frames thrown away, by reason */
+	unsigned long long slow_closes;         /* sockets closed because their queue was full */
+	unsigned long long memory_closes;       /* sockets closed at the total memory cap */
+	unsigned long long overrun_closes;      /* resuming sockets the ring overtook */
+	unsigned long long unrecovered;         /* resumes told recovered:false (a gap) */
+	unsigned long long matches, stats, bad_entries; /* from the streams */
+	unsigned long long bad_messages;                /* client messages answered with an error */
 	unsigned long long closes_policy; /* closed for garbage, size, binary, hello timeout */
 	unsigned long long ping_timeouts;
-	unsigned long long kills;         /* closes that could not be written in time */
-	unsigned long long ring;          /* matches kept for resumes (gauge) */
+	unsigned long long kills; /* closes that could not be written in time */
+	unsigned long long ring;  /* matches kept for resumes (gauge) */
 };
 
 struct hub;
@@ -131,8 +134,8 @@ int hub_ready(const struct hub *h);
  * copy; a resuming socket gets it from the ring in its turn. id must be
  * greater than the previous one. 0, or -1 when the entry is malformed
  * (logged and counted, nothing sent). */
-int hub_match(struct hub *h, const char *id, const char *json, size_t len,
-	      const char *rider_client, const char *driver_client, int deliver, uint64_t now);
+int hub_match(struct hub *h, const char *id, const char *json, size_t len, const char *rider_client,
+              const char *driver_client, int deliver, uint64_t now);
 /* A stats message: queued unchanged to every viewer. */
 void hub_stats(struct hub *h, const char *json, size_t len);
 /* Asks for a write on every batching socket that got matches since the last
@@ -156,7 +159,7 @@ void hub_sock_free(struct hub_sock *s);
  * or a websocket close code: close now, with hub_sock_close_reason(). Any
  * frame counts as a sign of life. */
 int hub_sock_rx(struct hub_sock *s, const void *data, size_t len, int binary, int complete,
-		uint64_t now);
+                uint64_t now);
 /* The glue saw a protocol violation the hub cannot (an unmasked frame):
  * close now with code and reason (counted as a policy close). */
 void hub_sock_fail(struct hub_sock *s, int code, const char *reason);
@@ -166,11 +169,11 @@ void hub_sock_alive(struct hub_sock *s, uint64_t now);
 enum hub_out_kind { HUB_OUT_NONE, HUB_OUT_TEXT, HUB_OUT_PING, HUB_OUT_CLOSE };
 struct hub_out {
 	enum hub_out_kind kind;
-	struct hub_msg *msg;   /* HUB_OUT_TEXT: borrowed until hub_sock_sent; a batch
+	struct hub_msg *msg; /* HUB_OUT_TEXT: borrowed until hub_sock_sent; a batch
 				* frame only until the next hub_sock_next (of any socket):
 				* write it at once */
-	int close_code;        /* HUB_OUT_CLOSE */
-	const char *reason;    /* HUB_OUT_CLOSE */
+	int close_code;      /* HUB_OUT_CLOSE */
+	const char *reason;  /* HUB_OUT_CLOSE */
 };
 /* What to write next: a close, a ping, the next queued message, or the next
  * missed match of a resume (taken from the ring as the socket drains). For a

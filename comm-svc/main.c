@@ -30,7 +30,7 @@
 _Static_assert(HUB_PRE >= LWS_PRE, "hub headroom too small for lws");
 
 #define WRITES_PER_CALLBACK 32
-#define READ_BATCH 256       /* XREAD COUNT */
+#define READ_BATCH          256 /* XREAD COUNT */
 
 struct comm {
 	uv_loop_t *loop;
@@ -39,7 +39,8 @@ struct comm {
 	struct rconn *reader, *cmd;
 	uv_timer_t tick, flush;
 	int loaded, loading, reading;
-	char last_matches[STREAMID_STR_MAX], last_stats[STREAMID_STR_MAX], load_floor[STREAMID_STR_MAX];
+	char last_matches[STREAMID_STR_MAX], last_stats[STREAMID_STR_MAX],
+	    load_floor[STREAMID_STR_MAX];
 	int block_ms, resume_ms, resume_max;
 	unsigned long long read_errors;
 };
@@ -59,7 +60,7 @@ struct comm_pss {
 #define GUARD_FDS 65536
 struct guard {
 	struct wsg g;
-	struct lws *wsi;    /* while a websocket */
+	struct lws *wsi; /* while a websocket */
 };
 static struct guard *guards[GUARD_FDS];
 
@@ -99,7 +100,7 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 	if (n > 0 && (gd = guard_of(fd)) && wsg_feed(&gd->g, buf, (size_t)n))
 		guard_violation(gd, "frames from a client must be masked");
 	else if (n == 0 && (gd = guard_of(fd)) && !gd->wsi)
-		wsg_reset(&gd->g);      /* the peer closed: the next connection on fd starts afresh */
+		wsg_reset(&gd->g); /* the peer closed: the next connection on fd starts afresh */
 	return n;
 }
 
@@ -134,7 +135,7 @@ static void op_kill(void *user)
 static int close_with(struct lws *wsi, int code, const char *reason)
 {
 	lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason,
-			 reason ? strlen(reason) : 0);
+	                 reason ? strlen(reason) : 0);
 	return -1;
 }
 
@@ -177,12 +178,12 @@ static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 			/* with a payload: lws 4.1 never reports an empty pong */
 			unsigned char buf[LWS_PRE + 32];
 			int n = snprintf((char *)buf + LWS_PRE, 32, "%llu",
-					 (unsigned long long)svc_now_ms());
+			                 (unsigned long long)svc_now_ms());
 
 			if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_PING) < n)
 				return -1;
 		} else if (lws_write(wsi, hub_msg_data(out.msg), out.msg->len, LWS_WRITE_TEXT) <
-			   (int)out.msg->len) {
+		           (int)out.msg->len) {
 			return -1;
 		}
 		hub_sock_sent(s, out.kind);
@@ -194,7 +195,8 @@ static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 	return 0;
 }
 
-static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len)
 {
 	struct comm_pss *pss = user;
 	struct comm *c;
@@ -225,10 +227,11 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		if (!pss->sock)
 			return -1;
 		code = hub_sock_rx(pss->sock, in, len, lws_frame_is_binary(wsi),
-				   lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi),
-				   svc_now_ms());
+		                   lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi),
+		                   svc_now_ms());
 		if (code) {
-			log_info("closing a websocket (%d): %s", code, hub_sock_close_reason(pss->sock));
+			log_info("closing a websocket (%d): %s", code,
+			         hub_sock_close_reason(pss->sock));
 			return close_with(wsi, code, hub_sock_close_reason(pss->sock));
 		}
 		return 0;
@@ -256,14 +259,12 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		return 0;
 	}
 
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
 static const struct lws_protocols ws_protocol = {
-	"communication", cb_ws, sizeof(struct comm_pss), 4096, 0, NULL, 0
-};
+    "communication", cb_ws, sizeof(struct comm_pss), 4096, 0, NULL, 0};
 
 /* ---------------------------------------------------------------- Redis */
 
@@ -284,7 +285,7 @@ static void take_match(struct comm *c, const redisReply *e, int deliver)
 		return;
 	}
 	hub_match(c->hub, e->element[0]->str, json->str, json->len, rcl ? rcl->str : "",
-		  dcl ? dcl->str : "", deliver, svc_now_ms());
+	          dcl ? dcl->str : "", deliver, svc_now_ms());
 }
 
 static void take_stats(struct comm *c, const redisReply *e)
@@ -337,8 +338,10 @@ static void start_read(struct comm *c)
 {
 	if (!c->loaded || c->reading || !c->reader || !rconn_up(c->reader))
 		return;
-	if (rconn_cmd(c->reader, on_read, c, "XREAD COUNT %d BLOCK %d STREAMS " RS_STREAM_MATCHES " " RS_STREAM_STATS " %s %s",
-		      READ_BATCH, c->block_ms, c->last_matches, c->last_stats) == 0)
+	if (rconn_cmd(c->reader, on_read, c,
+	              "XREAD COUNT %d BLOCK %d STREAMS " RS_STREAM_MATCHES " " RS_STREAM_STATS
+	              " %s %s",
+	              READ_BATCH, c->block_ms, c->last_matches, c->last_stats) == 0)
 		c->reading = 1;
 }
 
@@ -369,7 +372,7 @@ static void on_load(struct rconn *rc, redisReply *r, void *priv)
 	else
 		hub_set_ready(c->hub, c->load_floor);
 	log_info("%zu recent matches loaded for resumes; reading matches after %s", r->elements,
-		 c->last_matches);
+	         c->last_matches);
 	start_read(c);
 }
 
@@ -383,8 +386,8 @@ static void start_load(struct comm *c)
 	/* no entry yet: XREAD from this point on misses nothing */
 	snprintf(c->last_matches, sizeof(c->last_matches), "%llu-0", since);
 	snprintf(c->load_floor, sizeof(c->load_floor), "%llu-0", since);
-	if (rconn_cmd(c->cmd, on_load, c, "XREVRANGE " RS_STREAM_MATCHES " + %llu-0 COUNT %d", since,
-		      c->resume_max) == 0)
+	if (rconn_cmd(c->cmd, on_load, c, "XREVRANGE " RS_STREAM_MATCHES " + %llu-0 COUNT %d",
+	              since, c->resume_max) == 0)
 		c->loading = 1;
 }
 
@@ -429,41 +432,41 @@ static void comm_metrics(struct sbuf *out, void *app)
 	const struct hub_counters *k = hub_counters(c->hub);
 
 	sbuf_printf(out,
-		    "# TYPE comm_sockets gauge\ncomm_sockets %llu\n"
-		    "# TYPE comm_clients gauge\ncomm_clients %llu\n"
-		    "# TYPE comm_client_ids gauge\ncomm_client_ids %llu\n"
-		    "# TYPE comm_viewers gauge\ncomm_viewers %llu\n"
-		    "# TYPE comm_held_hellos gauge\ncomm_held_hellos %llu\n"
-		    "# TYPE comm_queued_bytes gauge\ncomm_queued_bytes %llu\n"
-		    "# TYPE comm_pushed_total counter\ncomm_pushed_total %llu\n"
-		    "# TYPE comm_resumed_total counter\ncomm_resumed_total %llu\n"
-		    "# TYPE comm_batches_total counter\ncomm_batches_total %llu\n"
-		    "# TYPE comm_replies_total counter\ncomm_replies_total %llu\n",
-		    k->sockets, k->clients, k->client_ids, k->viewers, k->held, k->queued_bytes,
-		    k->pushed, k->resumed, k->batches, k->replies);
+	            "# TYPE comm_sockets gauge\ncomm_sockets %llu\n"
+	            "# TYPE comm_clients gauge\ncomm_clients %llu\n"
+	            "# TYPE comm_client_ids gauge\ncomm_client_ids %llu\n"
+	            "# TYPE comm_viewers gauge\ncomm_viewers %llu\n"
+	            "# TYPE comm_held_hellos gauge\ncomm_held_hellos %llu\n"
+	            "# TYPE comm_queued_bytes gauge\ncomm_queued_bytes %llu\n"
+	            "# TYPE comm_pushed_total counter\ncomm_pushed_total %llu\n"
+	            "# TYPE comm_resumed_total counter\ncomm_resumed_total %llu\n"
+	            "# TYPE comm_batches_total counter\ncomm_batches_total %llu\n"
+	            "# TYPE comm_replies_total counter\ncomm_replies_total %llu\n",
+	            k->sockets, k->clients, k->client_ids, k->viewers, k->held, k->queued_bytes,
+	            k->pushed, k->resumed, k->batches, k->replies);
 	sbuf_printf(out, "# TYPE comm_dropped_total counter\n");
 	for (int i = 0; i < HUB_DROP_N; i++)
 		sbuf_printf(out, "comm_dropped_total{reason=\"%s\"} %llu\n",
-			    hub_drop_name((enum hub_drop)i), k->dropped[i]);
-	sbuf_printf(out,
-		    "# TYPE comm_slow_closes_total counter\ncomm_slow_closes_total %llu\n"
-		    "# TYPE comm_memory_closes_total counter\ncomm_memory_closes_total %llu\n"
-		    "# TYPE comm_overrun_closes_total counter\ncomm_overrun_closes_total %llu\n"
-		    "# TYPE comm_unrecovered_resumes_total counter\ncomm_unrecovered_resumes_total %llu\n"
-		    "# TYPE comm_matches_total counter\ncomm_matches_total %llu\n"
-		    "# TYPE comm_stats_total counter\ncomm_stats_total %llu\n"
-		    "# TYPE comm_bad_entries_total counter\ncomm_bad_entries_total %llu\n"
-		    "# TYPE comm_bad_messages_total counter\ncomm_bad_messages_total %llu\n"
-		    "# TYPE comm_policy_closes_total counter\ncomm_policy_closes_total %llu\n"
-		    "# TYPE comm_ping_timeouts_total counter\ncomm_ping_timeouts_total %llu\n"
-		    "# TYPE comm_kills_total counter\ncomm_kills_total %llu\n"
-		    "# TYPE comm_resume_ring gauge\ncomm_resume_ring %llu\n"
-		    "# TYPE comm_ready gauge\ncomm_ready %d\n"
-		    "# TYPE redis_up gauge\nredis_up %d\n",
-		    k->slow_closes, k->memory_closes, k->overrun_closes, k->unrecovered,
-		    k->matches, k->stats, k->bad_entries, k->bad_messages, k->closes_policy,
-		    k->ping_timeouts, k->kills, k->ring, hub_ready(c->hub),
-		    rconn_up(c->reader) && rconn_up(c->cmd));
+		            hub_drop_name((enum hub_drop)i), k->dropped[i]);
+	sbuf_printf(
+	    out,
+	    "# TYPE comm_slow_closes_total counter\ncomm_slow_closes_total %llu\n"
+	    "# TYPE comm_memory_closes_total counter\ncomm_memory_closes_total %llu\n"
+	    "# TYPE comm_overrun_closes_total counter\ncomm_overrun_closes_total %llu\n"
+	    "# TYPE comm_unrecovered_resumes_total counter\ncomm_unrecovered_resumes_total %llu\n"
+	    "# TYPE comm_matches_total counter\ncomm_matches_total %llu\n"
+	    "# TYPE comm_stats_total counter\ncomm_stats_total %llu\n"
+	    "# TYPE comm_bad_entries_total counter\ncomm_bad_entries_total %llu\n"
+	    "# TYPE comm_bad_messages_total counter\ncomm_bad_messages_total %llu\n"
+	    "# TYPE comm_policy_closes_total counter\ncomm_policy_closes_total %llu\n"
+	    "# TYPE comm_ping_timeouts_total counter\ncomm_ping_timeouts_total %llu\n"
+	    "# TYPE comm_kills_total counter\ncomm_kills_total %llu\n"
+	    "# TYPE comm_resume_ring gauge\ncomm_resume_ring %llu\n"
+	    "# TYPE comm_ready gauge\ncomm_ready %d\n"
+	    "# TYPE redis_up gauge\nredis_up %d\n",
+	    k->slow_closes, k->memory_closes, k->overrun_closes, k->unrecovered, k->matches,
+	    k->stats, k->bad_entries, k->bad_messages, k->closes_policy, k->ping_timeouts, k->kills,
+	    k->ring, hub_ready(c->hub), rconn_up(c->reader) && rconn_up(c->cmd));
 }
 
 static void on_tick_closed(uv_handle_t *h)
@@ -492,8 +495,8 @@ static void comm_stop(void *priv)
 
 int main(int argc, char **argv)
 {
-	struct comm c = { .block_ms = 1000, .resume_ms = 60000, .resume_max = 10000 };
-	struct hub_cfg cfg = { 0 };
+	struct comm c = {.block_ms = 1000, .resume_ms = 60000, .resume_max = 10000};
+	struct hub_cfg cfg = {0};
 	const char *listen = "127.0.0.1", *redis_addr = NULL;
 	int port = cfg_stack_port(RS_PORT_COMM), redis_port = cfg_stack_port(RS_PORT_REDIS);
 	int max_message = 4096, queue_max = 1024, queue_bytes = 1024 * 1024, max_errors = 10;
@@ -501,43 +504,60 @@ int main(int argc, char **argv)
 	int ping_ms = 20000, ping_timeout_ms = 10000, hello_timeout_ms = 30000;
 	char redis_host[128];
 	struct opt opts[] = {
-		{ "listen", "LISTEN", OPT_STR, &listen, "address to listen on" },
-		{ "port", NULL, OPT_INT, &port, "port to listen on (PORT+40)" },
-		{ "redis", "REDIS_ADDR", OPT_STR, &redis_addr, "Redis host:port (default 127.0.0.1:PORT+1)" },
-		{ "max-message", NULL, OPT_INT, &max_message, "largest client message in bytes; larger closes with 1009" },
-		{ "queue-max", NULL, OPT_INT, &queue_max, "unsent live messages per socket before it is closed as too slow (1008; it may resume)" },
-		{ "queue-bytes", NULL, OPT_INT, &queue_bytes, "unsent bytes per socket before it is closed as too slow" },
-		{ "queue-total-mb", NULL, OPT_INT, &queue_total_mb, "MiB queued for all sockets together; past it the socket pushed to is closed (1013)" },
-		{ "close-grace-ms", NULL, OPT_INT, &close_grace_ms, "a close frame not written by then (peer not reading): the socket is cut" },
-		{ "batch-bytes", NULL, OPT_INT, &batch_bytes, "a batch frame (hello \"batch\":true) carries matches up to this many bytes" },
-		{ "batch-ms", "COMM_BATCH_MS", OPT_INT, &batch_ms, "a batching socket's matches wait up to this long to go out as one frame (0: written at once)" },
-		{ "max-errors", NULL, OPT_INT, &max_errors, "invalid messages before a socket is closed (1008)" },
-		{ "resume-ms", "COMM_RESUME_MS", OPT_INT, &c.resume_ms, "how long matches are kept for resumes" },
-		{ "resume-max", NULL, OPT_INT, &c.resume_max, "at most this many matches kept for resumes" },
-		{ "ping-ms", "COMM_PING_MS", OPT_INT, &ping_ms, "ping a socket that has been quiet this long" },
-		{ "ping-timeout-ms", "COMM_PING_TIMEOUT_MS", OPT_INT, &ping_timeout_ms, "close (1008) a socket that has not answered a ping by then" },
-		{ "hello-timeout-ms", NULL, OPT_INT, &hello_timeout_ms, "close a socket that has not said hello by then" },
-		{ "block-ms", NULL, OPT_INT, &c.block_ms, "XREAD BLOCK timeout" },
-		{ NULL, NULL, 0, NULL, NULL },
+	    {"listen", "LISTEN", OPT_STR, &listen, "address to listen on"},
+	    {"port", NULL, OPT_INT, &port, "port to listen on (PORT+40)"},
+	    {"redis", "REDIS_ADDR", OPT_STR, &redis_addr,
+	     "Redis host:port (default 127.0.0.1:PORT+1)"},
+	    {"max-message", NULL, OPT_INT, &max_message,
+	     "largest client message in bytes; larger closes with 1009"},
+	    {"queue-max", NULL, OPT_INT, &queue_max,
+	     "unsent live messages per socket before it is closed as too slow (1008; it may "
+	     "resume)"},
+	    {"queue-bytes", NULL, OPT_INT, &queue_bytes,
+	     "unsent bytes per socket before it is closed as too slow"},
+	    {"queue-total-mb", NULL, OPT_INT, &queue_total_mb,
+	     "MiB queued for all sockets together; past it the socket pushed to is closed (1013)"},
+	    {"close-grace-ms", NULL, OPT_INT, &close_grace_ms,
+	     "a close frame not written by then (peer not reading): the socket is cut"},
+	    {"batch-bytes", NULL, OPT_INT, &batch_bytes,
+	     "a batch frame (hello \"batch\":true) carries matches up to this many bytes"},
+	    {"batch-ms", "COMM_BATCH_MS", OPT_INT, &batch_ms,
+	     "a batching socket's matches wait up to this long to go out as one frame (0: written "
+	     "at once)"},
+	    {"max-errors", NULL, OPT_INT, &max_errors,
+	     "invalid messages before a socket is closed (1008)"},
+	    {"resume-ms", "COMM_RESUME_MS", OPT_INT, &c.resume_ms,
+	     "how long matches are kept for resumes"},
+	    {"resume-max", NULL, OPT_INT, &c.resume_max,
+	     "at most this many matches kept for resumes"},
+	    {"ping-ms", "COMM_PING_MS", OPT_INT, &ping_ms,
+	     "ping a socket that has been quiet this long"},
+	    {"ping-timeout-ms", "COMM_PING_TIMEOUT_MS", OPT_INT, &ping_timeout_ms,
+	     "close (1008) a socket that has not answered a ping by then"},
+	    {"hello-timeout-ms", NULL, OPT_INT, &hello_timeout_ms,
+	     "close a socket that has not said hello by then"},
+	    {"block-ms", NULL, OPT_INT, &c.block_ms, "XREAD BLOCK timeout"},
+	    {NULL, NULL, 0, NULL, NULL},
 	};
-	const struct http_route routes[] = { { NULL, NULL, 0, NULL } };
+	const struct http_route routes[] = {{NULL, NULL, 0, NULL}};
 	int rc;
 
 	log_init("comm-svc");
-	rc = opt_parse(argc, argv, opts,
-		       "Websocket hub for GET /communication: clients say hello with their client_id\n"
-		       "(or as viewers); matches from the Redis stream `matches` are pushed to the\n"
-		       "rider's and driver's clients and to every viewer (rating_token only to the\n"
-		       "rider's client), stats from `stats` to viewers; resumes from a cursor.\n"
-		       "Also /healthz (503 while Redis is down) and /metrics on the same port.");
+	rc = opt_parse(
+	    argc, argv, opts,
+	    "Websocket hub for GET /communication: clients say hello with their client_id\n"
+	    "(or as viewers); matches from the Redis stream `matches` are pushed to the\n"
+	    "rider's and driver's clients and to every viewer (rating_token only to the\n"
+	    "rider's client), stats from `stats` to viewers; resumes from a cursor.\n"
+	    "Also /healthz (503 while Redis is down) and /metrics on the same port.");
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
 		return 2;
 	if (max_message < 64 || queue_max < 1 || queue_bytes < 1024 || max_errors < 1 ||
 	    c.resume_ms < 1 || c.resume_max < 1 || ping_ms < 100 || ping_timeout_ms < 100 ||
-	    hello_timeout_ms < 100 || c.block_ms < 1 || queue_total_mb < 1 || close_grace_ms < 100 ||
-	    batch_bytes < 1024 || batch_ms < 0 || batch_ms > 1000) {
+	    hello_timeout_ms < 100 || c.block_ms < 1 || queue_total_mb < 1 ||
+	    close_grace_ms < 100 || batch_bytes < 1024 || batch_ms < 0 || batch_ms > 1000) {
 		log_error("a limit is out of range (see --help)");
 		return 2;
 	}
@@ -557,7 +577,7 @@ int main(int argc, char **argv)
 	snprintf(c.last_stats, sizeof(c.last_stats), "$");
 
 	c.loop = uv_default_loop();
-	c.hub = hub_new(&cfg, &(struct hub_ops){ op_want_write, op_kill });
+	c.hub = hub_new(&cfg, &(struct hub_ops){op_want_write, op_kill});
 	if (!c.hub) {
 		log_error("out of memory");
 		return 1;
@@ -570,17 +590,25 @@ int main(int argc, char **argv)
 	c.flush.data = &c;
 	if (batch_ms > 0)
 		uv_timer_start(&c.flush, on_flush, (uint64_t)batch_ms, (uint64_t)batch_ms);
-	c.reader = rconn_new(c.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
-							   .name = "redis-read",
-							   .dead_ms = c.block_ms + 3000,
-							   .on_state = on_redis_state, .priv = &c });
-	c.cmd = rconn_new(c.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
-							.name = "redis", .on_state = on_redis_state,
-							.priv = &c });
-	c.http = http_server_new(c.loop, &(struct http_server_opts){
-						  .name = "comm-svc", .host = listen, .port = port,
-						  .routes = routes, .app = &c, .healthy = comm_healthy,
-						  .metrics = comm_metrics, .ws_protocol = &ws_protocol });
+	c.reader = rconn_new(c.loop, &(struct rconn_opts){.host = redis_host,
+	                                                  .port = redis_port,
+	                                                  .name = "redis-read",
+	                                                  .dead_ms = c.block_ms + 3000,
+	                                                  .on_state = on_redis_state,
+	                                                  .priv = &c});
+	c.cmd = rconn_new(c.loop, &(struct rconn_opts){.host = redis_host,
+	                                               .port = redis_port,
+	                                               .name = "redis",
+	                                               .on_state = on_redis_state,
+	                                               .priv = &c});
+	c.http = http_server_new(c.loop, &(struct http_server_opts){.name = "comm-svc",
+	                                                            .host = listen,
+	                                                            .port = port,
+	                                                            .routes = routes,
+	                                                            .app = &c,
+	                                                            .healthy = comm_healthy,
+	                                                            .metrics = comm_metrics,
+	                                                            .ws_protocol = &ws_protocol});
 	if (!c.reader || !c.cmd || !c.http) {
 		comm_stop(&c);
 		uv_run(c.loop, UV_RUN_DEFAULT);

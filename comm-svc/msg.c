@@ -51,7 +51,8 @@ static size_t skip_value(const char *s, size_t i, size_t n)
 				return i;
 			if (--depth == 0)
 				return i + 1;
-		} else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+		} else if (depth == 0 &&
+		           (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
 			return i;
 		}
 	}
@@ -62,7 +63,7 @@ static size_t skip_value(const char *s, size_t i, size_t n)
  * [*cut_from, *cut_to) to the bytes to remove (member plus one comma) and
  * returns 0; -1 when absent. *close is set to the index of the final '}'. */
 static int find_member(const char *s, size_t n, const char *key, size_t *cut_from, size_t *cut_to,
-		       size_t *close, int *members)
+                       size_t *close, int *members)
 {
 	size_t klen = strlen(key), i = skip_ws(s, 0, n), prev_end = 0;
 	int found = -1, count = 0;
@@ -108,7 +109,7 @@ static int find_member(const char *s, size_t n, const char *key, size_t *cut_fro
 
 /* text[0..close) + [,]"cursor":"<cursor>" + text[close..n) */
 static char *with_cursor(const char *s, size_t n, size_t close, int nonempty, const char *cursor,
-			 size_t *out_len)
+                         size_t *out_len)
 {
 	size_t clen = strlen(cursor), add = (nonempty ? 1 : 0) + 10 + clen + 1;
 	char *p = malloc(n + add + 1), *q = p;
@@ -132,7 +133,7 @@ static char *with_cursor(const char *s, size_t n, size_t close, int nonempty, co
 }
 
 int match_rewrite(const char *json, size_t len, const char *cursor, struct match_copies *out,
-		  const char **why)
+                  const char **why)
 {
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *v;
@@ -194,10 +195,11 @@ int match_rewrite(const char *json, size_t len, const char *cursor, struct match
 		int smembers = 0;
 
 		find_member(stripped, slen, "", &f, &t, &sclose, &smembers);
-		c.without_token = with_cursor(stripped, slen, sclose, smembers > 0, cursor,
-					      &c.without_len);
+		c.without_token =
+		    with_cursor(stripped, slen, sclose, smembers > 0, cursor, &c.without_len);
 	} else {
-		c.without_token = with_cursor(json, len, close, members > 0, cursor, &c.without_len);
+		c.without_token =
+		    with_cursor(json, len, close, members > 0, cursor, &c.without_len);
 	}
 	if (!c.with_token || !c.without_token) {
 		match_copies_free(&c);
@@ -231,7 +233,7 @@ void msg_error(struct sbuf *b, const char *message, const char *field)
 }
 
 void msg_welcome(struct sbuf *b, const char *client_id, int viewer, const char *cursor,
-		 unsigned resumed, int recovered, int batch)
+                 unsigned resumed, int recovered, int batch)
 {
 	sbuf_append(b, "{\"type\":\"welcome\"", 17);
 	if (client_id && *client_id) {

@@ -20,17 +20,17 @@
 /* The two copies of one match. Both malloc'd, NUL-terminated, owned by the
  * caller. */
 struct match_copies {
-	char *with_token;     /* for the rider's client: the text plus "cursor" */
-	char *without_token;  /* everybody else: "rating_token" removed, "cursor" added */
+	char *with_token;    /* for the rider's client: the text plus "cursor" */
+	char *without_token; /* everybody else: "rating_token" removed, "cursor" added */
 	size_t with_len, without_len;
-	char ride_id[97];     /* "" when the message has none */
+	char ride_id[97]; /* "" when the message has none */
 };
 
 /* Checks that json[0..len) is a JSON object with "type":"match" and makes its
  * copies with "cursor": cursor (a stream id). 0, or -1 with *why set to a
  * static reason (nothing allocated). */
 int match_rewrite(const char *json, size_t len, const char *cursor, struct match_copies *out,
-		  const char **why);
+                  const char **why);
 void match_copies_free(struct match_copies *c);
 
 /* {"type":"error","error":message[,"field":field]} */
@@ -42,6 +42,6 @@ void msg_error(struct sbuf *b, const char *message, const char *field);
  * point are no longer kept, so some of them cannot follow. batch: the socket
  * asked for batches and gets them (said back so a client knows). */
 void msg_welcome(struct sbuf *b, const char *client_id, int viewer, const char *cursor,
-		 unsigned resumed, int recovered, int batch);
+                 unsigned resumed, int recovered, int batch);
 
 #endif

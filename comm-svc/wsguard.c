@@ -12,19 +12,19 @@ void wsg_reset(struct wsg *g)
  * header. */
 static int header_byte(struct wsg *g, unsigned char c)
 {
-	if (g->hpos == 0) {                 /* FIN, RSV, opcode */
+	if (g->hpos == 0) { /* FIN, RSV, opcode */
 		g->hpos = 1;
 		return 0;
 	}
-	if (g->hpos == 1) {                 /* MASK, length */
+	if (g->hpos == 1) { /* MASK, length */
 		g->masked = c & 0x80;
 		g->len = c & 0x7f;
 		g->ext = g->len == 126 ? 2 : g->len == 127 ? 8 : 0;
 		if (g->ext)
 			g->len = 0;
-	} else if (g->hpos < 2 + g->ext) {  /* extended length */
+	} else if (g->hpos < 2 + g->ext) { /* extended length */
 		g->len = (g->len << 8) | c;
-	}                                   /* else a masking key byte */
+	} /* else a masking key byte */
 	g->hpos++;
 	if (g->hpos == 2 + g->ext + (g->masked ? 4 : 0)) {
 		g->hpos = 0;
@@ -39,7 +39,7 @@ static int frames(struct wsg *g, const unsigned char *p, size_t n)
 	int found = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (g->skip) {                  /* payload: skipped in one step */
+		if (g->skip) { /* payload: skipped in one step */
 			size_t k = n - i < g->skip ? n - i : (size_t)g->skip;
 
 			g->skip -= k;

@@ -17,15 +17,15 @@
 #include <stdint.h>
 
 struct wsg {
-	int ws;                 /* 0: HTTP request bytes; 1: websocket frames */
-	int bad;                /* a violation was reported */
-	unsigned crlf;          /* how much of "\r\n\r\n" was just seen (0..3) */
-	int after;              /* the last byte ended a request header */
+	int ws;        /* 0: HTTP request bytes; 1: websocket frames */
+	int bad;       /* a violation was reported */
+	unsigned crlf; /* how much of "\r\n\r\n" was just seen (0..3) */
+	int after;     /* the last byte ended a request header */
 	/* frame header parser */
-	unsigned hpos;          /* byte of the header being read; 0 = none yet */
-	unsigned ext;           /* extended length bytes (0, 2 or 8) */
+	unsigned hpos; /* byte of the header being read; 0 = none yet */
+	unsigned ext;  /* extended length bytes (0, 2 or 8) */
 	unsigned masked;
-	uint64_t len, skip;     /* payload length; payload bytes still to skip */
+	uint64_t len, skip; /* payload length; payload bytes still to skip */
 };
 
 /* A fresh connection (or the same descriptor reused). Must be called once

@@ -17,7 +17,8 @@ static int parse_driver(const char *body, size_t len, char **json, struct v_erro
 
 int main(int argc, char **argv)
 {
-	static const struct intake_kind kind = { RS_KIND_DRIVER, "/driver", RS_PORT_DRIVER, parse_driver };
+	static const struct intake_kind kind = {RS_KIND_DRIVER, "/driver", RS_PORT_DRIVER,
+	                                        parse_driver};
 
 	return intake_main(argc, argv, &kind);
 }

@@ -13,7 +13,11 @@
 
 #include "http_parse.h"
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c))                                                                          \
+			abort();                                                                   \
+	} while (0)
 
 static void check_done(const struct hresp *h)
 {

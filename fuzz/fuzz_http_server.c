@@ -43,16 +43,25 @@
 #include "http.h"
 #include "log.h"
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "CHECK failed: %s (line %d)\n", #c, __LINE__); abort(); } } while (0)
-#define MAX_TURNS 4000        /* loop turns of at most ~1 ms each */
-#define OUT_MAX (256 * 1024)
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "CHECK failed: %s (line %d)\n", #c, __LINE__);             \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+#define MAX_TURNS 4000 /* loop turns of at most ~1 ms each */
+#define OUT_MAX   (256 * 1024)
 
 static uv_loop_t loop;
-static uv_timer_t tick;       /* keeps uv_run(UV_RUN_ONCE) from blocking long */
+static uv_timer_t tick; /* keeps uv_run(UV_RUN_ONCE) from blocking long */
 static struct http_server *srv;
 static struct lws_vhost *vhost;
 
-static void tick_cb(uv_timer_t *t) { (void)t; }
+static void tick_cb(uv_timer_t *t)
+{
+	(void)t;
+}
 
 static void h_sync(struct http_req *req, void *app)
 {
@@ -73,7 +82,10 @@ struct later {
 	struct http_req *req;
 };
 
-static void later_closed(uv_handle_t *h) { free(h->data); }
+static void later_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
 
 static void later_cb(uv_timer_t *t)
 {
@@ -99,12 +111,12 @@ static void h_async(struct http_req *req, void *app)
 	http_req_hold(req);
 	uv_timer_init(&loop, &l->t);
 	l->t.data = l;
-	uv_timer_start(&l->t, later_cb, len % 3, 0);   /* 0..2 ms: some beat the 1 ms deadline */
+	uv_timer_start(&l->t, later_cb, len % 3, 0); /* 0..2 ms: some beat the 1 ms deadline */
 }
 
 static void h_query(struct http_req *req, void *app)
 {
-	static const char *names[] = { "limit", "a", "", "x", "limit=" };
+	static const char *names[] = {"limit", "a", "", "x", "limit="};
 	char small[4], big[HTTP_QUERY_MAX + 1];
 
 	(void)app;
@@ -124,11 +136,8 @@ static void h_query(struct http_req *req, void *app)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/sync", 0, h_sync },
-	{ "POST", "/async", 0, h_async },
-	{ "GET", "/q", 0, h_query },
-	{ "GET", "/p/", 1, h_query },
-	{ NULL, NULL, 0, NULL },
+    {"POST", "/sync", 0, h_sync}, {"POST", "/async", 0, h_async}, {"GET", "/q", 0, h_query},
+    {"GET", "/p/", 1, h_query},   {NULL, NULL, 0, NULL},
 };
 
 static int init(void)
@@ -139,9 +148,12 @@ static int init(void)
 	uv_loop_init(&loop);
 	uv_timer_init(&loop, &tick);
 	uv_timer_start(&tick, tick_cb, 1, 1);
-	srv = http_server_new(&loop, &(struct http_server_opts){
-		.name = "fuzz", .port = -1, .routes = routes, .max_body = 256,
-		.timeout_ms = 2, .body_timeout_ms = 3 });
+	srv = http_server_new(&loop, &(struct http_server_opts){.name = "fuzz",
+	                                                        .port = -1,
+	                                                        .routes = routes,
+	                                                        .max_body = 256,
+	                                                        .timeout_ms = 2,
+	                                                        .body_timeout_ms = 3});
 	CHECK(srv);
 	vhost = lws_get_vhost_by_name(http_server_context(srv), "fuzz");
 	CHECK(vhost);
@@ -216,7 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	if (!step)
 		step = size;
-	if (step < size / 256)      /* at most ~256 chunks: inputs stay fast */
+	if (step < size / 256) /* at most ~256 chunks: inputs stay fast */
 		step = size / 256;
 	CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv));
 	{
@@ -239,7 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (n > 0)
 				off += (size_t)n;
 			else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				off = size;     /* lws closed early: nothing more to say */
+				off = size; /* lws closed early: nothing more to say */
 			if (off == size)
 				shutdown(sv[0], SHUT_WR);
 		}

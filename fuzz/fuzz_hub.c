@@ -28,7 +28,11 @@
 #include "hub.h"
 #include "log.h"
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c))                                                                          \
+			abort();                                                                   \
+	} while (0)
 #define NSOCK 4
 
 struct fake {
@@ -38,9 +42,15 @@ struct fake {
 
 static const char STATS[] = "{\"type\":\"stats\",\"waiting\":{\"riders\":1,\"drivers\":0}}";
 
-static void op_want(void *u) { (void)u; }
-static void op_kill(void *u) { ((struct fake *)u)->killed = 1; }
-static const struct hub_ops OPS = { op_want, op_kill };
+static void op_want(void *u)
+{
+	(void)u;
+}
+static void op_kill(void *u)
+{
+	((struct fake *)u)->killed = 1;
+}
+static const struct hub_ops OPS = {op_want, op_kill};
 
 static void check_json_text(const unsigned char *t, size_t n)
 {
@@ -88,7 +98,8 @@ static void check_rewrite(const char *text, size_t n)
 		orig = json_loadb(text, n, 0, NULL);
 		with = json_loads(c.with_token, 0, NULL);
 		without = json_loads(c.without_token, 0, NULL);
-		CHECK(strlen(c.with_token) == c.with_len && strlen(c.without_token) == c.without_len);
+		CHECK(strlen(c.with_token) == c.with_len &&
+		      strlen(c.without_token) == c.without_len);
 		CHECK(json_is_object(orig) && json_is_object(with) && json_is_object(without));
 		CHECK(!strcmp(json_string_value(json_object_get(with, "cursor")), "17-3"));
 		CHECK(!strcmp(json_string_value(json_object_get(without, "cursor")), "17-3"));
@@ -122,9 +133,15 @@ static void check_rewrite(const char *text, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int quiet;
-	struct hub_cfg cfg = { .max_rx = 512, .max_queue_msgs = 16, .max_queue_bytes = 8192,
-			       .max_errors = 3, .resume_max = 8, .resume_ms = 10000,
-			       .ping_ms = 3000, .ping_timeout_ms = 2000, .hello_timeout_ms = 5000 };
+	struct hub_cfg cfg = {.max_rx = 512,
+	                      .max_queue_msgs = 16,
+	                      .max_queue_bytes = 8192,
+	                      .max_errors = 3,
+	                      .resume_max = 8,
+	                      .resume_ms = 10000,
+	                      .ping_ms = 3000,
+	                      .ping_timeout_ms = 2000,
+	                      .hello_timeout_ms = 5000};
 	struct fake f[NSOCK];
 	struct hub *h;
 	uint64_t now = 1000000, seq = 0;
@@ -158,7 +175,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!s->s)
 				s->s = hub_sock_new(h, s, now);
 			break;
-		case 1: case 2: case 3:
+		case 1:
+		case 2:
+		case 3:
 			if (!s->s)
 				break;
 			code = hub_sock_rx(s->s, p, n, op == 3, op != 2, now);
@@ -170,10 +189,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 4:
 			snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)now,
-				 (unsigned long long)seq++);
+			         (unsigned long long)seq++);
 			hub_match(h, id, p, n, which & 1 ? "a" : "b", which & 2 ? "b" : "", 1, now);
 			break;
-		case 5:   /* stats come from our matcher and are forwarded as they are */
+		case 5: /* stats come from our matcher and are forwarded as they are */
 			hub_stats(h, STATS, strlen(STATS));
 			break;
 		case 6:
@@ -184,16 +203,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (s->s)
 				drain(s);
 			break;
-		case 8:
-			close_sock(s);
-			break;
+		case 8: close_sock(s); break;
 		case 10:
-			if (off != 2 + n)   /* not the first op */
+			if (off != 2 + n) /* not the first op */
 				hub_set_ready(h, "0-0");
 			break;
-		default:
-			check_rewrite(p, n);
-			break;
+		default: check_rewrite(p, n); break;
 		}
 		for (int i = 0; i < NSOCK; i++)
 			if (f[i].s && f[i].killed)

@@ -23,7 +23,11 @@
 
 #include "validate.h"
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c))                                                                          \
+			abort();                                                                   \
+	} while (0)
 
 /* finite, in range, and never -0 */
 static int ok_coord(double v)
@@ -58,10 +62,11 @@ static void check_rider(const struct v_rider *r)
 	CHECK(ok_client_id(r->client_id));
 	json = v_rider_json(r);
 	if (!json)
-		return;                          /* out of memory */
+		return; /* out of memory */
 	CHECK(v_parse_rider(json, strlen(json), &back, &e) == 0);
 	CHECK(strcmp(back.name, r->name) == 0 && strcmp(back.client_id, r->client_id) == 0);
-	CHECK(same_point(&back.location, &r->location) && same_point(&back.destination, &r->destination));
+	CHECK(same_point(&back.location, &r->location) &&
+	      same_point(&back.destination, &r->destination));
 	free(json);
 }
 
@@ -72,7 +77,8 @@ static void check_driver(const struct v_driver *d)
 	char *json;
 
 	CHECK(v_valid_text(d->name, strnlen(d->name, sizeof d->name), V_NAME_MAX));
-	CHECK(v_valid_text(d->car_number, strnlen(d->car_number, sizeof d->car_number), V_CAR_NUMBER_MAX));
+	CHECK(v_valid_text(d->car_number, strnlen(d->car_number, sizeof d->car_number),
+	                   V_CAR_NUMBER_MAX));
 	CHECK(ok_point(&d->location));
 	CHECK(ok_client_id(d->client_id));
 	json = v_driver_json(d);
@@ -80,7 +86,8 @@ static void check_driver(const struct v_driver *d)
 		return;
 	CHECK(v_parse_driver(json, strlen(json), &back, &e) == 0);
 	CHECK(strcmp(back.name, d->name) == 0 && strcmp(back.car_number, d->car_number) == 0);
-	CHECK(strcmp(back.client_id, d->client_id) == 0 && same_point(&back.location, &d->location));
+	CHECK(strcmp(back.client_id, d->client_id) == 0 &&
+	      same_point(&back.location, &d->location));
 	free(json);
 }
 
@@ -100,7 +107,7 @@ static void check_text(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; ref && i < size; i++)
 		if (data[i] < 0x20 || data[i] == 0x7f ||
-			(data[i] == 0xc2 && i + 1 < size && data[i + 1] >= 0x80 && data[i + 1] <= 0x9f))
+		    (data[i] == 0xc2 && i + 1 < size && data[i + 1] >= 0x80 && data[i + 1] <= 0x9f))
 			ref = 0;
 	CHECK(v_valid_text((const char *)data, size, max) == ref);
 }

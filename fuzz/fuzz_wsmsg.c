@@ -12,7 +12,11 @@
 
 #include "wsmsg.h"
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c))                                                                          \
+			abort();                                                                   \
+	} while (0)
 
 static void check_id(const char *s, size_t size, int required)
 {

@@ -10,9 +10,9 @@
 #include "validate.h"
 
 struct intake_kind {
-	const char *kind;        /* "rider" or "driver": key prefix and stream field */
-	const char *path;        /* "/rider" */
-	int port_offset;         /* default port = PORT + this */
+	const char *kind; /* "rider" or "driver": key prefix and stream field */
+	const char *path; /* "/rider" */
+	int port_offset;  /* default port = PORT + this */
 	/* Validates body; on success returns 0 and a malloc'd canonical JSON. */
 	int (*parse)(const char *body, size_t len, char **json, struct v_error *err);
 };

@@ -22,17 +22,13 @@ static int parse_int(const char *s, int *out)
 static int set_value(const struct opt *o, const char *val, const char *from)
 {
 	switch (o->type) {
-	case OPT_STR:
-		*(const char **)o->ptr = val;
-		return 0;
+	case OPT_STR: *(const char **)o->ptr = val; return 0;
 	case OPT_INT:
 		if (parse_int(val, (int *)o->ptr) == 0)
 			return 0;
 		fprintf(stderr, "%s: %s needs a whole number, got \"%s\"\n", from, o->name, val);
 		return -1;
-	case OPT_FLAG:
-		*(int *)o->ptr = !(val[0] == '0' || val[0] == 0);
-		return 0;
+	case OPT_FLAG: *(int *)o->ptr = !(val[0] == '0' || val[0] == 0); return 0;
 	}
 	return -1;
 }
@@ -44,13 +40,15 @@ static void usage(FILE *f, const char *prog, const struct opt *opts, const char 
 		char flag[64], def[96] = "";
 
 		snprintf(flag, sizeof(flag), "--%s%s", o->name,
-			 o->type == OPT_FLAG ? "" : o->type == OPT_INT ? " N" : " S");
+		         o->type == OPT_FLAG  ? ""
+		         : o->type == OPT_INT ? " N"
+		                              : " S");
 		if (o->type == OPT_STR && *(const char **)o->ptr)
 			snprintf(def, sizeof(def), " (default %s)", *(const char **)o->ptr);
 		else if (o->type == OPT_INT)
 			snprintf(def, sizeof(def), " (default %d)", *(int *)o->ptr);
-		fprintf(f, "  %-26s %s%s%s%s\n", flag, o->help, def,
-			o->env ? "; env " : "", o->env ? o->env : "");
+		fprintf(f, "  %-26s %s%s%s%s\n", flag, o->help, def, o->env ? "; env " : "",
+		        o->env ? o->env : "");
 	}
 	fprintf(f, "  %-26s %s\n", "--help", "print this and exit");
 }

@@ -12,8 +12,8 @@ enum opt_type {
 };
 
 struct opt {
-	const char *name;   /* long flag without dashes, e.g. "port" */
-	const char *env;    /* environment variable or NULL */
+	const char *name; /* long flag without dashes, e.g. "port" */
+	const char *env;  /* environment variable or NULL */
 	enum opt_type type;
 	void *ptr;
 	const char *help;

@@ -37,7 +37,7 @@ struct http_server {
 
 struct http_req {
 	struct http_server *srv;
-	struct lws *wsi;            /* NULL once the connection is closed */
+	struct lws *wsi; /* NULL once the connection is closed */
 	const struct http_route *route;
 	const char *method;
 	char path[256];
@@ -52,11 +52,11 @@ struct http_req {
 	int too_big;
 	int refs;
 	int replied, written, server_done, dispatching, dispatched;
-	int close_after;            /* close the connection once the reply is out */
-	const char *ctype;          /* NULL: application/json */
+	int close_after;   /* close the connection once the reply is out */
+	const char *ctype; /* NULL: application/json */
 	int query_too_long;
 	int status;
-	unsigned char *reply;       /* LWS_PRE bytes of headroom, then the body */
+	unsigned char *reply; /* LWS_PRE bytes of headroom, then the body */
 	size_t reply_len;
 	uv_timer_t timer;
 };
@@ -69,10 +69,10 @@ static const struct {
 	enum lws_token_indexes tok;
 	const char *name;
 } methods[] = {
-	{ WSI_TOKEN_GET_URI, "GET" },         { WSI_TOKEN_POST_URI, "POST" },
-	{ WSI_TOKEN_PUT_URI, "PUT" },         { WSI_TOKEN_DELETE_URI, "DELETE" },
-	{ WSI_TOKEN_PATCH_URI, "PATCH" },     { WSI_TOKEN_OPTIONS_URI, "OPTIONS" },
-	{ WSI_TOKEN_HEAD_URI, "HEAD" },
+    {WSI_TOKEN_GET_URI, "GET"},     {WSI_TOKEN_POST_URI, "POST"},
+    {WSI_TOKEN_PUT_URI, "PUT"},     {WSI_TOKEN_DELETE_URI, "DELETE"},
+    {WSI_TOKEN_PATCH_URI, "PATCH"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+    {WSI_TOKEN_HEAD_URI, "HEAD"},
 };
 
 static void req_closed_cb(uv_handle_t *h)
@@ -104,10 +104,22 @@ static void req_server_done(struct http_req *req)
 	http_req_release(req);
 }
 
-void *http_req_app(const struct http_req *req) { return req->srv->o.app; }
-const char *http_req_method(const struct http_req *req) { return req->method; }
-const char *http_req_path(const struct http_req *req) { return req->path; }
-int http_req_replied(const struct http_req *req) { return req->replied; }
+void *http_req_app(const struct http_req *req)
+{
+	return req->srv->o.app;
+}
+const char *http_req_method(const struct http_req *req)
+{
+	return req->method;
+}
+const char *http_req_path(const struct http_req *req)
+{
+	return req->path;
+}
+int http_req_replied(const struct http_req *req)
+{
+	return req->replied;
+}
 
 const char *http_req_body(const struct http_req *req, size_t *len)
 {
@@ -151,20 +163,20 @@ static int req_write(struct http_req *req)
 {
 	struct lws *wsi = req->wsi;
 	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
-		      *end = hdr + sizeof(hdr) - 1;
+					  *end = hdr + sizeof(hdr) - 1;
 	int close;
 
 	req->written = 1;
 	if (lws_add_http_common_headers(wsi, (unsigned int)req->status,
-					 req->ctype ? req->ctype : "application/json",
-					 (lws_filepos_t)req->reply_len, &p, end) ||
+	                                req->ctype ? req->ctype : "application/json",
+	                                (lws_filepos_t)req->reply_len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-					 (const unsigned char *)"no-store", 8, &p, end) ||
+	                                 (const unsigned char *)"no-store", 8, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		close = 1;
 	else
-		close = lws_write(wsi, req->reply + LWS_PRE, req->reply_len, LWS_WRITE_HTTP_FINAL) !=
-			(int)req->reply_len;
+		close = lws_write(wsi, req->reply + LWS_PRE, req->reply_len,
+		                  LWS_WRITE_HTTP_FINAL) != (int)req->reply_len;
 	req->wsi = NULL;
 	close |= req->close_after;
 	req_server_done(req);
@@ -210,7 +222,7 @@ void http_reply(struct http_req *req, int status, const char *json, size_t len)
 
 void http_reply_error(struct http_req *req, int status, const char *message, const char *field)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	sbuf_append(&b, "{\"error\":", 9);
 	sbuf_json_str(&b, message);
@@ -237,7 +249,8 @@ static void req_timeout_cb(uv_timer_t *t)
 	if (!req->dispatched) {
 		log_warn("%s %s: the body did not arrive in time", req->method, req->path);
 		req->close_after = 1;
-		http_reply_error(req, 408, "request timed out: the body did not arrive in time", NULL);
+		http_reply_error(req, 408, "request timed out: the body did not arrive in time",
+		                 NULL);
 		return;
 	}
 	log_warn("%s %s timed out waiting for a store", req->method, req->path);
@@ -252,24 +265,25 @@ static void builtin_healthz(struct http_req *req, void *app)
 	if (ok)
 		http_reply(req, 200, "{\"status\":\"ok\"}", 15);
 	else
-		http_reply(req, 503, "{\"status\":\"degraded\",\"error\":\"backing store down\"}", 51);
+		http_reply(req, 503, "{\"status\":\"degraded\",\"error\":\"backing store down\"}",
+		           51);
 }
 
 static void builtin_metrics(struct http_req *req, void *app)
 {
 	struct http_server *srv = req->srv;
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	const struct http_stats *s = &srv->stats;
 
-	sbuf_printf(&b,
-		    "# TYPE http_requests_total counter\nhttp_requests_total %llu\n"
-		    "# TYPE http_replies_total counter\n"
-		    "http_replies_total{class=\"2xx\"} %llu\nhttp_replies_total{class=\"4xx\"} %llu\n"
-		    "http_replies_total{class=\"5xx\"} %llu\n"
-		    "# TYPE http_timeouts_total counter\nhttp_timeouts_total %llu\n"
-		    "# TYPE http_refused_total counter\nhttp_refused_total %llu\n",
-		    s->requests, s->replies_2xx, s->replies_4xx, s->replies_5xx, s->timeouts,
-		    s->refused);
+	sbuf_printf(
+	    &b,
+	    "# TYPE http_requests_total counter\nhttp_requests_total %llu\n"
+	    "# TYPE http_replies_total counter\n"
+	    "http_replies_total{class=\"2xx\"} %llu\nhttp_replies_total{class=\"4xx\"} %llu\n"
+	    "http_replies_total{class=\"5xx\"} %llu\n"
+	    "# TYPE http_timeouts_total counter\nhttp_timeouts_total %llu\n"
+	    "# TYPE http_refused_total counter\nhttp_refused_total %llu\n",
+	    s->requests, s->replies_2xx, s->replies_4xx, s->replies_5xx, s->timeouts, s->refused);
 	if (srv->o.metrics)
 		srv->o.metrics(&b, app);
 	if (b.oom) {
@@ -282,9 +296,9 @@ static void builtin_metrics(struct http_req *req, void *app)
 }
 
 static const struct http_route builtin_routes[] = {
-	{ "GET", "/healthz", 0, builtin_healthz },
-	{ "GET", "/metrics", 0, builtin_metrics },
-	{ NULL, NULL, 0, NULL },
+    {"GET", "/healthz", 0, builtin_healthz},
+    {"GET", "/metrics", 0, builtin_metrics},
+    {NULL, NULL, 0, NULL},
 };
 
 static int path_matches(const struct http_route *r, const char *path)
@@ -297,7 +311,7 @@ static int path_matches(const struct http_route *r, const char *path)
 /* Finds the route; on a miss answers 404 or 405 itself. */
 static const struct http_route *route_find(struct http_req *req)
 {
-	const struct http_route *tables[2] = { builtin_routes, req->srv->o.routes };
+	const struct http_route *tables[2] = {builtin_routes, req->srv->o.routes};
 	int path_known = 0;
 
 	for (int t = 0; t < 2; t++)
@@ -399,9 +413,9 @@ static struct http_req *req_new(struct http_server *srv, struct lws *wsi, const 
 		int len;
 
 		for (int frag = 0; n < sizeof(req->query) &&
-				   (len = lws_hdr_copy_fragment(wsi, req->query + n,
-								(int)(sizeof(req->query) - n),
-								WSI_TOKEN_HTTP_URI_ARGS, frag)) >= 0;
+		                   (len = lws_hdr_copy_fragment(
+					wsi, req->query + n, (int)(sizeof(req->query) - n),
+					WSI_TOKEN_HTTP_URI_ARGS, frag)) >= 0;
 		     frag++)
 			n += (size_t)len + 1;
 		req->query_len = n;
@@ -414,7 +428,7 @@ static struct http_req *req_new(struct http_server *srv, struct lws *wsi, const 
 
 		if (rl > 0 && rl < (int)sizeof(req->raw_path) &&
 		    lws_hdr_custom_copy(wsi, req->raw_path, (int)sizeof(req->raw_path), hname,
-					(int)sizeof(hname) - 1) > 0) {
+		                        (int)sizeof(hname) - 1) > 0) {
 			char *q = strchr(req->raw_path, '?');
 
 			if (q)
@@ -437,11 +451,11 @@ static void refuse_upgrade(struct lws *wsi)
 {
 	static const char body[] = "{\"error\":\"upgrade not supported here\"}";
 	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
-		      *end = buf + sizeof(buf) - 1;
+					  *end = buf + sizeof(buf) - 1;
 
 	if (lws_add_http_common_headers(wsi, 400, "application/json", sizeof(body) - 1, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
-					 5, &p, end) ||
+	                                 5, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return;
 	memcpy(start, body, sizeof(body) - 1);
@@ -456,7 +470,7 @@ static int confirm_upgrade(struct http_server *srv, struct lws *wsi, const void 
 	if (srv && srv->o.ws_protocol && in && !strcasecmp((const char *)in, "websocket"))
 		return 0;
 	log_warn("%s: refused an upgrade to '%.32s'", srv ? srv->o.name : "http",
-		 in ? (const char *)in : "");
+	         in ? (const char *)in : "");
 	if (srv)
 		srv->stats.refused++;
 	refuse_upgrade(wsi);
@@ -467,7 +481,7 @@ static int confirm_upgrade(struct http_server *srv, struct lws *wsi, const void 
  * connections to it and asks it (not cb_http) to confirm upgrades: this
  * wrapper decides that, and hands every other callback to the service's. */
 static int cb_ws_wrap(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		      size_t len)
+                      size_t len)
 {
 	struct http_server *srv = lws_context_user(lws_get_context(wsi));
 
@@ -482,15 +496,14 @@ static int cb_ws_wrap(struct lws *wsi, enum lws_callback_reasons reason, void *u
  * (and others) with user == NULL for a connection that closed before a
  * request was parsed (a bare connect-and-close, a request lws refused). */
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		   size_t len)
+                   size_t len)
 {
 	struct http_pss *pss = user;
 	struct http_server *srv = lws_context_user(lws_get_context(wsi));
 	struct http_req *req;
 
 	switch (reason) {
-	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return confirm_upgrade(srv, wsi, in);
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: return confirm_upgrade(srv, wsi, in);
 
 	case LWS_CALLBACK_HTTP: {
 		long clen;
@@ -512,7 +525,8 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		if (lws_get_opaque_user_data(wsi) == &conn_reused &&
 		    lws_service_adjust_timeout(lws_get_context(wsi), 1, 0) == 0) {
 			srv->stats.refused++;
-			log_warn("%s: pipelined request refused, closing the connection", srv->o.name);
+			log_warn("%s: pipelined request refused, closing the connection",
+			         srv->o.name);
 			return -1;
 		}
 		req = req_new(srv, wsi, in);
@@ -522,8 +536,9 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		if (req->query_too_long)
 			return req_reject(pss, req, 414, "query string too long");
 		clen = content_length(wsi);
-		if (clen == -2 || (clen == -1 && !strcmp(req->method, "POST") &&
-				   lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)) {
+		if (clen == -2 ||
+		    (clen == -1 && !strcmp(req->method, "POST") &&
+		     lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)) {
 			return req_reject(pss, req, 400, "a body needs a valid Content-Length");
 		}
 		if (clen > 0) {
@@ -571,7 +586,8 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			if (!req->close_after) {
 				srv->stats.refused++;
 				log_warn("%s: request pipelined behind a pending one, closing "
-					 "the connection after its reply", srv->o.name);
+				         "the connection after its reply",
+				         srv->o.name);
 			}
 			req->close_after = 1;
 			return 0;
@@ -603,8 +619,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		}
 		return 0;
 
-	default:
-		break;
+	default: break;
 	}
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
@@ -653,7 +668,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
 	struct lws_context_creation_info info;
-	void *foreign_loops[1] = { loop };
+	void *foreign_loops[1] = {loop};
 
 	if (!srv)
 		return NULL;
@@ -670,13 +685,14 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 	if (!srv->o.name)
 		srv->o.name = "http";
 
-	srv->protocols[0] = (struct lws_protocols){ "http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0 };
+	srv->protocols[0] =
+	    (struct lws_protocols){"http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0};
 	if (opts->ws_protocol) {
 		srv->protocols[1] = *opts->ws_protocol;
 		srv->protocols[1].callback = cb_ws_wrap;
-		srv->pvo_default = (struct lws_protocol_vhost_options){ NULL, NULL, "default", "1" };
-		srv->pvo = (struct lws_protocol_vhost_options){ NULL, &srv->pvo_default,
-								opts->ws_protocol->name, "" };
+		srv->pvo_default = (struct lws_protocol_vhost_options){NULL, NULL, "default", "1"};
+		srv->pvo = (struct lws_protocol_vhost_options){NULL, &srv->pvo_default,
+		                                               opts->ws_protocol->name, ""};
 	}
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
@@ -688,7 +704,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 	info.protocols = srv->protocols;
 	info.pvo = opts->ws_protocol ? &srv->pvo : NULL;
 	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6 |
-		       LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
+	               LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
 	info.foreign_loops = foreign_loops;
 	info.user = srv;
 	info.pcontext = &srv->ctx;

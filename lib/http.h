@@ -18,7 +18,7 @@
 
 #include "sbuf.h"
 
-#define HTTP_QUERY_MAX 1024     /* longer query strings are refused (414) */
+#define HTTP_QUERY_MAX    1024 /* longer query strings are refused (414) */
 #define HTTP_RAW_PATH_MAX 768
 
 struct http_server;
@@ -27,22 +27,22 @@ struct http_req;
 typedef void (*http_handler_fn)(struct http_req *req, void *app);
 
 struct http_route {
-	const char *method;  /* "GET", "POST" */
-	const char *path;    /* exact path, or a prefix when prefix = 1 */
+	const char *method; /* "GET", "POST" */
+	const char *path;   /* exact path, or a prefix when prefix = 1 */
 	int prefix;
 	http_handler_fn fn;
 };
 
 struct http_server_opts {
-	const char *name;                 /* for logs */
-	const char *host;                 /* listen address, default 127.0.0.1 */
-	int port;                         /* < 0: no listening socket (adopt sockets) */
-	const struct http_route *routes;  /* ends with a NULL method */
-	void *app;                        /* passed to handlers and hooks */
-	size_t max_body;                  /* default 4096; larger bodies get 413 */
-	int timeout_ms;                   /* default 3000 from a complete request; then 503 */
-	int body_timeout_ms;              /* default 5000 for a body to arrive; then 408, closed */
-	int (*healthy)(void *app);        /* /healthz: 200 when it returns 1, else 503 */
+	const char *name;                /* for logs */
+	const char *host;                /* listen address, default 127.0.0.1 */
+	int port;                        /* < 0: no listening socket (adopt sockets) */
+	const struct http_route *routes; /* ends with a NULL method */
+	void *app;                       /* passed to handlers and hooks */
+	size_t max_body;                 /* default 4096; larger bodies get 413 */
+	int timeout_ms;                  /* default 3000 from a complete request; then 503 */
+	int body_timeout_ms;             /* default 5000 for a body to arrive; then 408, closed */
+	int (*healthy)(void *app);       /* /healthz: 200 when it returns 1, else 503 */
 	void (*metrics)(struct sbuf *out, void *app); /* /metrics, Prometheus text */
 	/* Optional websocket protocol, served on any path as the default (also
 	 * to clients that name no subprotocol). Its user data is per connection. */
@@ -63,7 +63,7 @@ void *http_server_app(struct lws *wsi);
 /* The app pointer given in the server's options. */
 void *http_req_app(const struct http_req *req);
 const char *http_req_method(const struct http_req *req);
-const char *http_req_path(const struct http_req *req);   /* without the query */
+const char *http_req_path(const struct http_req *req); /* without the query */
 /* The body (not NUL-terminated) and its length; empty for GET. */
 const char *http_req_body(const struct http_req *req, size_t *len);
 /* Copies query parameter name (as lws decoded it: %XX and '+') into buf;

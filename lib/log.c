@@ -16,17 +16,17 @@
 
 static const char *log_program = "rs";
 static enum log_level log_threshold = LOG_INFO;
-static const char *const level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
+static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
 /* the file log_open_file() put on fd 2, if any */
 static struct {
 	char path[PATH_MAX];
 	int active;
 	int keep;
-	int also_stdout;	/* fd 1 was the same file: follow it too */
-	int64_t max;		/* 0: never rotate */
-	int64_t size;		/* bytes in the current file, as far as we know */
-	int64_t next_try;	/* after a failed rotation, try again at this size */
+	int also_stdout;  /* fd 1 was the same file: follow it too */
+	int64_t max;      /* 0: never rotate */
+	int64_t size;     /* bytes in the current file, as far as we know */
+	int64_t next_try; /* after a failed rotation, try again at this size */
 } lf;
 
 int log_parse_bytes(const char *s, int64_t *out)
@@ -41,9 +41,21 @@ int log_parse_bytes(const char *s, int64_t *out)
 	if (errno)
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': v = v > LLONG_MAX >> 10 ? -1 : v << 10; end++; break;
-	case 'm': case 'M': v = v > LLONG_MAX >> 20 ? -1 : v << 20; end++; break;
-	case 'g': case 'G': v = v > LLONG_MAX >> 30 ? -1 : v << 30; end++; break;
+	case 'k':
+	case 'K':
+		v = v > LLONG_MAX >> 10 ? -1 : v << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v = v > LLONG_MAX >> 20 ? -1 : v << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v = v > LLONG_MAX >> 30 ? -1 : v << 30;
+		end++;
+		break;
 	default: break;
 	}
 	if (*end || v < 0)
@@ -95,8 +107,8 @@ int log_open_file(const char *path, int64_t max_bytes, int keep)
 {
 	struct stat s1, s2;
 
-	if (!path || !*path || strlen(path) >= sizeof(lf.path) || max_bytes < 0 ||
-	    keep < 1 || keep > LOG_MAX_KEEP) {
+	if (!path || !*path || strlen(path) >= sizeof(lf.path) || max_bytes < 0 || keep < 1 ||
+	    keep > LOG_MAX_KEEP) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -104,7 +116,7 @@ int log_open_file(const char *path, int64_t max_bytes, int keep)
 	lf.max = max_bytes;
 	lf.keep = keep;
 	lf.also_stdout = fstat(STDOUT_FILENO, &s1) == 0 && fstat(STDERR_FILENO, &s2) == 0 &&
-			 s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino && S_ISREG(s1.st_mode);
+	                 s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino && S_ISREG(s1.st_mode);
 	if (reopen() < 0) {
 		lf.active = 0;
 		return -1;
@@ -127,13 +139,13 @@ static void rotate(void)
 	struct stat cur, named;
 	int gone = stat(lf.path, &named) < 0 && errno == ENOENT;
 	if (gone || (fstat(STDERR_FILENO, &cur) == 0 && stat(lf.path, &named) == 0 &&
-		     (cur.st_dev != named.st_dev || cur.st_ino != named.st_ino))) {
+	             (cur.st_dev != named.st_dev || cur.st_ino != named.st_ino))) {
 		if (reopen() == 0 && lf.size < lf.max)
 			return;
 	}
 	if (log_rotate_files(lf.path, lf.keep) < 0 || reopen() < 0) {
 		int e = errno;
-		lf.next_try = lf.size + lf.max;	/* not on every line */
+		lf.next_try = lf.size + lf.max; /* not on every line */
 		log_msg(LOG_ERROR, "log: cannot rotate %s: %s", lf.path, strerror(e));
 	}
 }
@@ -160,21 +172,21 @@ void log_init(const char *program)
 		char *end;
 
 		if (ms && *ms && log_parse_bytes(ms, &max) < 0) {
-			log_msg(LOG_WARN, "log: LOG_MAX_BYTES=%s is not a byte count; using %lld", ms,
-				(long long)LOG_DEFAULT_MAX_BYTES);
+			log_msg(LOG_WARN, "log: LOG_MAX_BYTES=%s is not a byte count; using %lld",
+			        ms, (long long)LOG_DEFAULT_MAX_BYTES);
 			max = LOG_DEFAULT_MAX_BYTES;
 		}
 		if (ks && *ks) {
 			long k = strtol(ks, &end, 10);
 			if (*end || k < 1 || k > LOG_MAX_KEEP)
 				log_msg(LOG_WARN, "log: LOG_KEEP=%s is not 1..%d; using %d", ks,
-					LOG_MAX_KEEP, LOG_DEFAULT_KEEP);
+				        LOG_MAX_KEEP, LOG_DEFAULT_KEEP);
 			else
 				keep = (int)k;
 		}
 		if (log_open_file(file, max, keep) < 0)
 			log_msg(LOG_ERROR, "log: cannot open %s: %s; logging to stderr", file,
-				strerror(errno));
+			        strerror(errno));
 	}
 }
 
@@ -197,8 +209,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: ", stamp,
-		     ts.tv_nsec / 1000000, level_names[level], log_program);
+	n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000,
+	             level_names[level], log_program);
 	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

@@ -18,8 +18,8 @@
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 #define LOG_DEFAULT_MAX_BYTES (10LL * 1024 * 1024)
-#define LOG_DEFAULT_KEEP 3
-#define LOG_MAX_KEEP 99
+#define LOG_DEFAULT_KEEP      3
+#define LOG_MAX_KEEP          99
 
 /* Sets the name printed on every line (not copied: pass a string literal or
  * argv[0]) and reads LOG_LEVEL, and LOG_FILE / LOG_MAX_BYTES / LOG_KEEP
@@ -47,7 +47,11 @@ int64_t log_file_size(void);
  * 1024), e.g. "10M". Returns 0 and sets *out, or -1. */
 int log_parse_bytes(const char *s, int64_t *out);
 
-#define log_debug(...) do { if (log_enabled(LOG_DEBUG)) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_enabled(LOG_DEBUG))                                                        \
+			log_msg(LOG_DEBUG, __VA_ARGS__);                                           \
+	} while (0)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)

@@ -24,7 +24,7 @@ enum pg_state { PG_DOWN, PG_CONNECTING, PG_UP };
 
 struct pg_watch {
 	uv_poll_t h;
-	struct pgconn *pc;      /* NULL once detached (closing) */
+	struct pgconn *pc; /* NULL once detached (closing) */
 	int fd, events;
 };
 
@@ -34,17 +34,17 @@ struct pg_q {
 	void *priv;
 	uint64_t queued_ms;
 	int nparams;
-	int internal;            /* the idle ping */
-	const char *sql;         /* points into this allocation */
-	const char **values;     /* points into this allocation */
-	PGresult *res, *err;     /* collected until libpq's NULL result */
+	int internal;        /* the idle ping */
+	const char *sql;     /* points into this allocation */
+	const char **values; /* points into this allocation */
+	PGresult *res, *err; /* collected until libpq's NULL result */
 	/* a pg_batch (nrows > 0): the pipeline is [PREPARE] BEGIN rows COMMIT
 	 * SYNC; step counts the NULL results read so far, i.e. the statement
 	 * whose results come next; row i is step first_row + i */
 	int nrows, step, first_row, prepare;
 	pg_batch_fn bfn;
 	char stmt[32];
-	PGresult **rows;         /* nrows, points into this allocation */
+	PGresult **rows; /* nrows, points into this allocation */
 	PGresult *commit;
 };
 
@@ -52,8 +52,8 @@ struct pgconn {
 	uv_loop_t *loop;
 	PGconn *conn;
 	struct pg_watch *watch;
-	uv_timer_t timer;        /* 100 ms housekeeping */
-	uv_timer_t kick;         /* 0 ms: send the next query */
+	uv_timer_t timer; /* 100 ms housekeeping */
+	uv_timer_t kick;  /* 0 ms: send the next query */
 	int handles_open;
 	char *conninfo;
 	char name[32];
@@ -62,14 +62,14 @@ struct pgconn {
 	void *priv;
 	enum pg_state state;
 	int closing;
-	int flushing;            /* PQflush returned 1: watch writable */
+	int flushing; /* PQflush returned 1: watch writable */
 	int backoff_ms;
 	int failures_logged;
 	uint64_t next_connect_ms, connect_start_ms, last_activity_ms;
 	struct pg_q *inflight;
 	struct pg_q *head, *tail;
 	struct pg_stats stats;
-	char prepared[8][32];    /* statements prepared on this connection */
+	char prepared[8][32]; /* statements prepared on this connection */
 	int nprepared;
 };
 
@@ -163,8 +163,8 @@ static void q_finish_batch(struct pgconn *pc, struct pg_q *q, int failed)
 		pc->stats.errors++;
 	if (!failed && !pg_result_ok(q->commit) && !q->internal)
 		log_debug("%s: batch of %d failed: %s", pc->name, q->nrows,
-			  PQresultErrorMessage(pg_batch_cause(q->commit, (const PGresult *const *)q->rows,
-							      q->nrows)));
+		          PQresultErrorMessage(pg_batch_cause(
+			      q->commit, (const PGresult *const *)q->rows, q->nrows)));
 	if (q->bfn)
 		q->bfn(pc, q->commit, (const PGresult *const *)q->rows, q->nrows, q->priv);
 	q_free(q);
@@ -306,12 +306,8 @@ static void pg_connect_step(struct pgconn *pc)
 		if (pg_watch(pc, UV_WRITABLE) < 0)
 			pg_lost(pc, "cannot watch the socket");
 		break;
-	case PGRES_POLLING_OK:
-		pg_connected(pc);
-		break;
-	default: /* PGRES_POLLING_FAILED */
-		pg_lost(pc, PQerrorMessage(pc->conn));
-		break;
+	case PGRES_POLLING_OK: pg_connected(pc); break;
+	default: /* PGRES_POLLING_FAILED */ pg_lost(pc, PQerrorMessage(pc->conn)); break;
 	}
 }
 
@@ -377,7 +373,7 @@ static int pg_send_batch(struct pgconn *pc, struct pg_q *q)
 		return -1;
 	for (int i = 0; i < q->nrows; i++)
 		if (!PQsendQueryPrepared(c, q->stmt, q->nparams, q->values + (size_t)i * q->nparams,
-					 NULL, NULL, 0))
+		                         NULL, NULL, 0))
 			return -1;
 	if (!PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
 		return -1;
@@ -400,7 +396,8 @@ static void pg_send_next(struct pgconn *pc)
 	pc->inflight = q;
 	pc->last_activity_ms = uv_now(pc->loop);
 	if (q->nrows ? pg_send_batch(pc, q) < 0
-		     : !PQsendQueryParams(pc->conn, q->sql, q->nparams, NULL, q->values, NULL, NULL, 0)) {
+	             : !PQsendQueryParams(pc->conn, q->sql, q->nparams, NULL, q->values, NULL, NULL,
+	                                  0)) {
 		pg_lost(pc, PQerrorMessage(pc->conn));
 		return;
 	}
@@ -534,7 +531,7 @@ static int pg_read(struct pgconn *pc)
 		}
 		PQclear(r);
 	}
-	for (PGnotify *n; pc->state == PG_UP && (n = PQnotifies(pc->conn)); )
+	for (PGnotify *n; pc->state == PG_UP && (n = PQnotifies(pc->conn));)
 		PQfreemem(n);
 	if (pc->state == PG_UP && PQstatus(pc->conn) == CONNECTION_BAD) {
 		pg_lost(pc, PQerrorMessage(pc->conn));
@@ -593,8 +590,7 @@ static void pg_on_timer(uv_timer_t *t)
 		if (now - pc->connect_start_ms > (uint64_t)pc->connect_timeout_ms)
 			pg_lost(pc, "connect timed out");
 		return;
-	case PG_UP:
-		break;
+	case PG_UP: break;
 	}
 	if (pc->inflight && now - pc->inflight->queued_ms > (uint64_t)pc->query_timeout_ms) {
 		/* the server is hung or slow: the connection's state is unknown */
@@ -603,7 +599,7 @@ static void pg_on_timer(uv_timer_t *t)
 		return;
 	}
 	/* queued too long behind others: give up on those alone */
-	for (pp = &pc->head; *pp; ) {
+	for (pp = &pc->head; *pp;) {
 		struct pg_q *q = *pp;
 
 		if (now - q->queued_ms > (uint64_t)pc->query_timeout_ms) {
@@ -673,7 +669,7 @@ int pg_up(const struct pgconn *pc)
 }
 
 int pg_query(struct pgconn *pc, const char *sql, int nparams, const char *const *values,
-	     pg_result_fn fn, void *priv)
+             pg_result_fn fn, void *priv)
 {
 	size_t size, sql_len;
 	struct pg_q *q;
@@ -718,15 +714,16 @@ int pg_query(struct pgconn *pc, const char *sql, int nparams, const char *const 
 	return 0;
 }
 
-int pg_batch(struct pgconn *pc, const char *stmt_name, const char *sql, int nparams,
-	     int nrows, const char *const *values, pg_batch_fn fn, void *priv)
+int pg_batch(struct pgconn *pc, const char *stmt_name, const char *sql, int nparams, int nrows,
+             const char *const *values, pg_batch_fn fn, void *priv)
 {
 	size_t size, sql_len, nv;
 	struct pg_q *q;
 	char *p;
 
 	if (!pc || pc->state != PG_UP || pc->closing || nparams < 0 || nrows < 1 ||
-	    (nparams && !values) || !stmt_name || !*stmt_name || strlen(stmt_name) >= sizeof(q->stmt))
+	    (nparams && !values) || !stmt_name || !*stmt_name ||
+	    strlen(stmt_name) >= sizeof(q->stmt))
 		return -1;
 	nv = (size_t)nrows * (size_t)nparams;
 	sql_len = strlen(sql) + 1;

@@ -55,17 +55,17 @@ typedef void (*pg_state_fn)(struct pgconn *pc, int up, void *priv);
  * row i's result (NULL then; PGRES_PIPELINE_ABORTED for rows after a failed
  * one). All owned by pg, valid only during the call. Same rules as
  * pg_result_fn otherwise. */
-typedef void (*pg_batch_fn)(struct pgconn *pc, const PGresult *commit,
-			    const PGresult *const *rows, int nrows, void *priv);
+typedef void (*pg_batch_fn)(struct pgconn *pc, const PGresult *commit, const PGresult *const *rows,
+                            int nrows, void *priv);
 
 struct pg_opts {
-	const char *conninfo;     /* libpq conninfo (copied); never logged */
-	const char *name;         /* for logs, default "postgres" */
-	int connect_timeout_ms;   /* default 3000 */
-	int query_timeout_ms;     /* default 2000: from queueing to the result */
-	int ping_ms;              /* idle check, default 2000 */
+	const char *conninfo;   /* libpq conninfo (copied); never logged */
+	const char *name;       /* for logs, default "postgres" */
+	int connect_timeout_ms; /* default 3000 */
+	int query_timeout_ms;   /* default 2000: from queueing to the result */
+	int ping_ms;            /* idle check, default 2000 */
 	pg_state_fn on_state;
-	void *priv;               /* passed to on_state */
+	void *priv; /* passed to on_state */
 };
 
 struct pg_stats {
@@ -89,7 +89,7 @@ int pg_up(const struct pgconn *pc);
  * called exactly once, never from within pg_query itself. Returns -1 when the
  * connection is down or memory is short: fn is not called. */
 int pg_query(struct pgconn *pc, const char *sql, int nparams, const char *const *values,
-	     pg_result_fn fn, void *priv);
+             pg_result_fn fn, void *priv);
 /* Queues one transaction of nrows rows of the statement sql (nparams text
  * values each; values holds nrows * nparams pointers, row after row).
  * stmt_name names the prepared statement (at most 31 bytes; a name always
@@ -97,8 +97,8 @@ int pg_query(struct pgconn *pc, const char *sql, int nparams, const char *const 
  * is then called exactly once, never from within pg_batch; -1 (fn not
  * called) when the connection is down, memory is short or the arguments are
  * wrong (nrows < 1). */
-int pg_batch(struct pgconn *pc, const char *stmt_name, const char *sql, int nparams,
-	     int nrows, const char *const *values, pg_batch_fn fn, void *priv);
+int pg_batch(struct pgconn *pc, const char *stmt_name, const char *sql, int nparams, int nrows,
+             const char *const *values, pg_batch_fn fn, void *priv);
 /* Calls every pending callback with NULL, closes the connection; the struct
  * is freed once its handles have closed on the loop. */
 void pg_free(struct pgconn *pc);

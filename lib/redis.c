@@ -14,14 +14,14 @@
 struct rconn {
 	uv_loop_t *loop;
 	redisAsyncContext *ac;
-	uv_timer_t timer;       /* 100 ms housekeeping: reconnect, ping, hang check */
+	uv_timer_t timer; /* 100 ms housekeeping: reconnect, ping, hang check */
 	char host[128];
 	int port;
 	char name[32];
 	int ping_ms, dead_ms;
 	rconn_state_fn on_state;
 	void *priv;
-	int up;                 /* connected and usable */
+	int up; /* connected and usable */
 	int closing;
 	int backoff_ms;
 	uint64_t next_connect_ms;
@@ -29,8 +29,8 @@ struct rconn {
 	uint64_t last_send_ms;
 	unsigned pending;
 	int failures_logged;
-	unsigned conn_id;       /* counts connections, for scripts' SHA1s */
-	char password[256];     /* AUTH on every connect when set (REDIS_PASSWORD) */
+	unsigned conn_id;   /* counts connections, for scripts' SHA1s */
+	char password[256]; /* AUTH on every connect when set (REDIS_PASSWORD) */
 };
 
 struct rcmd {
@@ -115,7 +115,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 	struct rconn *rc = ac->data;
 
 	if (rc->ac == ac)
-		rconn_lost(rc, status == REDIS_OK ? "closed" : (ac->errstr[0] ? ac->errstr : "error"));
+		rconn_lost(rc,
+		           status == REDIS_OK ? "closed" : (ac->errstr[0] ? ac->errstr : "error"));
 }
 
 static void rconn_connect(struct rconn *rc)
@@ -279,8 +280,8 @@ int rconn_cmd(struct rconn *rc, rconn_reply_fn fn, void *priv, const char *fmt, 
 	return rcmd_queued(rc, cmd, st);
 }
 
-int rconn_cmd_argv(struct rconn *rc, rconn_reply_fn fn, void *priv, int argc,
-		   const char **argv, const size_t *lens)
+int rconn_cmd_argv(struct rconn *rc, rconn_reply_fn fn, void *priv, int argc, const char **argv,
+                   const size_t *lens)
 {
 	struct rcmd *cmd = rcmd_new(rc, fn, priv);
 
@@ -301,7 +302,7 @@ static void on_script_loaded(struct rconn *rc, redisReply *r, void *priv)
 }
 
 int rconn_eval(struct rconn *rc, struct rscript *script, rconn_reply_fn fn, void *priv, int nkeys,
-	       int n, const char **args, const size_t *lens)
+               int n, const char **args, const size_t *lens)
 {
 	const char *argv[32];
 	size_t argl[32];
@@ -328,7 +329,8 @@ int rconn_eval(struct rconn *rc, struct rscript *script, rconn_reply_fn fn, void
 	if (!cmd)
 		return -1;
 	cmd->script = use_sha ? script : NULL;
-	return rcmd_queued(rc, cmd, redisAsyncCommandArgv(rc->ac, on_reply, cmd, n + 3, argv, argl));
+	return rcmd_queued(rc, cmd,
+	                   redisAsyncCommandArgv(rc->ac, on_reply, cmd, n + 3, argv, argl));
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -375,8 +377,8 @@ const redisReply *rreply_field(const redisReply *r, const char *name)
 	for (size_t i = 0; i + 1 < r->elements; i += 2) {
 		const redisReply *k = r->element[i], *v = r->element[i + 1];
 
-		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING && k->len == len &&
-		    !memcmp(k->str, name, len))
+		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+		    k->len == len && !memcmp(k->str, name, len))
 			return v;
 	}
 	return NULL;

@@ -23,11 +23,11 @@ typedef void (*rconn_reply_fn)(struct rconn *rc, redisReply *reply, void *priv);
 typedef void (*rconn_state_fn)(struct rconn *rc, int up, void *priv);
 
 struct rconn_opts {
-	const char *host;     /* default 127.0.0.1 */
-	int port;             /* default: the stack's Redis port (PORT+1) */
-	const char *name;     /* for logs, e.g. "redis" */
-	int ping_ms;          /* idle heartbeat, default 1000 */
-	int dead_ms;          /* no reply for this long = dead, default 3000 */
+	const char *host; /* default 127.0.0.1 */
+	int port;         /* default: the stack's Redis port (PORT+1) */
+	const char *name; /* for logs, e.g. "redis" */
+	int ping_ms;      /* idle heartbeat, default 1000 */
+	int dead_ms;      /* no reply for this long = dead, default 3000 */
 	rconn_state_fn on_state;
 	void *priv;           /* passed to on_state */
 	const char *password; /* AUTH on connect; default: env REDIS_PASSWORD (none when unset) */
@@ -42,8 +42,8 @@ unsigned rconn_pending(const struct rconn *rc);
  * fn (may be NULL) is then called exactly once. Returns -1 when the
  * connection is down or the command is malformed: fn is not called. */
 int rconn_cmd(struct rconn *rc, rconn_reply_fn fn, void *priv, const char *fmt, ...);
-int rconn_cmd_argv(struct rconn *rc, rconn_reply_fn fn, void *priv, int argc,
-		   const char **argv, const size_t *lens);
+int rconn_cmd_argv(struct rconn *rc, rconn_reply_fn fn, void *priv, int argc, const char **argv,
+                   const size_t *lens);
 /* A Lua script run with EVALSHA once Redis knows it. The first call on each
  * connection sends EVAL and loads the script; later calls send only its
  * SHA1. A NOSCRIPT reply (the script cache was flushed) is passed to the
@@ -51,20 +51,20 @@ int rconn_cmd_argv(struct rconn *rc, rconn_reply_fn fn, void *priv, int argc,
  * struct rscript per script: { .src = "..." }. */
 struct rscript {
 	const char *src;
-	char sha[41];     /* "" until loaded on the current connection */
-	unsigned conn;    /* the connection the sha was loaded on */
+	char sha[41];  /* "" until loaded on the current connection */
+	unsigned conn; /* the connection the sha was loaded on */
 	int loading;
 };
 /* Runs script with nkeys keys followed by the other arguments (args[0..n)). */
 int rconn_eval(struct rconn *rc, struct rscript *script, rconn_reply_fn fn, void *priv, int nkeys,
-	       int n, const char **args, const size_t *lens);
+               int n, const char **args, const size_t *lens);
 
 /* Pending callbacks are called with NULL; handles close on the loop; the
  * struct is freed once they have. */
 void rconn_free(struct rconn *rc);
 
 /* Helpers for replies. */
-int rreply_ok(const redisReply *r);      /* non-NULL and not an error */
+int rreply_ok(const redisReply *r);          /* non-NULL and not an error */
 const char *rreply_err(const redisReply *r); /* message, or "connection lost" */
 /* The value of field name in a flat [f1, v1, f2, v2, ...] reply (a stream
  * entry's fields, HGETALL): the first pair whose name is exactly name

@@ -66,7 +66,7 @@ void sbuf_json_strn(struct sbuf *b, const char *s, size_t max)
 		sbuf_append(b, run, (size_t)(s - run));
 		run = s + 1;
 		if (c == '"' || c == '\\') {
-			char esc[2] = { '\\', (char)c };
+			char esc[2] = {'\\', (char)c};
 			sbuf_append(b, esc, 2);
 		} else {
 			sbuf_printf(b, "\\u%04x", c);

@@ -5,9 +5,9 @@
 #include <stddef.h>
 
 struct sbuf {
-	char *p;      /* NUL-terminated while oom is 0; owned, free with sbuf_free */
+	char *p; /* NUL-terminated while oom is 0; owned, free with sbuf_free */
 	size_t len, cap;
-	int oom;      /* set once an append failed; later appends do nothing */
+	int oom; /* set once an append failed; later appends do nothing */
 };
 
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

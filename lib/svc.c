@@ -92,7 +92,8 @@ int svc_hostport(const char *s, char *host, size_t hostlen, int *port)
 	long p;
 
 	/* a host, and a port of digits only (strtol would take " +80") */
-	if (!colon || colon == s || (size_t)(colon - s) >= hostlen || !isdigit((unsigned char)colon[1]))
+	if (!colon || colon == s || (size_t)(colon - s) >= hostlen ||
+	    !isdigit((unsigned char)colon[1]))
 		return -1;
 	p = strtol(colon + 1, &end, 10);
 	if (*end || p <= 0 || p > 65535)

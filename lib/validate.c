@@ -59,10 +59,10 @@ static enum text_fault text_check(const char *s, size_t len, size_t max)
 			cp = c & 0x07;
 			n = 4;
 		} else {
-			return TEXT_UTF8;            /* continuation byte, C0/C1, F5..FF */
+			return TEXT_UTF8; /* continuation byte, C0/C1, F5..FF */
 		}
 		if (n > len - i)
-			return TEXT_UTF8;            /* truncated sequence */
+			return TEXT_UTF8; /* truncated sequence */
 		for (size_t k = 1; k < n; k++) {
 			unsigned cc = p[i + k];
 			if ((cc & 0xC0) != 0x80)
@@ -70,8 +70,8 @@ static enum text_fault text_check(const char *s, size_t len, size_t max)
 			cp = (cp << 6) | (cc & 0x3F);
 		}
 		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-			(cp >= 0xD800 && cp <= 0xDFFF))
-			return TEXT_UTF8;            /* overlong, too large, surrogate */
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return TEXT_UTF8; /* overlong, too large, surrogate */
 		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
 			fault = TEXT_CONTROL;
 		i += n;
@@ -113,9 +113,11 @@ struct text_spec {
 	size_t max;
 	const char *missing, *type, *length, *utf8, *control;
 };
-#define TEXT_SPEC(k, n)                                                        \
-	{ k, n, k " is required", k " must be a string", k " must be 1-" #n " bytes", \
-	  k " must be valid UTF-8", k " must not contain control characters" }
+#define TEXT_SPEC(k, n)                                                                            \
+	{                                                                                          \
+		k, n, k " is required", k " must be a string", k " must be 1-" #n " bytes",        \
+		    k " must be valid UTF-8", k " must not contain control characters"             \
+	}
 
 static const struct text_spec NAME = TEXT_SPEC("name", 64);
 static const struct text_spec CAR_NUMBER = TEXT_SPEC("car_number", 32);
@@ -127,30 +129,40 @@ struct id_spec {
 	int alnum_only;
 	const char *missing, *type, *bad;
 };
-#define ID_SPEC(k, n)                                                          \
-	{ k, n, 0, k " is required", k " must be a string",                        \
-	  k " must be 1-" #n " characters of [A-Za-z0-9_.-]" }
+#define ID_SPEC(k, n)                                                                              \
+	{                                                                                          \
+		k, n, 0, k " is required", k " must be a string",                                  \
+		    k " must be 1-" #n " characters of [A-Za-z0-9_.-]"                             \
+	}
 
 static const struct id_spec CLIENT_ID = ID_SPEC("client_id", 64);
 static const struct id_spec RIDE_ID = ID_SPEC("ride_id", 96);
 static const struct id_spec RESUME_AFTER = ID_SPEC("resume_after", 96);
-static const struct id_spec TOKEN = {
-	"rating_token", 64, 1, "rating_token is required", "rating_token must be a string",
-	"rating_token must be 1-64 letters and digits"};
-_Static_assert(V_CLIENT_ID_MAX == 64 && V_RIDE_ID_MAX == 96 && V_TOKEN_MAX == 64,
-			   "id limits");
+static const struct id_spec TOKEN = {"rating_token",
+                                     64,
+                                     1,
+                                     "rating_token is required",
+                                     "rating_token must be a string",
+                                     "rating_token must be 1-64 letters and digits"};
+_Static_assert(V_CLIENT_ID_MAX == 64 && V_RIDE_ID_MAX == 96 && V_TOKEN_MAX == 64, "id limits");
 
-struct coord_spec { const char *member, *key, *missing, *type, *range; };
+struct coord_spec {
+	const char *member, *key, *missing, *type, *range;
+};
 struct point_spec {
 	const char *key, *missing, *type;
 	struct coord_spec x, y;
 };
-#define COORD_SPEC(m, k)                                                       \
-	{ m, k, k " is required", k " must be a finite number",                       \
-	  k " must be between -1e6 and 1e6" }
-#define POINT_SPEC(k)                                                          \
-	{ k, k " is required", k " must be an object with numbers x and y",        \
-	  COORD_SPEC("x", k ".x"), COORD_SPEC("y", k ".y") }
+#define COORD_SPEC(m, k)                                                                           \
+	{                                                                                          \
+		m, k, k " is required", k " must be a finite number",                              \
+		    k " must be between -1e6 and 1e6"                                              \
+	}
+#define POINT_SPEC(k)                                                                              \
+	{                                                                                          \
+		k, k " is required", k " must be an object with numbers x and y",                  \
+		    COORD_SPEC("x", k ".x"), COORD_SPEC("y", k ".y")                               \
+	}
 
 static const struct point_spec LOCATION = POINT_SPEC("location");
 static const struct point_spec DESTINATION = POINT_SPEC("destination");
@@ -158,7 +170,7 @@ static const struct point_spec DESTINATION = POINT_SPEC("destination");
 /* ---- getters: 0 valid (copied), 1 absent and optional, -1 invalid -------- */
 
 static int get_text(json_t *obj, const struct text_spec *sp, char *dst, size_t dstsize,
-					struct v_error *err)
+                    struct v_error *err)
 {
 	json_t *v = json_object_get(obj, sp->key);
 	const char *s;
@@ -171,24 +183,20 @@ static int get_text(json_t *obj, const struct text_spec *sp, char *dst, size_t d
 	s = json_string_value(v);
 	len = json_string_length(v);
 	switch (text_check(s, len, sp->max)) {
-	case TEXT_OK:
-		break;
-	case TEXT_LENGTH:
-		return fail(err, sp->length, sp->key);
-	case TEXT_UTF8:
-		return fail(err, sp->utf8, sp->key);
-	case TEXT_CONTROL:
-		return fail(err, sp->control, sp->key);
+	case TEXT_OK: break;
+	case TEXT_LENGTH: return fail(err, sp->length, sp->key);
+	case TEXT_UTF8: return fail(err, sp->utf8, sp->key);
+	case TEXT_CONTROL: return fail(err, sp->control, sp->key);
 	}
-	if (len >= dstsize)                  /* cannot happen: max < dstsize */
+	if (len >= dstsize) /* cannot happen: max < dstsize */
 		return fail(err, sp->length, sp->key);
 	memcpy(dst, s, len);
 	dst[len] = '\0';
 	return 0;
 }
 
-static int get_id(json_t *obj, const struct id_spec *sp, int required, char *dst,
-				  size_t dstsize, struct v_error *err)
+static int get_id(json_t *obj, const struct id_spec *sp, int required, char *dst, size_t dstsize,
+                  struct v_error *err)
 {
 	json_t *v = json_object_get(obj, sp->key);
 	const char *s;
@@ -211,8 +219,7 @@ static int get_id(json_t *obj, const struct id_spec *sp, int required, char *dst
 	return 0;
 }
 
-static int get_coord(json_t *pt, const struct coord_spec *sp, double *dst,
-					 struct v_error *err)
+static int get_coord(json_t *pt, const struct coord_spec *sp, double *dst, struct v_error *err)
 {
 	json_t *v = json_object_get(pt, sp->member);
 	double d;
@@ -229,12 +236,12 @@ static int get_coord(json_t *pt, const struct coord_spec *sp, double *dst,
 	d = json_number_value(v);
 	if (fabs(d) > V_COORD_MAX)
 		return fail(err, sp->range, sp->key);
-	*dst = d == 0 ? 0.0 : d;             /* -0 -> 0, so structs compare bytewise */
+	*dst = d == 0 ? 0.0 : d; /* -0 -> 0, so structs compare bytewise */
 	return 0;
 }
 
 static int get_point(json_t *obj, const struct point_spec *sp, struct v_point *dst,
-					 struct v_error *err)
+                     struct v_error *err)
 {
 	json_t *v = json_object_get(obj, sp->key);
 	struct v_point p;
@@ -300,9 +307,9 @@ int v_parse_rider(const char *body, size_t len, struct v_rider *out, struct v_er
 		return -1;
 	memset(&r, 0, sizeof r);
 	if (get_text(root, &NAME, r.name, sizeof r.name, err) == 0 &&
-		get_point(root, &LOCATION, &r.location, err) == 0 &&
-		get_point(root, &DESTINATION, &r.destination, err) == 0 &&
-		get_id(root, &CLIENT_ID, 0, r.client_id, sizeof r.client_id, err) >= 0) {
+	    get_point(root, &LOCATION, &r.location, err) == 0 &&
+	    get_point(root, &DESTINATION, &r.destination, err) == 0 &&
+	    get_id(root, &CLIENT_ID, 0, r.client_id, sizeof r.client_id, err) >= 0) {
 		*out = r;
 		rc = 0;
 	}
@@ -320,9 +327,9 @@ int v_parse_driver(const char *body, size_t len, struct v_driver *out, struct v_
 		return -1;
 	memset(&d, 0, sizeof d);
 	if (get_text(root, &NAME, d.name, sizeof d.name, err) == 0 &&
-		get_text(root, &CAR_NUMBER, d.car_number, sizeof d.car_number, err) == 0 &&
-		get_point(root, &LOCATION, &d.location, err) == 0 &&
-		get_id(root, &CLIENT_ID, 0, d.client_id, sizeof d.client_id, err) >= 0) {
+	    get_text(root, &CAR_NUMBER, d.car_number, sizeof d.car_number, err) == 0 &&
+	    get_point(root, &LOCATION, &d.location, err) == 0 &&
+	    get_id(root, &CLIENT_ID, 0, d.client_id, sizeof d.client_id, err) >= 0) {
 		*out = d;
 		rc = 0;
 	}
@@ -333,7 +340,7 @@ int v_parse_driver(const char *body, size_t len, struct v_driver *out, struct v_
 int v_parse_rating(const char *body, size_t len, struct v_rating *out, struct v_error *err)
 {
 	struct v_rating r;
-	json_t *root = load_object(body, len, 0, err);   /* keep 4 and 4.0 apart */
+	json_t *root = load_object(body, len, 0, err); /* keep 4 and 4.0 apart */
 	json_t *v;
 	int rc = -1;
 
@@ -408,7 +415,10 @@ out:
 
 /* Built in an sbuf (lib/sbuf.h, whose sbuf_json_strn is the JSON string
  * escaper); a number that cannot be written sets bad. */
-struct cj { struct sbuf s; int bad; };
+struct cj {
+	struct sbuf s;
+	int bad;
+};
 
 static void sb_raw(struct cj *b, const char *s)
 {
@@ -434,7 +444,7 @@ static void sb_num(struct cj *b, double v)
 		return;
 	}
 	if (v == 0)
-		v = 0;                           /* -0 -> 0 */
+		v = 0; /* -0 -> 0 */
 	if (v == floor(v) && fabs(v) < 1e15) {
 		snprintf(num, sizeof num, "%.0f", v);
 	} else {
@@ -478,7 +488,7 @@ static char *sb_take(struct cj *b)
 
 char *v_rider_json(const struct v_rider *r)
 {
-	struct cj b = { { 0 }, 0 };
+	struct cj b = {{0}, 0};
 
 	sb_raw(&b, "{\"name\":");
 	sb_str(&b, r->name, V_NAME_MAX);
@@ -491,7 +501,7 @@ char *v_rider_json(const struct v_rider *r)
 
 char *v_driver_json(const struct v_driver *d)
 {
-	struct cj b = { { 0 }, 0 };
+	struct cj b = {{0}, 0};
 
 	sb_raw(&b, "{\"name\":");
 	sb_str(&b, d->name, V_NAME_MAX);

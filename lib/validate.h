@@ -33,36 +33,41 @@
 
 #include <stddef.h>
 
-#define V_NAME_MAX       64   /* bytes */
-#define V_CAR_NUMBER_MAX 32   /* bytes */
+#define V_NAME_MAX       64 /* bytes */
+#define V_CAR_NUMBER_MAX 32 /* bytes */
 #define V_CLIENT_ID_MAX  64
 #define V_RIDE_ID_MAX    96
 #define V_TOKEN_MAX      64
-#define V_COORD_MAX      1e6  /* |x|, |y| <= V_COORD_MAX */
+#define V_COORD_MAX      1e6 /* |x|, |y| <= V_COORD_MAX */
 
-struct v_point { double x, y; };
-struct v_error { const char *message; const char *field; };  /* static strings; field may be NULL */
+struct v_point {
+	double x, y;
+};
+struct v_error {
+	const char *message;
+	const char *field;
+}; /* static strings; field may be NULL */
 
 struct v_rider {
 	char name[V_NAME_MAX + 1];
 	struct v_point location, destination;
-	char client_id[V_CLIENT_ID_MAX + 1];      /* "" when absent */
+	char client_id[V_CLIENT_ID_MAX + 1]; /* "" when absent */
 };
 struct v_driver {
 	char name[V_NAME_MAX + 1];
 	char car_number[V_CAR_NUMBER_MAX + 1];
 	struct v_point location;
-	char client_id[V_CLIENT_ID_MAX + 1];      /* "" when absent */
+	char client_id[V_CLIENT_ID_MAX + 1]; /* "" when absent */
 };
 struct v_rating {
 	char ride_id[V_RIDE_ID_MAX + 1];
-	int rating;                               /* 1..5 */
-	char token[V_TOKEN_MAX + 1];              /* from "rating_token" */
+	int rating;                  /* 1..5 */
+	char token[V_TOKEN_MAX + 1]; /* from "rating_token" */
 };
 struct v_hello {
-	int viewer;                               /* 1 when "role":"viewer" */
-	char client_id[V_CLIENT_ID_MAX + 1];      /* "" when absent (viewers only) */
-	char resume_after[V_RIDE_ID_MAX + 1];     /* "" when absent */
+	int viewer;                           /* 1 when "role":"viewer" */
+	char client_id[V_CLIENT_ID_MAX + 1];  /* "" when absent (viewers only) */
+	char resume_after[V_RIDE_ID_MAX + 1]; /* "" when absent */
 };
 
 /* POST /rider: name (1-64 bytes, valid UTF-8, no control characters),

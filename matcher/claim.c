@@ -18,19 +18,20 @@
 /* KEYS: rider key, driver key, ride key, matches stream.
  * ARGV: token, car_number, driver_name, driver_id, rider_id, match json,
  *       rider_client, driver_client, ride ttl (s), matches cap. */
-static struct rscript claim_lua = { .src =
-	"local r = redis.call('EXISTS', KEYS[1]) "
-	"local d = redis.call('EXISTS', KEYS[2]) "
-	"if r == 0 or d == 0 then return {r, d} end "
-	"redis.call('DEL', KEYS[1], KEYS[2]) "
-	"redis.call('HSET', KEYS[3], '" RS_RIDE_TOKEN "', ARGV[1], '" RS_RIDE_CAR_NUMBER "', ARGV[2], "
-	"'" RS_RIDE_DRIVER_NAME "', ARGV[3], '" RS_RIDE_DRIVER_ID "', ARGV[4], "
-	"'" RS_RIDE_RIDER_ID "', ARGV[5]) "
-	"redis.call('EXPIRE', KEYS[3], ARGV[9]) "
-	"local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', "
-	"'" RS_F_JSON "', ARGV[6], '" RS_F_RIDER_CLIENT "', ARGV[7], "
-	"'" RS_F_DRIVER_CLIENT "', ARGV[8]) "
-	"return {1, 1, id}" };
+static struct rscript claim_lua = {
+    .src = "local r = redis.call('EXISTS', KEYS[1]) "
+	   "local d = redis.call('EXISTS', KEYS[2]) "
+	   "if r == 0 or d == 0 then return {r, d} end "
+	   "redis.call('DEL', KEYS[1], KEYS[2]) "
+	   "redis.call('HSET', KEYS[3], '" RS_RIDE_TOKEN "', ARGV[1], '" RS_RIDE_CAR_NUMBER
+	   "', ARGV[2], "
+	   "'" RS_RIDE_DRIVER_NAME "', ARGV[3], '" RS_RIDE_DRIVER_ID "', ARGV[4], "
+	   "'" RS_RIDE_RIDER_ID "', ARGV[5]) "
+	   "redis.call('EXPIRE', KEYS[3], ARGV[9]) "
+	   "local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', "
+	   "'" RS_F_JSON "', ARGV[6], '" RS_F_RIDER_CLIENT "', ARGV[7], "
+	   "'" RS_F_DRIVER_CLIENT "', ARGV[8]) "
+	   "return {1, 1, id}"};
 
 struct claim {
 	struct matcher *m;
@@ -56,23 +57,28 @@ static void on_claim(struct rconn *rc, redisReply *r, void *priv)
 		o = SETTLE_CLAIMED;
 		m->stats.t.matched++;
 		stats_latency(&m->stats, now, (uint32_t)(now > c->rms ? now - c->rms : 0));
-		quality_match(&m->stats.q, now, c->distance, (uint32_t)(now > c->rms ? now - c->rms : 0),
-			      (uint32_t)(now > c->dms ? now - c->dms : 0));
-		log_info("pair %s rider=%llu-%llu driver=%llu-%llu car=%s distance=%.3f fare=%.2f BDT",
-			 c->info.ride_id, (unsigned long long)c->rms, (unsigned long long)c->rseq,
-			 (unsigned long long)c->dms, (unsigned long long)c->dseq, c->info.car_number,
-			 c->distance, mc_fare_taka(c->distance));
+		quality_match(&m->stats.q, now, c->distance,
+		              (uint32_t)(now > c->rms ? now - c->rms : 0),
+		              (uint32_t)(now > c->dms ? now - c->dms : 0));
+		log_info(
+		    "pair %s rider=%llu-%llu driver=%llu-%llu car=%s distance=%.3f fare=%.2f BDT",
+		    c->info.ride_id, (unsigned long long)c->rms, (unsigned long long)c->rseq,
+		    (unsigned long long)c->dms, (unsigned long long)c->dseq, c->info.car_number,
+		    c->distance, mc_fare_taka(c->distance));
 	} else if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
 		/* one of them expired or was claimed elsewhere */
 		o = SETTLE_REFUSED;
 		m->stats.t.claim_failed++;
-		r_exists = r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1;
-		d_exists = r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == 1;
+		r_exists =
+		    r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1;
+		d_exists =
+		    r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer == 1;
 	} else {
 		log_warn("claim %s: %s", c->info.ride_id, rreply_err(r));
 		m->claims_lost++;
 	}
-	back = settle_claim(&m->riders, c->rms, c->rseq, &m->drivers, c->dms, c->dseq, o, r_exists, d_exists);
+	back = settle_claim(&m->riders, c->rms, c->rseq, &m->drivers, c->dms, c->dseq, o, r_exists,
+	                    d_exists);
 	if (back & SETTLE_RIDER_BACK)
 		tick_enter(m, 1, pool_find(&m->riders, c->rms, c->rseq));
 	if (back & SETTLE_DRIVER_BACK)
@@ -81,10 +87,12 @@ static void on_claim(struct rconn *rc, redisReply *r, void *priv)
 }
 
 /* 0 if the claim went out (both entries CLAIMING), else -1 (both WAITING). */
-static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entry *de, double distance)
+static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entry *de,
+                      double distance)
 {
 	int rc = -1;
-	char rid[48], did[48], rkey[64], dkey[64], ridekey[96], token[33], ttl[16], cap[16] = RS_STR(RS_MATCHES_MAXLEN);
+	char rid[48], did[48], rkey[64], dkey[64], ridekey[96], token[33], ttl[16],
+	    cap[16] = RS_STR(RS_MATCHES_MAXLEN);
 	struct claim *c = calloc(1, sizeof(*c));
 	char *json;
 	uint64_t now = lease_now_ms(m);
@@ -94,29 +102,40 @@ static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entr
 		log_error("cannot claim: out of memory or no randomness");
 		return -1;
 	}
-	streamid_format((struct streamid){ re->ms, re->seq }, rid, sizeof(rid));
-	streamid_format((struct streamid){ de->ms, de->seq }, did, sizeof(did));
+	streamid_format((struct streamid){re->ms, re->seq}, rid, sizeof(rid));
+	streamid_format((struct streamid){de->ms, de->seq}, did, sizeof(did));
 	json = ride_match_json(rid, re->json, did, de->json, distance, now, token, &c->info);
 	if (!json) {
 		log_error("cannot build the match message for %s/%s", rid, did);
 		free(c);
 		return -1;
 	}
-	*c = (struct claim){ m, re->ms, re->seq, de->ms, de->seq, distance, c->info };
+	*c = (struct claim){m, re->ms, re->seq, de->ms, de->seq, distance, c->info};
 	snprintf(rkey, sizeof(rkey), RS_KEY_RIDER, rid);
 	snprintf(dkey, sizeof(dkey), RS_KEY_DRIVER, did);
 	snprintf(ridekey, sizeof(ridekey), RS_KEY_RIDE, c->info.ride_id);
 	snprintf(ttl, sizeof(ttl), "%d", m->ride_ttl_s);
 	{
-		const char *argv[] = { rkey, dkey, ridekey, RS_STREAM_MATCHES, token, c->info.car_number,
-				       c->info.driver_name, did, rid, json, c->info.rider_client,
-				       c->info.driver_client, ttl, cap };
+		const char *argv[] = {rkey,
+		                      dkey,
+		                      ridekey,
+		                      RS_STREAM_MATCHES,
+		                      token,
+		                      c->info.car_number,
+		                      c->info.driver_name,
+		                      did,
+		                      rid,
+		                      json,
+		                      c->info.rider_client,
+		                      c->info.driver_client,
+		                      ttl,
+		                      cap};
 		size_t lens[sizeof(argv) / sizeof(argv[0])];
 
 		for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
 			lens[i] = strlen(argv[i]);
-		if (rconn_eval(m->cmd, &claim_lua, on_claim, c, 4, (int)(sizeof(argv) / sizeof(argv[0])),
-			       argv, lens) == 0) {
+		if (rconn_eval(m->cmd, &claim_lua, on_claim, c, 4,
+		               (int)(sizeof(argv) / sizeof(argv[0])), argv, lens) == 0) {
 			re->state = POOL_CLAIMING;
 			de->state = POOL_CLAIMING;
 			rc = 0;
@@ -174,7 +193,8 @@ static void claim_one(struct matcher *m, long i)
  * stay valid) until all claims are out. */
 void claim_some(struct matcher *m)
 {
-	long end = m->next_claim + m->claim_batch, total = m->pairs_incr ? m->nipairs : m->snap.npairs;
+	long end = m->next_claim + m->claim_batch,
+	     total = m->pairs_incr ? m->nipairs : m->snap.npairs;
 	uint64_t t0 = uv_hrtime();
 
 	/* flow control: while Redis has many claims unanswered, wait for it

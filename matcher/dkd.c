@@ -36,10 +36,14 @@ static void box_empty(struct dnode *d)
 
 static void box_add(struct dnode *d, double x, double y)
 {
-	if (x < d->x0) d->x0 = x;
-	if (x > d->x1) d->x1 = x;
-	if (y < d->y0) d->y0 = y;
-	if (y > d->y1) d->y1 = y;
+	if (x < d->x0)
+		d->x0 = x;
+	if (x > d->x1)
+		d->x1 = x;
+	if (y < d->y0)
+		d->y0 = y;
+	if (y > d->y1)
+		d->y1 = y;
 }
 
 static void box_refresh(struct dnode *d)
@@ -109,8 +113,10 @@ static void select_k(struct dkd_point *a, size_t n, size_t k, int dim)
 		size_t i = lo, j = hi;
 
 		for (;;) {
-			while (coord(&a[i], dim) < p) i++;
-			while (coord(&a[j], dim) > p) j--;
+			while (coord(&a[i], dim) < p)
+				i++;
+			while (coord(&a[j], dim) > p)
+				j--;
 			if (i >= j)
 				break;
 			struct dkd_point t = a[i];
@@ -259,7 +265,7 @@ int dkd_insert(struct dkd *t, double x, double y, uint64_t key)
 		if (!d->l)
 			break;
 	}
-	d->pt[d->cnt++] = (struct dkd_point){ x, y, key };
+	d->pt[d->cnt++] = (struct dkd_point){x, y, key};
 	/* the highest subtree on the path that is now unbalanced, or else the
 	 * leaf if it overflowed, is rebuilt */
 	for (int i = 0; i < depth; i++)
@@ -376,7 +382,7 @@ static void nearest_below(const struct dnode *d, double x, double y, struct best
 
 int dkd_nearest(const struct dkd *t, double x, double y, struct dkd_point *p, double *d2)
 {
-	struct best b = { NULL, INFINITY };
+	struct best b = {NULL, INFINITY};
 
 	if (!t->root || !t->root->n)
 		return -1;

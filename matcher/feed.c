@@ -20,7 +20,7 @@ static void ingest(struct matcher *m, int is_rider, uint64_t ms, uint64_t seq, c
 
 	if (replay_location(json, &loc) < 0) {
 		log_warn("request %llu-%llu: unreadable JSON, skipped", (unsigned long long)ms,
-			 (unsigned long long)seq);
+		         (unsigned long long)seq);
 		return;
 	}
 	struct pool *p = is_rider ? &m->riders : &m->drivers;
@@ -57,8 +57,8 @@ static void on_replay_exists(struct rconn *rc, redisReply *r, void *priv)
 
 /* Checks the entry's key, then takes it (in order: see replay.h). 0 if the
  * check is under way. */
-static int check_then_ingest(struct matcher *m, int is_rider, const char *id, uint64_t ms, uint64_t seq,
-			     const char *json)
+static int check_then_ingest(struct matcher *m, int is_rider, const char *id, uint64_t ms,
+                             uint64_t seq, const char *json)
 {
 	size_t len = strlen(json);
 	struct replay_check *c = malloc(sizeof(*c) + len + 1);
@@ -66,7 +66,7 @@ static int check_then_ingest(struct matcher *m, int is_rider, const char *id, ui
 
 	if (!c)
 		return -1;
-	*c = (struct replay_check){ m, is_rider, ms, seq };
+	*c = (struct replay_check){m, is_rider, ms, seq};
 	memcpy(c->json, json, len + 1);
 	replay_key(is_rider, id, key, sizeof(key));
 	if (rconn_cmd(m->cmd, on_replay_exists, c, "EXISTS %s", key) == 0) {
@@ -127,8 +127,9 @@ static void feed_next(struct matcher *m)
 {
 	if (m->stopping || m->feed_pending || !rconn_up(m->feed))
 		return;
-	if (rconn_cmd(m->feed, on_feed, m, "XREAD COUNT 200 BLOCK 1000 STREAMS " RS_STREAM_REQUESTS " %s",
-		      m->last_id) == 0)
+	if (rconn_cmd(m->feed, on_feed, m,
+	              "XREAD COUNT 200 BLOCK 1000 STREAMS " RS_STREAM_REQUESTS " %s",
+	              m->last_id) == 0)
 		m->feed_pending = 1;
 }
 

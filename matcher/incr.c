@@ -29,9 +29,9 @@ struct incr {
 	size_t nh, cap_heap;
 	struct incr_pair *out;
 	size_t cap_out;
-	uint64_t left[1024];   /* bit hash(side, key): removed since the last pairing */
+	uint64_t left[1024]; /* bit hash(side, key): removed since the last pairing */
 	int any_left;
-	uint64_t *gone; /* hash set of the requests paired in this call */
+	uint64_t *gone;         /* hash set of the requests paired in this call */
 	size_t cap_gone, ngone; /* allocated; used in this call (a power of 2) */
 };
 
@@ -94,14 +94,20 @@ void incr_all_new(struct incr *c)
 	c->overflow = 1;
 }
 
-size_t incr_new_count(const struct incr *c) { return c->overflow ? SIZE_MAX : c->nn; }
+size_t incr_new_count(const struct incr *c)
+{
+	return c->overflow ? SIZE_MAX : c->nn;
+}
 
 void incr_forget_new(struct incr *c)
 {
 	c->nn = 0;
 	c->overflow = 0;
 }
-size_t incr_waiting(const struct incr *c, int is_rider) { return c->t[is_rider != 0] ? dkd_size(c->t[is_rider != 0]) : 0; }
+size_t incr_waiting(const struct incr *c, int is_rider)
+{
+	return c->t[is_rider != 0] ? dkd_size(c->t[is_rider != 0]) : 0;
+}
 
 int incr_add(struct incr *c, int is_rider, double x, double y, uint64_t key)
 {
@@ -113,7 +119,7 @@ int incr_add(struct incr *c, int is_rider, double x, double y, uint64_t key)
 	if (dkd_insert(c->t[is_rider], x, y, key) < 0)
 		return -1;
 	if (!c->overflow)
-		c->nl[c->nn++] = (struct fresh){ x, y, key, (uint8_t)is_rider, 0 };
+		c->nl[c->nn++] = (struct fresh){x, y, key, (uint8_t)is_rider, 0};
 	return 0;
 }
 
@@ -200,7 +206,7 @@ static int fresh_cmp(const void *a, const void *b)
 static struct fresh *fresh_find(struct incr *c, int is_rider, uint64_t key)
 {
 	size_t lo = 0, hi = c->nn;
-	struct fresh k = { 0, 0, key, (uint8_t)is_rider, 0 };
+	struct fresh k = {0, 0, key, (uint8_t)is_rider, 0};
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -274,8 +280,12 @@ static int best_of(struct incr *c, uint32_t i, struct ent *e, struct dkd_point *
 
 	if (dkd_nearest(c->t[!f->is_rider], f->x, f->y, partner, &d2) < 0)
 		return -1;
-	*e = (struct ent){ d2, f->is_rider ? f->key : partner->key, f->is_rider ? partner->key : f->key,
-			   partner->x, partner->y, i };
+	*e = (struct ent){d2,
+	                  f->is_rider ? f->key : partner->key,
+	                  f->is_rider ? partner->key : f->key,
+	                  partner->x,
+	                  partner->y,
+	                  i};
 	return 0;
 }
 
@@ -306,7 +316,8 @@ long incr_pair(struct incr *c, const struct incr_pair **out)
 	/* every new request has at most one entry queued and is in at most one
 	 * pair: with room for nn of each, nothing below can fail */
 	if (grow((void **)&c->heap, &c->cap_heap, c->nn, sizeof(*c->heap)) < 0 ||
-	    grow((void **)&c->out, &c->cap_out, c->nn, sizeof(*c->out)) < 0 || gone_reset(c, c->nn) < 0)
+	    grow((void **)&c->out, &c->cap_out, c->nn, sizeof(*c->out)) < 0 ||
+	    gone_reset(c, c->nn) < 0)
 		return -1;
 	c->nh = 0;
 	for (uint32_t i = 0; i < c->nn; i++)
@@ -327,7 +338,7 @@ long incr_pair(struct incr *c, const struct incr_pair **out)
 				(void)heap_push(c, e);
 			continue;
 		}
-		c->out[made++] = (struct incr_pair){ top.rkey, top.dkey, sqrt(top.d2) };
+		c->out[made++] = (struct incr_pair){top.rkey, top.dkey, sqrt(top.d2)};
 		f->taken = 1;
 		(void)dkd_remove(c->t[f->is_rider], f->x, f->y, f->key);
 		(void)dkd_remove(c->t[!f->is_rider], top.px, top.py, pkey);

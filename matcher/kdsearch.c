@@ -35,8 +35,8 @@ uint64_t kd_curve_key(const struct kd_tree *t, double x, double y)
 	return spread(quantize(x, t->fx0, t->fsx)) | spread(quantize(y, t->fy0, t->fsy)) << 1;
 }
 
-#define RADIX_BITS 8
-#define RADIX (1u << RADIX_BITS)
+#define RADIX_BITS   8
+#define RADIX        (1u << RADIX_BITS)
 #define RADIX_PASSES 8 /* 64-bit keys */
 
 void kd_sort_kv(struct kd_kv *a, struct kd_kv *tmp, size_t n)
@@ -99,13 +99,16 @@ static inline double box_d2(const struct kd_fbox *b, double x, double y)
 	return dx * dx + dy * dy;
 }
 
-static inline int fbox_empty(const struct kd_fbox *b) { return b->x0 > b->x1; }
+static inline int fbox_empty(const struct kd_fbox *b)
+{
+	return b->x0 > b->x1;
+}
 
 /* The up-to-k nearest live points, by (d2, index), into slots[] / d2s[]
  * (k <= KD_KMAX); returns how many. The bound is the k-th best so far
  * (INFINITY while fewer than k are found; then nothing is pruned). */
-static inline __attribute__((always_inline)) unsigned knn(const struct kd_tree *t, double x, double y,
-														  unsigned k, uint32_t *slots, double *d2s)
+static inline __attribute__((always_inline)) unsigned
+knn(const struct kd_tree *t, double x, double y, unsigned k, uint32_t *slots, double *d2s)
 {
 	if (!t->built || t->live == 0)
 		return 0;
@@ -165,7 +168,9 @@ static inline __attribute__((always_inline)) unsigned knn(const struct kd_tree *
 					continue;
 				/* insert (d, s) into the sorted list, dropping the k-th if full */
 				unsigned p = m < k ? m++ : k - 1;
-				while (p > 0 && (d2s[p - 1] > d || (d2s[p - 1] == d && t->rec[slots[p - 1]].id > t->rec[s].id))) {
+				while (p > 0 && (d2s[p - 1] > d ||
+				                 (d2s[p - 1] == d &&
+				                  t->rec[slots[p - 1]].id > t->rec[s].id))) {
 					d2s[p] = d2s[p - 1];
 					slots[p] = slots[p - 1];
 					p--;
@@ -190,7 +195,7 @@ static inline __attribute__((always_inline)) unsigned knn(const struct kd_tree *
 }
 
 unsigned kd_knearest_slots(const struct kd_tree *t, double x, double y, unsigned k, uint32_t *slots,
-						   double *d2s)
+                           double *d2s)
 {
 	if (k == 0)
 		return 0;

@@ -60,16 +60,22 @@ size_t kd_leaves_for(size_t n)
 	return L;
 }
 
-static size_t used_for(size_t n) { return n ? (n + KD_LEAF - 1) / KD_LEAF : 1; }
+static size_t used_for(size_t n)
+{
+	return n ? (n + KD_LEAF - 1) / KD_LEAF : 1;
+}
 
 static size_t bytes_for_cap(size_t n)
 {
 	size_t L = kd_leaves_for(n), u = used_for(n), m = n ? n : 1;
 	return sizeof(struct kd_tree) + m * (sizeof(struct kd_rec) + sizeof(uint32_t)) +
-		   u * (2 * KD_LEAF * sizeof(double) + 1) + 2 * L * sizeof(struct kd_fbox);
+	       u * (2 * KD_LEAF * sizeof(double) + 1) + 2 * L * sizeof(struct kd_fbox);
 }
 
-size_t kd_bytes_for(size_t n) { return bytes_for_cap(n); }
+size_t kd_bytes_for(size_t n)
+{
+	return bytes_for_cap(n);
+}
 
 size_t kd_build_scratch_for(size_t n)
 {
@@ -133,7 +139,10 @@ struct kd_tree *kd_renew(struct kd_tree *t, size_t n, size_t spare)
 	return t;
 }
 
-struct kd_tree *kd_new(size_t n) { return kd_renew(NULL, n, 0); }
+struct kd_tree *kd_new(size_t n)
+{
+	return kd_renew(NULL, n, 0);
+}
 
 void kd_free(struct kd_tree *t)
 {
@@ -152,10 +161,22 @@ void kd_set(struct kd_tree *t, uint32_t i, double x, double y)
 	r->y = y;
 }
 
-size_t kd_size(const struct kd_tree *t) { return t->n; }
-size_t kd_live(const struct kd_tree *t) { return t->built ? t->live : 0; }
-size_t kd_bytes(const struct kd_tree *t) { return t->bytes; }
-const uint8_t *kd_dead_map(const struct kd_tree *t) { return t->dead; }
+size_t kd_size(const struct kd_tree *t)
+{
+	return t->n;
+}
+size_t kd_live(const struct kd_tree *t)
+{
+	return t->built ? t->live : 0;
+}
+size_t kd_bytes(const struct kd_tree *t)
+{
+	return t->bytes;
+}
+const uint8_t *kd_dead_map(const struct kd_tree *t)
+{
+	return t->dead;
+}
 
 /* ---- building ---- */
 
@@ -190,10 +211,14 @@ static struct kd_fbox leaf_box(const struct kd_tree *t, uint32_t j)
 	for (unsigned k = 0; k < KD_LEAF; k++) {
 		if (!(live >> k & 1))
 			continue;
-		if (px[k] < x0) x0 = px[k];
-		if (px[k] > x1) x1 = px[k];
-		if (py[k] < y0) y0 = py[k];
-		if (py[k] > y1) y1 = py[k];
+		if (px[k] < x0)
+			x0 = px[k];
+		if (px[k] > x1)
+			x1 = px[k];
+		if (py[k] < y0)
+			y0 = py[k];
+		if (py[k] > y1)
+			y1 = py[k];
 	}
 	return (struct kd_fbox){f_down(x0), f_down(y0), f_up(x1), f_up(y1)};
 }
@@ -201,10 +226,13 @@ static struct kd_fbox leaf_box(const struct kd_tree *t, uint32_t j)
 static inline struct kd_fbox box_union(const struct kd_fbox *a, const struct kd_fbox *b)
 {
 	return (struct kd_fbox){a->x0 < b->x0 ? a->x0 : b->x0, a->y0 < b->y0 ? a->y0 : b->y0,
-							a->x1 > b->x1 ? a->x1 : b->x1, a->y1 > b->y1 ? a->y1 : b->y1};
+	                        a->x1 > b->x1 ? a->x1 : b->x1, a->y1 > b->y1 ? a->y1 : b->y1};
 }
 
-static inline double key(const struct kd_rec *r, int d) { return d ? r->y : r->x; }
+static inline double key(const struct kd_rec *r, int d)
+{
+	return d ? r->y : r->x;
+}
 
 /* Rearranges a[lo..hi] (inclusive) so that a[k] holds the element of that
  * rank by coordinate d, smaller-or-equal ones before it and larger-or-equal
@@ -216,11 +244,13 @@ static void select_k(struct kd_rec *a, size_t lo, size_t hi, size_t k, int d)
 		size_t m = lo + (hi - lo) / 2;
 		double p0 = key(&a[lo], d), p1 = key(&a[m], d), p2 = key(&a[hi], d);
 		double p = p0 < p1 ? (p1 < p2 ? p1 : (p0 < p2 ? p2 : p0))
-						   : (p0 < p2 ? p0 : (p1 < p2 ? p2 : p1));
+		                   : (p0 < p2 ? p0 : (p1 < p2 ? p2 : p1));
 		size_t i = lo, j = hi;
 		for (;;) {
-			while (key(&a[i], d) < p) i++;
-			while (key(&a[j], d) > p) j--;
+			while (key(&a[i], d) < p)
+				i++;
+			while (key(&a[j], d) > p)
+				j--;
 			if (i >= j)
 				break;
 			struct kd_rec tmp = a[i];
@@ -250,11 +280,14 @@ static void select_k(struct kd_rec *a, size_t lo, size_t hi, size_t k, int d)
  * [cx0, cx1] x [cy0, cy1] (bounds of its points; the cut side is the wider
  * side of the cell). Leaves fill from the left, so a split falls at a leaf
  * boundary: near the median, not always on it. */
-static void build(struct kd_tree *t, size_t a, size_t b, double cx0, double cy0, double cx1, double cy1)
+static void build(struct kd_tree *t, size_t a, size_t b, double cx0, double cy0, double cx1,
+                  double cy1)
 {
 	size_t lo = a << KD_LEAF_SHIFT, hi = b << KD_LEAF_SHIFT;
-	if (lo > t->n) lo = t->n;
-	if (hi > t->n) hi = t->n;
+	if (lo > t->n)
+		lo = t->n;
+	if (hi > t->n)
+		hi = t->n;
 	if (b - a <= 1 || hi - lo <= 1)
 		return;
 	int d = (cy1 - cy0) > (cx1 - cx0);
@@ -283,10 +316,14 @@ int kd_build(struct kd_tree *t)
 	double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
 	for (size_t i = 0; i < n; i++) {
 		const struct kd_rec *r = &t->rec[i];
-		if (r->x < x0) x0 = r->x;
-		if (r->x > x1) x1 = r->x;
-		if (r->y < y0) y0 = r->y;
-		if (r->y > y1) y1 = r->y;
+		if (r->x < x0)
+			x0 = r->x;
+		if (r->x > x1)
+			x1 = r->x;
+		if (r->y < y0)
+			y0 = r->y;
+		if (r->y > y1)
+			y1 = r->y;
 	}
 	t->fx0 = x0;
 	t->fy0 = y0;
@@ -330,7 +367,8 @@ int kd_build(struct kd_tree *t)
 
 int kd_slot_live(const struct kd_tree *t, uint32_t slot)
 {
-	return t->built && slot < t->n && !(t->dead[slot >> KD_LEAF_SHIFT] >> (slot & (KD_LEAF - 1)) & 1);
+	return t->built && slot < t->n &&
+	       !(t->dead[slot >> KD_LEAF_SHIFT] >> (slot & (KD_LEAF - 1)) & 1);
 }
 
 int kd_is_live(const struct kd_tree *t, uint32_t i)
@@ -338,7 +376,10 @@ int kd_is_live(const struct kd_tree *t, uint32_t i)
 	return i < t->n && kd_slot_live(t, t->pos[i]);
 }
 
-uint32_t kd_slot_index(const struct kd_tree *t, uint32_t slot) { return slot < t->n ? t->rec[slot].id : KD_NONE; }
+uint32_t kd_slot_index(const struct kd_tree *t, uint32_t slot)
+{
+	return slot < t->n ? t->rec[slot].id : KD_NONE;
+}
 
 static inline int fbox_eq(const struct kd_fbox *a, const struct kd_fbox *b)
 {

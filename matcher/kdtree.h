@@ -90,7 +90,7 @@ uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2
  * later still the nearest live point, as long as one is live. */
 #define KD_KMAX 16
 unsigned kd_knearest_slots(const struct kd_tree *t, double x, double y, unsigned k, uint32_t *slots,
-						   double *d2s);
+                           double *d2s);
 
 /* The dead map: bit (slot & 7) of byte (slot >> 3) is set when the slot is
  * not live (removed, or not built). Valid while the tree is built and not

@@ -10,7 +10,7 @@
 #include "kdtree.h"
 
 #define KD_LEAF_SHIFT 3
-#define KD_LEAF (1u << KD_LEAF_SHIFT) /* points per leaf */
+#define KD_LEAF       (1u << KD_LEAF_SHIFT) /* points per leaf */
 
 struct kd_rec {
 	double x, y;

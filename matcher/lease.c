@@ -12,9 +12,8 @@
 #include <string.h>
 
 /* KEYS: lease key. ARGV: me, lease ms. */
-static const char renew_lua[] =
-	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
-	"return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+static const char renew_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+				"return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 
 uint64_t lease_now_ms(struct matcher *m)
 {
@@ -36,7 +35,7 @@ static void on_lease(struct rconn *rc, redisReply *r, void *priv)
 	if (m->stopping)
 		return;
 	if (r && ((r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK")) ||
-		  (r->type == REDIS_REPLY_INTEGER && r->integer == 1))) {
+	          (r->type == REDIS_REPLY_INTEGER && r->integer == 1))) {
 		m->lease_ok_ms = uv_now(m->loop);
 		set_active(m, 1, "holding " RS_KEY_LEASE);
 	} else if (r && r->type != REDIS_REPLY_ERROR) {
@@ -58,7 +57,8 @@ static void on_lease_timer(uv_timer_t *t)
 		set_active(m, 0, "lease not renewed in time");
 	snprintf(ms, sizeof(ms), "%d", m->lease_ms);
 	if (m->active)
-		rconn_cmd(m->cmd, on_lease, m, "EVAL %s 1 " RS_KEY_LEASE " %s %s", renew_lua, m->instance, ms);
+		rconn_cmd(m->cmd, on_lease, m, "EVAL %s 1 " RS_KEY_LEASE " %s %s", renew_lua,
+		          m->instance, ms);
 	else
 		rconn_cmd(m->cmd, on_lease, m, "SET " RS_KEY_LEASE " %s NX PX %s", m->instance, ms);
 }
@@ -70,7 +70,8 @@ static void on_time(struct rconn *rc, redisReply *r, void *priv)
 	if (m->stopping || !r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
 		return;
 	{
-		int64_t redis_ms = atoll(r->element[0]->str) * 1000 + atoll(r->element[1]->str) / 1000;
+		int64_t redis_ms =
+		    atoll(r->element[0]->str) * 1000 + atoll(r->element[1]->str) / 1000;
 
 		m->clock_offset_ms = redis_ms - (int64_t)svc_now_ms();
 	}

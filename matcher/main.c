@@ -52,59 +52,65 @@ static void quality_metrics(struct sbuf *out, struct matcher *m)
 {
 	struct quality_figures w;
 	const struct quality *q = &m->stats.q;
-	static const char *const side[2] = { "rider", "driver" };
+	static const char *const side[2] = {"rider", "driver"};
 
 	quality_window(q, lease_now_ms(m), 10000, &w);
-	sbuf_printf(out,
-		    "# TYPE matcher_policy_min_total gauge\nmatcher_policy_min_total %d\n"
-		    "# TYPE matcher_min_total_ticks_total counter\nmatcher_min_total_ticks_total %llu\n"
-		    "# TYPE matcher_min_total_fallback_total counter\nmatcher_min_total_fallback_total %llu\n",
-		    m->min_total, (unsigned long long)m->min_total_ticks, (unsigned long long)m->min_total_fallbacks);
-	sbuf_printf(out,
-		    "# TYPE matcher_pickup_distance_sum counter\nmatcher_pickup_distance_sum %.6f\n"
-		    "# TYPE matcher_pickup_distance_count counter\nmatcher_pickup_distance_count %llu\n"
-		    "# TYPE matcher_expired_by_kind_total counter\n"
-		    "matcher_expired_by_kind_total{kind=\"rider\"} %llu\n"
-		    "matcher_expired_by_kind_total{kind=\"driver\"} %llu\n"
-		    "# TYPE matcher_pickup_distance_10s gauge\n"
-		    "matcher_pickup_distance_10s{stat=\"mean\"} %.6g\n"
-		    "matcher_pickup_distance_10s{stat=\"p95\"} %.6g\n"
-		    "# TYPE matcher_pairs_10s gauge\nmatcher_pairs_10s %zu\n",
-		    q->distance_sum, (unsigned long long)q->matched, (unsigned long long)q->r_expired,
-		    (unsigned long long)q->d_expired, w.pickup_mean, w.pickup_p95, w.pairs);
+	sbuf_printf(
+	    out,
+	    "# TYPE matcher_policy_min_total gauge\nmatcher_policy_min_total %d\n"
+	    "# TYPE matcher_min_total_ticks_total counter\nmatcher_min_total_ticks_total %llu\n"
+	    "# TYPE matcher_min_total_fallback_total counter\nmatcher_min_total_fallback_total "
+	    "%llu\n",
+	    m->min_total, (unsigned long long)m->min_total_ticks,
+	    (unsigned long long)m->min_total_fallbacks);
+	sbuf_printf(
+	    out,
+	    "# TYPE matcher_pickup_distance_sum counter\nmatcher_pickup_distance_sum %.6f\n"
+	    "# TYPE matcher_pickup_distance_count counter\nmatcher_pickup_distance_count %llu\n"
+	    "# TYPE matcher_expired_by_kind_total counter\n"
+	    "matcher_expired_by_kind_total{kind=\"rider\"} %llu\n"
+	    "matcher_expired_by_kind_total{kind=\"driver\"} %llu\n"
+	    "# TYPE matcher_pickup_distance_10s gauge\n"
+	    "matcher_pickup_distance_10s{stat=\"mean\"} %.6g\n"
+	    "matcher_pickup_distance_10s{stat=\"p95\"} %.6g\n"
+	    "# TYPE matcher_pairs_10s gauge\nmatcher_pairs_10s %zu\n",
+	    q->distance_sum, (unsigned long long)q->matched, (unsigned long long)q->r_expired,
+	    (unsigned long long)q->d_expired, w.pickup_mean, w.pickup_p95, w.pairs);
 	sbuf_printf(out, "# TYPE matcher_matched_share_10s gauge\n");
 	for (int i = 0; i < 2; i++) {
 		double v = i ? w.d_share : w.r_share;
 
 		if (v >= 0)
-			sbuf_printf(out, "matcher_matched_share_10s{kind=\"%s\"} %.4f\n", side[i], v);
+			sbuf_printf(out, "matcher_matched_share_10s{kind=\"%s\"} %.4f\n", side[i],
+			            v);
 	}
 	sbuf_printf(out, "# TYPE matcher_wait_ms_10s gauge\n");
 	for (int i = 0; i < 2; i++)
 		sbuf_printf(out,
-			    "matcher_wait_ms_10s{kind=\"%s\",quantile=\"0.5\"} %.0f\n"
-			    "matcher_wait_ms_10s{kind=\"%s\",quantile=\"0.99\"} %.0f\n",
-			    side[i], i ? w.d_wait_p50 : w.r_wait_p50, side[i], i ? w.d_wait_p99 : w.r_wait_p99);
+		            "matcher_wait_ms_10s{kind=\"%s\",quantile=\"0.5\"} %.0f\n"
+		            "matcher_wait_ms_10s{kind=\"%s\",quantile=\"0.99\"} %.0f\n",
+		            side[i], i ? w.d_wait_p50 : w.r_wait_p50, side[i],
+		            i ? w.d_wait_p99 : w.r_wait_p99);
 }
 
 static void matcher_metrics(struct sbuf *out, void *app)
 {
 	struct matcher *m = app;
 
-	sbuf_printf(out,
-		    "# TYPE matcher_active gauge\nmatcher_active %d\n"
-		    "# TYPE matcher_waiting gauge\nmatcher_waiting{kind=\"rider\"} %zu\n"
-		    "matcher_waiting{kind=\"driver\"} %zu\n"
-		    "# TYPE matcher_requests_total counter\nmatcher_requests_total %llu\n"
-		    "# TYPE matcher_matched_total counter\nmatcher_matched_total %llu\n"
-		    "# TYPE matcher_expired_total counter\nmatcher_expired_total %llu\n"
-		    "# TYPE matcher_claims_failed_total counter\nmatcher_claims_failed_total %llu\n"
-		    "# TYPE matcher_tick_duration_ms gauge\nmatcher_tick_duration_ms %.3f\n"
-		    "# TYPE matcher_loop_lag_max_ms gauge\nmatcher_loop_lag_max_ms %.1f\n",
-		    m->active, m->riders.live, m->drivers.live,
-		    (unsigned long long)m->stats.t.requests, (unsigned long long)m->stats.t.matched,
-		    (unsigned long long)m->stats.t.expired, (unsigned long long)m->stats.t.claim_failed,
-		    m->stats.tick_duration_ms, m->lag_max_ms);
+	sbuf_printf(
+	    out,
+	    "# TYPE matcher_active gauge\nmatcher_active %d\n"
+	    "# TYPE matcher_waiting gauge\nmatcher_waiting{kind=\"rider\"} %zu\n"
+	    "matcher_waiting{kind=\"driver\"} %zu\n"
+	    "# TYPE matcher_requests_total counter\nmatcher_requests_total %llu\n"
+	    "# TYPE matcher_matched_total counter\nmatcher_matched_total %llu\n"
+	    "# TYPE matcher_expired_total counter\nmatcher_expired_total %llu\n"
+	    "# TYPE matcher_claims_failed_total counter\nmatcher_claims_failed_total %llu\n"
+	    "# TYPE matcher_tick_duration_ms gauge\nmatcher_tick_duration_ms %.3f\n"
+	    "# TYPE matcher_loop_lag_max_ms gauge\nmatcher_loop_lag_max_ms %.1f\n",
+	    m->active, m->riders.live, m->drivers.live, (unsigned long long)m->stats.t.requests,
+	    (unsigned long long)m->stats.t.matched, (unsigned long long)m->stats.t.expired,
+	    (unsigned long long)m->stats.t.claim_failed, m->stats.tick_duration_ms, m->lag_max_ms);
 	quality_metrics(out, m);
 }
 
@@ -129,29 +135,37 @@ int main(int argc, char **argv)
 {
 	static struct matcher m;
 	const char *listen = "127.0.0.1", *redis_addr = NULL, *instance = NULL;
-	int port = cfg_stack_port(RS_PORT_MATCHER), redis_port = cfg_stack_port(RS_PORT_REDIS), rc, no_incremental = 0;
+	int port = cfg_stack_port(RS_PORT_MATCHER), redis_port = cfg_stack_port(RS_PORT_REDIS), rc,
+	    no_incremental = 0;
 	const char *policy = "closest";
 	char redis_host[128] = "127.0.0.1", host[64];
 	struct opt opts[] = {
-		{ "listen", "LISTEN", OPT_STR, &listen, "address for /healthz and /metrics" },
-		{ "port", NULL, OPT_INT, &port, "port for /healthz and /metrics (PORT+50)" },
-		{ "redis", "REDIS_ADDR", OPT_STR, &redis_addr, "Redis host:port (default 127.0.0.1:PORT+1)" },
-		{ "tick-ms", "TICK_MS", OPT_INT, &m.tick_ms, "pair every this many ms (1..60000)" },
-		{ "ttl-ms", "REQUEST_TTL_MS", OPT_INT, &m.ttl_ms, "a request's life; must match the intake's" },
-		{ "lease-ms", NULL, OPT_INT, &m.lease_ms, "lease time; a standby takes over within it" },
-		{ "no-lease", NULL, OPT_FLAG, &m.no_lease, "pair without holding the lease (tests)" },
-		{ "instance", NULL, OPT_STR, &instance, "name in the lease (default host:pid)" },
-		{ "max-points", NULL, OPT_INT, &m.max_points, "waiting positions per side sent to viewers" },
-		{ "inline-max", NULL, OPT_INT, &m.inline_max, "pair on the loop up to this many requests, else on a worker" },
-		{ "ride-ttl-s", NULL, OPT_INT, &m.ride_ttl_s, "how long a ride can be rated" },
-		{ "claim-batch", NULL, OPT_INT, &m.claim_batch, "claims issued per loop iteration" },
-		{ "stats-min-ms", NULL, OPT_INT, &m.stats_min_ms, "at most one stats message per this many ms" },
-		{ "no-incremental", NULL, OPT_FLAG, &no_incremental, "pair the whole pool from scratch every tick" },
-		{ "policy", "MATCHER_POLICY", OPT_STR, &policy,
-		  "closest (closest pair first, the default) or min-total (least total distance per tick)" },
-		{ "min-total-max", NULL, OPT_INT, &m.min_total_max,
-		  "min-total: up to this many waiting on the larger side, else closest pair first" },
-		{ NULL, NULL, 0, NULL, NULL },
+	    {"listen", "LISTEN", OPT_STR, &listen, "address for /healthz and /metrics"},
+	    {"port", NULL, OPT_INT, &port, "port for /healthz and /metrics (PORT+50)"},
+	    {"redis", "REDIS_ADDR", OPT_STR, &redis_addr,
+	     "Redis host:port (default 127.0.0.1:PORT+1)"},
+	    {"tick-ms", "TICK_MS", OPT_INT, &m.tick_ms, "pair every this many ms (1..60000)"},
+	    {"ttl-ms", "REQUEST_TTL_MS", OPT_INT, &m.ttl_ms,
+	     "a request's life; must match the intake's"},
+	    {"lease-ms", NULL, OPT_INT, &m.lease_ms, "lease time; a standby takes over within it"},
+	    {"no-lease", NULL, OPT_FLAG, &m.no_lease, "pair without holding the lease (tests)"},
+	    {"instance", NULL, OPT_STR, &instance, "name in the lease (default host:pid)"},
+	    {"max-points", NULL, OPT_INT, &m.max_points,
+	     "waiting positions per side sent to viewers"},
+	    {"inline-max", NULL, OPT_INT, &m.inline_max,
+	     "pair on the loop up to this many requests, else on a worker"},
+	    {"ride-ttl-s", NULL, OPT_INT, &m.ride_ttl_s, "how long a ride can be rated"},
+	    {"claim-batch", NULL, OPT_INT, &m.claim_batch, "claims issued per loop iteration"},
+	    {"stats-min-ms", NULL, OPT_INT, &m.stats_min_ms,
+	     "at most one stats message per this many ms"},
+	    {"no-incremental", NULL, OPT_FLAG, &no_incremental,
+	     "pair the whole pool from scratch every tick"},
+	    {"policy", "MATCHER_POLICY", OPT_STR, &policy,
+	     "closest (closest pair first, the default) or min-total (least total distance per "
+	     "tick)"},
+	    {"min-total-max", NULL, OPT_INT, &m.min_total_max,
+	     "min-total: up to this many waiting on the larger side, else closest pair first"},
+	    {NULL, NULL, 0, NULL, NULL},
 	};
 
 	m.tick_ms = 1000;
@@ -164,13 +178,14 @@ int main(int argc, char **argv)
 	m.claim_batch = 200;
 	m.min_total_max = 1000;
 	log_init(argv[0]);
-	rc = opt_parse(argc, argv, opts,
-		       "Pairs waiting riders and drivers closest pair first every tick (k-d tree),\n"
-		       "claims each pair atomically in Redis and hands it to comm-svc.");
+	rc =
+	    opt_parse(argc, argv, opts,
+	              "Pairs waiting riders and drivers closest pair first every tick (k-d tree),\n"
+	              "claims each pair atomically in Redis and hands it to comm-svc.");
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	if (m.tick_ms < 1 || m.tick_ms > 60000 || m.ttl_ms < 1 || m.lease_ms < 300 || m.max_points < 0 ||
-	    m.ride_ttl_s < 1 || m.claim_batch < 1) {
+	if (m.tick_ms < 1 || m.tick_ms > 60000 || m.ttl_ms < 1 || m.lease_ms < 300 ||
+	    m.max_points < 0 || m.ride_ttl_s < 1 || m.claim_batch < 1) {
 		log_error("a value is out of range (see --help)");
 		return 2;
 	}
@@ -188,8 +203,9 @@ int main(int argc, char **argv)
 	 * whole pool every tick */
 	m.incremental = !no_incremental && !m.min_total;
 	if (m.min_total)
-		log_info("policy min-total: exact least total distance per tick up to %d waiting on the larger side",
-			 m.min_total_max);
+		log_info("policy min-total: exact least total distance per tick up to %d waiting "
+		         "on the larger side",
+		         m.min_total_max);
 	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
 		return 2;
 	if (!instance) {
@@ -209,16 +225,25 @@ int main(int argc, char **argv)
 	m.start_ms = svc_now_ms();
 	/* replay the last TTL's worth of requests (see replay.h) */
 	snprintf(m.last_id, sizeof(m.last_id), "%llu-0",
-		 (unsigned long long)(m.start_ms - (uint64_t)m.ttl_ms - 1000));
+	         (unsigned long long)(m.start_ms - (uint64_t)m.ttl_ms - 1000));
 	svc_init(m.loop, matcher_stop, &m);
-	m.cmd = rconn_new(m.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
-							 .name = "redis", .on_state = on_cmd_state, .priv = &m });
-	m.feed = rconn_new(m.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
-							  .name = "redis-feed", .dead_ms = 4000,
-							  .on_state = feed_on_state, .priv = &m });
-	m.http = http_server_new(m.loop, &(struct http_server_opts){
-						 .name = "matcher", .host = listen, .port = port, .app = &m,
-						 .healthy = matcher_healthy, .metrics = matcher_metrics });
+	m.cmd = rconn_new(m.loop, &(struct rconn_opts){.host = redis_host,
+	                                               .port = redis_port,
+	                                               .name = "redis",
+	                                               .on_state = on_cmd_state,
+	                                               .priv = &m});
+	m.feed = rconn_new(m.loop, &(struct rconn_opts){.host = redis_host,
+	                                                .port = redis_port,
+	                                                .name = "redis-feed",
+	                                                .dead_ms = 4000,
+	                                                .on_state = feed_on_state,
+	                                                .priv = &m});
+	m.http = http_server_new(m.loop, &(struct http_server_opts){.name = "matcher",
+	                                                            .host = listen,
+	                                                            .port = port,
+	                                                            .app = &m,
+	                                                            .healthy = matcher_healthy,
+	                                                            .metrics = matcher_metrics});
 	tick_init(&m);
 	lease_init(&m);
 	claim_init(&m);
@@ -234,7 +259,7 @@ int main(int argc, char **argv)
 	lease_start(&m);
 	uv_timer_start(&m.lag, on_lag_timer, 10, 10);
 	log_info("matcher %s: tick %d ms, ttl %d ms%s", m.instance, m.tick_ms, m.ttl_ms,
-		 m.no_lease ? ", no lease" : "");
+	         m.no_lease ? ", no lease" : "");
 	uv_run(m.loop, UV_RUN_DEFAULT);
 	http_servers_finish();
 	pool_free(&m.riders);

@@ -25,43 +25,43 @@ struct matcher {
 	/* configuration (flags) */
 	int tick_ms, ttl_ms, lease_ms, no_lease, max_points, inline_max, ride_ttl_s, stats_min_ms;
 	int claim_batch, incremental;
-	int min_total;            /* --policy min-total */
-	int min_total_max;        /* ... up to this many waiting on the larger side */
+	int min_total;     /* --policy min-total */
+	int min_total_max; /* ... up to this many waiting on the larger side */
 	char instance[96];
 
 	/* feed.c */
-	char last_id[48];         /* last `requests` entry read */
-	uint64_t start_ms;        /* entries before this are replayed */
+	char last_id[48];  /* last `requests` entry read */
+	uint64_t start_ms; /* entries before this are replayed */
 	int feed_pending;
-	unsigned replay_pending;  /* EXISTS checks unanswered */
+	unsigned replay_pending; /* EXISTS checks unanswered */
 
 	/* lease.c */
 	uv_timer_t lease, clock;
 	int active;
 	uint64_t lease_ok_ms;
-	int64_t clock_offset_ms;  /* Redis' clock minus ours */
+	int64_t clock_offset_ms; /* Redis' clock minus ours */
 
 	/* tick.c */
 	uv_timer_t tick;
 	uv_work_t work;
-	int busy;                 /* a tick's pairing or claims are under way */
-	struct mc_ctx *mc;        /* pairing buffers kept between ticks */
-	struct snap snap;         /* a cold tick's pairing input and output */
-	struct incr *ix;          /* the waiting pool's index (incremental ticks) */
-	int ix_on;                /* ix holds exactly the WAITING entries */
-	int pairs_incr;           /* this tick's pairs are ipairs, not snap's */
+	int busy;          /* a tick's pairing or claims are under way */
+	struct mc_ctx *mc; /* pairing buffers kept between ticks */
+	struct snap snap;  /* a cold tick's pairing input and output */
+	struct incr *ix;   /* the waiting pool's index (incremental ticks) */
+	int ix_on;         /* ix holds exactly the WAITING entries */
+	int pairs_incr;    /* this tick's pairs are ipairs, not snap's */
 	const struct incr_pair *ipairs;
 	long nipairs;
-	size_t nnew;              /* requests new to this tick (logs) */
-	struct drained {          /* expired, still to leave the index */
+	size_t nnew;     /* requests new to this tick (logs) */
+	struct drained { /* expired, still to leave the index */
 		double x, y;
 		uint64_t ord;
 		int is_rider;
-	} *drain;
+	} * drain;
 	size_t ndrain, drain_head, cap_drain;
 	uv_timer_t drain_timer;
 	double work_ms;
-	int fell_back;            /* min-total: this tick paired closest first */
+	int fell_back; /* min-total: this tick paired closest first */
 	uint64_t min_total_ticks, min_total_fallbacks;
 	uint64_t last_stats_ms;
 

@@ -22,7 +22,7 @@ static double dist(const struct mc_point *a, const struct mc_point *b)
 }
 
 long mt_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
-	      struct mc_pair *out)
+              struct mc_pair *out)
 {
 	int flip = nr > nd; /* rows are the smaller side */
 	const struct mc_point *rows = flip ? drivers : riders, *cols = flip ? riders : drivers;
@@ -100,16 +100,17 @@ long mt_match(const struct mc_point *riders, size_t nr, const struct mc_point *d
 				col_of[p[j] - 1] = j - 1;
 		if (!flip) {
 			for (size_t i = 0; i < n; i++)
-				out[i] = (struct mc_pair){ (uint32_t)i, (uint32_t)col_of[i],
-							   dist(&riders[i], &drivers[col_of[i]]) };
+				out[i] = (struct mc_pair){(uint32_t)i, (uint32_t)col_of[i],
+				                          dist(&riders[i], &drivers[col_of[i]])};
 		} else {
 			/* riders are the columns: in increasing rider index */
 			size_t k = 0;
 
 			for (size_t j = 1; j <= m; j++)
 				if (p[j]) {
-					out[k] = (struct mc_pair){ (uint32_t)(j - 1), (uint32_t)(p[j] - 1),
-								   dist(&riders[j - 1], &drivers[p[j] - 1]) };
+					out[k] = (struct mc_pair){
+					    (uint32_t)(j - 1), (uint32_t)(p[j] - 1),
+					    dist(&riders[j - 1], &drivers[p[j] - 1])};
 					k++;
 				}
 		}

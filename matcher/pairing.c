@@ -46,8 +46,8 @@
  * nothing allocates after the start. Moving entries is sequential, unlike a
  * binary heap's random walk over the whole array. */
 
-#define RQ_CH 63 /* entries per chunk: 16 + 63 * 16 = 1024 bytes */
-#define RQ_NB 129
+#define RQ_CH  63 /* entries per chunk: 16 + 63 * 16 = 1024 bytes */
+#define RQ_NB  129
 #define RQ_NIL UINT32_MAX
 
 struct ent {
@@ -74,7 +74,10 @@ struct rq {
 	struct bucket b[RQ_NB];
 };
 
-static size_t rq_chunks_for(size_t n) { return n / RQ_CH + RQ_NB + 4; }
+static size_t rq_chunks_for(size_t n)
+{
+	return n / RQ_CH + RQ_NB + 4;
+}
 
 static inline int ent_less(struct ent a, struct ent b)
 {
@@ -131,8 +134,8 @@ static struct ent rq_pop(struct rq *q)
 {
 	if (!(q->mask[0] & 1)) {
 		unsigned i = q->mask[0] & ~1ULL ? (unsigned)__builtin_ctzll(q->mask[0] & ~1ULL)
-				   : q->mask[1]         ? 64 + (unsigned)__builtin_ctzll(q->mask[1])
-										: 128;
+		             : q->mask[1]       ? 64 + (unsigned)__builtin_ctzll(q->mask[1])
+		                                : 128;
 		struct bucket *b = &q->b[i];
 		uint32_t k = b->head;
 		q->last = b->min;
@@ -172,7 +175,6 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 
 /* ---- the context ---- */
 
-
 /* Candidates kept per rider. Measured (1e5 and 1e6 uniform): K = 4 saves
  * 55% of the re-queries but each query costs more, and the re-queries that
  * remain are the expensive ones (in depleted areas, where the rider's
@@ -198,17 +200,22 @@ struct mc_ctx {
 
 static size_t riders_bytes(size_t nr)
 {
-	return nr * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) + rq_chunks_for(nr) * sizeof(struct chunk);
+	return nr * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) +
+	       rq_chunks_for(nr) * sizeof(struct chunk);
 }
 
 size_t mc_match_bytes(size_t nr, size_t nd)
 {
 	if (nr == 0 || nd == 0)
 		return 0;
-	return sizeof(struct mc_ctx) + kd_bytes_for(nd) + kd_build_scratch_for(nd) + riders_bytes(nr);
+	return sizeof(struct mc_ctx) + kd_bytes_for(nd) + kd_build_scratch_for(nd) +
+	       riders_bytes(nr);
 }
 
-struct mc_ctx *mc_ctx_new(void) { return calloc(1, sizeof(struct mc_ctx)); }
+struct mc_ctx *mc_ctx_new(void)
+{
+	return calloc(1, sizeof(struct mc_ctx));
+}
 
 static void free_riders(struct mc_ctx *c)
 {
@@ -234,7 +241,8 @@ size_t mc_ctx_bytes(const struct mc_ctx *c)
 {
 	size_t b = sizeof *c + (c->t ? kd_bytes(c->t) : 0);
 	if (c->cap_r)
-		b += c->cap_r * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) + c->cap_chunks * sizeof(struct chunk);
+		b += c->cap_r * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) +
+		     c->cap_chunks * sizeof(struct chunk);
 	return b;
 }
 
@@ -278,8 +286,8 @@ static inline void query(const struct kd_tree *t, struct rider_c *c)
 		c->slot[m] = KD_NONE;
 }
 
-long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, const struct mc_point *drivers,
-				  size_t nd, struct mc_pair *out)
+long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr,
+                  const struct mc_point *drivers, size_t nd, struct mc_pair *out)
 {
 	if (nr == 0 || nd == 0)
 		return 0;
@@ -337,7 +345,8 @@ long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, 
 			struct rider_c *c = &rc[r];
 			unsigned i = first_live(c, dead);
 			if (i == MC_K) {
-				query(t, c); /* some driver is live: fewer than want <= nd are taken */
+				query(t,
+				      c); /* some driver is live: fewer than want <= nd are taken */
 				i = 0;
 			}
 			uint64_t bits;
@@ -362,7 +371,7 @@ long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, 
 }
 
 long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
-			  struct mc_pair *out)
+              struct mc_pair *out)
 {
 	if (nr == 0 || nd == 0)
 		return 0;
@@ -376,4 +385,7 @@ long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *d
 	return ret;
 }
 
-double mc_fare_taka(double distance) { return 2.0 * distance; }
+double mc_fare_taka(double distance)
+{
+	return 2.0 * distance;
+}

@@ -32,7 +32,7 @@ struct mc_pair {
  * scratch (about 50 bytes per driver plus 115 per rider, see mc_match_bytes);
  * mc_match_ctx below does the same with buffers kept between calls. */
 long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
-			  struct mc_pair *out);
+              struct mc_pair *out);
 
 /* Bytes mc_match allocates at its peak for nr riders and nd drivers
  * (0 if it would return at once); also what a fresh context grows to (plus
@@ -51,8 +51,8 @@ size_t mc_match_bytes(size_t nr, size_t nd);
  *   mc_ctx_free: frees ctx and its buffers; NULL is allowed. */
 struct mc_ctx;
 struct mc_ctx *mc_ctx_new(void);
-long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr, const struct mc_point *drivers,
-				  size_t nd, struct mc_pair *out);
+long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr,
+                  const struct mc_point *drivers, size_t nd, struct mc_pair *out);
 size_t mc_ctx_bytes(const struct mc_ctx *ctx);
 void mc_ctx_free(struct mc_ctx *ctx);
 

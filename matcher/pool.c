@@ -10,7 +10,7 @@
 
 static int id_cmp(uint64_t ams, uint64_t aseq, uint64_t bms, uint64_t bseq)
 {
-	return streamid_cmp((struct streamid){ ams, aseq }, (struct streamid){ bms, bseq });
+	return streamid_cmp((struct streamid){ams, aseq}, (struct streamid){bms, bseq});
 }
 
 int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct mc_point loc, char *json)
@@ -30,7 +30,7 @@ int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct mc_point loc, cha
 		p->v = v;
 		p->cap = cap;
 	}
-	p->v[p->n++] = (struct pool_entry){ ms, seq, loc, json, ++p->last_ord, POOL_WAITING };
+	p->v[p->n++] = (struct pool_entry){ms, seq, loc, json, ++p->last_ord, POOL_WAITING};
 	p->live++;
 	return 0;
 }
@@ -83,7 +83,7 @@ void pool_remove(struct pool *p, struct pool_entry *e)
 }
 
 size_t pool_expire(struct pool *p, uint64_t now_ms, uint64_t ttl_ms,
-		   void (*gone)(void *arg, const struct pool_entry *e), void *arg)
+                   void (*gone)(void *arg, const struct pool_entry *e), void *arg)
 {
 	size_t expired = 0;
 

@@ -14,18 +14,18 @@
 enum pool_state { POOL_WAITING, POOL_CLAIMING, POOL_GONE };
 
 struct pool_entry {
-	uint64_t ms, seq;      /* the request id */
+	uint64_t ms, seq; /* the request id */
 	struct mc_point loc;
-	char *json;            /* canonical request JSON, owned */
-	uint64_t ord;          /* 1, 2, 3... in order of acceptance; never reused */
+	char *json;   /* canonical request JSON, owned */
+	uint64_t ord; /* 1, 2, 3... in order of acceptance; never reused */
 	uint8_t state;
 };
 
 struct pool {
 	struct pool_entry *v;
 	size_t n, cap;
-	size_t head;           /* entries before head are all GONE */
-	size_t live;           /* entries not GONE */
+	size_t head; /* entries before head are all GONE */
+	size_t live; /* entries not GONE */
 	uint64_t last_ord;
 };
 
@@ -43,7 +43,7 @@ void pool_remove(struct pool *p, struct pool_entry *e);
 /* Removes WAITING entries accepted at or before now_ms - ttl_ms; returns
  * how many. gone (may be NULL) is called with each just before it goes. */
 size_t pool_expire(struct pool *p, uint64_t now_ms, uint64_t ttl_ms,
-		   void (*gone)(void *arg, const struct pool_entry *e), void *arg);
+                   void (*gone)(void *arg, const struct pool_entry *e), void *arg);
 /* Squeezes GONE entries out when they are at least half of the array. */
 void pool_compact(struct pool *p);
 void pool_free(struct pool *p);

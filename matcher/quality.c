@@ -15,11 +15,12 @@ static struct quality_bucket *bucket(struct quality *q, uint64_t now_ms)
 	struct quality_bucket *b = &q->b[sec % QUALITY_SECS];
 
 	if (b->sec != sec)
-		*b = (struct quality_bucket){ .sec = sec };
+		*b = (struct quality_bucket){.sec = sec};
 	return b;
 }
 
-void quality_match(struct quality *q, uint64_t now_ms, double distance, uint32_t r_wait_ms, uint32_t d_wait_ms)
+void quality_match(struct quality *q, uint64_t now_ms, double distance, uint32_t r_wait_ms,
+                   uint32_t d_wait_ms)
 {
 	q->pair[q->next].at_ms = now_ms;
 	q->pair[q->next].distance = distance;
@@ -104,7 +105,8 @@ static void pairs(const struct quality *q, uint64_t from_ms, struct quality_figu
 	f->d_wait_p99 = pct(v, n, 99);
 }
 
-void quality_window(const struct quality *q, uint64_t now_ms, uint64_t window_ms, struct quality_figures *f)
+void quality_window(const struct quality *q, uint64_t now_ms, uint64_t window_ms,
+                    struct quality_figures *f)
 {
 	uint64_t from_ms = now_ms >= window_ms ? now_ms - window_ms + 1 : 0;
 	uint64_t from_sec = from_ms / 1000 + 1, to_sec = now_ms / 1000 + 1;

@@ -22,8 +22,8 @@ static int copy_str(json_t *obj, const char *key, char *out, size_t len, int req
 }
 
 char *ride_match_json(const char *rider_id, const char *rider_json, const char *driver_id,
-		      const char *driver_json, double distance, uint64_t matched_at_ms,
-		      const char *rating_token, struct ride_info *info)
+                      const char *driver_json, double distance, uint64_t matched_at_ms,
+                      const char *rating_token, struct ride_info *info)
 {
 	json_error_t jerr;
 	json_t *r = json_loads(rider_json, 0, &jerr), *d = json_loads(driver_json, 0, &jerr);
@@ -40,18 +40,19 @@ char *ride_match_json(const char *rider_id, const char *rider_json, const char *
 	copy_str(r, "client_id", info->rider_client, sizeof(info->rider_client), 0);
 	copy_str(d, "client_id", info->driver_client, sizeof(info->driver_client), 0);
 
-	rider = json_pack("{s:s, s:O, s:O, s:O}", "id", rider_id, "name", json_object_get(r, "name"),
-			  "location", json_object_get(r, "location"), "destination",
-			  json_object_get(r, "destination"));
-	driver = json_pack("{s:s, s:O, s:O, s:O}", "id", driver_id, "name", json_object_get(d, "name"),
-			   "car_number", json_object_get(d, "car_number"), "location",
-			   json_object_get(d, "location"));
+	rider = json_pack("{s:s, s:O, s:O, s:O}", "id", rider_id, "name",
+	                  json_object_get(r, "name"), "location", json_object_get(r, "location"),
+	                  "destination", json_object_get(r, "destination"));
+	driver =
+	    json_pack("{s:s, s:O, s:O, s:O}", "id", driver_id, "name", json_object_get(d, "name"),
+	              "car_number", json_object_get(d, "car_number"), "location",
+	              json_object_get(d, "location"));
 	if (!rider || !driver)
 		goto done;
 	msg = json_pack("{s:s, s:s, s:O, s:O, s:f, s:f, s:s, s:I, s:s}", "type", "match", "ride_id",
-			info->ride_id, "rider", rider, "driver", driver, "distance", distance, "fare",
-			mc_fare_taka(distance), "currency", "BDT", "matched_at_ms",
-			(json_int_t)matched_at_ms, "rating_token", rating_token);
+	                info->ride_id, "rider", rider, "driver", driver, "distance", distance,
+	                "fare", mc_fare_taka(distance), "currency", "BDT", "matched_at_ms",
+	                (json_int_t)matched_at_ms, "rating_token", rating_token);
 	if (msg)
 		out = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
 done:

@@ -11,15 +11,15 @@ struct ride_info {
 	char ride_id[64];
 	char car_number[33];
 	char driver_name[65];
-	char rider_client[65];   /* "" when the rider gave no client_id */
+	char rider_client[65]; /* "" when the rider gave no client_id */
 	char driver_client[65];
 };
 
 /* Returns the match message (malloc'd, caller frees) or NULL when a request
  * JSON is not what the intake writes or memory runs out. Fills *info. */
 char *ride_match_json(const char *rider_id, const char *rider_json, const char *driver_id,
-		      const char *driver_json, double distance, uint64_t matched_at_ms,
-		      const char *rating_token, struct ride_info *info);
+                      const char *driver_json, double distance, uint64_t matched_at_ms,
+                      const char *rating_token, struct ride_info *info);
 
 /* 32 lowercase hex characters of randomness from getrandom(2) into out[33].
  * Returns 0, or -1 when the kernel gives none. */

@@ -16,8 +16,9 @@ static int settle_one(struct pool *p, uint64_t ms, uint64_t seq, int keep)
 	return 1;
 }
 
-int settle_claim(struct pool *riders, uint64_t rms, uint64_t rseq, struct pool *drivers, uint64_t dms,
-		 uint64_t dseq, enum settle_outcome o, int rider_exists, int driver_exists)
+int settle_claim(struct pool *riders, uint64_t rms, uint64_t rseq, struct pool *drivers,
+                 uint64_t dms, uint64_t dseq, enum settle_outcome o, int rider_exists,
+                 int driver_exists)
 {
 	int keep_r = o == SETTLE_UNKNOWN || (o == SETTLE_REFUSED && rider_exists);
 	int keep_d = o == SETTLE_UNKNOWN || (o == SETTLE_REFUSED && driver_exists);

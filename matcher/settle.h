@@ -18,13 +18,14 @@
 
 enum settle_outcome { SETTLE_CLAIMED, SETTLE_REFUSED, SETTLE_UNKNOWN };
 
-#define SETTLE_RIDER_BACK 1  /* the rider waits again */
+#define SETTLE_RIDER_BACK  1 /* the rider waits again */
 #define SETTLE_DRIVER_BACK 2 /* the driver waits again */
 
 /* Applies outcome o to the rider (rms-rseq) and the driver (dms-dseq);
  * rider_exists / driver_exists are the script's EXISTS answers (REFUSED only).
  * Returns which entries went back to WAITING (SETTLE_*_BACK bits). */
-int settle_claim(struct pool *riders, uint64_t rms, uint64_t rseq, struct pool *drivers, uint64_t dms,
-		 uint64_t dseq, enum settle_outcome o, int rider_exists, int driver_exists);
+int settle_claim(struct pool *riders, uint64_t rms, uint64_t rseq, struct pool *drivers,
+                 uint64_t dms, uint64_t dseq, enum settle_outcome o, int rider_exists,
+                 int driver_exists);
 
 #endif

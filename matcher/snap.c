@@ -43,7 +43,8 @@ int snap_take(struct snap *s, const struct pool *riders, const struct pool *driv
 		return -1;
 	s->nr = take(riders, s->rpts, s->rmap);
 	s->nd = take(drivers, s->dpts, s->dmap);
-	if (grow((void **)&s->pairs, &s->cap_pairs, s->nr < s->nd ? s->nr : s->nd, sizeof(*s->pairs)) < 0) {
+	if (grow((void **)&s->pairs, &s->cap_pairs, s->nr < s->nd ? s->nr : s->nd,
+	         sizeof(*s->pairs)) < 0) {
 		s->nr = s->nd = 0;
 		return -1;
 	}

@@ -87,23 +87,24 @@ static size_t waiting(const struct pool *p)
 }
 
 void stats_json(struct stats *s, struct sbuf *out, uint64_t now_ms, int tick_ms,
-		const struct pool *riders, const struct pool *drivers, size_t max_points)
+                const struct pool *riders, const struct pool *drivers, size_t max_points)
 {
 	double rates[3], lat[4];
 	struct quality_figures f;
 
 	stats_rates(s, now_ms, rates);
 	stats_percentiles(s, now_ms, 10000, lat);
-	sbuf_printf(out,
-		    "{\"type\":\"stats\",\"ts_ms\":%llu,\"tick_ms\":%d,\"tick_duration_ms\":%.3f,"
-		    "\"waiting\":{\"riders\":%zu,\"drivers\":%zu},"
-		    "\"rates\":{\"requests_per_s\":%.1f,\"matches_per_s\":%.1f,\"expired_per_s\":%.1f},"
-		    "\"totals\":{\"requests\":%llu,\"matched\":%llu,\"expired\":%llu},"
-		    "\"latency_ms\":{\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"max\":%.0f},",
-		    (unsigned long long)now_ms, tick_ms, s->tick_duration_ms, waiting(riders),
-		    waiting(drivers), rates[0], rates[1], rates[2], (unsigned long long)s->t.requests,
-		    (unsigned long long)s->t.matched, (unsigned long long)s->t.expired, lat[0], lat[1],
-		    lat[2], lat[3]);
+	sbuf_printf(
+	    out,
+	    "{\"type\":\"stats\",\"ts_ms\":%llu,\"tick_ms\":%d,\"tick_duration_ms\":%.3f,"
+	    "\"waiting\":{\"riders\":%zu,\"drivers\":%zu},"
+	    "\"rates\":{\"requests_per_s\":%.1f,\"matches_per_s\":%.1f,\"expired_per_s\":%.1f},"
+	    "\"totals\":{\"requests\":%llu,\"matched\":%llu,\"expired\":%llu},"
+	    "\"latency_ms\":{\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"max\":%.0f},",
+	    (unsigned long long)now_ms, tick_ms, s->tick_duration_ms, waiting(riders),
+	    waiting(drivers), rates[0], rates[1], rates[2], (unsigned long long)s->t.requests,
+	    (unsigned long long)s->t.matched, (unsigned long long)s->t.expired, lat[0], lat[1],
+	    lat[2], lat[3]);
 	quality_window(&s->q, now_ms, 10000, &f);
 	sbuf_printf(out, "\"quality\":");
 	stats_quality_json(out, &f, 10000);
@@ -127,14 +128,18 @@ static void share_json(struct sbuf *out, double v)
 
 void stats_quality_json(struct sbuf *out, const struct quality_figures *f, uint64_t window_ms)
 {
-	sbuf_printf(out, "{\"window_ms\":%llu,\"pairs\":%zu,\"pickup\":{\"mean\":%.6g,\"p95\":%.6g},"
-			 "\"riders\":{\"matched\":%llu,\"expired\":%llu,\"matched_share\":",
-		    (unsigned long long)window_ms, f->pairs, f->pickup_mean, f->pickup_p95,
-		    (unsigned long long)f->matched, (unsigned long long)f->r_expired);
+	sbuf_printf(out,
+	            "{\"window_ms\":%llu,\"pairs\":%zu,\"pickup\":{\"mean\":%.6g,\"p95\":%.6g},"
+	            "\"riders\":{\"matched\":%llu,\"expired\":%llu,\"matched_share\":",
+	            (unsigned long long)window_ms, f->pairs, f->pickup_mean, f->pickup_p95,
+	            (unsigned long long)f->matched, (unsigned long long)f->r_expired);
 	share_json(out, f->r_share);
-	sbuf_printf(out, ",\"wait_ms\":{\"p50\":%.0f,\"p99\":%.0f}},"
-			 "\"drivers\":{\"matched\":%llu,\"expired\":%llu,\"matched_share\":",
-		    f->r_wait_p50, f->r_wait_p99, (unsigned long long)f->matched, (unsigned long long)f->d_expired);
+	sbuf_printf(out,
+	            ",\"wait_ms\":{\"p50\":%.0f,\"p99\":%.0f}},"
+	            "\"drivers\":{\"matched\":%llu,\"expired\":%llu,\"matched_share\":",
+	            f->r_wait_p50, f->r_wait_p99, (unsigned long long)f->matched,
+	            (unsigned long long)f->d_expired);
 	share_json(out, f->d_share);
-	sbuf_printf(out, ",\"wait_ms\":{\"p50\":%.0f,\"p99\":%.0f}}}", f->d_wait_p50, f->d_wait_p99);
+	sbuf_printf(out, ",\"wait_ms\":{\"p50\":%.0f,\"p99\":%.0f}}}", f->d_wait_p50,
+	            f->d_wait_p99);
 }

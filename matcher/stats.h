@@ -10,8 +10,8 @@
 #include "quality.h"
 #include "sbuf.h"
 
-#define STATS_LAT_CAP 16384   /* latency samples kept (the newest) */
-#define STATS_HIST 64         /* totals snapshots kept for rates */
+#define STATS_LAT_CAP 16384 /* latency samples kept (the newest) */
+#define STATS_HIST    64    /* totals snapshots kept for rates */
 
 struct stats_totals {
 	uint64_t requests, matched, expired, claim_failed;
@@ -19,12 +19,18 @@ struct stats_totals {
 
 struct stats {
 	struct stats_totals t;
-	struct { uint64_t at_ms; uint32_t latency_ms; } lat[STATS_LAT_CAP];
+	struct {
+		uint64_t at_ms;
+		uint32_t latency_ms;
+	} lat[STATS_LAT_CAP];
 	size_t lat_n, lat_next;
-	struct { uint64_t at_ms; struct stats_totals t; } hist[STATS_HIST];
+	struct {
+		uint64_t at_ms;
+		struct stats_totals t;
+	} hist[STATS_HIST];
 	size_t hist_n, hist_next;
 	double tick_duration_ms;
-	struct quality q;       /* pickup distance, matched share, waits */
+	struct quality q; /* pickup distance, matched share, waits */
 };
 
 void stats_latency(struct stats *s, uint64_t now_ms, uint32_t latency_ms);
@@ -37,7 +43,7 @@ void stats_rates(struct stats *s, uint64_t now_ms, double out[3]);
  * (last 10 s and since the start), and up to max_points waiting riders' and
  * drivers' positions. */
 void stats_json(struct stats *s, struct sbuf *out, uint64_t now_ms, int tick_ms,
-		const struct pool *riders, const struct pool *drivers, size_t max_points);
+                const struct pool *riders, const struct pool *drivers, size_t max_points);
 
 /* Appends the quality figures as one JSON object:
  * {"window_ms":..,"pairs":..,"pickup":{"mean":..,"p95":..},"riders":{...},...}. */

@@ -98,7 +98,7 @@ static void expired(struct matcher *m, int is_rider, const struct pool_entry *e)
 		m->drain = d;
 		m->cap_drain = cap;
 	}
-	m->drain[m->ndrain++] = (struct drained){ e->loc.x, e->loc.y, e->ord, is_rider };
+	m->drain[m->ndrain++] = (struct drained){e->loc.x, e->loc.y, e->ord, is_rider};
 	if (m->ndrain == 1)
 		uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
 }
@@ -132,13 +132,15 @@ static void run_pairing(struct matcher *m)
 	if (m->min_total && !m->fell_back)
 		s->npairs = mt_match(s->rpts, s->nr, s->dpts, s->nd, s->pairs);
 	else
-		s->npairs = s->nr && s->nd ? mc_match_ctx(m->mc, s->rpts, s->nr, s->dpts, s->nd, s->pairs) : 0;
+		s->npairs = s->nr && s->nd
+		                ? mc_match_ctx(m->mc, s->rpts, s->nr, s->dpts, s->nd, s->pairs)
+		                : 0;
 	m->work_ms = mono_ms() - t0;
 }
 
 static void publish_stats(struct matcher *m)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	uint64_t now = lease_now_ms(m);
 
 	if (now - m->last_stats_ms < (uint64_t)m->stats_min_ms)
@@ -146,7 +148,10 @@ static void publish_stats(struct matcher *m)
 	m->last_stats_ms = now;
 	stats_json(&m->stats, &b, now, m->tick_ms, &m->riders, &m->drivers, (size_t)m->max_points);
 	if (!b.oom)
-		rconn_cmd(m->cmd, NULL, NULL, "XADD " RS_STREAM_STATS " MAXLEN ~ " RS_STR(RS_STATS_MAXLEN) " * " RS_F_JSON " %b", b.p, b.len);
+		rconn_cmd(m->cmd, NULL, NULL,
+		          "XADD " RS_STREAM_STATS
+		          " MAXLEN ~ " RS_STR(RS_STATS_MAXLEN) " * " RS_F_JSON " %b",
+		          b.p, b.len);
 	sbuf_free(&b);
 }
 
@@ -165,15 +170,19 @@ static void after_pairing(struct matcher *m)
 		m->min_total_ticks++;
 		if (m->fell_back) {
 			m->min_total_fallbacks++;
-			log_warn("policy min-total: %zu riders x %zu drivers is over --min-total-max %d: "
-				 "paired closest pair first this tick", s->nr, s->nd, m->min_total_max);
+			log_warn("policy min-total: %zu riders x %zu drivers is over "
+			         "--min-total-max %d: "
+			         "paired closest pair first this tick",
+			         s->nr, s->nd, m->min_total_max);
 		}
 	}
 	if (m->work_ms > 10 && m->pairs_incr)
-		log_info("tick: paired %zu new requests (%zu riders, %zu drivers waiting) in %.1f ms", m->nnew,
-			 m->riders.live, m->drivers.live, m->work_ms);
+		log_info(
+		    "tick: paired %zu new requests (%zu riders, %zu drivers waiting) in %.1f ms",
+		    m->nnew, m->riders.live, m->drivers.live, m->work_ms);
 	else if (m->work_ms > 10)
-		log_info("tick: paired %zu riders x %zu drivers in %.1f ms", s->nr, s->nd, m->work_ms);
+		log_info("tick: paired %zu riders x %zu drivers in %.1f ms", s->nr, s->nd,
+		         m->work_ms);
 	m->pairs_made += (uint64_t)(m->pairs_incr ? m->nipairs : s->npairs);
 	m->next_claim = 0;
 	m->busy = 1;
@@ -254,8 +263,8 @@ static void on_tick(uv_timer_t *t)
 	if (m->ix_on)
 		incr_forget_new(m->ix);
 	if (m->min_total && larger(&m->snap) <= (size_t)m->min_total_max
-		    ? larger(&m->snap) <= MIN_TOTAL_INLINE
-		    : m->snap.nr + m->snap.nd <= (size_t)m->inline_max) {
+	        ? larger(&m->snap) <= MIN_TOTAL_INLINE
+	        : m->snap.nr + m->snap.nd <= (size_t)m->inline_max) {
 		run_pairing(m);
 		after_pairing(m);
 		return;

@@ -31,7 +31,8 @@ int rb_plan(const char *const *ride_ids, int n, int *row_of, int *first_of_row)
 			continue;
 		}
 		/* a new row at lo: later rows move up by one */
-		memmove(&first_of_row[lo + 1], &first_of_row[lo], (size_t)(nrows - lo) * sizeof(int));
+		memmove(&first_of_row[lo + 1], &first_of_row[lo],
+		        (size_t)(nrows - lo) * sizeof(int));
 		first_of_row[lo] = i;
 		for (int j = 0; j < i; j++)
 			if (row_of[j] >= lo)
@@ -43,7 +44,7 @@ int rb_plan(const char *const *ride_ids, int n, int *row_of, int *first_of_row)
 }
 
 void rb_answers(int n, const int *row_of, const int *first_of_row, int nrows,
-		enum rb_outcome outcome, const int *inserted, int *answers)
+                enum rb_outcome outcome, const int *inserted, int *answers)
 {
 	for (int i = 0; i < n; i++) {
 		int r = row_of[i], first = first_of_row[r] == i;
@@ -52,12 +53,8 @@ void rb_answers(int n, const int *row_of, const int *first_of_row, int nrows,
 		case RB_COMMITTED:
 			answers[i] = first && inserted[r] ? RB_CREATED : RB_DUPLICATE;
 			break;
-		case RB_REFUSED:
-			answers[i] = nrows > 1 ? RB_REPLAY : RB_FAILED;
-			break;
-		default:
-			answers[i] = RB_UNAVAILABLE;
-			break;
+		case RB_REFUSED: answers[i] = nrows > 1 ? RB_REPLAY : RB_FAILED; break;
+		default: answers[i] = RB_UNAVAILABLE; break;
 		}
 	}
 }

@@ -23,9 +23,9 @@ enum rb_answer {
 
 /* How the transaction ended, as the glue read it. */
 enum rb_outcome {
-	RB_COMMITTED,   /* COMMIT succeeded: every row's result is known */
-	RB_UNKNOWN,     /* connection lost, timed out, store unavailable: 503 */
-	RB_REFUSED,     /* a statement failed for its data (or a deadlock, ...) */
+	RB_COMMITTED, /* COMMIT succeeded: every row's result is known */
+	RB_UNKNOWN,   /* connection lost, timed out, store unavailable: 503 */
+	RB_REFUSED,   /* a statement failed for its data (or a deadlock, ...) */
 };
 
 /* Plans the rows of a batch of n ratings (n >= 1) with the given ride ids:
@@ -45,6 +45,6 @@ int rb_plan(const char *const *ride_ids, int n, int *row_of, int *first_of_row);
  * the same as the first. RB_REFUSED: RB_REPLAY for all when the batch had
  * more than one row, RB_FAILED when its only row was the refused one. */
 void rb_answers(int n, const int *row_of, const int *first_of_row, int nrows,
-		enum rb_outcome outcome, const int *inserted, int *answers);
+                enum rb_outcome outcome, const int *inserted, int *answers);
 
 #endif

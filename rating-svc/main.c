@@ -31,8 +31,8 @@ struct rating_svc {
 	struct rconn *redis;
 	struct pgconn *pg;
 	struct http_server *http;
-	unsigned long long created, duplicate, invalid, forbidden, unknown, unavailable,
-		failed, lookups;
+	unsigned long long created, duplicate, invalid, forbidden, unknown, unavailable, failed,
+	    lookups;
 	/* group commit: ratings ready to insert wait here while a batch is in
 	 * flight; batch_max 1 is the single-insert path (one INSERT each) */
 	int batch_max;
@@ -50,7 +50,7 @@ struct post_op {
 	char car_number[RIDE_TEXT_MAX];
 	char driver_name[RIDE_TEXT_MAX];
 	char rating_s[8];
-	struct post_op *next;   /* in the pending queue */
+	struct post_op *next; /* in the pending queue */
 };
 
 static void op_done(struct post_op *op)
@@ -95,7 +95,7 @@ static void on_inserted(struct pgconn *pc, const PGresult *res, void *priv)
 {
 	struct post_op *op = priv;
 	struct rating_svc *s = op->s;
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	if (!pg_result_ok(res)) {
 		reply_pg_failure(s, op->req, res);
@@ -106,7 +106,8 @@ static void on_inserted(struct pgconn *pc, const PGresult *res, void *priv)
 		/* the statement ran in autocommit and libpq's NULL result (the
 		 * server ready again) has come: the row is committed */
 		s->created++;
-		rating_created_json(&b, op->r.ride_id, op->car_number, op->driver_name, op->r.rating);
+		rating_created_json(&b, op->r.ride_id, op->car_number, op->driver_name,
+		                    op->r.rating);
 		reply_sbuf(op->req, 201, &b);
 	}
 	op_done(op);
@@ -154,7 +155,7 @@ static void batch_free(struct rating_batch *b)
  * replay of a refused batch); answers 503 when that cannot be queued. */
 static void insert_one(struct rating_svc *s, struct post_op *op)
 {
-	const char *params[4] = { op->r.ride_id, op->car_number, op->driver_name, op->rating_s };
+	const char *params[4] = {op->r.ride_id, op->car_number, op->driver_name, op->rating_s};
 
 	if (pg_query(s->pg, rating_sql_insert, 4, params, on_inserted, op) < 0) {
 		reply_unavailable(s, op->req, "Postgres");
@@ -162,14 +163,16 @@ static void insert_one(struct rating_svc *s, struct post_op *op)
 	}
 }
 
-static void batch_answer(struct rating_svc *s, struct post_op *op, int answer, const PGresult *cause)
+static void batch_answer(struct rating_svc *s, struct post_op *op, int answer,
+                         const PGresult *cause)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	switch (answer) {
 	case RB_CREATED:
 		s->created++;
-		rating_created_json(&b, op->r.ride_id, op->car_number, op->driver_name, op->r.rating);
+		rating_created_json(&b, op->r.ride_id, op->car_number, op->driver_name,
+		                    op->r.rating);
 		reply_sbuf(op->req, 201, &b);
 		break;
 	case RB_DUPLICATE:
@@ -180,12 +183,8 @@ static void batch_answer(struct rating_svc *s, struct post_op *op, int answer, c
 		s->replays++;
 		insert_one(s, op);
 		return; /* op lives on in the single insert */
-	case RB_FAILED:
-		reply_pg_failure(s, op->req, cause);
-		break;
-	default:
-		reply_unavailable(s, op->req, "Postgres");
-		break;
+	case RB_FAILED: reply_pg_failure(s, op->req, cause); break;
+	default: reply_unavailable(s, op->req, "Postgres"); break;
 	}
 	op_done(op);
 }
@@ -193,7 +192,7 @@ static void batch_answer(struct rating_svc *s, struct post_op *op, int answer, c
 /* The batch's transaction is over (or its connection is): every rating of
  * it gets its answer, then the ratings queued meanwhile go as the next. */
 static void on_batch(struct pgconn *pc, const PGresult *commit, const PGresult *const *rows,
-		     int nrows, void *priv)
+                     int nrows, void *priv)
 {
 	struct rating_batch *b = priv;
 	struct rating_svc *s = b->s;
@@ -211,8 +210,9 @@ static void on_batch(struct pgconn *pc, const PGresult *commit, const PGresult *
 	if (outcome == RB_REFUSED) {
 		const char *why = pg_result_err(cause);
 
-		log_warn("postgres: a batch of %d rows was refused (%.*s); its ratings go one by one",
-			 b->nrows, (int)strcspn(why, "\n"), why);
+		log_warn(
+		    "postgres: a batch of %d rows was refused (%.*s); its ratings go one by one",
+		    b->nrows, (int)strcspn(why, "\n"), why);
 	}
 	if (!inserted || !answers) {
 		/* out of memory: nothing can be told apart; committed rows
@@ -276,8 +276,8 @@ static void batch_kick(struct rating_svc *s)
 				values[r * 4 + 2] = op->driver_name;
 				values[r * 4 + 3] = op->rating_s;
 			}
-			ok = pg_batch(s->pg, "rating_insert", rating_sql_insert, 4, b->nrows, values,
-				      on_batch, b) == 0;
+			ok = pg_batch(s->pg, "rating_insert", rating_sql_insert, 4, b->nrows,
+			              values, on_batch, b) == 0;
 		}
 		free(ids);
 		free(values);
@@ -359,7 +359,8 @@ static void on_ride(struct rconn *rc, redisReply *r, void *priv)
 	}
 	if (!rating_ct_equal(op->r.token, strlen(op->r.token), token, strlen(token))) {
 		s->forbidden++;
-		http_reply_error(op->req, 403, "rating_token does not match this ride", "rating_token");
+		http_reply_error(op->req, 403, "rating_token does not match this ride",
+		                 "rating_token");
 		op_done(op);
 		return;
 	}
@@ -379,7 +380,7 @@ static void on_ride(struct rconn *rc, redisReply *r, void *priv)
 static void handle_post(struct http_req *req, void *app)
 {
 	struct rating_svc *s = app;
-	struct v_error err = { 0 };
+	struct v_error err = {0};
 	struct post_op *op;
 	size_t len;
 	const char *body = http_req_body(req, &len);
@@ -397,7 +398,7 @@ static void handle_post(struct http_req *req, void *app)
 		else
 			s->invalid++;
 		http_reply_error(req, forbidden ? 403 : 400,
-				 err.message ? err.message : "invalid request", err.field);
+		                 err.message ? err.message : "invalid request", err.field);
 		free(op);
 		return;
 	}
@@ -416,15 +417,15 @@ static void handle_post(struct http_req *req, void *app)
 static void row_json(struct sbuf *b, const PGresult *res, int i)
 {
 	rating_driver_json(b, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-			   strtoll(PQgetvalue(res, i, 2), NULL, 10),
-			   strtod(PQgetvalue(res, i, 3), NULL));
+	                   strtoll(PQgetvalue(res, i, 2), NULL, 10),
+	                   strtod(PQgetvalue(res, i, 3), NULL));
 }
 
 static void on_driver(struct pgconn *pc, const PGresult *res, void *priv)
 {
 	struct http_req *req = priv;
 	struct rating_svc *s = http_req_app(req);
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	if (!pg_result_ok(res)) {
 		reply_pg_failure(s, req, res);
@@ -482,7 +483,7 @@ static void handle_driver(struct http_req *req, void *app)
 	struct rating_svc *s = app;
 	const char *raw = http_req_raw_path(req);
 	char car[V_CAR_NUMBER_MAX + 1];
-	const char *params[1] = { car };
+	const char *params[1] = {car};
 	int n;
 
 	/* A car number may hold '/', '.', '%' and spaces. lws hands over the
@@ -494,7 +495,7 @@ static void handle_driver(struct http_req *req, void *app)
 		if (strncmp(raw, prefix, sizeof(prefix) - 1)) {
 			s->invalid++;
 			http_reply_error(req, 400, "the path must be /rating/driver/{car_number}",
-					 "car_number");
+			                 "car_number");
 			return;
 		}
 		n = car_decode(raw + sizeof(prefix) - 1, car, sizeof(car));
@@ -524,7 +525,7 @@ static void on_top(struct pgconn *pc, const PGresult *res, void *priv)
 {
 	struct http_req *req = priv;
 	struct rating_svc *s = http_req_app(req);
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	if (!pg_result_ok(res)) {
 		reply_pg_failure(s, req, res);
@@ -545,12 +546,12 @@ static void handle_top(struct http_req *req, void *app)
 {
 	struct rating_svc *s = app;
 	char val[512], limit_s[8];
-	const char *params[1] = { limit_s };
+	const char *params[1] = {limit_s};
 	int limit;
 
 	/* val is as large as the whole query string: -1 means absent */
 	if (rating_parse_limit(http_req_query(req, "limit", val, sizeof(val)) < 0 ? NULL : val,
-			       &limit) < 0) {
+	                       &limit) < 0) {
 		s->invalid++;
 		http_reply_error(req, 400, "limit must be a whole number 1-100", "limit");
 		return;
@@ -578,35 +579,36 @@ static void rating_metrics(struct sbuf *out, void *app)
 	struct rating_svc *s = app;
 	const struct pg_stats *ps = pg_get_stats(s->pg);
 
+	sbuf_printf(
+	    out,
+	    "# TYPE ratings_created_total counter\nratings_created_total %llu\n"
+	    "# TYPE ratings_rejected_total counter\n"
+	    "ratings_rejected_total{reason=\"invalid\"} %llu\n"
+	    "ratings_rejected_total{reason=\"forbidden\"} %llu\n"
+	    "ratings_rejected_total{reason=\"unknown_ride\"} %llu\n"
+	    "ratings_rejected_total{reason=\"already_rated\"} %llu\n"
+	    "# TYPE rating_unavailable_total counter\nrating_unavailable_total %llu\n"
+	    "# TYPE rating_internal_errors_total counter\nrating_internal_errors_total %llu\n"
+	    "# TYPE rating_lookups_total counter\nrating_lookups_total %llu\n"
+	    "# TYPE pg_queries_total counter\npg_queries_total %llu\n"
+	    "# TYPE pg_query_failures_total counter\n"
+	    "pg_query_failures_total{kind=\"error\"} %llu\n"
+	    "pg_query_failures_total{kind=\"lost\"} %llu\n"
+	    "pg_query_failures_total{kind=\"timeout\"} %llu\n"
+	    "# TYPE pg_connects_total counter\npg_connects_total %llu\n"
+	    "# TYPE pg_up gauge\npg_up %d\n"
+	    "# TYPE redis_up gauge\nredis_up %d\n",
+	    s->created, s->invalid, s->forbidden, s->unknown, s->duplicate, s->unavailable,
+	    s->failed, s->lookups, ps->queries, ps->errors, ps->failed, ps->timeouts, ps->connects,
+	    pg_up(s->pg), rconn_up(s->redis));
 	sbuf_printf(out,
-		    "# TYPE ratings_created_total counter\nratings_created_total %llu\n"
-		    "# TYPE ratings_rejected_total counter\n"
-		    "ratings_rejected_total{reason=\"invalid\"} %llu\n"
-		    "ratings_rejected_total{reason=\"forbidden\"} %llu\n"
-		    "ratings_rejected_total{reason=\"unknown_ride\"} %llu\n"
-		    "ratings_rejected_total{reason=\"already_rated\"} %llu\n"
-		    "# TYPE rating_unavailable_total counter\nrating_unavailable_total %llu\n"
-		    "# TYPE rating_internal_errors_total counter\nrating_internal_errors_total %llu\n"
-		    "# TYPE rating_lookups_total counter\nrating_lookups_total %llu\n"
-		    "# TYPE pg_queries_total counter\npg_queries_total %llu\n"
-		    "# TYPE pg_query_failures_total counter\n"
-		    "pg_query_failures_total{kind=\"error\"} %llu\n"
-		    "pg_query_failures_total{kind=\"lost\"} %llu\n"
-		    "pg_query_failures_total{kind=\"timeout\"} %llu\n"
-		    "# TYPE pg_connects_total counter\npg_connects_total %llu\n"
-		    "# TYPE pg_up gauge\npg_up %d\n"
-		    "# TYPE redis_up gauge\nredis_up %d\n",
-		    s->created, s->invalid, s->forbidden, s->unknown, s->duplicate, s->unavailable,
-		    s->failed, s->lookups, ps->queries, ps->errors, ps->failed, ps->timeouts,
-		    ps->connects, pg_up(s->pg), rconn_up(s->redis));
-	sbuf_printf(out,
-		    "# TYPE rating_batch_max gauge\nrating_batch_max %d\n"
-		    "# TYPE rating_batches_total counter\nrating_batches_total %llu\n"
-		    "# TYPE rating_batch_rows_total counter\nrating_batch_rows_total %llu\n"
-		    "# TYPE rating_batch_replays_total counter\nrating_batch_replays_total %llu\n"
-		    "# TYPE rating_batch_pending gauge\nrating_batch_pending %d\n"
-		    "# TYPE pg_rollbacks_total counter\npg_rollbacks_total %llu\n",
-		    s->batch_max, s->batches, s->batch_rows, s->replays, s->pending, ps->rollbacks);
+	            "# TYPE rating_batch_max gauge\nrating_batch_max %d\n"
+	            "# TYPE rating_batches_total counter\nrating_batches_total %llu\n"
+	            "# TYPE rating_batch_rows_total counter\nrating_batch_rows_total %llu\n"
+	            "# TYPE rating_batch_replays_total counter\nrating_batch_replays_total %llu\n"
+	            "# TYPE rating_batch_pending gauge\nrating_batch_pending %d\n"
+	            "# TYPE pg_rollbacks_total counter\npg_rollbacks_total %llu\n",
+	            s->batch_max, s->batches, s->batch_rows, s->replays, s->pending, ps->rollbacks);
 }
 
 static void rating_stop(void *priv)
@@ -628,44 +630,51 @@ int main(int argc, char **argv)
 {
 	static struct rating_svc s;
 	const char *listen = "127.0.0.1", *redis_addr = NULL, *pg_conninfo = NULL;
-	int port = cfg_stack_port(RS_PORT_RATING), timeout_ms = 3000, pg_timeout_ms = 2000, batch_max = 256;
+	int port = cfg_stack_port(RS_PORT_RATING), timeout_ms = 3000, pg_timeout_ms = 2000,
+	    batch_max = 256;
 	char redis_host[128] = "127.0.0.1", default_pg[160];
 	int redis_port = cfg_stack_port(RS_PORT_REDIS);
 	static const struct http_route routes[] = {
-		{ "POST", "/rating", 0, handle_post },
-		{ "GET", "/rating/top", 0, handle_top },
-		{ "GET", "/rating/driver/", 1, handle_driver },
-		{ NULL, NULL, 0, NULL },
+	    {"POST", "/rating", 0, handle_post},
+	    {"GET", "/rating/top", 0, handle_top},
+	    {"GET", "/rating/driver/", 1, handle_driver},
+	    {NULL, NULL, 0, NULL},
 	};
 	/* --pg has no env entry in the table on purpose: --help prints the
 	 * current value of each option, and PG_CONNINFO carries a password */
 	struct opt opts[] = {
-		{ "listen", "LISTEN", OPT_STR, &listen, "address to listen on" },
-		{ "port", NULL, OPT_INT, &port, "port to listen on (PORT+30)" },
-		{ "redis", "REDIS_ADDR", OPT_STR, &redis_addr, "Redis host:port (default 127.0.0.1:PORT+1)" },
-		{ "pg", NULL, OPT_STR, &pg_conninfo,
-		  "libpq conninfo; env PG_CONNINFO (default host=127.0.0.1 port=PORT+2 dbname=ridematch user=postgres)" },
-		{ "timeout-ms", NULL, OPT_INT, &timeout_ms, "answer 503 when the stores have not answered by then" },
-		{ "pg-timeout-ms", NULL, OPT_INT, &pg_timeout_ms, "drop a Postgres query (and connection) after this" },
-		{ "batch-max", "RATING_BATCH_MAX", OPT_INT, &batch_max,
-		  "group commit: at most this many ratings per transaction (1-1024; 1 = one INSERT each)" },
-		{ NULL, NULL, 0, NULL, NULL },
+	    {"listen", "LISTEN", OPT_STR, &listen, "address to listen on"},
+	    {"port", NULL, OPT_INT, &port, "port to listen on (PORT+30)"},
+	    {"redis", "REDIS_ADDR", OPT_STR, &redis_addr,
+	     "Redis host:port (default 127.0.0.1:PORT+1)"},
+	    {"pg", NULL, OPT_STR, &pg_conninfo,
+	     "libpq conninfo; env PG_CONNINFO (default host=127.0.0.1 port=PORT+2 dbname=ridematch "
+	     "user=postgres)"},
+	    {"timeout-ms", NULL, OPT_INT, &timeout_ms,
+	     "answer 503 when the stores have not answered by then"},
+	    {"pg-timeout-ms", NULL, OPT_INT, &pg_timeout_ms,
+	     "drop a Postgres query (and connection) after this"},
+	    {"batch-max", "RATING_BATCH_MAX", OPT_INT, &batch_max,
+	     "group commit: at most this many ratings per transaction (1-1024; 1 = one INSERT "
+	     "each)"},
+	    {NULL, NULL, 0, NULL, NULL},
 	};
 	int rc;
 
-	rc = svc_begin(argc, argv, opts,
-		       "Rides are rated once, by the rider holding the ride's rating_token:\n"
-		       "  POST /rating {\"ride_id\",\"rating\":1-5,\"rating_token\"} -> 201 once committed\n"
-		       "  GET /rating/driver/{car_number}, GET /rating/top?limit=1-100 (default 10)\n"
-		       "Reads ride:<ride_id> hashes from Redis, stores ratings in Postgres.");
+	rc = svc_begin(
+	    argc, argv, opts,
+	    "Rides are rated once, by the rider holding the ride's rating_token:\n"
+	    "  POST /rating {\"ride_id\",\"rating\":1-5,\"rating_token\"} -> 201 once committed\n"
+	    "  GET /rating/driver/{car_number}, GET /rating/top?limit=1-100 (default 10)\n"
+	    "Reads ride:<ride_id> hashes from Redis, stores ratings in Postgres.");
 	if (rc >= 0)
 		return rc;
 	if (!pg_conninfo) {
 		const char *env = getenv("PG_CONNINFO");
 
 		snprintf(default_pg, sizeof(default_pg),
-			 "host=127.0.0.1 port=%d dbname=ridematch user=postgres connect_timeout=3",
-			 cfg_stack_port(RS_PORT_PG));
+		         "host=127.0.0.1 port=%d dbname=ridematch user=postgres connect_timeout=3",
+		         cfg_stack_port(RS_PORT_PG));
 		pg_conninfo = env && *env ? env : default_pg;
 	}
 	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
@@ -683,13 +692,18 @@ int main(int argc, char **argv)
 	s.pend_tail = &s.pend_head;
 	s.loop = uv_default_loop();
 	svc_init(s.loop, rating_stop, &s);
-	s.redis = rconn_new(s.loop, &(struct rconn_opts){ .host = redis_host, .port = redis_port,
-							   .name = "redis" });
-	s.pg = pg_new(s.loop, &(struct pg_opts){ .conninfo = pg_conninfo, .name = "postgres",
-						  .query_timeout_ms = pg_timeout_ms });
-	s.http = http_server_new(s.loop, &(struct http_server_opts){
-						  .name = "rating", .host = listen, .port = port,
-						  .routes = routes, .app = &s, .timeout_ms = timeout_ms,
-						  .healthy = rating_healthy, .metrics = rating_metrics });
+	s.redis = rconn_new(
+	    s.loop, &(struct rconn_opts){.host = redis_host, .port = redis_port, .name = "redis"});
+	s.pg = pg_new(s.loop, &(struct pg_opts){.conninfo = pg_conninfo,
+	                                        .name = "postgres",
+	                                        .query_timeout_ms = pg_timeout_ms});
+	s.http = http_server_new(s.loop, &(struct http_server_opts){.name = "rating",
+	                                                            .host = listen,
+	                                                            .port = port,
+	                                                            .routes = routes,
+	                                                            .app = &s,
+	                                                            .timeout_ms = timeout_ms,
+	                                                            .healthy = rating_healthy,
+	                                                            .metrics = rating_metrics});
 	return svc_run(s.loop, s.redis && s.pg && s.http);
 }

@@ -5,24 +5,22 @@
 #include <stdio.h>
 #include <string.h>
 
-const char rating_sql_insert[] =
-	"INSERT INTO ratings (ride_id, car_number, driver_name, rating) "
-	"VALUES ($1, $2, $3, $4::smallint) "
-	"ON CONFLICT (ride_id) DO NOTHING RETURNING ride_id";
+const char rating_sql_insert[] = "INSERT INTO ratings (ride_id, car_number, driver_name, rating) "
+				 "VALUES ($1, $2, $3, $4::smallint) "
+				 "ON CONFLICT (ride_id) DO NOTHING RETURNING ride_id";
 
 const char rating_sql_exists[] = "SELECT 1 FROM ratings WHERE ride_id = $1";
 
 /* The name shown is the one of the driver's latest rating. */
-#define RATING_SQL_STATS \
-	"SELECT car_number, (array_agg(driver_name ORDER BY rated_at DESC, ride_id DESC))[1], " \
+#define RATING_SQL_STATS                                                                           \
+	"SELECT car_number, (array_agg(driver_name ORDER BY rated_at DESC, ride_id DESC))[1], "    \
 	"count(*), avg(rating)::float8 AS average FROM ratings "
 
-const char rating_sql_driver[] =
-	RATING_SQL_STATS "WHERE car_number = $1 GROUP BY car_number";
+const char rating_sql_driver[] = RATING_SQL_STATS "WHERE car_number = $1 GROUP BY car_number";
 
-const char rating_sql_top[] =
-	RATING_SQL_STATS "GROUP BY car_number "
-	"ORDER BY average DESC, count(*) DESC, car_number COLLATE \"C\" ASC LIMIT $1::int";
+const char rating_sql_top[] = RATING_SQL_STATS
+    "GROUP BY car_number "
+    "ORDER BY average DESC, count(*) DESC, car_number COLLATE \"C\" ASC LIMIT $1::int";
 
 int rating_ct_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -65,19 +63,19 @@ double rating_round2(double avg)
 	return round(avg * 100.0) / 100.0;
 }
 
-void rating_driver_json(struct sbuf *b, const char *car_number, const char *name,
-			long long count, double average)
+void rating_driver_json(struct sbuf *b, const char *car_number, const char *name, long long count,
+                        double average)
 {
 	sbuf_append(b, "{\"car_number\":", 14);
 	sbuf_json_str(b, car_number);
 	sbuf_append(b, ",\"name\":", 8);
 	sbuf_json_str(b, name);
 	sbuf_printf(b, ",\"count\":%lld,\"average\":%.15g}", count,
-		    isfinite(average) ? rating_round2(average) : 0.0);
+	            isfinite(average) ? rating_round2(average) : 0.0);
 }
 
 void rating_created_json(struct sbuf *b, const char *ride_id, const char *car_number,
-			 const char *name, int rating)
+                         const char *name, int rating)
 {
 	sbuf_append(b, "{\"ride_id\":", 11);
 	sbuf_json_str(b, ride_id);

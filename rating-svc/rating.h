@@ -26,11 +26,11 @@ int rating_parse_limit(const char *s, int *out);
 double rating_round2(double avg);
 
 /* {"car_number":...,"name":...,"count":N,"average":A} appended to b. */
-void rating_driver_json(struct sbuf *b, const char *car_number, const char *name,
-			long long count, double average);
+void rating_driver_json(struct sbuf *b, const char *car_number, const char *name, long long count,
+                        double average);
 /* {"ride_id":...,"driver":{"car_number":...,"name":...},"rating":N} */
 void rating_created_json(struct sbuf *b, const char *ride_id, const char *car_number,
-			 const char *name, int rating);
+                         const char *name, int rating);
 
 /* SQL, parameters only. */
 /* $1 ride_id, $2 car_number, $3 driver_name, $4 rating: one row back when

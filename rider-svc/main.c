@@ -17,7 +17,8 @@ static int parse_rider(const char *body, size_t len, char **json, struct v_error
 
 int main(int argc, char **argv)
 {
-	static const struct intake_kind kind = { RS_KIND_RIDER, "/rider", RS_PORT_RIDER, parse_rider };
+	static const struct intake_kind kind = {RS_KIND_RIDER, "/rider", RS_PORT_RIDER,
+	                                        parse_rider};
 
 	return intake_main(argc, argv, &kind);
 }

@@ -34,7 +34,7 @@ static void test_jitter_spreads(void **state)
 {
 	struct backoff b;
 	uint32_t lo = UINT32_MAX, hi = 0;
-	int distinct = 0, seen[5001] = { 0 };
+	int distinct = 0, seen[5001] = {0};
 
 	/* at the cap, 1000 draws from [5000, 10000] */
 	backoff_init(&b, 10000, 10000, 1000, 42);
@@ -47,7 +47,7 @@ static void test_jitter_spreads(void **state)
 			distinct++;
 	}
 	assert_true(lo >= 5000 && hi <= 10000);
-	assert_true(lo < 5500 && hi > 9500);   /* covers the range */
+	assert_true(lo < 5500 && hi > 9500); /* covers the range */
 	assert_true(distinct > 500);
 	/* two clients with different seeds do not retry in lockstep */
 	struct backoff a, c;
@@ -66,8 +66,8 @@ static void test_no_reset_on_instant_death(void **state)
 	uint64_t t = 1000;
 
 	backoff_init(&b, 200, 10000, 10000, 7);
-	backoff_next(&b);                 /* base 400 */
-	backoff_next(&b);                 /* base 800 */
+	backoff_next(&b); /* base 400 */
+	backoff_next(&b); /* base 800 */
 	/* connects, is heard from for 2 s only, dies: no reset */
 	backoff_up(&b, t);
 	assert_int_equal(backoff_down(&b, t + 2000), 0);
@@ -113,7 +113,7 @@ static void test_clamps(void **state)
 	assert_int_equal(b.min_ms, 1);
 	assert_int_equal(b.max_ms, 1);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(backoff_next(&b), 1);   /* never 0 */
+		assert_int_equal(backoff_next(&b), 1); /* never 0 */
 	backoff_init(&b, 500, 100, 0, 3);
 	assert_int_equal(b.max_ms, 500);
 	assert_true(backoff_next(&b) >= 250);
@@ -122,11 +122,11 @@ static void test_clamps(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_schedule_bounds),
-		cmocka_unit_test(test_jitter_spreads),
-		cmocka_unit_test(test_no_reset_on_instant_death),
-		cmocka_unit_test(test_reset_after_healthy),
-		cmocka_unit_test(test_clamps),
+	    cmocka_unit_test(test_schedule_bounds),
+	    cmocka_unit_test(test_jitter_spreads),
+	    cmocka_unit_test(test_no_reset_on_instant_death),
+	    cmocka_unit_test(test_reset_after_healthy),
+	    cmocka_unit_test(test_clamps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

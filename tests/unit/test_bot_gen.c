@@ -23,7 +23,7 @@ static void test_bodies_validate(void **state)
 
 	gen_seed(&r, 1);
 	for (int i = 0; i < 5000; i++) {
-		struct sbuf b = { 0 };
+		struct sbuf b = {0};
 		struct v_rider vr;
 		struct v_driver vd;
 		struct v_rating vt;
@@ -48,7 +48,8 @@ static void test_bodies_validate(void **state)
 		assert_string_equal(vd.client_id, "bot-7");
 		b.len = 0;
 
-		gen_rating_json(&b, "ride-1763800000000-0", 1 + (int)gen_below(&r, 5), "0123456789abcdef");
+		gen_rating_json(&b, "ride-1763800000000-0", 1 + (int)gen_below(&r, 5),
+		                "0123456789abcdef");
 		assert_int_equal(v_parse_rating(b.p, b.len, &vt, NULL), 0);
 		assert_true(vt.rating >= 1 && vt.rating <= 5);
 		assert_string_equal(vt.ride_id, "ride-1763800000000-0");
@@ -58,9 +59,9 @@ static void test_bodies_validate(void **state)
 
 static void test_escaping(void **state)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	struct v_rider vr;
-	struct gen_point p = { 1, 2 };
+	struct gen_point p = {1, 2};
 
 	gen_rider_json(&b, "Ra\"h\\im", p, p, "c");
 	assert_int_equal(v_parse_rider(b.p, b.len, &vr, NULL), 0);
@@ -92,7 +93,7 @@ static void test_car_numbers_and_names(void **state)
 static void test_rng(void **state)
 {
 	struct gen_rng a, b;
-	int hist[10] = { 0 };
+	int hist[10] = {0};
 
 	gen_seed(&a, 5);
 	gen_seed(&b, 5);
@@ -154,11 +155,11 @@ static void test_pendmap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bodies_validate),
-		cmocka_unit_test(test_escaping),
-		cmocka_unit_test(test_car_numbers_and_names),
-		cmocka_unit_test(test_rng),
-		cmocka_unit_test(test_pendmap),
+	    cmocka_unit_test(test_bodies_validate),
+	    cmocka_unit_test(test_escaping),
+	    cmocka_unit_test(test_car_numbers_and_names),
+	    cmocka_unit_test(test_rng),
+	    cmocka_unit_test(test_pendmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,7 +61,7 @@ static void test_empty_and_single(void **state)
 	lhist_add(&h, 0);
 	assert_true(lhist_quantile(&h, 1) == UINT64_MAX);
 	assert_true(lhist_quantile(&h, 0) == 0);
-	assert_true(h.sum == UINT64_MAX);  /* saturated, not wrapped */
+	assert_true(h.sum == UINT64_MAX); /* saturated, not wrapped */
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -75,7 +75,7 @@ static void test_quantiles_random(void **state)
 {
 	static uint64_t v[20000];
 	static struct lhist h;
-	const double qs[] = { 0.01, 0.1, 0.5, 0.9, 0.99, 0.999 };
+	const double qs[] = {0.01, 0.1, 0.5, 0.9, 0.99, 0.999};
 	uint64_t s = 42;
 
 	for (int round = 0; round < 5; round++) {
@@ -110,10 +110,10 @@ static void test_quantiles_random(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buckets_contiguous),
-		cmocka_unit_test(test_relative_width),
-		cmocka_unit_test(test_empty_and_single),
-		cmocka_unit_test(test_quantiles_random),
+	    cmocka_unit_test(test_buckets_contiguous),
+	    cmocka_unit_test(test_relative_width),
+	    cmocka_unit_test(test_empty_and_single),
+	    cmocka_unit_test(test_quantiles_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,9 +15,9 @@
 #include "http_parse.h"
 
 static const char ok202[] =
-	"HTTP/1.1 202 Accepted\r\nServer: nginx\r\nContent-Type: application/json\r\n"
-	"Content-Length: 45\r\nConnection: keep-alive\r\n\r\n"
-	"{\"id\":\"1763800000000-0\",\"expires_in_ms\":5000}";
+    "HTTP/1.1 202 Accepted\r\nServer: nginx\r\nContent-Type: application/json\r\n"
+    "Content-Length: 45\r\nConnection: keep-alive\r\n\r\n"
+    "{\"id\":\"1763800000000-0\",\"expires_in_ms\":5000}";
 
 #define feed_all(h, lit, n_unused) hresp_feed((h), (lit), sizeof(lit) - 1)
 
@@ -54,7 +54,8 @@ static void test_byte_by_byte_and_reset(void **state)
 	hresp_init(&h);
 	for (int round = 0; round < 3; round++) {
 		for (size_t i = 0; i < n; i++)
-			assert_int_equal(hresp_feed(&h, ok202 + i, 1), i + 1 == n ? HRESP_DONE : HRESP_MORE);
+			assert_int_equal(hresp_feed(&h, ok202 + i, 1),
+			                 i + 1 == n ? HRESP_DONE : HRESP_MORE);
 		assert_int_equal(h.status, 202);
 		hresp_reset(&h);
 	}
@@ -66,13 +67,20 @@ static void test_keep_alive_rules(void **state)
 	struct hresp h;
 
 	hresp_init(&h);
-	assert_int_equal(feed_all(&h, "HTTP/1.1 201 Created\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}", 62), HRESP_DONE);
+	assert_int_equal(
+	    feed_all(&h, "HTTP/1.1 201 Created\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
+	             62),
+	    HRESP_DONE);
 	assert_int_equal(h.keep_alive, 0);
 	hresp_reset(&h);
-	assert_int_equal(feed_all(&h, "HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n", 38), HRESP_DONE);
+	assert_int_equal(feed_all(&h, "HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n", 38),
+	                 HRESP_DONE);
 	assert_int_equal(h.keep_alive, 0);
 	hresp_reset(&h);
-	assert_int_equal(feed_all(&h, "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", 62), HRESP_DONE);
+	assert_int_equal(
+	    feed_all(&h, "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n",
+	             62),
+	    HRESP_DONE);
 	assert_int_equal(h.keep_alive, 1);
 	hresp_reset(&h);
 	assert_int_equal(feed_all(&h, "HTTP/1.1 204 No Content\r\n\r\n", 27), HRESP_DONE);
@@ -87,7 +95,8 @@ static void test_body_until_close(void **state)
 	size_t bl;
 
 	hresp_init(&h);
-	assert_int_equal(feed_all(&h, "HTTP/1.1 503 Service Unavailable\r\n\r\n{\"error\"", 44), HRESP_MORE);
+	assert_int_equal(feed_all(&h, "HTTP/1.1 503 Service Unavailable\r\n\r\n{\"error\"", 44),
+	                 HRESP_MORE);
 	assert_int_equal(feed_all(&h, ":\"x\"}", 5), HRESP_MORE);
 	assert_int_equal(hresp_eof(&h), HRESP_DONE);
 	assert_int_equal(h.status, 503);
@@ -98,7 +107,8 @@ static void test_body_until_close(void **state)
 	hresp_free(&h);
 
 	hresp_init(&h);
-	assert_int_equal(feed_all(&h, "HTTP/1.1 202 OK\r\nContent-Length: 10\r\n\r\nabc", 42), HRESP_MORE);
+	assert_int_equal(feed_all(&h, "HTTP/1.1 202 OK\r\nContent-Length: 10\r\n\r\nabc", 42),
+	                 HRESP_MORE);
 	assert_int_equal(hresp_eof(&h), HRESP_ERROR);
 	b = hresp_body(&h, &bl);
 	assert_int_equal(bl, 0);
@@ -185,7 +195,8 @@ static void test_random_bytes(void **state)
 		/* half the time start from a valid prefix, then noise from a small alphabet */
 		for (size_t i = 0; i < n; i++) {
 			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-			buf[i] = "HTTP/1. 0123456789\r\n:Content-Length keep-alive close\x00\xff"[(s >> 33) % 54];
+			buf[i] = "HTTP/1. 0123456789\r\n:Content-Length keep-alive close\x00\xff"
+			    [(s >> 33) % 54];
 		}
 		if (round & 1 && n > 17)
 			memcpy(buf, "HTTP/1.1 200 OK\r\n", 17);
@@ -211,39 +222,49 @@ static void test_url(void **state)
 	char host[64], prefix[64];
 	int port;
 
-	assert_int_equal(hurl_parse("http://127.0.0.1:8080", host, sizeof(host), &port, prefix, sizeof(prefix)), 0);
+	assert_int_equal(
+	    hurl_parse("http://127.0.0.1:8080", host, sizeof(host), &port, prefix, sizeof(prefix)),
+	    0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 8080);
 	assert_string_equal(prefix, "");
-	assert_int_equal(hurl_parse("HTTP://example.org/api/", host, sizeof(host), &port, prefix, sizeof(prefix)), 0);
+	assert_int_equal(hurl_parse("HTTP://example.org/api/", host, sizeof(host), &port, prefix,
+	                            sizeof(prefix)),
+	                 0);
 	assert_string_equal(host, "example.org");
 	assert_int_equal(port, 80);
 	assert_string_equal(prefix, "/api");
-	assert_int_equal(hurl_parse("http://[::1]:9/", host, sizeof(host), &port, prefix, sizeof(prefix)), 0);
+	assert_int_equal(
+	    hurl_parse("http://[::1]:9/", host, sizeof(host), &port, prefix, sizeof(prefix)), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 9);
-	assert_int_equal(hurl_parse("https://x", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(hurl_parse("http://", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(hurl_parse("http://x:0", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(hurl_parse("http://x:65536", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(hurl_parse("http://x:80a", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(hurl_parse("http://x:", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(hurl_parse("http://x/?q", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(hurl_parse("http://[::1", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(hurl_parse("http://aaaaaaaaaaaaaaaa", host, 8, &port, prefix, sizeof(prefix)), -1);
+	assert_int_equal(hurl_parse("https://x", host, sizeof(host), &port, prefix, sizeof(prefix)),
+	                 -1);
+	assert_int_equal(hurl_parse("http://", host, sizeof(host), &port, prefix, sizeof(prefix)),
+	                 -1);
+	assert_int_equal(
+	    hurl_parse("http://x:0", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
+	assert_int_equal(
+	    hurl_parse("http://x:65536", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
+	assert_int_equal(
+	    hurl_parse("http://x:80a", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
+	assert_int_equal(hurl_parse("http://x:", host, sizeof(host), &port, prefix, sizeof(prefix)),
+	                 -1);
+	assert_int_equal(
+	    hurl_parse("http://x/?q", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
+	assert_int_equal(
+	    hurl_parse("http://[::1", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
+	assert_int_equal(
+	    hurl_parse("http://aaaaaaaaaaaaaaaa", host, 8, &port, prefix, sizeof(prefix)), -1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_whole_and_split),
-		cmocka_unit_test(test_byte_by_byte_and_reset),
-		cmocka_unit_test(test_keep_alive_rules),
-		cmocka_unit_test(test_body_until_close),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_random_bytes),
-		cmocka_unit_test(test_url),
+	    cmocka_unit_test(test_whole_and_split),  cmocka_unit_test(test_byte_by_byte_and_reset),
+	    cmocka_unit_test(test_keep_alive_rules), cmocka_unit_test(test_body_until_close),
+	    cmocka_unit_test(test_malformed),        cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_random_bytes),     cmocka_unit_test(test_url),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,8 +56,8 @@ static void test_all_fared(void **state)
 		assert_int_equal(ledger_fare(&L, id("r", i), id("d", i), 1, t + 500 * MS, NULL), 1);
 		ledger_rating_sent(&L);
 	}
-	assert_int_equal(ledger_fares_unrated(&L, 0), 0);      /* all in flight */
-	assert_int_equal(ledger_fares_unrated(&L, 1), 100);    /* at the end: none accepted */
+	assert_int_equal(ledger_fares_unrated(&L, 0), 0);   /* all in flight */
+	assert_int_equal(ledger_fares_unrated(&L, 1), 100); /* at the end: none accepted */
 	for (int i = 0; i < 100; i++)
 		ledger_rating_done(&L, 1);
 	ledger_settle(&L, T0 + 60 * S);
@@ -74,15 +74,15 @@ static void test_all_fared(void **state)
 static void test_lost_beside_free_driver(void **state)
 {
 	struct bot_stats st;
-	struct sbuf why = { 0 };
+	struct sbuf why = {0};
 
 	/* a rider and a driver of ours 1.5 s apart, neither hears a fare */
 	ledger_accepted(&L, LEDGER_RIDER, "r1", 5000, T0);
 	ledger_accepted(&L, LEDGER_DRIVER, "d1", 5000, T0 + 1500 * MS);
-	ledger_settle(&L, T0 + 7 * S);                 /* inside TTL + grace */
+	ledger_settle(&L, T0 + 7 * S); /* inside TTL + grace */
 	assert_int_equal(ledger_riders_waiting(&L), 1);
 	assert_int_equal(L.c.riders_lost, 0);
-	ledger_settle(&L, T0 + 8 * S + 1);             /* A passed, not B yet */
+	ledger_settle(&L, T0 + 8 * S + 1); /* A passed, not B yet */
 	assert_int_equal(L.c.riders_lost + L.c.riders_expired, 0);
 	assert_int_equal(ledger_riders_waiting(&L), 1);
 	assert_true(ledger_settled_by(&L) == T0 + 10 * S);
@@ -167,10 +167,10 @@ static void test_fare_before_202_and_copies(void **state)
 	assert_int_equal(ledger_fare(&L, "r1", "d1", 0, T0, &p), 0);
 	assert_non_null(p);
 	assert_int_equal(ledger_fare(&L, "r1", "d1", 1, T0 + 1, NULL), 1);
-	assert_int_equal(ledger_fare(&L, "r1", "d1", 1, T0 + 2, NULL), 0);   /* rated once */
+	assert_int_equal(ledger_fare(&L, "r1", "d1", 1, T0 + 2, NULL), 0); /* rated once */
 	assert_int_equal(L.c.fares, 1);
 	assert_int_equal(L.c.fares_with_token, 1);
-	assert_int_equal(L.c.riders_fared, 0);          /* not ours (yet) */
+	assert_int_equal(L.c.riders_fared, 0); /* not ours (yet) */
 	ledger_accepted(&L, LEDGER_RIDER, "r1", 5000, T0 + 3);
 	ledger_accepted(&L, LEDGER_DRIVER, "d1", 5000, T0 + 4);
 	assert_int_equal(L.c.riders_fared, 1);
@@ -192,17 +192,17 @@ static void test_fare_before_202_and_copies(void **state)
 static void test_unrated(void **state)
 {
 	struct bot_stats st;
-	struct sbuf why = { 0 };
+	struct sbuf why = {0};
 
 	for (int i = 0; i < 10; i++) {
 		ledger_accepted(&L, LEDGER_RIDER, id("r", i), 5000, T0);
 		ledger_fare(&L, id("r", i), "", 1, T0 + S, NULL);
 	}
 	for (int i = 0; i < 8; i++)
-		ledger_rating_sent(&L);     /* 2 never sent (the bot was finishing) */
+		ledger_rating_sent(&L); /* 2 never sent (the bot was finishing) */
 	for (int i = 0; i < 5; i++)
 		ledger_rating_done(&L, 1);
-	ledger_rating_done(&L, 0);      /* a 503 */
+	ledger_rating_done(&L, 0); /* a 503 */
 	/* in flight: 2; not final: 2 unsent + 1 failed */
 	assert_int_equal(ledger_fares_unrated(&L, 0), 3);
 	assert_int_equal(ledger_fares_unrated(&L, 1), 5);
@@ -219,21 +219,21 @@ static void test_finish_waiting(void **state)
 	/* at the end: r1 past TTL + grace (judged now), r2 still inside its TTL */
 	ledger_accepted(&L, LEDGER_RIDER, "r1", 5000, T0);
 	ledger_accepted(&L, LEDGER_DRIVER, "d1", 5000, T0 + 100 * MS);
-	ledger_fare(&L, "x", "d1", 0, T0 + S, NULL);    /* d1 taken by someone else's rider */
+	ledger_fare(&L, "x", "d1", 0, T0 + S, NULL); /* d1 taken by someone else's rider */
 	ledger_accepted(&L, LEDGER_RIDER, "r2", 5000, T0 + 6 * S);
 	ledger_accepted(&L, LEDGER_DRIVER, "d2", 5000, T0 + 6 * S);
 	ledger_finish(&L, T0 + 9 * S);
 	assert_int_equal(L.c.riders_expired, 1);
 	assert_int_equal(L.c.riders_lost, 0);
-	assert_int_equal(ledger_riders_waiting(&L), 1);   /* r2: neither lost nor expired */
+	assert_int_equal(ledger_riders_waiting(&L), 1); /* r2: neither lost nor expired */
 	assert_true(ledger_settled_by(&L) == T0 + 16 * S);
 }
 
 static void test_ttl_from_202(void **state)
 {
-	ledger_accepted(&L, LEDGER_RIDER, "r1", 1000, T0);   /* 1 s TTL */
-	ledger_accepted(&L, LEDGER_RIDER, "r2", 0, T0);      /* none said: 5 s */
-	ledger_settle(&L, T0 + 6 * S + 1);                   /* 1 + 3 + 2 */
+	ledger_accepted(&L, LEDGER_RIDER, "r1", 1000, T0); /* 1 s TTL */
+	ledger_accepted(&L, LEDGER_RIDER, "r2", 0, T0);    /* none said: 5 s */
+	ledger_settle(&L, T0 + 6 * S + 1);                 /* 1 + 3 + 2 */
 	assert_int_equal(L.c.riders_expired, 1);
 	assert_int_equal(ledger_riders_waiting(&L), 1);
 }
@@ -273,10 +273,16 @@ static void test_bounded_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_all_fared), T(test_lost_beside_free_driver), T(test_expired_when_drivers_taken),
-		T(test_free_driver_too_far_apart), T(test_late_fare_corrects),
-		T(test_fare_before_202_and_copies), T(test_unrated), T(test_finish_waiting),
-		T(test_ttl_from_202), T(test_bounded_memory),
+	    T(test_all_fared),
+	    T(test_lost_beside_free_driver),
+	    T(test_expired_when_drivers_taken),
+	    T(test_free_driver_too_far_apart),
+	    T(test_late_fare_corrects),
+	    T(test_fare_before_202_and_copies),
+	    T(test_unrated),
+	    T(test_finish_waiting),
+	    T(test_ttl_from_202),
+	    T(test_bounded_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

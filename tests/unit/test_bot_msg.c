@@ -18,13 +18,13 @@
 #define PARSE(lit, m) wsmsg_parse((lit), sizeof(lit) - 1, (m))
 
 static const char match_msg[] =
-	"{\"type\":\"match\",\"ride_id\":\"ride-1763800000000-0\","
-	"\"rider\":{\"id\":\"1763800000000-0\",\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40.0},"
-	"\"destination\":{\"x\":70.1,\"y\":3.2}},"
-	"\"driver\":{\"id\":\"1763800000001-0\",\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\","
-	"\"location\":{\"x\":3.0,\"y\":9.5}},\"distance\":31.97,\"fare\":63.94,\"currency\":\"BDT\","
-	"\"matched_at_ms\":1763800000000,\"rating_token\":\"0123456789abcdef0123456789abcdef\","
-	"\"cursor\":\"1763800000500-3\"}";
+    "{\"type\":\"match\",\"ride_id\":\"ride-1763800000000-0\","
+    "\"rider\":{\"id\":\"1763800000000-0\",\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40.0},"
+    "\"destination\":{\"x\":70.1,\"y\":3.2}},"
+    "\"driver\":{\"id\":\"1763800000001-0\",\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\","
+    "\"location\":{\"x\":3.0,\"y\":9.5}},\"distance\":31.97,\"fare\":63.94,\"currency\":\"BDT\","
+    "\"matched_at_ms\":1763800000000,\"rating_token\":\"0123456789abcdef0123456789abcdef\","
+    "\"cursor\":\"1763800000500-3\"}";
 
 static void test_match(void **state)
 {
@@ -44,20 +44,31 @@ static void test_match_without_token(void **state)
 {
 	struct wsmsg m;
 
-	assert_int_equal(PARSE("{\"type\":\"match\",\"ride_id\":\"r1\",\"rider\":{\"id\":\"1-0\"},\"driver\":{\"id\":\"2-0\"}}", &m), 0);
+	assert_int_equal(PARSE("{\"type\":\"match\",\"ride_id\":\"r1\",\"rider\":{\"id\":\"1-0\"},"
+	                       "\"driver\":{\"id\":\"2-0\"}}",
+	                       &m),
+	                 0);
 	assert_int_equal(m.type, WSMSG_MATCH);
 	assert_string_equal(m.token, "");
 	assert_string_equal(m.cursor, "");
 	/* unsafe or oversized token and cursor are dropped, the message is kept */
 	assert_int_equal(PARSE("{\"type\":\"match\",\"ride_id\":\"r1\",\"rider\":{\"id\":\"1-0\"},"
-			       "\"rating_token\":\"a b\",\"cursor\":\"x\\\"y\"}", &m), 0);
+	                       "\"rating_token\":\"a b\",\"cursor\":\"x\\\"y\"}",
+	                       &m),
+	                 0);
 	assert_string_equal(m.token, "");
 	assert_string_equal(m.cursor, "");
-	assert_int_equal(PARSE("{\"type\":\"match\",\"ride_id\":\"r1\",\"rider\":{\"id\":\"1-0\"},"
-			       "\"rating_token\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", &m), 0);
+	assert_int_equal(
+	    PARSE("{\"type\":\"match\",\"ride_id\":\"r1\",\"rider\":{\"id\":\"1-0\"},"
+	          "\"rating_token\":"
+	          "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+	          &m),
+	    0);
 	assert_string_equal(m.token, "");
 	assert_int_equal(PARSE("{\"type\":\"match\",\"ride_id\":\"r1\",\"rider\":{\"id\":\"1-0\"},"
-			       "\"rating_token\":\"ab\\u0000cd\"}", &m), -1);  /* \u0000: refused whole */
+	                       "\"rating_token\":\"ab\\u0000cd\"}",
+	                       &m),
+	                 -1); /* \u0000: refused whole */
 }
 
 static void test_other_types(void **state)
@@ -67,13 +78,16 @@ static void test_other_types(void **state)
 	assert_int_equal(PARSE("{\"type\":\"welcome\",\"client_id\":\"bot-1\"}", &m), 0);
 	assert_int_equal(m.type, WSMSG_WELCOME);
 	assert_int_equal(m.recovered, -1);
-	assert_int_equal(PARSE("{\"type\":\"welcome\",\"cursor\":\"1-0\",\"resumed\":3,\"recovered\":false}", &m), 0);
+	assert_int_equal(
+	    PARSE("{\"type\":\"welcome\",\"cursor\":\"1-0\",\"resumed\":3,\"recovered\":false}",
+	          &m),
+	    0);
 	assert_int_equal(m.recovered, 0);
 	assert_string_equal(m.cursor, "1-0");
 	assert_int_equal(PARSE("{\"type\":\"welcome\",\"recovered\":true}", &m), 0);
 	assert_int_equal(m.recovered, 1);
 	assert_int_equal(PARSE("{\"type\":\"welcome\",\"recovered\":1}", &m), 0);
-	assert_int_equal(m.recovered, -1);   /* not a boolean: unknown */
+	assert_int_equal(m.recovered, -1); /* not a boolean: unknown */
 	assert_int_equal(PARSE("{\"type\":\"error\",\"error\":\"bad hello\"}", &m), 0);
 	assert_int_equal(m.type, WSMSG_ERROR);
 	assert_int_equal(PARSE("{\"type\":\"stats\",\"waiting\":{}}", &m), 0);
@@ -84,17 +98,24 @@ static void test_rejected(void **state)
 {
 	struct wsmsg m;
 	static const char *const bad[] = {
-		"", "{", "[]", "null", "\"match\"", "{}", "{\"type\":1}", "{\"type\":null}",
-		"{\"type\":\"match\"}",
-		"{\"type\":\"match\",\"ride_id\":\"r\"}",
-		"{\"type\":\"match\",\"ride_id\":\"r\",\"rider\":\"x\"}",
-		"{\"type\":\"match\",\"ride_id\":\"r\",\"rider\":{}}",
-		"{\"type\":\"match\",\"ride_id\":\"r\",\"rider\":{\"id\":5}}",
-		"{\"type\":\"match\",\"ride_id\":\"\",\"rider\":{\"id\":\"1\"}}",
-		"{\"type\":\"match\",\"ride_id\":\"a/b\",\"rider\":{\"id\":\"1\"}}",
-		"{\"type\":\"match\",\"ride_id\":\"r\",\"rider\":{\"id\":\"1 2\"}}",
-		"{\"type\":\"match\",\"type\":\"match\",\"ride_id\":\"r\",\"rider\":{\"id\":\"1\"}}",
-		"{\"type\":\"welcome\"} trailing",
+	    "",
+	    "{",
+	    "[]",
+	    "null",
+	    "\"match\"",
+	    "{}",
+	    "{\"type\":1}",
+	    "{\"type\":null}",
+	    "{\"type\":\"match\"}",
+	    "{\"type\":\"match\",\"ride_id\":\"r\"}",
+	    "{\"type\":\"match\",\"ride_id\":\"r\",\"rider\":\"x\"}",
+	    "{\"type\":\"match\",\"ride_id\":\"r\",\"rider\":{}}",
+	    "{\"type\":\"match\",\"ride_id\":\"r\",\"rider\":{\"id\":5}}",
+	    "{\"type\":\"match\",\"ride_id\":\"\",\"rider\":{\"id\":\"1\"}}",
+	    "{\"type\":\"match\",\"ride_id\":\"a/b\",\"rider\":{\"id\":\"1\"}}",
+	    "{\"type\":\"match\",\"ride_id\":\"r\",\"rider\":{\"id\":\"1 2\"}}",
+	    "{\"type\":\"match\",\"type\":\"match\",\"ride_id\":\"r\",\"rider\":{\"id\":\"1\"}}",
+	    "{\"type\":\"welcome\"} trailing",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -111,10 +132,14 @@ static void test_long_ids(void **state)
 	struct wsmsg m;
 
 	memset(id, 'a', sizeof(id));
-	snprintf(buf, sizeof(buf), "{\"type\":\"match\",\"ride_id\":\"%.*s\",\"rider\":{\"id\":\"1\"}}", WSMSG_ID_MAX, id);
+	snprintf(buf, sizeof(buf),
+	         "{\"type\":\"match\",\"ride_id\":\"%.*s\",\"rider\":{\"id\":\"1\"}}", WSMSG_ID_MAX,
+	         id);
 	assert_int_equal(wsmsg_parse(buf, strlen(buf), &m), 0);
 	assert_int_equal(strlen(m.ride_id), WSMSG_ID_MAX);
-	snprintf(buf, sizeof(buf), "{\"type\":\"match\",\"ride_id\":\"%.*s\",\"rider\":{\"id\":\"1\"}}", WSMSG_ID_MAX + 1, id);
+	snprintf(buf, sizeof(buf),
+	         "{\"type\":\"match\",\"ride_id\":\"%.*s\",\"rider\":{\"id\":\"1\"}}",
+	         WSMSG_ID_MAX + 1, id);
 	assert_int_equal(wsmsg_parse(buf, strlen(buf), &m), -1);
 }
 
@@ -145,7 +170,9 @@ static void test_accepted(void **state)
 {
 	char id[WSMSG_ID_MAX + 1];
 
-	assert_int_equal(wsmsg_parse_accepted("{\"id\":\"1763800000000-0\",\"expires_in_ms\":5000}", 45, id, WSMSG_ID_MAX), 0);
+	assert_int_equal(wsmsg_parse_accepted("{\"id\":\"1763800000000-0\",\"expires_in_ms\":5000}",
+	                                      45, id, WSMSG_ID_MAX),
+	                 0);
 	assert_string_equal(id, "1763800000000-0");
 	assert_int_equal(wsmsg_parse_accepted("{\"error\":\"x\"}", 13, id, WSMSG_ID_MAX), -1);
 	assert_int_equal(wsmsg_parse_accepted("{\"id\":1}", 8, id, WSMSG_ID_MAX), -1);
@@ -167,13 +194,10 @@ static void test_accepted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_match),
-		cmocka_unit_test(test_match_without_token),
-		cmocka_unit_test(test_other_types),
-		cmocka_unit_test(test_rejected),
-		cmocka_unit_test(test_long_ids),
-		cmocka_unit_test(test_random_and_deep),
-		cmocka_unit_test(test_accepted),
+	    cmocka_unit_test(test_match),       cmocka_unit_test(test_match_without_token),
+	    cmocka_unit_test(test_other_types), cmocka_unit_test(test_rejected),
+	    cmocka_unit_test(test_long_ids),    cmocka_unit_test(test_random_and_deep),
+	    cmocka_unit_test(test_accepted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

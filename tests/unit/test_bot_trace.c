@@ -30,9 +30,15 @@ static char *dup_str(const char *s)
 
 static void test_round_trip(void **state)
 {
-	struct trace_hdr h = { .seed = 12345678901ULL, .riders = 150, .drivers = 50, .interval_ms = 1000,
-			       .area = 1000, .duration_s = 30, .hotspots = 2, .connections = 16 };
-	struct sbuf b = { 0 }, bodies[200];
+	struct trace_hdr h = {.seed = 12345678901ULL,
+	                      .riders = 150,
+	                      .drivers = 50,
+	                      .interval_ms = 1000,
+	                      .area = 1000,
+	                      .duration_s = 30,
+	                      .hotspots = 2,
+	                      .connections = 16};
+	struct sbuf b = {0}, bodies[200];
 	struct gen_rng r;
 	struct trace t;
 	char err[300];
@@ -43,12 +49,13 @@ static void test_round_trip(void **state)
 	for (int i = 0; i < 200; i++) {
 		memset(&bodies[i], 0, sizeof(bodies[i]));
 		if (i % 3)
-			gen_rider_json(&bodies[i], i % 2 ? "Rahim \"Q\"" : "Fatema\\x", gen_point(&r, 1000),
-				       gen_point(&r, 1000), "rec-1");
+			gen_rider_json(&bodies[i], i % 2 ? "Rahim \"Q\"" : "Fatema\\x",
+			               gen_point(&r, 1000), gen_point(&r, 1000), "rec-1");
 		else
-			gen_driver_json(&bodies[i], "Karim", "DHA-11-2345", gen_point(&r, 1000), "rec-1");
-		trace_format_req(&b, (uint64_t)i * 7 / 3, i % 3 ? TRACE_RIDER : TRACE_DRIVER, bodies[i].p,
-				 bodies[i].len);
+			gen_driver_json(&bodies[i], "Karim", "DHA-11-2345", gen_point(&r, 1000),
+			                "rec-1");
+		trace_format_req(&b, (uint64_t)i * 7 / 3, i % 3 ? TRACE_RIDER : TRACE_DRIVER,
+		                 bodies[i].p, bodies[i].len);
 	}
 	assert_false(b.oom);
 	assert_int_equal(trace_load(&t, dup_str(b.p), b.len, err, sizeof(err)), 0);
@@ -88,28 +95,44 @@ static void test_malformed(void **state)
 {
 	expect_refused("", "line 1: empty file");
 	expect_refused("hello\n", "line 1: header: not a JSON object");
-	expect_refused("{\"trace\":\"other\",\"version\":1,\"seed\":1,\"client_id\":\"c\"}\n", "line 1: header: not a bot trace");
-	expect_refused("{\"trace\":\"rs-bot\",\"version\":2,\"seed\":1,\"client_id\":\"c\"}\n", "line 1: header: unsupported");
-	expect_refused("{\"trace\":\"rs-bot\",\"version\":1,\"client_id\":\"c\"}\n", "line 1: header: \"seed\"");
-	expect_refused("{\"trace\":\"rs-bot\",\"version\":1,\"seed\":1,\"client_id\":\"a b\"}\n", "line 1: header: \"client_id\"");
-	expect_refused("{\"trace\":\"rs-bot\",\"version\":1,\"seed\":1,\"client_id\":\"c\",\"riders\":-1}\n", "line 1: header: \"riders\"");
+	expect_refused("{\"trace\":\"other\",\"version\":1,\"seed\":1,\"client_id\":\"c\"}\n",
+	               "line 1: header: not a bot trace");
+	expect_refused("{\"trace\":\"rs-bot\",\"version\":2,\"seed\":1,\"client_id\":\"c\"}\n",
+	               "line 1: header: unsupported");
+	expect_refused("{\"trace\":\"rs-bot\",\"version\":1,\"client_id\":\"c\"}\n",
+	               "line 1: header: \"seed\"");
+	expect_refused("{\"trace\":\"rs-bot\",\"version\":1,\"seed\":1,\"client_id\":\"a b\"}\n",
+	               "line 1: header: \"client_id\"");
+	expect_refused(
+	    "{\"trace\":\"rs-bot\",\"version\":1,\"seed\":1,\"client_id\":\"c\",\"riders\":-1}\n",
+	    "line 1: header: \"riders\"");
 	expect_refused(HDR REQ "\n" REQ, "line 3: empty line");
-	expect_refused(HDR REQ "{\"t_ms\":\"5\",\"kind\":\"rider\",\"body\":{}}\n", "line 3: \"t_ms\" must be an integer");
-	expect_refused(HDR "{\"kind\":\"rider\",\"t_ms\":5,\"body\":{}}\n", "line 2: not a request line");
-	expect_refused(HDR REQ REQ "{\"t_ms\":6,\"kind\":\"rating\",\"body\":{}}\n", "line 4: \"kind\" must be");
-	expect_refused(HDR "{\"t_ms\":6,\"kind\":\"rider\",\"body\":{\"a\":1\n", "line 2: the line must end");
-	expect_refused(HDR "{\"t_ms\":6,\"kind\":\"rider\",\"body\":{\"a\":}}\n", "line 2: \"body\" is not one JSON object");
-	expect_refused(HDR "{\"t_ms\":6,\"kind\":\"rider\",\"body\":[1,2]}\n", "line 2: \"body\" is not one JSON object");
-	expect_refused(HDR "{\"t_ms\":6,\"kind\":\"rider\",\"body\":{\"a\":1,\"a\":2}}\n", "line 2: \"body\" is not one JSON object");
-	expect_refused(HDR "{\"t_ms\":6,\"kind\":\"driver\",\"body\":{}}\n" REQ, "line 3: t_ms 5 is before the previous line's 6");
-	expect_refused(HDR "{\"t_ms\":1234567890123456,\"kind\":\"rider\",\"body\":{}}\n", "line 2: \"t_ms\" must be an integer of 1-15");
-	expect_refused(HDR "{\"t_ms\":1,\"kind\":\"rider\",\"body\":{}}x\n", "line 2: the line must end");
+	expect_refused(HDR REQ "{\"t_ms\":\"5\",\"kind\":\"rider\",\"body\":{}}\n",
+	               "line 3: \"t_ms\" must be an integer");
+	expect_refused(HDR "{\"kind\":\"rider\",\"t_ms\":5,\"body\":{}}\n",
+	               "line 2: not a request line");
+	expect_refused(HDR REQ REQ "{\"t_ms\":6,\"kind\":\"rating\",\"body\":{}}\n",
+	               "line 4: \"kind\" must be");
+	expect_refused(HDR "{\"t_ms\":6,\"kind\":\"rider\",\"body\":{\"a\":1\n",
+	               "line 2: the line must end");
+	expect_refused(HDR "{\"t_ms\":6,\"kind\":\"rider\",\"body\":{\"a\":}}\n",
+	               "line 2: \"body\" is not one JSON object");
+	expect_refused(HDR "{\"t_ms\":6,\"kind\":\"rider\",\"body\":[1,2]}\n",
+	               "line 2: \"body\" is not one JSON object");
+	expect_refused(HDR "{\"t_ms\":6,\"kind\":\"rider\",\"body\":{\"a\":1,\"a\":2}}\n",
+	               "line 2: \"body\" is not one JSON object");
+	expect_refused(HDR "{\"t_ms\":6,\"kind\":\"driver\",\"body\":{}}\n" REQ,
+	               "line 3: t_ms 5 is before the previous line's 6");
+	expect_refused(HDR "{\"t_ms\":1234567890123456,\"kind\":\"rider\",\"body\":{}}\n",
+	               "line 2: \"t_ms\" must be an integer of 1-15");
+	expect_refused(HDR "{\"t_ms\":1,\"kind\":\"rider\",\"body\":{}}x\n",
+	               "line 2: the line must end");
 }
 
 static void test_accepts_crlf_and_no_final_newline(void **state)
 {
 	const char *text = HDR REQ "{\"t_ms\":9,\"kind\":\"driver\",\"body\":{\"name\":\"B\"}}\r\n"
-			   "{\"t_ms\":9,\"kind\":\"rider\",\"body\":{}}";
+				   "{\"t_ms\":9,\"kind\":\"rider\",\"body\":{}}";
 	struct trace t;
 	char err[300];
 
@@ -124,11 +147,13 @@ static void test_accepts_crlf_and_no_final_newline(void **state)
 
 static void test_rewrite_client(void **state)
 {
-	struct sbuf b = { 0 };
-	const char *body = "{\"name\":\"client_id\",\"location\":{\"x\":1.00,\"y\":2.00},\"client_id\":\"rec-1\"}";
+	struct sbuf b = {0};
+	const char *body =
+	    "{\"name\":\"client_id\",\"location\":{\"x\":1.00,\"y\":2.00},\"client_id\":\"rec-1\"}";
 
 	trace_rewrite_client(&b, body, strlen(body), "rec-1", "bot-99-abcd");
-	assert_string_equal(b.p, "{\"name\":\"client_id\",\"location\":{\"x\":1.00,\"y\":2.00},\"client_id\":\"bot-99-abcd\"}");
+	assert_string_equal(b.p, "{\"name\":\"client_id\",\"location\":{\"x\":1.00,\"y\":2.00},"
+	                         "\"client_id\":\"bot-99-abcd\"}");
 	b.len = 0;
 	/* same id: byte for byte */
 	trace_rewrite_client(&b, body, strlen(body), "rec-1", "rec-1");
@@ -159,7 +184,8 @@ static void test_hotspots(void **state)
 		struct gen_point p = gen_point_hot(&r, 1000, &h);
 
 		assert_true(p.x >= 0 && p.x < 1000 && p.y >= 0 && p.y < 1000);
-		assert_true(fabs(p.x * 100 - round(p.x * 100)) < 1e-6 && fabs(p.y * 100 - round(p.y * 100)) < 1e-6);
+		assert_true(fabs(p.x * 100 - round(p.x * 100)) < 1e-6 &&
+		            fabs(p.y * 100 - round(p.y * 100)) < 1e-6);
 		for (int c = 0; c < 2; c++)
 			if (p.x >= h.c[c].x - h.spread - 0.01 && p.x <= h.c[c].x + h.spread &&
 			    p.y >= h.c[c].y - h.spread - 0.01 && p.y <= h.c[c].y + h.spread) {
@@ -179,7 +205,8 @@ static void test_hotspots(void **state)
 		gen_seed(&b, 9);
 		gen_hot_init(&none, &a, 1000, 0);
 		for (int i = 0; i < 100; i++) {
-			struct gen_point p = gen_point_hot(&a, 1000, &none), q = gen_point(&b, 1000);
+			struct gen_point p = gen_point_hot(&a, 1000, &none),
+					 q = gen_point(&b, 1000);
 
 			assert_true(p.x == q.x && p.y == q.y);
 		}
@@ -202,9 +229,13 @@ static void test_hotspots(void **state)
 static void test_summary_replay(void **state)
 {
 	static struct bot_stats st;
-	struct bstats_meta m = { .url = "http://x", .client_id = "me", .replay_file = "-",
-				 .replay_speed = 2.5, .replay_requests = 3000, .replay_recorded_as = "trace" };
-	struct sbuf out = { 0 };
+	struct bstats_meta m = {.url = "http://x",
+	                        .client_id = "me",
+	                        .replay_file = "-",
+	                        .replay_speed = 2.5,
+	                        .replay_requests = 3000,
+	                        .replay_recorded_as = "trace"};
+	struct sbuf out = {0};
 	json_t *o, *r;
 
 	bstats_json(&out, &st, &m);
@@ -230,12 +261,12 @@ static void test_summary_replay(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_accepts_crlf_and_no_final_newline),
-		cmocka_unit_test(test_rewrite_client),
-		cmocka_unit_test(test_hotspots),
-		cmocka_unit_test(test_summary_replay),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_accepts_crlf_and_no_final_newline),
+	    cmocka_unit_test(test_rewrite_client),
+	    cmocka_unit_test(test_hotspots),
+	    cmocka_unit_test(test_summary_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

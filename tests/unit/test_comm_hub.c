@@ -27,14 +27,24 @@ struct fake {
 	int wants, kills;
 };
 
-static void op_want(void *u) { ((struct fake *)u)->wants++; }
-static void op_kill(void *u) { ((struct fake *)u)->kills++; }
-static const struct hub_ops OPS = { op_want, op_kill };
+static void op_want(void *u)
+{
+	((struct fake *)u)->wants++;
+}
+static void op_kill(void *u)
+{
+	((struct fake *)u)->kills++;
+}
+static const struct hub_ops OPS = {op_want, op_kill};
 
 static struct hub *mkhub(unsigned qmax, unsigned ring)
 {
-	struct hub_cfg cfg = { .max_queue_msgs = qmax, .resume_max = ring, .max_errors = 3,
-			       .ping_ms = 1000, .ping_timeout_ms = 500, .hello_timeout_ms = 2000 };
+	struct hub_cfg cfg = {.max_queue_msgs = qmax,
+	                      .resume_max = ring,
+	                      .max_errors = 3,
+	                      .ping_ms = 1000,
+	                      .ping_timeout_ms = 500,
+	                      .hello_timeout_ms = 2000};
 	struct hub *h = hub_new(&cfg, &OPS);
 
 	assert_non_null(h);
@@ -93,8 +103,10 @@ static char *match_json(int i)
 {
 	static char buf[256];
 
-	snprintf(buf, sizeof(buf),
-		 "{\"type\":\"match\",\"ride_id\":\"ride-%d-0\",\"fare\":2,\"rating_token\":\"tok%d\"}", i, i);
+	snprintf(
+	    buf, sizeof(buf),
+	    "{\"type\":\"match\",\"ride_id\":\"ride-%d-0\",\"fare\":2,\"rating_token\":\"tok%d\"}",
+	    i, i);
 	return buf;
 }
 
@@ -119,14 +131,16 @@ static void test_hello_and_errors(void **state)
 	f.s = hub_sock_new(h, &f, 1000);
 	assert_int_equal(rx(&f, "{\"type\":\"hello\",\"client_id\":\"bot-7\"}", 1000), 0);
 	assert_true(next_text(&f, buf, sizeof(buf)));
-	assert_string_equal(buf, "{\"type\":\"welcome\",\"client_id\":\"bot-7\",\"role\":\"client\","
-				 "\"cursor\":\"0-0\",\"resumed\":0}");
+	assert_string_equal(buf,
+	                    "{\"type\":\"welcome\",\"client_id\":\"bot-7\",\"role\":\"client\","
+	                    "\"cursor\":\"0-0\",\"resumed\":0}");
 	assert_int_equal(hub_counters(h)->clients, 1);
 	assert_int_equal(hub_counters(h)->client_ids, 1);
 	/* garbage is answered, and the third error closes (max_errors 3) */
 	assert_int_equal(rx(&f, "not json", 1000), 0);
 	assert_true(next_text(&f, buf, sizeof(buf)));
-	assert_string_equal(buf, "{\"type\":\"error\",\"error\":\"message must be a JSON object\"}");
+	assert_string_equal(buf,
+	                    "{\"type\":\"error\",\"error\":\"message must be a JSON object\"}");
 	assert_int_equal(rx(&f, "{\"type\":\"dance\"}", 1000), 0);
 	assert_true(next_text(&f, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "unknown message type"));
@@ -149,7 +163,8 @@ static void test_hello_and_errors(void **state)
 	assert_non_null(strstr(buf, "\"field\":\"client_id\""));
 	assert_int_equal(rx(&v, "{\"type\":\"hello\",\"role\":\"viewer\"}", 1000), 0);
 	assert_true(next_text(&v, buf, sizeof(buf)));
-	assert_string_equal(buf, "{\"type\":\"welcome\",\"role\":\"viewer\",\"cursor\":\"0-0\",\"resumed\":0}");
+	assert_string_equal(
+	    buf, "{\"type\":\"welcome\",\"role\":\"viewer\",\"cursor\":\"0-0\",\"resumed\":0}");
 	assert_int_equal(hub_counters(h)->viewers, 1);
 	hub_sock_free(v.s);
 	assert_int_equal(hub_counters(h)->viewers, 0);
@@ -224,7 +239,8 @@ static void test_delivery(void **state)
 	/* no client ids: viewers only */
 	add_match(h, 12, "", "", 12);
 	assert_int_equal(count_texts(&v, "ride-12-0"), 1);
-	assert_int_equal(count_texts(&r1, NULL) + count_texts(&d, NULL) + count_texts(&both, NULL), 0);
+	assert_int_equal(count_texts(&r1, NULL) + count_texts(&d, NULL) + count_texts(&both, NULL),
+	                 0);
 
 	/* a malformed entry is skipped */
 	assert_int_equal(hub_match(h, "13-0", "{\"type\":\"x\"}", 12, "rider", "", 1, 13), -1);
@@ -250,7 +266,8 @@ static void test_resume(void **state)
 	/* after a cursor: 101 (as driver, no token) and 103 (as rider) */
 	memset(&a, 0, sizeof(a));
 	a.s = hub_sock_new(h, &a, 200);
-	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"100-0\"}", 200), 0);
+	assert_int_equal(
+	    rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"100-0\"}", 200), 0);
 	assert_true(next_text(&a, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "\"resumed\":2"));
 	assert_non_null(strstr(buf, "\"recovered\":true"));
@@ -268,14 +285,17 @@ static void test_resume(void **state)
 	/* after a ride id in the ring */
 	memset(&b, 0, sizeof(b));
 	b.s = hub_sock_new(h, &b, 200);
-	assert_int_equal(rx(&b, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"ride-103-0\"}", 200), 0);
+	assert_int_equal(
+	    rx(&b, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"ride-103-0\"}", 200),
+	    0);
 	assert_true(next_text(&b, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "\"resumed\":1"));
 	assert_int_equal(count_texts(&b, "tok104"), 1);
 	hub_sock_free(b.s);
 
 	/* a viewer resuming gets everything later, without tokens */
-	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\",\"resume_after\":\"101-0\"}", 200);
+	connect_as(h, &v, "{\"type\":\"hello\",\"role\":\"viewer\",\"resume_after\":\"101-0\"}",
+	           200);
 	assert_int_equal(count_texts(&v, "\"type\":\"match\""), 3);
 	hub_sock_free(v.s);
 
@@ -284,10 +304,11 @@ static void test_resume(void **state)
 	assert_int_equal(hub_counters(h)->ring, 5);
 	memset(&b, 0, sizeof(b));
 	b.s = hub_sock_new(h, &b, 200);
-	assert_int_equal(rx(&b, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"1-0\"}", 200), 0);
+	assert_int_equal(
+	    rx(&b, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"1-0\"}", 200), 0);
 	assert_true(next_text(&b, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "\"resumed\":4"));
-	assert_non_null(strstr(buf, "\"recovered\":false"));  /* 100 is lost to it */
+	assert_non_null(strstr(buf, "\"recovered\":false")); /* 100 is lost to it */
 	assert_int_equal(hub_counters(h)->unrecovered, 1);
 	hub_sock_free(b.s);
 
@@ -414,15 +435,16 @@ static void test_resume_drains_past_the_queue_cap(void **state)
 		add_match(h, i, "a", "d", (uint64_t)i);
 	memset(&a, 0, sizeof(a));
 	a.s = hub_sock_new(h, &a, 2000);
-	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"999-0\"}", 2000), 0);
+	assert_int_equal(
+	    rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"999-0\"}", 2000), 0);
 	assert_true(next_text(&a, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "\"type\":\"welcome\""));
 	assert_non_null(strstr(buf, "\"resumed\":300"));
 	assert_non_null(strstr(buf, "\"recovered\":true"));
-	assert_int_equal(hub_sock_queued(a.s), 0);    /* nothing pre-filled */
+	assert_int_equal(hub_sock_queued(a.s), 0); /* nothing pre-filled */
 	assert_true(hub_sock_resuming(a.s));
 	for (int k = 0; k < 400; k++) {
-		if (k % 3 == 0 && k < 300)     /* live traffic while it drains */
+		if (k % 3 == 0 && k < 300) /* live traffic while it drains */
 			add_match(h, 1300 + k / 3, "a", "", 2000);
 		if (!next_text(&a, buf, sizeof(buf)))
 			break;
@@ -432,7 +454,7 @@ static void test_resume_drains_past_the_queue_cap(void **state)
 		assert_non_null(strstr(buf, want));
 		next++;
 	}
-	assert_int_equal(next, 1400);   /* 300 missed + 100 made meanwhile */
+	assert_int_equal(next, 1400); /* 300 missed + 100 made meanwhile */
 	assert_false(next_text(&a, buf, sizeof(buf)));
 	assert_false(hub_sock_resuming(a.s));
 	assert_int_equal(hub_counters(h)->slow_closes, 0);
@@ -461,11 +483,12 @@ static void test_resume_overrun(void **state)
 		add_match(h, i, "a", "", (uint64_t)i);
 	memset(&a, 0, sizeof(a));
 	a.s = hub_sock_new(h, &a, 200);
-	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"99-0\"}", 200), 0);
+	assert_int_equal(
+	    rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"99-0\"}", 200), 0);
 	assert_true(next_text(&a, buf, sizeof(buf)));
 	assert_true(next_text(&a, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "ride-100-0"));
-	for (int i = 110; i < 115; i++)   /* 101..104 leave the ring unsent */
+	for (int i = 110; i < 115; i++) /* 101..104 leave the ring unsent */
 		add_match(h, i, "a", "", 200);
 	hub_sock_next(a.s, &o);
 	assert_int_equal(o.kind, HUB_OUT_CLOSE);
@@ -476,7 +499,8 @@ static void test_resume_overrun(void **state)
 	/* resuming from its last cursor now says what is lost */
 	memset(&a, 0, sizeof(a));
 	a.s = hub_sock_new(h, &a, 300);
-	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"100-0\"}", 300), 0);
+	assert_int_equal(
+	    rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"100-0\"}", 300), 0);
 	assert_true(next_text(&a, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "\"recovered\":false"));
 	assert_non_null(strstr(buf, "\"resumed\":10"));
@@ -490,7 +514,7 @@ static void test_resume_overrun(void **state)
  * point says recovered:false. */
 static void test_hello_held_until_ready(void **state)
 {
-	struct hub_cfg cfg = { .max_queue_msgs = 16, .resume_max = 100 };
+	struct hub_cfg cfg = {.max_queue_msgs = 16, .resume_max = 100};
 	struct hub *h = hub_new(&cfg, &OPS);
 	struct fake a, b, c;
 	struct hub_out o;
@@ -500,10 +524,12 @@ static void test_hello_held_until_ready(void **state)
 	assert_non_null(h);
 	memset(&a, 0, sizeof(a));
 	a.s = hub_sock_new(h, &a, 100);
-	assert_int_equal(rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"100-0\"}", 100), 0);
+	assert_int_equal(
+	    rx(&a, "{\"type\":\"hello\",\"client_id\":\"a\",\"resume_after\":\"100-0\"}", 100), 0);
 	memset(&b, 0, sizeof(b));
 	b.s = hub_sock_new(h, &b, 100);
-	assert_int_equal(rx(&b, "{\"type\":\"hello\",\"client_id\":\"b\",\"resume_after\":\"5-0\"}", 100), 0);
+	assert_int_equal(
+	    rx(&b, "{\"type\":\"hello\",\"client_id\":\"b\",\"resume_after\":\"5-0\"}", 100), 0);
 	hub_sock_next(a.s, &o);
 	assert_int_equal(o.kind, HUB_OUT_NONE);
 	assert_int_equal(hub_counters(h)->held, 2);
@@ -515,7 +541,7 @@ static void test_hello_held_until_ready(void **state)
 	/* held sockets are not closed for "no hello" */
 	hub_tick(h, 100 + 31000);
 	hub_sock_next(a.s, &o);
-	assert_int_equal(o.kind, HUB_OUT_PING);     /* pinged, as it was quiet */
+	assert_int_equal(o.kind, HUB_OUT_PING); /* pinged, as it was quiet */
 	hub_sock_sent(a.s, o.kind);
 	hub_sock_alive(a.s, 31000);
 	hub_sock_alive(b.s, 31000);
@@ -539,7 +565,7 @@ static void test_hello_held_until_ready(void **state)
 	assert_int_equal(count_texts(&a, "rating_token"), 3);
 	assert_true(next_text(&b, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "\"resumed\":3"));
-	assert_non_null(strstr(buf, "\"recovered\":false"));   /* 5-0 is before the floor */
+	assert_non_null(strstr(buf, "\"recovered\":false")); /* 5-0 is before the floor */
 	assert_int_equal(drain_checked(&b, 0, NULL), 3);
 	/* once ready, a hello is answered at once */
 	connect_as(h, &c, "{\"type\":\"hello\",\"role\":\"viewer\"}", 31000);
@@ -575,10 +601,14 @@ static void test_token_only_to_riders_client(void **state)
 	/* resumed: a viewer, a viewer with a client_id, the driver's client */
 	connect_as(h, &vr, "{\"type\":\"hello\",\"role\":\"viewer\",\"resume_after\":\"0-0\"}", 50);
 	assert_int_equal(drain_checked(&vr, 0, NULL), 10);
-	connect_as(h, &dr, "{\"type\":\"hello\",\"client_id\":\"d\",\"resume_after\":\"ride-10-0\"}", 50);
+	connect_as(h, &dr,
+	           "{\"type\":\"hello\",\"client_id\":\"d\",\"resume_after\":\"ride-10-0\"}", 50);
 	assert_int_equal(drain_checked(&dr, 0, NULL), 9);
 	hub_sock_free(vr.s);
-	connect_as(h, &vr, "{\"type\":\"hello\",\"role\":\"viewer\",\"client_id\":\"zz\",\"resume_after\":\"0-0\"}", 50);
+	connect_as(h, &vr,
+	           "{\"type\":\"hello\",\"role\":\"viewer\",\"client_id\":\"zz\",\"resume_after\":"
+	           "\"0-0\"}",
+	           50);
 	assert_int_equal(drain_checked(&vr, 0, NULL), 10);
 	/* the rider's client resumed does get its tokens */
 	hub_sock_free(r.s);
@@ -593,7 +623,7 @@ static void test_token_only_to_riders_client(void **state)
  * is counted by reason; the queued-bytes gauge returns to 0. */
 static void test_counters_and_caps(void **state)
 {
-	struct hub_cfg cfg = { .max_queue_msgs = 100, .max_total_bytes = 100, .resume_max = 10 };
+	struct hub_cfg cfg = {.max_queue_msgs = 100, .max_total_bytes = 100, .resume_max = 10};
 	struct hub *h = hub_new(&cfg, &OPS);
 	struct fake v1, v2;
 	struct hub_out o;
@@ -604,9 +634,9 @@ static void test_counters_and_caps(void **state)
 	connect_as(h, &v2, "{\"type\":\"hello\",\"role\":\"viewer\"}", 0);
 	assert_int_equal(hub_counters(h)->replies, 2);
 	assert_int_equal(hub_counters(h)->pushed, 0);
-	hub_stats(h, "{\"type\":\"stats\",\"n\":1111111}", 28);   /* 56 bytes queued */
+	hub_stats(h, "{\"type\":\"stats\",\"n\":1111111}", 28); /* 56 bytes queued */
 	assert_int_equal(hub_counters(h)->queued_bytes, 56);
-	assert_int_equal(hub_counters(h)->pushed, 0);            /* nothing written yet */
+	assert_int_equal(hub_counters(h)->pushed, 0); /* nothing written yet */
 	assert_int_equal(count_texts(&v2, NULL), 1);
 	assert_int_equal(hub_counters(h)->pushed, 1);
 	assert_int_equal(hub_counters(h)->queued_bytes, 28);
@@ -640,9 +670,12 @@ static void test_counters_and_caps(void **state)
 
 static struct hub *mkhub_batch(unsigned ring, size_t batch_bytes)
 {
-	struct hub_cfg cfg = { .resume_max = ring, .max_errors = 3, .ping_ms = 100000,
-			       .ping_timeout_ms = 500, .hello_timeout_ms = 2000,
-			       .batch_bytes = batch_bytes };
+	struct hub_cfg cfg = {.resume_max = ring,
+	                      .max_errors = 3,
+	                      .ping_ms = 100000,
+	                      .ping_timeout_ms = 500,
+	                      .hello_timeout_ms = 2000,
+	                      .batch_bytes = batch_bytes};
 	struct hub *h = hub_new(&cfg, &OPS);
 
 	assert_non_null(h);
@@ -677,8 +710,9 @@ static json_t *next_json(struct fake *f)
 
 		assert_true(n > 0);
 		assert_int_equal(json_integer_value(json_object_get(j, "count")), n);
-		assert_string_equal(json_string_value(json_object_get(j, "cursor")),
-				    json_string_value(json_object_get(json_array_get(items, n - 1), "cursor")));
+		assert_string_equal(
+		    json_string_value(json_object_get(j, "cursor")),
+		    json_string_value(json_object_get(json_array_get(items, n - 1), "cursor")));
 	}
 	return j;
 }
@@ -851,7 +885,11 @@ static void test_batch_resume(void **state)
 	/* a batching viewer resuming after 2: 3..12, batched, in order, no token */
 	memset(&v, 0, sizeof(v));
 	v.s = hub_sock_new(h, &v, 30);
-	assert_int_equal(rx(&v, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true,\"resume_after\":\"2-0\"}", 30), 0);
+	assert_int_equal(
+	    rx(&v,
+	       "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true,\"resume_after\":\"2-0\"}",
+	       30),
+	    0);
 	j = next_json(&v);
 	assert_string_equal(jtype(j), "welcome");
 	assert_int_equal(json_integer_value(json_object_get(j, "resumed")), 10);
@@ -872,7 +910,11 @@ static void test_batch_resume(void **state)
 	/* the rider's client resuming by cursor: its own 3, 6, 9, 12, tokens kept */
 	memset(&r, 0, sizeof(r));
 	r.s = hub_sock_new(h, &r, 50);
-	assert_int_equal(rx(&r, "{\"type\":\"hello\",\"client_id\":\"r\",\"batch\":true,\"resume_after\":\"1-0\"}", 50), 0);
+	assert_int_equal(
+	    rx(&r,
+	       "{\"type\":\"hello\",\"client_id\":\"r\",\"batch\":true,\"resume_after\":\"1-0\"}",
+	       50),
+	    0);
 	j = next_json(&r);
 	assert_int_equal(json_integer_value(json_object_get(j, "resumed")), 4);
 	json_decref(j);
@@ -896,9 +938,12 @@ static void test_batch_hello_validation(void **state)
 	(void)state;
 	memset(&f, 0, sizeof(f));
 	f.s = hub_sock_new(h, &f, 10);
-	assert_int_equal(rx(&f, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":\"yes\"}", 10), 0);
+	assert_int_equal(rx(&f, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":\"yes\"}", 10),
+	                 0);
 	assert_true(next_text(&f, buf, sizeof(buf)));
-	assert_string_equal(buf, "{\"type\":\"error\",\"error\":\"batch must be true or false\",\"field\":\"batch\"}");
+	assert_string_equal(
+	    buf,
+	    "{\"type\":\"error\",\"error\":\"batch must be true or false\",\"field\":\"batch\"}");
 	/* batch:false is the per-message default, said by leaving it out of the welcome */
 	assert_int_equal(rx(&f, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":false}", 10), 0);
 	assert_true(next_text(&f, buf, sizeof(buf)));
@@ -911,7 +956,7 @@ static void test_batch_hello_validation(void **state)
 
 static void test_batch_deferred_write(void **state)
 {
-	struct hub_cfg cfg = { .resume_max = 100, .ping_ms = 100000, .batch_defer = 1 };
+	struct hub_cfg cfg = {.resume_max = 100, .ping_ms = 100000, .batch_defer = 1};
 	struct hub *h = hub_new(&cfg, &OPS);
 	struct fake v, pv;
 	int ids[16], n = 0, tokens = 0;
@@ -948,23 +993,23 @@ static void test_batch_deferred_write(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hello_and_errors),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_delivery),
-		cmocka_unit_test(test_resume),
-		cmocka_unit_test(test_slow_consumer),
-		cmocka_unit_test(test_pings),
-		cmocka_unit_test(test_resume_drains_past_the_queue_cap),
-		cmocka_unit_test(test_resume_overrun),
-		cmocka_unit_test(test_hello_held_until_ready),
-		cmocka_unit_test(test_token_only_to_riders_client),
-		cmocka_unit_test(test_counters_and_caps),
-		cmocka_unit_test(test_batch_delivery_and_tokens),
-		cmocka_unit_test(test_batch_cap_and_order),
-		cmocka_unit_test(test_batch_single_item_over_cap),
-		cmocka_unit_test(test_batch_resume),
-		cmocka_unit_test(test_batch_hello_validation),
-		cmocka_unit_test(test_batch_deferred_write),
+	    cmocka_unit_test(test_hello_and_errors),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_delivery),
+	    cmocka_unit_test(test_resume),
+	    cmocka_unit_test(test_slow_consumer),
+	    cmocka_unit_test(test_pings),
+	    cmocka_unit_test(test_resume_drains_past_the_queue_cap),
+	    cmocka_unit_test(test_resume_overrun),
+	    cmocka_unit_test(test_hello_held_until_ready),
+	    cmocka_unit_test(test_token_only_to_riders_client),
+	    cmocka_unit_test(test_counters_and_caps),
+	    cmocka_unit_test(test_batch_delivery_and_tokens),
+	    cmocka_unit_test(test_batch_cap_and_order),
+	    cmocka_unit_test(test_batch_single_item_over_cap),
+	    cmocka_unit_test(test_batch_resume),
+	    cmocka_unit_test(test_batch_hello_validation),
+	    cmocka_unit_test(test_batch_deferred_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

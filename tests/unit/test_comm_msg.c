@@ -54,12 +54,15 @@ static void test_rewrite_positions(void **state)
 
 static void test_rewrite_realistic(void **state)
 {
-	const char *m = "{\"type\":\"match\",\"ride_id\":\"ride-1763800000000-0\","
-			"\"rider\":{\"id\":\"1763800000000-0\",\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40},"
-			"\"destination\":{\"x\":70.1,\"y\":3.2}},\"driver\":{\"id\":\"1763800000001-0\","
-			"\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\",\"location\":{\"x\":3,\"y\":9.5}},"
-			"\"distance\":31.97,\"fare\":63.94,\"currency\":\"BDT\",\"matched_at_ms\":1763800000100,"
-			"\"rating_token\":\"0123456789abcdef0123456789abcdef\"}";
+	const char *m =
+	    "{\"type\":\"match\",\"ride_id\":\"ride-1763800000000-0\","
+	    "\"rider\":{\"id\":\"1763800000000-0\",\"name\":\"Rahim\",\"location\":{\"x\":12.5,"
+	    "\"y\":40},"
+	    "\"destination\":{\"x\":70.1,\"y\":3.2}},\"driver\":{\"id\":\"1763800000001-0\","
+	    "\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\",\"location\":{\"x\":3,\"y\":9.5}},"
+	    "\"distance\":31.97,\"fare\":63.94,\"currency\":\"BDT\",\"matched_at_ms\":"
+	    "1763800000100,"
+	    "\"rating_token\":\"0123456789abcdef0123456789abcdef\"}";
 	struct match_copies c;
 	const char *why;
 	json_t *w, *wo;
@@ -72,7 +75,7 @@ static void test_rewrite_realistic(void **state)
 	assert_non_null(w);
 	assert_non_null(wo);
 	assert_string_equal(json_string_value(json_object_get(w, "rating_token")),
-			    "0123456789abcdef0123456789abcdef");
+	                    "0123456789abcdef0123456789abcdef");
 	assert_null(json_object_get(wo, "rating_token"));
 	assert_null(strstr(c.without_token, "0123456789abcdef"));
 	assert_string_equal(json_string_value(json_object_get(wo, "cursor")), "1763800000100-0");
@@ -87,11 +90,19 @@ static void test_rewrite_rejects(void **state)
 {
 	struct match_copies c;
 	const char *why;
-	const char *bad[] = { "", "{", "[]", "null", "\"match\"", "{\"type\":\"stats\"}",
-			      "{\"type\":5}", "{}", "{\"type\":\"match\"} x",
-			      "{\"type\":\"match\",\"type\":\"match\"}",
-			      "{\"type\":\"match\",\"rating\\u005ftoken\":\"t\"}",
-			      "{\"cursor\":\"\",\"type\":\"match\"}", NULL };
+	const char *bad[] = {"",
+	                     "{",
+	                     "[]",
+	                     "null",
+	                     "\"match\"",
+	                     "{\"type\":\"stats\"}",
+	                     "{\"type\":5}",
+	                     "{}",
+	                     "{\"type\":\"match\"} x",
+	                     "{\"type\":\"match\",\"type\":\"match\"}",
+	                     "{\"type\":\"match\",\"rating\\u005ftoken\":\"t\"}",
+	                     "{\"cursor\":\"\",\"type\":\"match\"}",
+	                     NULL};
 
 	(void)state;
 	for (int i = 0; bad[i]; i++) {
@@ -112,32 +123,36 @@ static void test_rewrite_rejects(void **state)
 
 static void test_replies(void **state)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	(void)state;
 	msg_welcome(&b, "bot-7", 0, "1-0", 2, 1, 0);
-	assert_string_equal(b.p, "{\"type\":\"welcome\",\"client_id\":\"bot-7\",\"role\":\"client\","
-				 "\"cursor\":\"1-0\",\"resumed\":2,\"recovered\":true}");
+	assert_string_equal(b.p,
+	                    "{\"type\":\"welcome\",\"client_id\":\"bot-7\",\"role\":\"client\","
+	                    "\"cursor\":\"1-0\",\"resumed\":2,\"recovered\":true}");
 	sbuf_free(&b);
 	msg_welcome(&b, "bot-7", 0, "1-0", 0, 0, 0);
-	assert_string_equal(b.p, "{\"type\":\"welcome\",\"client_id\":\"bot-7\",\"role\":\"client\","
-				 "\"cursor\":\"1-0\",\"resumed\":0,\"recovered\":false}");
+	assert_string_equal(b.p,
+	                    "{\"type\":\"welcome\",\"client_id\":\"bot-7\",\"role\":\"client\","
+	                    "\"cursor\":\"1-0\",\"resumed\":0,\"recovered\":false}");
 	sbuf_free(&b);
 	msg_welcome(&b, "", 1, "1-0", 0, -1, 1);
-	assert_string_equal(b.p, "{\"type\":\"welcome\",\"role\":\"viewer\",\"cursor\":\"1-0\",\"resumed\":0,\"batch\":true}");
+	assert_string_equal(b.p, "{\"type\":\"welcome\",\"role\":\"viewer\",\"cursor\":\"1-0\","
+	                         "\"resumed\":0,\"batch\":true}");
 	sbuf_free(&b);
 	msg_error(&b, "bad \"x\"", "type");
-	assert_string_equal(b.p, "{\"type\":\"error\",\"error\":\"bad \\\"x\\\"\",\"field\":\"type\"}");
+	assert_string_equal(b.p,
+	                    "{\"type\":\"error\",\"error\":\"bad \\\"x\\\"\",\"field\":\"type\"}");
 	sbuf_free(&b);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rewrite_positions),
-		cmocka_unit_test(test_rewrite_realistic),
-		cmocka_unit_test(test_rewrite_rejects),
-		cmocka_unit_test(test_replies),
+	    cmocka_unit_test(test_rewrite_positions),
+	    cmocka_unit_test(test_rewrite_realistic),
+	    cmocka_unit_test(test_rewrite_rejects),
+	    cmocka_unit_test(test_replies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

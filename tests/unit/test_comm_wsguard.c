@@ -56,7 +56,7 @@ static int feed(struct wsg *g, const unsigned char *p, size_t n, size_t step)
 
 static void test_masked_frames_pass_unmasked_caught(void **state)
 {
-	static const size_t steps[] = { 1, 3, 7, 4096, 200000 };
+	static const size_t steps[] = {1, 3, 7, 4096, 200000};
 
 	(void)state;
 	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
@@ -64,7 +64,8 @@ static void test_masked_frames_pass_unmasked_caught(void **state)
 		size_t k = 0;
 
 		wsg_reset(&g);
-		assert_int_equal(feed(&g, (const unsigned char *)UPGRADE, strlen(UPGRADE), steps[s]), 0);
+		assert_int_equal(
+		    feed(&g, (const unsigned char *)UPGRADE, strlen(UPGRADE), steps[s]), 0);
 		assert_int_equal(wsg_start_ws(&g), 0);
 		k += frame(buf + k, 1, 5, 1);
 		k += frame(buf + k, 1, 0, 1);
@@ -73,9 +74,9 @@ static void test_masked_frames_pass_unmasked_caught(void **state)
 		k += frame(buf + k, 2, 70000, 1);
 		k += frame(buf + k, 10, 1, 1);
 		assert_int_equal(feed(&g, buf, k, steps[s]), 0);
-		k = frame(buf, 10, 1, 0);            /* a 1-byte pong, unmasked */
+		k = frame(buf, 10, 1, 0); /* a 1-byte pong, unmasked */
 		k += frame(buf + k, 1, 5, 0);
-		assert_int_equal(feed(&g, buf, k, steps[s]), 1);   /* reported once */
+		assert_int_equal(feed(&g, buf, k, steps[s]), 1); /* reported once */
 		assert_int_equal(feed(&g, buf, k, steps[s]), 0);
 	}
 }
@@ -88,7 +89,8 @@ static void test_before_the_handshake_answer(void **state)
 	(void)state;
 	/* keep-alive requests first, then the upgrade: fine */
 	wsg_reset(&g);
-	assert_int_equal(wsg_feed(&g, (const unsigned char *)"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 34), 0);
+	assert_int_equal(
+	    wsg_feed(&g, (const unsigned char *)"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 34), 0);
 	assert_int_equal(wsg_feed(&g, (const unsigned char *)UPGRADE, strlen(UPGRADE)), 0);
 	assert_int_equal(wsg_start_ws(&g), 0);
 	/* a masked frame in the same read as the upgrade (sent before the
@@ -118,8 +120,8 @@ static void test_before_the_handshake_answer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_masked_frames_pass_unmasked_caught),
-		cmocka_unit_test(test_before_the_handshake_answer),
+	    cmocka_unit_test(test_masked_frames_pass_unmasked_caught),
+	    cmocka_unit_test(test_before_the_handshake_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

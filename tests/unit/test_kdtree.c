@@ -22,26 +22,46 @@ static void gen(double *x, double *y, size_t n, int kind)
 	size_t pool = 1 + below(n / 2 + 1);
 	for (size_t i = 0; i < n; i++) {
 		switch (kind) {
-		case 0: x[i] = unif() * 100; y[i] = unif() * 100; break;          /* uniform */
-		case 1: x[i] = (double)below(8); y[i] = (double)below(8); break;  /* grid, many ties */
-		case 2:                                                            /* duplicates */
+		case 0:
+			x[i] = unif() * 100;
+			y[i] = unif() * 100;
+			break; /* uniform */
+		case 1:
+			x[i] = (double)below(8);
+			y[i] = (double)below(8);
+			break; /* grid, many ties */
+		case 2:        /* duplicates */
 			if (i > 0 && below(3)) {
 				size_t k = below(i < pool ? i : pool);
-				x[i] = x[k]; y[i] = y[k];
+				x[i] = x[k];
+				y[i] = y[k];
 			} else {
-				x[i] = unif(); y[i] = unif();
+				x[i] = unif();
+				y[i] = unif();
 			}
 			break;
-		case 3: x[i] = (unif() - 0.5) * 2e6; y[i] = (unif() - 0.5) * 2e6; break; /* huge */
-		case 4: x[i] = unif() * 1e-9; y[i] = unif() * 1e-9; break;               /* tiny */
-		case 5: x[i] = (double)below(3); y[i] = unif() * 1e-3; break;            /* lines */
-		default: x[i] = 1.0; y[i] = 1.0; break;                                  /* all equal */
+		case 3:
+			x[i] = (unif() - 0.5) * 2e6;
+			y[i] = (unif() - 0.5) * 2e6;
+			break; /* huge */
+		case 4:
+			x[i] = unif() * 1e-9;
+			y[i] = unif() * 1e-9;
+			break; /* tiny */
+		case 5:
+			x[i] = (double)below(3);
+			y[i] = unif() * 1e-3;
+			break; /* lines */
+		default:
+			x[i] = 1.0;
+			y[i] = 1.0;
+			break; /* all equal */
 		}
 	}
 }
 
-static uint32_t brute(const double *x, const double *y, const char *live, size_t n, double qx, double qy,
-					  double *d2)
+static uint32_t brute(const double *x, const double *y, const char *live, size_t n, double qx,
+                      double qy, double *d2)
 {
 	uint32_t best = KD_NONE;
 	double bd = 0;
@@ -84,17 +104,22 @@ static void one_case(uint64_t seed, size_t n, int kind)
 			double qx, qy;
 			if (n && below(2)) { /* query on or near a stored point */
 				size_t k = below(n);
-				qx = x[k]; qy = y[k];
+				qx = x[k];
+				qy = y[k];
 			} else {
 				gen(sx, sy, 1, kind);
-				qx = sx[0]; qy = sy[0];
+				qx = sx[0];
+				qy = sy[0];
 			}
 			double want_d2 = -1, got_d2 = -2;
 			uint32_t want = brute(x, y, live, n, qx, qy, &want_d2);
 			uint32_t got = kd_nearest(t, qx, qy, &got_d2);
-			if (want != got || (want != KD_NONE && memcmp(&want_d2, &got_d2, sizeof got_d2))) {
-				print_error("kd seed=%llu n=%zu kind=%d live=%zu: query (%.17g, %.17g) want %u d2=%.17g got %u d2=%.17g\n",
-							(unsigned long long)seed, n, kind, nlive, qx, qy, want, want_d2, got, got_d2);
+			if (want != got ||
+			    (want != KD_NONE && memcmp(&want_d2, &got_d2, sizeof got_d2))) {
+				print_error("kd seed=%llu n=%zu kind=%d live=%zu: query (%.17g, "
+				            "%.17g) want %u d2=%.17g got %u d2=%.17g\n",
+				            (unsigned long long)seed, n, kind, nlive, qx, qy, want,
+				            want_d2, got, got_d2);
 				fail();
 			}
 			/* The slot API agrees with the index API. */
@@ -199,7 +224,8 @@ static void test_knearest_renew(void **state)
 		size_t n = sizes[c];
 		int kind = (int)(c % 7);
 		rng_state = 4242 + c;
-		double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *bd = malloc(n * sizeof *bd);
+		double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y),
+		       *bd = malloc(n * sizeof *bd);
 		char *live = malloc(n);
 		assert_true(x && y && bd && live);
 		gen(x, y, n, kind);
@@ -229,7 +255,8 @@ static void test_knearest_renew(void **state)
 				for (size_t j = 0; j < n; j++) {
 					if (!live[j] || used[j])
 						continue;
-					double dx = qx - x[j], dy = qy - y[j], d = dx * dx + dy * dy;
+					double dx = qx - x[j], dy = qy - y[j],
+					       d = dx * dx + dy * dy;
 					if (bi == n || d < b) {
 						b = d;
 						bi = j;
@@ -292,7 +319,7 @@ static void test_curve_key(void **state)
 	assert_int_equal(kd_build(t), 0);
 	assert_true(kd_curve_key(t, -10, 0) == 0);
 	assert_true(kd_curve_key(t, 10, 100) == UINT64_MAX);
-	assert_true(kd_curve_key(t, -1e300, -5) == 0);  /* clamped */
+	assert_true(kd_curve_key(t, -1e300, -5) == 0); /* clamped */
 	assert_true(kd_curve_key(t, 1e300, 1e9) == UINT64_MAX);
 	assert_true(kd_curve_key(t, 0, 50) > kd_curve_key(t, -5, 20));
 	kd_free(t);
@@ -301,12 +328,9 @@ static void test_curve_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_edges),
-		cmocka_unit_test(test_sort_kv),
-		cmocka_unit_test(test_knearest_renew),
-		cmocka_unit_test(test_curve_key),
-		cmocka_unit_test(test_random_small),
-		cmocka_unit_test(test_random_medium),
+	    cmocka_unit_test(test_edges),          cmocka_unit_test(test_sort_kv),
+	    cmocka_unit_test(test_knearest_renew), cmocka_unit_test(test_curve_key),
+	    cmocka_unit_test(test_random_small),   cmocka_unit_test(test_random_medium),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

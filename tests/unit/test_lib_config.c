@@ -25,12 +25,12 @@ struct vals {
 	int port, verbose;
 };
 
-#define OPTS(v)                                                                      \
-	{                                                                            \
-		{ "listen", "T_LISTEN", OPT_STR, &(v)->listen, "address" },          \
-		{ "port", "T_PORT", OPT_INT, &(v)->port, "port" },                   \
-		{ "verbose", "T_VERBOSE", OPT_FLAG, &(v)->verbose, "more output" }, \
-		{ NULL, NULL, 0, NULL, NULL },                                       \
+#define OPTS(v)                                                                                    \
+	{                                                                                          \
+		{"listen", "T_LISTEN", OPT_STR, &(v)->listen, "address"},                          \
+		    {"port", "T_PORT", OPT_INT, &(v)->port, "port"},                               \
+		    {"verbose", "T_VERBOSE", OPT_FLAG, &(v)->verbose, "more output"},              \
+		    {NULL, NULL, 0, NULL, NULL},                                                   \
 	}
 
 static int clear_env(void **state)
@@ -74,8 +74,8 @@ static int parse(struct vals *v, int argc, char **argv)
 
 static void test_defaults_stay_without_env_or_flags(void **state)
 {
-	struct vals v = { "127.0.0.1", 8090, 0 };
-	char *argv[] = { "prog", NULL };
+	struct vals v = {"127.0.0.1", 8090, 0};
+	char *argv[] = {"prog", NULL};
 
 	assert_int_equal(parse(&v, 1, argv), 0);
 	assert_string_equal(v.listen, "127.0.0.1");
@@ -85,8 +85,8 @@ static void test_defaults_stay_without_env_or_flags(void **state)
 
 static void test_env_over_default_flag_over_env(void **state)
 {
-	struct vals v = { "127.0.0.1", 8090, 0 };
-	char *argv[] = { "prog", "--port", "9001", NULL };
+	struct vals v = {"127.0.0.1", 8090, 0};
+	char *argv[] = {"prog", "--port", "9001", NULL};
 
 	setenv("T_LISTEN", "0.0.0.0", 1);
 	setenv("T_PORT", "7000", 1);
@@ -95,15 +95,15 @@ static void test_env_over_default_flag_over_env(void **state)
 	assert_int_equal(v.port, 9001);           /* flag beats env */
 
 	v.port = 1;
-	char *none[] = { "prog", NULL };
+	char *none[] = {"prog", NULL};
 	assert_int_equal(parse(&v, 1, none), 0);
-	assert_int_equal(v.port, 7000);           /* env beats default */
+	assert_int_equal(v.port, 7000); /* env beats default */
 }
 
 static void test_empty_env_is_ignored(void **state)
 {
-	struct vals v = { "d", 5, 1 };
-	char *argv[] = { "prog", NULL };
+	struct vals v = {"d", 5, 1};
+	char *argv[] = {"prog", NULL};
 
 	setenv("T_LISTEN", "", 1);
 	setenv("T_PORT", "", 1);
@@ -116,30 +116,30 @@ static void test_empty_env_is_ignored(void **state)
 
 static void test_equals_form_and_value_into_argv(void **state)
 {
-	struct vals v = { NULL, 0, 0 };
-	char *argv[] = { "prog", "--listen=::1", "--port=-3", NULL };
+	struct vals v = {NULL, 0, 0};
+	char *argv[] = {"prog", "--listen=::1", "--port=-3", NULL};
 
 	assert_int_equal(parse(&v, 3, argv), 0);
 	assert_ptr_equal(v.listen, argv[1] + 9); /* not copied */
 	assert_string_equal(v.listen, "::1");
 	assert_int_equal(v.port, -3);
 
-	char *sep[] = { "prog", "--listen", "a b", NULL };
+	char *sep[] = {"prog", "--listen", "a b", NULL};
 	assert_int_equal(parse(&v, 3, sep), 0);
 	assert_ptr_equal(v.listen, sep[2]);
 }
 
 static void test_switches(void **state)
 {
-	struct vals v = { NULL, 0, 0 };
-	char *on[] = { "prog", "--verbose", NULL };
-	char *off[] = { "prog", "--verbose=0", NULL };
-	char *none[] = { "prog", NULL };
+	struct vals v = {NULL, 0, 0};
+	char *on[] = {"prog", "--verbose", NULL};
+	char *off[] = {"prog", "--verbose=0", NULL};
+	char *none[] = {"prog", NULL};
 
 	assert_int_equal(parse(&v, 2, on), 0);
 	assert_int_equal(v.verbose, 1);
 	setenv("T_VERBOSE", "1", 1);
-	assert_int_equal(parse(&v, 2, off), 0);  /* flag beats env */
+	assert_int_equal(parse(&v, 2, off), 0); /* flag beats env */
 	assert_int_equal(v.verbose, 0);
 	setenv("T_VERBOSE", "0", 1);
 	v.verbose = 1;
@@ -152,10 +152,10 @@ static void test_switches(void **state)
 
 static void test_help_prints_usage_to_stdout(void **state)
 {
-	struct vals v = { "127.0.0.1", 8090, 0 };
+	struct vals v = {"127.0.0.1", 8090, 0};
 	char out[4096];
-	char *argv[] = { "prog", "--port", "1", "--help", "--bogus", NULL };
-	char *h[] = { "prog", "-h", NULL };
+	char *argv[] = {"prog", "--port", "1", "--help", "--bogus", NULL};
+	char *h[] = {"prog", "-h", NULL};
 
 	assert_int_equal(parse_capture(1, out, sizeof(out), &v, 5, argv), 1);
 	HAS(out, "usage: prog [options]\ntest summary line\n");
@@ -172,17 +172,17 @@ static void test_help_prints_usage_to_stdout(void **state)
 
 static void test_bad_values_are_refused(void **state)
 {
-	struct vals v = { "x", 77, 0 };
+	struct vals v = {"x", 77, 0};
 	char err[4096];
-	char *bad_int[] = { "prog", "--port", "12x", NULL };
-	char *empty_int[] = { "prog", "--port=", NULL };
-	char *too_big[] = { "prog", "--port", "2147483648", NULL };
-	char *missing[] = { "prog", "--port", NULL };
-	char *unknown[] = { "prog", "--prot", "1", NULL };
-	char *prefix[] = { "prog", "--po", "1", NULL };
-	char *stray[] = { "prog", "extra", NULL };
-	char *single[] = { "prog", "-port", "1", NULL };
-	char *none[] = { "prog", NULL };
+	char *bad_int[] = {"prog", "--port", "12x", NULL};
+	char *empty_int[] = {"prog", "--port=", NULL};
+	char *too_big[] = {"prog", "--port", "2147483648", NULL};
+	char *missing[] = {"prog", "--port", NULL};
+	char *unknown[] = {"prog", "--prot", "1", NULL};
+	char *prefix[] = {"prog", "--po", "1", NULL};
+	char *stray[] = {"prog", "extra", NULL};
+	char *single[] = {"prog", "-port", "1", NULL};
+	char *none[] = {"prog", NULL};
 
 	assert_int_equal(parse_capture(2, err, sizeof(err), &v, 3, bad_int), -1);
 	HAS(err, "port needs a whole number, got \"12x\"");
@@ -209,10 +209,10 @@ static void test_bad_values_are_refused(void **state)
 
 static void test_int_range(void **state)
 {
-	struct vals v = { NULL, 0, 0 };
-	char *max[] = { "prog", "--port", "2147483647", NULL };
-	char *min[] = { "prog", "--port", "-2147483647", NULL };
-	char *below[] = { "prog", "--port", "-2147483648", NULL };
+	struct vals v = {NULL, 0, 0};
+	char *max[] = {"prog", "--port", "2147483647", NULL};
+	char *min[] = {"prog", "--port", "-2147483647", NULL};
+	char *below[] = {"prog", "--port", "-2147483648", NULL};
 
 	assert_int_equal(parse(&v, 3, max), 0);
 	assert_int_equal(v.port, 2147483647);
@@ -242,15 +242,15 @@ static void test_stack_port(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_defaults_stay_without_env_or_flags, clear_env),
-		cmocka_unit_test_setup(test_env_over_default_flag_over_env, clear_env),
-		cmocka_unit_test_setup(test_empty_env_is_ignored, clear_env),
-		cmocka_unit_test_setup(test_equals_form_and_value_into_argv, clear_env),
-		cmocka_unit_test_setup(test_switches, clear_env),
-		cmocka_unit_test_setup(test_help_prints_usage_to_stdout, clear_env),
-		cmocka_unit_test_setup(test_bad_values_are_refused, clear_env),
-		cmocka_unit_test_setup(test_int_range, clear_env),
-		cmocka_unit_test_setup(test_stack_port, clear_env),
+	    cmocka_unit_test_setup(test_defaults_stay_without_env_or_flags, clear_env),
+	    cmocka_unit_test_setup(test_env_over_default_flag_over_env, clear_env),
+	    cmocka_unit_test_setup(test_empty_env_is_ignored, clear_env),
+	    cmocka_unit_test_setup(test_equals_form_and_value_into_argv, clear_env),
+	    cmocka_unit_test_setup(test_switches, clear_env),
+	    cmocka_unit_test_setup(test_help_prints_usage_to_stdout, clear_env),
+	    cmocka_unit_test_setup(test_bad_values_are_refused, clear_env),
+	    cmocka_unit_test_setup(test_int_range, clear_env),
+	    cmocka_unit_test_setup(test_stack_port, clear_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

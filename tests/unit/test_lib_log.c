@@ -47,18 +47,20 @@ static int teardown(void **state)
 	struct dirent *e;
 	char p[512];
 
-	log_open_file("/dev/null", 0, 1);	/* forget the temp file */
+	log_open_file("/dev/null", 0, 1); /* forget the temp file */
 	dup2(t->saved_err, STDERR_FILENO);
 	close(t->saved_err);
 	if ((d = opendir(t->dir))) {
 		while ((e = readdir(d)))
 			if (e->d_name[0] != '.') {
 				snprintf(p, sizeof(p), "%s/%s", t->dir, e->d_name);
-				if (!getenv("KEEP_TMP")) unlink(p);
+				if (!getenv("KEEP_TMP"))
+					unlink(p);
 			}
 		closedir(d);
 	}
-	if (!getenv("KEEP_TMP")) rmdir(t->dir);
+	if (!getenv("KEEP_TMP"))
+		rmdir(t->dir);
 	free(t);
 	return 0;
 }
@@ -151,7 +153,7 @@ static void test_rotate_files_with_gaps_and_missing(void **state)
 	/* no svc.log at all: an error, and .1 stays where it is */
 	assert_int_equal(log_rotate_files(t->path, 3), -1);
 	numbered(p, sizeof(p), t->path, 2);
-	assert_true(exists(p));	/* .1 moved up to .2 anyway */
+	assert_true(exists(p)); /* .1 moved up to .2 anyway */
 	/* keep out of range */
 	assert_int_equal(log_rotate_files(t->path, 0), -1);
 	assert_int_equal(log_rotate_files(t->path, LOG_MAX_KEEP + 1), -1);
@@ -163,7 +165,7 @@ static void test_capped_log_rotates_keeps_n_and_loses_no_line(void **state)
 	const int64_t cap = 1000;
 	const int lines = 120;
 	char p[160];
-	int seen_next = lines - 1;	/* walking newest to oldest */
+	int seen_next = lines - 1; /* walking newest to oldest */
 
 	log_init("t");
 	assert_int_equal(log_open_file(t->path, cap, 3), 0);
@@ -206,8 +208,8 @@ static void test_capped_log_rotates_keeps_n_and_loses_no_line(void **state)
 			assert_non_null(strstr(s, "raw stderr\n"));
 			nl++;
 		}
-		assert_int_equal(nl, 0);	/* every newline belongs to a line */
-		if (first < 0) {	/* rotated right at the last line */
+		assert_int_equal(nl, 0); /* every newline belongs to a line */
+		if (first < 0) {         /* rotated right at the last line */
 			assert_int_equal(i, 0);
 		} else {
 			assert_int_equal(last, seen_next);
@@ -215,7 +217,7 @@ static void test_capped_log_rotates_keeps_n_and_loses_no_line(void **state)
 		}
 		free(s);
 	}
-	assert_true(seen_next > 0);	/* the oldest lines were dropped */
+	assert_true(seen_next > 0); /* the oldest lines were dropped */
 }
 
 static void test_file_removed_or_rotated_by_someone_else(void **state)
@@ -297,13 +299,17 @@ static void test_parse_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_rotate_files_shifts_and_drops_oldest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rotate_files_with_gaps_and_missing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capped_log_rotates_keeps_n_and_loses_no_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_removed_or_rotated_by_someone_else, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_cap_never_rotates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_rejects_bad_arguments, setup, teardown),
-		cmocka_unit_test(test_parse_bytes),
+	    cmocka_unit_test_setup_teardown(test_rotate_files_shifts_and_drops_oldest, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_rotate_files_with_gaps_and_missing, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_capped_log_rotates_keeps_n_and_loses_no_line,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_removed_or_rotated_by_someone_else, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_no_cap_never_rotates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_rejects_bad_arguments, setup, teardown),
+	    cmocka_unit_test(test_parse_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

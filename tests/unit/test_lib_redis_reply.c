@@ -70,7 +70,7 @@ static void test_field_exact_first_string_pair(void **state)
 	(void)state;
 	used = 0;
 	f = arr(8, s0("jsonx"), s0("A"), integer(1), s0("B"), s0("json"), integer(2), s0("json"),
-		s0("C"));
+	        s0("C"));
 	assert_string_equal(rreply_field(f, "json")->str, "C");
 	assert_null(rreply_field(f, "js"));
 	assert_string_equal(rreply_field(f, "jsonx")->str, "A");
@@ -96,22 +96,24 @@ static void note(const char *stream, const redisReply *entry, void *priv)
 	size_t at = strlen(s->log);
 
 	snprintf(s->log + at, sizeof(s->log) - at, "%s/%s ", stream,
-		 entry->type == REDIS_REPLY_ARRAY && entry->elements ? entry->element[0]->str : "?");
+	         entry->type == REDIS_REPLY_ARRAY && entry->elements ? entry->element[0]->str
+	                                                             : "?");
 	s->n++;
 }
 
 static void test_xread_walk(void **state)
 {
-	struct seen s = { "", 0 };
+	struct seen s = {"", 0};
 	redisReply *r;
 
 	(void)state;
 	used = 0;
-	r = arr(5, arr(2, s0("matches"), arr(2, arr(2, s0("1-0"), arr(0)), arr(2, s0("2-0"), arr(0)))),
-		arr(1, s0("bad")),                            /* not [name, entries] */
-		arr(2, integer(3), arr(1, arr(2, s0("9-9"), arr(0)))), /* name not a string */
-		arr(2, s0("x"), s0("not entries")),                   /* entries not an array */
-		arr(2, s0("stats"), arr(1, integer(7))));             /* malformed entry: passed on */
+	r = arr(5,
+	        arr(2, s0("matches"), arr(2, arr(2, s0("1-0"), arr(0)), arr(2, s0("2-0"), arr(0)))),
+	        arr(1, s0("bad")),                                     /* not [name, entries] */
+	        arr(2, integer(3), arr(1, arr(2, s0("9-9"), arr(0)))), /* name not a string */
+	        arr(2, s0("x"), s0("not entries")),                    /* entries not an array */
+	        arr(2, s0("stats"), arr(1, integer(7)))); /* malformed entry: passed on */
 	rreply_xread_each(r, note, &s);
 	assert_string_equal(s.log, "matches/1-0 matches/2-0 stats/? ");
 	assert_int_equal(s.n, 3);
@@ -124,8 +126,8 @@ static void test_xread_walk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_field_exact_first_string_pair),
-		cmocka_unit_test(test_xread_walk),
+	    cmocka_unit_test(test_field_exact_first_string_pair),
+	    cmocka_unit_test(test_xread_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,7 +20,7 @@
 
 static void test_append_grows_and_keeps_every_byte(void **state)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	char chunk[37];
 
 	for (size_t i = 0; i < sizeof(chunk); i++)
@@ -42,7 +42,7 @@ static void test_append_grows_and_keeps_every_byte(void **state)
 
 static void test_first_reserve_and_exact_fit(void **state)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	char big[255];
 
 	sbuf_append(&b, "", 0);
@@ -62,7 +62,7 @@ static void test_first_reserve_and_exact_fit(void **state)
 
 static void test_printf_appends_and_grows(void **state)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	char want[2000];
 
 	sbuf_printf(&b, "%s=%d", "n", 42);
@@ -78,7 +78,7 @@ static void test_printf_appends_and_grows(void **state)
 
 static void test_oom_is_sticky(void **state)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	sbuf_append(&b, "ok", 2);
 	b.oom = 1; /* as after a failed realloc */
@@ -94,7 +94,7 @@ static void test_oom_is_sticky(void **state)
 static char *esc(const char *s)
 {
 	static char out[4096];
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	sbuf_json_str(&b, s);
 	assert_non_null(b.p);
@@ -118,24 +118,26 @@ static void test_escapes_quote_backslash_controls_and_del(void **state)
 		assert_string_equal(esc(in), want);
 	}
 	assert_string_equal(esc("\x7f"), "\"\\u007f\"");
-	assert_string_equal(esc("a\x7f" "b"), "\"a\\u007fb\"");
+	assert_string_equal(esc("a\x7f"
+	                        "b"),
+	                    "\"a\\u007fb\"");
 	/* printable ASCII other than '"' and '\\' is copied, '/' included */
 	assert_string_equal(esc(" !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~"),
-			    "\" !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~\"");
+	                    "\" !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~\"");
 }
 
 static void test_utf8_and_high_bytes_are_copied(void **state)
 {
 	/* é, €, U+1F600, and U+0085 (a C1 control: valid JSON unescaped) */
 	assert_string_equal(esc("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xc2\x85"),
-			    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xc2\x85\"");
+	                    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xc2\x85\"");
 	/* invalid UTF-8 is not repaired: the contract is valid UTF-8 in */
 	assert_string_equal(esc("\xff\xc3"), "\"\xff\xc3\"");
 }
 
 static void test_strn_stops_at_max_or_nul(void **state)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	sbuf_json_strn(&b, "abc\"def", 4);
 	assert_string_equal(b.p, "\"abc\\\"\"");
@@ -153,7 +155,7 @@ static void test_escaped_text_reads_back(void **state)
 
 	for (int c = 1; c < 0x80; c++) {
 		for (int pos = 0; pos < 3; pos++) {
-			struct sbuf b = { 0 };
+			struct sbuf b = {0};
 			json_error_t jerr;
 			json_t *v;
 
@@ -175,18 +177,21 @@ static void test_escaped_text_reads_back(void **state)
  * JSON) comes out escaped exactly as sbuf_json_str does it. */
 static void test_canonical_json_uses_the_same_escaper(void **state)
 {
-	struct v_rider r = { .location = { 1, 2 }, .destination = { 3, 4 } };
-	struct v_driver d = { .location = { -1, 0.5 } };
+	struct v_rider r = {.location = {1, 2}, .destination = {3, 4}};
+	struct v_driver d = {.location = {-1, 0.5}};
 	char *json, want[256];
 
 	snprintf(r.name, sizeof(r.name), "a\x01\"\x7f\\");
 	json = v_rider_json(&r);
 	assert_non_null(json);
-	snprintf(want, sizeof(want), "{\"name\":%s,\"location\":{\"x\":1,\"y\":2},"
-		 "\"destination\":{\"x\":3,\"y\":4}}", esc(r.name));
+	snprintf(want, sizeof(want),
+	         "{\"name\":%s,\"location\":{\"x\":1,\"y\":2},"
+	         "\"destination\":{\"x\":3,\"y\":4}}",
+	         esc(r.name));
 	assert_string_equal(json, want);
-	assert_string_equal(json, "{\"name\":\"a\\u0001\\\"\\u007f\\\\\",\"location\":{\"x\":1,\"y\":2},"
-				  "\"destination\":{\"x\":3,\"y\":4}}");
+	assert_string_equal(json,
+	                    "{\"name\":\"a\\u0001\\\"\\u007f\\\\\",\"location\":{\"x\":1,\"y\":2},"
+	                    "\"destination\":{\"x\":3,\"y\":4}}");
 	free(json);
 
 	snprintf(d.name, sizeof(d.name), "K");
@@ -194,23 +199,24 @@ static void test_canonical_json_uses_the_same_escaper(void **state)
 	snprintf(d.client_id, sizeof(d.client_id), "c-1");
 	json = v_driver_json(&d);
 	assert_non_null(json);
-	assert_string_equal(json, "{\"name\":\"K\",\"car_number\":\"X\\u007f\",\"location\":{\"x\":-1,\"y\":0.5},"
-				  "\"client_id\":\"c-1\"}");
+	assert_string_equal(
+	    json, "{\"name\":\"K\",\"car_number\":\"X\\u007f\",\"location\":{\"x\":-1,\"y\":0.5},"
+		  "\"client_id\":\"c-1\"}");
 	free(json);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_append_grows_and_keeps_every_byte),
-		cmocka_unit_test(test_first_reserve_and_exact_fit),
-		cmocka_unit_test(test_printf_appends_and_grows),
-		cmocka_unit_test(test_oom_is_sticky),
-		cmocka_unit_test(test_escapes_quote_backslash_controls_and_del),
-		cmocka_unit_test(test_utf8_and_high_bytes_are_copied),
-		cmocka_unit_test(test_strn_stops_at_max_or_nul),
-		cmocka_unit_test(test_escaped_text_reads_back),
-		cmocka_unit_test(test_canonical_json_uses_the_same_escaper),
+	    cmocka_unit_test(test_append_grows_and_keeps_every_byte),
+	    cmocka_unit_test(test_first_reserve_and_exact_fit),
+	    cmocka_unit_test(test_printf_appends_and_grows),
+	    cmocka_unit_test(test_oom_is_sticky),
+	    cmocka_unit_test(test_escapes_quote_backslash_controls_and_del),
+	    cmocka_unit_test(test_utf8_and_high_bytes_are_copied),
+	    cmocka_unit_test(test_strn_stops_at_max_or_nul),
+	    cmocka_unit_test(test_escaped_text_reads_back),
+	    cmocka_unit_test(test_canonical_json_uses_the_same_escaper),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,7 @@ static void test_parses_ms_and_seq(void **state)
 
 static void test_bare_ms_only_when_asked(void **state)
 {
-	struct streamid id = { 7, 7 };
+	struct streamid id = {7, 7};
 
 	(void)state;
 	assert_int_equal(streamid_parse("17", 0, &id), -1);
@@ -41,10 +41,24 @@ static void test_bare_ms_only_when_asked(void **state)
 
 static void test_refuses_malformed_and_overflow(void **state)
 {
-	const char *bad[] = { "", "-", "a-1", "1-", "1-x", "1-2-3", " 1-2", "1- 2", "+1-2", "1-+2",
-			      "-1-2", "1-2x", "ride-1-2", "99999999999999999999999-0",
-			      "18446744073709551616-0", "0-18446744073709551616", NULL };
-	struct streamid id = { 5, 6 };
+	const char *bad[] = {"",
+	                     "-",
+	                     "a-1",
+	                     "1-",
+	                     "1-x",
+	                     "1-2-3",
+	                     " 1-2",
+	                     "1- 2",
+	                     "+1-2",
+	                     "1-+2",
+	                     "-1-2",
+	                     "1-2x",
+	                     "ride-1-2",
+	                     "99999999999999999999999-0",
+	                     "18446744073709551616-0",
+	                     "0-18446744073709551616",
+	                     NULL};
+	struct streamid id = {5, 6};
 
 	(void)state;
 	for (int i = 0; bad[i]; i++) {
@@ -67,35 +81,35 @@ static void test_order_is_numeric(void **state)
 	assert_int_equal(streamid_parse("10-0", 0, &b), 0);
 	assert_true(streamid_cmp(a, b) < 0 && streamid_cmp(b, a) > 0); /* ms first */
 	assert_int_equal(streamid_cmp(a, a), 0);
-	b = (struct streamid){ UINT64_MAX, 0 };
-	a = (struct streamid){ UINT64_MAX - 1, UINT64_MAX };
+	b = (struct streamid){UINT64_MAX, 0};
+	a = (struct streamid){UINT64_MAX - 1, UINT64_MAX};
 	assert_true(streamid_cmp(a, b) < 0 && streamid_cmp(b, a) > 0);
 }
 
 static void test_format_reads_back(void **state)
 {
 	char buf[STREAMID_STR_MAX], small[4];
-	struct streamid id = { UINT64_MAX, UINT64_MAX }, back;
+	struct streamid id = {UINT64_MAX, UINT64_MAX}, back;
 
 	(void)state;
 	streamid_format(id, buf, sizeof(buf));
 	assert_string_equal(buf, "18446744073709551615-18446744073709551615");
 	assert_int_equal(streamid_parse(buf, 0, &back), 0);
 	assert_int_equal(streamid_cmp(id, back), 0);
-	streamid_format((struct streamid){ 1, 10 }, buf, sizeof(buf));
+	streamid_format((struct streamid){1, 10}, buf, sizeof(buf));
 	assert_string_equal(buf, "1-10");
-	streamid_format((struct streamid){ 12345, 6 }, small, sizeof(small));
+	streamid_format((struct streamid){12345, 6}, small, sizeof(small));
 	assert_string_equal(small, "123"); /* truncated, still terminated */
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parses_ms_and_seq),
-		cmocka_unit_test(test_bare_ms_only_when_asked),
-		cmocka_unit_test(test_refuses_malformed_and_overflow),
-		cmocka_unit_test(test_order_is_numeric),
-		cmocka_unit_test(test_format_reads_back),
+	    cmocka_unit_test(test_parses_ms_and_seq),
+	    cmocka_unit_test(test_bare_ms_only_when_asked),
+	    cmocka_unit_test(test_refuses_malformed_and_overflow),
+	    cmocka_unit_test(test_order_is_numeric),
+	    cmocka_unit_test(test_format_reads_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

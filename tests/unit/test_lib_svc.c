@@ -46,8 +46,18 @@ static void test_hostport_accepts(void **state)
 static void test_hostport_refuses(void **state)
 {
 	static const char *bad[] = {
-		"", "redis", "redis:", ":6379", "redis:0", "redis:65536", "redis:-1",
-		"redis:63x", "redis:6379 ", "redis: 6379", "redis:+6379", "redis:99999999999999999999",
+	    "",
+	    "redis",
+	    "redis:",
+	    ":6379",
+	    "redis:0",
+	    "redis:65536",
+	    "redis:-1",
+	    "redis:63x",
+	    "redis:6379 ",
+	    "redis: 6379",
+	    "redis:+6379",
+	    "redis:99999999999999999999",
 	};
 	char host[64];
 	int port;
@@ -119,12 +129,12 @@ static void test_now_ms_is_wall_clock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hostport_accepts),
-		cmocka_unit_test(test_hostport_refuses),
-		cmocka_unit_test(test_hostport_host_must_fit),
-		cmocka_unit_test_setup(test_redis_addr_default_follows_port, clear_port),
-		cmocka_unit_test_setup(test_redis_addr_malformed_is_logged, clear_port),
-		cmocka_unit_test(test_now_ms_is_wall_clock),
+	    cmocka_unit_test(test_hostport_accepts),
+	    cmocka_unit_test(test_hostport_refuses),
+	    cmocka_unit_test(test_hostport_host_must_fit),
+	    cmocka_unit_test_setup(test_redis_addr_default_follows_port, clear_port),
+	    cmocka_unit_test_setup(test_redis_addr_malformed_is_logged, clear_port),
+	    cmocka_unit_test(test_now_ms_is_wall_clock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,16 +30,14 @@ enum { G_UNIFORM, G_GRID, G_DUP, G_LINE, G_KINDS };
 static struct mc_point gen_point(int kind, const struct mc_point *prev, size_t nprev, size_t i)
 {
 	switch (kind) {
-	case G_GRID:
-		return (struct mc_point){ (double)below(12), (double)below(12) };
+	case G_GRID: return (struct mc_point){(double)below(12), (double)below(12)};
 	case G_DUP:
 		if (nprev && below(2))
 			return prev[below(nprev)];
-		return (struct mc_point){ unif() * 10, unif() * 10 };
+		return (struct mc_point){unif() * 10, unif() * 10};
 	case G_LINE: /* sorted arrivals along x: the worst order for a tree */
-		return (struct mc_point){ (double)i * 0.5, (double)below(3) };
-	default:
-		return (struct mc_point){ unif() * 1000, unif() * 1000 };
+		return (struct mc_point){(double)i * 0.5, (double)below(3)};
+	default: return (struct mc_point){unif() * 1000, unif() * 1000};
 	}
 }
 
@@ -99,12 +97,13 @@ static void test_dkd_vs_brute(void **state)
 				if (op < 4 && added < n) {
 					struct mc_point q = gen_point(kind, hist, added, added);
 					hist[added] = q;
-					p[added] = (struct pt){ q.x, q.y, added * 7 + 3, 1 };
+					p[added] = (struct pt){q.x, q.y, added * 7 + 3, 1};
 					assert_int_equal(dkd_insert(t, q.x, q.y, p[added].key), 0);
 					added++;
 				} else if (op < 7 && added) {
 					size_t i = below(added);
-					assert_int_equal(dkd_remove(t, p[i].x, p[i].y, p[i].key), p[i].in ? 0 : -1);
+					assert_int_equal(dkd_remove(t, p[i].x, p[i].y, p[i].key),
+					                 p[i].in ? 0 : -1);
 					p[i].in = 0;
 				} else {
 					struct mc_point q = gen_point(kind, hist, added, added);
@@ -114,18 +113,24 @@ static void test_dkd_vs_brute(void **state)
 					for (size_t i = 0; i < added; i++) {
 						if (!p[i].in)
 							continue;
-						double dx = q.x - p[i].x, dy = q.y - p[i].y, d = dx * dx + dy * dy;
-						if (bi == SIZE_MAX || d < bd || (d == bd && p[i].key < p[bi].key))
+						double dx = q.x - p[i].x, dy = q.y - p[i].y,
+						       d = dx * dx + dy * dy;
+						if (bi == SIZE_MAX || d < bd ||
+						    (d == bd && p[i].key < p[bi].key))
 							bd = d, bi = i;
 					}
 					int rc = dkd_nearest(t, q.x, q.y, &got, &d2);
 					if (bi == SIZE_MAX) {
 						assert_int_equal(rc, -1);
 					} else {
-						if (rc != 0 || got.key != p[bi].key || memcmp(&d2, &bd, sizeof(d2)))
-							fail_msg("kind %d seed %llu step %zu: nearest differs", kind,
-								 (unsigned long long)seed, step);
-						assert_int_equal(dkd_contains(t, got.x, got.y, got.key), 1);
+						if (rc != 0 || got.key != p[bi].key ||
+						    memcmp(&d2, &bd, sizeof(d2)))
+							fail_msg("kind %d seed %llu step %zu: "
+							         "nearest differs",
+							         kind, (unsigned long long)seed,
+							         step);
+						assert_int_equal(
+						    dkd_contains(t, got.x, got.y, got.key), 1);
 					}
 				}
 			}
@@ -186,11 +191,14 @@ static struct req *side_add(struct side *s, struct mc_point p, int tick)
 		s->v = realloc(s->v, s->cap * sizeof(*s->v));
 		assert_non_null(s->v);
 	}
-	s->v[s->n] = (struct req){ p, s->n + 1, tick, W_WAITING }; /* key = acceptance order */
+	s->v[s->n] = (struct req){p, s->n + 1, tick, W_WAITING}; /* key = acceptance order */
 	return &s->v[s->n++];
 }
 
-static struct req *by_key(struct side *s, uint64_t key) { return &s->v[key - 1]; }
+static struct req *by_key(struct side *s, uint64_t key)
+{
+	return &s->v[key - 1];
+}
 
 struct cand {
 	double d2;
@@ -212,7 +220,8 @@ static int cand_cmp(const void *a, const void *b)
 static long scratch(struct side *R, struct side *D, struct incr_pair *out, int use_brute)
 {
 	size_t nr = 0, nd = 0;
-	struct mc_point *rp = malloc((R->n + 1) * sizeof(*rp)), *dp = malloc((D->n + 1) * sizeof(*dp));
+	struct mc_point *rp = malloc((R->n + 1) * sizeof(*rp)),
+			*dp = malloc((D->n + 1) * sizeof(*dp));
 	uint64_t *rk = malloc((R->n + 1) * sizeof(*rk)), *dk = malloc((D->n + 1) * sizeof(*dk));
 	long m = 0;
 
@@ -229,14 +238,14 @@ static long scratch(struct side *R, struct side *D, struct incr_pair *out, int u
 		for (size_t i = 0; i < nr; i++)
 			for (size_t j = 0; j < nd; j++) {
 				double dx = rp[i].x - dp[j].x, dy = rp[i].y - dp[j].y;
-				c[k++] = (struct cand){ dx * dx + dy * dy, i, j };
+				c[k++] = (struct cand){dx * dx + dy * dy, i, j};
 			}
 		qsort(c, k, sizeof(*c), cand_cmp);
 		for (size_t i = 0; i < k; i++) {
 			if (rt[c[i].r] || dt[c[i].d])
 				continue;
 			rt[c[i].r] = dt[c[i].d] = 1;
-			out[m++] = (struct incr_pair){ rk[c[i].r], dk[c[i].d], sqrt(c[i].d2) };
+			out[m++] = (struct incr_pair){rk[c[i].r], dk[c[i].d], sqrt(c[i].d2)};
 		}
 		free(c);
 		free(rt);
@@ -246,7 +255,8 @@ static long scratch(struct side *R, struct side *D, struct incr_pair *out, int u
 		m = mc_match(rp, nr, dp, nd, pp);
 		assert_true(m >= 0);
 		for (long i = 0; i < m; i++)
-			out[i] = (struct incr_pair){ rk[pp[i].rider], dk[pp[i].driver], pp[i].distance };
+			out[i] =
+			    (struct incr_pair){rk[pp[i].rider], dk[pp[i].driver], pp[i].distance};
 		free(pp);
 	}
 	free(rp);
@@ -273,7 +283,7 @@ struct scenario {
 
 static void run(const struct scenario *sc, uint64_t seed)
 {
-	struct side R = { 0 }, D = { 0 };
+	struct side R = {0}, D = {0};
 	struct incr *c = incr_new(sc->max_new ? sc->max_new : SIZE_MAX);
 	struct incr_pair *want = NULL, *pending = NULL;
 	size_t npending = 0, cap = 0;
@@ -285,7 +295,8 @@ static void run(const struct scenario *sc, uint64_t seed)
 	for (int tick = 0; tick < sc->ticks; tick++) {
 		/* 1. the last tick's claims settle */
 		for (size_t i = 0; i < npending; i++) {
-			struct req *r = by_key(&R, pending[i].rider), *d = by_key(&D, pending[i].driver);
+			struct req *r = by_key(&R, pending[i].rider),
+				   *d = by_key(&D, pending[i].driver);
 			unsigned o = (unsigned)below(10);
 			int rback = 0, dback = 0;
 			if (o < 5) {
@@ -305,13 +316,14 @@ static void run(const struct scenario *sc, uint64_t seed)
 		}
 		npending = 0;
 		/* 2. expiry */
-		struct side *sides[2] = { &D, &R };
+		struct side *sides[2] = {&D, &R};
 		for (int s = 0; s < 2; s++)
 			for (size_t i = 0; i < sides[s]->n; i++) {
 				struct req *q = &sides[s]->v[i];
 				if (q->state == W_WAITING && q->born + sc->ttl <= tick) {
 					q->state = W_GONE;
-					assert_int_equal(incr_remove(c, s, q->p.x, q->p.y, q->key), 0);
+					assert_int_equal(incr_remove(c, s, q->p.x, q->p.y, q->key),
+					                 0);
 				}
 			}
 		/* 3. arrivals, interleaved between the sides */
@@ -349,7 +361,8 @@ static void run(const struct scenario *sc, uint64_t seed)
 			g = m;
 			got = want;
 			for (long i = 0; i < m; i++) {
-				struct req *r = by_key(&R, want[i].rider), *d = by_key(&D, want[i].driver);
+				struct req *r = by_key(&R, want[i].rider),
+					   *d = by_key(&D, want[i].driver);
 				assert_int_equal(incr_remove(c, 1, r->p.x, r->p.y, r->key), 0);
 				assert_int_equal(incr_remove(c, 0, d->p.x, d->p.y, d->key), 0);
 			}
@@ -359,15 +372,18 @@ static void run(const struct scenario *sc, uint64_t seed)
 			assert_true(nn <= sc->max_new || !sc->max_new);
 		}
 		if (g != m)
-			fail_msg("seed %llu tick %d: %ld pairs, want %ld", (unsigned long long)seed, tick, g, m);
+			fail_msg("seed %llu tick %d: %ld pairs, want %ld", (unsigned long long)seed,
+			         tick, g, m);
 		for (long i = 0; i < m; i++)
 			if (got[i].rider != want[i].rider || got[i].driver != want[i].driver ||
 			    memcmp(&got[i].distance, &want[i].distance, sizeof(double)))
-				fail_msg("seed %llu tick %d pair %ld: (%llu,%llu,%.17g) want (%llu,%llu,%.17g)",
-					 (unsigned long long)seed, tick, i, (unsigned long long)got[i].rider,
-					 (unsigned long long)got[i].driver, got[i].distance,
-					 (unsigned long long)want[i].rider, (unsigned long long)want[i].driver,
-					 want[i].distance);
+				fail_msg("seed %llu tick %d pair %ld: (%llu,%llu,%.17g) want "
+				         "(%llu,%llu,%.17g)",
+				         (unsigned long long)seed, tick, i,
+				         (unsigned long long)got[i].rider,
+				         (unsigned long long)got[i].driver, got[i].distance,
+				         (unsigned long long)want[i].rider,
+				         (unsigned long long)want[i].driver, want[i].distance);
 		for (long i = 0; i < m; i++) {
 			by_key(&R, want[i].rider)->state = W_CLAIMING;
 			by_key(&D, want[i].driver)->state = W_CLAIMING;
@@ -392,9 +408,9 @@ static void test_incr_small_vs_brute(void **state)
 		for (uint64_t seed = 1; seed <= 12; seed++) {
 			/* balanced, rider-heavy, driver-heavy */
 			struct scenario sc[] = {
-				{ kind, 120, 6, 6, 6, 1, 0 },
-				{ kind, 120, 9, 9, 3, 1, 0 },
-				{ kind, 120, 9, 2, 8, 1, 0 },
+			    {kind, 120, 6, 6, 6, 1, 0},
+			    {kind, 120, 9, 9, 3, 1, 0},
+			    {kind, 120, 9, 2, 8, 1, 0},
 			};
 			for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++)
 				run(&sc[i], seed * 31 + (uint64_t)kind * 7 + i);
@@ -407,11 +423,11 @@ static void test_incr_backlog_vs_cold(void **state)
 		for (uint64_t seed = 1; seed <= 3; seed++) {
 			/* a big backlog on one side, then on the other */
 			struct scenario sc[] = {
-				{ kind, 60, 40, 30, 150, 0, 0 },
-				{ kind, 60, 40, 150, 30, 0, 0 },
-				{ kind, 60, 25, 100, 100, 0, 0 },
-				/* a small limit on the new list: cold ticks when over */
-				{ kind, 60, 25, 100, 100, 0, 150 },
+			    {kind, 60, 40, 30, 150, 0, 0},
+			    {kind, 60, 40, 150, 30, 0, 0},
+			    {kind, 60, 25, 100, 100, 0, 0},
+			    /* a small limit on the new list: cold ticks when over */
+			    {kind, 60, 25, 100, 100, 0, 150},
 			};
 			for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++)
 				run(&sc[i], seed * 1009 + (uint64_t)kind * 13 + i);
@@ -421,11 +437,11 @@ static void test_incr_backlog_vs_cold(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dkd_vs_brute),
-		cmocka_unit_test(test_dkd_sorted_inserts_stay_shallow),
-		cmocka_unit_test(test_incr_overflow),
-		cmocka_unit_test(test_incr_small_vs_brute),
-		cmocka_unit_test(test_incr_backlog_vs_cold),
+	    cmocka_unit_test(test_dkd_vs_brute),
+	    cmocka_unit_test(test_dkd_sorted_inserts_stay_shallow),
+	    cmocka_unit_test(test_incr_overflow),
+	    cmocka_unit_test(test_incr_small_vs_brute),
+	    cmocka_unit_test(test_incr_backlog_vs_cold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

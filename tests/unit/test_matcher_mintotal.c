@@ -39,24 +39,21 @@ static void gen(enum kind k, struct mc_point *p, size_t n, const struct mc_point
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (k) {
-		case UNIFORM:
-			p[i] = (struct mc_point){ unif() * 100 - 50, unif() * 100 - 50 };
-			break;
+		case UNIFORM: p[i] = (struct mc_point){unif() * 100 - 50, unif() * 100 - 50}; break;
 		case CLUSTERED: { /* 3 dense centres */
 			const struct mc_point *c = &centres[next() % 3];
 			double a = unif() * 6.283185307179586, r = unif() * unif() * 2;
 
-			p[i] = (struct mc_point){ c->x + r * cos(a), c->y + r * sin(a) };
+			p[i] = (struct mc_point){c->x + r * cos(a), c->y + r * sin(a)};
 			break;
 		}
 		case DUPLICATED: /* a few positions, many times each */
 			p[i] = centres[next() % 4];
 			break;
 		case GRIDDED: /* integer grid: many equal distances */
-			p[i] = (struct mc_point){ (double)(next() % 6), (double)(next() % 6) };
+			p[i] = (struct mc_point){(double)(next() % 6), (double)(next() % 6)};
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 }
@@ -142,7 +139,8 @@ static double oracle_flow(const struct mc_point *r, size_t nr, const struct mc_p
 				if (dist[a] == INFINITY)
 					continue;
 				for (size_t b = 0; b < V; b++)
-					if (cap[a][b] > 0 && dist[a] + cost[a][b] < dist[b] - 1e-12) {
+					if (cap[a][b] > 0 &&
+					    dist[a] + cost[a][b] < dist[b] - 1e-12) {
 						dist[b] = dist[a] + cost[a][b];
 						prev[b] = a;
 						changed = 1;
@@ -164,7 +162,7 @@ static double oracle_flow(const struct mc_point *r, size_t nr, const struct mc_p
 /* Checks the pairs are a valid assignment of the right size and returns
  * their total distance. */
 static double check_pairs(const struct mc_point *r, size_t nr, const struct mc_point *dv, size_t nd,
-			  const struct mc_pair *p, long np)
+                          const struct mc_pair *p, long np)
 {
 	static unsigned char ru[4096], du[4096];
 	double total = 0;
@@ -193,8 +191,8 @@ static void close_enough(double got, double want)
 	}
 }
 
-static void run(size_t instances, size_t maxn, double (*oracle)(const struct mc_point *, size_t,
-								  const struct mc_point *, size_t))
+static void run(size_t instances, size_t maxn,
+                double (*oracle)(const struct mc_point *, size_t, const struct mc_point *, size_t))
 {
 	struct mc_point r[64], dv[64], centres[4];
 	struct mc_pair p[64];
@@ -205,7 +203,7 @@ static void run(size_t instances, size_t maxn, double (*oracle)(const struct mc_
 		long np;
 
 		for (int c = 0; c < 4; c++)
-			centres[c] = (struct mc_point){ unif() * 40 - 20, unif() * 40 - 20 };
+			centres[c] = (struct mc_point){unif() * 40 - 20, unif() * 40 - 20};
 		gen(k, r, nr, centres);
 		gen(k, dv, nd, centres);
 		np = mt_match(r, nr, dv, nd, p);
@@ -236,25 +234,26 @@ static void test_medium_against_flow(void **state)
 
 static void test_edges(void **state)
 {
-	struct mc_point b[2] = { { 0.9, 0 }, { 2.1, 0 } };
+	struct mc_point b[2] = {{0.9, 0}, {2.1, 0}};
 
 	assert_int_equal(mt_match(b, 0, b, 2, NULL), 0);
 	assert_int_equal(mt_match(b, 2, b, 0, NULL), 0);
 	{
 		/* closest pair first takes (1, 1.95) = 0.95 and is left with
 		 * (3.2, 0) = 3.2: 4.15; the optimum (1, 0) + (3.2, 1.95) = 2.25 */
-		struct mc_point r[2] = { { 1, 0 }, { 3.2, 0 } }, dd[2] = { { 1.95, 0 }, { 0, 0 } };
+		struct mc_point r[2] = {{1, 0}, {3.2, 0}}, dd[2] = {{1.95, 0}, {0, 0}};
 		struct mc_pair q[2], g[2];
 
 		assert_int_equal(mt_match(r, 2, dd, 2, q), 2);
 		close_enough(q[0].distance + q[1].distance, 2.25);
-		assert_true(q[0].rider == 0 && q[0].driver == 1 && q[1].rider == 1 && q[1].driver == 0);
+		assert_true(q[0].rider == 0 && q[0].driver == 1 && q[1].rider == 1 &&
+		            q[1].driver == 0);
 		assert_int_equal(mc_match(r, 2, dd, 2, g), 2);
 		close_enough(g[0].distance + g[1].distance, 4.15);
 	}
 	{
 		/* rectangular both ways: 3 riders, 1 driver takes the nearest */
-		struct mc_point r[3] = { { 5, 5 }, { 0, 1 }, { 9, 9 } }, dd[1] = { { 0, 0 } };
+		struct mc_point r[3] = {{5, 5}, {0, 1}, {9, 9}}, dd[1] = {{0, 0}};
 		struct mc_pair q[1];
 
 		assert_int_equal(mt_match(r, 3, dd, 1, q), 1);
@@ -267,9 +266,9 @@ static void test_edges(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_edges),
-		cmocka_unit_test(test_small_against_dp),
-		cmocka_unit_test(test_medium_against_flow),
+	    cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_small_against_dp),
+	    cmocka_unit_test(test_medium_against_flow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,12 +16,14 @@
 
 static void test_add_find_order(void **state)
 {
-	struct pool p = { 0 };
+	struct pool p = {0};
 
 	for (uint64_t i = 0; i < 3000; i++)
-		assert_int_equal(pool_add(&p, 1000 + i / 3, i % 3, (struct mc_point){ (double)i, 0 }, strdup("{}")), 0);
+		assert_int_equal(pool_add(&p, 1000 + i / 3, i % 3, (struct mc_point){(double)i, 0},
+		                          strdup("{}")),
+		                 0);
 	/* not above the last: ignored */
-	assert_int_equal(pool_add(&p, 1000, 0, (struct mc_point){ 0, 0 }, strdup("{}")), 1);
+	assert_int_equal(pool_add(&p, 1000, 0, (struct mc_point){0, 0}, strdup("{}")), 1);
 	assert_int_equal(p.live, 3000);
 	for (uint64_t i = 0; i < 3000; i += 7) {
 		struct pool_entry *e = pool_find(&p, 1000 + i / 3, i % 3);
@@ -36,16 +38,17 @@ static void test_add_find_order(void **state)
 
 static void test_expire_exactly_at_ttl(void **state)
 {
-	struct pool p = { 0 };
+	struct pool p = {0};
 
 	for (uint64_t i = 0; i < 10; i++)
-		pool_add(&p, 1000 + i * 100, 0, (struct mc_point){ 0, 0 }, strdup("{}"));
+		pool_add(&p, 1000 + i * 100, 0, (struct mc_point){0, 0}, strdup("{}"));
 	p.v[1].state = POOL_CLAIMING; /* a claim in flight is left to its reply */
 	/* at now = 1000 + 5000 the first request (accepted at 1000) is due */
 	assert_int_equal(pool_expire(&p, 5999, 5000, NULL, NULL), 0);
 	assert_int_equal(pool_expire(&p, 6000, 5000, NULL, NULL), 1);
 	assert_int_equal(p.live, 9);
-	assert_int_equal(pool_expire(&p, 6300, 5000, NULL, NULL), 2); /* 1200, 1300; 1100 is claiming */
+	assert_int_equal(pool_expire(&p, 6300, 5000, NULL, NULL),
+	                 2); /* 1200, 1300; 1100 is claiming */
 	assert_int_equal(p.live, 7);
 	assert_int_equal(p.v[1].state, POOL_CLAIMING);
 	pool_remove(&p, &p.v[1]);
@@ -69,13 +72,14 @@ static void note_gone(void *arg, const struct pool_entry *e)
 
 static void test_ord_and_expiry_callback(void **state)
 {
-	struct pool p = { 0 };
-	uint64_t seen[16] = { 0 };
+	struct pool p = {0};
+	uint64_t seen[16] = {0};
 
 	for (uint64_t i = 0; i < 3000; i++)
-		assert_int_equal(pool_add(&p, 1000 + i, 0, (struct mc_point){ 0, 0 }, strdup("{}")), 0);
+		assert_int_equal(pool_add(&p, 1000 + i, 0, (struct mc_point){0, 0}, strdup("{}")),
+		                 0);
 	/* ords count from 1 in acceptance order; an ignored add takes none */
-	assert_int_equal(pool_add(&p, 10, 0, (struct mc_point){ 0, 0 }, strdup("{}")), 1);
+	assert_int_equal(pool_add(&p, 10, 0, (struct mc_point){0, 0}, strdup("{}")), 1);
 	assert_int_equal(p.v[0].ord, 1);
 	assert_int_equal(p.v[2999].ord, 3000);
 	p.v[2].state = POOL_CLAIMING;
@@ -98,8 +102,10 @@ static void test_ord_and_expiry_callback(void **state)
 static void test_match_message(void **state)
 {
 	struct ride_info info;
-	const char *r = "{\"name\":\"Rahim\",\"location\":{\"x\":0,\"y\":0},\"destination\":{\"x\":70.1,\"y\":3.2},\"client_id\":\"bot-7\"}";
-	const char *d = "{\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\",\"location\":{\"x\":3,\"y\":4}}";
+	const char *r = "{\"name\":\"Rahim\",\"location\":{\"x\":0,\"y\":0},\"destination\":{\"x\":"
+	                "70.1,\"y\":3.2},\"client_id\":\"bot-7\"}";
+	const char *d =
+	    "{\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\",\"location\":{\"x\":3,\"y\":4}}";
 	char token[33];
 	char *msg;
 	json_t *doc;
@@ -115,7 +121,9 @@ static void test_match_message(void **state)
 	assert_true(json_real_value(json_object_get(doc, "fare")) == 10.0);
 	assert_string_equal(json_string_value(json_object_get(doc, "currency")), "BDT");
 	assert_string_equal(json_string_value(json_object_get(doc, "rating_token")), token);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "driver"), "car_number")), "DHA-11-2345");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(doc, "driver"), "car_number")),
+	    "DHA-11-2345");
 	assert_true(json_integer_value(json_object_get(doc, "matched_at_ms")) == 1763800000000LL);
 	assert_string_equal(info.rider_client, "bot-7");
 	assert_string_equal(info.driver_client, "");
@@ -129,8 +137,8 @@ static void test_match_message(void **state)
 static void test_stats(void **state)
 {
 	static struct stats s;
-	struct pool riders = { 0 }, drivers = { 0 };
-	struct sbuf b = { 0 };
+	struct pool riders = {0}, drivers = {0};
+	struct sbuf b = {0};
 	double pct[4];
 	json_t *doc;
 
@@ -139,12 +147,13 @@ static void test_stats(void **state)
 	stats_latency(&s, 1, 99999); /* outside the window */
 	stats_percentiles(&s, 10000, 5000, pct);
 	assert_true(pct[0] == 50 && pct[1] == 90 && pct[2] == 99 && pct[3] == 100);
-	pool_add(&riders, 1, 0, (struct mc_point){ 1.5, 2 }, strdup("{}"));
+	pool_add(&riders, 1, 0, (struct mc_point){1.5, 2}, strdup("{}"));
 	s.t.requests = 10;
 	stats_json(&s, &b, 10000, 250, &riders, &drivers, 10);
 	doc = json_loads(b.p, 0, NULL);
 	assert_non_null(doc);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "waiting"), "riders")), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(doc, "waiting"), "riders")), 1);
 	assert_int_equal(json_array_size(json_object_get(doc, "riders")), 1);
 	assert_int_equal(json_array_size(json_object_get(doc, "drivers")), 0);
 	json_decref(doc);
@@ -169,12 +178,12 @@ static void test_rates_with_a_one_second_tick(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_find_order),
-		cmocka_unit_test(test_expire_exactly_at_ttl),
-		cmocka_unit_test(test_ord_and_expiry_callback),
-		cmocka_unit_test(test_match_message),
-		cmocka_unit_test(test_stats),
-		cmocka_unit_test(test_rates_with_a_one_second_tick),
+	    cmocka_unit_test(test_add_find_order),
+	    cmocka_unit_test(test_expire_exactly_at_ttl),
+	    cmocka_unit_test(test_ord_and_expiry_callback),
+	    cmocka_unit_test(test_match_message),
+	    cmocka_unit_test(test_stats),
+	    cmocka_unit_test(test_rates_with_a_one_second_tick),
 	};
 	return cmocka_run_group_tests_name("matcher_pool", tests, NULL, NULL);
 }

@@ -56,12 +56,12 @@ static void test_window_drops_old(void **state)
 	struct quality_figures f;
 
 	quality_init(&q);
-	quality_match(&q, 1000, 1000.0, 1, 1);      /* old: out of the window */
+	quality_match(&q, 1000, 1000.0, 1, 1); /* old: out of the window */
 	quality_expired(&q, 1000, 1, 50);
 	quality_match(&q, 30000, 2.0, 100, 300);
 	quality_match(&q, 31000, 4.0, 200, 400);
-	quality_expired(&q, 31000, 1, 2);            /* riders: 2 matched, 2 expired */
-	quality_expired(&q, 31000, 0, 6);            /* drivers: 2 matched, 6 expired */
+	quality_expired(&q, 31000, 1, 2); /* riders: 2 matched, 2 expired */
+	quality_expired(&q, 31000, 0, 6); /* drivers: 2 matched, 6 expired */
 	quality_window(&q, 32000, 10000, &f);
 	assert_int_equal(f.pairs, 2);
 	assert_true(f.pickup_mean == 3.0);
@@ -93,7 +93,12 @@ static void test_window_drops_old(void **state)
 static void test_random_against_recount(void **state)
 {
 	enum { N = 5000 };
-	static struct { uint64_t at; int kind; double d; uint32_t w; } ev[N];
+	static struct {
+		uint64_t at;
+		int kind;
+		double d;
+		uint32_t w;
+	} ev[N];
 	static double v[N];
 	uint64_t t = 100000;
 
@@ -151,8 +156,8 @@ static struct stats st;
 
 static void test_stats_json_has_quality(void **state)
 {
-	struct pool r = { 0 }, d = { 0 };
-	struct sbuf b = { 0 };
+	struct pool r = {0}, d = {0};
+	struct sbuf b = {0};
 	json_error_t err;
 	json_t *j, *qj;
 
@@ -173,12 +178,16 @@ static void test_stats_json_has_quality(void **state)
 	qj = json_object_get(j, "quality");
 	assert_non_null(qj);
 	assert_int_equal(json_integer_value(json_object_get(qj, "pairs")), 2);
-	assert_true(json_number_value(json_object_get(json_object_get(qj, "pickup"), "mean")) == 4.0);
-	assert_true(json_number_value(json_object_get(json_object_get(qj, "pickup"), "p95")) == 5.0);
-	assert_true(json_number_value(json_object_get(json_object_get(qj, "riders"), "matched_share")) == 0.5);
-	assert_true(json_number_value(json_object_get(json_object_get(qj, "drivers"), "matched_share")) == 1.0);
+	assert_true(json_number_value(json_object_get(json_object_get(qj, "pickup"), "mean")) ==
+	            4.0);
+	assert_true(json_number_value(json_object_get(json_object_get(qj, "pickup"), "p95")) ==
+	            5.0);
+	assert_true(json_number_value(
+			json_object_get(json_object_get(qj, "riders"), "matched_share")) == 0.5);
+	assert_true(json_number_value(
+			json_object_get(json_object_get(qj, "drivers"), "matched_share")) == 1.0);
 	assert_true(json_number_value(json_object_get(
-			    json_object_get(json_object_get(qj, "drivers"), "wait_ms"), "p99")) == 400);
+			json_object_get(json_object_get(qj, "drivers"), "wait_ms"), "p99")) == 400);
 	assert_non_null(json_object_get(j, "quality_total"));
 	json_decref(j);
 	sbuf_free(&b);
@@ -187,8 +196,8 @@ static void test_stats_json_has_quality(void **state)
 	stats_json(&st, &b, 99000, 1000, &r, &d, 10);
 	j = json_loadb(b.p, b.len, 0, &err);
 	assert_non_null(j);
-	assert_true(json_is_null(json_object_get(json_object_get(json_object_get(j, "quality"), "riders"),
-						 "matched_share")));
+	assert_true(json_is_null(json_object_get(
+	    json_object_get(json_object_get(j, "quality"), "riders"), "matched_share")));
 	json_decref(j);
 	sbuf_free(&b);
 	pool_free(&r);
@@ -198,11 +207,11 @@ static void test_stats_json_has_quality(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_pickup_mean_p95),
-		cmocka_unit_test(test_window_drops_old),
-		cmocka_unit_test(test_random_against_recount),
-		cmocka_unit_test(test_stats_json_has_quality),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_pickup_mean_p95),
+	    cmocka_unit_test(test_window_drops_old),
+	    cmocka_unit_test(test_random_against_recount),
+	    cmocka_unit_test(test_stats_json_has_quality),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,14 +19,16 @@
 static void fill(struct pool *p, size_t n, double x0)
 {
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(pool_add(p, 1000 + i, 0, (struct mc_point){ x0 + (double)i, -(double)i }, strdup("{}")),
-				 0);
+		assert_int_equal(pool_add(p, 1000 + i, 0,
+		                          (struct mc_point){x0 + (double)i, -(double)i},
+		                          strdup("{}")),
+		                 0);
 }
 
 static void test_snap_waiting_only_in_order(void **state)
 {
-	struct pool r = { 0 }, d = { 0 };
-	struct snap s = { 0 };
+	struct pool r = {0}, d = {0};
+	struct snap s = {0};
 
 	fill(&r, 10, 0);
 	fill(&d, 5, 100);
@@ -39,16 +41,17 @@ static void test_snap_waiting_only_in_order(void **state)
 	assert_int_equal(s.nd, 4);
 	assert_int_equal(s.npairs, 0);
 	{
-		static const uint32_t want[] = { 1, 2, 4, 5, 6, 8, 9 };
+		static const uint32_t want[] = {1, 2, 4, 5, 6, 8, 9};
 		for (size_t i = 0; i < 7; i++) {
 			assert_int_equal(s.rmap[i], want[i]);
-			assert_true(s.rpts[i].x == (double)want[i] && s.rpts[i].y == -(double)want[i]);
+			assert_true(s.rpts[i].x == (double)want[i] &&
+			            s.rpts[i].y == -(double)want[i]);
 		}
 	}
 	for (size_t i = 0; i < 4; i++)
 		assert_true(s.dmap[i] == i && s.dpts[i].x == 100 + (double)i);
 	/* the pairs map back to the pool entries */
-	s.pairs[0] = (struct mc_pair){ 2, 3, 1.0 };
+	s.pairs[0] = (struct mc_pair){2, 3, 1.0};
 	s.npairs = 1;
 	assert_ptr_equal(snap_rider(&s, &r, 0), &r.v[4]);
 	assert_ptr_equal(snap_driver(&s, &d, 0), &d.v[3]);
@@ -87,18 +90,21 @@ static void test_settle_rules(void **state)
 		int r_exists, d_exists;
 		int r_state, d_state, back; /* -1: removed */
 	} cases[] = {
-		{ SETTLE_CLAIMED, 0, 0, -1, -1, 0 },
-		{ SETTLE_CLAIMED, 1, 1, -1, -1, 0 }, /* the EXISTS answers only count when refused */
-		{ SETTLE_REFUSED, 0, 0, -1, -1, 0 },
-		{ SETTLE_REFUSED, 1, 0, POOL_WAITING, -1, SETTLE_RIDER_BACK },
-		{ SETTLE_REFUSED, 0, 1, -1, POOL_WAITING, SETTLE_DRIVER_BACK },
-		{ SETTLE_REFUSED, 1, 1, POOL_WAITING, POOL_WAITING, SETTLE_RIDER_BACK | SETTLE_DRIVER_BACK },
-		{ SETTLE_UNKNOWN, 0, 0, POOL_WAITING, POOL_WAITING, SETTLE_RIDER_BACK | SETTLE_DRIVER_BACK },
+	    {SETTLE_CLAIMED, 0, 0, -1, -1, 0},
+	    {SETTLE_CLAIMED, 1, 1, -1, -1, 0}, /* the EXISTS answers only count when refused */
+	    {SETTLE_REFUSED, 0, 0, -1, -1, 0},
+	    {SETTLE_REFUSED, 1, 0, POOL_WAITING, -1, SETTLE_RIDER_BACK},
+	    {SETTLE_REFUSED, 0, 1, -1, POOL_WAITING, SETTLE_DRIVER_BACK},
+	    {SETTLE_REFUSED, 1, 1, POOL_WAITING, POOL_WAITING,
+	     SETTLE_RIDER_BACK | SETTLE_DRIVER_BACK},
+	    {SETTLE_UNKNOWN, 0, 0, POOL_WAITING, POOL_WAITING,
+	     SETTLE_RIDER_BACK | SETTLE_DRIVER_BACK},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		claiming_pair(&r, &d);
-		int back = settle_claim(&r, 1001, 0, &d, 1002, 0, cases[i].o, cases[i].r_exists, cases[i].d_exists);
+		int back = settle_claim(&r, 1001, 0, &d, 1002, 0, cases[i].o, cases[i].r_exists,
+		                        cases[i].d_exists);
 		assert_int_equal(back, cases[i].back);
 		if (cases[i].r_state < 0) {
 			assert_int_equal(r.v[1].state, POOL_GONE);
@@ -141,12 +147,12 @@ static void test_settle_gone_stays_gone(void **state)
 static void test_replay_kind(void **state)
 {
 	const char *json;
-	const char *rider[] = { "kind", "rider", "json", "{\"a\":1}" };
-	const char *driver[] = { "json", "{}", "kind", "driver", "extra", "x" };
-	const char *other[] = { "kind", "taxi", "json", "{}" };
-	const char *nojson[] = { "kind", "rider" };
-	const char *nonstr[] = { "kind", NULL, "json", "{}" };
-	const char *odd[] = { "kind", "rider", "json" };
+	const char *rider[] = {"kind", "rider", "json", "{\"a\":1}"};
+	const char *driver[] = {"json", "{}", "kind", "driver", "extra", "x"};
+	const char *other[] = {"kind", "taxi", "json", "{}"};
+	const char *nojson[] = {"kind", "rider"};
+	const char *nonstr[] = {"kind", NULL, "json", "{}"};
+	const char *odd[] = {"kind", "rider", "json"};
 
 	assert_int_equal(replay_kind(rider, 4, &json), 1);
 	assert_string_equal(json, "{\"a\":1}");
@@ -181,7 +187,7 @@ static void test_replay_filter(void **state)
 
 static void test_replay_location(void **state)
 {
-	struct mc_point p = { 0, 0 };
+	struct mc_point p = {0, 0};
 
 	assert_int_equal(replay_location("{\"location\":{\"x\":1.5,\"y\":-2}}", &p), 0);
 	assert_true(p.x == 1.5 && p.y == -2.0);
@@ -195,12 +201,12 @@ static void test_replay_location(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_snap_waiting_only_in_order),
-		cmocka_unit_test(test_settle_rules),
-		cmocka_unit_test(test_settle_gone_stays_gone),
-		cmocka_unit_test(test_replay_kind),
-		cmocka_unit_test(test_replay_filter),
-		cmocka_unit_test(test_replay_location),
+	    cmocka_unit_test(test_snap_waiting_only_in_order),
+	    cmocka_unit_test(test_settle_rules),
+	    cmocka_unit_test(test_settle_gone_stays_gone),
+	    cmocka_unit_test(test_replay_kind),
+	    cmocka_unit_test(test_replay_filter),
+	    cmocka_unit_test(test_replay_location),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,28 +27,50 @@ static void gen(struct mc_point *p, size_t n, int kind, const struct mc_point *p
 	for (size_t i = 0; i < n; i++) {
 		double x, y;
 		switch (kind) {
-		case K_UNIFORM: x = unif() * 1000; y = unif() * 1000; break;
-		case K_GRID8: x = (double)below(8); y = (double)below(8); break;
-		case K_GRID40: x = (double)below(40) - 20; y = (double)below(40); break;
+		case K_UNIFORM:
+			x = unif() * 1000;
+			y = unif() * 1000;
+			break;
+		case K_GRID8:
+			x = (double)below(8);
+			y = (double)below(8);
+			break;
+		case K_GRID40:
+			x = (double)below(40) - 20;
+			y = (double)below(40);
+			break;
 		case K_DUP:
 			if (below(3) == 0 && npool) {
 				size_t k = below(npool);
-				x = pool[k].x; y = pool[k].y;
+				x = pool[k].x;
+				y = pool[k].y;
 			} else if (i > 0 && below(2)) {
 				size_t k = below(i);
-				x = p[k].x; y = p[k].y;
+				x = p[k].x;
+				y = p[k].y;
 			} else {
-				x = unif() * 10; y = unif() * 10;
+				x = unif() * 10;
+				y = unif() * 10;
 			}
 			break;
-		case K_HUGE: x = (unif() - 0.5) * 2e6; y = (unif() - 0.5) * 2e6; break;
-		case K_TINY: x = unif() * 1e-9; y = (unif() - 0.5) * 1e-9; break;
+		case K_HUGE:
+			x = (unif() - 0.5) * 2e6;
+			y = (unif() - 0.5) * 2e6;
+			break;
+		case K_TINY:
+			x = unif() * 1e-9;
+			y = (unif() - 0.5) * 1e-9;
+			break;
 		case K_CLUSTER: {
 			double cx = (double)below(4) * 1e4, cy = (double)below(2) * 1e4;
-			x = cx + unif(); y = cy + unif();
+			x = cx + unif();
+			y = cy + unif();
 			break;
 		}
-		default: x = 3.5; y = -2.25; break;
+		default:
+			x = 3.5;
+			y = -2.25;
+			break;
 		}
 		p[i].x = x;
 		p[i].y = y;
@@ -72,7 +94,7 @@ static int cand_cmp(const void *a, const void *b)
 
 /* Oracle 1: every pair sorted by (d2, rider, driver), taken greedily. */
 static long oracle_sorted(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd,
-						  struct mc_pair *out)
+                          struct mc_pair *out)
 {
 	size_t m = nr * nd;
 	struct cand *c = malloc((m ? m : 1) * sizeof *c);
@@ -103,7 +125,7 @@ static long oracle_sorted(const struct mc_point *R, size_t nr, const struct mc_p
 /* Oracle 2, the rule read literally: scan all free pairs for the closest,
  * first found wins (rider-major order = lower rider, then lower driver). */
 static long oracle_literal(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd,
-						   struct mc_pair *out)
+                           struct mc_pair *out)
 {
 	char *rt = calloc(nr + 1, 1), *dt = calloc(nd + 1, 1);
 	assert_non_null(rt);
@@ -137,20 +159,22 @@ static long oracle_literal(const struct mc_point *R, size_t nr, const struct mc_
 	return n;
 }
 
-static void compare(const char *what, uint64_t seed, size_t nr, size_t nd, int kind, const struct mc_pair *want,
-					long nw, const struct mc_pair *got, long ng)
+static void compare(const char *what, uint64_t seed, size_t nr, size_t nd, int kind,
+                    const struct mc_pair *want, long nw, const struct mc_pair *got, long ng)
 {
 	if (nw != ng) {
-		print_error("%s seed=%llu nr=%zu nd=%zu kind=%d: %ld pairs, want %ld\n", what, (unsigned long long)seed,
-					nr, nd, kind, ng, nw);
+		print_error("%s seed=%llu nr=%zu nd=%zu kind=%d: %ld pairs, want %ld\n", what,
+		            (unsigned long long)seed, nr, nd, kind, ng, nw);
 		fail();
 	}
 	for (long i = 0; i < nw; i++) {
 		if (want[i].rider != got[i].rider || want[i].driver != got[i].driver ||
-			memcmp(&want[i].distance, &got[i].distance, sizeof(double)) != 0) {
-			print_error("%s seed=%llu nr=%zu nd=%zu kind=%d: pair %ld is (%u,%u,%.17g), want (%u,%u,%.17g)\n",
-						what, (unsigned long long)seed, nr, nd, kind, i, got[i].rider, got[i].driver,
-						got[i].distance, want[i].rider, want[i].driver, want[i].distance);
+		    memcmp(&want[i].distance, &got[i].distance, sizeof(double)) != 0) {
+			print_error("%s seed=%llu nr=%zu nd=%zu kind=%d: pair %ld is "
+			            "(%u,%u,%.17g), want (%u,%u,%.17g)\n",
+			            what, (unsigned long long)seed, nr, nd, kind, i, got[i].rider,
+			            got[i].driver, got[i].distance, want[i].rider, want[i].driver,
+			            want[i].distance);
 			fail();
 		}
 	}
@@ -210,10 +234,14 @@ static void test_medium_random(void **state)
 static void test_large(void **state)
 {
 	(void)state;
-	static const struct { size_t nr, nd; int kind; } cases[] = {
-		{2000, 2000, K_UNIFORM}, {2000, 1500, K_GRID40}, {1100, 2000, K_DUP},  {2000, 0, K_UNIFORM},
-		{0, 2000, K_UNIFORM},    {1500, 1500, K_HUGE},   {1500, 1400, K_TINY}, {1000, 1200, K_CLUSTER},
-		{1200, 900, K_GRID8},    {600, 700, K_SAME},
+	static const struct {
+		size_t nr, nd;
+		int kind;
+	} cases[] = {
+	    {2000, 2000, K_UNIFORM}, {2000, 1500, K_GRID40},  {1100, 2000, K_DUP},
+	    {2000, 0, K_UNIFORM},    {0, 2000, K_UNIFORM},    {1500, 1500, K_HUGE},
+	    {1500, 1400, K_TINY},    {1000, 1200, K_CLUSTER}, {1200, 900, K_GRID8},
+	    {600, 700, K_SAME},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		one_case(0x5eed0000 + i, cases[i].nr, cases[i].nd, cases[i].kind, 0);
@@ -271,15 +299,18 @@ static void test_ctx_reuse(void **state)
 	(void)state;
 	struct mc_ctx *ctx = mc_ctx_new();
 	assert_non_null(ctx);
-	static const size_t sizes[][2] = {{300, 280}, {5, 7}, {1200, 900}, {0, 10}, {10, 0}, {1, 1},
-									  {700, 1300}, {20, 2000}, {2000, 20}, {64, 64}, {900, 901}};
+	static const size_t sizes[][2] = {{300, 280}, {5, 7},   {1200, 900}, {0, 10},
+	                                  {10, 0},    {1, 1},   {700, 1300}, {20, 2000},
+	                                  {2000, 20}, {64, 64}, {900, 901}};
 	for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
 		size_t nr = sizes[c][0], nd = sizes[c][1], m = nr < nd ? nr : nd;
 		int kind = (int)(c % K_KINDS);
 		uint64_t seed = 777 + c;
 		rng_state = seed;
-		struct mc_point *R = malloc((nr + 1) * sizeof *R), *D = malloc((nd + 1) * sizeof *D);
-		struct mc_pair *got = malloc((m + 1) * sizeof *got), *want = malloc((m + 1) * sizeof *want);
+		struct mc_point *R = malloc((nr + 1) * sizeof *R),
+				*D = malloc((nd + 1) * sizeof *D);
+		struct mc_pair *got = malloc((m + 1) * sizeof *got),
+			       *want = malloc((m + 1) * sizeof *want);
 		assert_true(R && D && got && want);
 		gen(D, nd, kind, NULL, 0);
 		gen(R, nr, kind, D, nd);
@@ -301,11 +332,14 @@ static void test_ctx_reuse(void **state)
 		struct mc_pair got[33], want[33];
 		rng_state = 99;
 		for (size_t i = 0; i < nr; i++)
-			R[i] = (struct mc_point){(unif() - 0.5) * 3e300, below(2) ? 0.0 : (unif() - 0.5) * 1e300};
+			R[i] = (struct mc_point){(unif() - 0.5) * 3e300,
+			                         below(2) ? 0.0 : (unif() - 0.5) * 1e300};
 		for (size_t i = 0; i < nd; i++)
-			D[i] = (struct mc_point){(unif() - 0.5) * 3e300, below(3) ? 0.0 : -1e-300 * (double)i};
+			D[i] = (struct mc_point){(unif() - 0.5) * 3e300,
+			                         below(3) ? 0.0 : -1e-300 * (double)i};
 		long nw = oracle_sorted(R, nr, D, nd, want);
-		compare("ctx-extreme", 99, nr, nd, -1, want, nw, got, mc_match_ctx(ctx, R, nr, D, nd, got));
+		compare("ctx-extreme", 99, nr, nd, -1, want, nw, got,
+		        mc_match_ctx(ctx, R, nr, D, nd, got));
 		compare("extreme", 99, nr, nd, -1, want, nw, got, mc_match(R, nr, D, nd, got));
 	}
 	mc_ctx_free(ctx);
@@ -323,12 +357,9 @@ static void test_fare(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ties_by_hand),
-		cmocka_unit_test(test_fare),
-		cmocka_unit_test(test_ctx_reuse),
-		cmocka_unit_test(test_small_random),
-		cmocka_unit_test(test_medium_random),
-		cmocka_unit_test(test_large),
+	    cmocka_unit_test(test_ties_by_hand),  cmocka_unit_test(test_fare),
+	    cmocka_unit_test(test_ctx_reuse),     cmocka_unit_test(test_small_random),
+	    cmocka_unit_test(test_medium_random), cmocka_unit_test(test_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,8 +43,20 @@ static void test_parse_limit(void **state)
 	assert_int_equal(rating_parse_limit("007", &v), 0);
 	assert_int_equal(v, 7);
 	v = 42;
-	const char *bad[] = { "", "0", "101", "-1", "+5", " 5", "5 ", "1e1", "5.0", "abc",
-			      "0x10", "1000", "99999999999999999999", "%35" };
+	const char *bad[] = {"",
+	                     "0",
+	                     "101",
+	                     "-1",
+	                     "+5",
+	                     " 5",
+	                     "5 ",
+	                     "1e1",
+	                     "5.0",
+	                     "abc",
+	                     "0x10",
+	                     "1000",
+	                     "99999999999999999999",
+	                     "%35"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(rating_parse_limit(bad[i], &v), -1);
 		assert_int_equal(v, 42); /* untouched on failure */
@@ -72,12 +84,13 @@ static json_t *parse(const struct sbuf *b)
 
 static void test_driver_json(void **state)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	json_t *j;
 
 	rating_driver_json(&b, "DHA \"11\"\\2345", "Ka\nrim \xc3\xa9", 12, 4.25);
 	j = parse(&b);
-	assert_string_equal(json_string_value(json_object_get(j, "car_number")), "DHA \"11\"\\2345");
+	assert_string_equal(json_string_value(json_object_get(j, "car_number")),
+	                    "DHA \"11\"\\2345");
 	assert_string_equal(json_string_value(json_object_get(j, "name")), "Ka\nrim \xc3\xa9");
 	assert_int_equal(json_integer_value(json_object_get(j, "count")), 12);
 	assert_true(json_number_value(json_object_get(j, "average")) == 4.25);
@@ -87,7 +100,8 @@ static void test_driver_json(void **state)
 
 	/* whole averages print as numbers too, and thirds are rounded */
 	rating_driver_json(&b, "C", "N", 3, 13.0 / 3.0);
-	assert_string_equal(b.p, "{\"car_number\":\"C\",\"name\":\"N\",\"count\":3,\"average\":4.33}");
+	assert_string_equal(b.p,
+	                    "{\"car_number\":\"C\",\"name\":\"N\",\"count\":3,\"average\":4.33}");
 	sbuf_free(&b);
 	rating_driver_json(&b, "C", "N", 1, 5.0);
 	assert_string_equal(b.p, "{\"car_number\":\"C\",\"name\":\"N\",\"count\":1,\"average\":5}");
@@ -96,12 +110,13 @@ static void test_driver_json(void **state)
 
 static void test_created_json(void **state)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	json_t *j, *d;
 
 	rating_created_json(&b, "ride-1763800000000-0", "DHA-11", "Karim \"K\"", 4);
 	j = parse(&b);
-	assert_string_equal(json_string_value(json_object_get(j, "ride_id")), "ride-1763800000000-0");
+	assert_string_equal(json_string_value(json_object_get(j, "ride_id")),
+	                    "ride-1763800000000-0");
 	assert_int_equal(json_integer_value(json_object_get(j, "rating")), 4);
 	d = json_object_get(j, "driver");
 	assert_true(json_is_object(d));
@@ -135,13 +150,13 @@ static void test_pg_result_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ct_equal),
-		cmocka_unit_test(test_parse_limit),
-		cmocka_unit_test(test_round2),
-		cmocka_unit_test(test_driver_json),
-		cmocka_unit_test(test_created_json),
-		cmocka_unit_test(test_sql_parameterised),
-		cmocka_unit_test(test_pg_result_helpers),
+	    cmocka_unit_test(test_ct_equal),
+	    cmocka_unit_test(test_parse_limit),
+	    cmocka_unit_test(test_round2),
+	    cmocka_unit_test(test_driver_json),
+	    cmocka_unit_test(test_created_json),
+	    cmocka_unit_test(test_sql_parameterised),
+	    cmocka_unit_test(test_pg_result_helpers),
 	};
 
 	return cmocka_run_group_tests_name("rating", tests, NULL, NULL);

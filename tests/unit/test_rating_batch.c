@@ -15,7 +15,7 @@
 
 static void test_plan_distinct_sorted(void **state)
 {
-	const char *ids[] = { "c", "a", "d", "b" };
+	const char *ids[] = {"c", "a", "d", "b"};
 	int row_of[4], first[4];
 
 	assert_int_equal(rb_plan(ids, 4, row_of, first), 4);
@@ -32,7 +32,7 @@ static void test_plan_distinct_sorted(void **state)
 
 static void test_plan_duplicates(void **state)
 {
-	const char *ids[] = { "r2", "r1", "r2", "r2", "r1", "r0" };
+	const char *ids[] = {"r2", "r1", "r2", "r2", "r1", "r0"};
 	int row_of[6], first[6];
 
 	assert_int_equal(rb_plan(ids, 6, row_of, first), 3);
@@ -49,7 +49,7 @@ static void test_plan_duplicates(void **state)
 
 static void test_plan_one(void **state)
 {
-	const char *ids[] = { "only" };
+	const char *ids[] = {"only"};
 	int row_of[1], first[1];
 
 	assert_int_equal(rb_plan(ids, 1, row_of, first), 1);
@@ -96,7 +96,7 @@ static void test_answers_committed(void **state)
 {
 	/* ratings: A, B, A (dup), C, B (dup); A inserted, B already rated
 	 * before this batch, C inserted */
-	const char *ids[] = { "A", "B", "A", "C", "B" };
+	const char *ids[] = {"A", "B", "A", "C", "B"};
 	int row_of[5], first[5], ans[5], inserted[3];
 	int nrows = rb_plan(ids, 5, row_of, first);
 
@@ -114,8 +114,8 @@ static void test_answers_committed(void **state)
 
 static void test_answers_unknown_gives_no_201(void **state)
 {
-	const char *ids[] = { "A", "B", "A" };
-	int row_of[3], first[3], ans[3], inserted[2] = { 1, 1 };
+	const char *ids[] = {"A", "B", "A"};
+	int row_of[3], first[3], ans[3], inserted[2] = {1, 1};
 	int nrows = rb_plan(ids, 3, row_of, first);
 
 	/* even with row results at hand, an uncommitted batch is 503 for all */
@@ -126,9 +126,9 @@ static void test_answers_unknown_gives_no_201(void **state)
 
 static void test_answers_refused(void **state)
 {
-	const char *ids[] = { "A", "B", "C" };
-	const char *one[] = { "X", "X" };
-	int row_of[3], first[3], ans[3], inserted[3] = { 1, 1, 1 };
+	const char *ids[] = {"A", "B", "C"};
+	const char *one[] = {"X", "X"};
+	int row_of[3], first[3], ans[3], inserted[3] = {1, 1, 1};
 	int nrows = rb_plan(ids, 3, row_of, first);
 
 	/* a refused batch of several rows: everyone is replayed alone */
@@ -147,13 +147,13 @@ static void test_answers_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plan_distinct_sorted),
-		cmocka_unit_test(test_plan_duplicates),
-		cmocka_unit_test(test_plan_one),
-		cmocka_unit_test(test_plan_random),
-		cmocka_unit_test(test_answers_committed),
-		cmocka_unit_test(test_answers_unknown_gives_no_201),
-		cmocka_unit_test(test_answers_refused),
+	    cmocka_unit_test(test_plan_distinct_sorted),
+	    cmocka_unit_test(test_plan_duplicates),
+	    cmocka_unit_test(test_plan_one),
+	    cmocka_unit_test(test_plan_random),
+	    cmocka_unit_test(test_answers_committed),
+	    cmocka_unit_test(test_answers_unknown_gives_no_201),
+	    cmocka_unit_test(test_answers_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

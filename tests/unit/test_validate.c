@@ -29,8 +29,7 @@ union any {
 };
 
 /* Parses body[0..len) copied into an exact-size heap buffer. */
-static int parse_n(enum kind k, const char *body, size_t len, union any *out,
-				   struct v_error *err)
+static int parse_n(enum kind k, const char *body, size_t len, union any *out, struct v_error *err)
 {
 	char *p = malloc(len ? len : 1);
 	int rc = -1;
@@ -48,19 +47,19 @@ static int parse_n(enum kind k, const char *body, size_t len, union any *out,
 	return rc;
 }
 
-static void check_ok(enum kind k, const char *body, size_t len, union any *out,
-					 const char *file, int line)
+static void check_ok(enum kind k, const char *body, size_t len, union any *out, const char *file,
+                     int line)
 {
 	struct v_error e = {NULL, NULL};
 	if (parse_n(k, body, len, out, &e) != 0) {
 		print_error("expected OK for %.*s\n  got: %s (field %s)\n", (int)len, body,
-					e.message ? e.message : "?", e.field ? e.field : "NULL");
+		            e.message ? e.message : "?", e.field ? e.field : "NULL");
 		_fail(file, line);
 	}
 }
 
 static void check_err(enum kind k, const char *body, size_t len, const char *field,
-					  const char *message, const char *file, int line)
+                      const char *message, const char *file, int line)
 {
 	union any out, before;
 	struct v_error e = {NULL, NULL};
@@ -75,18 +74,18 @@ static void check_err(enum kind k, const char *body, size_t len, const char *fie
 		print_error("*out was written on failure for %.*s\n", (int)len, body);
 		_fail(file, line);
 	}
-	if (!e.message || strcmp(e.message, message) != 0 ||
-		(field == NULL) != (e.field == NULL) || (field && strcmp(field, e.field) != 0)) {
+	if (!e.message || strcmp(e.message, message) != 0 || (field == NULL) != (e.field == NULL) ||
+	    (field && strcmp(field, e.field) != 0)) {
 		print_error("for %.*s\n  expected: %s (field %s)\n  got:      %s (field %s)\n",
-					(int)len, body, message, field ? field : "NULL",
-					e.message ? e.message : "NULL", e.field ? e.field : "NULL");
+		            (int)len, body, message, field ? field : "NULL",
+		            e.message ? e.message : "NULL", e.field ? e.field : "NULL");
 		_fail(file, line);
 	}
 }
 
-#define OK(k, body, out) check_ok(k, body, strlen(body), out, __FILE__, __LINE__)
-#define OK_N(k, body, len, out) check_ok(k, body, len, out, __FILE__, __LINE__)
-#define ERR(k, body, field, msg) check_err(k, body, strlen(body), field, msg, __FILE__, __LINE__)
+#define OK(k, body, out)                check_ok(k, body, strlen(body), out, __FILE__, __LINE__)
+#define OK_N(k, body, len, out)         check_ok(k, body, len, out, __FILE__, __LINE__)
+#define ERR(k, body, field, msg)        check_err(k, body, strlen(body), field, msg, __FILE__, __LINE__)
 #define ERR_N(k, body, len, field, msg) check_err(k, body, len, field, msg, __FILE__, __LINE__)
 
 #define LOC "\"location\":{\"x\":1,\"y\":2}"
@@ -103,7 +102,8 @@ static char *rider_with_name(const char *name)
 static char *rider_with_loc(const char *x, const char *y)
 {
 	static char buf[512];
-	snprintf(buf, sizeof buf, "{\"name\":\"n\",\"location\":{\"x\":%s,\"y\":%s}," DST "}", x, y);
+	snprintf(buf, sizeof buf, "{\"name\":\"n\",\"location\":{\"x\":%s,\"y\":%s}," DST "}", x,
+	         y);
 	return buf;
 }
 
@@ -117,8 +117,8 @@ static char *driver_with_car(const char *car)
 static char *rating_with(const char *rating)
 {
 	static char buf[512];
-	snprintf(buf, sizeof buf, "{\"ride_id\":\"ride-1-0\",\"rating\":%s,\"rating_token\":\"abc123\"}",
-			 rating);
+	snprintf(buf, sizeof buf,
+	         "{\"ride_id\":\"ride-1-0\",\"rating\":%s,\"rating_token\":\"abc123\"}", rating);
 	return buf;
 }
 
@@ -137,14 +137,19 @@ static void rider_valid(void **state)
 {
 	union any o;
 	(void)state;
-	OK(RIDER, "{\"name\": \"Rahim\", \"location\": {\"x\": 12.5, \"y\": 40.0},"
-			  " \"destination\": {\"x\": 70.1, \"y\": 3.2}, \"client_id\": \"bot-7\"}", &o);
+	OK(RIDER,
+	   "{\"name\": \"Rahim\", \"location\": {\"x\": 12.5, \"y\": 40.0},"
+	   " \"destination\": {\"x\": 70.1, \"y\": 3.2}, \"client_id\": \"bot-7\"}",
+	   &o);
 	assert_string_equal(o.rider.name, "Rahim");
 	assert_true(o.rider.location.x == 12.5 && o.rider.location.y == 40.0);
 	assert_true(o.rider.destination.x == 70.1 && o.rider.destination.y == 3.2);
 	assert_string_equal(o.rider.client_id, "bot-7");
 
-	OK(RIDER, " \n{\"destination\":{\"y\":-4,\"x\":-3},\"location\":{\"y\":2,\"x\":1},\"name\":\"x\"}\n\t", &o);
+	OK(RIDER,
+	   " \n{\"destination\":{\"y\":-4,\"x\":-3},\"location\":{\"y\":2,\"x\":1},\"name\":\"x\"}"
+	   "\n\t",
+	   &o);
 	assert_string_equal(o.rider.client_id, "");
 	assert_true(o.rider.destination.x == -3 && o.rider.destination.y == -4);
 
@@ -210,10 +215,10 @@ static void name_control_chars(void **state)
 	ERR(RIDER, rider_with_name("a\\nb"), "name", ctl);
 	ERR(RIDER, rider_with_name("a\\tb"), "name", ctl);
 	ERR(RIDER, rider_with_name("\\u007f"), "name", ctl);
-	ERR(RIDER, rider_with_name("a\x7f"), "name", ctl);          /* raw DEL */
+	ERR(RIDER, rider_with_name("a\x7f"), "name", ctl); /* raw DEL */
 	ERR(RIDER, rider_with_name("\\u0080"), "name", ctl);
 	ERR(RIDER, rider_with_name("a\\u0085"), "name", ctl);
-	ERR(RIDER, rider_with_name("a\xc2\x85"), "name", ctl);      /* raw NEL */
+	ERR(RIDER, rider_with_name("a\xc2\x85"), "name", ctl); /* raw NEL */
 	ERR(RIDER, rider_with_name("\\u009f"), "name", ctl);
 	/* raw control bytes in a JSON string are a syntax error for jansson */
 	ERR(RIDER, rider_with_name("a\nb"), NULL, "body must be a JSON object");
@@ -222,7 +227,7 @@ static void name_control_chars(void **state)
 	OK(RIDER, rider_with_name("\\u0020x\\u007e"), &o);
 	OK(RIDER, rider_with_name("\\u00a0"), &o);
 	assert_string_equal(o.rider.name, "\xc2\xa0");
-	OK(RIDER, rider_with_name("\xe2\x80\xa8"), &o);            /* U+2028 */
+	OK(RIDER, rider_with_name("\xe2\x80\xa8"), &o); /* U+2028 */
 	OK(RIDER, rider_with_name("\\\"q\\\\\\/"), &o);
 	assert_string_equal(o.rider.name, "\"q\\/");
 }
@@ -231,14 +236,14 @@ static void invalid_utf8_in_body(void **state)
 {
 	const char *m = "body must be valid UTF-8";
 	(void)state;
-	ERR(RIDER, rider_with_name("\xc0\xaf"), NULL, m);            /* overlong '/' */
-	ERR(RIDER, rider_with_name("\xe0\x80\xaf"), NULL, m);        /* overlong, 3 bytes */
-	ERR(RIDER, rider_with_name("\xf0\x80\x80\xaf"), NULL, m);    /* overlong, 4 bytes */
-	ERR(RIDER, rider_with_name("a\x80"), NULL, m);               /* lone continuation */
-	ERR(RIDER, rider_with_name("\xed\xa0\x80"), NULL, m);        /* U+D800 in UTF-8 */
-	ERR(RIDER, rider_with_name("\xed\xbf\xbf"), NULL, m);        /* U+DFFF */
-	ERR(RIDER, rider_with_name("\xe2\x82"), NULL, m);            /* truncated */
-	ERR(RIDER, rider_with_name("\xf4\x90\x80\x80"), NULL, m);    /* > U+10FFFF */
+	ERR(RIDER, rider_with_name("\xc0\xaf"), NULL, m);         /* overlong '/' */
+	ERR(RIDER, rider_with_name("\xe0\x80\xaf"), NULL, m);     /* overlong, 3 bytes */
+	ERR(RIDER, rider_with_name("\xf0\x80\x80\xaf"), NULL, m); /* overlong, 4 bytes */
+	ERR(RIDER, rider_with_name("a\x80"), NULL, m);            /* lone continuation */
+	ERR(RIDER, rider_with_name("\xed\xa0\x80"), NULL, m);     /* U+D800 in UTF-8 */
+	ERR(RIDER, rider_with_name("\xed\xbf\xbf"), NULL, m);     /* U+DFFF */
+	ERR(RIDER, rider_with_name("\xe2\x82"), NULL, m);         /* truncated */
+	ERR(RIDER, rider_with_name("\xf4\x90\x80\x80"), NULL, m); /* > U+10FFFF */
 	ERR(RIDER, rider_with_name("\xff"), NULL, m);
 	/* invalid UTF-8 outside strings, and in keys */
 	ERR(RIDER, "{\"n\xc0\xaf\":1}", NULL, m);
@@ -254,29 +259,29 @@ static void valid_text_direct(void **state)
 	assert_true(v_valid_text("a", 1, 64));
 	assert_true(v_valid_text("\xf0\x9f\x98\x80", 4, 4));
 	assert_false(v_valid_text("\xf0\x9f\x98\x80", 4, 3));
-	assert_true(v_valid_text("\xf4\x8f\xbf\xbf", 4, 64));        /* U+10FFFF */
-	assert_true(v_valid_text("\xef\xbf\xbf", 3, 64));            /* U+FFFF */
-	assert_true(v_valid_text("\xe0\xa0\x80", 3, 64));            /* U+0800 */
+	assert_true(v_valid_text("\xf4\x8f\xbf\xbf", 4, 64)); /* U+10FFFF */
+	assert_true(v_valid_text("\xef\xbf\xbf", 3, 64));     /* U+FFFF */
+	assert_true(v_valid_text("\xe0\xa0\x80", 3, 64));     /* U+0800 */
 	assert_true(v_valid_text("\xc2\xa0", 2, 64));
-	assert_true(v_valid_text("\xed\x9f\xbf", 3, 64));            /* U+D7FF */
-	assert_true(v_valid_text("\xee\x80\x80", 3, 64));            /* U+E000 */
+	assert_true(v_valid_text("\xed\x9f\xbf", 3, 64)); /* U+D7FF */
+	assert_true(v_valid_text("\xee\x80\x80", 3, 64)); /* U+E000 */
 	assert_false(v_valid_text("", 0, 64));
 	assert_false(v_valid_text(NULL, 0, 64));
 	assert_false(v_valid_text("\xc0\xaf", 2, 64));
 	assert_false(v_valid_text("\xc1\xbf", 2, 64));
-	assert_false(v_valid_text("\xe0\x9f\xbf", 3, 64));           /* overlong U+07FF */
-	assert_false(v_valid_text("\xf0\x8f\xbf\xbf", 4, 64));       /* overlong U+FFFF */
+	assert_false(v_valid_text("\xe0\x9f\xbf", 3, 64));     /* overlong U+07FF */
+	assert_false(v_valid_text("\xf0\x8f\xbf\xbf", 4, 64)); /* overlong U+FFFF */
 	assert_false(v_valid_text("\x80", 1, 64));
 	assert_false(v_valid_text("a\xbf", 2, 64));
 	assert_false(v_valid_text("\xed\xa0\x80", 3, 64));
 	assert_false(v_valid_text("\xed\xb0\x80", 3, 64));
 	assert_false(v_valid_text("\xe2\x82", 2, 64));
-	assert_false(v_valid_text("\xe2\x82\xac", 2, 64));           /* truncated by len */
+	assert_false(v_valid_text("\xe2\x82\xac", 2, 64)); /* truncated by len */
 	assert_false(v_valid_text("\xf0\x9f\x98", 3, 64));
 	assert_false(v_valid_text("\xf4\x90\x80\x80", 4, 64));
 	assert_false(v_valid_text("\xf5\x80\x80\x80", 4, 64));
 	assert_false(v_valid_text("\xfe", 1, 64));
-	assert_false(v_valid_text("\xe2\x28\xa1", 3, 64));           /* bad continuation */
+	assert_false(v_valid_text("\xe2\x28\xa1", 3, 64)); /* bad continuation */
 	assert_false(v_valid_text("a\0b", 3, 64));
 	assert_false(v_valid_text("\x1f", 1, 64));
 	assert_false(v_valid_text("\x7f", 1, 64));
@@ -322,18 +327,24 @@ static void coordinates(void **state)
 	assert_true(o.rider.location.x == 1e6 && o.rider.location.y == -1e6);
 	OK(RIDER, rider_with_loc("1000000", "-1000000"), &o);
 	OK(RIDER, rider_with_loc("1000000.0", "-0"), &o);
-	assert_false(signbit(o.rider.location.y));                 /* -0 becomes 0 */
+	assert_false(signbit(o.rider.location.y)); /* -0 becomes 0 */
 	OK(RIDER, rider_with_loc("-0.0", "-0e5"), &o);
 	assert_false(signbit(o.rider.location.x) || signbit(o.rider.location.y));
-	OK(RIDER, rider_with_loc("0.000001", "1E-400"), &o);        /* underflow to 0 */
+	OK(RIDER, rider_with_loc("0.000001", "1E-400"), &o); /* underflow to 0 */
 	assert_true(o.rider.location.y == 0);
-	ERR(RIDER, rider_with_loc("1000001", "0"), "location.x", "location.x must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("0", "-1000001"), "location.y", "location.y must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("1000000.0000001", "0"), "location.x", "location.x must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("1e7", "0"), "location.x", "location.x must be between -1e6 and 1e6");
+	ERR(RIDER, rider_with_loc("1000001", "0"), "location.x",
+	    "location.x must be between -1e6 and 1e6");
+	ERR(RIDER, rider_with_loc("0", "-1000001"), "location.y",
+	    "location.y must be between -1e6 and 1e6");
+	ERR(RIDER, rider_with_loc("1000000.0000001", "0"), "location.x",
+	    "location.x must be between -1e6 and 1e6");
+	ERR(RIDER, rider_with_loc("1e7", "0"), "location.x",
+	    "location.x must be between -1e6 and 1e6");
 	/* integers too big for int64 are still a range error on their field */
-	ERR(RIDER, rider_with_loc("99999999999999999999", "0"), "location.x", "location.x must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("0", "-99999999999999999999"), "location.y", "location.y must be between -1e6 and 1e6");
+	ERR(RIDER, rider_with_loc("99999999999999999999", "0"), "location.x",
+	    "location.x must be between -1e6 and 1e6");
+	ERR(RIDER, rider_with_loc("0", "-99999999999999999999"), "location.y",
+	    "location.y must be between -1e6 and 1e6");
 	/* beyond a double */
 	ERR(RIDER, rider_with_loc("1e400", "0"), NULL, "number out of range");
 	ERR(RIDER, rider_with_loc("-1e400", "0"), NULL, "number out of range");
@@ -350,26 +361,30 @@ static void coordinates(void **state)
 	ERR(RIDER, rider_with_loc("true", "0"), "location.x", num);
 	ERR(RIDER, rider_with_loc("[1]", "0"), "location.x", num);
 	ERR(RIDER, rider_with_loc("{}", "0"), "location.x", num);
-	ERR(RIDER, rider_with_loc("0", "false"), "location.y", "location.y must be a finite number");
+	ERR(RIDER, rider_with_loc("0", "false"), "location.y",
+	    "location.y must be a finite number");
 
-	ERR(RIDER, "{\"name\":\"n\",\"location\":{\"y\":1}," DST "}", "location.x", "location.x is required");
-	ERR(RIDER, "{\"name\":\"n\",\"location\":{\"x\":1}," DST "}", "location.y", "location.y is required");
+	ERR(RIDER, "{\"name\":\"n\",\"location\":{\"y\":1}," DST "}", "location.x",
+	    "location.x is required");
+	ERR(RIDER, "{\"name\":\"n\",\"location\":{\"x\":1}," DST "}", "location.y",
+	    "location.y is required");
 	ERR(RIDER, "{\"name\":\"n\"," DST "}", "location", "location is required");
 	ERR(RIDER, "{\"name\":\"n\"," LOC "}", "destination", "destination is required");
 	ERR(RIDER, "{\"name\":\"n\",\"location\":[1,2]," DST "}", "location",
-		"location must be an object with numbers x and y");
+	    "location must be an object with numbers x and y");
 	ERR(RIDER, "{\"name\":\"n\",\"location\":null," DST "}", "location",
-		"location must be an object with numbers x and y");
+	    "location must be an object with numbers x and y");
 	ERR(RIDER, "{\"name\":\"n\",\"location\":\"1,2\"," DST "}", "location",
-		"location must be an object with numbers x and y");
+	    "location must be an object with numbers x and y");
 	ERR(RIDER, "{\"name\":\"n\"," LOC ",\"destination\":{\"x\":3,\"y\":1000000.5}}",
-		"destination.y", "destination.y must be between -1e6 and 1e6");
+	    "destination.y", "destination.y must be between -1e6 and 1e6");
 	ERR(RIDER, "{\"name\":\"n\"," LOC ",\"destination\":{\"x\":\"3\",\"y\":1}}",
-		"destination.x", "destination.x must be a finite number");
+	    "destination.x", "destination.x must be a finite number");
 	ERR(RIDER, "{\"name\":\"n\"," LOC ",\"destination\":true}", "destination",
-		"destination must be an object with numbers x and y");
+	    "destination must be an object with numbers x and y");
 	/* X is not x */
-	ERR(RIDER, "{\"name\":\"n\",\"location\":{\"X\":1,\"y\":2}," DST "}", "location.x", "location.x is required");
+	ERR(RIDER, "{\"name\":\"n\",\"location\":{\"X\":1,\"y\":2}," DST "}", "location.x",
+	    "location.x is required");
 }
 
 static void client_id_field(void **state)
@@ -382,23 +397,29 @@ static void client_id_field(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < sizeof ids_ok / sizeof *ids_ok; i++) {
-		snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}", ids_ok[i]);
+		snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}",
+		         ids_ok[i]);
 		OK(RIDER, body, &o);
 		assert_string_equal(o.rider.client_id, ids_ok[i]);
 	}
-	snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}", repeat('c', 64));
+	snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}",
+	         repeat('c', 64));
 	OK(RIDER, body, &o);
 	assert_string_equal(o.rider.client_id, repeat('c', 64));
-	snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}", repeat('c', 65));
+	snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}",
+	         repeat('c', 65));
 	ERR(RIDER, body, "client_id", bad);
 	for (size_t i = 0; i < sizeof ids_bad / sizeof *ids_bad; i++) {
-		snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}", ids_bad[i]);
+		snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}",
+		         ids_bad[i]);
 		ERR(RIDER, body, "client_id", bad);
 	}
-	ERR(RIDER, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":7}", "client_id", "client_id must be a string");
-	ERR(RIDER, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":null}", "client_id", "client_id must be a string");
+	ERR(RIDER, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":7}", "client_id",
+	    "client_id must be a string");
+	ERR(RIDER, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":null}", "client_id",
+	    "client_id must be a string");
 	ERR(DRIVER, "{\"name\":\"n\",\"car_number\":\"c\"," LOC ",\"client_id\":[]}", "client_id",
-		"client_id must be a string");
+	    "client_id must be a string");
 
 	assert_true(v_valid_client_id("bot-7", 5));
 	assert_true(v_valid_client_id(repeat('x', 64), 64));
@@ -407,7 +428,7 @@ static void client_id_field(void **state)
 	assert_false(v_valid_client_id(NULL, 0));
 	assert_false(v_valid_client_id("a\0b", 3));
 	assert_false(v_valid_client_id("\xc3\xa9", 2));
-	assert_true(v_valid_client_id("ab!", 2));                  /* only len bytes */
+	assert_true(v_valid_client_id("ab!", 2)); /* only len bytes */
 }
 
 /* ---- driver -------------------------------------------------------------- */
@@ -418,8 +439,11 @@ static void driver_fields(void **state)
 	char name[400];
 	(void)state;
 
-	OK(DRIVER, "{\"name\": \"Karim\", \"car_number\": \"DHA-11-2345\", \"location\": {\"x\": 3.0, \"y\": 9.5},"
-			   " \"client_id\": \"bot-7\"}", &o);
+	OK(DRIVER,
+	   "{\"name\": \"Karim\", \"car_number\": \"DHA-11-2345\", \"location\": {\"x\": 3.0, "
+	   "\"y\": 9.5},"
+	   " \"client_id\": \"bot-7\"}",
+	   &o);
 	assert_string_equal(o.driver.name, "Karim");
 	assert_string_equal(o.driver.car_number, "DHA-11-2345");
 	assert_true(o.driver.location.x == 3.0 && o.driver.location.y == 9.5);
@@ -427,21 +451,29 @@ static void driver_fields(void **state)
 
 	OK(DRIVER, driver_with_car(repeat('C', 32)), &o);
 	assert_string_equal(o.driver.car_number, repeat('C', 32));
-	ERR(DRIVER, driver_with_car(repeat('C', 33)), "car_number", "car_number must be 1-32 bytes");
+	ERR(DRIVER, driver_with_car(repeat('C', 33)), "car_number",
+	    "car_number must be 1-32 bytes");
 	ERR(DRIVER, driver_with_car(""), "car_number", "car_number must be 1-32 bytes");
-	OK(DRIVER, driver_with_car("\xe0\xa6\xa2\xe0\xa6\xbe\xe0\xa6\x95\xe0\xa6\xbe"), &o); /* ঢাকা */
-	ERR(DRIVER, driver_with_car("A\\u0085"), "car_number", "car_number must not contain control characters");
-	ERR(DRIVER, driver_with_car("A\\u007f"), "car_number", "car_number must not contain control characters");
-	ERR(DRIVER, driver_with_car("A\\r"), "car_number", "car_number must not contain control characters");
+	OK(DRIVER, driver_with_car("\xe0\xa6\xa2\xe0\xa6\xbe\xe0\xa6\x95\xe0\xa6\xbe"),
+	   &o); /* ঢাকা */
+	ERR(DRIVER, driver_with_car("A\\u0085"), "car_number",
+	    "car_number must not contain control characters");
+	ERR(DRIVER, driver_with_car("A\\u007f"), "car_number",
+	    "car_number must not contain control characters");
+	ERR(DRIVER, driver_with_car("A\\r"), "car_number",
+	    "car_number must not contain control characters");
 	ERR(DRIVER, driver_with_car("\xed\xa0\x80"), NULL, "body must be valid UTF-8");
 	ERR(DRIVER, "{\"name\":\"n\"," LOC "}", "car_number", "car_number is required");
-	ERR(DRIVER, "{\"name\":\"n\",\"car_number\":12," LOC "}", "car_number", "car_number must be a string");
-	ERR(DRIVER, "{\"name\":\"n\",\"car_number\":null," LOC "}", "car_number", "car_number must be a string");
+	ERR(DRIVER, "{\"name\":\"n\",\"car_number\":12," LOC "}", "car_number",
+	    "car_number must be a string");
+	ERR(DRIVER, "{\"name\":\"n\",\"car_number\":null," LOC "}", "car_number",
+	    "car_number must be a string");
 	ERR(DRIVER, "{\"name\":\"n\",\"car_number\":\"c\"}", "location", "location is required");
 	ERR(DRIVER, "{\"name\":\"n\",\"car_number\":\"c\",\"location\":{\"x\":1e6,\"y\":-1000001}}",
-		"location.y", "location.y must be between -1e6 and 1e6");
+	    "location.y", "location.y must be between -1e6 and 1e6");
 	ERR(DRIVER, "{\"car_number\":\"c\"," LOC "}", "name", "name is required");
-	snprintf(name, sizeof name, "{\"name\":\"%s\",\"car_number\":\"c\"," LOC "}", repeat('n', 65));
+	snprintf(name, sizeof name, "{\"name\":\"%s\",\"car_number\":\"c\"," LOC "}",
+	         repeat('n', 65));
 	ERR(DRIVER, name, "name", "name must be 1-64 bytes");
 	/* a driver does not need a destination, and ignores one */
 	OK(DRIVER, "{\"name\":\"n\",\"car_number\":\"c\"," LOC ",\"destination\":\"nowhere\"}", &o);
@@ -476,21 +508,22 @@ static void body_shapes(void **state)
 		ERR(k, "{'a':1}", NULL, obj);
 		ERR(k, "{a:1}", NULL, obj);
 		ERR(k, "{\"a\":1 /* c */}", NULL, obj);
-		ERR(k, "\xef\xbb\xbf{}", NULL, obj);               /* BOM */
-		ERR_N(k, "{}\0", 3, NULL, obj);                     /* NUL after the object */
-		ERR_N(k, "{\"a\":\"x\0\"}", 10, NULL, obj);         /* raw NUL in a string */
+		ERR(k, "\xef\xbb\xbf{}", NULL, obj);        /* BOM */
+		ERR_N(k, "{}\0", 3, NULL, obj);             /* NUL after the object */
+		ERR_N(k, "{\"a\":\"x\0\"}", 10, NULL, obj); /* raw NUL in a string */
 		ERR(k, "{\"a\\u0000\":1}", NULL, "strings must not contain \\u0000");
 		ERR(k, "{\"a\":1,\"a\":1}", NULL, "duplicate key in JSON object");
 		ERR(k, "{\"a\":{\"b\":1,\"b\":2}}", NULL, "duplicate key in JSON object");
 		ERR(k, "{\"a\":[{\"b\":1,\"b\":2}]}", NULL, "duplicate key in JSON object");
 	}
 	/* duplicates of real fields */
-	ERR(RIDER, "{\"name\":\"a\",\"name\":\"b\"," LOC "," DST "}", NULL, "duplicate key in JSON object");
+	ERR(RIDER, "{\"name\":\"a\",\"name\":\"b\"," LOC "," DST "}", NULL,
+	    "duplicate key in JSON object");
 	ERR(RIDER, "{\"name\":\"a\",\"location\":{\"x\":1,\"x\":2,\"y\":2}," DST "}", NULL,
-		"duplicate key in JSON object");
+	    "duplicate key in JSON object");
 	/* valid object, then a NUL: len covers it, so it is trailing garbage */
-	ERR_N(RIDER, "{\"name\":\"a\"," LOC "," DST "}\0", strlen("{\"name\":\"a\"," LOC "," DST "}") + 1,
-		  NULL, obj);
+	ERR_N(RIDER, "{\"name\":\"a\"," LOC "," DST "}\0",
+	      strlen("{\"name\":\"a\"," LOC "," DST "}") + 1, NULL, obj);
 
 	/* deep nesting: over jansson's limit in an unknown field ... */
 	n = (size_t)snprintf(deep, sizeof deep, "{\"name\":\"a\"," LOC "," DST ",\"z\":");
@@ -510,10 +543,15 @@ static void body_with_unknown_fields(void **state)
 	char *json;
 	(void)state;
 
-	OK(RIDER, "{\"name\":\"a\",\"extra\":{\"deep\":[1,2,{\"x\":null}]},\"location\":{\"x\":1,\"y\":2,\"z\":\"q\"},"
-			  "\"destination\":{\"x\":3,\"y\":4},\"n\":1e300,\"id\":\"forged\"}", &o);
+	OK(RIDER,
+	   "{\"name\":\"a\",\"extra\":{\"deep\":[1,2,{\"x\":null}]},\"location\":{\"x\":1,\"y\":2,"
+	   "\"z\":\"q\"},"
+	   "\"destination\":{\"x\":3,\"y\":4},\"n\":1e300,\"id\":\"forged\"}",
+	   &o);
 	json = v_rider_json(&o.rider);
-	assert_string_equal(json, "{\"name\":\"a\",\"location\":{\"x\":1,\"y\":2},\"destination\":{\"x\":3,\"y\":4}}");
+	assert_string_equal(
+	    json,
+	    "{\"name\":\"a\",\"location\":{\"x\":1,\"y\":2},\"destination\":{\"x\":3,\"y\":4}}");
 	free(json);
 }
 
@@ -553,30 +591,38 @@ static void canonical_json_examples(void **state)
 	char *json;
 	(void)state;
 
-	OK(RIDER, "{\"name\": \"Rahim\", \"location\": {\"x\": 12.5, \"y\": 40.0},"
-			  " \"destination\": {\"x\": 70.1, \"y\": 3.2}, \"client_id\": \"bot-7\"}", &o);
+	OK(RIDER,
+	   "{\"name\": \"Rahim\", \"location\": {\"x\": 12.5, \"y\": 40.0},"
+	   " \"destination\": {\"x\": 70.1, \"y\": 3.2}, \"client_id\": \"bot-7\"}",
+	   &o);
 	json = v_rider_json(&o.rider);
-	assert_string_equal(json, "{\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40},"
-							  "\"destination\":{\"x\":70.1,\"y\":3.2},\"client_id\":\"bot-7\"}");
+	assert_string_equal(json,
+	                    "{\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40},"
+	                    "\"destination\":{\"x\":70.1,\"y\":3.2},\"client_id\":\"bot-7\"}");
 	free(json);
 
-	OK(DRIVER, "{\"client_id\": \"bot-7\", \"name\": \"Karim\", \"car_number\": \"DHA-11-2345\","
-			   " \"location\": {\"y\": 9.5, \"x\": 3.0}}", &o);
+	OK(DRIVER,
+	   "{\"client_id\": \"bot-7\", \"name\": \"Karim\", \"car_number\": \"DHA-11-2345\","
+	   " \"location\": {\"y\": 9.5, \"x\": 3.0}}",
+	   &o);
 	json = v_driver_json(&o.driver);
 	assert_string_equal(json, "{\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\","
-							  "\"location\":{\"x\":3,\"y\":9.5},\"client_id\":\"bot-7\"}");
+	                          "\"location\":{\"x\":3,\"y\":9.5},\"client_id\":\"bot-7\"}");
 	free(json);
 
-	OK(DRIVER, "{\"name\":\"q\\\"b\\\\s/\\u00e9\",\"car_number\":\"1\",\"location\":{\"x\":-0,\"y\":-1e6}}", &o);
+	OK(DRIVER,
+	   "{\"name\":\"q\\\"b\\\\s/"
+	   "\\u00e9\",\"car_number\":\"1\",\"location\":{\"x\":-0,\"y\":-1e6}}",
+	   &o);
 	json = v_driver_json(&o.driver);
 	assert_string_equal(json, "{\"name\":\"q\\\"b\\\\s/\xc3\xa9\",\"car_number\":\"1\","
-							  "\"location\":{\"x\":0,\"y\":-1000000}}");
+	                          "\"location\":{\"x\":0,\"y\":-1000000}}");
 	free(json);
 
 	OK(RIDER, rider_with_loc("0.1", "1e-7"), &o);
 	json = v_rider_json(&o.rider);
 	assert_string_equal(json, "{\"name\":\"n\",\"location\":{\"x\":0.1,\"y\":1e-07},"
-							  "\"destination\":{\"x\":3,\"y\":4}}");
+	                          "\"destination\":{\"x\":3,\"y\":4}}");
 	free(json);
 
 	/* a non-finite coordinate can only come from a hand-made struct */
@@ -616,10 +662,15 @@ static void canonical_json_round_trips(void **state)
 {
 	union any o;
 	const char *bodies[] = {
-		"{\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40.0},\"destination\":{\"x\":70.1,\"y\":3.2},\"client_id\":\"bot-7\"}",
-		"{\"name\":\"\\\"\\\\\\\"\\\\\",\"location\":{\"x\":1e6,\"y\":-1e6},\"destination\":{\"x\":0.30000000000000004,\"y\":-0}}",
-		"{\"name\":\"\xf0\x9f\x9a\x95 \xe0\xa6\xb0\xe0\xa6\xb9\xe0\xa6\xbf\xe0\xa6\xae\",\"location\":{\"x\":5e-324,\"y\":2.2250738585072014e-308},\"destination\":{\"x\":999999.99999999988,\"y\":-0.1}}",
-		"{\"name\":\"\\u2028\\u00a0\",\"location\":{\"x\":123456.789,\"y\":1e-10},\"destination\":{\"x\":0.3333333333333333,\"y\":7},\"client_id\":\"A\"}",
+	    "{\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40.0},\"destination\":{\"x\":70.1,"
+	    "\"y\":3.2},\"client_id\":\"bot-7\"}",
+	    "{\"name\":\"\\\"\\\\\\\"\\\\\",\"location\":{\"x\":1e6,\"y\":-1e6},\"destination\":{"
+	    "\"x\":0.30000000000000004,\"y\":-0}}",
+	    "{\"name\":\"\xf0\x9f\x9a\x95 "
+	    "\xe0\xa6\xb0\xe0\xa6\xb9\xe0\xa6\xbf\xe0\xa6\xae\",\"location\":{\"x\":5e-324,\"y\":2."
+	    "2250738585072014e-308},\"destination\":{\"x\":999999.99999999988,\"y\":-0.1}}",
+	    "{\"name\":\"\\u2028\\u00a0\",\"location\":{\"x\":123456.789,\"y\":1e-10},"
+	    "\"destination\":{\"x\":0.3333333333333333,\"y\":7},\"client_id\":\"A\"}",
 	};
 	struct v_driver d;
 	uint64_t seed = 0x9e3779b97f4a7c15u;
@@ -673,9 +724,23 @@ static void rating_values(void **state)
 	union any o;
 	char body[256];
 	const char *m = "rating must be an integer from 1 to 5";
-	const char *bad[] = {"0", "6", "-1", "4.5", "4.0", "4e0", "40e-1", "\"4\"", "null", "true",
-						 "false", "[4]", "{}", "-0", "9223372036854775807", "-9223372036854775808",
-						 "4294967297"};
+	const char *bad[] = {"0",
+	                     "6",
+	                     "-1",
+	                     "4.5",
+	                     "4.0",
+	                     "4e0",
+	                     "40e-1",
+	                     "\"4\"",
+	                     "null",
+	                     "true",
+	                     "false",
+	                     "[4]",
+	                     "{}",
+	                     "-0",
+	                     "9223372036854775807",
+	                     "-9223372036854775808",
+	                     "4294967297"};
 	(void)state;
 
 	for (int r = 1; r <= 5; r++) {
@@ -701,38 +766,51 @@ static void rating_ids(void **state)
 	const char *bad_tok = "rating_token must be 1-64 letters and digits";
 	(void)state;
 
-	snprintf(body, sizeof body, "{\"ride_id\":\"%s\",\"rating\":3,\"rating_token\":\"t\"}", repeat('r', 96));
+	snprintf(body, sizeof body, "{\"ride_id\":\"%s\",\"rating\":3,\"rating_token\":\"t\"}",
+	         repeat('r', 96));
 	OK(RATING, body, &o);
 	assert_int_equal(strlen(o.rating.ride_id), 96);
-	snprintf(body, sizeof body, "{\"ride_id\":\"%s\",\"rating\":3,\"rating_token\":\"t\"}", repeat('r', 97));
+	snprintf(body, sizeof body, "{\"ride_id\":\"%s\",\"rating\":3,\"rating_token\":\"t\"}",
+	         repeat('r', 97));
 	ERR(RATING, body, "ride_id", bad_ride);
 	ERR(RATING, "{\"ride_id\":\"\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id", bad_ride);
-	ERR(RATING, "{\"ride_id\":\"ride 1\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id", bad_ride);
-	ERR(RATING, "{\"ride_id\":\"ride:1\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id", bad_ride);
-	ERR(RATING, "{\"ride_id\":\"r\\u00e9\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id", bad_ride);
-	ERR(RATING, "{\"ride_id\":17,\"rating\":3,\"rating_token\":\"t\"}", "ride_id", "ride_id must be a string");
+	ERR(RATING, "{\"ride_id\":\"ride 1\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
+	    bad_ride);
+	ERR(RATING, "{\"ride_id\":\"ride:1\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
+	    bad_ride);
+	ERR(RATING, "{\"ride_id\":\"r\\u00e9\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
+	    bad_ride);
+	ERR(RATING, "{\"ride_id\":17,\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
+	    "ride_id must be a string");
 	ERR(RATING, "{\"rating\":3,\"rating_token\":\"t\"}", "ride_id", "ride_id is required");
-	OK(RATING, "{\"ride_id\":\"ride-1763800000000-0\",\"rating\":3,\"rating_token\":\"t\"}", &o);
+	OK(RATING, "{\"ride_id\":\"ride-1763800000000-0\",\"rating\":3,\"rating_token\":\"t\"}",
+	   &o);
 
-	snprintf(body, sizeof body, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"%s\"}", repeat('T', 64));
+	snprintf(body, sizeof body, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"%s\"}",
+	         repeat('T', 64));
 	OK(RATING, body, &o);
 	assert_string_equal(o.rating.token, repeat('T', 64));
-	snprintf(body, sizeof body, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"%s\"}", repeat('T', 65));
+	snprintf(body, sizeof body, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"%s\"}",
+	         repeat('T', 65));
 	ERR(RATING, body, "rating_token", bad_tok);
 	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3}", "rating_token", "rating_token is required");
-	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"\"}", "rating_token", bad_tok);
-	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab-12\"}", "rating_token", bad_tok);
-	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab 12\"}", "rating_token", bad_tok);
+	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"\"}", "rating_token",
+	    bad_tok);
+	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab-12\"}", "rating_token",
+	    bad_tok);
+	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab 12\"}", "rating_token",
+	    bad_tok);
 	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":null}", "rating_token",
-		"rating_token must be a string");
+	    "rating_token must be a string");
 	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":1234}", "rating_token",
-		"rating_token must be a string");
+	    "rating_token must be a string");
 	/* order: ride_id, then rating, then the token (403 only for a request that is otherwise valid) */
 	ERR(RATING, "{\"rating\":9}", "ride_id", "ride_id is required");
-	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":9}", "rating", "rating must be an integer from 1 to 5");
+	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":9}", "rating",
+	    "rating must be an integer from 1 to 5");
 	/* every token message starts with "rating_token" */
 	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":1,\"rating_token\":[]}", "rating_token",
-		"rating_token must be a string");
+	    "rating_token must be a string");
 }
 
 /* ---- hello --------------------------------------------------------------- */
@@ -754,24 +832,35 @@ static void hello_variants(void **state)
 	assert_true(o.hello.viewer);
 	assert_string_equal(o.hello.client_id, "");
 
-	OK(HELLO, "{\"role\":\"viewer\",\"type\":\"hello\",\"client_id\":\"dash-1\",\"resume_after\":\"1763800000000-0\",\"x\":[]}", &o);
+	OK(HELLO,
+	   "{\"role\":\"viewer\",\"type\":\"hello\",\"client_id\":\"dash-1\",\"resume_after\":"
+	   "\"1763800000000-0\",\"x\":[]}",
+	   &o);
 	assert_true(o.hello.viewer);
 	assert_string_equal(o.hello.client_id, "dash-1");
 	assert_string_equal(o.hello.resume_after, "1763800000000-0");
 
-	OK(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"ride-1763800000000-0\"}", &o);
+	OK(HELLO,
+	   "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"ride-1763800000000-0\"}",
+	   &o);
 	assert_string_equal(o.hello.resume_after, "ride-1763800000000-0");
 
-	snprintf(body, sizeof body, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"%s\"}", repeat('9', 96));
+	snprintf(body, sizeof body,
+	         "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"%s\"}",
+	         repeat('9', 96));
 	OK(HELLO, body, &o);
-	snprintf(body, sizeof body, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"%s\"}", repeat('9', 97));
+	snprintf(body, sizeof body,
+	         "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"%s\"}",
+	         repeat('9', 97));
 	ERR(HELLO, body, "resume_after", bad_resume);
-	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"\"}", "resume_after", bad_resume);
-	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"a b\"}", "resume_after", bad_resume);
+	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"\"}", "resume_after",
+	    bad_resume);
+	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"a b\"}",
+	    "resume_after", bad_resume);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":5}", "resume_after",
-		"resume_after must be a string");
+	    "resume_after must be a string");
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":null}", "resume_after",
-		"resume_after must be a string");
+	    "resume_after must be a string");
 
 	snprintf(body, sizeof body, "{\"type\":\"hello\",\"client_id\":\"%s\"}", repeat('i', 64));
 	OK(HELLO, body, &o);
@@ -779,47 +868,54 @@ static void hello_variants(void **state)
 	ERR(HELLO, body, "client_id", bad_id);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"\"}", "client_id", bad_id);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"a/b\"}", "client_id", bad_id);
-	ERR(HELLO, "{\"type\":\"hello\",\"role\":\"viewer\",\"client_id\":\"a b\"}", "client_id", bad_id);
-	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":1}", "client_id", "client_id must be a string");
+	ERR(HELLO, "{\"type\":\"hello\",\"role\":\"viewer\",\"client_id\":\"a b\"}", "client_id",
+	    bad_id);
+	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":1}", "client_id",
+	    "client_id must be a string");
 
-	ERR(HELLO, "{\"type\":\"hello\"}", "client_id", "client_id is required (or \"role\": \"viewer\")");
+	ERR(HELLO, "{\"type\":\"hello\"}", "client_id",
+	    "client_id is required (or \"role\": \"viewer\")");
 	ERR(HELLO, "{\"type\":\"hello\",\"resume_after\":\"x\"}", "client_id",
-		"client_id is required (or \"role\": \"viewer\")");
+	    "client_id is required (or \"role\": \"viewer\")");
 	ERR(HELLO, "{\"client_id\":\"c\"}", "type", "type is required");
 	ERR(HELLO, "{\"type\":\"Hello\",\"client_id\":\"c\"}", "type", "type must be \"hello\"");
 	ERR(HELLO, "{\"type\":\"hello \",\"client_id\":\"c\"}", "type", "type must be \"hello\"");
 	ERR(HELLO, "{\"type\":\"match\",\"client_id\":\"c\"}", "type", "type must be \"hello\"");
 	ERR(HELLO, "{\"type\":1,\"client_id\":\"c\"}", "type", "type must be \"hello\"");
 	ERR(HELLO, "{\"type\":null,\"client_id\":\"c\"}", "type", "type must be \"hello\"");
-	ERR(HELLO, "{\"type\":\"hello\",\"role\":\"rider\",\"client_id\":\"c\"}", "role", "role must be \"viewer\"");
+	ERR(HELLO, "{\"type\":\"hello\",\"role\":\"rider\",\"client_id\":\"c\"}", "role",
+	    "role must be \"viewer\"");
 	ERR(HELLO, "{\"type\":\"hello\",\"role\":\"Viewer\"}", "role", "role must be \"viewer\"");
 	ERR(HELLO, "{\"type\":\"hello\",\"role\":true}", "role", "role must be \"viewer\"");
-	ERR(HELLO, "{\"type\":\"hello\",\"role\":null,\"client_id\":\"c\"}", "role", "role must be \"viewer\"");
-	ERR(HELLO, "{\"type\":\"hello\",\"role\":\"viewer\",\"role\":\"viewer\"}", NULL, "duplicate key in JSON object");
-	ERR(HELLO, "[{\"type\":\"hello\",\"role\":\"viewer\"}]", NULL, "body must be a JSON object");
+	ERR(HELLO, "{\"type\":\"hello\",\"role\":null,\"client_id\":\"c\"}", "role",
+	    "role must be \"viewer\"");
+	ERR(HELLO, "{\"type\":\"hello\",\"role\":\"viewer\",\"role\":\"viewer\"}", NULL,
+	    "duplicate key in JSON object");
+	ERR(HELLO, "[{\"type\":\"hello\",\"role\":\"viewer\"}]", NULL,
+	    "body must be a JSON object");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rider_valid),
-		cmocka_unit_test(name_limits),
-		cmocka_unit_test(name_types),
-		cmocka_unit_test(name_control_chars),
-		cmocka_unit_test(invalid_utf8_in_body),
-		cmocka_unit_test(valid_text_direct),
-		cmocka_unit_test(coordinates),
-		cmocka_unit_test(client_id_field),
-		cmocka_unit_test(driver_fields),
-		cmocka_unit_test(body_shapes),
-		cmocka_unit_test(body_with_unknown_fields),
-		cmocka_unit_test(body_4k),
-		cmocka_unit_test(canonical_json_examples),
-		cmocka_unit_test(canonical_json_round_trips),
-		cmocka_unit_test(jansson_guards_finiteness),
-		cmocka_unit_test(rating_values),
-		cmocka_unit_test(rating_ids),
-		cmocka_unit_test(hello_variants),
+	    cmocka_unit_test(rider_valid),
+	    cmocka_unit_test(name_limits),
+	    cmocka_unit_test(name_types),
+	    cmocka_unit_test(name_control_chars),
+	    cmocka_unit_test(invalid_utf8_in_body),
+	    cmocka_unit_test(valid_text_direct),
+	    cmocka_unit_test(coordinates),
+	    cmocka_unit_test(client_id_field),
+	    cmocka_unit_test(driver_fields),
+	    cmocka_unit_test(body_shapes),
+	    cmocka_unit_test(body_with_unknown_fields),
+	    cmocka_unit_test(body_4k),
+	    cmocka_unit_test(canonical_json_examples),
+	    cmocka_unit_test(canonical_json_round_trips),
+	    cmocka_unit_test(jansson_guards_finiteness),
+	    cmocka_unit_test(rating_values),
+	    cmocka_unit_test(rating_ids),
+	    cmocka_unit_test(hello_variants),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
