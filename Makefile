@@ -96,7 +96,18 @@ endef
 $(foreach s,$(SERVICES) $(SHARED),$(eval $(call core_rules,$(s))))
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
-$(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(CORE_AS) $(LIB_A)
+# A unit test is tests/unit/test_<dir>_<module>.c: it sees the headers of lib/
+# and of <dir> only, and links <dir>'s core (with the cores that one uses) and
+# librs.a, nothing else (test_lib_* links librs.a alone).
+TEST_DIRS      := lib:lib matcher:matcher bot:bot comm:comm-svc rating:rating-svc intake:intake
+test_dir        = $(patsubst $(word 2,$(subst _, ,$(1))):%,%,$(filter $(word 2,$(subst _, ,$(1))):%,$(TEST_DIRS)))
+test_cores      = $(foreach d,$(filter-out lib,$(call test_dir,$(1))),$(call core_a,$(d)) $(foreach u,$(uses_$(d)),$(call core_a,$(u))))
+$(foreach t,$(TEST_DIRS),$(eval $(BUILD)/obj/tests/unit/test_$(word 1,$(subst :, ,$(t)))_%.o: \
+	CFLAGS += $(if $(filter-out lib,$(word 2,$(subst :, ,$(t)))),-I$(word 2,$(subst :, ,$(t))))))
+$(foreach t,$(UNIT_SRC:tests/unit/%.c=%),$(if $(call test_dir,$(t)),,$(error tests/unit/$(t).c: a unit test is named test_<dir>_<module>.c, <dir> one of $(TEST_DIRS))))
+
+.SECONDEXPANSION:
+$(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $$(call test_cores,$$*) $(LIB_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -106,8 +117,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(CORE_AS) $(LIB_A)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# tests and benchmarks see every service's headers (the cores they test)
-$(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: CFLAGS += $(SERVICES:%=-I%) $(SHARED:%=-I%)
+# benchmarks see every service's headers (the cores they measure)
+$(BUILD)/obj/bench/%.o: CFLAGS += $(SERVICES:%=-I%) $(SHARED:%=-I%)
 
 # objects of tests and benchmarks are intermediates: keep them
 .SECONDARY:

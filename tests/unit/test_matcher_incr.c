@@ -6,7 +6,7 @@
  * matcher does for a big backlog of new requests); uniform, gridded and
  * duplicated points. From scratch = a brute force (every pair sorted, taken
  * greedily) on small pools, and mc_match (itself tested against the brute
- * force in test_pairing.c) on larger ones; equal pair for pair, bit for bit.
+ * force in test_matcher_pairing.c) on larger ones; equal pair for pair, bit for bit.
  * Deterministic seeds; a failure prints its seed and tick. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../rating-svc/batch.h"
+#include "batch.h"
 
 static void test_plan_distinct_sorted(void **state)
 {

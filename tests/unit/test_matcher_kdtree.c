@@ -1,4 +1,4 @@
-/* test_kdtree.c — unit tests of matcher/kdtree: nearest live point equals a
+/* test_matcher_kdtree.c — unit tests of matcher/kdtree: nearest live point equals a
  * brute force (smallest squared distance, then lowest index) on random sets
  * with duplicates, ties and removals down to empty; the API's edge cases.
  * Deterministic seeds; a failure prints its seed and case. */
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../matcher/kdtree.h"
+#include "kdtree.h"
 
 #include "testrng.h"
 

@@ -1,4 +1,4 @@
-/* test_rating.c - unit tests of rating-svc's pure core (rating-svc/rating.c):
+/* test_rating_rating.c - unit tests of rating-svc's pure core (rating-svc/rating.c):
  * constant-time token comparison, the top limit, reply JSON, the SQL texts
  * being parameterised. */
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "../../rating-svc/rating.h"
+#include "rating.h"
 #include "pg.h"
 
 static void test_ct_equal(void **state)

@@ -1,4 +1,4 @@
-/* test_pairing.c — unit tests of matcher/pairing: mc_match equals brute-force
+/* test_matcher_pairing.c — unit tests of matcher/pairing: mc_match equals brute-force
  * oracles pair for pair (same order, bit-identical distances) on random
  * instances of 0..2000 riders and drivers: uneven sides, one side empty,
  * duplicates, integer grids with many equal distances, huge (1e6) and tiny
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../matcher/pairing.h"
+#include "pairing.h"
 
 #include "testrng.h"
 

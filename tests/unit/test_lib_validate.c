@@ -1,4 +1,4 @@
-/* test_validate.c — unit tests (cmocka) for lib/validate: every field's
+/* test_lib_validate.c — unit tests (cmocka) for lib/validate: every field's
  * limits at and beyond the boundary, wrong types, invalid UTF-8, control
  * characters, jansson's edge cases (huge numbers, NaN, nesting, trailing
  * bytes, duplicates), canonical JSON round-trips, rating and hello rules.
