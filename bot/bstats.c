@@ -113,6 +113,89 @@ static void lhist_json(struct sbuf *out, const struct lhist *h)
 	    lhist_mean(h) / 1e3);
 }
 
+/* The ledger's account, one table for the JSON ("riders_fate":{...},
+ * "drivers_fate":{...}) and the text ("  our riders  N accepted, ..."). */
+struct fate_row {
+	const char *key, *text;
+	uint64_t v;
+};
+
+static void fate_out(struct sbuf *out, int json, const char *name, const struct fate_row *r,
+                     size_t n)
+{
+	sbuf_printf(out, json ? ",\"%s\":{" : "  %-11s", name);
+	for (size_t i = 0; i < n; i++)
+		if (json)
+			sbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", r[i].key,
+			            (unsigned long long)r[i].v);
+		else
+			sbuf_printf(out, "%s%llu %s", i ? ", " : "", (unsigned long long)r[i].v,
+			            r[i].text);
+	sbuf_append(out, json ? "}" : "\n", 1);
+}
+
+static void fates(struct sbuf *out, const struct bot_stats *s, int json)
+{
+	const struct ledger_counts *c = &s->led;
+	const struct fate_row riders[] = {
+	    {"accepted", "accepted", c->riders_accepted},
+	    {"fared", "got their fare", c->riders_fared},
+	    {"fared_late", "of them late", c->riders_fared_late},
+	    {"waiting", "still waiting", s->riders_waiting},
+	    {"lost", "lost (no fare though a driver of ours was free)", c->riders_lost},
+	    {"expired_unmatched", "expired unmatched", c->riders_expired},
+	};
+	const struct fate_row drivers[] = {
+	    {"accepted", "accepted", c->drivers_accepted},
+	    {"matched", "matched", c->drivers_matched},
+	    {"no_fare", "without a fare", c->drivers_no_fare},
+	};
+
+	fate_out(out, json, json ? "riders_fate" : "our riders", riders, 6);
+	fate_out(out, json, json ? "drivers_fate" : "our drivers", drivers, 3);
+}
+
+static const char *const side_names[2] = {"riders", "drivers"};
+
+/* "quality":{"pairs":..,"pickup":{"mean":..,"p95":..},"riders":{"matched":..,
+ * "expired":..,"matched_share":..|null,"wait_ms":{"p50":..,"p99":..}},"drivers":{..}}
+ * (the matcher's stats format, matcher/README.md) */
+static void quality_json(struct sbuf *out, const struct bquality_figures *q)
+{
+	sbuf_printf(out, ",\"quality\":{\"pairs\":%llu,\"pickup\":{\"mean\":%.3f,\"p95\":%.3f}",
+	            (unsigned long long)q->pairs, q->pickup_mean, q->pickup_p95);
+	for (int i = 0; i < 2; i++) {
+		const struct bquality_side *d = &q->side[i];
+
+		sbuf_printf(out, ",\"%s\":{\"matched\":%llu,\"expired\":%llu,\"matched_share\":",
+		            side_names[i], (unsigned long long)d->matched,
+		            (unsigned long long)d->expired);
+		if (d->share < 0)
+			sbuf_append(out, "null", 4);
+		else
+			sbuf_printf(out, "%.4f", d->share);
+		sbuf_printf(out, ",\"wait_ms\":{\"count\":%llu,\"p50\":%.1f,\"p99\":%.1f}}",
+		            (unsigned long long)d->waits, d->wait_p50_ms, d->wait_p99_ms);
+	}
+	sbuf_append(out, "}", 1);
+}
+
+static void quality_text(struct sbuf *out, const struct bquality_figures *q)
+{
+	sbuf_printf(out, "  quality   pickup distance mean %.2f, p95 %.2f (%llu pairs)\n",
+	            q->pickup_mean, q->pickup_p95, (unsigned long long)q->pairs);
+	for (int i = 0; i < 2; i++) {
+		const struct bquality_side *d = &q->side[i];
+
+		sbuf_printf(out, "  %-9s %llu matched, %llu expired", side_names[i],
+		            (unsigned long long)d->matched, (unsigned long long)d->expired);
+		if (d->share >= 0)
+			sbuf_printf(out, " (%.1f %% matched)", 100 * d->share);
+		sbuf_printf(out, "; 202 -> match p50 %.0f ms, p99 %.0f ms (%llu)\n", d->wait_p50_ms,
+		            d->wait_p99_ms, (unsigned long long)d->waits);
+	}
+}
+
 void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
 {
 	const struct kind_stats *r = &s->k[KIND_RIDER], *d = &s->k[KIND_DRIVER];
@@ -168,17 +251,8 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	lhist_json(out, &s->match_latency);
 	sbuf_append(out, ",\"http_latency_ms\":", 19);
 	lhist_json(out, &s->http_latency);
-	sbuf_printf(
-	    out,
-	    ",\"riders_fate\":{\"accepted\":%llu,\"fared\":%llu,\"fared_late\":%llu,"
-	    "\"waiting\":%llu,\"lost\":%llu,\"expired_unmatched\":%llu}",
-	    (unsigned long long)s->led.riders_accepted, (unsigned long long)s->led.riders_fared,
-	    (unsigned long long)s->led.riders_fared_late, (unsigned long long)s->riders_waiting,
-	    (unsigned long long)s->led.riders_lost, (unsigned long long)s->led.riders_expired);
-	sbuf_printf(out, ",\"drivers_fate\":{\"accepted\":%llu,\"matched\":%llu,\"no_fare\":%llu}",
-	            (unsigned long long)s->led.drivers_accepted,
-	            (unsigned long long)s->led.drivers_matched,
-	            (unsigned long long)s->led.drivers_no_fare);
+	fates(out, s, 1);
+	quality_json(out, &s->q);
 	sbuf_printf(out, ",\"fares_unknown_rider\":%llu,\"fares_unrated\":%llu",
 	            (unsigned long long)s->led.fares_unknown, (unsigned long long)s->fares_unrated);
 	sbuf_printf(out,
@@ -250,22 +324,13 @@ void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	    out, "  fares     %llu rides matched, %llu with a rating token, %llu of our riders\n",
 	    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
 	    (unsigned long long)s->fares_own_rider);
-	sbuf_printf(
-	    out,
-	    "  our riders %llu accepted: %llu got their fare (%llu late), %llu still waiting, "
-	    "%llu lost (no fare though a driver of ours was free), %llu expired unmatched\n",
-	    (unsigned long long)s->led.riders_accepted, (unsigned long long)s->led.riders_fared,
-	    (unsigned long long)s->led.riders_fared_late, (unsigned long long)s->riders_waiting,
-	    (unsigned long long)s->led.riders_lost, (unsigned long long)s->led.riders_expired);
-	sbuf_printf(out, "  our drivers %llu accepted: %llu matched, %llu without a fare\n",
-	            (unsigned long long)s->led.drivers_accepted,
-	            (unsigned long long)s->led.drivers_matched,
-	            (unsigned long long)s->led.drivers_no_fare);
+	fates(out, s, 0);
 	kind_text(out, "ratings", &s->k[KIND_RATING]);
 	sbuf_printf(out, "  unrated   %llu fares with a token got no accepted rating\n",
 	            (unsigned long long)s->fares_unrated);
 	lhist_text(out, "match latency", &s->match_latency);
 	lhist_text(out, "http latency", &s->http_latency);
+	quality_text(out, &s->q);
 	sbuf_printf(out,
 	            "  websocket %llu connects, %llu disconnects, %llu messages (%llu unreadable); "
 	            "closes by code: ",

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "bquality.h"
 #include "ledger.h"
 #include "lhist.h"
 #include "sbuf.h"
@@ -45,6 +46,7 @@ struct bot_stats {
 	uint64_t fares_unrated;     /* fares with a token whose rating was not accepted */
 	struct lhist match_latency; /* us: rider's 202 -> first copy of its fare */
 	struct lhist http_latency;  /* us: request queued -> response (all kinds) */
+	struct bquality_figures q;  /* pickup distance, matched shares, 202 -> match */
 };
 
 struct bstats_meta {

@@ -20,7 +20,9 @@ struct wsmsg {
 	char token[WSMSG_TOKEN_MAX + 1];  /* match: rating_token, "" when absent */
 	char cursor[WSMSG_ID_MAX + 1];    /* any: "cursor", "" when absent */
 	double fare;                      /* match: fare, 0 when absent */
-	int recovered;                    /* welcome: "recovered" 1/0, -1 when absent */
+	double distance;                  /* match: "distance" (>= 0), -1 when absent */
+	long long matched_at_ms; /* match: "matched_at_ms" (server's wall clock), 0 when absent */
+	int recovered;           /* welcome: "recovered" 1/0, -1 when absent */
 };
 
 /* Parses one whole message of len bytes (any bytes). Returns 0 and fills
