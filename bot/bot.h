@@ -28,16 +28,17 @@ struct entity {
 
 struct bot {
 	uv_loop_t *loop;
-	/* options */
-	const char *url, *client_id_opt, *ws_path;
-	int riders, drivers, interval_ms, duration_s, area, json, open_loop;
-	int max_inflight, connections, timeout_ms, drain_ms, seed, no_ws, progress_s;
-	int rate_riders, rate_drivers;
-	int strict, grace_ms, window_ms, ping_ms, dead_ms, hotspots;
-	const char *record_path, *replay_path, *replay_speed_opt;
+	/* the settings that shape the traffic (riders, drivers, rates, area,
+	 * ...), the seed used and our client_id: what --record's header says */
+	struct trace_hdr run;
+	struct { /* the other options */
+		const char *url, *client_id_opt, *ws_path;
+		int json, max_inflight, timeout_ms, drain_ms, seed, no_ws, progress_s;
+		int strict, grace_ms, window_ms, ping_ms, dead_ms;
+		const char *record_path, *replay_path, *replay_speed_opt;
+	} o;
 	/* derived */
 	char host[256], prefix[200], path_rider[256], path_driver[256], path_rating[256];
-	char client_id[65];
 	int port;
 	double rate[2]; /* per second, riders and drivers */
 	/* state */
@@ -57,7 +58,6 @@ struct bot {
 	uint64_t drain_deadline_ns;
 	struct sbuf body;   /* scratch for request bodies */
 	struct gen_hot hot; /* --hotspots */
-	uint64_t used_seed;
 	/* --record: the trace, kept in memory and written when the loop ends */
 	FILE *rec_f;
 	struct sbuf rec;

@@ -123,7 +123,7 @@ struct fate_row {
 static void fate_out(struct sbuf *out, int json, const char *name, const struct fate_row *r,
                      size_t n)
 {
-	sbuf_printf(out, json ? ",\"%s\":{" : "  %-11s", name);
+	sbuf_printf(out, json ? ",\"%s\":{" : "  %-12s", name);
 	for (size_t i = 0; i < n; i++)
 		if (json)
 			sbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", r[i].key,
@@ -196,8 +196,11 @@ static void quality_text(struct sbuf *out, const struct bquality_figures *q)
 	}
 }
 
+static const struct trace_hdr no_run;
+
 void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
 {
+	const struct trace_hdr *run = m->run ? m->run : &no_run;
 	const struct kind_stats *r = &s->k[KIND_RIDER], *d = &s->k[KIND_DRIVER];
 	struct kind_stats all = {0};
 
@@ -211,13 +214,13 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	sbuf_append(out, "{\"url\":", 7);
 	sbuf_json_str(out, m->url ? m->url : "");
 	sbuf_append(out, ",\"client_id\":", 13);
-	sbuf_json_str(out, m->client_id ? m->client_id : "");
+	sbuf_json_str(out, run->client_id);
 	sbuf_printf(
 	    out,
 	    ",\"config\":{\"riders\":%d,\"drivers\":%d,\"interval_ms\":%d,"
 	    "\"target_rate_per_s\":%.1f,\"open_loop\":%s,\"max_inflight\":%d,\"connections\":%d}",
-	    m->riders, m->drivers, m->interval_ms, m->rate_per_s, m->open_loop ? "true" : "false",
-	    m->max_inflight, m->connections);
+	    run->riders, run->drivers, run->interval_ms, m->rate_per_s,
+	    run->open_loop ? "true" : "false", m->max_inflight, run->connections);
 	if (m->replay_file) {
 		sbuf_append(out, ",\"replay\":{\"file\":", 18);
 		sbuf_json_str(out, m->replay_file);
@@ -302,13 +305,14 @@ static void lhist_text(struct sbuf *out, const char *label, const struct lhist *
 
 void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
 {
+	const struct trace_hdr *run = m->run ? m->run : &no_run;
 	uint64_t sent = s->k[KIND_RIDER].sent + s->k[KIND_DRIVER].sent;
 
 	sbuf_printf(out,
 	            "bot summary: %s as client %s, %.1f s (%d riders + %d drivers every %d ms, "
 	            "target %.0f req/s, %s loop)\n",
-	            m->url ? m->url : "", m->client_id ? m->client_id : "", m->elapsed_s, m->riders,
-	            m->drivers, m->interval_ms, m->rate_per_s, m->open_loop ? "open" : "closed");
+	            m->url ? m->url : "", run->client_id, m->elapsed_s, run->riders, run->drivers,
+	            run->interval_ms, m->rate_per_s, run->open_loop ? "open" : "closed");
 	sbuf_printf(out, "  requests  %llu sent, %.1f req/s", (unsigned long long)sent,
 	            m->send_s > 0 ? sent / m->send_s : 0);
 	if (s->unsent)

@@ -9,6 +9,7 @@
 #include "bquality.h"
 #include "ledger.h"
 #include "lhist.h"
+#include "trace.h"
 #include "sbuf.h"
 
 #define STATS_MAX_STATUS 600
@@ -50,8 +51,9 @@ struct bot_stats {
 };
 
 struct bstats_meta {
-	const char *url, *client_id;
-	int riders, drivers, interval_ms, open_loop, max_inflight, connections;
+	const char *url;
+	const struct trace_hdr *run; /* riders, drivers, interval, loop, connections, client_id */
+	int max_inflight;
 	double rate_per_s; /* target requests/s, riders + drivers */
 	double elapsed_s;  /* from the first request to the summary */
 	double send_s;     /* the sending phase (for requests_per_s) */

@@ -84,13 +84,13 @@ static void send_one(int kind, int idx)
 	B.body.len = 0;
 	B.body.oom = 0;
 	if (kind == KIND_RIDER) {
-		struct gen_point loc = gen_point_hot(&B.rng, B.area, &B.hot);
-		struct gen_point dst = gen_point_hot(&B.rng, B.area, &B.hot);
+		struct gen_point loc = gen_point_hot(&B.rng, B.run.area, &B.hot);
+		struct gen_point dst = gen_point_hot(&B.rng, B.run.area, &B.hot);
 
-		gen_rider_json(&B.body, e->name, loc, dst, B.client_id);
+		gen_rider_json(&B.body, e->name, loc, dst, B.run.client_id);
 	} else {
-		gen_driver_json(&B.body, e->name, e->car, gen_point_hot(&B.rng, B.area, &B.hot),
-		                B.client_id);
+		gen_driver_json(&B.body, e->name, e->car, gen_point_hot(&B.rng, B.run.area, &B.hot),
+		                B.run.client_id);
 	}
 	if (post_body(kind, pack(kind, idx)) < 0) {
 		B.st.unsent++;
@@ -107,7 +107,7 @@ static void send_replayed(size_t i)
 
 	B.body.len = 0;
 	B.body.oom = 0;
-	trace_rewrite_client(&B.body, r->body, r->len, B.tr.h.client_id, B.client_id);
+	trace_rewrite_client(&B.body, r->body, r->len, B.tr.h.client_id, B.run.client_id);
 	if (post_body(r->kind, pack(r->kind, 0)) < 0) {
 		B.st.unsent++;
 		return;
@@ -136,13 +136,13 @@ void drive_stop(int interrupted)
 	uv_timer_stop(&B.tick);
 	B.draining = 1;
 	/* after a Ctrl-C only the replies in flight are awaited */
-	B.drain_deadline_ns = B.stop_ns + (interrupted ? 0 : (uint64_t)B.drain_ms * 1000000);
+	B.drain_deadline_ns = B.stop_ns + (interrupted ? 0 : (uint64_t)B.o.drain_ms * 1000000);
 }
 
 /* how long a --strict exit waits beyond the drain for riders to settle */
 static uint64_t settle_ns(void)
 {
-	return ((uint64_t)B.led.keep_us / 2 + (uint64_t)B.timeout_ms * 1000) * 1000;
+	return ((uint64_t)B.led.keep_us / 2 + (uint64_t)B.o.timeout_ms * 1000) * 1000;
 }
 
 void drive_drain(uv_timer_t *t)
@@ -153,12 +153,12 @@ void drive_drain(uv_timer_t *t)
 		return;
 	ledger_settle(&B.led, bot_now_us());
 	/* --strict: wait (bounded) until every accepted rider is settled */
-	if (B.strict && !B.hurry && now < B.drain_deadline_ns + settle_ns() &&
+	if (B.o.strict && !B.hurry && now < B.drain_deadline_ns + settle_ns() &&
 	    ledger_settled_by(&B.led) * 1000 > now)
 		return;
 	if (now >= B.drain_deadline_ns &&
 	    (hc_inflight(B.http) == 0 ||
-	     now >= B.drain_deadline_ns + (uint64_t)B.timeout_ms * 1000000))
+	     now >= B.drain_deadline_ns + (uint64_t)B.o.timeout_ms * 1000000))
 		bot_finish();
 }
 
@@ -167,11 +167,11 @@ void drive_tick(uv_timer_t *t)
 	uint64_t now = uv_hrtime(), el = now - B.start_ns;
 	int budget = MAX_PER_TICK;
 
-	if (B.duration_s > 0 && el >= (uint64_t)B.duration_s * 1000000000ull) {
+	if (B.run.duration_s > 0 && el >= (uint64_t)B.run.duration_s * 1000000000ull) {
 		drive_stop(0);
 		return;
 	}
-	if (B.replay_path) {
+	if (B.o.replay_path) {
 		on_replay_tick(el);
 		return;
 	}
@@ -194,8 +194,8 @@ void drive_tick(uv_timer_t *t)
 			e = &B.ent[kind][idx];
 			B.issued[kind]++;
 			budget--;
-			if (B.open_loop) {
-				if (hc_inflight(B.http) >= (size_t)B.max_inflight)
+			if (B.run.open_loop) {
+				if (hc_inflight(B.http) >= (size_t)B.o.max_inflight)
 					B.st.unsent++;
 				else
 					send_one(kind, idx);

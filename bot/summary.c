@@ -10,11 +10,11 @@ void summary_progress(uv_timer_t *t)
 	uint64_t now = uv_hrtime(), sent;
 
 	ledger_settle(&B.led, bot_now_us());
-	if (B.progress_s <= 0 || !B.sending)
+	if (B.o.progress_s <= 0 || !B.sending)
 		return;
 	if (!last_ns)
 		last_ns = B.start_ns;
-	if (now - last_ns < (uint64_t)B.progress_s * 1000000000ull)
+	if (now - last_ns < (uint64_t)B.o.progress_s * 1000000000ull)
 		return;
 	sent = B.st.k[KIND_RIDER].sent + B.st.k[KIND_DRIVER].sent;
 	{
@@ -50,19 +50,14 @@ void summary_print(void)
 {
 	struct sbuf out = {0};
 	struct bstats_meta m = {
-	    .url = B.url,
-	    .client_id = B.client_id,
-	    .riders = B.riders,
-	    .drivers = B.drivers,
-	    .interval_ms = B.interval_ms,
-	    .open_loop = B.open_loop,
-	    .max_inflight = B.max_inflight,
-	    .connections = B.connections,
+	    .url = B.o.url,
+	    .run = &B.run,
+	    .max_inflight = B.o.max_inflight,
 	    .rate_per_s = B.rate[0] + B.rate[1],
 	    .elapsed_s = (double)(B.end_ns - B.start_ns) / 1e9,
 	    .send_s = (double)((B.stop_ns ? B.stop_ns : B.end_ns) - B.start_ns) / 1e9,
-	    .strict = B.strict,
-	    .replay_file = B.replay_path,
+	    .strict = B.o.strict,
+	    .replay_file = B.o.replay_path,
 	    .replay_speed = B.replay_speed,
 	    .replay_requests = B.tr.n,
 	    .replay_recorded_as = B.tr.h.client_id,
@@ -75,15 +70,15 @@ void summary_print(void)
 	B.st.riders_waiting = ledger_riders_waiting(&B.led);
 	B.st.fares_unrated = ledger_fares_unrated(&B.led, 1);
 	bquality_figures(&B.qual, &B.led, &B.st.q);
-	if (B.strict && bstats_strict(&B.st, NULL) < 0)
+	if (B.o.strict && bstats_strict(&B.st, NULL) < 0)
 		B.exit_code = 3;
 
-	if (B.json)
+	if (B.o.json)
 		bstats_json(&out, &B.st, &m);
 	else
 		bstats_text(&out, &B.st, &m);
 	if (!out.oom && out.p)
-		printf("%s%s", out.p, B.json ? "\n" : "");
+		printf("%s%s", out.p, B.o.json ? "\n" : "");
 	fflush(stdout);
 	sbuf_free(&out);
 }

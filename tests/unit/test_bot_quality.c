@@ -166,7 +166,8 @@ static void test_wsmsg_fields(void **state)
 static void test_summaries(void **state)
 {
 	static struct bot_stats st;
-	struct bstats_meta meta = {.url = "http://x", .client_id = "c"};
+	struct trace_hdr run = {.client_id = "c", .riders = 2};
+	struct bstats_meta meta = {.url = "http://x", .run = &run};
 	struct sbuf js = {0}, tx = {0};
 	json_t *root, *q;
 
@@ -194,7 +195,7 @@ static void test_summaries(void **state)
 	    json_integer_value(json_object_get(json_object_get(root, "riders_fate"), "fared")), 7);
 	assert_non_null(strstr(tx.p, "pickup distance mean 2.50, p95 4.25 (3 pairs)"));
 	assert_non_null(strstr(tx.p, "7 matched, 3 expired (70.0 % matched)"));
-	assert_non_null(strstr(tx.p, "our riders 10 accepted, 7 got their fare"));
+	assert_non_null(strstr(tx.p, "our riders  10 accepted, 7 got their fare"));
 	json_decref(root);
 	sbuf_free(&js);
 	sbuf_free(&tx);

@@ -229,8 +229,9 @@ static void test_hotspots(void **state)
 static void test_summary_replay(void **state)
 {
 	static struct bot_stats st;
+	struct trace_hdr run = {.client_id = "me"};
 	struct bstats_meta m = {.url = "http://x",
-	                        .client_id = "me",
+	                        .run = &run,
 	                        .replay_file = "-",
 	                        .replay_speed = 2.5,
 	                        .replay_requests = 3000,
