@@ -92,17 +92,6 @@ static void by_status(struct sbuf *out, const struct kind_stats *k)
 	sbuf_append(out, "}", 1);
 }
 
-static void kind_json(struct sbuf *out, const struct kind_stats *k)
-{
-	sbuf_printf(out,
-	            "{\"sent\":%llu,\"accepted\":%llu,\"rejected\":%llu,\"transport_errors\":%llu,"
-	            "\"rejected_by_status\":",
-	            (unsigned long long)k->sent, (unsigned long long)k->accepted,
-	            (unsigned long long)k->rejected, (unsigned long long)k->transport_errors);
-	by_status(out, k);
-	sbuf_append(out, "}", 1);
-}
-
 static void lhist_json(struct sbuf *out, const struct lhist *h)
 {
 	sbuf_printf(
@@ -113,17 +102,15 @@ static void lhist_json(struct sbuf *out, const struct lhist *h)
 	    lhist_mean(h) / 1e3);
 }
 
-/* The ledger's account, one table for the JSON ("riders_fate":{...},
- * "drivers_fate":{...}) and the text ("  our riders  N accepted, ..."). */
-struct fate_row {
+/* Counters printed both ways from one table: JSON members ("key":v,...)
+ * or text ("v text, ..."). */
+struct row {
 	const char *key, *text;
 	uint64_t v;
 };
 
-static void fate_out(struct sbuf *out, int json, const char *name, const struct fate_row *r,
-                     size_t n)
+static void rows_out(struct sbuf *out, int json, const struct row *r, size_t n)
 {
-	sbuf_printf(out, json ? ",\"%s\":{" : "  %-12s", name);
 	for (size_t i = 0; i < n; i++)
 		if (json)
 			sbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", r[i].key,
@@ -131,13 +118,50 @@ static void fate_out(struct sbuf *out, int json, const char *name, const struct 
 		else
 			sbuf_printf(out, "%s%llu %s", i ? ", " : "", (unsigned long long)r[i].v,
 			            r[i].text);
+}
+
+/* one kind of request: {"sent":..,...,"rejected_by_status":{..}} or
+ * "  riders   N sent, N accepted, ... (by status: 400=N)" */
+static void kind_out(struct sbuf *out, int json, const char *label, const struct kind_stats *k)
+{
+	const struct row r[] = {
+	    {"sent", "sent", k->sent},
+	    {"accepted", "accepted", k->accepted},
+	    {"rejected", "rejected", k->rejected},
+	    {"transport_errors", "transport errors", k->transport_errors},
+	};
+
+	sbuf_printf(out, json ? ",\"%s\":{" : "  %-9s", label);
+	rows_out(out, json, r, 4);
+	if (json) {
+		sbuf_append(out, ",\"rejected_by_status\":", 22);
+		by_status(out, k);
+		sbuf_append(out, "}", 1);
+		return;
+	}
+	if (k->rejected) {
+		sbuf_append(out, " (by status:", 12);
+		for (int i = 0; i < STATS_MAX_STATUS; i++)
+			if (k->status[i])
+				sbuf_printf(out, " %d=%llu", i, (unsigned long long)k->status[i]);
+		sbuf_append(out, ")", 1);
+	}
+	sbuf_append(out, "\n", 1);
+}
+
+/* The ledger's account: "riders_fate":{...}, "drivers_fate":{...} or
+ * "  our riders  N accepted, ..." */
+static void fate_out(struct sbuf *out, int json, const char *name, const struct row *r, size_t n)
+{
+	sbuf_printf(out, json ? ",\"%s\":{" : "  %-12s", name);
+	rows_out(out, json, r, n);
 	sbuf_append(out, json ? "}" : "\n", 1);
 }
 
 static void fates(struct sbuf *out, const struct bot_stats *s, int json)
 {
 	const struct ledger_counts *c = &s->led;
-	const struct fate_row riders[] = {
+	const struct row riders[] = {
 	    {"accepted", "accepted", c->riders_accepted},
 	    {"fared", "got their fare", c->riders_fared},
 	    {"fared_late", "of them late", c->riders_fared_late},
@@ -145,7 +169,7 @@ static void fates(struct sbuf *out, const struct bot_stats *s, int json)
 	    {"lost", "lost (no fare though a driver of ours was free)", c->riders_lost},
 	    {"expired_unmatched", "expired unmatched", c->riders_expired},
 	};
-	const struct fate_row drivers[] = {
+	const struct row drivers[] = {
 	    {"accepted", "accepted", c->drivers_accepted},
 	    {"matched", "matched", c->drivers_matched},
 	    {"no_fare", "without a fare", c->drivers_no_fare},
@@ -243,10 +267,8 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	    (unsigned long long)s->unsent, (unsigned long long)s->deferred,
 	    m->send_s > 0 ? all.sent / m->send_s : 0, m->send_s > 0 ? all.accepted / m->send_s : 0);
 	by_status(out, &all);
-	for (int i = 0; i < KIND_N; i++) {
-		sbuf_printf(out, ",\"%s\":", kind_names[i]);
-		kind_json(out, &s->k[i]);
-	}
+	for (int i = 0; i < KIND_N; i++)
+		kind_out(out, 1, kind_names[i], &s->k[i]);
 	sbuf_printf(out, ",\"matched\":%llu,\"fares_with_token\":%llu,\"fares_own_rider\":%llu",
 	            (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
 	            (unsigned long long)s->fares_own_rider);
@@ -273,21 +295,6 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	sbuf_append(out, "}}", 2);
 	strict_json(out, s, m);
 	sbuf_append(out, "}", 1);
-}
-
-static void kind_text(struct sbuf *out, const char *label, const struct kind_stats *k)
-{
-	sbuf_printf(out, "  %-8s sent %llu, accepted %llu, rejected %llu, transport errors %llu",
-	            label, (unsigned long long)k->sent, (unsigned long long)k->accepted,
-	            (unsigned long long)k->rejected, (unsigned long long)k->transport_errors);
-	if (k->rejected) {
-		sbuf_append(out, " (by status:", 12);
-		for (int i = 0; i < STATS_MAX_STATUS; i++)
-			if (k->status[i])
-				sbuf_printf(out, " %d=%llu", i, (unsigned long long)k->status[i]);
-		sbuf_append(out, ")", 1);
-	}
-	sbuf_append(out, "\n", 1);
 }
 
 static void lhist_text(struct sbuf *out, const char *label, const struct lhist *h)
@@ -322,14 +329,14 @@ void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstat
 		sbuf_printf(out, ", %llu sent late (previous still in flight)",
 		            (unsigned long long)s->deferred);
 	sbuf_append(out, "\n", 1);
-	kind_text(out, "riders", &s->k[KIND_RIDER]);
-	kind_text(out, "drivers", &s->k[KIND_DRIVER]);
+	kind_out(out, 0, "riders", &s->k[KIND_RIDER]);
+	kind_out(out, 0, "drivers", &s->k[KIND_DRIVER]);
 	sbuf_printf(
 	    out, "  fares     %llu rides matched, %llu with a rating token, %llu of our riders\n",
 	    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
 	    (unsigned long long)s->fares_own_rider);
 	fates(out, s, 0);
-	kind_text(out, "ratings", &s->k[KIND_RATING]);
+	kind_out(out, 0, "ratings", &s->k[KIND_RATING]);
 	sbuf_printf(out, "  unrated   %llu fares with a token got no accepted rating\n",
 	            (unsigned long long)s->fares_unrated);
 	lhist_text(out, "match latency", &s->match_latency);

@@ -178,6 +178,9 @@ static void test_summaries(void **state)
 	st.q.side[1] = (struct bquality_side){0, 0, -1, 0, 0, 0};
 	st.led.riders_accepted = 10;
 	st.led.riders_fared = 7;
+	st.k[KIND_RIDER].sent = 12;
+	st.k[KIND_RIDER].rejected = 2;
+	st.k[KIND_RIDER].status[429] = 2;
 	bstats_json(&js, &st, &meta);
 	bstats_text(&tx, &st, &meta);
 	assert_false(js.oom || tx.oom);
@@ -193,9 +196,21 @@ static void test_summaries(void **state)
 			json_object_get(json_object_get(q, "riders"), "wait_ms"), "p99")) == 1010);
 	assert_int_equal(
 	    json_integer_value(json_object_get(json_object_get(root, "riders_fate"), "fared")), 7);
+	/* the per-kind objects, from the same table as the text */
+	assert_true(json_is_object(
+	    json_object_get(json_object_get(root, "ratings"), "rejected_by_status")));
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(root, "drivers"), "transport_errors")),
+	                 0);
 	assert_non_null(strstr(tx.p, "pickup distance mean 2.50, p95 4.25 (3 pairs)"));
 	assert_non_null(strstr(tx.p, "7 matched, 3 expired (70.0 % matched)"));
 	assert_non_null(strstr(tx.p, "our riders  10 accepted, 7 got their fare"));
+	assert_non_null(strstr(tx.p, "riders   12 sent, 0 accepted, 2 rejected, 0 transport errors "
+	                             "(by status: 429=2)"));
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(json_object_get(root, "riders"), "rejected_by_status"), "429")),
+	    2);
 	json_decref(root);
 	sbuf_free(&js);
 	sbuf_free(&tx);
