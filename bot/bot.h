@@ -52,7 +52,7 @@ struct bot {
 	struct ledger led;
 	struct bot_stats st;
 	struct bquality qual; /* pickup distances of the fares */
-	uv_timer_t tick, housekeeping, drain;
+	uv_timer_t tick, housekeeping, drain, wait_ws;
 	int sending, draining, finished, hurry, exit_code;
 	int have_cursor;
 	uint64_t drain_deadline_ns;
@@ -67,6 +67,8 @@ struct bot {
 	size_t replay_next;
 };
 
+#define WS_WAIT_MS 3000 /* the longest the sending waits for the welcome */
+
 extern struct bot B;
 
 /* The bot's clock: monotonic microseconds. */
@@ -77,6 +79,11 @@ void bot_finish(void);
 /* drive.c: a 1 ms timer issuing the due requests (or the trace's, with
  * --replay) until --duration; the drain after it. */
 void drive_tick(uv_timer_t *t);
+/* Starts sending (the schedule's time 0): once the websocket's welcome came,
+ * so that the first fares find our hello registered (else, at a short tick,
+ * the first pairs are pushed before we can see them), or after WS_WAIT_MS
+ * without one, or at once with --no-ws. Once only. */
+void drive_start(void);
 void drive_drain(uv_timer_t *t);
 /* Stops sending; after a Ctrl-C (interrupted) only the replies in flight are
  * awaited, else also --drain-ms. */

@@ -127,6 +127,16 @@ static void on_replay_tick(uint64_t el)
 		drive_stop(0);
 }
 
+void drive_start(void)
+{
+	if (B.start_ns || B.finished)
+		return;
+	uv_timer_stop(&B.wait_ws);
+	B.start_ns = uv_hrtime();
+	B.sending = 1;
+	uv_timer_start(&B.tick, drive_tick, 0, 1);
+}
+
 void drive_stop(int interrupted)
 {
 	if (!B.sending)

@@ -47,6 +47,8 @@ static void on_ws_message(void *user, const char *buf, size_t len)
 		wsc_set_cursor(B.ws, m.cursor);
 		B.have_cursor = 1;
 	}
+	if (m.type == WSMSG_WELCOME)
+		drive_start(); /* our hello is registered: our fares will reach us */
 	if (m.type == WSMSG_WELCOME && m.recovered == 0) {
 		B.st.ws_unrecovered++;
 		log_warn(

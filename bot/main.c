@@ -51,6 +51,7 @@ void bot_finish(void)
 	close_timer(&B.tick);
 	close_timer(&B.housekeeping);
 	close_timer(&B.drain);
+	close_timer(&B.wait_ws);
 	if (B.ws)
 		wsc_close(B.ws);
 	hc_close(B.http);
@@ -59,12 +60,23 @@ void bot_finish(void)
 
 static void on_stop(void *priv)
 {
-	if (B.sending)
+	if (!B.start_ns) { /* still waiting for the websocket: nothing sent */
+		B.start_ns = uv_hrtime();
+		bot_finish();
+	} else if (B.sending)
 		drive_stop(1);
 	else if (B.draining) {
 		B.drain_deadline_ns = uv_hrtime(); /* stop waiting for fares */
 		B.hurry = 1;
 	}
+}
+
+static void on_ws_wait(uv_timer_t *t)
+{
+	log_warn("websocket: no welcome within %d ms: sending anyway (fares pushed before it "
+	         "connects do not reach us)",
+	         WS_WAIT_MS);
+	drive_start();
 }
 
 static void lws_emit(int level, const char *line)
@@ -303,8 +315,7 @@ int main(int argc, char **argv)
 	uv_timer_init(B.loop, &B.tick);
 	uv_timer_init(B.loop, &B.housekeeping);
 	uv_timer_init(B.loop, &B.drain);
-	B.start_ns = uv_hrtime();
-	B.sending = 1;
+	uv_timer_init(B.loop, &B.wait_ws);
 	if (!B.o.json && B.o.replay_path)
 		log_info("%s: replaying %zu requests of %s at %gx as client %s (recorded as %s)",
 		         B.o.url, B.tr.n, B.o.replay_path, B.replay_speed, B.run.client_id,
@@ -313,7 +324,10 @@ int main(int argc, char **argv)
 		log_info(
 		    "%s: %d riders + %d drivers (%.0f req/s) as client %s; Ctrl-C for the summary",
 		    B.o.url, B.nent[0], B.nent[1], B.rate[0] + B.rate[1], B.run.client_id);
-	uv_timer_start(&B.tick, drive_tick, 0, 1);
+	if (B.ws)
+		uv_timer_start(&B.wait_ws, on_ws_wait, WS_WAIT_MS, 0);
+	else
+		drive_start();
 	uv_timer_start(&B.housekeeping, summary_progress, 1000, 1000);
 	uv_timer_start(&B.drain, drive_drain, 20, 20);
 	/* not svc_run: a client's ending differs. The websocket's lws context is
