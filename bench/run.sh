@@ -27,7 +27,7 @@
 #      (--replay --strict --json) at ticks 1000/100/10 ms under both policies
 #      (closest pair first, MATCHER_POLICY=min-total), the services restarted
 #      per (tick, policy): match latency and the quality figures of each
-#      (full ~4 min: 20 s of trace; quick 8 s; smoke 2 s at tick 100)
+#      (full: 20 s of trace, ~3 min for the six runs; quick 8 s, ~75 s; smoke 2 s at tick 100)
 #
 # It starts its own stack (PORT=BENCH_PORT, default 15080; data in
 # var/bench/stack) and its own ceiling nginxes (PORT+60..62), and stops all
