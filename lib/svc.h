@@ -1,8 +1,8 @@
 /* svc.h - what every service process does around its loop: ignore SIGPIPE,
  * raise the descriptor limit, and call a stop function once on SIGINT or
  * SIGTERM (a second signal exits at once). */
-#ifndef RS_SVC_H
-#define RS_SVC_H
+#ifndef RS_LIB_SVC_H
+#define RS_LIB_SVC_H
 
 #include <stddef.h>
 #include <stdint.h>
