@@ -77,6 +77,13 @@ void svc_close(void)
 		uv_close((uv_handle_t *)&sig_term, NULL);
 }
 
+void svc_stop_http(struct http_server **http)
+{
+	http_server_free(*http);
+	*http = NULL;
+	svc_close();
+}
+
 uint64_t svc_now_ms(void)
 {
 	struct timespec ts;

@@ -26,6 +26,11 @@ int svc_run(uv_loop_t *loop, int started);
 void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv);
 /* Closes the signal handles (call from the stop function). */
 void svc_close(void);
+struct http_server;
+/* The last call of every stop function, after the stores are freed (their
+ * pending callbacks still answer through the server): frees *http (may be
+ * NULL), sets it to NULL, then svc_close(). */
+void svc_stop_http(struct http_server **http);
 /* Wall-clock milliseconds since the epoch. */
 uint64_t svc_now_ms(void);
 /* The Redis address from a --redis flag value ("host:port"), or the stack's
