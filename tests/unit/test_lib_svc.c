@@ -1,8 +1,10 @@
 /* test_lib_svc.c - unit tests (cmocka) for the pure part of lib/svc: the
  * "host:port" parser behind every --redis flag (svc_hostport), the stack's
- * default Redis address (svc_redis_addr), and svc_now_ms. The signal
- * handling needs a loop and a process to signal: tests/integration
- * (test_ops.py stops services with SIGTERM). */
+ * default Redis address (svc_redis_addr), svc_now_ms, and a service's
+ * frame on a real loop: svc_init, a SIGTERM to this process, the stop
+ * function ending in svc_stop_http, svc_run returning once every handle is
+ * closed. The services' own stop paths: tests/integration (test_ops.py
+ * stops them with SIGTERM). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +129,49 @@ static void test_now_ms_is_wall_clock(void **state)
 	assert_true(now <= after);
 }
 
+static int stops;
+
+/* A service's stop function: its stores would go first, then this. */
+static void stop_service(void *priv)
+{
+	struct http_server **http = priv;
+
+	stops++;
+	svc_stop_http(http);
+}
+
+static void test_sigterm_stops_the_loop(void **state)
+{
+	uv_loop_t *loop = uv_default_loop();
+	struct http_server *http = NULL;
+
+	alarm(20); /* a handle left open would keep svc_run from returning */
+	svc_init(loop, stop_service, &http);
+	assert_true(uv_loop_alive(loop));
+	assert_int_equal(uv_kill(getpid(), SIGTERM), 0);
+	assert_int_equal(svc_run(loop, 1), 0);
+	alarm(0);
+	assert_int_equal(stops, 1);
+	assert_null(http);
+}
+
+static void test_failed_setup_stops_and_returns_1(void **state)
+{
+	uv_loop_t loop;
+	struct http_server *http = NULL;
+
+	stops = 0;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	alarm(20);
+	svc_init(&loop, stop_service, &http);
+	/* the setup failed: svc_run calls the stop function itself */
+	assert_int_equal(svc_run(&loop, 0), 1);
+	alarm(0);
+	assert_int_equal(stops, 1);
+	assert_false(uv_loop_alive(&loop));
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +181,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_redis_addr_default_follows_port, clear_port),
 	    cmocka_unit_test_setup(test_redis_addr_malformed_is_logged, clear_port),
 	    cmocka_unit_test(test_now_ms_is_wall_clock),
+	    cmocka_unit_test(test_sigterm_stops_the_loop),
+	    cmocka_unit_test(test_failed_setup_stops_and_returns_1),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
