@@ -272,16 +272,22 @@ def test_top_when_empty_is_an_empty_list(pg):
 
 # ---------------------------------------------------------------- the stores going away
 
+def assert_rating_503(ride_id, token):
+    """A store is down: rating-svc's /healthz says so, and a rating gets a
+    JSON 503."""
+    assert wait_for(lambda: not svc_healthy(), timeout=5)
+    r = rate(ride_id, token)
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]
+
+
 def test_postgres_down_then_back(rds, pg):
     ride_id, token, _ = make_ride(rds)
     before = rows(pg)
     pg.close()  # the fixture's connection would die with the server
     stack("pg-down")
     try:
-        assert wait_for(lambda: not svc_healthy(), timeout=5)
-        r = rate(ride_id, token)
-        assert r.status_code == 503, r.text
-        assert r.json()["error"]
+        assert_rating_503(ride_id, token)
         assert requests.get(BASE + "/rating/top", timeout=5).status_code == 503
         assert requests.get(driver_url("ANY"), timeout=5).status_code == 503
         assert requests.get(SVC + "/healthz", timeout=5).status_code == 503
@@ -304,8 +310,7 @@ def test_postgres_down_then_back(rds, pg):
 
 def test_postgres_stopped_fixture_gives_503(rds, postgres_stopped):
     ride_id, token, _ = make_ride(rds)
-    assert wait_for(lambda: not svc_healthy(), timeout=5)
-    assert rate(ride_id, token).status_code == 503
+    assert_rating_503(ride_id, token)
 
 
 def test_after_postgres_fixture_ratings_work_again(rds):
@@ -318,10 +323,7 @@ def test_redis_down_then_back(rds, pg):
     ride_id, token, _ = make_ride(rds)
     stack("redis-down")
     try:
-        assert wait_for(lambda: not svc_healthy(), timeout=5)
-        r = rate(ride_id, token)
-        assert r.status_code == 503, r.text
-        assert r.json()["error"]
+        assert_rating_503(ride_id, token)
     finally:
         stack("redis-up")
     # appendonly Redis keeps the ride across the restart
