@@ -104,6 +104,12 @@ static void check_errs(enum kind k, const struct bad *t, const char *file, int l
 #define LOC "\"location\":{\"x\":1,\"y\":2}"
 #define DST "\"destination\":{\"x\":3,\"y\":4}"
 
+/* the refusals of the identifiers (lib/validate.c's ID_SPECs) */
+#define BAD_CLIENT_ID "client_id must be 1-64 characters of [A-Za-z0-9_.-]"
+#define BAD_RIDE_ID   "ride_id must be 1-96 characters of [A-Za-z0-9_.-]"
+#define BAD_TOKEN     "rating_token must be 1-64 letters and digits"
+#define BAD_RESUME    "resume_after must be 1-96 characters of [A-Za-z0-9_.-]"
+
 /* A rider body whose name is the raw bytes `name` (inserted unescaped). */
 static char *rider_with_name(const char *name)
 {
@@ -345,19 +351,23 @@ static void coordinates(void **state)
 	assert_false(signbit(o.rider.location.x) || signbit(o.rider.location.y));
 	OK(RIDER, rider_with_loc("0.000001", "1E-400"), &o); /* underflow to 0 */
 	assert_true(o.rider.location.y == 0);
-	ERR(RIDER, rider_with_loc("1000001", "0"), "location.x",
-	    "location.x must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("0", "-1000001"), "location.y",
-	    "location.y must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("1000000.0000001", "0"), "location.x",
-	    "location.x must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("1e7", "0"), "location.x",
-	    "location.x must be between -1e6 and 1e6");
-	/* integers too big for int64 are still a range error on their field */
-	ERR(RIDER, rider_with_loc("99999999999999999999", "0"), "location.x",
-	    "location.x must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("0", "-99999999999999999999"), "location.y",
-	    "location.y must be between -1e6 and 1e6");
+	/* out of range: x, y, the field refused; integers too big for int64
+	 * are still a range error on their field */
+	static const char *const out_of_range[][3] = {
+	    {"1000001", "0", "location.x"},
+	    {"0", "-1000001", "location.y"},
+	    {"1000000.0000001", "0", "location.x"},
+	    {"1e7", "0", "location.x"},
+	    {"99999999999999999999", "0", "location.x"},
+	    {"0", "-99999999999999999999", "location.y"},
+	};
+	for (size_t i = 0; i < sizeof out_of_range / sizeof *out_of_range; i++) {
+		char msg[64];
+
+		snprintf(msg, sizeof msg, "%s must be between -1e6 and 1e6", out_of_range[i][2]);
+		ERR(RIDER, rider_with_loc(out_of_range[i][0], out_of_range[i][1]),
+		    out_of_range[i][2], msg);
+	}
 	/* beyond a double */
 	ERR(RIDER, rider_with_loc("1e400", "0"), NULL, "number out of range");
 	ERR(RIDER, rider_with_loc("-1e400", "0"), NULL, "number out of range");
@@ -404,7 +414,6 @@ static void client_id_field(void **state)
 {
 	union any o;
 	char body[512];
-	const char *bad = "client_id must be 1-64 characters of [A-Za-z0-9_.-]";
 	const char *ids_ok[] = {"a", "bot-7", "A_z.9-", "..", "-"};
 	const char *ids_bad[] = {"", "a b", "a/b", "\\u00e9", "a:b", "a+b", "a\\\\b", "a@b"};
 	(void)state;
@@ -421,11 +430,11 @@ static void client_id_field(void **state)
 	assert_string_equal(o.rider.client_id, repeat('c', 64));
 	snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}",
 	         repeat('c', 65));
-	ERR(RIDER, body, "client_id", bad);
+	ERR(RIDER, body, "client_id", BAD_CLIENT_ID);
 	for (size_t i = 0; i < sizeof ids_bad / sizeof *ids_bad; i++) {
 		snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}",
 		         ids_bad[i]);
-		ERR(RIDER, body, "client_id", bad);
+		ERR(RIDER, body, "client_id", BAD_CLIENT_ID);
 	}
 	ERR(RIDER, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":7}", "client_id",
 	    "client_id must be a string");
@@ -771,8 +780,6 @@ static void rating_ids(void **state)
 {
 	union any o;
 	char body[512];
-	const char *bad_ride = "ride_id must be 1-96 characters of [A-Za-z0-9_.-]";
-	const char *bad_tok = "rating_token must be 1-64 letters and digits";
 	(void)state;
 
 	snprintf(body, sizeof body, "{\"ride_id\":\"%s\",\"rating\":3,\"rating_token\":\"t\"}",
@@ -781,16 +788,16 @@ static void rating_ids(void **state)
 	assert_int_equal(strlen(o.rating.ride_id), 96);
 	snprintf(body, sizeof body, "{\"ride_id\":\"%s\",\"rating\":3,\"rating_token\":\"t\"}",
 	         repeat('r', 97));
-	ERR(RATING, body, "ride_id", bad_ride);
+	ERR(RATING, body, "ride_id", BAD_RIDE_ID);
 	ERRS(RATING,
 	     ((const struct bad[]){
-		 {"{\"ride_id\":\"\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id", bad_ride},
+		 {"{\"ride_id\":\"\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id", BAD_RIDE_ID},
 		 {"{\"ride_id\":\"ride 1\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
-	          bad_ride},
+	          BAD_RIDE_ID},
 		 {"{\"ride_id\":\"ride:1\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
-	          bad_ride},
+	          BAD_RIDE_ID},
 		 {"{\"ride_id\":\"r\\u00e9\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
-	          bad_ride},
+	          BAD_RIDE_ID},
 		 {"{\"ride_id\":17,\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
 	          "ride_id must be a string"},
 		 {"{\"rating\":3,\"rating_token\":\"t\"}", "ride_id", "ride_id is required"},
@@ -805,22 +812,22 @@ static void rating_ids(void **state)
 	assert_string_equal(o.rating.token, repeat('T', 64));
 	snprintf(body, sizeof body, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"%s\"}",
 	         repeat('T', 65));
-	ERR(RATING, body, "rating_token", bad_tok);
-	ERRS(
-	    RATING,
-	    ((const struct bad[]){
-		{"{\"ride_id\":\"r\",\"rating\":3}", "rating_token", "rating_token is required"},
-		{"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"\"}", "rating_token", bad_tok},
-		{"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab-12\"}", "rating_token",
-	         bad_tok},
-		{"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab 12\"}", "rating_token",
-	         bad_tok},
-		{"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":null}", "rating_token",
-	         "rating_token must be a string"},
-		{"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":1234}", "rating_token",
-	         "rating_token must be a string"},
-		{NULL, NULL, NULL},
-	    }));
+	ERR(RATING, body, "rating_token", BAD_TOKEN);
+	ERRS(RATING,
+	     ((const struct bad[]){
+		 {"{\"ride_id\":\"r\",\"rating\":3}", "rating_token", "rating_token is required"},
+		 {"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"\"}", "rating_token",
+	          BAD_TOKEN},
+		 {"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab-12\"}", "rating_token",
+	          BAD_TOKEN},
+		 {"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab 12\"}", "rating_token",
+	          BAD_TOKEN},
+		 {"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":null}", "rating_token",
+	          "rating_token must be a string"},
+		 {"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":1234}", "rating_token",
+	          "rating_token must be a string"},
+		 {NULL, NULL, NULL},
+	     }));
 	/* order: ride_id, then rating, then the token (403 only for a request that is otherwise valid) */
 	ERR(RATING, "{\"rating\":9}", "ride_id", "ride_id is required");
 	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":9}", "rating",
@@ -836,8 +843,6 @@ static void hello_variants(void **state)
 {
 	union any o;
 	char body[512];
-	const char *bad_id = "client_id must be 1-64 characters of [A-Za-z0-9_.-]";
-	const char *bad_resume = "resume_after must be 1-96 characters of [A-Za-z0-9_.-]";
 	(void)state;
 
 	OK(HELLO, "{\"type\": \"hello\", \"client_id\": \"bot-7\"}", &o);
@@ -869,11 +874,11 @@ static void hello_variants(void **state)
 	snprintf(body, sizeof body,
 	         "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"%s\"}",
 	         repeat('9', 97));
-	ERR(HELLO, body, "resume_after", bad_resume);
+	ERR(HELLO, body, "resume_after", BAD_RESUME);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"\"}", "resume_after",
-	    bad_resume);
+	    BAD_RESUME);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"a b\"}",
-	    "resume_after", bad_resume);
+	    "resume_after", BAD_RESUME);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":5}", "resume_after",
 	    "resume_after must be a string");
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":null}", "resume_after",
@@ -882,11 +887,11 @@ static void hello_variants(void **state)
 	snprintf(body, sizeof body, "{\"type\":\"hello\",\"client_id\":\"%s\"}", repeat('i', 64));
 	OK(HELLO, body, &o);
 	snprintf(body, sizeof body, "{\"type\":\"hello\",\"client_id\":\"%s\"}", repeat('i', 65));
-	ERR(HELLO, body, "client_id", bad_id);
-	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"\"}", "client_id", bad_id);
-	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"a/b\"}", "client_id", bad_id);
+	ERR(HELLO, body, "client_id", BAD_CLIENT_ID);
+	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"\"}", "client_id", BAD_CLIENT_ID);
+	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"a/b\"}", "client_id", BAD_CLIENT_ID);
 	ERR(HELLO, "{\"type\":\"hello\",\"role\":\"viewer\",\"client_id\":\"a b\"}", "client_id",
-	    bad_id);
+	    BAD_CLIENT_ID);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":1}", "client_id",
 	    "client_id must be a string");
 
