@@ -16,6 +16,31 @@ struct opt;
  * Returns -1 when main should go on, else its exit status: 0 after --help,
  * 2 after a bad option (already reported). */
 int svc_begin(int argc, char **argv, const struct opt *opts, const char *summary);
+
+/* The flags every service has: where it listens and where Redis is. */
+struct svc_net {
+	const char *listen;     /* --listen, env LISTEN; default 127.0.0.1 */
+	int port;               /* --port; default PORT + the service's offset */
+	const char *redis_addr; /* --redis host:port, env REDIS_ADDR; NULL: the stack's */
+	char redis_host[128];   /* set by svc_begin_net from redis_addr */
+	int redis_port;
+};
+/* Their three rows, first in a service's struct opt table (config.h). */
+#define SVC_NET_OPTS(net, port_help)                                                               \
+	{"listen", "LISTEN", OPT_STR, &(net)->listen, "address to listen on"},                     \
+	    {"port", NULL, OPT_INT, &(net)->port, port_help},                                      \
+	{                                                                                          \
+		"redis", "REDIS_ADDR", OPT_STR, &(net)->redis_addr,                                \
+		    "Redis host:port (default 127.0.0.1:PORT+1)"                                   \
+	}
+/* The defaults: 127.0.0.1, PORT + port_offset (lib/schema.h RS_PORT_*), the
+ * stack's Redis. */
+void svc_net_init(struct svc_net *net, int port_offset);
+/* svc_begin, then the Redis address of net into redis_host/redis_port
+ * (svc_redis_addr). The same returns as svc_begin: -1 go on, 0 after
+ * --help, 2 after a bad option or a malformed --redis (reported). */
+int svc_begin_net(int argc, char **argv, const struct opt *opts, const char *summary,
+                  struct svc_net *net);
 /* The end of a service's main(), after svc_init and its setup: runs loop
  * until the stop function has closed every handle, lets lib/http finish
  * (http_servers_finish), then closes the loop and logs "stopped"; returns 0.

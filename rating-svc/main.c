@@ -71,9 +71,7 @@ static void rating_stop(void *priv)
 {
 	struct rating_svc *s = priv;
 
-	/* stores first: their pending callbacks answer 503 while the server
-	 * still exists; then the server */
-	pg_free(s->pg);
+	pg_free(s->pg); /* the stores first: see svc_stop_http */
 	s->pg = NULL;
 	rconn_free(s->redis);
 	s->redis = NULL;
@@ -83,11 +81,10 @@ static void rating_stop(void *priv)
 int main(int argc, char **argv)
 {
 	static struct rating_svc s;
-	const char *listen = "127.0.0.1", *redis_addr = NULL, *pg_conninfo = NULL;
-	int port = cfg_stack_port(RS_PORT_RATING), timeout_ms = 3000, pg_timeout_ms = 2000,
-	    batch_max = 256;
-	char redis_host[128] = "127.0.0.1", default_pg[160];
-	int redis_port = cfg_stack_port(RS_PORT_REDIS);
+	struct svc_net net;
+	const char *pg_conninfo = NULL;
+	int timeout_ms = 3000, pg_timeout_ms = 2000, batch_max = 256;
+	char default_pg[160];
 	static const struct http_route routes[] = {
 	    {"POST", "/rating", 0, rsvc_handle_post},
 	    {"GET", "/rating/top", 0, rsvc_handle_top},
@@ -97,10 +94,7 @@ int main(int argc, char **argv)
 	/* --pg has no env entry in the table on purpose: --help prints the
 	 * current value of each option, and PG_CONNINFO carries a password */
 	struct opt opts[] = {
-	    {"listen", "LISTEN", OPT_STR, &listen, "address to listen on"},
-	    {"port", NULL, OPT_INT, &port, "port to listen on (PORT+30)"},
-	    {"redis", "REDIS_ADDR", OPT_STR, &redis_addr,
-	     "Redis host:port (default 127.0.0.1:PORT+1)"},
+	    SVC_NET_OPTS(&net, "port to listen on (PORT+30)"),
 	    {"pg", NULL, OPT_STR, &pg_conninfo,
 	     "libpq conninfo; env PG_CONNINFO (default host=127.0.0.1 port=PORT+2 dbname=ridematch "
 	     "user=postgres)"},
@@ -115,12 +109,14 @@ int main(int argc, char **argv)
 	};
 	int rc;
 
-	rc = svc_begin(
+	svc_net_init(&net, RS_PORT_RATING);
+	rc = svc_begin_net(
 	    argc, argv, opts,
 	    "Rides are rated once, by the rider holding the ride's rating_token:\n"
 	    "  POST /rating {\"ride_id\",\"rating\":1-5,\"rating_token\"} -> 201 once committed\n"
 	    "  GET /rating/driver/{car_number}, GET /rating/top?limit=1-100 (default 10)\n"
-	    "Reads ride:<ride_id> hashes from Redis, stores ratings in Postgres.");
+	    "Reads ride:<ride_id> hashes from Redis, stores ratings in Postgres.",
+	    &net);
 	if (rc >= 0)
 		return rc;
 	if (!pg_conninfo) {
@@ -131,8 +127,6 @@ int main(int argc, char **argv)
 		         cfg_stack_port(RS_PORT_PG));
 		pg_conninfo = env && *env ? env : default_pg;
 	}
-	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
-		return 2;
 	if (timeout_ms <= 0 || pg_timeout_ms <= 0) {
 		log_error("--timeout-ms and --pg-timeout-ms must be positive");
 		return 2;
@@ -147,13 +141,14 @@ int main(int argc, char **argv)
 	s.loop = uv_default_loop();
 	svc_init(s.loop, rating_stop, &s);
 	s.redis = rconn_new(
-	    s.loop, &(struct rconn_opts){.host = redis_host, .port = redis_port, .name = "redis"});
+	    s.loop,
+	    &(struct rconn_opts){.host = net.redis_host, .port = net.redis_port, .name = "redis"});
 	s.pg = pg_new(s.loop, &(struct pg_opts){.conninfo = pg_conninfo,
 	                                        .name = "postgres",
 	                                        .query_timeout_ms = pg_timeout_ms});
 	s.http = http_server_new(s.loop, &(struct http_server_opts){.name = "rating",
-	                                                            .host = listen,
-	                                                            .port = port,
+	                                                            .host = net.listen,
+	                                                            .port = net.port,
 	                                                            .routes = routes,
 	                                                            .app = &s,
 	                                                            .timeout_ms = timeout_ms,

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "svc.h"
 
 static int clear_port(void **state)
@@ -129,6 +130,79 @@ static void test_now_ms_is_wall_clock(void **state)
 	assert_true(now <= after);
 }
 
+/* Parses argv (NULL-terminated, after the program name) with a table of
+ * the common rows and one flag of the service's own; returns
+ * svc_begin_net's answer. */
+static int parse_net(struct svc_net *net, int *own, const char *const *args)
+{
+	char *argv[16] = {"svc-test"};
+	int argc = 1;
+	struct opt opts[] = {
+	    SVC_NET_OPTS(net, "port to listen on (PORT+30)"),
+	    {"own", NULL, OPT_INT, own, "a flag of the service's own"},
+	    {NULL, NULL, 0, NULL, NULL},
+	};
+
+	while (*args && argc < 15)
+		argv[argc++] = (char *)*args++;
+	argv[argc] = NULL;
+	return svc_begin_net(argc, argv, opts, "test", net);
+}
+
+static void test_net_defaults_follow_port(void **state)
+{
+	struct svc_net net;
+	int own = 7;
+
+	setenv("PORT", "28080", 1);
+	svc_net_init(&net, 30);
+	assert_int_equal(parse_net(&net, &own, (const char *const[]){NULL}), -1);
+	assert_string_equal(net.listen, "127.0.0.1");
+	assert_int_equal(net.port, 28110);
+	assert_null(net.redis_addr);
+	assert_string_equal(net.redis_host, "127.0.0.1");
+	assert_int_equal(net.redis_port, 28081);
+	assert_int_equal(own, 7);
+}
+
+static void test_net_flags_over_environment(void **state)
+{
+	struct svc_net net;
+	int own = 0;
+
+	setenv("LISTEN", "10.0.0.1", 1);
+	setenv("REDIS_ADDR", "redis:7000", 1);
+	svc_net_init(&net, 40);
+	assert_int_equal(parse_net(&net, &own, (const char *const[]){"--own", "3", NULL}), -1);
+	assert_string_equal(net.listen, "10.0.0.1");
+	assert_string_equal(net.redis_host, "redis");
+	assert_int_equal(net.redis_port, 7000);
+	assert_int_equal(own, 3);
+	svc_net_init(&net, 40);
+	assert_int_equal(parse_net(&net, &own,
+	                           (const char *const[]){"--listen", "0.0.0.0", "--port", "9000",
+	                                                 "--redis", "10.77.0.3:6380", NULL}),
+	                 -1);
+	assert_string_equal(net.listen, "0.0.0.0");
+	assert_int_equal(net.port, 9000);
+	assert_string_equal(net.redis_host, "10.77.0.3");
+	assert_int_equal(net.redis_port, 6380);
+	unsetenv("LISTEN");
+	unsetenv("REDIS_ADDR");
+}
+
+static void test_net_refusals_are_exit_status_2(void **state)
+{
+	struct svc_net net;
+	int own = 0;
+
+	svc_net_init(&net, 30);
+	/* a malformed --redis, then an unknown flag: 2, reported on stderr */
+	assert_int_equal(parse_net(&net, &own, (const char *const[]){"--redis", "redis", NULL}), 2);
+	assert_int_equal(net.redis_port, 8081); /* untouched */
+	assert_int_equal(parse_net(&net, &own, (const char *const[]){"--nope", NULL}), 2);
+}
+
 static int stops;
 
 /* A service's stop function: its stores would go first, then this. */
@@ -181,6 +255,9 @@ int main(void)
 	    cmocka_unit_test_setup(test_redis_addr_default_follows_port, clear_port),
 	    cmocka_unit_test_setup(test_redis_addr_malformed_is_logged, clear_port),
 	    cmocka_unit_test(test_now_ms_is_wall_clock),
+	    cmocka_unit_test_setup(test_net_defaults_follow_port, clear_port),
+	    cmocka_unit_test_setup(test_net_flags_over_environment, clear_port),
+	    cmocka_unit_test_setup(test_net_refusals_are_exit_status_2, clear_port),
 	    cmocka_unit_test(test_sigterm_stops_the_loop),
 	    cmocka_unit_test(test_failed_setup_stops_and_returns_1),
 	};
