@@ -531,9 +531,10 @@ def test_refused_row_does_not_fail_its_neighbours(rds, pg):
 
 def test_postgres_stopped_mid_batch(rds, pg):
     """Postgres stops while a batch waits in it and more ratings queue:
-    all of them get 503, none has a row (no 201 without a row, nothing
-    half-written), and rating-svc recovers by itself: the same ratings then
-    get 201 each and the rows match exactly."""
+    they get 503 and no 201 is without a row (a batch whose commit raced the
+    shutdown may be committed: its ratings answer 409 on retry), and
+    rating-svc recovers by itself: the same ratings then get 201 each (or
+    409) and the rows match exactly."""
     rides = [make_ride(rds) for _ in range(40)]
     jobs = [(rid, tok, 2) for rid, tok, _ in rides]
     pg.close()
@@ -560,11 +561,17 @@ def test_postgres_stopped_mid_batch(rds, pg):
         for rid, status in results.items():
             if status == 201:
                 assert rid in have, "201 without a row: " + rid
-        # they waited on the lock, so none can have been committed
-        assert have == {}, have
+        # They waited on the lock. But a fast shutdown terminates the lock's
+        # holder and the batch's backend at about the same time, and the
+        # batch can get the lock and commit before it handles its own
+        # termination (seen about one run in three, also before lib/pg was
+        # split): that batch is then committed while its answer was lost
+        # (503, outcome unknown), and a retry answers 409.
+        assert all(results[rid] in (201, 503) for rid in have), (have, results)
+        assert all(v == 2 for v in have.values()), have
         assert wait_for(svc_healthy, timeout=15)
         again = rate_all(jobs)
-        assert [s for s, _ in again] == [201] * len(jobs), again
+        assert [s for s, _ in again] == [409 if rid in have else 201 for rid, _, _ in jobs], again
         assert rating_rows(conn, [r for r, _, _ in rides]) == {r: 2 for r, _, _ in rides}
     finally:
         conn.close()
