@@ -1,8 +1,8 @@
 /* bstats.h - the bot's counters and latency histograms, and the summary it
  * prints at the end: human-readable text or one JSON object (for
  * benchmarks). Pure code: formatting only. */
-#ifndef BOT_BSTATS_H
-#define BOT_BSTATS_H
+#ifndef RS_BOT_BSTATS_H
+#define RS_BOT_BSTATS_H
 
 #include <stdint.h>
 

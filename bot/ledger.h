@@ -19,8 +19,8 @@
  *    someone else's, or ours accepted more than window_ms apart; it never
  *    calls a legitimate expiry lost.
  * A rider not yet past TTL + grace (+ window) is waiting. */
-#ifndef BOT_LEDGER_H
-#define BOT_LEDGER_H
+#ifndef RS_BOT_LEDGER_H
+#define RS_BOT_LEDGER_H
 
 #include <stdint.h>
 

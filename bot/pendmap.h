@@ -4,8 +4,8 @@
  * bot's single client may get two copies of a match, and rate each ride
  * once. A hash table plus a list in insertion order, so old entries are
  * dropped cheaply (pend_expire). Pure code: no I/O, no clock. */
-#ifndef BOT_PENDMAP_H
-#define BOT_PENDMAP_H
+#ifndef RS_BOT_PENDMAP_H
+#define RS_BOT_PENDMAP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * stats, error) into a plain struct: the fields the bot needs and nothing
  * else. Pure code (jansson), safe on any bytes: anything malformed is
  * reported, never trusted. */
-#ifndef BOT_WSMSG_H
-#define BOT_WSMSG_H
+#ifndef RS_BOT_WSMSG_H
+#define RS_BOT_WSMSG_H
 
 #include <stddef.h>
 
