@@ -3,8 +3,8 @@
  * wiring, stop; drive.c: the schedule of requests (closed loop, open loop,
  * replay) and their replies; fares.c: the websocket side (fares -> ledger,
  * quality, ratings); summary.c: the progress line and the summary. */
-#ifndef BOT_BOT_H
-#define BOT_BOT_H
+#ifndef RS_BOT_BOT_H
+#define RS_BOT_BOT_H
 
 #include <stdint.h>
 #include <stdio.h>

@@ -4,8 +4,8 @@
  * side the share of our accepted requests matched rather than expired, and
  * per side the time from the 202 to the match (the message's
  * matched_at_ms; ledger.h keeps those). Pure code: no I/O, no clock. */
-#ifndef BOT_BQUALITY_H
-#define BOT_BQUALITY_H
+#ifndef RS_BOT_BQUALITY_H
+#define RS_BOT_BQUALITY_H
 
 #include <stddef.h>
 #include <stdint.h>
