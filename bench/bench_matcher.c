@@ -1,9 +1,9 @@
-/* bench_matcher.c — times mc_match (matcher/pairing.c) on N riders x N
+/* bench_matcher.c — times pairing_match (matcher/pairing.c) on N riders x N
  * drivers uniform in a square, N = 1e3, 1e4, 1e5, 1e6, against a brute force
  * (every pair sorted by (d2, rider, driver), taken greedily) where that is
  * affordable, and reports the memory per waiting request. Then the steady
  * state: a backlog waiting on one side and a few arrivals on both per tick,
- * paired incrementally (matcher/incr.c) and from scratch (mc_match_ctx over
+ * paired incrementally (matcher/incr.c) and from scratch (pairing_match_ctx over
  * the whole pool, the cold path). Output on stdout only: tables, or JSON
  * with --json. See --help. */
 #include <errno.h>
@@ -14,9 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../matcher/incr.h"
-#include "../matcher/pairing.h"
+#include "incr.h"
+#include "pairing.h"
 
+#include "../tests/unit/testoracle.h"
 #include "../tests/unit/testrng.h"
 
 static double now_s(void)
@@ -26,101 +27,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* ---- brute force: all pairs, sorted by (d2, rider, driver) ---- */
+/* ---- brute force (tests/unit/testoracle.h): all pairs sorted by
+ * (d2, rider, driver), taken greedily; 16 bytes a pair ---- */
 
-struct cand {
-	double d2;
-	uint32_t r, d;
-};
-
-static inline int cand_less(const struct cand *a, const struct cand *b)
+static long brute(const struct pairing_point *R, size_t nr, const struct pairing_point *D,
+                  size_t nd, struct pairing_pair *out, size_t *bytes)
 {
-	if (a->d2 != b->d2)
-		return a->d2 < b->d2;
-	if (a->r != b->r)
-		return a->r < b->r;
-	return a->d < b->d;
-}
-
-static void cand_sort(struct cand *a, size_t n) /* quicksort, insertion sort below 16 */
-{
-	while (n > 16) {
-		struct cand p = a[n / 2], t;
-		if (cand_less(&a[n - 1], &a[0])) {
-			t = a[0];
-			a[0] = a[n - 1];
-			a[n - 1] = t;
-		}
-		if (cand_less(&p, &a[0]))
-			p = a[0];
-		else if (cand_less(&a[n - 1], &p))
-			p = a[n - 1];
-		size_t i = 0, j = n - 1;
-		for (;;) {
-			while (cand_less(&a[i], &p))
-				i++;
-			while (cand_less(&p, &a[j]))
-				j--;
-			if (i >= j)
-				break;
-			t = a[i];
-			a[i] = a[j];
-			a[j] = t;
-			i++;
-			j--;
-		}
-		size_t left = j + 1; /* a[0..j] <= p <= a[j+1..n) */
-		if (left < n - left) {
-			cand_sort(a, left);
-			a += left;
-			n -= left;
-		} else {
-			cand_sort(a + left, n - left);
-			n = left;
-		}
-	}
-	for (size_t i = 1; i < n; i++) {
-		struct cand t = a[i];
-		size_t j = i;
-		while (j > 0 && cand_less(&t, &a[j - 1])) {
-			a[j] = a[j - 1];
-			j--;
-		}
-		a[j] = t;
-	}
-}
-
-static long brute(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd,
-                  struct mc_pair *out, size_t *bytes)
-{
-	size_t m = nr * nd;
-	struct cand *c = malloc(m * sizeof *c);
-	char *rt = calloc(nr, 1), *dt = calloc(nd, 1);
-	*bytes = m * sizeof *c + nr + nd;
-	if (!c || !rt || !dt) {
-		free(c);
-		free(rt);
-		free(dt);
-		return -1;
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < nr; i++)
-		for (size_t j = 0; j < nd; j++) {
-			double dx = R[i].x - D[j].x, dy = R[i].y - D[j].y;
-			c[k++] = (struct cand){dx * dx + dy * dy, (uint32_t)i, (uint32_t)j};
-		}
-	cand_sort(c, m);
-	long n = 0;
-	for (size_t i = 0; i < m; i++) {
-		if (rt[c[i].r] || dt[c[i].d])
-			continue;
-		rt[c[i].r] = dt[c[i].d] = 1;
-		out[n++] = (struct mc_pair){c[i].r, c[i].d, sqrt(c[i].d2)};
-	}
-	free(c);
-	free(rt);
-	free(dt);
-	return n;
+	*bytes = nr * nd * sizeof(struct oracle_cand) + nr + nd;
+	return oracle_pairs(R, nr, D, nd, out);
 }
 
 /* ---- peak resident memory: VmHWM, reset through /proc/self/clear_refs ---- */
@@ -185,22 +99,22 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 /* A backlog of b requests on one side, then ticks of a arrivals on each
  * side: every new request of the other side pairs, so the backlog stays at
  * about b. incr_ms: incr_pair; add_ms: the 2a incr_add of the arrivals;
- * cold_ms: mc_match_ctx over the whole waiting pool (the snapshot copy not
+ * cold_ms: pairing_match_ctx over the whole waiting pool (the snapshot copy not
  * counted). Both results are compared pair for pair. */
 static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_cold)
 {
 	size_t b = st->backlog, a = st->arrivals, cap = b + 2 * a + 16;
-	struct mc_point *pos[2]; /* [side][key - 1]: every request ever */
+	struct pairing_point *pos[2]; /* [side][key - 1]: every request ever */
 	size_t npos[2] = {0, 0};
 	uint32_t *live[2]; /* keys waiting, in acceptance order */
 	size_t nlive[2] = {0, 0};
 	size_t total = b + (size_t)(ticks + 4) * a + 16;
 	struct incr *c = incr_new(SIZE_MAX);
-	struct mc_ctx *ctx = mc_ctx_new();
+	struct pairing_ctx *ctx = pairing_ctx_new();
 	double *ti = malloc((size_t)ticks * sizeof *ti), *ta = malloc((size_t)ticks * sizeof *ta),
 	       *tc = malloc((size_t)ticks * sizeof *tc);
-	struct mc_point *rp = malloc(cap * sizeof *rp), *dp = malloc(cap * sizeof *dp);
-	struct mc_pair *pp = malloc(cap * sizeof *pp);
+	struct pairing_point *rp = malloc(cap * sizeof *rp), *dp = malloc(cap * sizeof *dp);
+	struct pairing_pair *pp = malloc(cap * sizeof *pp);
 	int ok = 1, side_b = st->backlog_riders;
 
 	pos[0] = malloc(total * sizeof *pos[0]);
@@ -212,7 +126,7 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 		return -1;
 	rng_state = seed ^ b ^ (a << 40);
 	for (size_t i = 0; i < b; i++) {
-		struct mc_point p = {unif() * 1000, unif() * 1000};
+		struct pairing_point p = {unif() * 1000, unif() * 1000};
 		pos[side_b][npos[side_b]++] = p;
 		if (incr_add(c, side_b, p.x, p.y, npos[side_b]) < 0)
 			return -1;
@@ -227,7 +141,7 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 		double t0 = now_s();
 		for (size_t i = 0; i < 2 * a; i++) {
 			int s = (int)(i & 1);
-			struct mc_point p = {unif() * 1000, unif() * 1000};
+			struct pairing_point p = {unif() * 1000, unif() * 1000};
 			pos[s][npos[s]++] = p;
 			live[s][nlive[s]++] = (uint32_t)npos[s];
 			if (incr_add(c, s, p.x, p.y, npos[s]) < 0)
@@ -241,7 +155,7 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 		for (size_t i = 0; i < nlive[0]; i++)
 			dp[nd++] = pos[0][live[0][i] - 1];
 		double t2 = now_s();
-		long m = with_cold ? mc_match_ctx(ctx, rp, nr, dp, nd, pp) : -2;
+		long m = with_cold ? pairing_match_ctx(ctx, rp, nr, dp, nd, pp) : -2;
 		double t3 = now_s();
 		long g = incr_pair(c, &out);
 		double t4 = now_s();
@@ -281,7 +195,7 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 		st->incr_ms = summarize(ti, ticks).med * 1e3;
 	}
 	incr_free(c);
-	mc_ctx_free(ctx);
+	pairing_ctx_free(ctx);
 	free(ti);
 	free(ta);
 	free(tc);
@@ -309,29 +223,30 @@ static int steady_run(struct steady *st, int ticks, uint64_t seed)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: bench_matcher [--max-n N] [--runs K] [--brute-max N] [--seed S] [--no-ctx] "
-	        "[--json]\n"
-	        "Times mc_match on N riders x N drivers uniform in a 1000 x 1000 square for\n"
-	        "N = 1e3, 1e4, 1e5, 1e6 (up to --max-n, default 1e6), K runs each (default 5),\n"
-	        "on one thread; wall time from CLOCK_MONOTONIC; median and min-max.\n"
-	        "The brute force (all N^2 pairs sorted, then greedy; 16 N^2 bytes) runs for\n"
-	        "N <= --brute-max (default 1000; 10000 needs 1.6 GB and some seconds per run),\n"
-	        "its result is checked against mc_match, and tree/brute is the ratio of medians.\n"
-	        "Memory: 'alloc' is the exact byte count mc_match allocates at its peak\n"
-	        "(mc_match_bytes); 'hwm' is the rise of VmHWM (peak RSS) over one call, after\n"
-	        "resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n"
-	        "ctx: mc_match_ctx through one context (as the matcher process calls it each\n"
-	        "tick): one untimed warm-up call, then K timed calls; ctx_B/req is what the\n"
-	        "context holds (mc_ctx_bytes). --no-ctx skips it.\n"
-	        "Steady state (--steady-ticks T, default 20; 0 skips it; --steady-only skips the\n"
-	        "above): a backlog of B = 1e3..--max-n uniform requests waiting on one side,\n"
-	        "then ticks of A = 10, 100, 1000 arrivals on each side; per tick (median of T,\n"
-	        "after 3 untimed): incr_ms = incr_pair (the live path), add_ms = the 2A\n"
-	        "incr_add of the arrivals, cold_ms = mc_match_ctx over the whole waiting pool\n"
-	        "(the path for a big backlog of new requests). The two results are compared\n"
-	        "pair for pair on every tick ('ok'). --steady-backlog B and --steady-arrivals A\n"
-	        "run that one case only (on both sides).\n");
+	fprintf(
+	    f,
+	    "usage: bench_matcher [--max-n N] [--runs K] [--brute-max N] [--seed S] [--no-ctx] "
+	    "[--json]\n"
+	    "Times pairing_match on N riders x N drivers uniform in a 1000 x 1000 square for\n"
+	    "N = 1e3, 1e4, 1e5, 1e6 (up to --max-n, default 1e6), K runs each (default 5),\n"
+	    "on one thread; wall time from CLOCK_MONOTONIC; median and min-max.\n"
+	    "The brute force (all N^2 pairs sorted, then greedy; 16 N^2 bytes) runs for\n"
+	    "N <= --brute-max (default 1000; 10000 needs 1.6 GB and some seconds per run),\n"
+	    "its result is checked against pairing_match, and tree/brute is the ratio of medians.\n"
+	    "Memory: 'alloc' is the exact byte count pairing_match allocates at its peak\n"
+	    "(pairing_match_bytes); 'hwm' is the rise of VmHWM (peak RSS) over one call, after\n"
+	    "resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n"
+	    "ctx: pairing_match_ctx through one context (as the matcher process calls it each\n"
+	    "tick): one untimed warm-up call, then K timed calls; ctx_B/req is what the\n"
+	    "context holds (pairing_ctx_bytes). --no-ctx skips it.\n"
+	    "Steady state (--steady-ticks T, default 20; 0 skips it; --steady-only skips the\n"
+	    "above): a backlog of B = 1e3..--max-n uniform requests waiting on one side,\n"
+	    "then ticks of A = 10, 100, 1000 arrivals on each side; per tick (median of T,\n"
+	    "after 3 untimed): incr_ms = incr_pair (the live path), add_ms = the 2A\n"
+	    "incr_add of the arrivals, cold_ms = pairing_match_ctx over the whole waiting pool\n"
+	    "(the path for a big backlog of new requests). The two results are compared\n"
+	    "pair for pair on every tick ('ok'). --steady-backlog B and --steady-arrivals A\n"
+	    "run that one case only (on both sides).\n");
 }
 
 int main(int argc, char **argv)
@@ -399,16 +314,16 @@ int main(int argc, char **argv)
 	     !steady_only && si < sizeof sizes / sizeof sizes[0] && sizes[si] <= max_n; si++) {
 		size_t n = sizes[si];
 		rng_state = seed ^ (uint64_t)n;
-		struct mc_point *R = malloc(n * sizeof *R), *D = malloc(n * sizeof *D);
-		struct mc_pair *out = malloc(n * sizeof *out), *ref = NULL;
+		struct pairing_point *R = malloc(n * sizeof *R), *D = malloc(n * sizeof *D);
+		struct pairing_pair *out = malloc(n * sizeof *out), *ref = NULL;
 		double *t = malloc((size_t)runs * sizeof *t);
 		if (!R || !D || !out || !t) {
 			fprintf(stderr, "bench_matcher: out of memory at N=%zu\n", n);
 			return 1;
 		}
 		for (size_t i = 0; i < n; i++) {
-			R[i] = (struct mc_point){unif() * 1000, unif() * 1000};
-			D[i] = (struct mc_point){unif() * 1000, unif() * 1000};
+			R[i] = (struct pairing_point){unif() * 1000, unif() * 1000};
+			D[i] = (struct pairing_point){unif() * 1000, unif() * 1000};
 		}
 		memset(out, 0, n * sizeof *out); /* fault the output in before timing */
 		long pairs = 0;
@@ -417,14 +332,15 @@ int main(int argc, char **argv)
 			int measure = k == 0 && reset_hwm() == 0;
 			long base_kb = measure ? status_kb("VmRSS") : -1;
 			double t0 = now_s();
-			pairs = mc_match(R, n, D, n, out);
+			pairs = pairing_match(R, n, D, n, out);
 			t[k] = now_s() - t0;
 			if (measure && base_kb >= 0) {
 				long h = status_kb("VmHWM");
 				hwm_kb = h >= 0 ? h - base_kb : -1;
 			}
 			if (pairs != (long)n) {
-				fprintf(stderr, "bench_matcher: mc_match returned %ld at N=%zu\n",
+				fprintf(stderr,
+				        "bench_matcher: pairing_match returned %ld at N=%zu\n",
 				        pairs, n);
 				return 1;
 			}
@@ -435,27 +351,28 @@ int main(int argc, char **argv)
 		struct stats sc = {NAN, NAN, NAN};
 		size_t ctx_bytes = 0;
 		if (ctx_runs) {
-			struct mc_ctx *ctx = mc_ctx_new();
+			struct pairing_ctx *ctx = pairing_ctx_new();
 			double *tc = malloc((size_t)runs * sizeof *tc);
-			if (!ctx || !tc || mc_match_ctx(ctx, R, n, D, n, out) != (long)n) {
-				fprintf(stderr, "bench_matcher: mc_match_ctx failed at N=%zu\n", n);
+			if (!ctx || !tc || pairing_match_ctx(ctx, R, n, D, n, out) != (long)n) {
+				fprintf(stderr,
+				        "bench_matcher: pairing_match_ctx failed at N=%zu\n", n);
 				return 1;
 			}
 			for (int k = 0; k < runs; k++) {
 				double t0 = now_s();
-				long p2 = mc_match_ctx(ctx, R, n, D, n, out);
+				long p2 = pairing_match_ctx(ctx, R, n, D, n, out);
 				tc[k] = now_s() - t0;
 				if (p2 != (long)n) {
-					fprintf(
-					    stderr,
-					    "bench_matcher: mc_match_ctx returned %ld at N=%zu\n",
-					    p2, n);
+					fprintf(stderr,
+					        "bench_matcher: pairing_match_ctx returned %ld at "
+					        "N=%zu\n",
+					        p2, n);
 					return 1;
 				}
 			}
-			ctx_bytes = mc_ctx_bytes(ctx);
+			ctx_bytes = pairing_ctx_bytes(ctx);
 			sc = summarize(tc, runs);
-			mc_ctx_free(ctx);
+			pairing_ctx_free(ctx);
 			free(tc);
 		}
 		struct stats sb = {NAN, NAN, NAN};
@@ -492,7 +409,7 @@ int main(int argc, char **argv)
 			}
 			free(ref);
 		}
-		double alloc_req = (double)mc_match_bytes(n, n) / (2.0 * (double)n);
+		double alloc_req = (double)pairing_match_bytes(n, n) / (2.0 * (double)n);
 		double hwm_req = hwm_kb >= 0 ? (double)hwm_kb * 1024.0 / (2.0 * (double)n) : NAN;
 		if (json) {
 			printf(
@@ -508,7 +425,7 @@ int main(int argc, char **argv)
 				printf("\"brute_ms\":null,\"tree_over_brute\":null,\"matches_"
 				       "brute\":null,");
 			printf("\"alloc_bytes\":%zu,\"alloc_bytes_per_request\":%.1f,",
-			       mc_match_bytes(n, n), alloc_req);
+			       pairing_match_bytes(n, n), alloc_req);
 			if (hwm_kb >= 0)
 				printf("\"hwm_bytes_per_request\":%.1f,", hwm_req);
 			else

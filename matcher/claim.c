@@ -64,7 +64,7 @@ static void on_claim(struct rconn *rc, redisReply *r, void *priv)
 		    "pair %s rider=%llu-%llu driver=%llu-%llu car=%s distance=%.3f fare=%.2f BDT",
 		    c->info.ride_id, (unsigned long long)c->rms, (unsigned long long)c->rseq,
 		    (unsigned long long)c->dms, (unsigned long long)c->dseq, c->info.car_number,
-		    c->distance, mc_fare_taka(c->distance));
+		    c->distance, pairing_fare_taka(c->distance));
 	} else if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
 		/* one of them expired or was claimed elsewhere */
 		o = SETTLE_REFUSED;

@@ -216,8 +216,8 @@ int main(int argc, char **argv)
 		snprintf(m.instance, sizeof(m.instance), "%s", instance);
 	}
 
-	m.mc = mc_ctx_new();
-	if (!m.mc) {
+	m.pctx = pairing_ctx_new();
+	if (!m.pctx) {
 		log_error("out of memory");
 		return 1;
 	}
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 	pool_free(&m.drivers);
 	snap_free(&m.snap);
 	tick_free(&m);
-	mc_ctx_free(m.mc);
+	pairing_ctx_free(m.pctx);
 	uv_loop_close(m.loop);
 	log_info("stopped");
 	return 0;

@@ -44,12 +44,12 @@ struct matcher {
 	/* tick.c */
 	uv_timer_t tick;
 	uv_work_t work;
-	int busy;          /* a tick's pairing or claims are under way */
-	struct mc_ctx *mc; /* pairing buffers kept between ticks */
-	struct snap snap;  /* a cold tick's pairing input and output */
-	struct incr *ix;   /* the waiting pool's index (incremental ticks) */
-	int ix_on;         /* ix holds exactly the WAITING entries */
-	int pairs_incr;    /* this tick's pairs are ipairs, not snap's */
+	int busy;                 /* a tick's pairing or claims are under way */
+	struct pairing_ctx *pctx; /* pairing buffers kept between ticks */
+	struct snap snap;         /* a cold tick's pairing input and output */
+	struct incr *ix;          /* the waiting pool's index (incremental ticks) */
+	int ix_on;                /* ix holds exactly the WAITING entries */
+	int pairs_incr;           /* this tick's pairs are ipairs, not snap's */
 	const struct incr_pair *ipairs;
 	long nipairs;
 	size_t nnew;     /* requests new to this tick (logs) */

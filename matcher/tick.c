@@ -7,7 +7,7 @@
  *    pairing (at most --inline-max): on the loop, at a cost that grows
  *    with them, not with the pool; the index is kept between ticks.
  *  - cold: a snapshot of the whole waiting pool (snap.c) paired by
- *    mc_match (pairing.c), on the loop when small, on the libuv thread
+ *    pairing_match (pairing.c), on the loop when small, on the libuv thread
  *    pool when large (a start, a standby taking over, --no-incremental).
  * With --policy min-total every tick is cold and pairs by mt_match
  * (mintotal.c) up to --min-total-max waiting on the larger side, else
@@ -132,9 +132,9 @@ static void run_pairing(struct matcher *m)
 	if (m->min_total && !m->fell_back)
 		s->npairs = mt_match(s->rpts, s->nr, s->dpts, s->nd, s->pairs);
 	else
-		s->npairs = s->nr && s->nd
-		                ? mc_match_ctx(m->mc, s->rpts, s->nr, s->dpts, s->nd, s->pairs)
-		                : 0;
+		s->npairs = s->nr && s->nd ? pairing_match_ctx(m->pctx, s->rpts, s->nr, s->dpts,
+		                                               s->nd, s->pairs)
+		                           : 0;
 	m->work_ms = mono_ms() - t0;
 }
 

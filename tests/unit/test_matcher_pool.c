@@ -19,11 +19,11 @@ static void test_add_find_order(void **state)
 	struct pool p = {0};
 
 	for (uint64_t i = 0; i < 3000; i++)
-		assert_int_equal(pool_add(&p, 1000 + i / 3, i % 3, (struct mc_point){(double)i, 0},
-		                          strdup("{}")),
+		assert_int_equal(pool_add(&p, 1000 + i / 3, i % 3,
+		                          (struct pairing_point){(double)i, 0}, strdup("{}")),
 		                 0);
 	/* not above the last: ignored */
-	assert_int_equal(pool_add(&p, 1000, 0, (struct mc_point){0, 0}, strdup("{}")), 1);
+	assert_int_equal(pool_add(&p, 1000, 0, (struct pairing_point){0, 0}, strdup("{}")), 1);
 	assert_int_equal(p.live, 3000);
 	for (uint64_t i = 0; i < 3000; i += 7) {
 		struct pool_entry *e = pool_find(&p, 1000 + i / 3, i % 3);
@@ -41,7 +41,7 @@ static void test_expire_exactly_at_ttl(void **state)
 	struct pool p = {0};
 
 	for (uint64_t i = 0; i < 10; i++)
-		pool_add(&p, 1000 + i * 100, 0, (struct mc_point){0, 0}, strdup("{}"));
+		pool_add(&p, 1000 + i * 100, 0, (struct pairing_point){0, 0}, strdup("{}"));
 	p.v[1].state = POOL_CLAIMING; /* a claim in flight is left to its reply */
 	/* at now = 1000 + 5000 the first request (accepted at 1000) is due */
 	assert_int_equal(pool_expire(&p, 5999, 5000, NULL, NULL), 0);
@@ -76,10 +76,10 @@ static void test_ord_and_expiry_callback(void **state)
 	uint64_t seen[16] = {0};
 
 	for (uint64_t i = 0; i < 3000; i++)
-		assert_int_equal(pool_add(&p, 1000 + i, 0, (struct mc_point){0, 0}, strdup("{}")),
-		                 0);
+		assert_int_equal(
+		    pool_add(&p, 1000 + i, 0, (struct pairing_point){0, 0}, strdup("{}")), 0);
 	/* ords count from 1 in acceptance order; an ignored add takes none */
-	assert_int_equal(pool_add(&p, 10, 0, (struct mc_point){0, 0}, strdup("{}")), 1);
+	assert_int_equal(pool_add(&p, 10, 0, (struct pairing_point){0, 0}, strdup("{}")), 1);
 	assert_int_equal(p.v[0].ord, 1);
 	assert_int_equal(p.v[2999].ord, 3000);
 	p.v[2].state = POOL_CLAIMING;
@@ -103,7 +103,7 @@ static void test_match_message(void **state)
 {
 	struct ride_info info;
 	const char *r = "{\"name\":\"Rahim\",\"location\":{\"x\":0,\"y\":0},\"destination\":{\"x\":"
-	                "70.1,\"y\":3.2},\"client_id\":\"bot-7\"}";
+			"70.1,\"y\":3.2},\"client_id\":\"bot-7\"}";
 	const char *d =
 	    "{\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\",\"location\":{\"x\":3,\"y\":4}}";
 	char token[33];
@@ -147,7 +147,7 @@ static void test_stats(void **state)
 	stats_latency(&s, 1, 99999); /* outside the window */
 	stats_percentiles(&s, 10000, 5000, pct);
 	assert_true(pct[0] == 50 && pct[1] == 90 && pct[2] == 99 && pct[3] == 100);
-	pool_add(&riders, 1, 0, (struct mc_point){1.5, 2}, strdup("{}"));
+	pool_add(&riders, 1, 0, (struct pairing_point){1.5, 2}, strdup("{}"));
 	s.t.requests = 10;
 	stats_json(&s, &b, 10000, 250, &riders, &drivers, 10);
 	doc = json_loads(b.p, 0, NULL);

@@ -20,7 +20,7 @@ static void fill(struct pool *p, size_t n, double x0)
 {
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(pool_add(p, 1000 + i, 0,
-		                          (struct mc_point){x0 + (double)i, -(double)i},
+		                          (struct pairing_point){x0 + (double)i, -(double)i},
 		                          strdup("{}")),
 		                 0);
 }
@@ -51,7 +51,7 @@ static void test_snap_waiting_only_in_order(void **state)
 	for (size_t i = 0; i < 4; i++)
 		assert_true(s.dmap[i] == i && s.dpts[i].x == 100 + (double)i);
 	/* the pairs map back to the pool entries */
-	s.pairs[0] = (struct mc_pair){2, 3, 1.0};
+	s.pairs[0] = (struct pairing_pair){2, 3, 1.0};
 	s.npairs = 1;
 	assert_ptr_equal(snap_rider(&s, &r, 0), &r.v[4]);
 	assert_ptr_equal(snap_driver(&s, &d, 0), &d.v[3]);
@@ -187,7 +187,7 @@ static void test_replay_filter(void **state)
 
 static void test_replay_location(void **state)
 {
-	struct mc_point p = {0, 0};
+	struct pairing_point p = {0, 0};
 
 	assert_int_equal(replay_location("{\"location\":{\"x\":1.5,\"y\":-2}}", &p), 0);
 	assert_true(p.x == 1.5 && p.y == -2.0);
