@@ -215,9 +215,10 @@ struct pairing_ctx *pairing_ctx_new(void)
 
 static void free_riders(struct pairing_ctx *c)
 {
-	free(c->rc);
-	free(c->kv);
-	free(c->pool);
+	void *bufs[] = {c->rc, c->kv, c->pool};
+
+	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+		free(bufs[i]);
 	c->rc = NULL;
 	c->kv = NULL;
 	c->pool = NULL;
