@@ -1,8 +1,10 @@
-/* kdselect.h - the selection (quickselect) both k-d trees build with:
- * kdtree.c's static tree and dkd.c's dynamic one. Private to the matcher's
- * core. An element is any struct that starts with two doubles x, y; the
- * functions are static inline so that each caller's constant element size
- * compiles to plain loads and moves. */
+/* kdselect.h - the selection (quickselect) of the matcher's core: both k-d
+ * trees build with it (kdtree.c's static one, dkd.c's dynamic one) and
+ * quality.c takes percentiles with it. Private to the matcher's core. An
+ * element is a struct that starts with the double x (and the double y) it
+ * is selected by, or a plain double (dim 0). The functions are static
+ * inline so that each caller's constant element size compiles to plain
+ * loads and moves. */
 #ifndef RS_KDSELECT_H
 #define RS_KDSELECT_H
 
