@@ -18,7 +18,9 @@
 #include "sbuf.h"
 #include "schema.h"
 
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static double mono_ms(void)
 {
@@ -189,8 +191,21 @@ static void after_pairing(struct matcher *m)
 	claim_some(m);
 }
 
+/* A cold pairing of a big pool keeps a core busy for tens of ms (up to
+ * seconds): on a machine with few cores it must not take the loop's. The
+ * worker thread runs it at a lower priority (nice +10; a thread's nice is
+ * its own on Linux, and the matcher queues no other work on the pool, so
+ * leaving it lowered harms nothing). */
+#define WORKER_NICE 10
+
 static void work_cb(uv_work_t *w)
 {
+	static _Thread_local int niced;
+
+	if (!niced) {
+		niced = 1;
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE);
+	}
 	run_pairing(w->data);
 }
 
