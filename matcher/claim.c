@@ -2,7 +2,7 @@
  * checks both keys, deletes them, records the ride for rating-svc and appends
  * the match to `matches`; its answer settles the two pool entries (the rules
  * are in settle.c). Claims go out a slice per loop iteration (at most
- * --claim-batch, at most ~3 ms), and wait while Redis has many unanswered,
+ * --claim-batch, at most ~1.5 ms), and wait while Redis has many unanswered,
  * so that a huge tick never holds the loop. Glue only. */
 #include "log.h"
 #include "matcher.h"
@@ -155,6 +155,14 @@ static void on_claims_timer(uv_timer_t *t)
 		claim_some(m);
 }
 
+static void on_claims_next(uv_async_t *a)
+{
+	struct matcher *m = a->data;
+
+	if (!m->stopping)
+		claim_some(m);
+}
+
 /* Claims pair i of this tick. Incremental pairs have left the index already;
  * a cold pair leaves it now. A pair that does not go out waits again. */
 static void claim_one(struct matcher *m, long i)
@@ -187,7 +195,7 @@ static void claim_one(struct matcher *m, long i)
 /* A slice of claims: at most --claim-batch, and no longer than this, so
  * that one loop iteration stays short even on a loaded machine (a claim
  * builds the match JSON and a script call: some 20-100 us). */
-#define CLAIM_SLICE_NS (3 * 1000 * 1000)
+#define CLAIM_SLICE_NS (1500 * 1000)
 
 /* The tick stays busy (no expiry, no compaction, so the snapshot's indices
  * stay valid) until all claims are out. */
@@ -212,7 +220,7 @@ void claim_some(struct matcher *m)
 			break;
 	}
 	if (m->next_claim < total && !m->stopping) {
-		uv_timer_start(&m->claims, on_claims_timer, 0, 0);
+		uv_async_send(&m->claims_next);
 		return;
 	}
 	m->busy = 0;
@@ -222,10 +230,13 @@ void claim_init(struct matcher *m)
 {
 	uv_timer_init(m->loop, &m->claims);
 	m->claims.data = m;
+	uv_async_init(m->loop, &m->claims_next, on_claims_next);
+	m->claims_next.data = m;
 }
 
 void claim_stop(struct matcher *m)
 {
 	uv_timer_stop(&m->claims);
 	uv_close((uv_handle_t *)&m->claims, NULL);
+	uv_close((uv_handle_t *)&m->claims_next, NULL);
 }

@@ -74,15 +74,15 @@ static void drain_some(struct matcher *m, size_t max)
 		m->drain_head = m->ndrain = 0;
 }
 
-static void on_drain_timer(uv_timer_t *t)
+static void on_drain(uv_async_t *a)
 {
-	struct matcher *m = t->data;
+	struct matcher *m = a->data;
 
 	if (m->stopping)
 		return;
 	drain_some(m, DRAIN_SLICE);
 	if (m->ndrain)
-		uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
+		uv_async_send(&m->drain_next);
 }
 
 static void expired(struct matcher *m, int is_rider, const struct pool_entry *e)
@@ -102,7 +102,7 @@ static void expired(struct matcher *m, int is_rider, const struct pool_entry *e)
 	}
 	m->drain[m->ndrain++] = (struct drained){e->loc.x, e->loc.y, e->ord, is_rider};
 	if (m->ndrain == 1)
-		uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
+		uv_async_send(&m->drain_next);
 }
 
 static void rider_gone(void *arg, const struct pool_entry *e)
@@ -224,6 +224,8 @@ static void after_work_cb(uv_work_t *w, int status)
 	after_pairing(m);
 }
 
+static void on_pair(uv_async_t *a);
+
 static void on_tick(uv_timer_t *t)
 {
 	struct matcher *m = t->data;
@@ -251,6 +253,21 @@ static void on_tick(uv_timer_t *t)
 	/* what viewers see: the pool as this tick is about to pair it, after
 	 * the previous tick's claims have settled */
 	publish_stats(m);
+	/* the pairing in a callback of its own: the expiry, the stats and the
+	 * pairing each cost a few ms with a big pool, and the loop serves the
+	 * I/O that is ready in between (busy: no other tick starts meanwhile) */
+	m->busy = 1;
+	uv_async_send(&m->pair_next);
+}
+
+/* The second half of a tick: pair, incrementally or cold, then claim. */
+static void on_pair(uv_async_t *a)
+{
+	struct matcher *m = a->data;
+
+	m->busy = 0;
+	if (m->stopping || !m->active || !rconn_up(m->cmd))
+		return;
 	m->pairs_incr = 0;
 	if (m->ix_on && m->ndrain - m->drain_head <= DRAIN_SLICE)
 		drain_some(m, DRAIN_SLICE);
@@ -297,8 +314,10 @@ static void on_tick(uv_timer_t *t)
 
 void tick_init(struct matcher *m)
 {
-	uv_timer_init(m->loop, &m->drain_timer);
-	m->drain_timer.data = m;
+	uv_async_init(m->loop, &m->drain_next, on_drain);
+	m->drain_next.data = m;
+	uv_async_init(m->loop, &m->pair_next, on_pair);
+	m->pair_next.data = m;
 	if (m->incremental) {
 		m->ix = incr_new((size_t)(m->inline_max > 0 ? m->inline_max : 0) + 1);
 		m->ix_on = m->ix != NULL;
@@ -318,8 +337,8 @@ void tick_stop(struct matcher *m)
 {
 	uv_timer_stop(&m->tick);
 	uv_close((uv_handle_t *)&m->tick, NULL);
-	uv_timer_stop(&m->drain_timer);
-	uv_close((uv_handle_t *)&m->drain_timer, NULL);
+	uv_close((uv_handle_t *)&m->pair_next, NULL);
+	uv_close((uv_handle_t *)&m->drain_next, NULL);
 }
 
 void tick_free(struct matcher *m)
