@@ -256,6 +256,7 @@ int main(int argc, char **argv)
 	int runs = 5, json = 0, ctx_runs = 1, steady_ticks = 20, steady_only = 0;
 	size_t steady_backlog = 0, steady_arrivals = 0; /* 0: all */
 	uint64_t seed = 42;
+	unsigned threads = 0; /* 0: the context's default */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -271,7 +272,7 @@ int main(int argc, char **argv)
 		           (!strcmp(a, "--max-n") || !strcmp(a, "--runs") ||
 		            !strcmp(a, "--brute-max") || !strcmp(a, "--seed") ||
 		            !strcmp(a, "--steady-ticks") || !strcmp(a, "--steady-backlog") ||
-		            !strcmp(a, "--steady-arrivals"))) {
+		            !strcmp(a, "--steady-arrivals") || !strcmp(a, "--threads"))) {
 			char *end;
 			errno = 0;
 			double v = strtod(argv[++i], &end); /* accepts 1e5 */
@@ -292,6 +293,8 @@ int main(int argc, char **argv)
 				steady_backlog = (size_t)v;
 			else if (!strcmp(a, "--steady-arrivals"))
 				steady_arrivals = (size_t)v;
+			else if (!strcmp(a, "--threads"))
+				threads = (unsigned)v;
 			else
 				seed = (uint64_t)v;
 		} else {
@@ -356,6 +359,8 @@ int main(int argc, char **argv)
 		if (ctx_runs) {
 			struct pairing_ctx *ctx = pairing_ctx_new();
 			double *tc = malloc((size_t)runs * sizeof *tc);
+			if (ctx && threads)
+				pairing_ctx_set_threads(ctx, threads);
 			if (!ctx || !tc || pairing_match_ctx(ctx, R, n, D, n, out) != (long)n) {
 				fprintf(stderr,
 				        "bench_matcher: pairing_match_ctx failed at N=%zu\n", n);

@@ -19,13 +19,22 @@
  * come out in increasing key order.
  *
  * Riders are queried first in the order of the tree's Z-order curve (a radix
- * sort of their curve keys) so consecutive queries walk the same paths.
+ * sort of their curve keys) so consecutive queries walk the same paths, on
+ * several threads when there are many (below).
+ *
+ * Where the time goes (1e5 / 1e6 uniform, one thread, a busy 2-core box):
+ * building and sorting ~12% / ~25%, the first queries ~10% / ~15%, the
+ * loop below ~75% / ~60%: ~1.1 re-queries per rider, each several times
+ * dearer than a first query, since a rider is re-queried where its
+ * neighbours have gone, and its nearest free driver is far.
  */
 #include "pairing.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bigalloc.h"
 #include "kdtree.h"
@@ -192,7 +201,78 @@ struct pairing_ctx {
 	struct kd_kv *kv; /* 2 * cap_r */
 	struct chunk *pool;
 	size_t cap_r, cap_chunks;
+	unsigned threads; /* for the riders' first queries */
 };
+
+/* ---- the riders' first queries, on several threads ----
+ *
+ * Every rider's first query reads the tree only and writes its own rider_c,
+ * so they split over threads with the same result; the queue is filled
+ * afterwards, on one thread (its pops depend on the keys only, not on the
+ * order of the puts). Below PAR_MIN riders a thread costs more than it
+ * saves. */
+
+#define PAR_MIN     16384
+#define THREADS_MAX 8
+
+struct query_job {
+	const struct kd_tree *t;
+	const struct kd_kv *kv; /* riders in curve order */
+	const struct pairing_point *riders;
+	struct rider_c *rc;
+	size_t from, to; /* kv[from..to) */
+};
+
+static inline void query(const struct kd_tree *t, struct rider_c *c)
+{
+	c->slot = kd_nearest_slot(t, c->x, c->y, &c->d2);
+}
+
+static void *query_range(void *arg)
+{
+	const struct query_job *j = arg;
+
+	for (size_t k = j->from; k < j->to; k++) {
+		if (k + 16 < j->to) { /* the gathers below miss the cache: start them early */
+			uint32_t ahead = j->kv[k + 16].val;
+			__builtin_prefetch(&j->riders[ahead]);
+			__builtin_prefetch(&j->rc[ahead], 1);
+		}
+		uint32_t r = j->kv[k].val;
+		struct rider_c *c = &j->rc[r];
+		c->x = j->riders[r].x;
+		c->y = j->riders[r].y;
+		query(j->t, c); /* nd > 0: at least one candidate */
+	}
+	return NULL;
+}
+
+/* Queries kv[0..nr) on up to `threads` threads (this one included); a
+ * thread that cannot be started leaves its share to this one. */
+static void query_all(const struct query_job *all, size_t nr, unsigned threads)
+{
+	struct query_job jobs[THREADS_MAX];
+	pthread_t th[THREADS_MAX];
+	int started[THREADS_MAX] = {0};
+	unsigned n = nr >= PAR_MIN && threads > 1 ? threads : 1;
+
+	if (n > THREADS_MAX)
+		n = THREADS_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		jobs[i] = *all;
+		jobs[i].from = nr * i / n;
+		jobs[i].to = nr * (i + 1) / n;
+	}
+	for (unsigned i = 1; i < n; i++)
+		started[i] = pthread_create(&th[i], NULL, query_range, &jobs[i]) == 0;
+	query_range(&jobs[0]);
+	for (unsigned i = 1; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			query_range(&jobs[i]);
+	}
+}
 
 static size_t riders_bytes(size_t nr)
 {
@@ -210,7 +290,17 @@ size_t pairing_match_bytes(size_t nr, size_t nd)
 
 struct pairing_ctx *pairing_ctx_new(void)
 {
-	return calloc(1, sizeof(struct pairing_ctx));
+	struct pairing_ctx *c = calloc(1, sizeof(struct pairing_ctx));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c)
+		c->threads = cpus > 1 ? (unsigned)(cpus < THREADS_MAX ? cpus : THREADS_MAX) : 1;
+	return c;
+}
+
+void pairing_ctx_set_threads(struct pairing_ctx *c, unsigned threads)
+{
+	c->threads = threads < 1 ? 1 : threads > THREADS_MAX ? THREADS_MAX : threads;
 }
 
 static void free_riders(struct pairing_ctx *c)
@@ -264,11 +354,6 @@ static int reserve_riders(struct pairing_ctx *c, size_t nr)
 	return 0;
 }
 
-static inline void query(const struct kd_tree *t, struct rider_c *c)
-{
-	c->slot = kd_nearest_slot(t, c->x, c->y, &c->d2);
-}
-
 long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *riders, size_t nr,
                        const struct pairing_point *drivers, size_t nd, struct pairing_pair *out)
 {
@@ -297,19 +382,9 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 		kv[i] = (struct kd_kv){kd_curve_key(t, riders[i].x, riders[i].y), (uint32_t)i, 0};
 	kd_sort_kv(kv, kv + nr, nr);
 	struct rider_c *rc = ctx->rc;
-	for (size_t k = 0; k < nr; k++) {
-		if (k + 16 < nr) { /* the gathers below miss the cache: start them early */
-			uint32_t ahead = kv[k + 16].val;
-			__builtin_prefetch(&riders[ahead]);
-			__builtin_prefetch(&rc[ahead], 1);
-		}
-		uint32_t r = kv[k].val;
-		struct rider_c *c = &rc[r];
-		c->x = riders[r].x;
-		c->y = riders[r].y;
-		query(t, c); /* nd > 0: at least one candidate */
-		rq_put(&q, make_ent(c->d2, r, c->slot));
-	}
+	query_all(&(struct query_job){t, kv, riders, rc, 0, nr}, nr, ctx->threads);
+	for (size_t r = 0; r < nr; r++)
+		rq_put(&q, make_ent(rc[r].d2, (uint32_t)r, rc[r].slot));
 
 	/* An entry (d2, rider) is a lower bound of the rider's best free pair
 	 * (see the top of the file) and carries the slot of the driver it came

@@ -315,6 +315,40 @@ static void test_ctx_reuse(void **state)
 	pairing_ctx_free(NULL);
 }
 
+/* From 16384 riders the first queries run on several threads: the result
+ * is the same, bit for bit, with 1, 2 and 3 threads (and the 1-thread path
+ * is the one checked against the oracles above). */
+static void test_threads_same_result(void **state)
+{
+	(void)state;
+	static const size_t sizes[][2] = {{40000, 30000}, {20000, 50000}, {17000, 17000}};
+	struct pairing_ctx *ctx = pairing_ctx_new();
+	assert_non_null(ctx);
+	for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+		size_t nr = sizes[c][0], nd = sizes[c][1], m = nr < nd ? nr : nd;
+		int kind = c == 0 ? K_UNIFORM : c == 1 ? K_DUP : K_GRID40;
+		struct pairing_point *R = malloc(nr * sizeof *R), *D = malloc(nd * sizeof *D);
+		struct pairing_pair *one = malloc(m * sizeof *one), *got = malloc(m * sizeof *got);
+		assert_true(R && D && one && got);
+		rng_state = 4000 + c;
+		gen(D, nd, kind, NULL, 0);
+		gen(R, nr, kind, D, nd);
+		pairing_ctx_set_threads(ctx, 1);
+		long n1 = pairing_match_ctx(ctx, R, nr, D, nd, one);
+		assert_int_equal(n1, (long)m);
+		for (unsigned th = 2; th <= 3; th++) {
+			pairing_ctx_set_threads(ctx, th);
+			compare("threads", 4000 + c, nr, nd, kind, one, n1, got,
+			        pairing_match_ctx(ctx, R, nr, D, nd, got));
+		}
+		free(R);
+		free(D);
+		free(one);
+		free(got);
+	}
+	pairing_ctx_free(ctx);
+}
+
 static void test_fare(void **state)
 {
 	(void)state;
@@ -326,9 +360,10 @@ static void test_fare(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ties_by_hand),  cmocka_unit_test(test_fare),
-	    cmocka_unit_test(test_ctx_reuse),     cmocka_unit_test(test_small_random),
-	    cmocka_unit_test(test_medium_random), cmocka_unit_test(test_large),
+	    cmocka_unit_test(test_ties_by_hand), cmocka_unit_test(test_fare),
+	    cmocka_unit_test(test_ctx_reuse),    cmocka_unit_test(test_threads_same_result),
+	    cmocka_unit_test(test_small_random), cmocka_unit_test(test_medium_random),
+	    cmocka_unit_test(test_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
