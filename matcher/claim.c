@@ -201,17 +201,21 @@ static void claim_one(struct matcher *m, long i)
  * stay valid) until all claims are out. */
 void claim_some(struct matcher *m)
 {
-	long end = m->next_claim + m->claim_batch,
-	     total = m->pairs_incr ? m->nipairs : m->snap.npairs;
+	long total = m->pairs_incr ? m->nipairs : m->snap.npairs, room = m->claim_batch, end;
 	uint64_t t0 = uv_hrtime();
 
-	/* flow control: while Redis has many claims unanswered, wait for it
-	 * rather than pile commands into hiredis' output buffer (which it
-	 * shifts on every partial write: a huge one stalls the loop) */
-	if (rconn_up(m->cmd) && rconn_pending(m->cmd) > (unsigned)(4 * m->claim_batch)) {
+	/* flow control: at most 2 x --claim-batch unanswered. Redis' answers
+	 * to all of them may come in one read, and hiredis settles every
+	 * answer of a read in one callback (~5-20 us each: the log line, the
+	 * pool); and piling commands into hiredis' output buffer (which it
+	 * shifts on every partial write) stalled the loop for seconds. */
+	if (rconn_up(m->cmd))
+		room = 2L * m->claim_batch - (long)rconn_pending(m->cmd);
+	if (room <= 0) {
 		uv_timer_start(&m->claims, on_claims_timer, 1, 0);
 		return;
 	}
+	end = m->next_claim + (room < m->claim_batch ? room : m->claim_batch);
 	if (end > total)
 		end = total;
 	while (m->next_claim < end) {
