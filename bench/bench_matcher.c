@@ -20,6 +20,15 @@
 #include "../tests/unit/testoracle.h"
 #include "../tests/unit/testrng.h"
 
+/* CPU seconds of the whole process (all its threads): on a shared machine
+ * it moves less with the load than the wall time. */
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -312,9 +321,9 @@ int main(int argc, char **argv)
 		printf("{\"bench\":\"matcher\",\"runs\":%d,\"seed\":%llu,\"results\":[", runs,
 		       (unsigned long long)seed);
 	else
-		printf("%9s %10s %21s %10s %21s %10s %8s %11s %11s %11s %11s\n", "N", "tree_ms",
-		       "(min-max)", "ctx_ms", "(min-max)", "brute_ms", "tree/br", "alloc_B/req",
-		       "hwm_B/req", "ctx_B/req", "pairs");
+		printf("%9s %10s %21s %10s %21s %10s %10s %8s %11s %11s %11s %11s\n", "N",
+		       "tree_ms", "(min-max)", "ctx_ms", "(min-max)", "ctx_cpu_ms", "brute_ms",
+		       "tree/br", "alloc_B/req", "hwm_B/req", "ctx_B/req", "pairs");
 	int first = 1, bad = 0;
 	for (size_t si = 0;
 	     !steady_only && si < sizeof sizes / sizeof sizes[0] && sizes[si] <= max_n; si++) {
@@ -354,22 +363,25 @@ int main(int argc, char **argv)
 		struct stats st = summarize(t, runs);
 		/* The context variant as the matcher process runs it: one context,
 		 * one warm-up call, then the timed calls (steady state). */
-		struct stats sc = {NAN, NAN, NAN};
+		struct stats sc = {NAN, NAN, NAN}, scpu = {NAN, NAN, NAN};
 		size_t ctx_bytes = 0;
 		if (ctx_runs) {
 			struct pairing_ctx *ctx = pairing_ctx_new();
-			double *tc = malloc((size_t)runs * sizeof *tc);
+			double *tc = malloc((size_t)runs * sizeof *tc),
+			       *tcpu = malloc((size_t)runs * sizeof *tcpu);
 			if (ctx && threads)
 				pairing_ctx_set_threads(ctx, threads);
-			if (!ctx || !tc || pairing_match_ctx(ctx, R, n, D, n, out) != (long)n) {
+			if (!ctx || !tc || !tcpu ||
+			    pairing_match_ctx(ctx, R, n, D, n, out) != (long)n) {
 				fprintf(stderr,
 				        "bench_matcher: pairing_match_ctx failed at N=%zu\n", n);
 				return 1;
 			}
 			for (int k = 0; k < runs; k++) {
-				double t0 = now_s();
+				double t0 = now_s(), c0 = cpu_s();
 				long p2 = pairing_match_ctx(ctx, R, n, D, n, out);
 				tc[k] = now_s() - t0;
+				tcpu[k] = cpu_s() - c0;
 				if (p2 != (long)n) {
 					fprintf(stderr,
 					        "bench_matcher: pairing_match_ctx returned %ld at "
@@ -380,8 +392,10 @@ int main(int argc, char **argv)
 			}
 			ctx_bytes = pairing_ctx_bytes(ctx);
 			sc = summarize(tc, runs);
+			scpu = summarize(tcpu, runs);
 			pairing_ctx_free(ctx);
 			free(tc);
+			free(tcpu);
 		}
 		struct stats sb = {NAN, NAN, NAN};
 		int checked = 0;
@@ -440,8 +454,10 @@ int main(int argc, char **argv)
 				printf("\"hwm_bytes_per_request\":null,");
 			if (ctx_runs)
 				printf("\"ctx_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},"
+				       "\"ctx_cpu_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},"
 				       "\"ctx_bytes_per_request\":%.1f,",
-				       sc.med * 1e3, sc.min * 1e3, sc.max * 1e3,
+				       sc.med * 1e3, sc.min * 1e3, sc.max * 1e3, scpu.med * 1e3,
+				       scpu.min * 1e3, scpu.max * 1e3,
 				       (double)ctx_bytes / (2.0 * (double)n));
 			printf("\"pairs\":%ld}", pairs);
 		} else {
@@ -454,16 +470,18 @@ int main(int argc, char **argv)
 			}
 			if (hwm_kb >= 0)
 				snprintf(hs, sizeof hs, "%.1f", hwm_req);
-			char crange[64] = "-", cms[32] = "-", cb[32] = "-";
+			char crange[64] = "-", cms[32] = "-", cb[32] = "-", ccpu[32] = "-";
 			if (ctx_runs) {
 				snprintf(crange, sizeof crange, "(%.2f-%.2f)", sc.min * 1e3,
 				         sc.max * 1e3);
 				snprintf(cms, sizeof cms, "%.2f", sc.med * 1e3);
+				snprintf(ccpu, sizeof ccpu, "%.2f", scpu.med * 1e3);
 				snprintf(cb, sizeof cb, "%.1f",
 				         (double)ctx_bytes / (2.0 * (double)n));
 			}
-			printf("%9zu %10.2f %21s %10s %21s %10s %8s %11.1f %11s %11s %11ld\n", n,
-			       st.med * 1e3, range, cms, crange, bs, rs, alloc_req, hs, cb, pairs);
+			printf("%9zu %10.2f %21s %10s %21s %10s %10s %8s %11.1f %11s %11s %11ld\n",
+			       n, st.med * 1e3, range, cms, crange, ccpu, bs, rs, alloc_req, hs, cb,
+			       pairs);
 		}
 		fflush(stdout);
 		first = 0;
