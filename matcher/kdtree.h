@@ -83,15 +83,6 @@ uint32_t kd_nearest(const struct kd_tree *t, double x, double y, double *d2);
  * slot (slot must be < n). */
 uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2);
 
-/* The min(k, live) nearest live points to (x, y) in increasing (squared
- * distance, index) order: their slots into slots[] and squared distances
- * into d2s[]; returns how many (0 if none is live). k is capped at KD_KMAX.
- * Since points only disappear, the first still-live entry of such a list is
- * later still the nearest live point, as long as one is live. */
-#define KD_KMAX 16
-unsigned kd_knearest_slots(const struct kd_tree *t, double x, double y, unsigned k, uint32_t *slots,
-                           double *d2s);
-
 /* The dead map: bit (slot & 7) of byte (slot >> 3) is set when the slot is
  * not live (removed, or not built). Valid while the tree is built and not
  * renewed; lets hot loops test liveness without a call. */

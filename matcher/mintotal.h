@@ -16,7 +16,7 @@
 /* Writes min(nr, nd) pairs to out (caller-allocated; NULL allowed when that
  * is 0), in increasing rider index. Returns the number of pairs, or -1 if
  * memory runs out or a side is >= 2^32 - 1. Reads the inputs only. */
-long mt_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
-              struct mc_pair *out);
+long mt_match(const struct pairing_point *riders, size_t nr, const struct pairing_point *drivers,
+              size_t nd, struct pairing_pair *out);
 
 #endif

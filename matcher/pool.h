@@ -15,7 +15,7 @@ enum pool_state { POOL_WAITING, POOL_CLAIMING, POOL_GONE };
 
 struct pool_entry {
 	uint64_t ms, seq; /* the request id */
-	struct mc_point loc;
+	struct pairing_point loc;
 	char *json;   /* canonical request JSON, owned */
 	uint64_t ord; /* 1, 2, 3... in order of acceptance; never reused */
 	uint8_t state;
@@ -33,7 +33,7 @@ struct pool {
 /* Appends an entry, taking ownership of json (freed on failure too). Ids
  * must arrive in increasing order; an id not above the last is ignored
  * (returns 1). Returns 0 when added, -1 when out of memory. */
-int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct mc_point loc, char *json);
+int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct pairing_point loc, char *json);
 /* The entry with this id, or NULL (GONE entries are found too). */
 struct pool_entry *pool_find(struct pool *p, uint64_t ms, uint64_t seq);
 /* The entry with this ord, or NULL (GONE entries are found too). */

@@ -52,6 +52,9 @@ void quality_expired(struct quality *q, uint64_t now_ms, int is_rider, uint64_t 
  * thread. */
 void quality_window(const struct quality *q, uint64_t now_ms, uint64_t window_ms,
                     struct quality_figures *f);
+/* The element of rank k (0-based, k < n) of v[0..n), as v[k] would be after
+ * sorting: percentiles in O(n) rather than a sort. Rearranges v. */
+double quality_rank(double *v, size_t n, size_t k);
 /* The same since the start (percentiles over the pairs still kept). */
 void quality_total(const struct quality *q, struct quality_figures *f);
 

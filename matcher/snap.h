@@ -11,9 +11,9 @@
 #include "pool.h"
 
 struct snap {
-	struct mc_point *rpts, *dpts; /* positions, nr and nd of them */
-	uint32_t *rmap, *dmap;        /* rpts[i] is riders->v[rmap[i]] */
-	struct mc_pair *pairs;        /* room for min(nr, nd) pairs */
+	struct pairing_point *rpts, *dpts; /* positions, nr and nd of them */
+	uint32_t *rmap, *dmap;             /* rpts[i] is riders->v[rmap[i]] */
+	struct pairing_pair *pairs;        /* room for min(nr, nd) pairs */
 	size_t nr, nd;
 	long npairs; /* set by the caller after pairing */
 	size_t cap_rp, cap_rm, cap_dp, cap_dm, cap_pairs;
