@@ -15,6 +15,25 @@
 #include <time.h>
 
 static uv_signal_t sig_int, sig_term;
+/* the log's held lines go out before the loop may block and after each poll */
+static uv_prepare_t log_before_poll;
+static uv_check_t log_after_poll;
+static int log_handles;
+
+static void on_log_prepare(uv_prepare_t *h)
+{
+	log_flush();
+}
+
+static void on_log_check(uv_check_t *h)
+{
+	log_flush();
+}
+
+static void flush_at_exit(void)
+{
+	log_hold(0);
+}
 static svc_stop_fn stop_fn;
 static void *stop_priv;
 static int stopping;
@@ -66,6 +85,7 @@ int svc_run(uv_loop_t *loop, int started)
 	if (!started && stop_fn)
 		stop_fn(stop_priv);
 	uv_run(loop, UV_RUN_DEFAULT);
+	log_hold(0);
 	http_servers_finish();
 	if (!started)
 		return 1;
@@ -89,6 +109,18 @@ void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv)
 	uv_signal_init(loop, &sig_term);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	if (!log_handles) {
+		uv_prepare_init(loop, &log_before_poll);
+		uv_check_init(loop, &log_after_poll);
+		uv_prepare_start(&log_before_poll, on_log_prepare);
+		uv_check_start(&log_after_poll, on_log_check);
+		/* they never keep the loop alive */
+		uv_unref((uv_handle_t *)&log_before_poll);
+		uv_unref((uv_handle_t *)&log_after_poll);
+		log_handles = 1;
+		atexit(flush_at_exit);
+	}
+	log_hold(1);
 }
 
 void svc_close(void)
@@ -97,6 +129,12 @@ void svc_close(void)
 		uv_close((uv_handle_t *)&sig_int, NULL);
 	if (!uv_is_closing((uv_handle_t *)&sig_term))
 		uv_close((uv_handle_t *)&sig_term, NULL);
+	if (log_handles == 1) {
+		uv_close((uv_handle_t *)&log_before_poll, NULL);
+		uv_close((uv_handle_t *)&log_after_poll, NULL);
+		log_handles = 2;
+	}
+	log_hold(0);
 }
 
 void svc_stop_http(struct http_server **http)
