@@ -1,11 +1,14 @@
 /* http.c - see http.h. libwebsockets 4.1 on a foreign libuv loop.
  *
  * Life of a request: created at LWS_CALLBACK_HTTP, dispatched to its route
- * when the body is complete (POST) or at once (other methods). Its reply is
- * written directly when the handler answers during dispatch, otherwise from
- * LWS_CALLBACK_HTTP_WRITEABLE. The request is reference counted: the server
- * holds one reference until the reply is written or the connection is gone
- * and a reply has been given; handlers waiting on a store hold another.
+ * when the body is complete (POST) or at once (other methods). Its reply,
+ * headers and body in one send, is written directly when the handler
+ * answers during dispatch, and also when it answers later (a store
+ * replied) from outside lws' callbacks (see reply_now); from
+ * LWS_CALLBACK_HTTP_WRITEABLE otherwise. The request is reference counted:
+ * the server holds one reference until the reply is written or the
+ * connection is gone and a reply has been given; handlers waiting on a
+ * store hold another.
  * One timer per request: the body's deadline (408, then close) until
  * dispatch, the store's (503) from then on.
  *
@@ -22,6 +25,7 @@
 
 #include "log.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,18 +41,14 @@ struct http_server {
 
 struct http_req {
 	struct http_server *srv;
-	struct lws *wsi; /* NULL once the connection is closed */
+	struct lws *wsi;      /* NULL once the connection is closed */
+	struct http_pss *pss; /* the connection's per-session data, while wsi is set */
 	const struct http_route *route;
 	const char *method;
-	char path[256];
-	/* The query as lws decoded it: its '&'-separated fragments ("name=value"),
-	 * each NUL-terminated, one after the other (an encoded %26 stays inside
-	 * its value). query_len bytes in all. */
-	char query[HTTP_QUERY_MAX + 1];
 	size_t query_len;
-	char raw_path[HTTP_RAW_PATH_MAX + 1]; /* from X-Original-URI, "" if none */
 	char *body;
 	size_t body_len, body_cap;
+	long clen; /* the Content-Length, -1 when none */
 	int too_big;
 	int refs;
 	int replied, written, server_done, dispatching, dispatched;
@@ -56,14 +56,33 @@ struct http_req {
 	const char *ctype; /* NULL: application/json */
 	int query_too_long;
 	int status;
-	unsigned char *reply; /* LWS_PRE bytes of headroom, then the body */
+	unsigned char *reply; /* REPLY_HEADROOM bytes (the headers go at its end),
+	                       * then the body */
 	size_t reply_len;
 	uv_timer_t timer;
+	/* the large fields last: req_new() zeroes only what comes before them */
+	char path[256];
+	/* The query as lws decoded it: its '&'-separated fragments ("name=value"),
+	 * each NUL-terminated, one after the other (an encoded %26 stays inside
+	 * its value). query_len bytes in all. */
+	char query[HTTP_QUERY_MAX + 1];
+	char raw_path[HTTP_RAW_PATH_MAX + 1]; /* from X-Original-URI, "" if none */
 };
 
 struct http_pss {
 	struct http_req *req;
+	int close_now; /* a reply written outside a callback wants the
+	                * connection closed: done from WRITEABLE */
 };
+
+/* How deep in this server's lws callbacks the code runs: a reply is written
+ * and lws serviced by hand (reply_now) only from outside all of them. */
+static int lws_depth;
+
+/* Room before a reply's body for LWS_PRE and the headers, so that headers
+ * and body leave in one write (one send). */
+#define REPLY_HDR_MAX  512
+#define REPLY_HEADROOM (LWS_PRE + REPLY_HDR_MAX)
 
 static const struct {
 	enum lws_token_indexes tok;
@@ -158,25 +177,28 @@ const char *http_req_raw_path(const struct http_req *req)
  * a transaction. */
 static char conn_reused;
 
-/* Writes the stored reply. Returns -1 when lws wants the connection closed. */
+/* Writes the stored reply, headers and body in one lws_write (one send; lws
+ * keeps what the socket does not take and sends it when writable). Returns
+ * -1 when lws wants the connection closed. */
 static int req_write(struct http_req *req)
 {
 	struct lws *wsi = req->wsi;
-	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
-					  *end = hdr + sizeof(hdr) - 1;
-	int close;
+	unsigned char hdr[REPLY_HDR_MAX], *p = hdr, *end = hdr + sizeof(hdr) - 1;
+	int close = 1;
 
 	req->written = 1;
-	if (lws_add_http_common_headers(wsi, (unsigned int)req->status,
-	                                req->ctype ? req->ctype : "application/json",
-	                                (lws_filepos_t)req->reply_len, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-	                                 (const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
-		close = 1;
-	else
-		close = lws_write(wsi, req->reply + LWS_PRE, req->reply_len,
-		                  LWS_WRITE_HTTP_FINAL) != (int)req->reply_len;
+	if (!lws_add_http_common_headers(wsi, (unsigned int)req->status,
+	                                 req->ctype ? req->ctype : "application/json",
+	                                 (lws_filepos_t)req->reply_len, &p, end) &&
+	    !lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+	                                  (const unsigned char *)"no-store", 8, &p, end) &&
+	    !lws_finalize_http_header(wsi, &p, end)) {
+		size_t hlen = (size_t)(p - hdr), total = hlen + req->reply_len;
+		unsigned char *start = req->reply + REPLY_HEADROOM - hlen;
+
+		memcpy(start, hdr, hlen);
+		close = lws_write(wsi, start, total, LWS_WRITE_HTTP_FINAL) != (int)total;
+	}
 	req->wsi = NULL;
 	close |= req->close_after;
 	req_server_done(req);
@@ -186,6 +208,42 @@ static int req_write(struct http_req *req)
 	 * now on may have been pipelined (see LWS_CALLBACK_HTTP) */
 	lws_set_opaque_user_data(wsi, (void *)&conn_reused);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* A reply that came later (a store answered), written now rather than from
+ * a WRITEABLE callback, which costs a POLLOUT round trip (a loop turn and,
+ * with lws' libuv event lib, an epoll_ctl for every uv_poll_start). lws
+ * 4.1.6 allows it on HTTP/1 from outside its callbacks: lws_write is a plain
+ * send whose remainder lws buffers and flushes on POLLOUT itself, and
+ * lws_http_transaction_completed() only resets the connection for its next
+ * request. Closing is left to WRITEABLE (only a callback can close).
+ * Returns 0 when written, -1 when the reply must go the WRITEABLE way. */
+static int reply_now(struct http_req *req)
+{
+	struct lws *wsi = req->wsi;
+	struct http_pss *pss = req->pss;
+	struct lws_pollfd pfd;
+
+	if (lws_depth || req->close_after || !pss || lws_wsi_user(wsi) != pss || pss->req != req)
+		return -1;
+	pss->req = NULL;
+	if (req_write(req) < 0) {
+		pss->close_now = 1;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (lws_partial_buffered(wsi))
+		return 0; /* lws waits for POLLOUT to send the rest */
+	/* lws_http_transaction_completed() parked the connection until it is
+	 * seen writable (LRS_DEFERRING_ACTION, POLLOUT asked for): the reply
+	 * has just gone whole, so it is. Telling lws now lets it drop that
+	 * POLLOUT in the same loop turn, before libuv polls again. */
+	pfd.fd = lws_get_socket_fd(wsi);
+	pfd.events = LWS_POLLIN | LWS_POLLOUT;
+	pfd.revents = LWS_POLLOUT;
+	if (pfd.fd >= 0)
+		lws_service_fd(lws_get_context(wsi), &pfd);
+	return 0;
 }
 
 void http_reply(struct http_req *req, int status, const char *json, size_t len)
@@ -207,16 +265,18 @@ void http_reply(struct http_req *req, int status, const char *json, size_t len)
 		return;
 	}
 	req->status = status;
-	req->reply = malloc(LWS_PRE + len + 1);
+	req->reply = malloc(REPLY_HEADROOM + len + 1);
 	if (!req->reply) {
 		/* cannot answer: drop the connection rather than hang it */
 		req->status = 0;
 		lws_set_timeout(req->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 		return;
 	}
-	memcpy(req->reply + LWS_PRE, json, len);
+	memcpy(req->reply + REPLY_HEADROOM, json, len);
 	req->reply_len = len;
-	if (!req->dispatching)
+	if (req->dispatching)
+		return; /* req_dispatch writes it */
+	if (!req->dispatched || reply_now(req) < 0)
 		lws_callback_on_writable(req->wsi);
 }
 
@@ -329,9 +389,23 @@ static const struct http_route *route_find(struct http_req *req)
 	return NULL;
 }
 
+/* Writes a given reply from one of lws' callbacks on its connection (no
+ * reply: out of memory, the connection closes). lws may free the
+ * per-session data when a transaction completes, so pss is cleared first.
+ * Returns -1 when the connection must close. */
+static int req_write_from_cb(struct http_pss *pss, struct http_req *req)
+{
+	pss->req = NULL;
+	if (!req->reply) {
+		req->wsi = NULL;
+		req_server_done(req);
+		return -1;
+	}
+	return req_write(req);
+}
+
 /* Runs the handler (or answers an error); writes a reply given meanwhile.
- * Returns -1 when the connection must close. lws may free the per-session
- * data when a transaction completes, so pss is cleared before any write. */
+ * Returns -1 when the connection must close. */
 static int req_dispatch(struct http_pss *pss, struct http_req *req)
 {
 	const struct http_route *r;
@@ -345,15 +419,8 @@ static int req_dispatch(struct http_pss *pss, struct http_req *req)
 	else if ((r = route_find(req)))
 		r->fn(req, req->srv->o.app);
 	req->dispatching = 0;
-	if (req->replied && !req->written && req->wsi) {
-		pss->req = NULL;
-		if (!req->reply) {
-			req->wsi = NULL;
-			req_server_done(req);
-			return -1;
-		}
-		return req_write(req);
-	}
+	if (req->replied && !req->written && req->wsi)
+		return req_write_from_cb(pss, req);
 	return 0;
 }
 
@@ -387,11 +454,15 @@ static long content_length(struct lws *wsi)
 
 static struct http_req *req_new(struct http_server *srv, struct lws *wsi, const char *uri)
 {
-	struct http_req *req = calloc(1, sizeof(*req));
+	struct http_req *req = malloc(sizeof(*req));
 	int qtotal;
 
 	if (!req)
 		return NULL;
+	/* path, query and raw_path are written below: zeroing their 2 KiB for
+	 * every request would cost more than the rest of this */
+	memset(req, 0, offsetof(struct http_req, path));
+	req->query[0] = 0;
 	req->srv = srv;
 	req->wsi = wsi;
 	req->refs = 1;
@@ -480,8 +551,8 @@ static int confirm_upgrade(struct http_server *srv, struct lws *wsi, const void 
 /* The websocket protocol is the vhost's default, so lws binds incoming
  * connections to it and asks it (not cb_http) to confirm upgrades: this
  * wrapper decides that, and hands every other callback to the service's. */
-static int cb_ws_wrap(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                      size_t len)
+static int cb_ws_wrap_in(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
 {
 	struct http_server *srv = lws_context_user(lws_get_context(wsi));
 
@@ -495,8 +566,8 @@ static int cb_ws_wrap(struct lws *wsi, enum lws_callback_reasons reason, void *u
 /* Every callback may come without per-session data: lws calls CLOSED_HTTP
  * (and others) with user == NULL for a connection that closed before a
  * request was parsed (a bare connect-and-close, a request lws refused). */
-static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                   size_t len)
+static int cb_http_in(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len)
 {
 	struct http_pss *pss = user;
 	struct http_server *srv = lws_context_user(lws_get_context(wsi));
@@ -533,9 +604,11 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		if (!req)
 			return -1;
 		pss->req = req;
+		req->pss = pss;
 		if (req->query_too_long)
 			return req_reject(pss, req, 414, "query string too long");
 		clen = content_length(wsi);
+		req->clen = clen;
 		if (clen == -2 ||
 		    (clen == -1 && !strcmp(req->method, "POST") &&
 		     lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)) {
@@ -562,11 +635,20 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			req->too_big = 1;
 			return 0;
 		}
-		if (!req->body) {
-			req->body_cap = req->srv->o.max_body + 1;
-			req->body = malloc(req->body_cap);
-			if (!req->body)
+		if (req->body_len + len + 1 > req->body_cap) {
+			/* the announced Content-Length first (a small block, not
+			 * the cap), the cap if more comes */
+			size_t cap = req->srv->o.max_body + 1;
+			char *nb;
+
+			if (!req->body && req->clen > 0 && (size_t)req->clen + 1 < cap &&
+			    len <= (size_t)req->clen)
+				cap = (size_t)req->clen + 1;
+			nb = realloc(req->body, cap);
+			if (!nb)
 				return -1;
+			req->body = nb;
+			req->body_cap = cap;
 		}
 		memcpy(req->body + req->body_len, in, len);
 		req->body_len += len;
@@ -597,16 +679,12 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return req_dispatch(pss, req);
 
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (pss && pss->close_now)
+			return -1;
 		req = pss ? pss->req : NULL;
 		if (!req || !req->replied || req->written)
 			return 0;
-		pss->req = NULL;
-		if (!req->reply) {
-			req->wsi = NULL;
-			req_server_done(req);
-			return -1;
-		}
-		return req_write(req);
+		return req_write_from_cb(pss, req);
 
 	case LWS_CALLBACK_CLOSED_HTTP:
 		req = pss ? pss->req : NULL;
@@ -622,6 +700,32 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	default: break;
 	}
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* The callbacks lws is given: the above, counted in lws_depth. */
+typedef int (*lws_cb_fn)(struct lws *, enum lws_callback_reasons, void *, void *, size_t);
+
+static int cb_counted(lws_cb_fn fn, struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                      void *in, size_t len)
+{
+	int r;
+
+	lws_depth++;
+	r = fn(wsi, reason, user, in, len);
+	lws_depth--;
+	return r;
+}
+
+static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len)
+{
+	return cb_counted(cb_http_in, wsi, reason, user, in, len);
+}
+
+static int cb_ws_wrap(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len)
+{
+	return cb_counted(cb_ws_wrap_in, wsi, reason, user, in, len);
 }
 
 static void lws_log_emit(int level, const char *line)
