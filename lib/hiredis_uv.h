@@ -23,8 +23,8 @@
  * is full): then hiredis writes the rest when the kernel can take it.
  *
  * Include this instead of <hiredis/adapters/libuv.h>. */
-#ifndef RS_HIREDIS_UV_H
-#define RS_HIREDIS_UV_H
+#ifndef RS_LIB_HIREDIS_UV_H
+#define RS_LIB_HIREDIS_UV_H
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>

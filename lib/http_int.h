@@ -1,8 +1,8 @@
 /* http_int.h - what lib/http.c (the server: lws callbacks, routes,
  * dispatch), lib/http_req.c (a request: its life and what is read of it)
  * and lib/http_reply.c (answering it) share. Private to lib/http*.c. */
-#ifndef RS_HTTP_INT_H
-#define RS_HTTP_INT_H
+#ifndef RS_LIB_HTTP_INT_H
+#define RS_LIB_HTTP_INT_H
 
 #include "http.h"
 

@@ -10,8 +10,8 @@
  * file.log (0600) and puts it on stderr (and on stdout when stdout was the
  * same file), so output of anything else writing to fd 2 follows. The cost on
  * the event loop is LOG_KEEP renames and one open, once per LOG_MAX_BYTES. */
-#ifndef RS_LOG_H
-#define RS_LOG_H
+#ifndef RS_LIB_LOG_H
+#define RS_LIB_LOG_H
 
 #include <stdint.h>
 

@@ -39,6 +39,28 @@ int svc_begin(int argc, char **argv, const struct opt *opts, const char *summary
 	return rc == 0 ? -1 : rc > 0 ? 0 : 2;
 }
 
+void svc_net_init(struct svc_net *net, int port_offset)
+{
+	memset(net, 0, sizeof(*net));
+	net->listen = "127.0.0.1";
+	net->port = cfg_stack_port(port_offset);
+	snprintf(net->redis_host, sizeof(net->redis_host), "127.0.0.1");
+	net->redis_port = cfg_stack_port(RS_PORT_REDIS);
+}
+
+int svc_begin_net(int argc, char **argv, const struct opt *opts, const char *summary,
+                  struct svc_net *net)
+{
+	int rc = svc_begin(argc, argv, opts, summary);
+
+	if (rc >= 0)
+		return rc;
+	if (svc_redis_addr(net->redis_addr, net->redis_host, sizeof(net->redis_host),
+	                   &net->redis_port) < 0)
+		return 2;
+	return -1;
+}
+
 int svc_run(uv_loop_t *loop, int started)
 {
 	if (!started && stop_fn)
@@ -75,6 +97,13 @@ void svc_close(void)
 		uv_close((uv_handle_t *)&sig_int, NULL);
 	if (!uv_is_closing((uv_handle_t *)&sig_term))
 		uv_close((uv_handle_t *)&sig_term, NULL);
+}
+
+void svc_stop_http(struct http_server **http)
+{
+	http_server_free(*http);
+	*http = NULL;
+	svc_close();
 }
 
 uint64_t svc_now_ms(void)

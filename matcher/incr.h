@@ -21,8 +21,8 @@
  * names it; keys are unique per side. The caller tells it every change:
  * incr_add when a request starts waiting, incr_remove when it stops waiting
  * other than by incr_pair (expiry, dropped by a claim). */
-#ifndef RS_INCR_H
-#define RS_INCR_H
+#ifndef RS_MATCHER_INCR_H
+#define RS_MATCHER_INCR_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -22,8 +22,8 @@
  * boxes (rounded outward; pruning only) that shrink as points are removed;
  * about 50 bytes per point (kd_bytes_for).
  */
-#ifndef RS_KDTREE_H
-#define RS_KDTREE_H
+#ifndef RS_MATCHER_KDTREE_H
+#define RS_MATCHER_KDTREE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * glue files (feed.c, claim.c, tick.c, lease.c, main.c). Private to the
  * matcher binary: the pure core (pool, snap, settle, replay, pairing, kdtree,
  * ride, stats) knows nothing of it. */
-#ifndef RS_MATCHER_H
-#define RS_MATCHER_H
+#ifndef RS_MATCHER_MATCHER_H
+#define RS_MATCHER_MATCHER_H
 
 #include "http.h"
 #include "incr.h"

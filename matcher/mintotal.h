@@ -6,8 +6,8 @@
  * nd), O(m) memory (distances are computed when needed). Pure: no I/O, no
  * globals. Which optimal assignment comes out when several tie is
  * unspecified (deterministic for the same input). Coordinates finite. */
-#ifndef RS_MINTOTAL_H
-#define RS_MINTOTAL_H
+#ifndef RS_MATCHER_MINTOTAL_H
+#define RS_MATCHER_MINTOTAL_H
 
 #include <stddef.h>
 

@@ -8,8 +8,8 @@
  * the lower driver index. The result equals that brute force bit for bit.
  * Coordinates must be finite.
  */
-#ifndef RS_PAIRING_H
-#define RS_PAIRING_H
+#ifndef RS_MATCHER_PAIRING_H
+#define RS_MATCHER_PAIRING_H
 
 #include <stddef.h>
 #include <stdint.h>

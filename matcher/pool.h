@@ -3,8 +3,8 @@
  * `requests` stream id "ms-seq"), so expiry is a scan from the front and a
  * lookup by id is a binary search. Entries are marked, not moved, when they
  * leave; pool_compact() squeezes them out when it is worth it. */
-#ifndef RS_POOL_H
-#define RS_POOL_H
+#ifndef RS_MATCHER_POOL_H
+#define RS_MATCHER_POOL_H
 
 #include <stddef.h>
 #include <stdint.h>

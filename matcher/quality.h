@@ -2,8 +2,8 @@
  * pair (mean, p95), the share of each side's requests that were matched
  * rather than expired, and each side's time from acceptance to match
  * (p50, p99), over a recent window (and since the start). Pure: no I/O. */
-#ifndef RS_QUALITY_H
-#define RS_QUALITY_H
+#ifndef RS_MATCHER_QUALITY_H
+#define RS_MATCHER_QUALITY_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -10,8 +10,8 @@
  * the pools still receive entries in stream order. A check without an answer
  * (connection lost) keeps the entry: a claim of a request whose key is gone
  * fails and drops it. */
-#ifndef RS_REPLAY_H
-#define RS_REPLAY_H
+#ifndef RS_MATCHER_REPLAY_H
+#define RS_MATCHER_REPLAY_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* snap.h - a tick's snapshot of the pool: the WAITING riders' and drivers'
  * positions, in acceptance order, with where each sits in its pool, and room
  * for the pairs. Pure C: no I/O. The buffers are kept between ticks. */
-#ifndef RS_SNAP_H
-#define RS_SNAP_H
+#ifndef RS_MATCHER_SNAP_H
+#define RS_MATCHER_SNAP_H
 
 #include <stddef.h>
 #include <stdint.h>
