@@ -213,28 +213,22 @@ static void intake_stop(void *priv)
 	uv_close((uv_handle_t *)&in->flush, NULL);
 	rconn_free(in->redis);
 	in->redis = NULL;
-	http_server_free(in->http);
-	in->http = NULL;
-	svc_close();
+	svc_stop_http(&in->http);
 }
 
 int intake_main(int argc, char **argv, const struct intake_kind *kind)
 {
 	struct intake in = {
 	    .kind = kind, .ttl_ms = RS_REQUEST_TTL_MS, .stream_max = RS_REQUESTS_MAXLEN};
-	const char *listen = "127.0.0.1", *redis_addr = NULL;
-	int port = cfg_stack_port(kind->port_offset), timeout_ms = 3000;
-	char redis_host[128] = "127.0.0.1", summary[256];
-	int redis_port = cfg_stack_port(RS_PORT_REDIS);
+	struct svc_net net;
+	int timeout_ms = 3000;
+	char summary[256];
 	struct http_route routes[] = {
 	    {"POST", kind->path, 0, handle_post},
 	    {NULL, NULL, 0, NULL},
 	};
 	struct opt opts[] = {
-	    {"listen", "LISTEN", OPT_STR, &listen, "address to listen on"},
-	    {"port", NULL, OPT_INT, &port, "port to listen on (PORT+offset)"},
-	    {"redis", "REDIS_ADDR", OPT_STR, &redis_addr,
-	     "Redis host:port (default 127.0.0.1:PORT+1)"},
+	    SVC_NET_OPTS(&net, "port to listen on (PORT+offset)"),
 	    {"ttl-ms", "REQUEST_TTL_MS", OPT_INT, &in.ttl_ms, "how long a request waits in Redis"},
 	    {"stream-max", NULL, OPT_INT, &in.stream_max, "approximate cap of the requests stream"},
 	    {"timeout-ms", NULL, OPT_INT, &timeout_ms,
@@ -247,11 +241,10 @@ int intake_main(int argc, char **argv, const struct intake_kind *kind)
 	         "Accepts POST %s, validates it, caches it in Redis with a TTL and announces it\n"
 	         "to the matcher on the `requests` stream. Answers 202 {\"id\",\"expires_in_ms\"}.",
 	         kind->path);
-	rc = svc_begin(argc, argv, opts, summary);
+	svc_net_init(&net, kind->port_offset);
+	rc = svc_begin_net(argc, argv, opts, summary, &net);
 	if (rc >= 0)
 		return rc;
-	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
-		return 2;
 	if (in.ttl_ms <= 0 || in.stream_max <= 0) {
 		log_error("--ttl-ms and --stream-max must be positive");
 		return 2;
@@ -264,10 +257,11 @@ int intake_main(int argc, char **argv, const struct intake_kind *kind)
 	in.flush.data = &in;
 	svc_init(in.loop, intake_stop, &in);
 	in.redis = rconn_new(
-	    in.loop, &(struct rconn_opts){.host = redis_host, .port = redis_port, .name = "redis"});
+	    in.loop,
+	    &(struct rconn_opts){.host = net.redis_host, .port = net.redis_port, .name = "redis"});
 	in.http = http_server_new(in.loop, &(struct http_server_opts){.name = kind->kind,
-	                                                              .host = listen,
-	                                                              .port = port,
+	                                                              .host = net.listen,
+	                                                              .port = net.port,
 	                                                              .routes = routes,
 	                                                              .app = &in,
 	                                                              .timeout_ms = timeout_ms,
