@@ -284,11 +284,8 @@ static void server_gone_calls_back(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(one_turn_one_write),
-	    cmocka_unit_test(refused_connect_calls_back),
-	    cmocka_unit_test(server_gone_calls_back),
-	};
-
+	const struct CMUnitTest tests[] = {cmocka_unit_test(one_turn_one_write),
+	                                   cmocka_unit_test(refused_connect_calls_back),
+	                                   cmocka_unit_test(server_gone_calls_back)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
