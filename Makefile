@@ -195,8 +195,8 @@ fuzz_validate_SRC   := fuzz/fuzz_validate.c lib/validate.c lib/sbuf.c
 fuzz_wsmsg_SRC      := fuzz/fuzz_wsmsg.c bot/wsmsg.c
 fuzz_http_parse_SRC := fuzz/fuzz_http_parse.c bot/http_parse.c
 fuzz_hub_SRC        := fuzz/fuzz_hub.c comm-svc/hub.c comm-svc/msg.c lib/streamid.c lib/validate.c lib/sbuf.c lib/log.c
-# lib/http.c behind the system's libwebsockets (not instrumented) on libuv
-fuzz_http_server_SRC := fuzz/fuzz_http_server.c lib/http.c lib/sbuf.c lib/log.c
+# lib/http*.c behind the system's libwebsockets (not instrumented) on libuv
+fuzz_http_server_SRC := fuzz/fuzz_http_server.c lib/http.c lib/http_req.c lib/http_reply.c lib/sbuf.c lib/log.c
 fuzz_http_server_FLAGS := $(shell pkg-config --cflags libwebsockets libuv 2>/dev/null)
 fuzz_http_server_LIBS  := $(shell pkg-config --libs libwebsockets libuv 2>/dev/null)
 FUZZ_BINS    := $(FUZZERS:%=$(FUZZ_BUILD)/fuzz_%)

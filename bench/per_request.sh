@@ -6,7 +6,10 @@
 #
 # 1. CPU: utime+stime of every pid of a group (/proc/PID/stat) before and
 #    after a wrk run of SECONDS, divided by wrk's requests. No tracer is
-#    attached, so this run's req/s is the throughput figure too.
+#    attached, so this run's req/s is the throughput figure too. Beside it,
+#    the time the group's threads were runnable but waited for a CPU
+#    (/proc/PID/task/*/schedstat, field 2) per request: on a shared box that
+#    says how much of the latency is other processes' load.
 # 2. Syscalls: a second wrk run; meanwhile one `strace -c -f` per group for
 #    STRACE_SECONDS (strace slows the processes, so neither CPU nor req/s
 #    come from this window), divided by the requests served in that same
@@ -47,12 +50,25 @@ ticks() { # pids... -> utime+stime summed, in clock ticks
 	done
 	echo $t
 }
+waitns() { # pids... -> run-queue wait of all their threads, ns
+	local p f w=0 a b c
+	for p in "$@"; do
+		for f in /proc/"$p"/task/*/schedstat; do
+			read -r a b c < "$f" 2>/dev/null || continue
+			w=$((w + b))
+		done
+	done
+	echo $w
+}
 count() { curl -s --max-time 2 "$COUNT_URL" | awk '/^http_requests_total /{print $2; f=1} END{if(!f)print -1}'; }
 wrkjson() { sed -n 's/^WRKJSON //p' "$1"; }
 
 # ---- 1. CPU per request, no tracer
-t0=()
-for i in "${!names[@]}"; do t0+=("$(ticks ${pidlists[$i]})"); done
+t0=() w0=()
+for i in "${!names[@]}"; do
+	t0+=("$(ticks ${pidlists[$i]})")
+	w0+=("$(waitns ${pidlists[$i]})")
+done
 wrk -t2 -c64 -d"${S}s" -s "$ROOT/bench/post.lua" "$URL" > "$TMP/wrk1" 2>&1
 j1=$(wrkjson "$TMP/wrk1")
 [ -n "$j1" ] || { echo "per_request: wrk failed: $(tail -2 "$TMP/wrk1")" >&2; exit 1; }
@@ -61,9 +77,11 @@ d1=$(echo "$j1" | sed 's/.*"duration_us":\([0-9]*\).*/\1/')
 cpu="{"
 for i in "${!names[@]}"; do
 	t1=$(ticks ${pidlists[$i]})
+	wt1=$(waitns ${pidlists[$i]})
 	[ "$i" -gt 0 ] && cpu+=","
 	cpu+=$(awk -v n="${names[$i]}" -v a="${t0[$i]}" -v b="$t1" -v h="$CLK_TCK" -v r="$n1" \
-		'BEGIN{s=(b-a)/h; printf "\"%s\":{\"cpu_s\":%.2f,\"cpu_us_per_req\":%.2f}", n, s, (r > 0) ? s*1e6/r : 0}')
+		-v wa="${w0[$i]}" -v wb="$wt1" \
+		'BEGIN{s=(b-a)/h; w=(wb-wa)/1e9; printf "\"%s\":{\"cpu_s\":%.2f,\"cpu_us_per_req\":%.2f,\"runq_wait_s\":%.2f,\"runq_wait_us_per_req\":%.2f}", n, s, (r > 0) ? s*1e6/r : 0, w, (r > 0) ? w*1e6/r : 0}')
 done
 cpu+="}"
 

@@ -12,13 +12,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* KEYS[1] the stream; ARGV: kind, json, ttl ms, stream cap. The stream id is
- * the request id; the key is <kind>:<id>. Both or neither are written. */
+/* KEYS[1] the stream; ARGV: ttl ms, stream cap, kind, then one canonical
+ * JSON per request. For each: the stream id is the request id, the key is
+ * <kind>:<id>, and both or neither are written. Returns the ids in order. */
 static struct rscript intake_lua = {
-    .src = "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', "
-	   "'" RS_F_KIND "', ARGV[1], '" RS_F_JSON "', ARGV[2]) "
-	   "redis.call('SET', ARGV[1] .. '" RS_KIND_SEP "' .. id, ARGV[2], 'PX', ARGV[3]) "
-	   "return id"};
+    .src = "local ids = {} "
+	   "for i = 4, #ARGV do "
+	   "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', "
+	   "'" RS_F_KIND "', ARGV[3], '" RS_F_JSON "', ARGV[i]) "
+	   "redis.call('SET', ARGV[3] .. '" RS_KIND_SEP "' .. id, ARGV[i], 'PX', ARGV[1]) "
+	   "ids[#ids + 1] = id "
+	   "end "
+	   "return ids"};
+
+/* Requests accepted in one loop turn go to Redis together, in one script
+ * call: one command for Redis to parse and one Lua call instead of one per
+ * request. At most this many per call. */
+#define INTAKE_BATCH_MAX 64
+
+struct intake_batch {
+	struct intake *in;
+	int n;
+	struct http_req *req[INTAKE_BATCH_MAX];
+};
 
 struct intake {
 	const struct intake_kind *kind;
@@ -28,27 +44,103 @@ struct intake {
 	int ttl_ms;
 	int stream_max;
 	char ttl_arg[16], max_arg[16];
-	unsigned long long accepted, invalid, unavailable;
+	unsigned long long accepted, invalid, unavailable, batches;
+	/* the batch being gathered: requests (held) and their JSON */
+	int n;
+	struct http_req *req[INTAKE_BATCH_MAX];
+	char *json[INTAKE_BATCH_MAX];
+	uv_check_t flush; /* sends the batch after the loop turn's I/O */
 };
 
-static void on_stored(struct rconn *rc, redisReply *r, void *priv)
+static void reply_unavailable(struct intake *in, struct http_req *req)
 {
-	struct http_req *req = priv;
-	struct intake *in = http_req_app(req);
+	in->unavailable++;
+	http_reply_error(req, 503, "service unavailable: Redis is down", NULL);
+}
+
+/* A request's stored id: 202. */
+static void reply_stored(struct intake *in, struct http_req *req, const redisReply *id)
+{
 	char body[160];
 	int n;
 
-	if (!rreply_ok(r) || r->type != REDIS_REPLY_STRING) {
-		in->unavailable++;
-		log_warn("%s not stored: %s", in->kind->kind, rreply_err(r));
-		http_reply_error(req, 503, "service unavailable: Redis is down", NULL);
-	} else {
-		in->accepted++;
-		n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"expires_in_ms\":%d}", r->str,
-		             in->ttl_ms);
-		http_reply(req, 202, body, (size_t)n);
+	in->accepted++;
+	n = snprintf(body, sizeof(body), "{\"id\":\"%.*s\",\"expires_in_ms\":%d}", (int)id->len,
+	             id->str, in->ttl_ms);
+	http_reply(req, 202, body, (size_t)n);
+}
+
+static void on_stored(struct rconn *rc, redisReply *r, void *priv)
+{
+	struct intake_batch *b = priv;
+	struct intake *in = b->in;
+	int ok = rreply_ok(r) && r->type == REDIS_REPLY_ARRAY;
+
+	(void)rc;
+	if (!ok)
+		log_warn("%d %s requests not stored: %s", b->n, in->kind->kind, rreply_err(r));
+	for (int i = 0; i < b->n; i++) {
+		const redisReply *id = ok && (size_t)i < r->elements ? r->element[i] : NULL;
+
+		if (id && id->type == REDIS_REPLY_STRING && id->len < 64)
+			reply_stored(in, b->req[i], id);
+		else
+			reply_unavailable(in, b->req[i]);
+		http_req_release(b->req[i]);
 	}
-	http_req_release(req);
+	free(b);
+}
+
+/* One script call for the gathered requests; 503 for all if it cannot be
+ * sent. */
+static void intake_send(struct intake *in)
+{
+	const char *argv[3 + INTAKE_BATCH_MAX];
+	size_t lens[3 + INTAKE_BATCH_MAX];
+	const char *key = RS_STREAM_REQUESTS;
+	size_t keylen = strlen(key);
+	struct intake_batch *b = malloc(sizeof(*b));
+	int n = in->n;
+
+	argv[0] = key;
+	lens[0] = keylen;
+	argv[1] = in->ttl_arg;
+	lens[1] = strlen(in->ttl_arg);
+	argv[2] = in->max_arg;
+	lens[2] = strlen(in->max_arg);
+	argv[3] = in->kind->kind;
+	lens[3] = strlen(in->kind->kind);
+	for (int i = 0; i < n; i++) {
+		argv[4 + i] = in->json[i];
+		lens[4 + i] = strlen(in->json[i]);
+	}
+	in->n = 0;
+	if (b) {
+		b->in = in;
+		b->n = n;
+		memcpy(b->req, in->req, (size_t)n * sizeof(b->req[0]));
+		in->batches++;
+	}
+	if (!b || rconn_eval(in->redis, &intake_lua, on_stored, b, 1, 4 + n, argv, lens) < 0) {
+		for (int i = 0; i < n; i++) {
+			reply_unavailable(in, in->req[i]);
+			http_req_release(in->req[i]);
+		}
+		free(b);
+	}
+	for (int i = 0; i < n; i++)
+		free(in->json[i]);
+}
+
+/* After the loop turn's I/O (uv_check): requests arrive from lws callbacks,
+ * which run in the I/O, idle and timer phases, all before this one. */
+static void intake_flush(uv_check_t *h)
+{
+	struct intake *in = h->data;
+
+	uv_check_stop(h);
+	if (in->n)
+		intake_send(in);
 }
 
 static void handle_post(struct http_req *req, void *app)
@@ -58,8 +150,6 @@ static void handle_post(struct http_req *req, void *app)
 	size_t len;
 	const char *body = http_req_body(req, &len);
 	char *json = NULL;
-	const char *argv[5];
-	size_t lens[5];
 
 	if (in->kind->parse(body, len, &json, &err) < 0) {
 		in->invalid++;
@@ -71,23 +161,18 @@ static void handle_post(struct http_req *req, void *app)
 		http_reply_error(req, 500, "out of memory", NULL);
 		return;
 	}
-	argv[0] = RS_STREAM_REQUESTS;
-	lens[0] = strlen(RS_STREAM_REQUESTS);
-	argv[1] = in->kind->kind;
-	lens[1] = strlen(in->kind->kind);
-	argv[2] = json;
-	lens[2] = strlen(json);
-	argv[3] = in->ttl_arg;
-	lens[3] = strlen(in->ttl_arg);
-	argv[4] = in->max_arg;
-	lens[4] = strlen(in->max_arg);
-	http_req_hold(req);
-	if (rconn_eval(in->redis, &intake_lua, on_stored, req, 1, 5, argv, lens) < 0) {
-		http_req_release(req);
-		in->unavailable++;
-		http_reply_error(req, 503, "service unavailable: Redis is down", NULL);
+	if (!rconn_up(in->redis)) {
+		free(json);
+		reply_unavailable(in, req);
+		return;
 	}
-	free(json);
+	http_req_hold(req);
+	in->req[in->n] = req;
+	in->json[in->n++] = json;
+	if (in->n == INTAKE_BATCH_MAX)
+		intake_send(in);
+	else
+		uv_check_start(&in->flush, intake_flush); /* a no-op when started */
 }
 
 static int intake_healthy(void *app)
@@ -100,47 +185,50 @@ static int intake_healthy(void *app)
 static void intake_metrics(struct sbuf *out, void *app)
 {
 	struct intake *in = app;
+	const struct {
+		const char *name;
+		unsigned long long v;
+	} counters[] = {
+	    {"intake_accepted_total", in->accepted},
+	    {"intake_invalid_total", in->invalid},
+	    {"intake_unavailable_total", in->unavailable},
+	    {"intake_batches_total", in->batches},
+	};
 
-	sbuf_printf(
-	    out,
-	    "# TYPE intake_accepted_total counter\nintake_accepted_total{kind=\"%s\"} %llu\n"
-	    "# TYPE intake_invalid_total counter\nintake_invalid_total{kind=\"%s\"} %llu\n"
-	    "# TYPE intake_unavailable_total counter\nintake_unavailable_total{kind=\"%s\"} %llu\n"
-	    "# TYPE redis_up gauge\nredis_up %d\n",
-	    in->kind->kind, in->accepted, in->kind->kind, in->invalid, in->kind->kind,
-	    in->unavailable, rconn_up(in->redis));
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		sbuf_printf(out, "# TYPE %s counter\n%s{kind=\"%s\"} %llu\n", counters[i].name,
+		            counters[i].name, in->kind->kind, counters[i].v);
+	sbuf_printf(out, "# TYPE redis_up gauge\nredis_up %d\n", rconn_up(in->redis));
 }
 
 static void intake_stop(void *priv)
 {
 	struct intake *in = priv;
 
-	/* the store first: its pending callbacks answer requests, which need
-	 * the server still there */
+	/* the batch being gathered, then the store: their callbacks answer
+	 * requests, which need the server still there */
+	uv_check_stop(&in->flush);
+	if (in->n)
+		intake_send(in);
+	uv_close((uv_handle_t *)&in->flush, NULL);
 	rconn_free(in->redis);
 	in->redis = NULL;
-	http_server_free(in->http);
-	in->http = NULL;
-	svc_close();
+	svc_stop_http(&in->http);
 }
 
 int intake_main(int argc, char **argv, const struct intake_kind *kind)
 {
 	struct intake in = {
 	    .kind = kind, .ttl_ms = RS_REQUEST_TTL_MS, .stream_max = RS_REQUESTS_MAXLEN};
-	const char *listen = "127.0.0.1", *redis_addr = NULL;
-	int port = cfg_stack_port(kind->port_offset), timeout_ms = 3000;
-	char redis_host[128] = "127.0.0.1", summary[256];
-	int redis_port = cfg_stack_port(RS_PORT_REDIS);
+	struct svc_net net;
+	int timeout_ms = 3000;
+	char summary[256];
 	struct http_route routes[] = {
 	    {"POST", kind->path, 0, handle_post},
 	    {NULL, NULL, 0, NULL},
 	};
 	struct opt opts[] = {
-	    {"listen", "LISTEN", OPT_STR, &listen, "address to listen on"},
-	    {"port", NULL, OPT_INT, &port, "port to listen on (PORT+offset)"},
-	    {"redis", "REDIS_ADDR", OPT_STR, &redis_addr,
-	     "Redis host:port (default 127.0.0.1:PORT+1)"},
+	    SVC_NET_OPTS(&net, "port to listen on (PORT+offset)"),
 	    {"ttl-ms", "REQUEST_TTL_MS", OPT_INT, &in.ttl_ms, "how long a request waits in Redis"},
 	    {"stream-max", NULL, OPT_INT, &in.stream_max, "approximate cap of the requests stream"},
 	    {"timeout-ms", NULL, OPT_INT, &timeout_ms,
@@ -153,11 +241,10 @@ int intake_main(int argc, char **argv, const struct intake_kind *kind)
 	         "Accepts POST %s, validates it, caches it in Redis with a TTL and announces it\n"
 	         "to the matcher on the `requests` stream. Answers 202 {\"id\",\"expires_in_ms\"}.",
 	         kind->path);
-	rc = svc_begin(argc, argv, opts, summary);
+	svc_net_init(&net, kind->port_offset);
+	rc = svc_begin_net(argc, argv, opts, summary, &net);
 	if (rc >= 0)
 		return rc;
-	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
-		return 2;
 	if (in.ttl_ms <= 0 || in.stream_max <= 0) {
 		log_error("--ttl-ms and --stream-max must be positive");
 		return 2;
@@ -166,12 +253,15 @@ int intake_main(int argc, char **argv, const struct intake_kind *kind)
 	snprintf(in.max_arg, sizeof(in.max_arg), "%d", in.stream_max);
 
 	in.loop = uv_default_loop();
+	uv_check_init(in.loop, &in.flush);
+	in.flush.data = &in;
 	svc_init(in.loop, intake_stop, &in);
 	in.redis = rconn_new(
-	    in.loop, &(struct rconn_opts){.host = redis_host, .port = redis_port, .name = "redis"});
+	    in.loop,
+	    &(struct rconn_opts){.host = net.redis_host, .port = net.redis_port, .name = "redis"});
 	in.http = http_server_new(in.loop, &(struct http_server_opts){.name = kind->kind,
-	                                                              .host = listen,
-	                                                              .port = port,
+	                                                              .host = net.listen,
+	                                                              .port = net.port,
 	                                                              .routes = routes,
 	                                                              .app = &in,
 	                                                              .timeout_ms = timeout_ms,

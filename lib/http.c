@@ -1,11 +1,16 @@
-/* http.c - see http.h. libwebsockets 4.1 on a foreign libuv loop.
+/* http.c - see http.h. libwebsockets 4.1 on a foreign libuv loop: the
+ * server, its lws callbacks, routes and dispatch. A request's life and
+ * fields are http_req.c, answering it http_reply.c (shared: http_int.h).
  *
  * Life of a request: created at LWS_CALLBACK_HTTP, dispatched to its route
- * when the body is complete (POST) or at once (other methods). Its reply is
- * written directly when the handler answers during dispatch, otherwise from
- * LWS_CALLBACK_HTTP_WRITEABLE. The request is reference counted: the server
- * holds one reference until the reply is written or the connection is gone
- * and a reply has been given; handlers waiting on a store hold another.
+ * when the body is complete (POST) or at once (other methods). Its reply,
+ * headers and body in one send, is written directly when the handler
+ * answers during dispatch, and also when it answers later (a store
+ * replied) from outside lws' callbacks (http_reply.c); from
+ * LWS_CALLBACK_HTTP_WRITEABLE otherwise. The request is reference counted:
+ * the server holds one reference until the reply is written or the
+ * connection is gone and a reply has been given; handlers waiting on a
+ * store hold another.
  * One timer per request: the body's deadline (408, then close) until
  * dispatch, the store's (503) from then on.
  *
@@ -18,7 +23,7 @@
  * there is a websocket protocol); the query is taken whole or refused (414).
  * The issue-15 cases are in tests/integration/test_hostile_http.py and
  * fuzz/fuzz_http_server.c. */
-#include "http.h"
+#include "http_int.h"
 
 #include "log.h"
 
@@ -26,235 +31,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct http_server {
-	struct lws_context *ctx;
-	uv_loop_t *loop;
-	struct http_server_opts o;
-	struct lws_protocols protocols[3];
-	struct lws_protocol_vhost_options pvo_default, pvo;
-	struct http_stats stats;
-};
+int http_lws_depth;
 
-struct http_req {
-	struct http_server *srv;
-	struct lws *wsi; /* NULL once the connection is closed */
-	const struct http_route *route;
-	const char *method;
-	char path[256];
-	/* The query as lws decoded it: its '&'-separated fragments ("name=value"),
-	 * each NUL-terminated, one after the other (an encoded %26 stays inside
-	 * its value). query_len bytes in all. */
-	char query[HTTP_QUERY_MAX + 1];
-	size_t query_len;
-	char raw_path[HTTP_RAW_PATH_MAX + 1]; /* from X-Original-URI, "" if none */
-	char *body;
-	size_t body_len, body_cap;
-	int too_big;
-	int refs;
-	int replied, written, server_done, dispatching, dispatched;
-	int close_after;   /* close the connection once the reply is out */
-	const char *ctype; /* NULL: application/json */
-	int query_too_long;
-	int status;
-	unsigned char *reply; /* LWS_PRE bytes of headroom, then the body */
-	size_t reply_len;
-	uv_timer_t timer;
-};
-
-struct http_pss {
-	struct http_req *req;
-};
-
-static const struct {
-	enum lws_token_indexes tok;
-	const char *name;
-} methods[] = {
-    {WSI_TOKEN_GET_URI, "GET"},     {WSI_TOKEN_POST_URI, "POST"},
-    {WSI_TOKEN_PUT_URI, "PUT"},     {WSI_TOKEN_DELETE_URI, "DELETE"},
-    {WSI_TOKEN_PATCH_URI, "PATCH"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
-    {WSI_TOKEN_HEAD_URI, "HEAD"},
-};
-
-static void req_closed_cb(uv_handle_t *h)
+static long content_length(struct lws *wsi)
 {
-	struct http_req *req = h->data;
+	char buf[24];
+	char *end;
+	long v;
 
-	free(req->body);
-	free(req->reply);
-	free(req);
-}
-
-void http_req_hold(struct http_req *req)
-{
-	req->refs++;
-}
-
-void http_req_release(struct http_req *req)
-{
-	if (--req->refs == 0)
-		uv_close((uv_handle_t *)&req->timer, req_closed_cb);
-}
-
-/* The server's own reference is dropped once. */
-static void req_server_done(struct http_req *req)
-{
-	if (req->server_done)
-		return;
-	req->server_done = 1;
-	http_req_release(req);
-}
-
-void *http_req_app(const struct http_req *req)
-{
-	return req->srv->o.app;
-}
-const char *http_req_method(const struct http_req *req)
-{
-	return req->method;
-}
-const char *http_req_path(const struct http_req *req)
-{
-	return req->path;
-}
-int http_req_replied(const struct http_req *req)
-{
-	return req->replied;
-}
-
-const char *http_req_body(const struct http_req *req, size_t *len)
-{
-	*len = req->body_len;
-	return req->body ? req->body : "";
-}
-
-int http_req_query(const struct http_req *req, const char *name, char *buf, size_t len)
-{
-	size_t nlen = strlen(name);
-	const char *p = req->query, *end = req->query + req->query_len;
-
-	for (; p < end; p += strlen(p) + 1) {
-		size_t seg = strlen(p);
-
-		if (seg > nlen && !strncmp(p, name, nlen) && p[nlen] == '=') {
-			size_t vlen = seg - nlen - 1;
-
-			if (vlen >= len)
-				return -1;
-			memcpy(buf, p + nlen + 1, vlen);
-			buf[vlen] = 0;
-			return (int)vlen;
-		}
-	}
-	return -1;
-}
-
-const char *http_req_raw_path(const struct http_req *req)
-{
-	return req->raw_path[0] ? req->raw_path : NULL;
-}
-
-/* The opaque user data of a connection (lws keeps it per wsi, across
- * transactions, unlike the per-session data) points here once it has carried
- * a transaction. */
-static char conn_reused;
-
-/* Writes the stored reply. Returns -1 when lws wants the connection closed. */
-static int req_write(struct http_req *req)
-{
-	struct lws *wsi = req->wsi;
-	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
-					  *end = hdr + sizeof(hdr) - 1;
-	int close;
-
-	req->written = 1;
-	if (lws_add_http_common_headers(wsi, (unsigned int)req->status,
-	                                req->ctype ? req->ctype : "application/json",
-	                                (lws_filepos_t)req->reply_len, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-	                                 (const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
-		close = 1;
-	else
-		close = lws_write(wsi, req->reply + LWS_PRE, req->reply_len,
-		                  LWS_WRITE_HTTP_FINAL) != (int)req->reply_len;
-	req->wsi = NULL;
-	close |= req->close_after;
-	req_server_done(req);
-	if (close)
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
 		return -1;
-	/* the connection has carried a transaction: a request parsed on it from
-	 * now on may have been pipelined (see LWS_CALLBACK_HTTP) */
-	lws_set_opaque_user_data(wsi, (void *)&conn_reused);
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-void http_reply(struct http_req *req, int status, const char *json, size_t len)
-{
-	struct http_server *srv = req->srv;
-
-	if (req->replied)
-		return;
-	req->replied = 1;
-	uv_timer_stop(&req->timer);
-	if (status < 300)
-		srv->stats.replies_2xx++;
-	else if (status < 500)
-		srv->stats.replies_4xx++;
-	else
-		srv->stats.replies_5xx++;
-	if (!req->wsi) {
-		req_server_done(req);
-		return;
-	}
-	req->status = status;
-	req->reply = malloc(LWS_PRE + len + 1);
-	if (!req->reply) {
-		/* cannot answer: drop the connection rather than hang it */
-		req->status = 0;
-		lws_set_timeout(req->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-		return;
-	}
-	memcpy(req->reply + LWS_PRE, json, len);
-	req->reply_len = len;
-	if (!req->dispatching)
-		lws_callback_on_writable(req->wsi);
-}
-
-void http_reply_error(struct http_req *req, int status, const char *message, const char *field)
-{
-	struct sbuf b = {0};
-
-	sbuf_append(&b, "{\"error\":", 9);
-	sbuf_json_str(&b, message);
-	if (field) {
-		sbuf_append(&b, ",\"field\":", 9);
-		sbuf_json_str(&b, field);
-	}
-	sbuf_append(&b, "}", 1);
-	if (b.oom)
-		http_reply(req, status, "{\"error\":\"out of memory\"}", 25);
-	else
-		http_reply(req, status, b.p, b.len);
-	sbuf_free(&b);
-}
-
-/* Before dispatch the timer is the body's deadline (408, then the connection
- * closes: the rest of the body may still be on its way); after it, the
- * store's (503). */
-static void req_timeout_cb(uv_timer_t *t)
-{
-	struct http_req *req = t->data;
-
-	req->srv->stats.timeouts++;
-	if (!req->dispatched) {
-		log_warn("%s %s: the body did not arrive in time", req->method, req->path);
-		req->close_after = 1;
-		http_reply_error(req, 408, "request timed out: the body did not arrive in time",
-		                 NULL);
-		return;
-	}
-	log_warn("%s %s timed out waiting for a store", req->method, req->path);
-	http_reply_error(req, 503, "service unavailable: backing store did not answer", NULL);
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return -2;
+	v = strtol(buf, &end, 10);
+	if (end == buf || *end || v < 0)
+		return -2;
+	return v;
 }
 
 static void builtin_healthz(struct http_req *req, void *app)
@@ -330,8 +122,7 @@ static const struct http_route *route_find(struct http_req *req)
 }
 
 /* Runs the handler (or answers an error); writes a reply given meanwhile.
- * Returns -1 when the connection must close. lws may free the per-session
- * data when a transaction completes, so pss is cleared before any write. */
+ * Returns -1 when the connection must close. */
 static int req_dispatch(struct http_pss *pss, struct http_req *req)
 {
 	const struct http_route *r;
@@ -339,21 +130,14 @@ static int req_dispatch(struct http_pss *pss, struct http_req *req)
 	req->dispatching = 1;
 	req->dispatched = 1;
 	/* the store's deadline starts now that the request is complete */
-	uv_timer_start(&req->timer, req_timeout_cb, (uint64_t)req->srv->o.timeout_ms, 0);
+	uv_timer_start(&req->timer, http_req_timeout_cb, (uint64_t)req->srv->o.timeout_ms, 0);
 	if (req->too_big)
 		http_reply_error(req, 413, "body too large", NULL);
 	else if ((r = route_find(req)))
 		r->fn(req, req->srv->o.app);
 	req->dispatching = 0;
-	if (req->replied && !req->written && req->wsi) {
-		pss->req = NULL;
-		if (!req->reply) {
-			req->wsi = NULL;
-			req_server_done(req);
-			return -1;
-		}
-		return req_write(req);
-	}
+	if (req->replied && !req->written && req->wsi)
+		return http_req_write_cb(pss, req);
 	return 0;
 }
 
@@ -363,85 +147,10 @@ static int req_reject(struct http_pss *pss, struct http_req *req, int status, co
 	pss->req = NULL;
 	http_reply_error(req, status, msg, NULL);
 	if (req->reply)
-		req_write(req);
+		http_req_write(req);
 	else
-		req_server_done(req);
+		http_req_done(req);
 	return -1;
-}
-
-static long content_length(struct lws *wsi)
-{
-	char buf[24];
-	char *end;
-	long v;
-
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-		return -1;
-	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-		return -2;
-	v = strtol(buf, &end, 10);
-	if (end == buf || *end || v < 0)
-		return -2;
-	return v;
-}
-
-static struct http_req *req_new(struct http_server *srv, struct lws *wsi, const char *uri)
-{
-	struct http_req *req = calloc(1, sizeof(*req));
-	int qtotal;
-
-	if (!req)
-		return NULL;
-	req->srv = srv;
-	req->wsi = wsi;
-	req->refs = 1;
-	req->method = "?";
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
-			req->method = methods[i].name;
-			break;
-		}
-	snprintf(req->path, sizeof(req->path), "%s", uri ? uri : "/");
-	qtotal = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
-	if (qtotal > HTTP_QUERY_MAX) {
-		/* refused (414) rather than cut short */
-		req->query_too_long = 1;
-	} else if (qtotal > 0) {
-		/* every fragment, also empty ones: they need qtotal + 1 bytes
-		 * (lws counts one '&' between two) */
-		size_t n = 0;
-		int len;
-
-		for (int frag = 0; n < sizeof(req->query) &&
-		                   (len = lws_hdr_copy_fragment(
-					wsi, req->query + n, (int)(sizeof(req->query) - n),
-					WSI_TOKEN_HTTP_URI_ARGS, frag)) >= 0;
-		     frag++)
-			n += (size_t)len + 1;
-		req->query_len = n;
-	}
-	{
-		/* nginx passes the URI as the client sent it (not decoded, not
-		 * normalised), for paths that carry data (rating-svc's car numbers) */
-		static const char hname[] = "x-original-uri:";
-		int rl = lws_hdr_custom_length(wsi, hname, (int)sizeof(hname) - 1);
-
-		if (rl > 0 && rl < (int)sizeof(req->raw_path) &&
-		    lws_hdr_custom_copy(wsi, req->raw_path, (int)sizeof(req->raw_path), hname,
-		                        (int)sizeof(hname) - 1) > 0) {
-			char *q = strchr(req->raw_path, '?');
-
-			if (q)
-				*q = 0;
-		} else
-			req->raw_path[0] = 0;
-	}
-	uv_timer_init(srv->loop, &req->timer);
-	req->timer.data = req;
-	/* the body's deadline; dispatch restarts it as the store's */
-	uv_timer_start(&req->timer, req_timeout_cb, (uint64_t)srv->o.body_timeout_ms, 0);
-	srv->stats.requests++;
-	return req;
 }
 
 /* Answers a refused upgrade (h2c, or websocket where there is none) with a
@@ -480,8 +189,8 @@ static int confirm_upgrade(struct http_server *srv, struct lws *wsi, const void 
 /* The websocket protocol is the vhost's default, so lws binds incoming
  * connections to it and asks it (not cb_http) to confirm upgrades: this
  * wrapper decides that, and hands every other callback to the service's. */
-static int cb_ws_wrap(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                      size_t len)
+static int cb_ws_wrap_in(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
 {
 	struct http_server *srv = lws_context_user(lws_get_context(wsi));
 
@@ -495,8 +204,8 @@ static int cb_ws_wrap(struct lws *wsi, enum lws_callback_reasons reason, void *u
 /* Every callback may come without per-session data: lws calls CLOSED_HTTP
  * (and others) with user == NULL for a connection that closed before a
  * request was parsed (a bare connect-and-close, a request lws refused). */
-static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                   size_t len)
+static int cb_http_in(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len)
 {
 	struct http_pss *pss = user;
 	struct http_server *srv = lws_context_user(lws_get_context(wsi));
@@ -522,20 +231,22 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		 * after the earlier replies. lws_service_adjust_timeout() returns 0
 		 * exactly when some connection has buffered rx ready; the first
 		 * request of a connection never comes from the buffer. */
-		if (lws_get_opaque_user_data(wsi) == &conn_reused &&
+		if (lws_get_opaque_user_data(wsi) == &http_conn_reused &&
 		    lws_service_adjust_timeout(lws_get_context(wsi), 1, 0) == 0) {
 			srv->stats.refused++;
 			log_warn("%s: pipelined request refused, closing the connection",
 			         srv->o.name);
 			return -1;
 		}
-		req = req_new(srv, wsi, in);
+		req = http_req_new(srv, wsi, in);
 		if (!req)
 			return -1;
 		pss->req = req;
+		req->pss = pss;
 		if (req->query_too_long)
 			return req_reject(pss, req, 414, "query string too long");
 		clen = content_length(wsi);
+		req->clen = clen;
 		if (clen == -2 ||
 		    (clen == -1 && !strcmp(req->method, "POST") &&
 		     lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)) {
@@ -562,11 +273,20 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			req->too_big = 1;
 			return 0;
 		}
-		if (!req->body) {
-			req->body_cap = req->srv->o.max_body + 1;
-			req->body = malloc(req->body_cap);
-			if (!req->body)
+		if (req->body_len + len + 1 > req->body_cap) {
+			/* the announced Content-Length first (a small block, not
+			 * the cap), the cap if more comes */
+			size_t cap = req->srv->o.max_body + 1;
+			char *nb;
+
+			if (!req->body && req->clen > 0 && (size_t)req->clen + 1 < cap &&
+			    len <= (size_t)req->clen)
+				cap = (size_t)req->clen + 1;
+			nb = realloc(req->body, cap);
+			if (!nb)
 				return -1;
+			req->body = nb;
+			req->body_cap = cap;
 		}
 		memcpy(req->body + req->body_len, in, len);
 		req->body_len += len;
@@ -597,16 +317,12 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return req_dispatch(pss, req);
 
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (pss && pss->close_now)
+			return -1;
 		req = pss ? pss->req : NULL;
 		if (!req || !req->replied || req->written)
 			return 0;
-		pss->req = NULL;
-		if (!req->reply) {
-			req->wsi = NULL;
-			req_server_done(req);
-			return -1;
-		}
-		return req_write(req);
+		return http_req_write_cb(pss, req);
 
 	case LWS_CALLBACK_CLOSED_HTTP:
 		req = pss ? pss->req : NULL;
@@ -614,7 +330,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			pss->req = NULL;
 			req->wsi = NULL;
 			if (req->replied)
-				req_server_done(req);
+				http_req_done(req);
 			/* else: the server's reference goes when the reply comes */
 		}
 		return 0;
@@ -622,6 +338,32 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	default: break;
 	}
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* The callbacks lws is given: the above, counted in http_lws_depth. */
+typedef int (*lws_cb_fn)(struct lws *, enum lws_callback_reasons, void *, void *, size_t);
+
+static int cb_counted(lws_cb_fn fn, struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                      void *in, size_t len)
+{
+	int r;
+
+	http_lws_depth++;
+	r = fn(wsi, reason, user, in, len);
+	http_lws_depth--;
+	return r;
+}
+
+static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len)
+{
+	return cb_counted(cb_http_in, wsi, reason, user, in, len);
+}
+
+static int cb_ws_wrap(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len)
+{
+	return cb_counted(cb_ws_wrap_in, wsi, reason, user, in, len);
 }
 
 static void lws_log_emit(int level, const char *line)

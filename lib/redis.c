@@ -304,14 +304,22 @@ static void on_script_loaded(struct rconn *rc, redisReply *r, void *priv)
 int rconn_eval(struct rconn *rc, struct rscript *script, rconn_reply_fn fn, void *priv, int nkeys,
                int n, const char **args, const size_t *lens)
 {
-	const char *argv[32];
-	size_t argl[32];
+	const char *argv_small[32], **argv = argv_small;
+	size_t argl_small[32], *argl = argl_small;
 	char nk[12];
-	int use_sha = script->sha[0] && script->conn == rc->conn_id;
+	int use_sha = script->sha[0] && script->conn == rc->conn_id, st;
 	struct rcmd *cmd;
 
-	if (n + 3 > 32)
+	if (n < 0 || n > RCONN_EVAL_MAX_ARGS)
 		return -1;
+	if (n + 3 > 32) {
+		argv = malloc((size_t)(n + 3) * sizeof(*argv));
+		argl = malloc((size_t)(n + 3) * sizeof(*argl));
+		if (!argv || !argl) {
+			st = -1;
+			goto out;
+		}
+	}
 	if (!use_sha && !script->loading &&
 	    rconn_cmd(rc, on_script_loaded, script, "SCRIPT LOAD %s", script->src) == 0)
 		script->loading = 1;
@@ -326,11 +334,18 @@ int rconn_eval(struct rconn *rc, struct rscript *script, rconn_reply_fn fn, void
 		argl[3 + i] = lens[i];
 	}
 	cmd = rcmd_new(rc, fn, priv);
-	if (!cmd)
-		return -1;
+	if (!cmd) {
+		st = -1;
+		goto out;
+	}
 	cmd->script = use_sha ? script : NULL;
-	return rcmd_queued(rc, cmd,
-	                   redisAsyncCommandArgv(rc->ac, on_reply, cmd, n + 3, argv, argl));
+	st = rcmd_queued(rc, cmd, redisAsyncCommandArgv(rc->ac, on_reply, cmd, n + 3, argv, argl));
+out:
+	if (argv != argv_small) {
+		free(argv);
+		free(argl);
+	}
+	return st;
 }
 
 static void on_timer_closed(uv_handle_t *h)

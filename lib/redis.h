@@ -55,7 +55,9 @@ struct rscript {
 	unsigned conn; /* the connection the sha was loaded on */
 	int loading;
 };
-/* Runs script with nkeys keys followed by the other arguments (args[0..n)). */
+/* Runs script with nkeys keys followed by the other arguments (args[0..n),
+ * n at most RCONN_EVAL_MAX_ARGS). hiredis copies them before it returns. */
+#define RCONN_EVAL_MAX_ARGS 4096
 int rconn_eval(struct rconn *rc, struct rscript *script, rconn_reply_fn fn, void *priv, int nkeys,
                int n, const char **args, const size_t *lens);
 

@@ -12,6 +12,7 @@
 #include "sbuf.h"
 
 #include <jansson.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -447,9 +448,15 @@ static void sb_num(struct cj *b, double v)
 	if (v == floor(v) && fabs(v) < 1e15) {
 		snprintf(num, sizeof num, "%.0f", v);
 	} else {
-		for (int prec = 1; prec <= 17; prec++) {
+		/* For a normal v, %.15g (trailing zeros dropped) is the shortest
+		 * form whenever that has at most 15 digits: a k-digit decimal
+		 * that reads back as v lies within half an ulp (2^-53 |v|) of v,
+		 * inside half the 15-digit grid's spacing (> 5e-16 |v|), so
+		 * rounding v to 15 digits gives it; else 16 or 17 digits. A
+		 * subnormal's ulp is coarser: every precision is tried. */
+		for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
 			snprintf(num, sizeof num, "%.*g", prec, v);
-			if (strtod(num, NULL) == v)
+			if (prec == 17 || strtod(num, NULL) == v)
 				break;
 		}
 	}
