@@ -3,7 +3,7 @@
 # the figures to BENCHMARKS.md and machine-readable JSON under var/bench/.
 #
 #   1. match latency (rider's 202 -> fare on its websocket), bot --open-loop,
-#      at matcher ticks 1000/100/10 ms and offered loads of 1k and 5k req/s
+#      at matcher ticks 1000/100/10 ms and offered loads of 1k, 3k and 5k req/s
 #   2. ingest: POST /rider through nginx with wrk, against two ceilings
 #      measured in the same run: nginx answering 202 itself, and nginx
 #      proxying to an nginx upstream that answers 202; then CPU µs and
@@ -49,13 +49,13 @@ MODE=full
 case $MODE in
 full)
 	RUNS=${BENCH_RUNS:-3}; LAT_S=10; ING_S=10; FAN_S=10; FAN_RATES=${BENCH_FAN_RATES:-"200 400 600"}
-	FAN_CONN=1000; MAXN=1000000; M_RUNS=3; RATES=${BENCH_RATES:-"1000 5000"}
+	FAN_CONN=1000; MAXN=1000000; M_RUNS=3; RATES=${BENCH_RATES:-"1000 3000 5000"}
 	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=1; WRK_C=64
 	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench}
 	RAT_S=10; RAT_N=200000 Q_SIZES=1000,10000 REPLAY_S=20 ;;
 quick)
 	RUNS=${BENCH_RUNS:-1}; LAT_S=4; ING_S=3; FAN_S=3; FAN_RATES=${BENCH_FAN_RATES:-"400"}
-	FAN_CONN=1000; MAXN=100000; M_RUNS=1; RATES=${BENCH_RATES:-"1000 5000"}
+	FAN_CONN=1000; MAXN=100000; M_RUNS=1; RATES=${BENCH_RATES:-"1000 3000 5000"}
 	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=0; WRK_C=64
 	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench}
 	RAT_S=3; RAT_N=100000 Q_SIZES=1000 REPLAY_S=8 ;;
