@@ -352,8 +352,15 @@ int kd_remove_slot(struct kd_tree *t, uint32_t slot)
 	uint32_t j = slot >> KD_LEAF_SHIFT;
 	t->dead[j] |= (uint8_t)(1u << (slot & (KD_LEAF - 1)));
 	t->live--;
-	/* Boxes only while they actually shrink. */
+	/* Boxes only while they actually shrink: the leaf's box is the rounded
+	 * box of its live points, so it changes only if the removed point lies
+	 * on one of its edges once rounded (the last live point lies on all). */
 	uint32_t node = t->nleaves + j;
+	const double *px = t->lxy + (size_t)j * 2 * KD_LEAF + (slot & (KD_LEAF - 1));
+	const struct kd_fbox *ob = &t->box[node];
+	if (f_down(px[0]) != ob->x0 && f_up(px[0]) != ob->x1 && f_down(px[KD_LEAF]) != ob->y0 &&
+	    f_up(px[KD_LEAF]) != ob->y1)
+		return 0;
 	struct kd_fbox nb = leaf_box(t, j);
 	if (fbox_eq(&nb, &t->box[node]))
 		return 0;
