@@ -345,6 +345,15 @@ static inline int fbox_eq(const struct kd_fbox *a, const struct kd_fbox *b)
 	return a->x0 == b->x0 && a->y0 == b->y0 && a->x1 == b->x1 && a->y1 == b->y1;
 }
 
+void kd_prefetch_slot(const struct kd_tree *t, uint32_t slot)
+{
+	uint32_t j = slot >> KD_LEAF_SHIFT;
+	const double *px = t->lxy + (size_t)j * 2 * KD_LEAF + (slot & (KD_LEAF - 1));
+	__builtin_prefetch(px);
+	__builtin_prefetch(px + KD_LEAF);
+	__builtin_prefetch(&t->box[t->nleaves + j]);
+}
+
 int kd_remove_slot(struct kd_tree *t, uint32_t slot)
 {
 	if (!kd_slot_live(t, slot))

@@ -174,6 +174,16 @@ static struct ent rq_pop(struct rq *q)
 	return e;
 }
 
+/* The entry the next pop will return unless a smaller one is put first
+ * (a hint for prefetching); the queue must not be empty. */
+static inline struct ent rq_peek(const struct rq *q)
+{
+	unsigned i = q->mask[0]   ? (unsigned)__builtin_ctzll(q->mask[0])
+	             : q->mask[1] ? 64 + (unsigned)__builtin_ctzll(q->mask[1])
+	                          : 128;
+	return q->b[i].min;
+}
+
 static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 {
 	struct ent e;
@@ -399,6 +409,12 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 	while (made < want) {
 		struct ent e = rq_pop(&q);
 		uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
+		if (made + 1 < want) { /* the next pop's rider and driver: their loads miss */
+			struct ent nx = rq_peek(&q);
+			__builtin_prefetch(&rc[nx.lo >> 32]);
+			__builtin_prefetch(&dead[(uint32_t)nx.lo >> 3]);
+			kd_prefetch_slot(t, (uint32_t)nx.lo);
+		}
 		if (dead[slot >> 3] >> (slot & 7) & 1) {
 			struct rider_c *c = &rc[r];
 			uint64_t bits;
