@@ -181,26 +181,6 @@ const uint8_t *kd_dead_map(const struct kd_tree *t)
 
 /* ---- building ---- */
 
-static inline float f_down(double v) /* largest float <= v */
-{
-	if (v > FLT_MAX)
-		return FLT_MAX;
-	if (v < -FLT_MAX)
-		return -INFINITY;
-	float f = (float)v;
-	return (double)f > v ? nextafterf(f, -INFINITY) : f;
-}
-
-static inline float f_up(double v) /* smallest float >= v */
-{
-	if (v > FLT_MAX)
-		return INFINITY;
-	if (v < -FLT_MAX)
-		return -FLT_MAX;
-	float f = (float)v;
-	return (double)f < v ? nextafterf(f, INFINITY) : f;
-}
-
 /* The float box of leaf j's live points. */
 static struct kd_fbox leaf_box(const struct kd_tree *t, uint32_t j)
 {
@@ -221,7 +201,7 @@ static struct kd_fbox leaf_box(const struct kd_tree *t, uint32_t j)
 		if (py[k] > y1)
 			y1 = py[k];
 	}
-	return (struct kd_fbox){f_down(x0), f_down(y0), f_up(x1), f_up(y1)};
+	return (struct kd_fbox){kd_f_down(x0), kd_f_down(y0), kd_f_up(x1), kd_f_up(y1)};
 }
 
 static inline struct kd_fbox box_union(const struct kd_fbox *a, const struct kd_fbox *b)
@@ -367,8 +347,8 @@ int kd_remove_slot(struct kd_tree *t, uint32_t slot)
 	uint32_t node = t->nleaves + j;
 	const double *px = t->lxy + (size_t)j * 2 * KD_LEAF + (slot & (KD_LEAF - 1));
 	const struct kd_fbox *ob = &t->box[node];
-	if (f_down(px[0]) != ob->x0 && f_up(px[0]) != ob->x1 && f_down(px[KD_LEAF]) != ob->y0 &&
-	    f_up(px[KD_LEAF]) != ob->y1)
+	if (kd_f_down(px[0]) != ob->x0 && kd_f_up(px[0]) != ob->x1 &&
+	    kd_f_down(px[KD_LEAF]) != ob->y0 && kd_f_up(px[KD_LEAF]) != ob->y1)
 		return 0;
 	struct kd_fbox nb = leaf_box(t, j);
 	if (fbox_eq(&nb, &t->box[node]))

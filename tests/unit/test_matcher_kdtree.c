@@ -85,26 +85,6 @@ static uint32_t brute(const double *x, const double *y, const char *live, size_t
 	return best;
 }
 
-static float down_f(double v) /* largest float <= v */
-{
-	if (v > FLT_MAX)
-		return FLT_MAX;
-	if (v < -FLT_MAX)
-		return -INFINITY;
-	float f = (float)v;
-	return (double)f > v ? nextafterf(f, -INFINITY) : f;
-}
-
-static float up_f(double v) /* smallest float >= v */
-{
-	if (v > FLT_MAX)
-		return INFINITY;
-	if (v < -FLT_MAX)
-		return -FLT_MAX;
-	float f = (float)v;
-	return (double)f < v ? nextafterf(f, INFINITY) : f;
-}
-
 /* Every node's box equals the rounded box of its live points, recomputed
  * from the leaves up (white box: kdtree_int.h). */
 static void check_boxes(const struct kd_tree *t)
@@ -118,10 +98,10 @@ static void check_boxes(const struct kd_tree *t)
 			if (t->dead[j] >> k & 1)
 				continue;
 			const double *px = t->lxy + (size_t)j * 2 * KD_LEAF;
-			b.x0 = fminf(b.x0, down_f(px[k]));
-			b.x1 = fmaxf(b.x1, up_f(px[k]));
-			b.y0 = fminf(b.y0, down_f(px[KD_LEAF + k]));
-			b.y1 = fmaxf(b.y1, up_f(px[KD_LEAF + k]));
+			b.x0 = fminf(b.x0, kd_f_down(px[k]));
+			b.x1 = fmaxf(b.x1, kd_f_up(px[k]));
+			b.y0 = fminf(b.y0, kd_f_down(px[KD_LEAF + k]));
+			b.y1 = fmaxf(b.y1, kd_f_up(px[KD_LEAF + k]));
 		}
 		want[L + j] = b;
 	}
