@@ -181,26 +181,6 @@ const uint8_t *kd_dead_map(const struct kd_tree *t)
 
 /* ---- building ---- */
 
-static inline float f_down(double v) /* largest float <= v */
-{
-	if (v > FLT_MAX)
-		return FLT_MAX;
-	if (v < -FLT_MAX)
-		return -INFINITY;
-	float f = (float)v;
-	return (double)f > v ? nextafterf(f, -INFINITY) : f;
-}
-
-static inline float f_up(double v) /* smallest float >= v */
-{
-	if (v > FLT_MAX)
-		return INFINITY;
-	if (v < -FLT_MAX)
-		return -FLT_MAX;
-	float f = (float)v;
-	return (double)f < v ? nextafterf(f, INFINITY) : f;
-}
-
 /* The float box of leaf j's live points. */
 static struct kd_fbox leaf_box(const struct kd_tree *t, uint32_t j)
 {
@@ -221,7 +201,7 @@ static struct kd_fbox leaf_box(const struct kd_tree *t, uint32_t j)
 		if (py[k] > y1)
 			y1 = py[k];
 	}
-	return (struct kd_fbox){f_down(x0), f_down(y0), f_up(x1), f_up(y1)};
+	return (struct kd_fbox){kd_f_down(x0), kd_f_down(y0), kd_f_up(x1), kd_f_up(y1)};
 }
 
 static inline struct kd_fbox box_union(const struct kd_fbox *a, const struct kd_fbox *b)
@@ -345,6 +325,15 @@ static inline int fbox_eq(const struct kd_fbox *a, const struct kd_fbox *b)
 	return a->x0 == b->x0 && a->y0 == b->y0 && a->x1 == b->x1 && a->y1 == b->y1;
 }
 
+void kd_prefetch_slot(const struct kd_tree *t, uint32_t slot)
+{
+	uint32_t j = slot >> KD_LEAF_SHIFT;
+	const double *px = t->lxy + (size_t)j * 2 * KD_LEAF + (slot & (KD_LEAF - 1));
+	__builtin_prefetch(px);
+	__builtin_prefetch(px + KD_LEAF);
+	__builtin_prefetch(&t->box[t->nleaves + j]);
+}
+
 int kd_remove_slot(struct kd_tree *t, uint32_t slot)
 {
 	if (!kd_slot_live(t, slot))
@@ -352,8 +341,15 @@ int kd_remove_slot(struct kd_tree *t, uint32_t slot)
 	uint32_t j = slot >> KD_LEAF_SHIFT;
 	t->dead[j] |= (uint8_t)(1u << (slot & (KD_LEAF - 1)));
 	t->live--;
-	/* Boxes only while they actually shrink. */
+	/* Boxes only while they actually shrink: the leaf's box is the rounded
+	 * box of its live points, so it changes only if the removed point lies
+	 * on one of its edges once rounded (the last live point lies on all). */
 	uint32_t node = t->nleaves + j;
+	const double *px = t->lxy + (size_t)j * 2 * KD_LEAF + (slot & (KD_LEAF - 1));
+	const struct kd_fbox *ob = &t->box[node];
+	if (kd_f_down(px[0]) != ob->x0 && kd_f_up(px[0]) != ob->x1 &&
+	    kd_f_down(px[KD_LEAF]) != ob->y0 && kd_f_up(px[KD_LEAF]) != ob->y1)
+		return 0;
 	struct kd_fbox nb = leaf_box(t, j);
 	if (fbox_eq(&nb, &t->box[node]))
 		return 0;

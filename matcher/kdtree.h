@@ -88,6 +88,8 @@ uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2
  * renewed; lets hot loops test liveness without a call. */
 const uint8_t *kd_dead_map(const struct kd_tree *t);
 uint32_t kd_slot_index(const struct kd_tree *t, uint32_t slot);
+/* A hint: starts loading what kd_remove_slot(t, slot) reads (slot < n). */
+void kd_prefetch_slot(const struct kd_tree *t, uint32_t slot);
 int kd_remove_slot(struct kd_tree *t, uint32_t slot);
 int kd_slot_live(const struct kd_tree *t, uint32_t slot);
 

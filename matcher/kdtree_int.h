@@ -4,6 +4,8 @@
 #ifndef RS_MATCHER_KDTREE_INT_H
 #define RS_MATCHER_KDTREE_INT_H
 
+#include <float.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,5 +38,21 @@ struct kd_tree {
 	size_t cap_n, cap_leaves;  /* what the buffers hold */
 	size_t bytes;
 };
+
+/* Rounding for the boxes: the largest float <= v, the smallest float >= v. */
+static inline float kd_f_down(double v)
+{
+	if (v > FLT_MAX)
+		return FLT_MAX;
+	if (v < -FLT_MAX)
+		return -INFINITY;
+	float f = (float)v;
+	return (double)f > v ? nextafterf(f, -INFINITY) : f;
+}
+
+static inline float kd_f_up(double v)
+{
+	return -kd_f_down(-v);
+}
 
 #endif

@@ -22,11 +22,20 @@
  * sort of their curve keys) so consecutive queries walk the same paths, on
  * several threads when there are many (below).
  *
- * Where the time goes (1e5 / 1e6 uniform, one thread, a busy 2-core box):
- * building and sorting ~12% / ~25%, the first queries ~10% / ~15%, the
- * loop below ~75% / ~60%: ~1.1 re-queries per rider, each several times
- * dearer than a first query, since a rider is re-queried where its
- * neighbours have gone, and its nearest free driver is far.
+ * Where the time goes (1e6 uniform, one thread, perf): the queries ~45%
+ * (re-queries ~30%, first queries ~11%), the loop and its queue ~17%,
+ * building ~10%, removals ~8%. There are ~1.1 re-queries per rider, and a
+ * re-query walks about as much of the tree as a first query (1e5: 18
+ * nodes and 1.7 leaves against 15 and 1.5, counted): it costs more because
+ * re-queries come in the order of distance, all over the map, and miss
+ * the cache where first queries, along the curve, hit it. So while one
+ * entry is settled, what the next pop reads (its rider, its driver's dead
+ * byte, leaf and box) is prefetched. Tried and not kept (no gain above the
+ * noise, or a loss): rebuilding the tree over the live drivers when half
+ * or three quarters are gone; a float copy of the leaves as a conservative
+ * prefilter (+17%: the prefilter's arithmetic costs more than the misses it
+ * saves); prefetching boxes deeper on a query's path or a removal's
+ * ancestors; Floyd-Rivest selection for the build (-7% of the build only).
  */
 #include "pairing.h"
 
@@ -172,6 +181,16 @@ static struct ent rq_pop(struct rq *q)
 			q->mask[0] &= ~1ULL;
 	}
 	return e;
+}
+
+/* The entry the next pop will return unless a smaller one is put first
+ * (a hint for prefetching); the queue must not be empty. */
+static inline struct ent rq_peek(const struct rq *q)
+{
+	unsigned i = q->mask[0]   ? (unsigned)__builtin_ctzll(q->mask[0])
+	             : q->mask[1] ? 64 + (unsigned)__builtin_ctzll(q->mask[1])
+	                          : 128;
+	return q->b[i].min;
 }
 
 static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
@@ -399,6 +418,12 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 	while (made < want) {
 		struct ent e = rq_pop(&q);
 		uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
+		if (made + 1 < want) { /* the next pop's rider and driver: their loads miss */
+			struct ent nx = rq_peek(&q);
+			__builtin_prefetch(&rc[nx.lo >> 32]);
+			__builtin_prefetch(&dead[(uint32_t)nx.lo >> 3]);
+			kd_prefetch_slot(t, (uint32_t)nx.lo);
+		}
 		if (dead[slot >> 3] >> (slot & 7) & 1) {
 			struct rider_c *c = &rc[r];
 			uint64_t bits;

@@ -1,6 +1,9 @@
 /* test_matcher_kdtree.c — unit tests of matcher/kdtree: nearest live point equals a
  * brute force (smallest squared distance, then lowest index) on random sets
- * with duplicates, ties and removals down to empty; the API's edge cases.
+ * with duplicates, ties and removals down to empty; after every removal each
+ * node's box is exactly the rounded box of its live points (recomputed from
+ * scratch: removals skip the recomputation when it cannot change); the API's
+ * edge cases.
  * Deterministic seeds; a failure prints its seed and case. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +14,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <float.h>
+#include <math.h>
 
 #include "kdtree.h"
+#include "kdtree_int.h"
 
 #include "testrng.h"
 
@@ -77,6 +83,46 @@ static uint32_t brute(const double *x, const double *y, const char *live, size_t
 	}
 	*d2 = bd;
 	return best;
+}
+
+/* Every node's box equals the rounded box of its live points, recomputed
+ * from the leaves up (white box: kdtree_int.h). */
+static void check_boxes(const struct kd_tree *t)
+{
+	uint32_t L = t->nleaves;
+	struct kd_fbox *want = malloc(2 * L * sizeof *want);
+	assert_non_null(want);
+	for (uint32_t j = 0; j < L; j++) {
+		struct kd_fbox b = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+		for (unsigned k = 0; j < t->nused && k < KD_LEAF; k++) {
+			if (t->dead[j] >> k & 1)
+				continue;
+			const double *px = t->lxy + (size_t)j * 2 * KD_LEAF;
+			b.x0 = fminf(b.x0, kd_f_down(px[k]));
+			b.x1 = fmaxf(b.x1, kd_f_up(px[k]));
+			b.y0 = fminf(b.y0, kd_f_down(px[KD_LEAF + k]));
+			b.y1 = fmaxf(b.y1, kd_f_up(px[KD_LEAF + k]));
+		}
+		want[L + j] = b;
+	}
+	for (uint32_t node = L; node-- > 1;) {
+		const struct kd_fbox *l = &want[2 * node], *r = &want[2 * node + 1];
+		want[node] = (struct kd_fbox){fminf(l->x0, r->x0), fminf(l->y0, r->y0),
+		                              fmaxf(l->x1, r->x1), fmaxf(l->y1, r->y1)};
+	}
+	for (uint32_t node = 1; node < 2 * L; node++) {
+		const struct kd_fbox *w = &want[node], *g = &t->box[node];
+		int empty = w->x0 > w->x1;
+		if (empty
+		        ? !(g->x0 > g->x1)
+		        : (w->x0 != g->x0 || w->y0 != g->y0 || w->x1 != g->x1 || w->y1 != g->y1)) {
+			print_error("box of node %u: want [%g %g %g %g] got [%g %g %g %g]\n", node,
+			            (double)w->x0, (double)w->y0, (double)w->x1, (double)w->y1,
+			            (double)g->x0, (double)g->y0, (double)g->x1, (double)g->y1);
+			fail();
+		}
+	}
+	free(want);
 }
 
 static void one_case(uint64_t seed, size_t n, int kind)
@@ -151,6 +197,9 @@ static void one_case(uint64_t seed, size_t n, int kind)
 		}
 		assert_int_equal(kd_is_live(t, (uint32_t)k), 0);
 		assert_int_equal(kd_remove(t, (uint32_t)k), -1);
+		if (n <= 400)
+			check_boxes(t);
+		kd_prefetch_slot(t, (uint32_t)below(n)); /* a hint: no effect to see */
 		live[k] = 0;
 		nlive--;
 	}
