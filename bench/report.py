@@ -167,6 +167,7 @@ def aggregate(raw):
 
     # 7. replay (ticks x policies): replay_rows below
     res["replay"] = replay_rows(by.get("replay", []))
+    res["stall"] = stall_rows(by.get("stall", []))
 
     # 4. fan-out
     fan = {}
@@ -420,6 +421,7 @@ def markdown(res, analysis):
         w("")
 
     replay_markdown(res.get("replay"), w)
+    stall_markdown(res.get("stall"), w)
 
     w("## 4. Websocket fan-out (ws_fanout)")
     w("")
@@ -574,6 +576,52 @@ def replay_markdown(rows, w):
       "requests: %s (negative: shorter); the smaller the pool, the fewer choices the two have to "
       "differ on." % (span, ", ".join(said) or "n/a"))
     w("")
+
+
+# ------------------------------------------------------------ 8. loop stall
+def stall_rows(rs):
+    """The loop stall runs, aggregated: longest /healthz round trip while
+    ingesting and pairing, idle, and the matcher's own loop-lag gauges."""
+    if not rs:
+        return None
+    res = lambda k: [r["result"].get(k) for r in rs]
+    return {"n_per_side": rs[0]["result"].get("n_per_side"), "runs": len(rs),
+            "healthz_max_ms": med([r["result"]["loaded"]["max_ms"] for r in rs]),
+            "healthz_idle_max_ms": med([r["result"]["idle"]["max_ms"] for r in rs]),
+            "over_10ms": med([r["result"]["loaded"]["over_10ms"] for r in rs]),
+            "probes": med([r["result"]["loaded"]["probes"] for r in rs]),
+            "loop_lag_max_ms": med(res("matcher_loop_lag_max_ms")),
+            "loop_lag_max_cpu_ms": med(res("matcher_loop_lag_max_cpu_ms")),
+            "load_s": med(res("load_s")),
+            "loadavg_1m": [load1(r) for r in rs], "cmd": rs[0]["cmd"]}
+
+
+def stall_markdown(x, w):
+    if not x:
+        return
+    w("## 8. Loop stall: the matcher ingesting and pairing a big pool")
+    w("")
+    w("`bench/loop_stall.py` writes %s riders and %s drivers into Redis as the intake does "
+      "(stream entry + key) as fast as it can, onto a matcher freshly started at tick 100 ms, "
+      "while a probe asks the matcher's `/healthz` every 2 ms on one keep-alive connection; the "
+      "longest round trip bounds the longest time the loop was held. The matcher's own gauges: "
+      "`matcher_loop_lag_max_ms` (how late a 10 ms timer ran) and `matcher_loop_lag_max_cpu_ms` "
+      "(how much of that worst lag the loop thread itself was running; the rest it waited for a "
+      "core, which the loader and Redis on the same 2 cores take)." % (x["n_per_side"], x["n_per_side"]))
+    w("")
+    w("| figure | median (min–max) of %d runs |" % x["runs"])
+    w("|---|---|")
+    w("| longest /healthz round trip, idle | %s |" % fmt(x["healthz_idle_max_ms"], 1, " ms"))
+    w("| longest /healthz round trip, while ingesting and pairing | %s |" % fmt(x["healthz_max_ms"], 1, " ms"))
+    w("| probes over 10 ms (of %s) | %s |" % (fmt(x["probes"], 0), fmt(x["over_10ms"], 0)))
+    w("| matcher's longest loop lag | %s |" % fmt(x["loop_lag_max_ms"], 1, " ms"))
+    w("| … of which the loop thread ran | %s |" % fmt(x["loop_lag_max_cpu_ms"], 1, " ms"))
+    w("| time to write the pool into Redis | %s |" % fmt(x["load_s"], 1, " s"))
+    w("| load average at the start of each run | %s |" % ", ".join(str(v) for v in x["loadavg_1m"]))
+    w("")
+    w("Command: `%s` (on a stack: `make up`)." % x["cmd"])
+    w("")
+
 
 
 def replay_smoke_check(raw, res):

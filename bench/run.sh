@@ -28,6 +28,9 @@
 #      (closest pair first, MATCHER_POLICY=min-total), the services restarted
 #      per (tick, policy): match latency and the quality figures of each
 #      (full: 20 s of trace, ~3 min for the six runs; quick 8 s, ~75 s; smoke 2 s at tick 100)
+#   8. stall: the matcher's longest loop stall while it ingests and pairs
+#      STALL_N (1e5) riders and drivers (bench/loop_stall.py), on fresh
+#      services at tick 100 ms, BENCH_RUNS times
 #
 # It starts its own stack (PORT=BENCH_PORT, default 15080; data in
 # var/bench/stack) and its own ceiling nginxes (PORT+60..62), and stops all
@@ -36,7 +39,7 @@
 #   BENCH_QUICK=1   one run of each, short durations (a few minutes)
 #   BENCH_SMOKE=1   tiny version for `make bench-smoke`: seconds long, writes
 #                   to var/bench-smoke/ (not BENCHMARKS.md) and checks the JSON
-#   BENCH_RUNS, BENCH_TICKS, BENCH_RATES, BENCH_SECTIONS="matcher quality fanout ingest latency ratings replay",
+#   BENCH_RUNS, BENCH_TICKS, BENCH_RATES, BENCH_SECTIONS="matcher quality fanout ingest latency ratings replay stall",
 #   BENCH_FAN_RATES (matches/s offered), BENCH_FAN_MODES="message batch nchan", BENCH_NCHAN_PORT
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,20 +55,20 @@ full)
 	FAN_CONN=1000; MAXN=1000000; M_RUNS=3; RATES=${BENCH_RATES:-"1000 3000 5000"}
 	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=1; WRK_C=64
 	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench}
-	RAT_S=10; RAT_N=200000 Q_SIZES=1000,10000 REPLAY_S=20 ;;
+	RAT_S=10; RAT_N=200000 Q_SIZES=1000,10000 REPLAY_S=20 STALL_N=100000 ;;
 quick)
 	RUNS=${BENCH_RUNS:-1}; LAT_S=4; ING_S=3; FAN_S=3; FAN_RATES=${BENCH_FAN_RATES:-"400"}
 	FAN_CONN=1000; MAXN=100000; M_RUNS=1; RATES=${BENCH_RATES:-"1000 3000 5000"}
 	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=0; WRK_C=64
 	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench}
-	RAT_S=3; RAT_N=100000 Q_SIZES=1000 REPLAY_S=8 ;;
+	RAT_S=3; RAT_N=100000 Q_SIZES=1000 REPLAY_S=8 STALL_N=100000 ;;
 smoke)
 	RUNS=1; LAT_S=1; ING_S=1; FAN_S=1; FAN_RATES="20"
 	FAN_CONN=20; MAXN=1000; M_RUNS=1; RATES="200"; TICKS="100"; INFO_RUN=0; WRK_C=4
 	PORT=${BENCH_PORT:-15180}; OUT=${BENCH_OUT:-$ROOT/var/bench-smoke}
-	RAT_S=1; RAT_N=5000 Q_SIZES=200 REPLAY_S=2 ;;
+	RAT_S=1; RAT_N=5000 Q_SIZES=200 REPLAY_S=2 STALL_N=2000 ;;
 esac
-SECTIONS=${BENCH_SECTIONS:-"matcher quality fanout ingest latency ratings replay"}
+SECTIONS=${BENCH_SECTIONS:-"matcher quality fanout ingest latency ratings replay stall"}
 REDIS_PORT=$((PORT + 1))
 SVAR=$OUT/stack
 CEIL=$OUT/ceiling
@@ -476,6 +479,28 @@ if has latency; then
 		last=${RATES##* }
 		lat_config 10 info "$last"
 	fi
+fi
+
+# ------------------------------------------------------------ 8. loop stall
+# the matcher's longest loop stall while it ingests and pairs STALL_N riders
+# and STALL_N drivers written straight into Redis (bench/loop_stall.py: a
+# /healthz probe every 2 ms, and the matcher's own loop-lag gauges), on
+# freshly started services at tick 100 ms
+if has stall; then
+	for run in $(seq 1 "$RUNS"); do
+		services_stop
+		stack_up 100 warn
+		sleep 1
+		l0=$(load)
+		log "stall: loop_stall.py --n $STALL_N, run $run (load $l0)"
+		j=$(VAR_DIR=$SVAR /usr/bin/python3 "$ROOT/bench/loop_stall.py" --port "$PORT" --n "$STALL_N" --json 2>>"$OUT/stall.log" | tail -1)
+		if [ -n "$j" ] && [ "${j:0:1}" = "{" ]; then
+			printf '{"section":"stall","run":%s,"load":"%s","cmd":"/usr/bin/python3 bench/loop_stall.py --port %s --n %s --json","result":%s}\n' \
+				"$run" "$l0" "$PORT" "$STALL_N" "$j" >> "$RAW"
+		else
+			log "warning: loop_stall failed (see $OUT/stall.log)"
+		fi
+	done
 fi
 
 # ------------------------------------------------------------ 7. replay
