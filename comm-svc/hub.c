@@ -104,6 +104,12 @@ struct hub {
 	unsigned flush_due;      /* sockets waiting for hub_flush */
 	struct hub_msg *scratch; /* where batch frames are built (one at a time) */
 	size_t scratch_cap;
+	/* the items of the batch frame in scratch when it was built from a
+	 * queue (one reference each, so no pointer is reused meanwhile): the
+	 * next socket whose queue starts with the same run (every caught-up
+	 * batching viewer) is given that frame as it is, not a copy */
+	struct hub_msg **bitems;
+	unsigned bn, bitems_cap;
 	uint64_t seq;
 	uint64_t now; /* the latest time given by the caller */
 	char cursor[STREAMID_STR_MAX];
@@ -439,6 +445,8 @@ struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops)
 	return h;
 }
 
+static void batch_uncache(struct hub *h);
+
 static struct hub_entry *ring_at(const struct hub *h, uint64_t k)
 {
 	return &h->ring[(h->rhead + (k - h->rbase)) % h->cfg.resume_max];
@@ -467,6 +475,8 @@ void hub_free(struct hub *h)
 		hub_sock_free(h->all);
 	while (h->rlen)
 		ring_pop(h);
+	batch_uncache(h);
+	free(h->bitems);
 	free(h->scratch);
 	free(h->ring);
 	free(h->buckets);
@@ -1014,6 +1024,46 @@ static struct hub_msg *batch_alloc(struct hub *h, size_t items_len, unsigned n,
 	return m;
 }
 
+/* The frame in scratch no longer stands for a run of queued messages. */
+static void batch_uncache(struct hub *h)
+{
+	while (h->bn)
+		hub_msg_unref(h->bitems[--h->bn]);
+}
+
+/* 1 when scratch holds the frame of s's first n queued messages. */
+static int batch_cached(const struct hub_sock *s, unsigned n)
+{
+	const struct hub *h = s->h;
+
+	if (h->bn != n)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		if (h->bitems[i] != s->q[(s->qhead + i) % s->qcap])
+			return 0;
+	return 1;
+}
+
+/* Scratch now holds the frame of s's first n queued messages. */
+static void batch_cache(struct hub_sock *s, unsigned n)
+{
+	struct hub *h = s->h;
+
+	if (n > h->bitems_cap) {
+		struct hub_msg **b = realloc(h->bitems, n * sizeof(*b));
+
+		if (!b)
+			return; /* not cached: the next socket builds its own */
+		h->bitems = b;
+		h->bitems_cap = n;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		h->bitems[i] = s->q[(s->qhead + i) % s->qcap];
+		hub_msg_ref(h->bitems[i]);
+	}
+	h->bn = n;
+}
+
 static unsigned char *batch_put(unsigned char *p, const struct hub_msg *item, int first)
 {
 	if (!first)
@@ -1037,11 +1087,19 @@ static struct hub_msg *batch_from_queue(struct hub_sock *s)
 		tot += m->len;
 		n++;
 	}
+	if (batch_cached(s, n)) {
+		s->bmsg = s->h->scratch;
+		s->bq = n;
+		return s->bmsg;
+	}
+	batch_uncache(s->h);
 	m = batch_alloc(s->h, tot, n, s->q[(s->qhead + n - 1) % s->qcap]->id, &p);
 	if (!m)
 		return NULL;
+	s->h->c.batch_builds++;
 	for (unsigned i = 0; i < n; i++)
 		p = batch_put(p, s->q[(s->qhead + i) % s->qcap], i == 0);
+	batch_cache(s, n);
 	s->bmsg = m;
 	s->bq = n;
 	return m;
@@ -1070,9 +1128,11 @@ static struct hub_msg *batch_from_ring(struct hub_sock *s, struct hub_msg *first
 		last = m->id;
 		rend = k + 1;
 	}
+	batch_uncache(h);
 	m = batch_alloc(h, tot, n, last, &p);
 	if (!m)
 		return NULL;
+	h->c.batch_builds++;
 	p = batch_put(p, first, 1);
 	for (k = s->rnext + 1; k < rend; k++) {
 		struct hub_msg *e = entry_for(s, ring_at(h, k));

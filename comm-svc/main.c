@@ -441,9 +441,10 @@ static void comm_metrics(struct sbuf *out, void *app)
 	            "# TYPE comm_pushed_total counter\ncomm_pushed_total %llu\n"
 	            "# TYPE comm_resumed_total counter\ncomm_resumed_total %llu\n"
 	            "# TYPE comm_batches_total counter\ncomm_batches_total %llu\n"
+	            "# TYPE comm_batch_builds_total counter\ncomm_batch_builds_total %llu\n"
 	            "# TYPE comm_replies_total counter\ncomm_replies_total %llu\n",
 	            k->sockets, k->clients, k->client_ids, k->viewers, k->held, k->queued_bytes,
-	            k->pushed, k->resumed, k->batches, k->replies);
+	            k->pushed, k->resumed, k->batches, k->batch_builds, k->replies);
 	sbuf_printf(out, "# TYPE comm_dropped_total counter\n");
 	for (int i = 0; i < HUB_DROP_N; i++)
 		sbuf_printf(out, "comm_dropped_total{reason=\"%s\"} %llu\n",

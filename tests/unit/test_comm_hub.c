@@ -990,6 +990,69 @@ static void test_batch_deferred_write(void **state)
 	hub_free(h);
 }
 
+/* Batching viewers with the same matches queued share one frame (the same
+ * bytes, built once); a socket whose run differs (another client's, one
+ * more match, a match sent meanwhile) gets a frame of its own, right. */
+static void test_batch_shared_frame(void **state)
+{
+	struct hub *h = mkhub_batch(100, 0);
+	struct fake v1, v2, v3, r;
+	struct hub_out o;
+	const struct hub_msg *first;
+	char a[2048], b[2048];
+	int ids[16], n = 0, tokens = 0;
+
+	(void)state;
+	connect_as(h, &v1, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	connect_as(h, &v2, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	connect_as(h, &r, "{\"type\":\"hello\",\"client_id\":\"r\",\"batch\":true}", 10);
+	for (int i = 1; i <= 3; i++)
+		add_match(h, i, "r", "d", 20);
+	connect_as(h, &v3, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	add_match(h, 4, "r", "d", 20);
+	/* v1 and v2: 1-4, the very same frame */
+	hub_sock_next(v1.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_TEXT);
+	first = o.msg;
+	snprintf(a, sizeof(a), "%s", (char *)hub_msg_data(o.msg));
+	hub_sock_sent(v1.s, o.kind);
+	hub_sock_next(v2.s, &o);
+	assert_ptr_equal(o.msg, first);
+	snprintf(b, sizeof(b), "%s", (char *)hub_msg_data(o.msg));
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "\"count\":4,"));
+	hub_sock_sent(v2.s, o.kind);
+	/* the rider's client: the same matches, with tokens: its own frame */
+	hub_sock_next(r.s, &o);
+	assert_non_null(strstr((char *)hub_msg_data(o.msg), "\"rating_token\""));
+	assert_non_null(strstr((char *)hub_msg_data(o.msg), "\"count\":4,"));
+	hub_sock_sent(r.s, o.kind);
+	/* v3 came after match 3: only 4 */
+	assert_int_equal(drain_matches(&v3, ids, &n, &tokens, NULL), 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 4);
+	/* nothing is given twice, and the next frame is built afresh */
+	assert_false(hub_sock_pending(v1.s));
+	add_match(h, 5, "r", "d", 20);
+	n = 0;
+	assert_int_equal(drain_matches(&v1, ids, &n, &tokens, NULL), 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 5);
+	n = 0;
+	assert_int_equal(drain_matches(&v2, ids, &n, &tokens, NULL), 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 5);
+	assert_int_equal(tokens, 0);
+	assert_int_equal(hub_counters(h)->batches, 6);
+	/* built: v1's 1-4 (v2 shares it), r's, v3's, v1's 5 (v2 shares it) */
+	assert_int_equal(hub_counters(h)->batch_builds, 4);
+	hub_sock_free(v1.s);
+	hub_sock_free(v2.s);
+	hub_sock_free(v3.s);
+	hub_sock_free(r.s);
+	hub_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1010,6 +1073,7 @@ int main(void)
 	    cmocka_unit_test(test_batch_resume),
 	    cmocka_unit_test(test_batch_hello_validation),
 	    cmocka_unit_test(test_batch_deferred_write),
+	    cmocka_unit_test(test_batch_shared_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
