@@ -82,10 +82,11 @@ void hub_msg_unref(struct hub_msg *m)
 /* What a cfg field left 0 takes (hub.h). */
 #define HUB_CFG_DEFAULTS(X)                                                                        \
 	X(max_rx, 4096)                                                                            \
-	X(max_queue_msgs, 1024) X(max_queue_bytes, 1024 * 1024)                                    \
-	    X(max_total_bytes, (size_t)256 * 1024 * 1024) X(max_errors, 10) X(resume_ms, 60000)    \
-		X(resume_max, 10000) X(ping_ms, 20000) X(ping_timeout_ms, 10000)                   \
-		    X(hello_timeout_ms, 30000) X(close_grace_ms, 2000) X(batch_bytes, 65536)
+	X(max_queue_msgs, 1024)                                                                    \
+	X(max_queue_bytes, 1024 * 1024)                                                            \
+	X(max_total_bytes, (size_t)256 * 1024 * 1024) X(max_errors, 10) X(resume_ms, 60000)        \
+	    X(resume_max, 10000) X(ping_ms, 20000) X(ping_timeout_ms, 10000)                       \
+		X(hello_timeout_ms, 30000) X(close_grace_ms, 2000) X(batch_bytes, 65536)
 
 struct hub *hub_new(const struct hub_cfg *cfg, const struct hub_ops *ops)
 {
