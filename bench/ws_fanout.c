@@ -124,7 +124,13 @@ static struct {
 	long xadd_sent, xadd_ok, xadd_err;
 	long rx_msgs, rx_match, rx_match_window, rx_other, rx_frames_with_match;
 	uint64_t first_match_ns, last_match_ns;
-} g;
+} g = {.nconn = 1000,
+       .viewer = 1,
+       .rate = 100,
+       .duration_s = 10,
+       .drain_ms = 2000,
+       .connect_timeout_ms = 15000,
+       .pub_inflight_max = 256};
 
 static uint64_t now_ns(void)
 {
@@ -699,12 +705,6 @@ int main(int argc, char **argv)
 	double run_s, rx_per_s, span_s, cpu_s;
 	long expected;
 
-	g.nconn = 1000;
-	g.viewer = 1;
-	g.rate = 100;
-	g.duration_s = 10;
-	g.drain_ms = 2000;
-	g.connect_timeout_ms = 15000;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -783,7 +783,6 @@ int main(int argc, char **argv)
 	}
 
 	g.loop = uv_default_loop();
-	g.pub_inflight_max = 256;
 	if (g.nchan) {
 		struct sockaddr_in sa;
 

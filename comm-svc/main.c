@@ -14,6 +14,7 @@
 #include "schema.h"
 #include "svc.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,14 @@ static void comm_stop(void *priv)
 	svc_close();
 }
 
+/* A numeric flag of comm-svc's (an OPT_INT) with the range it must be in. */
+struct limit {
+	const char *name, *env;
+	int *var;
+	int min, max;
+	const char *help;
+};
+
 int main(int argc, char **argv)
 {
 	struct comm c = {.block_ms = 1000, .resume_ms = 60000, .resume_max = 10000};
@@ -121,45 +130,50 @@ int main(int argc, char **argv)
 	int queue_total_mb = 256, close_grace_ms = 2000, batch_bytes = 65536, batch_ms = 20;
 	int ping_ms = 20000, ping_timeout_ms = 10000, hello_timeout_ms = 30000;
 	char redis_host[128];
-	struct opt opts[] = {
+	/* the numeric flags: each with its range, checked after parsing */
+	const struct limit limits[] = {
+	    {"max-message", NULL, &max_message, 64, 1 << 20,
+	     "largest client message in bytes; larger closes with 1009"},
+	    {"queue-max", NULL, &queue_max, 1, INT_MAX,
+	     "unsent live messages per socket before it is closed as too slow (1008; it may "
+	     "resume)"},
+	    {"queue-bytes", NULL, &queue_bytes, 1024, INT_MAX,
+	     "unsent bytes per socket before it is closed as too slow"},
+	    {"queue-total-mb", NULL, &queue_total_mb, 1, 1 << 20,
+	     "MiB queued for all sockets together; past it the socket pushed to is closed (1013)"},
+	    {"close-grace-ms", NULL, &close_grace_ms, 100, INT_MAX,
+	     "a close frame not written by then (peer not reading): the socket is cut"},
+	    {"batch-bytes", NULL, &batch_bytes, 1024, INT_MAX,
+	     "a batch frame (hello \"batch\":true) carries matches up to this many bytes"},
+	    {"batch-ms", "COMM_BATCH_MS", &batch_ms, 0, 1000,
+	     "a batching socket's matches wait up to this long to go out as one frame (0: written "
+	     "at once)"},
+	    {"max-errors", NULL, &max_errors, 1, INT_MAX,
+	     "invalid messages before a socket is closed (1008)"},
+	    {"resume-ms", "COMM_RESUME_MS", &c.resume_ms, 1, INT_MAX,
+	     "how long matches are kept for resumes"},
+	    {"resume-max", NULL, &c.resume_max, 1, INT_MAX,
+	     "at most this many matches kept for resumes"},
+	    {"ping-ms", "COMM_PING_MS", &ping_ms, 100, INT_MAX,
+	     "ping a socket that has been quiet this long"},
+	    {"ping-timeout-ms", "COMM_PING_TIMEOUT_MS", &ping_timeout_ms, 100, INT_MAX,
+	     "close (1008) a socket that has not answered a ping by then"},
+	    {"hello-timeout-ms", NULL, &hello_timeout_ms, 100, INT_MAX,
+	     "close a socket that has not said hello by then"},
+	    {"block-ms", NULL, &c.block_ms, 1, INT_MAX, "XREAD BLOCK timeout"},
+	};
+	struct opt opts[3 + sizeof(limits) / sizeof(limits[0]) + 1] = {
 	    {"listen", "LISTEN", OPT_STR, &listen, "address to listen on"},
 	    {"port", NULL, OPT_INT, &port, "port to listen on (PORT+40)"},
 	    {"redis", "REDIS_ADDR", OPT_STR, &redis_addr,
 	     "Redis host:port (default 127.0.0.1:PORT+1)"},
-	    {"max-message", NULL, OPT_INT, &max_message,
-	     "largest client message in bytes; larger closes with 1009"},
-	    {"queue-max", NULL, OPT_INT, &queue_max,
-	     "unsent live messages per socket before it is closed as too slow (1008; it may "
-	     "resume)"},
-	    {"queue-bytes", NULL, OPT_INT, &queue_bytes,
-	     "unsent bytes per socket before it is closed as too slow"},
-	    {"queue-total-mb", NULL, OPT_INT, &queue_total_mb,
-	     "MiB queued for all sockets together; past it the socket pushed to is closed (1013)"},
-	    {"close-grace-ms", NULL, OPT_INT, &close_grace_ms,
-	     "a close frame not written by then (peer not reading): the socket is cut"},
-	    {"batch-bytes", NULL, OPT_INT, &batch_bytes,
-	     "a batch frame (hello \"batch\":true) carries matches up to this many bytes"},
-	    {"batch-ms", "COMM_BATCH_MS", OPT_INT, &batch_ms,
-	     "a batching socket's matches wait up to this long to go out as one frame (0: written "
-	     "at once)"},
-	    {"max-errors", NULL, OPT_INT, &max_errors,
-	     "invalid messages before a socket is closed (1008)"},
-	    {"resume-ms", "COMM_RESUME_MS", OPT_INT, &c.resume_ms,
-	     "how long matches are kept for resumes"},
-	    {"resume-max", NULL, OPT_INT, &c.resume_max,
-	     "at most this many matches kept for resumes"},
-	    {"ping-ms", "COMM_PING_MS", OPT_INT, &ping_ms,
-	     "ping a socket that has been quiet this long"},
-	    {"ping-timeout-ms", "COMM_PING_TIMEOUT_MS", OPT_INT, &ping_timeout_ms,
-	     "close (1008) a socket that has not answered a ping by then"},
-	    {"hello-timeout-ms", NULL, OPT_INT, &hello_timeout_ms,
-	     "close a socket that has not said hello by then"},
-	    {"block-ms", NULL, OPT_INT, &c.block_ms, "XREAD BLOCK timeout"},
-	    {NULL, NULL, 0, NULL, NULL},
 	};
 	const struct http_route routes[] = {{NULL, NULL, 0, NULL}};
 	int rc;
 
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		opts[3 + i] = (struct opt){limits[i].name, limits[i].env, OPT_INT, limits[i].var,
+		                           limits[i].help};
 	rc = svc_begin(
 	    argc, argv, opts,
 	    "Websocket hub for GET /communication: clients say hello with their client_id\n"
@@ -171,13 +185,12 @@ int main(int argc, char **argv)
 		return rc;
 	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
 		return 2;
-	if (max_message < 64 || queue_max < 1 || queue_bytes < 1024 || max_errors < 1 ||
-	    c.resume_ms < 1 || c.resume_max < 1 || ping_ms < 100 || ping_timeout_ms < 100 ||
-	    hello_timeout_ms < 100 || c.block_ms < 1 || queue_total_mb < 1 ||
-	    close_grace_ms < 100 || batch_bytes < 1024 || batch_ms < 0 || batch_ms > 1000) {
-		log_error("a limit is out of range (see --help)");
-		return 2;
-	}
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		if (*limits[i].var < limits[i].min || *limits[i].var > limits[i].max) {
+			log_error("--%s must be %d to %d (see --help)", limits[i].name,
+			          limits[i].min, limits[i].max);
+			return 2;
+		}
 	cfg.max_rx = (size_t)max_message;
 	cfg.max_queue_msgs = (unsigned)queue_max;
 	cfg.max_queue_bytes = (size_t)queue_bytes;

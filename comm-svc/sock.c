@@ -8,6 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A socket is on three doubly linked lists (all, viewers, its client's),
+ * each through its own pair of links. */
+#define SOCK_LIST_PUSH(head, s, prev, next)                                                        \
+	do {                                                                                       \
+		(s)->next = (head);                                                                \
+		if (head)                                                                          \
+			(head)->prev = (s);                                                        \
+		(head) = (s);                                                                      \
+	} while (0)
+#define SOCK_LIST_UNLINK(head, s, prev, next)                                                      \
+	do {                                                                                       \
+		if ((s)->prev)                                                                     \
+			(s)->prev->next = (s)->next;                                               \
+		else                                                                               \
+			(head) = (s)->next;                                                        \
+		if ((s)->next)                                                                     \
+			(s)->next->prev = (s)->prev;                                               \
+	} while (0)
+
 struct hub_sock *hub_sock_new(struct hub *h, void *user, uint64_t now)
 {
 	struct hub_sock *s = calloc(1, sizeof(*s));
@@ -18,10 +37,7 @@ struct hub_sock *hub_sock_new(struct hub *h, void *user, uint64_t now)
 	s->user = user;
 	s->created_ms = s->last_rx_ms = now;
 	h->now = now;
-	s->next = h->all;
-	if (h->all)
-		h->all->prev = s;
-	h->all = s;
+	SOCK_LIST_PUSH(h->all, s, prev, next);
 	h->c.sockets++;
 	return s;
 }
@@ -34,34 +50,19 @@ void hub_sock_free(struct hub_sock *s)
 		return;
 	h = s->h;
 	if (s->client) {
-		if (s->cprev)
-			s->cprev->cnext = s->cnext;
-		else
-			s->client->socks = s->cnext;
-		if (s->cnext)
-			s->cnext->cprev = s->cprev;
+		SOCK_LIST_UNLINK(s->client->socks, s, cprev, cnext);
 		if (!s->client->socks)
 			client_remove(h, s->client);
 	}
 	if (s->hello && s->viewer) {
-		if (s->vprev)
-			s->vprev->vnext = s->vnext;
-		else
-			h->viewers = s->vnext;
-		if (s->vnext)
-			s->vnext->vprev = s->vprev;
+		SOCK_LIST_UNLINK(h->viewers, s, vprev, vnext);
 		h->c.viewers--;
 	} else if (s->hello) {
 		h->c.clients--;
 	}
 	if (s->held)
 		h->c.held--;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		h->all = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	SOCK_LIST_UNLINK(h->all, s, prev, next);
 	h->c.sockets--;
 	queue_clear(s, HUB_DROP_CLOSED);
 	batch_forget(s);
@@ -185,19 +186,13 @@ void hub_sock_hello(struct hub_sock *s, const char *data, size_t len)
 			return;
 		}
 		s->client = c;
-		s->cnext = c->socks;
-		if (c->socks)
-			c->socks->cprev = s;
-		c->socks = s;
+		SOCK_LIST_PUSH(c->socks, s, cprev, cnext);
 	}
 	s->hello = 1;
 	s->batch = batch;
 	s->viewer = hello.viewer;
 	if (s->viewer) {
-		s->vnext = h->viewers;
-		if (h->viewers)
-			h->viewers->vprev = s;
-		h->viewers = s;
+		SOCK_LIST_PUSH(h->viewers, s, vprev, vnext);
 		h->c.viewers++;
 	} else {
 		h->c.clients++;
