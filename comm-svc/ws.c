@@ -4,6 +4,7 @@
 #include "comm.h"
 #include "log.h"
 #include "svc.h"
+#include "wsframe.h"
 #include "wsguard.h"
 
 #include <dlfcn.h>
@@ -14,7 +15,7 @@
 
 _Static_assert(HUB_PRE >= LWS_PRE, "hub headroom too small for lws");
 
-#define WRITES_PER_CALLBACK 32
+#define FRAMES_PER_CALLBACK 256
 
 struct comm_pss {
 	struct hub_sock *sock;
@@ -130,18 +131,53 @@ static int close_from_writeable(struct lws *wsi, int code, const char *reason)
 	return -1;
 }
 
+/* The frames of one writeable callback are laid end to end in out_buf and
+ * written with one send (lws_write with LWS_WRITE_HTTP writes bytes as
+ * they are, keeping what the socket does not take, like any lws_write),
+ * not one send each: a viewer that is behind gets its backlog in a few
+ * syscalls. A frame too large for what is left goes after them, alone. */
+#define OUT_BUF_MAX 65536
+static unsigned char out_buf[LWS_PRE + OUT_BUF_MAX];
+
+static int write_gathered(struct lws *wsi, size_t *used)
+{
+	int n = (int)*used;
+
+	*used = 0;
+	return lws_write(wsi, out_buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP) < n ? -1 : 0;
+}
+
 static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 {
 	struct hub_out out;
+	size_t used = 0;
+	int wrote = 0;
 
-	for (int i = 0; i < WRITES_PER_CALLBACK; i++) {
+	for (int i = 0; i < FRAMES_PER_CALLBACK; i++) {
 		hub_sock_next(s, &out);
+		if (out.kind == HUB_OUT_TEXT &&
+		    used + WSFRAME_HEAD_MAX + out.msg->len <= OUT_BUF_MAX) {
+			used += wsframe_text_head(out_buf + LWS_PRE + used, out.msg->len);
+			memcpy(out_buf + LWS_PRE + used, hub_msg_data(out.msg), out.msg->len);
+			used += out.msg->len;
+			hub_sock_sent(s, out.kind);
+			continue;
+		}
+		if (used) {
+			/* what was gathered goes first; out is asked for again */
+			if (write_gathered(wsi, &used) < 0)
+				return -1;
+			wrote = 1;
+			if (lws_send_pipe_choked(wsi))
+				break;
+			continue;
+		}
 		if (out.kind == HUB_OUT_NONE)
-			return 0;
+			break;
 		if (out.kind == HUB_OUT_CLOSE) {
 			/* lws drops the close frame when other frames went out in the
 			 * same callback: close in a callback of its own */
-			if (i > 0)
+			if (wrote)
 				break;
 			return close_from_writeable(wsi, out.close_code, out.reason);
 		}
@@ -158,9 +194,12 @@ static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 			return -1;
 		}
 		hub_sock_sent(s, out.kind);
+		wrote = 1;
 		if (lws_send_pipe_choked(wsi))
 			break;
 	}
+	if (used && write_gathered(wsi, &used) < 0)
+		return -1;
 	if (hub_sock_pending(s))
 		lws_callback_on_writable(wsi);
 	return 0;
