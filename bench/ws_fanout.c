@@ -13,7 +13,10 @@
  * counts as welcomed once open), each match POSTed to URL (HTTP/1.1
  * keep-alive, pipelined) instead of XADDed. Matches are counted the same way
  * in every mode: each `"type":"match",` in the bytes received (across
- * fragment boundaries), so a batch counts its items.
+ * fragment boundaries), so a batch counts its items. delivered_ratio is of
+ * what was published (XADDed or POSTed); delivered_of_offered of what the
+ * rate asked for, which tells a publisher that could not keep up (nchan
+ * answers a POST only once it has fanned the message out).
  *
  * The websocket client is a small one of its own on libuv (RFC 6455: the
  * upgrade, frame headers, masked frames out, pong for ping), not lws: lws
@@ -703,7 +706,7 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	const char *url = "ws://127.0.0.1:8080/communication", *redis = "127.0.0.1:8081";
 	double run_s, rx_per_s, span_s, cpu_s;
-	long expected;
+	long expected, due, offered;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -825,6 +828,10 @@ int main(int argc, char **argv)
 	             ? (double)(g.last_match_ns - g.first_match_ns) / 1e9
 	             : 0;
 	expected = g.viewer ? g.xadd_ok * g.welcomed : g.xadd_ok;
+	/* what the run offered, whether or not the publisher got it all out
+	 * (nchan's publisher waits while nchan fans out) */
+	due = (long)(run_s * g.rate);
+	offered = g.viewer ? due * g.welcomed : due;
 	if (g.json) {
 		printf("{\"url\":\"ws://"
 		       "%s:%d%s\",\"server\":\"%s\",\"batch\":%s,\"frames_with_match\":%ld,"
@@ -834,7 +841,8 @@ int main(int argc, char **argv)
 		       "errors\":%ld,"
 		       "\"offered_msgs_per_s\":%.1f,\"received_match\":%ld,\"expected_match\":%ld,"
 		       "\"received_other\":%ld,\"received_in_window\":%ld,\"msgs_per_s\":%.1f,"
-		       "\"msgs_per_s_span\":%.1f,\"delivered_ratio\":%.4f,\"client_cpu_s\":%.3f}\n",
+		       "\"msgs_per_s_span\":%.1f,\"delivered_ratio\":%.4f,\"offered_match\":%ld,"
+		       "\"delivered_of_offered\":%.4f,\"client_cpu_s\":%.3f}\n",
 		       g.host, g.port, g.path, g.nchan ? "nchan" : "comm-svc",
 		       g.batch ? "true" : "false", g.rx_frames_with_match,
 		       g.viewer ? "viewer" : "client", g.nconn, g.connected, g.welcomed,
@@ -843,7 +851,8 @@ int main(int argc, char **argv)
 		       (double)g.rate * (g.viewer ? (double)g.welcomed : 1.0), g.rx_match, expected,
 		       g.rx_other, g.rx_match_window, rx_per_s,
 		       span_s > 0 ? g.rx_match / span_s : 0,
-		       expected ? (double)g.rx_match / (double)expected : 0, cpu_s);
+		       expected ? (double)g.rx_match / (double)expected : 0, offered,
+		       offered ? (double)g.rx_match / (double)offered : 0, cpu_s);
 	} else {
 		printf("%ld/%d sockets welcomed in %.0f ms (%ld closed, %ld connect errors)\n"
 		       "%ld matches XADDed at %d/s for %.1f s; %ld of %ld match messages received "
