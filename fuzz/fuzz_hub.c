@@ -9,7 +9,7 @@
  *   0 connect a socket   1 whole text message   2 fragment (not final)
  *   3 binary frame       4 match entry (JSON)   5 a (fixed) stats entry
  *   6 one second passes (hub_tick)   7 drain a socket's queue
- *   8 the socket closes  9 msg_match/streamid_parse on the bytes alone
+ *   8 the socket closes  9 msg_match_rewrite/streamid_parse on the bytes alone
  *  10 the ring is loaded (hub_set_ready). The hub is ready from the start
  *     unless the script begins with op 10: then hellos are held until the
  *     next op 10.
