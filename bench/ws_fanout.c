@@ -102,7 +102,8 @@ enum phase { CONNECTING, RUNNING, DRAINING, DONE };
 static struct {
 	/* flags */
 	char host[128], path[128];
-	int port, nconn, viewer, rate, duration_s, drain_ms, connect_timeout_ms, json, batch;
+	int port, nconn, viewer, rate, tick_ms, duration_s, drain_ms, connect_timeout_ms, json,
+	    batch;
 	/* nchan mode: POST to http://pub_host:pub_port pub_path */
 	int nchan, pub_port, pub_inflight_max;
 	char pub_host[128], pub_path[128];
@@ -130,6 +131,7 @@ static struct {
 } g = {.nconn = 1000,
        .viewer = 1,
        .rate = 100,
+       .tick_ms = 1,
        .duration_s = 10,
        .drain_ms = 2000,
        .connect_timeout_ms = 15000,
@@ -624,7 +626,9 @@ static void on_tick(uv_timer_t *t)
 		break;
 	case RUNNING: {
 		double el = (double)(now - g.t_run) / 1e9;
-		long due = (long)(el * g.rate);
+		/* a tick's matches at once, as the matcher writes them */
+		long due =
+		    (long)((double)(long)(el * 1000 / g.tick_ms) * g.tick_ms / 1000 * g.rate);
 		int burst = 0;
 
 		if (el >= g.duration_s) {
@@ -689,6 +693,8 @@ static void usage(FILE *f, const char *argv0)
 	    "                             socket per match (default viewer)\n"
 	    "  --redis HOST:PORT          the stack's Redis (default 127.0.0.1:8081)\n"
 	    "  --rate N                   matches per second to XADD (default 100)\n"
+	    "  --tick-ms N                add a tick's matches together every N ms, as the\n"
+	    "                             matcher does (default 1: spread evenly)\n"
 	    "  --duration S               seconds of sending (default 10)\n"
 	    "  --drain-ms N               wait for late messages after sending (default 2000)\n"
 	    "  --connect-timeout-ms N     start anyway after this long (default 15000)\n"
@@ -747,6 +753,8 @@ int main(int argc, char **argv)
 			snprintf(g.pub_path, sizeof(g.pub_path), "%s", sl);
 		} else if (!strcmp(a, "--rate")) {
 			g.rate = atoi(v);
+		} else if (!strcmp(a, "--tick-ms")) {
+			g.tick_ms = atoi(v);
 		} else if (!strcmp(a, "--duration")) {
 			g.duration_s = atoi(v);
 		} else if (!strcmp(a, "--drain-ms")) {
@@ -759,7 +767,7 @@ int main(int argc, char **argv)
 		}
 		i++;
 	}
-	if (parse_url(url) || g.nconn < 1 || g.rate < 0 || g.duration_s < 1) {
+	if (parse_url(url) || g.nconn < 1 || g.rate < 0 || g.duration_s < 1 || g.tick_ms < 1) {
 		usage(stderr, argv[0]);
 		return 2;
 	}
@@ -837,7 +845,8 @@ int main(int argc, char **argv)
 		       "%s:%d%s\",\"server\":\"%s\",\"batch\":%s,\"frames_with_match\":%ld,"
 		       "\"role\":\"%s\",\"connections\":%d,\"connected\":%ld,"
 		       "\"welcomed\":%ld,\"connect_errors\":%ld,\"closed\":%ld,\"connect_ms\":%.1f,"
-		       "\"rate\":%d,\"duration_s\":%.3f,\"xadd_sent\":%ld,\"xadd_ok\":%ld,\"xadd_"
+		       "\"rate\":%d,\"tick_ms\":%d,\"duration_s\":%.3f,\"xadd_sent\":%ld,\"xadd_"
+		       "ok\":%ld,\"xadd_"
 		       "errors\":%ld,"
 		       "\"offered_msgs_per_s\":%.1f,\"received_match\":%ld,\"expected_match\":%ld,"
 		       "\"received_other\":%ld,\"received_in_window\":%ld,\"msgs_per_s\":%.1f,"
@@ -847,7 +856,7 @@ int main(int argc, char **argv)
 		       g.batch ? "true" : "false", g.rx_frames_with_match,
 		       g.viewer ? "viewer" : "client", g.nconn, g.connected, g.welcomed,
 		       g.conn_errors, g.closed, (double)(g.t_connected - g.t_start) / 1e6, g.rate,
-		       run_s, g.xadd_sent, g.xadd_ok, g.xadd_err,
+		       g.tick_ms, run_s, g.xadd_sent, g.xadd_ok, g.xadd_err,
 		       (double)g.rate * (g.viewer ? (double)g.welcomed : 1.0), g.rx_match, expected,
 		       g.rx_other, g.rx_match_window, rx_per_s,
 		       span_s > 0 ? g.rx_match / span_s : 0,
