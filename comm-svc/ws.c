@@ -135,8 +135,10 @@ static int close_from_writeable(struct lws *wsi, int code, const char *reason)
  * written with one send (lws_write with LWS_WRITE_HTTP writes bytes as
  * they are, keeping what the socket does not take, like any lws_write),
  * not one send each: a viewer that is behind gets its backlog in a few
- * syscalls. A frame too large for what is left goes after them, alone. */
-#define OUT_BUF_MAX 65536
+ * syscalls. A large frame (a batch, usually) is not copied: it goes after
+ * them, alone, as it is. */
+#define OUT_BUF_MAX    65536
+#define GATHER_MAX_LEN 4096
 static unsigned char out_buf[LWS_PRE + OUT_BUF_MAX];
 
 static int write_gathered(struct lws *wsi, size_t *used)
@@ -155,7 +157,7 @@ static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 
 	for (int i = 0; i < FRAMES_PER_CALLBACK; i++) {
 		hub_sock_next(s, &out);
-		if (out.kind == HUB_OUT_TEXT &&
+		if (out.kind == HUB_OUT_TEXT && out.msg->len <= GATHER_MAX_LEN &&
 		    used + WSFRAME_HEAD_MAX + out.msg->len <= OUT_BUF_MAX) {
 			used += wsframe_text_head(out_buf + LWS_PRE + used, out.msg->len);
 			memcpy(out_buf + LWS_PRE + used, hub_msg_data(out.msg), out.msg->len);
