@@ -141,7 +141,7 @@ run: up
 	@BUILD_DIR=$(CURDIR)/$(BUILD) bash scripts/run.sh
 
 test-unit: $(UNIT_BINS)
-	@bash tests/run-unit.sh $(UNIT_BINS)
+	@bash tests/lint/guards.sh && bash tests/run-unit.sh $(UNIT_BINS)
 
 test-integration: all
 	@BUILD_DIR=$(CURDIR)/$(BUILD) bash tests/run-integration.sh

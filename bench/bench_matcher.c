@@ -1,9 +1,9 @@
-/* bench_matcher.c — times mc_match (matcher/pairing.c) on N riders x N
+/* bench_matcher.c — times pairing_match (matcher/pairing.c) on N riders x N
  * drivers uniform in a square, N = 1e3, 1e4, 1e5, 1e6, against a brute force
  * (every pair sorted by (d2, rider, driver), taken greedily) where that is
  * affordable, and reports the memory per waiting request. Then the steady
  * state: a backlog waiting on one side and a few arrivals on both per tick,
- * paired incrementally (matcher/incr.c) and from scratch (mc_match_ctx over
+ * paired incrementally (matcher/incr.c) and from scratch (pairing_match_ctx over
  * the whole pool, the cold path). Output on stdout only: tables, or JSON
  * with --json. See --help. */
 #include <errno.h>
@@ -14,10 +14,20 @@
 #include <string.h>
 #include <time.h>
 
-#include "../matcher/incr.h"
-#include "../matcher/pairing.h"
+#include "incr.h"
+#include "pairing.h"
 
+#include "../tests/unit/testoracle.h"
 #include "../tests/unit/testrng.h"
+
+/* CPU seconds of the whole process (all its threads): on a shared machine
+ * it moves less with the load than the wall time. */
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static double now_s(void)
 {
@@ -26,101 +36,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* ---- brute force: all pairs, sorted by (d2, rider, driver) ---- */
+/* ---- brute force (tests/unit/testoracle.h): all pairs sorted by
+ * (d2, rider, driver), taken greedily; 16 bytes a pair ---- */
 
-struct cand {
-	double d2;
-	uint32_t r, d;
-};
-
-static inline int cand_less(const struct cand *a, const struct cand *b)
+static long brute(const struct pairing_point *R, size_t nr, const struct pairing_point *D,
+                  size_t nd, struct pairing_pair *out, size_t *bytes)
 {
-	if (a->d2 != b->d2)
-		return a->d2 < b->d2;
-	if (a->r != b->r)
-		return a->r < b->r;
-	return a->d < b->d;
-}
-
-static void cand_sort(struct cand *a, size_t n) /* quicksort, insertion sort below 16 */
-{
-	while (n > 16) {
-		struct cand p = a[n / 2], t;
-		if (cand_less(&a[n - 1], &a[0])) {
-			t = a[0];
-			a[0] = a[n - 1];
-			a[n - 1] = t;
-		}
-		if (cand_less(&p, &a[0]))
-			p = a[0];
-		else if (cand_less(&a[n - 1], &p))
-			p = a[n - 1];
-		size_t i = 0, j = n - 1;
-		for (;;) {
-			while (cand_less(&a[i], &p))
-				i++;
-			while (cand_less(&p, &a[j]))
-				j--;
-			if (i >= j)
-				break;
-			t = a[i];
-			a[i] = a[j];
-			a[j] = t;
-			i++;
-			j--;
-		}
-		size_t left = j + 1; /* a[0..j] <= p <= a[j+1..n) */
-		if (left < n - left) {
-			cand_sort(a, left);
-			a += left;
-			n -= left;
-		} else {
-			cand_sort(a + left, n - left);
-			n = left;
-		}
-	}
-	for (size_t i = 1; i < n; i++) {
-		struct cand t = a[i];
-		size_t j = i;
-		while (j > 0 && cand_less(&t, &a[j - 1])) {
-			a[j] = a[j - 1];
-			j--;
-		}
-		a[j] = t;
-	}
-}
-
-static long brute(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd,
-                  struct mc_pair *out, size_t *bytes)
-{
-	size_t m = nr * nd;
-	struct cand *c = malloc(m * sizeof *c);
-	char *rt = calloc(nr, 1), *dt = calloc(nd, 1);
-	*bytes = m * sizeof *c + nr + nd;
-	if (!c || !rt || !dt) {
-		free(c);
-		free(rt);
-		free(dt);
-		return -1;
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < nr; i++)
-		for (size_t j = 0; j < nd; j++) {
-			double dx = R[i].x - D[j].x, dy = R[i].y - D[j].y;
-			c[k++] = (struct cand){dx * dx + dy * dy, (uint32_t)i, (uint32_t)j};
-		}
-	cand_sort(c, m);
-	long n = 0;
-	for (size_t i = 0; i < m; i++) {
-		if (rt[c[i].r] || dt[c[i].d])
-			continue;
-		rt[c[i].r] = dt[c[i].d] = 1;
-		out[n++] = (struct mc_pair){c[i].r, c[i].d, sqrt(c[i].d2)};
-	}
-	free(c);
-	free(rt);
-	free(dt);
-	return n;
+	*bytes = nr * nd * sizeof(struct oracle_cand) + nr + nd;
+	return oracle_pairs(R, nr, D, nd, out);
 }
 
 /* ---- peak resident memory: VmHWM, reset through /proc/self/clear_refs ---- */
@@ -185,22 +108,22 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 /* A backlog of b requests on one side, then ticks of a arrivals on each
  * side: every new request of the other side pairs, so the backlog stays at
  * about b. incr_ms: incr_pair; add_ms: the 2a incr_add of the arrivals;
- * cold_ms: mc_match_ctx over the whole waiting pool (the snapshot copy not
+ * cold_ms: pairing_match_ctx over the whole waiting pool (the snapshot copy not
  * counted). Both results are compared pair for pair. */
 static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_cold)
 {
 	size_t b = st->backlog, a = st->arrivals, cap = b + 2 * a + 16;
-	struct mc_point *pos[2]; /* [side][key - 1]: every request ever */
+	struct pairing_point *pos[2]; /* [side][key - 1]: every request ever */
 	size_t npos[2] = {0, 0};
 	uint32_t *live[2]; /* keys waiting, in acceptance order */
 	size_t nlive[2] = {0, 0};
 	size_t total = b + (size_t)(ticks + 4) * a + 16;
 	struct incr *c = incr_new(SIZE_MAX);
-	struct mc_ctx *ctx = mc_ctx_new();
+	struct pairing_ctx *ctx = pairing_ctx_new();
 	double *ti = malloc((size_t)ticks * sizeof *ti), *ta = malloc((size_t)ticks * sizeof *ta),
 	       *tc = malloc((size_t)ticks * sizeof *tc);
-	struct mc_point *rp = malloc(cap * sizeof *rp), *dp = malloc(cap * sizeof *dp);
-	struct mc_pair *pp = malloc(cap * sizeof *pp);
+	struct pairing_point *rp = malloc(cap * sizeof *rp), *dp = malloc(cap * sizeof *dp);
+	struct pairing_pair *pp = malloc(cap * sizeof *pp);
 	int ok = 1, side_b = st->backlog_riders;
 
 	pos[0] = malloc(total * sizeof *pos[0]);
@@ -212,7 +135,7 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 		return -1;
 	rng_state = seed ^ b ^ (a << 40);
 	for (size_t i = 0; i < b; i++) {
-		struct mc_point p = {unif() * 1000, unif() * 1000};
+		struct pairing_point p = {unif() * 1000, unif() * 1000};
 		pos[side_b][npos[side_b]++] = p;
 		if (incr_add(c, side_b, p.x, p.y, npos[side_b]) < 0)
 			return -1;
@@ -227,7 +150,7 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 		double t0 = now_s();
 		for (size_t i = 0; i < 2 * a; i++) {
 			int s = (int)(i & 1);
-			struct mc_point p = {unif() * 1000, unif() * 1000};
+			struct pairing_point p = {unif() * 1000, unif() * 1000};
 			pos[s][npos[s]++] = p;
 			live[s][nlive[s]++] = (uint32_t)npos[s];
 			if (incr_add(c, s, p.x, p.y, npos[s]) < 0)
@@ -241,7 +164,7 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 		for (size_t i = 0; i < nlive[0]; i++)
 			dp[nd++] = pos[0][live[0][i] - 1];
 		double t2 = now_s();
-		long m = with_cold ? mc_match_ctx(ctx, rp, nr, dp, nd, pp) : -2;
+		long m = with_cold ? pairing_match_ctx(ctx, rp, nr, dp, nd, pp) : -2;
 		double t3 = now_s();
 		long g = incr_pair(c, &out);
 		double t4 = now_s();
@@ -281,7 +204,7 @@ static int steady_pass(struct steady *st, int ticks, uint64_t seed, int with_col
 		st->incr_ms = summarize(ti, ticks).med * 1e3;
 	}
 	incr_free(c);
-	mc_ctx_free(ctx);
+	pairing_ctx_free(ctx);
 	free(ti);
 	free(ta);
 	free(tc);
@@ -309,29 +232,31 @@ static int steady_run(struct steady *st, int ticks, uint64_t seed)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: bench_matcher [--max-n N] [--runs K] [--brute-max N] [--seed S] [--no-ctx] "
-	        "[--json]\n"
-	        "Times mc_match on N riders x N drivers uniform in a 1000 x 1000 square for\n"
-	        "N = 1e3, 1e4, 1e5, 1e6 (up to --max-n, default 1e6), K runs each (default 5),\n"
-	        "on one thread; wall time from CLOCK_MONOTONIC; median and min-max.\n"
-	        "The brute force (all N^2 pairs sorted, then greedy; 16 N^2 bytes) runs for\n"
-	        "N <= --brute-max (default 1000; 10000 needs 1.6 GB and some seconds per run),\n"
-	        "its result is checked against mc_match, and tree/brute is the ratio of medians.\n"
-	        "Memory: 'alloc' is the exact byte count mc_match allocates at its peak\n"
-	        "(mc_match_bytes); 'hwm' is the rise of VmHWM (peak RSS) over one call, after\n"
-	        "resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n"
-	        "ctx: mc_match_ctx through one context (as the matcher process calls it each\n"
-	        "tick): one untimed warm-up call, then K timed calls; ctx_B/req is what the\n"
-	        "context holds (mc_ctx_bytes). --no-ctx skips it.\n"
-	        "Steady state (--steady-ticks T, default 20; 0 skips it; --steady-only skips the\n"
-	        "above): a backlog of B = 1e3..--max-n uniform requests waiting on one side,\n"
-	        "then ticks of A = 10, 100, 1000 arrivals on each side; per tick (median of T,\n"
-	        "after 3 untimed): incr_ms = incr_pair (the live path), add_ms = the 2A\n"
-	        "incr_add of the arrivals, cold_ms = mc_match_ctx over the whole waiting pool\n"
-	        "(the path for a big backlog of new requests). The two results are compared\n"
-	        "pair for pair on every tick ('ok'). --steady-backlog B and --steady-arrivals A\n"
-	        "run that one case only (on both sides).\n");
+	fprintf(
+	    f,
+	    "usage: bench_matcher [--max-n N] [--runs K] [--brute-max N] [--seed S] [--no-ctx] "
+	    "[--json]\n"
+	    "Times pairing_match on N riders x N drivers uniform in a 1000 x 1000 square for\n"
+	    "N = 1e3, 1e4, 1e5, 1e6 (up to --max-n, default 1e6), K runs each (default 5),\n"
+	    "on one thread; wall time from CLOCK_MONOTONIC; median and min-max.\n"
+	    "The brute force (all N^2 pairs sorted, then greedy; 16 N^2 bytes) runs for\n"
+	    "N <= --brute-max (default 1000; 10000 needs 1.6 GB and some seconds per run),\n"
+	    "its result is checked against pairing_match, and tree/brute is the ratio of medians.\n"
+	    "Memory: 'alloc' is the exact byte count pairing_match allocates at its peak\n"
+	    "(pairing_match_bytes); 'hwm' is the rise of VmHWM (peak RSS) over one call, after\n"
+	    "resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n"
+	    "ctx: pairing_match_ctx through one context (as the matcher process calls it each\n"
+	    "tick): one untimed warm-up call, then K timed calls; ctx_B/req is what the\n"
+	    "context holds (pairing_ctx_bytes). --no-ctx skips it.\n"
+	    "Steady state (--steady-ticks T, default 20; 0 skips it; --steady-only skips the\n"
+	    "above): a backlog of B = 1e3, 1e4, 5e4, 1e5, 1e6 (up to --max-n) uniform requests\n"
+	    "waiting on one side,\n"
+	    "then ticks of A = 10, 100, 1000 arrivals on each side; per tick (median of T,\n"
+	    "after 3 untimed): incr_ms = incr_pair (the live path), add_ms = the 2A\n"
+	    "incr_add of the arrivals, cold_ms = pairing_match_ctx over the whole waiting pool\n"
+	    "(the path for a big backlog of new requests). The two results are compared\n"
+	    "pair for pair on every tick ('ok'). --steady-backlog B and --steady-arrivals A\n"
+	    "run that one case only (on both sides).\n");
 }
 
 int main(int argc, char **argv)
@@ -340,6 +265,7 @@ int main(int argc, char **argv)
 	int runs = 5, json = 0, ctx_runs = 1, steady_ticks = 20, steady_only = 0;
 	size_t steady_backlog = 0, steady_arrivals = 0; /* 0: all */
 	uint64_t seed = 42;
+	unsigned threads = 0; /* 0: the context's default */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -355,7 +281,7 @@ int main(int argc, char **argv)
 		           (!strcmp(a, "--max-n") || !strcmp(a, "--runs") ||
 		            !strcmp(a, "--brute-max") || !strcmp(a, "--seed") ||
 		            !strcmp(a, "--steady-ticks") || !strcmp(a, "--steady-backlog") ||
-		            !strcmp(a, "--steady-arrivals"))) {
+		            !strcmp(a, "--steady-arrivals") || !strcmp(a, "--threads"))) {
 			char *end;
 			errno = 0;
 			double v = strtod(argv[++i], &end); /* accepts 1e5 */
@@ -376,6 +302,8 @@ int main(int argc, char **argv)
 				steady_backlog = (size_t)v;
 			else if (!strcmp(a, "--steady-arrivals"))
 				steady_arrivals = (size_t)v;
+			else if (!strcmp(a, "--threads"))
+				threads = (unsigned)v;
 			else
 				seed = (uint64_t)v;
 		} else {
@@ -387,28 +315,30 @@ int main(int argc, char **argv)
 		runs = 1;
 
 	static const size_t sizes[] = {1000, 10000, 100000, 1000000};
+	/* the steady state also at 5e4, where issue 12 sets a target */
+	static const size_t steady_sizes[] = {1000, 10000, 50000, 100000, 1000000};
 	if (json)
 		printf("{\"bench\":\"matcher\",\"runs\":%d,\"seed\":%llu,\"results\":[", runs,
 		       (unsigned long long)seed);
 	else
-		printf("%9s %10s %21s %10s %21s %10s %8s %11s %11s %11s %11s\n", "N", "tree_ms",
-		       "(min-max)", "ctx_ms", "(min-max)", "brute_ms", "tree/br", "alloc_B/req",
-		       "hwm_B/req", "ctx_B/req", "pairs");
+		printf("%9s %10s %21s %10s %21s %10s %10s %8s %11s %11s %11s %11s\n", "N",
+		       "tree_ms", "(min-max)", "ctx_ms", "(min-max)", "ctx_cpu_ms", "brute_ms",
+		       "tree/br", "alloc_B/req", "hwm_B/req", "ctx_B/req", "pairs");
 	int first = 1, bad = 0;
 	for (size_t si = 0;
 	     !steady_only && si < sizeof sizes / sizeof sizes[0] && sizes[si] <= max_n; si++) {
 		size_t n = sizes[si];
 		rng_state = seed ^ (uint64_t)n;
-		struct mc_point *R = malloc(n * sizeof *R), *D = malloc(n * sizeof *D);
-		struct mc_pair *out = malloc(n * sizeof *out), *ref = NULL;
+		struct pairing_point *R = malloc(n * sizeof *R), *D = malloc(n * sizeof *D);
+		struct pairing_pair *out = malloc(n * sizeof *out), *ref = NULL;
 		double *t = malloc((size_t)runs * sizeof *t);
 		if (!R || !D || !out || !t) {
 			fprintf(stderr, "bench_matcher: out of memory at N=%zu\n", n);
 			return 1;
 		}
 		for (size_t i = 0; i < n; i++) {
-			R[i] = (struct mc_point){unif() * 1000, unif() * 1000};
-			D[i] = (struct mc_point){unif() * 1000, unif() * 1000};
+			R[i] = (struct pairing_point){unif() * 1000, unif() * 1000};
+			D[i] = (struct pairing_point){unif() * 1000, unif() * 1000};
 		}
 		memset(out, 0, n * sizeof *out); /* fault the output in before timing */
 		long pairs = 0;
@@ -417,14 +347,15 @@ int main(int argc, char **argv)
 			int measure = k == 0 && reset_hwm() == 0;
 			long base_kb = measure ? status_kb("VmRSS") : -1;
 			double t0 = now_s();
-			pairs = mc_match(R, n, D, n, out);
+			pairs = pairing_match(R, n, D, n, out);
 			t[k] = now_s() - t0;
 			if (measure && base_kb >= 0) {
 				long h = status_kb("VmHWM");
 				hwm_kb = h >= 0 ? h - base_kb : -1;
 			}
 			if (pairs != (long)n) {
-				fprintf(stderr, "bench_matcher: mc_match returned %ld at N=%zu\n",
+				fprintf(stderr,
+				        "bench_matcher: pairing_match returned %ld at N=%zu\n",
 				        pairs, n);
 				return 1;
 			}
@@ -432,31 +363,39 @@ int main(int argc, char **argv)
 		struct stats st = summarize(t, runs);
 		/* The context variant as the matcher process runs it: one context,
 		 * one warm-up call, then the timed calls (steady state). */
-		struct stats sc = {NAN, NAN, NAN};
+		struct stats sc = {NAN, NAN, NAN}, scpu = {NAN, NAN, NAN};
 		size_t ctx_bytes = 0;
 		if (ctx_runs) {
-			struct mc_ctx *ctx = mc_ctx_new();
-			double *tc = malloc((size_t)runs * sizeof *tc);
-			if (!ctx || !tc || mc_match_ctx(ctx, R, n, D, n, out) != (long)n) {
-				fprintf(stderr, "bench_matcher: mc_match_ctx failed at N=%zu\n", n);
+			struct pairing_ctx *ctx = pairing_ctx_new();
+			double *tc = malloc((size_t)runs * sizeof *tc),
+			       *tcpu = malloc((size_t)runs * sizeof *tcpu);
+			if (ctx && threads)
+				pairing_ctx_set_threads(ctx, threads);
+			if (!ctx || !tc || !tcpu ||
+			    pairing_match_ctx(ctx, R, n, D, n, out) != (long)n) {
+				fprintf(stderr,
+				        "bench_matcher: pairing_match_ctx failed at N=%zu\n", n);
 				return 1;
 			}
 			for (int k = 0; k < runs; k++) {
-				double t0 = now_s();
-				long p2 = mc_match_ctx(ctx, R, n, D, n, out);
+				double t0 = now_s(), c0 = cpu_s();
+				long p2 = pairing_match_ctx(ctx, R, n, D, n, out);
 				tc[k] = now_s() - t0;
+				tcpu[k] = cpu_s() - c0;
 				if (p2 != (long)n) {
-					fprintf(
-					    stderr,
-					    "bench_matcher: mc_match_ctx returned %ld at N=%zu\n",
-					    p2, n);
+					fprintf(stderr,
+					        "bench_matcher: pairing_match_ctx returned %ld at "
+					        "N=%zu\n",
+					        p2, n);
 					return 1;
 				}
 			}
-			ctx_bytes = mc_ctx_bytes(ctx);
+			ctx_bytes = pairing_ctx_bytes(ctx);
 			sc = summarize(tc, runs);
-			mc_ctx_free(ctx);
+			scpu = summarize(tcpu, runs);
+			pairing_ctx_free(ctx);
 			free(tc);
+			free(tcpu);
 		}
 		struct stats sb = {NAN, NAN, NAN};
 		int checked = 0;
@@ -492,7 +431,7 @@ int main(int argc, char **argv)
 			}
 			free(ref);
 		}
-		double alloc_req = (double)mc_match_bytes(n, n) / (2.0 * (double)n);
+		double alloc_req = (double)pairing_match_bytes(n, n) / (2.0 * (double)n);
 		double hwm_req = hwm_kb >= 0 ? (double)hwm_kb * 1024.0 / (2.0 * (double)n) : NAN;
 		if (json) {
 			printf(
@@ -508,15 +447,17 @@ int main(int argc, char **argv)
 				printf("\"brute_ms\":null,\"tree_over_brute\":null,\"matches_"
 				       "brute\":null,");
 			printf("\"alloc_bytes\":%zu,\"alloc_bytes_per_request\":%.1f,",
-			       mc_match_bytes(n, n), alloc_req);
+			       pairing_match_bytes(n, n), alloc_req);
 			if (hwm_kb >= 0)
 				printf("\"hwm_bytes_per_request\":%.1f,", hwm_req);
 			else
 				printf("\"hwm_bytes_per_request\":null,");
 			if (ctx_runs)
 				printf("\"ctx_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},"
+				       "\"ctx_cpu_ms\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},"
 				       "\"ctx_bytes_per_request\":%.1f,",
-				       sc.med * 1e3, sc.min * 1e3, sc.max * 1e3,
+				       sc.med * 1e3, sc.min * 1e3, sc.max * 1e3, scpu.med * 1e3,
+				       scpu.min * 1e3, scpu.max * 1e3,
 				       (double)ctx_bytes / (2.0 * (double)n));
 			printf("\"pairs\":%ld}", pairs);
 		} else {
@@ -529,16 +470,18 @@ int main(int argc, char **argv)
 			}
 			if (hwm_kb >= 0)
 				snprintf(hs, sizeof hs, "%.1f", hwm_req);
-			char crange[64] = "-", cms[32] = "-", cb[32] = "-";
+			char crange[64] = "-", cms[32] = "-", cb[32] = "-", ccpu[32] = "-";
 			if (ctx_runs) {
 				snprintf(crange, sizeof crange, "(%.2f-%.2f)", sc.min * 1e3,
 				         sc.max * 1e3);
 				snprintf(cms, sizeof cms, "%.2f", sc.med * 1e3);
+				snprintf(ccpu, sizeof ccpu, "%.2f", scpu.med * 1e3);
 				snprintf(cb, sizeof cb, "%.1f",
 				         (double)ctx_bytes / (2.0 * (double)n));
 			}
-			printf("%9zu %10.2f %21s %10s %21s %10s %8s %11.1f %11s %11s %11ld\n", n,
-			       st.med * 1e3, range, cms, crange, bs, rs, alloc_req, hs, cb, pairs);
+			printf("%9zu %10.2f %21s %10s %21s %10s %10s %8s %11.1f %11s %11s %11ld\n",
+			       n, st.med * 1e3, range, cms, crange, ccpu, bs, rs, alloc_req, hs, cb,
+			       pairs);
 		}
 		fflush(stdout);
 		first = 0;
@@ -559,13 +502,13 @@ int main(int argc, char **argv)
 			       steady_ticks, "backlog", "side", "arr", "incr_ms", "add_ms",
 			       "cold_ms", "pairs", "ok");
 		first = 1;
-		size_t nb = steady_backlog ? 1 : sizeof sizes / sizeof sizes[0],
+		size_t nb = steady_backlog ? 1 : sizeof steady_sizes / sizeof steady_sizes[0],
 		       na = steady_arrivals ? 1 : 3;
-		for (size_t si = 0; si < nb && (steady_backlog || sizes[si] <= max_n); si++)
+		for (size_t si = 0; si < nb && (steady_backlog || steady_sizes[si] <= max_n); si++)
 			for (int side = 0; side < 2; side++)
 				for (size_t ai = 0; ai < na; ai++) {
 					struct steady st = {
-					    steady_backlog ? steady_backlog : sizes[si],
+					    steady_backlog ? steady_backlog : steady_sizes[si],
 					    steady_arrivals ? steady_arrivals : arr[ai],
 					    side,
 					    0,

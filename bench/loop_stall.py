@@ -86,17 +86,21 @@ def main():
     time.sleep(4.0)  # let a few ticks pair the pool
     out = p.stop()
     import urllib.request
-    lag = None
+    lag = lag_cpu = None
     for line in urllib.request.urlopen(f"http://127.0.0.1:{a.port + 50}/metrics", timeout=5).read().decode().splitlines():
         if line.startswith("matcher_loop_lag_max_ms "):
             lag = float(line.split()[1])
+        if line.startswith("matcher_loop_lag_max_cpu_ms "):
+            lag_cpu = float(line.split()[1])
     res = {"n_per_side": a.n, "load_s": round(load_s, 2), "idle": baseline, "loaded": out,
-           "matcher_loop_lag_max_ms": lag}
+           "matcher_loop_lag_max_ms": lag, "matcher_loop_lag_max_cpu_ms": lag_cpu,
+           "loadavg_1m": os.getloadavg()[0]}
     print(json.dumps(res) if a.json else
           f"n={a.n} per side loaded in {load_s:.1f} s; longest /healthz round trip: idle {baseline['max_ms']:.1f} ms "
           f"({baseline['over_10ms']} of {baseline['probes']} over 10 ms), while ingesting and pairing "
           f"{out['max_ms']:.1f} ms ({out['over_10ms']} of {out['probes']} over 10 ms); the matcher's own "
-          f"longest loop lag (a 10 ms timer running late): {lag} ms")
+          f"longest loop lag (a 10 ms timer running late): {lag} ms, of which the loop thread ran "
+          f"{lag_cpu} ms (the rest it waited for a core); load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -165,6 +165,9 @@ def aggregate(raw):
         for x in r["result"]:
             res["quality"].append(dict(x, loadavg_1m=load1(r), cmd=r["cmd"]))
 
+    # 7. replay (ticks x policies): replay_rows below
+    res["replay"] = replay_rows(by.get("replay", []))
+
     # 4. fan-out
     fan = {}
     for r in by.get("fanout", []):
@@ -416,6 +419,8 @@ def markdown(res, analysis):
                 ("%.0f" % x["min_total"]["ms"]) if "min_total" in x else "–"))
         w("")
 
+    replay_markdown(res.get("replay"), w)
+
     w("## 4. Websocket fan-out (ws_fanout)")
     w("")
     w("`build/bench/ws_fanout`: 1,000 websockets **through nginx** to comm-svc, each a viewer (every match "
@@ -500,6 +505,94 @@ def markdown(res, analysis):
     return "\n".join(L)
 
 
+# ------------------------------------------------------------ 7. replay
+REPLAY_POLICY_NAMES = {"closest": "closest pair first", "min-total": "min-total"}
+
+
+def replay_rows(rs):
+    """One row per (tick, policy) of the replay section, as bench/run.sh ran them
+    (tick 1000 first, closest pair first before min-total)."""
+    rows = []
+    for r in sorted(rs, key=lambda r: (-r["tick"], r["policy"] != "closest")):
+        b, q = r["bot"], r["bot"].get("quality") or {}
+        side = lambda k: q.get(k) or {}
+        rows.append({
+            "tick_ms": r["tick"], "policy": r["policy"], "trace": r["trace"], "replay_s": r["replay_s"],
+            "requests": (b.get("replay") or {}).get("requests"), "accepted": b.get("accepted"),
+            "match_latency_ms": {k: b["match_latency_ms"].get(k) for k in ("p50", "p99", "count")},
+            "pairs": q.get("pairs"), "pickup_mean": (q.get("pickup") or {}).get("mean"),
+            "pickup_p95": (q.get("pickup") or {}).get("p95"),
+            "riders_matched_share": side("riders").get("matched_share"),
+            "drivers_matched_share": side("drivers").get("matched_share"),
+            "riders_expired": side("riders").get("expired"), "drivers_expired": side("drivers").get("expired"),
+            "wait_ms": {k: side(k).get("wait_ms") for k in ("riders", "drivers")},
+            "matcher": r.get("matcher"), "loadavg_1m": load1(r), "cmd": r["cmd"]})
+    return rows
+
+
+def replay_markdown(rows, w):
+    if not rows:
+        return
+    pct = lambda v: "n/a" if v is None else "%.1f %%" % (100 * v)
+    num = lambda v, f="%.1f": "n/a" if v is None else f % v
+    x0 = rows[0]
+    w("## 7. Replay: one trace at three ticks, under both policies")
+    w("")
+    w("The committed trace `bench/traces/%s` (its first %s s: %s requests), replayed by "
+      "`bot --replay` at its recorded pace onto freshly started services (empty Redis) for each "
+      "matcher tick and policy (`MATCHER_POLICY=min-total` or the default closest pair first): "
+      "the same requests in the same order every time. Match latency is the rider's 202 → its fare "
+      "on the bot's websocket; pickup distance, the matched shares (matched / (matched + expired), "
+      "per side, of the bot's own accepted requests) and the 202 → match wait (the match's "
+      "`matched_at_ms`) are the bot's quality figures (bot/README.md)." % (
+          x0["trace"], x0["replay_s"], x0["requests"]))
+    w("")
+    w("| tick ms | policy | latency p50 / p99 ms | pairs | pickup mean / p95 | riders matched | drivers matched | wait p50 / p99 ms (riders) | load |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    for x in rows:
+        ml, wr = x["match_latency_ms"], x["wait_ms"]["riders"] or {}
+        w("| %s | %s | %s / %s | %s | %s / %s | %s | %s | %s / %s | %s |" % (
+            x["tick_ms"], REPLAY_POLICY_NAMES.get(x["policy"], x["policy"]),
+            num(ml.get("p50")), num(ml.get("p99")), x["pairs"], num(x["pickup_mean"], "%.2f"),
+            num(x["pickup_p95"], "%.2f"), pct(x["riders_matched_share"]), pct(x["drivers_matched_share"]),
+            num(wr.get("p50"), "%.0f"), num(wr.get("p99"), "%.0f"), x["loadavg_1m"]))
+    w("")
+    by = {(x["tick_ms"], x["policy"]): x for x in rows}
+    said = []
+    for (tick, pol), x in sorted(by.items(), key=lambda kv: -kv[0][0]):
+        c = by.get((tick, "closest"))
+        if pol == "min-total" and c and c["pickup_mean"] and x["pickup_mean"] is not None:
+            said.append("%.0f%% at %s ms" % (100 * (x["pickup_mean"] / c["pickup_mean"] - 1), tick))
+    closest = [x for x in rows if x["policy"] == "closest" and x["pickup_mean"] is not None]
+    span = ("; closest pair first's mean pickup is %.0f at %s ms and %.0f at %s ms" % (
+        closest[0]["pickup_mean"], closest[0]["tick_ms"], closest[-1]["pickup_mean"], closest[-1]["tick_ms"])
+        if len(closest) > 1 else "")
+    w("What it says: the tick sets the latency (a request waits for the next tick, so p50 is about "
+      "half a tick and p99 about a tick, plus delivery) and the pickup distance: a shorter tick pairs "
+      "from a smaller pool, so the pairs are farther apart%s. The policy changes which pairs are made, "
+      "not when: min-total's mean pickup distance against closest pair first's, on the same "
+      "requests: %s (negative: shorter); the smaller the pool, the fewer choices the two have to "
+      "differ on." % (span, ", ".join(said) or "n/a"))
+    w("")
+
+
+def replay_smoke_check(raw, res):
+    rs = [r for r in raw if r["section"] == "replay"]
+    if not rs:
+        raise SystemExit("smoke: sections missing from raw.jsonl: replay")
+    for r in rs:
+        q = r["bot"].get("quality")
+        if not q or "pickup" not in q or "riders" not in q or "wait_ms" not in q["riders"]:
+            raise SystemExit("smoke: replay bot JSON lacks quality.pickup / riders.wait_ms")
+        if (r["bot"].get("replay") or {}).get("requests", 0) <= 0:
+            raise SystemExit("smoke: the replay sent no trace requests")
+        if r["matcher"]["policy_min_total"] != (1 if r["policy"] == "min-total" else 0):
+            raise SystemExit("smoke: the matcher did not run policy %s" % r["policy"])
+    if {r["policy"] for r in rs} != {"closest", "min-total"} or not res["replay"]:
+        raise SystemExit("smoke: the replay section lacks a policy")
+
+
+
 def smoke_check(raw, res):
     need = {"machine", "matcher", "fanout", "ingest", "latency", "idle", "end"}
     have = {r["section"] for r in raw}
@@ -528,6 +621,7 @@ def smoke_check(raw, res):
             for k in ("requests", "duration_us", "errors", "latency_us"):
                 if k not in r["result"]:
                     raise SystemExit("smoke: wrk JSON lacks %s" % k)
+    replay_smoke_check(raw, res)
     if not res["latency"] or not res["ingest"] or not res["fanout"] or not res["matcher"]:
         raise SystemExit("smoke: an empty section in results.json")
 

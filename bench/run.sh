@@ -24,6 +24,12 @@
 #      and 64 clients, rating-svc with --batch-max 1 (one INSERT each) and
 #      256 (group commit), with pgbench's single-row and batched (64 rows a
 #      transaction, pipelined) INSERT rates into the same Postgres as references
+#   7. replay: a committed trace (bench/traces/, BENCH_REPLAY_TRACE, default
+#      steady: 50 + 50 req/s), its first REPLAY_S seconds, replayed by the bot
+#      (--replay --strict --json) at ticks 1000/100/10 ms under both policies
+#      (closest pair first, MATCHER_POLICY=min-total), the services restarted
+#      per (tick, policy): match latency and the quality figures of each
+#      (full: 20 s of trace, ~3 min for the six runs; quick 8 s, ~75 s; smoke 2 s at tick 100)
 #
 # It starts its own stack (PORT=BENCH_PORT, default 15080; data in
 # var/bench/stack) and its own ceiling nginxes (PORT+60..62), and stops all
@@ -32,7 +38,7 @@
 #   BENCH_QUICK=1   one run of each, short durations (a few minutes)
 #   BENCH_SMOKE=1   tiny version for `make bench-smoke`: seconds long, writes
 #                   to var/bench-smoke/ (not BENCHMARKS.md) and checks the JSON
-#   BENCH_RUNS, BENCH_TICKS, BENCH_RATES, BENCH_SECTIONS="matcher quality fanout ingest latency ratings",
+#   BENCH_RUNS, BENCH_TICKS, BENCH_RATES, BENCH_SECTIONS="matcher quality fanout ingest latency ratings replay",
 #   BENCH_FAN_RATES (matches/s offered), BENCH_FAN_MODES="message batch nchan", BENCH_NCHAN_PORT
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,20 +54,20 @@ full)
 	FAN_CONN=1000; MAXN=1000000; M_RUNS=3; RATES=${BENCH_RATES:-"1000 5000"}
 	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=1; WRK_C=64
 	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench}
-	RAT_S=10; RAT_N=200000 Q_SIZES=1000,10000 ;;
+	RAT_S=10; RAT_N=200000 Q_SIZES=1000,10000 REPLAY_S=20 ;;
 quick)
 	RUNS=${BENCH_RUNS:-1}; LAT_S=4; ING_S=3; FAN_S=3; FAN_RATES=${BENCH_FAN_RATES:-"400"}
 	FAN_CONN=1000; MAXN=100000; M_RUNS=1; RATES=${BENCH_RATES:-"1000 5000"}
 	TICKS=${BENCH_TICKS:-"1000 100 10"}; INFO_RUN=0; WRK_C=64
 	PORT=${BENCH_PORT:-15080}; OUT=${BENCH_OUT:-$ROOT/var/bench}
-	RAT_S=3; RAT_N=100000 Q_SIZES=1000 ;;
+	RAT_S=3; RAT_N=100000 Q_SIZES=1000 REPLAY_S=8 ;;
 smoke)
 	RUNS=1; LAT_S=1; ING_S=1; FAN_S=1; FAN_RATES="20"
 	FAN_CONN=20; MAXN=1000; M_RUNS=1; RATES="200"; TICKS="100"; INFO_RUN=0; WRK_C=4
 	PORT=${BENCH_PORT:-15180}; OUT=${BENCH_OUT:-$ROOT/var/bench-smoke}
-	RAT_S=1; RAT_N=5000 Q_SIZES=200 ;;
+	RAT_S=1; RAT_N=5000 Q_SIZES=200 REPLAY_S=2 ;;
 esac
-SECTIONS=${BENCH_SECTIONS:-"matcher quality fanout ingest latency ratings"}
+SECTIONS=${BENCH_SECTIONS:-"matcher quality fanout ingest latency ratings replay"}
 REDIS_PORT=$((PORT + 1))
 SVAR=$OUT/stack
 CEIL=$OUT/ceiling
@@ -478,6 +484,44 @@ if has latency; then
 		last=${RATES##* }
 		lat_config 10 info "$last"
 	fi
+fi
+
+# ------------------------------------------------------------ 7. replay
+# one committed trace, the same requests in the same order at their recorded
+# pace, per (tick, policy) on freshly started services and an empty Redis
+if has replay; then
+	REPLAY_TRACE=${BENCH_REPLAY_TRACE:-$ROOT/bench/traces/steady.jsonl.gz}
+	REPLAY_POLICIES=${BENCH_REPLAY_POLICIES:-"closest min-total"}
+	# --strict waits (bounded) until every accepted rider has settled, so the
+	# expired count is final; the smoke run only waits 1 s
+	REPLAY_FLAGS="--strict"
+	[ "$MODE" = smoke ] && REPLAY_FLAGS="--drain-ms 1000"
+	trace=$OUT/replay-trace.jsonl
+	# the header line and the requests sent in the first REPLAY_S seconds
+	gzip -dc "$REPLAY_TRACE" | awk -v lim=$((REPLAY_S * 1000)) \
+		'NR == 1 { print; next } { t = $0; sub(/^.*"t_ms":/, "", t); if (t + 0 < lim) print }' > "$trace"
+	for tick in $TICKS; do
+		for policy in $REPLAY_POLICIES; do
+			services_stop
+			if [ "$policy" = closest ]; then stack_up "$tick" warn; else MATCHER_POLICY=$policy stack_up "$tick" warn; fi
+			cmd="build/bin/bot --replay bench/traces/$(basename "$REPLAY_TRACE") (first ${REPLAY_S} s) $REPLAY_FLAGS --progress-s 0 --json"
+			sleep 1
+			l0=$(load)
+			log "replay: tick $tick ms, policy $policy, $(($(wc -l < "$trace") - 1)) requests (load $l0)"
+			b=$("$BUILD/bin/bot" --replay "$trace" $REPLAY_FLAGS --progress-s 0 --json 2>"$OUT/replay.err" | tr -d '\n')
+			# what the matcher says it ran: its policy gauge and min-total's counters
+			mm=$(curl -s "http://127.0.0.1:$((PORT + 50))/metrics" | awk '
+				$1 == "matcher_policy_min_total" { p = $2 } $1 == "matcher_min_total_ticks_total" { t = $2 }
+				$1 == "matcher_min_total_fallback_total" { f = $2 }
+				END { printf "{\"policy_min_total\":%s,\"min_total_ticks\":%s,\"fallbacks\":%s}", p + 0, t + 0, f + 0 }')
+			if [ -n "$b" ] && [ "${b:0:1}" = "{" ]; then
+				printf '{"section":"replay","tick":%s,"policy":"%s","trace":"%s","replay_s":%s,"load":"%s","load_end":"%s","cmd":"%s","matcher":%s,"bot":%s}\n' \
+					"$tick" "$policy" "$(basename "$REPLAY_TRACE")" "$REPLAY_S" "$l0" "$(load)" "$cmd" "$mm" "$b" >> "$RAW"
+			else
+				log "warning: the replay failed (see $OUT/replay.err)"
+			fi
+		done
+	done
 fi
 
 # ------------------------------------------------------------ 6. ratings

@@ -6,8 +6,8 @@
  * heard) for at least healthy_ms. So a server that accepts and then drops
  * every connection sees the same widening gaps as one that refuses them.
  * Pure code: the caller passes the clock (ms) and a seed. */
-#ifndef BOT_BACKOFF_H
-#define BOT_BACKOFF_H
+#ifndef RS_BOT_BACKOFF_H
+#define RS_BOT_BACKOFF_H
 
 #include <stdint.h>
 

@@ -92,17 +92,6 @@ static void by_status(struct sbuf *out, const struct kind_stats *k)
 	sbuf_append(out, "}", 1);
 }
 
-static void kind_json(struct sbuf *out, const struct kind_stats *k)
-{
-	sbuf_printf(out,
-	            "{\"sent\":%llu,\"accepted\":%llu,\"rejected\":%llu,\"transport_errors\":%llu,"
-	            "\"rejected_by_status\":",
-	            (unsigned long long)k->sent, (unsigned long long)k->accepted,
-	            (unsigned long long)k->rejected, (unsigned long long)k->transport_errors);
-	by_status(out, k);
-	sbuf_append(out, "}", 1);
-}
-
 static void lhist_json(struct sbuf *out, const struct lhist *h)
 {
 	sbuf_printf(
@@ -113,8 +102,129 @@ static void lhist_json(struct sbuf *out, const struct lhist *h)
 	    lhist_mean(h) / 1e3);
 }
 
+/* Counters printed both ways from one table: JSON members ("key":v,...)
+ * or text ("v text, ..."). */
+struct row {
+	const char *key, *text;
+	uint64_t v;
+};
+
+static void rows_out(struct sbuf *out, int json, const struct row *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (json)
+			sbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", r[i].key,
+			            (unsigned long long)r[i].v);
+		else
+			sbuf_printf(out, "%s%llu %s", i ? ", " : "", (unsigned long long)r[i].v,
+			            r[i].text);
+}
+
+/* one kind of request: {"sent":..,...,"rejected_by_status":{..}} or
+ * "  riders   N sent, N accepted, ... (by status: 400=N)" */
+static void kind_out(struct sbuf *out, int json, const char *label, const struct kind_stats *k)
+{
+	const struct row r[] = {
+	    {"sent", "sent", k->sent},
+	    {"accepted", "accepted", k->accepted},
+	    {"rejected", "rejected", k->rejected},
+	    {"transport_errors", "transport errors", k->transport_errors},
+	};
+
+	sbuf_printf(out, json ? ",\"%s\":{" : "  %-9s", label);
+	rows_out(out, json, r, 4);
+	if (json) {
+		sbuf_append(out, ",\"rejected_by_status\":", 22);
+		by_status(out, k);
+		sbuf_append(out, "}", 1);
+		return;
+	}
+	if (k->rejected) {
+		sbuf_append(out, " (by status:", 12);
+		for (int i = 0; i < STATS_MAX_STATUS; i++)
+			if (k->status[i])
+				sbuf_printf(out, " %d=%llu", i, (unsigned long long)k->status[i]);
+		sbuf_append(out, ")", 1);
+	}
+	sbuf_append(out, "\n", 1);
+}
+
+/* The ledger's account: "riders_fate":{...}, "drivers_fate":{...} or
+ * "  our riders  N accepted, ..." */
+static void fate_out(struct sbuf *out, int json, const char *name, const struct row *r, size_t n)
+{
+	sbuf_printf(out, json ? ",\"%s\":{" : "  %-12s", name);
+	rows_out(out, json, r, n);
+	sbuf_append(out, json ? "}" : "\n", 1);
+}
+
+static void fates(struct sbuf *out, const struct bot_stats *s, int json)
+{
+	const struct ledger_counts *c = &s->led;
+	const struct row riders[] = {
+	    {"accepted", "accepted", c->riders_accepted},
+	    {"fared", "got their fare", c->riders_fared},
+	    {"fared_late", "of them late", c->riders_fared_late},
+	    {"waiting", "still waiting", s->riders_waiting},
+	    {"lost", "lost (no fare though a driver of ours was free)", c->riders_lost},
+	    {"expired_unmatched", "expired unmatched", c->riders_expired},
+	};
+	const struct row drivers[] = {
+	    {"accepted", "accepted", c->drivers_accepted},
+	    {"matched", "matched", c->drivers_matched},
+	    {"no_fare", "without a fare", c->drivers_no_fare},
+	};
+
+	fate_out(out, json, json ? "riders_fate" : "our riders", riders, 6);
+	fate_out(out, json, json ? "drivers_fate" : "our drivers", drivers, 3);
+}
+
+static const char *const side_names[2] = {"riders", "drivers"};
+
+/* "quality":{"pairs":..,"pickup":{"mean":..,"p95":..},"riders":{"matched":..,
+ * "expired":..,"matched_share":..|null,"wait_ms":{"p50":..,"p99":..}},"drivers":{..}}
+ * (the matcher's stats format, matcher/README.md) */
+static void quality_json(struct sbuf *out, const struct bquality_figures *q)
+{
+	sbuf_printf(out, ",\"quality\":{\"pairs\":%llu,\"pickup\":{\"mean\":%.3f,\"p95\":%.3f}",
+	            (unsigned long long)q->pairs, q->pickup_mean, q->pickup_p95);
+	for (int i = 0; i < 2; i++) {
+		const struct bquality_side *d = &q->side[i];
+
+		sbuf_printf(out, ",\"%s\":{\"matched\":%llu,\"expired\":%llu,\"matched_share\":",
+		            side_names[i], (unsigned long long)d->matched,
+		            (unsigned long long)d->expired);
+		if (d->share < 0)
+			sbuf_append(out, "null", 4);
+		else
+			sbuf_printf(out, "%.4f", d->share);
+		sbuf_printf(out, ",\"wait_ms\":{\"count\":%llu,\"p50\":%.1f,\"p99\":%.1f}}",
+		            (unsigned long long)d->waits, d->wait_p50_ms, d->wait_p99_ms);
+	}
+	sbuf_append(out, "}", 1);
+}
+
+static void quality_text(struct sbuf *out, const struct bquality_figures *q)
+{
+	sbuf_printf(out, "  quality   pickup distance mean %.2f, p95 %.2f (%llu pairs)\n",
+	            q->pickup_mean, q->pickup_p95, (unsigned long long)q->pairs);
+	for (int i = 0; i < 2; i++) {
+		const struct bquality_side *d = &q->side[i];
+
+		sbuf_printf(out, "  %-9s %llu matched, %llu expired", side_names[i],
+		            (unsigned long long)d->matched, (unsigned long long)d->expired);
+		if (d->share >= 0)
+			sbuf_printf(out, " (%.1f %% matched)", 100 * d->share);
+		sbuf_printf(out, "; 202 -> match p50 %.0f ms, p99 %.0f ms (%llu)\n", d->wait_p50_ms,
+		            d->wait_p99_ms, (unsigned long long)d->waits);
+	}
+}
+
+static const struct trace_hdr no_run;
+
 void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
 {
+	const struct trace_hdr *run = m->run ? m->run : &no_run;
 	const struct kind_stats *r = &s->k[KIND_RIDER], *d = &s->k[KIND_DRIVER];
 	struct kind_stats all = {0};
 
@@ -128,13 +238,13 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	sbuf_append(out, "{\"url\":", 7);
 	sbuf_json_str(out, m->url ? m->url : "");
 	sbuf_append(out, ",\"client_id\":", 13);
-	sbuf_json_str(out, m->client_id ? m->client_id : "");
+	sbuf_json_str(out, run->client_id);
 	sbuf_printf(
 	    out,
 	    ",\"config\":{\"riders\":%d,\"drivers\":%d,\"interval_ms\":%d,"
 	    "\"target_rate_per_s\":%.1f,\"open_loop\":%s,\"max_inflight\":%d,\"connections\":%d}",
-	    m->riders, m->drivers, m->interval_ms, m->rate_per_s, m->open_loop ? "true" : "false",
-	    m->max_inflight, m->connections);
+	    run->riders, run->drivers, run->interval_ms, m->rate_per_s,
+	    run->open_loop ? "true" : "false", m->max_inflight, run->connections);
 	if (m->replay_file) {
 		sbuf_append(out, ",\"replay\":{\"file\":", 18);
 		sbuf_json_str(out, m->replay_file);
@@ -157,10 +267,8 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	    (unsigned long long)s->unsent, (unsigned long long)s->deferred,
 	    m->send_s > 0 ? all.sent / m->send_s : 0, m->send_s > 0 ? all.accepted / m->send_s : 0);
 	by_status(out, &all);
-	for (int i = 0; i < KIND_N; i++) {
-		sbuf_printf(out, ",\"%s\":", kind_names[i]);
-		kind_json(out, &s->k[i]);
-	}
+	for (int i = 0; i < KIND_N; i++)
+		kind_out(out, 1, kind_names[i], &s->k[i]);
 	sbuf_printf(out, ",\"matched\":%llu,\"fares_with_token\":%llu,\"fares_own_rider\":%llu",
 	            (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
 	            (unsigned long long)s->fares_own_rider);
@@ -168,17 +276,8 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	lhist_json(out, &s->match_latency);
 	sbuf_append(out, ",\"http_latency_ms\":", 19);
 	lhist_json(out, &s->http_latency);
-	sbuf_printf(
-	    out,
-	    ",\"riders_fate\":{\"accepted\":%llu,\"fared\":%llu,\"fared_late\":%llu,"
-	    "\"waiting\":%llu,\"lost\":%llu,\"expired_unmatched\":%llu}",
-	    (unsigned long long)s->led.riders_accepted, (unsigned long long)s->led.riders_fared,
-	    (unsigned long long)s->led.riders_fared_late, (unsigned long long)s->riders_waiting,
-	    (unsigned long long)s->led.riders_lost, (unsigned long long)s->led.riders_expired);
-	sbuf_printf(out, ",\"drivers_fate\":{\"accepted\":%llu,\"matched\":%llu,\"no_fare\":%llu}",
-	            (unsigned long long)s->led.drivers_accepted,
-	            (unsigned long long)s->led.drivers_matched,
-	            (unsigned long long)s->led.drivers_no_fare);
+	fates(out, s, 1);
+	quality_json(out, &s->q);
 	sbuf_printf(out, ",\"fares_unknown_rider\":%llu,\"fares_unrated\":%llu",
 	            (unsigned long long)s->led.fares_unknown, (unsigned long long)s->fares_unrated);
 	sbuf_printf(out,
@@ -198,21 +297,6 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	sbuf_append(out, "}", 1);
 }
 
-static void kind_text(struct sbuf *out, const char *label, const struct kind_stats *k)
-{
-	sbuf_printf(out, "  %-8s sent %llu, accepted %llu, rejected %llu, transport errors %llu",
-	            label, (unsigned long long)k->sent, (unsigned long long)k->accepted,
-	            (unsigned long long)k->rejected, (unsigned long long)k->transport_errors);
-	if (k->rejected) {
-		sbuf_append(out, " (by status:", 12);
-		for (int i = 0; i < STATS_MAX_STATUS; i++)
-			if (k->status[i])
-				sbuf_printf(out, " %d=%llu", i, (unsigned long long)k->status[i]);
-		sbuf_append(out, ")", 1);
-	}
-	sbuf_append(out, "\n", 1);
-}
-
 static void lhist_text(struct sbuf *out, const char *label, const struct lhist *h)
 {
 	if (!h->count) {
@@ -228,13 +312,14 @@ static void lhist_text(struct sbuf *out, const char *label, const struct lhist *
 
 void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstats_meta *m)
 {
+	const struct trace_hdr *run = m->run ? m->run : &no_run;
 	uint64_t sent = s->k[KIND_RIDER].sent + s->k[KIND_DRIVER].sent;
 
 	sbuf_printf(out,
 	            "bot summary: %s as client %s, %.1f s (%d riders + %d drivers every %d ms, "
 	            "target %.0f req/s, %s loop)\n",
-	            m->url ? m->url : "", m->client_id ? m->client_id : "", m->elapsed_s, m->riders,
-	            m->drivers, m->interval_ms, m->rate_per_s, m->open_loop ? "open" : "closed");
+	            m->url ? m->url : "", run->client_id, m->elapsed_s, run->riders, run->drivers,
+	            run->interval_ms, m->rate_per_s, run->open_loop ? "open" : "closed");
 	sbuf_printf(out, "  requests  %llu sent, %.1f req/s", (unsigned long long)sent,
 	            m->send_s > 0 ? sent / m->send_s : 0);
 	if (s->unsent)
@@ -244,28 +329,19 @@ void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstat
 		sbuf_printf(out, ", %llu sent late (previous still in flight)",
 		            (unsigned long long)s->deferred);
 	sbuf_append(out, "\n", 1);
-	kind_text(out, "riders", &s->k[KIND_RIDER]);
-	kind_text(out, "drivers", &s->k[KIND_DRIVER]);
+	kind_out(out, 0, "riders", &s->k[KIND_RIDER]);
+	kind_out(out, 0, "drivers", &s->k[KIND_DRIVER]);
 	sbuf_printf(
 	    out, "  fares     %llu rides matched, %llu with a rating token, %llu of our riders\n",
 	    (unsigned long long)s->matched, (unsigned long long)s->fares_with_token,
 	    (unsigned long long)s->fares_own_rider);
-	sbuf_printf(
-	    out,
-	    "  our riders %llu accepted: %llu got their fare (%llu late), %llu still waiting, "
-	    "%llu lost (no fare though a driver of ours was free), %llu expired unmatched\n",
-	    (unsigned long long)s->led.riders_accepted, (unsigned long long)s->led.riders_fared,
-	    (unsigned long long)s->led.riders_fared_late, (unsigned long long)s->riders_waiting,
-	    (unsigned long long)s->led.riders_lost, (unsigned long long)s->led.riders_expired);
-	sbuf_printf(out, "  our drivers %llu accepted: %llu matched, %llu without a fare\n",
-	            (unsigned long long)s->led.drivers_accepted,
-	            (unsigned long long)s->led.drivers_matched,
-	            (unsigned long long)s->led.drivers_no_fare);
-	kind_text(out, "ratings", &s->k[KIND_RATING]);
+	fates(out, s, 0);
+	kind_out(out, 0, "ratings", &s->k[KIND_RATING]);
 	sbuf_printf(out, "  unrated   %llu fares with a token got no accepted rating\n",
 	            (unsigned long long)s->fares_unrated);
 	lhist_text(out, "match latency", &s->match_latency);
 	lhist_text(out, "http latency", &s->http_latency);
+	quality_text(out, &s->q);
 	sbuf_printf(out,
 	            "  websocket %llu connects, %llu disconnects, %llu messages (%llu unreadable); "
 	            "closes by code: ",

@@ -1,13 +1,15 @@
 /* bstats.h - the bot's counters and latency histograms, and the summary it
  * prints at the end: human-readable text or one JSON object (for
  * benchmarks). Pure code: formatting only. */
-#ifndef BOT_BSTATS_H
-#define BOT_BSTATS_H
+#ifndef RS_BOT_BSTATS_H
+#define RS_BOT_BSTATS_H
 
 #include <stdint.h>
 
+#include "bquality.h"
 #include "ledger.h"
 #include "lhist.h"
+#include "trace.h"
 #include "sbuf.h"
 
 #define STATS_MAX_STATUS 600
@@ -45,11 +47,13 @@ struct bot_stats {
 	uint64_t fares_unrated;     /* fares with a token whose rating was not accepted */
 	struct lhist match_latency; /* us: rider's 202 -> first copy of its fare */
 	struct lhist http_latency;  /* us: request queued -> response (all kinds) */
+	struct bquality_figures q;  /* pickup distance, matched shares, 202 -> match */
 };
 
 struct bstats_meta {
-	const char *url, *client_id;
-	int riders, drivers, interval_ms, open_loop, max_inflight, connections;
+	const char *url;
+	const struct trace_hdr *run; /* riders, drivers, interval, loop, connections, client_id */
+	int max_inflight;
 	double rate_per_s; /* target requests/s, riders + drivers */
 	double elapsed_s;  /* from the first request to the summary */
 	double send_s;     /* the sending phase (for requests_per_s) */

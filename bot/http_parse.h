@@ -8,8 +8,8 @@
  * closes. Unsupported, reported as errors: 1xx responses, Transfer-Encoding
  * other than identity (the stack's nginx always sends Content-Length),
  * bytes after the body (the client does not pipeline). */
-#ifndef BOT_HTTP_PARSE_H
-#define BOT_HTTP_PARSE_H
+#ifndef RS_BOT_HTTP_PARSE_H
+#define RS_BOT_HTTP_PARSE_H
 
 #include <stddef.h>
 

@@ -4,8 +4,8 @@
  * pipelining), a timeout per request. Responses are parsed by http_parse.h.
  * Nothing blocks: name resolution happens once in hc_new, before the loop
  * runs. */
-#ifndef BOT_HTTPC_H
-#define BOT_HTTPC_H
+#ifndef RS_BOT_HTTPC_H
+#define RS_BOT_HTTPC_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -60,6 +60,40 @@ static void counted_fare(struct ledger *l, struct pend *e)
 		l->c.drivers_matched++;
 }
 
+/* e's 202 -> match time, once both are known */
+static void note_wait(struct ledger *l, struct pend *e)
+{
+	int64_t acc_ms, w;
+
+	if (e->waited || !e->accepted_us || !e->matched_ms ||
+	    (e->kind != LEDGER_RIDER && e->kind != LEDGER_DRIVER))
+		return;
+	e->waited = 1;
+	acc_ms = (int64_t)(e->accepted_us / 1000) + l->wall_minus_mono_ms;
+	w = (int64_t)e->matched_ms - acc_ms;
+	lhist_add(&l->wait[e->kind == LEDGER_RIDER ? 0 : 1], w > 0 ? (uint64_t)w * 1000 : 0);
+}
+
+void ledger_set_clock(struct ledger *l, uint64_t wall_ms, uint64_t mono_us)
+{
+	l->wall_minus_mono_ms = (int64_t)wall_ms - (int64_t)(mono_us / 1000);
+}
+
+void ledger_match_time(struct ledger *l, const char *rider_id, const char *driver_id,
+                       uint64_t matched_at_ms)
+{
+	const char *ids[2] = {rider_id, driver_id};
+
+	for (int i = 0; i < 2 && matched_at_ms; i++) {
+		struct pend *e = ids[i] ? pend_get(&l->map, ids[i], strlen(ids[i])) : NULL;
+
+		if (e && !e->matched_ms) {
+			e->matched_ms = matched_at_ms;
+			note_wait(l, e);
+		}
+	}
+}
+
 struct pend *ledger_accepted(struct ledger *l, int kind, const char *id, long ttl_ms,
                              uint64_t now_us)
 {
@@ -82,6 +116,7 @@ struct pend *ledger_accepted(struct ledger *l, int kind, const char *id, long tt
 		l->c.drivers_accepted++;
 	if (e->fare_us) /* the fare came before the 202 */
 		counted_fare(l, e);
+	note_wait(l, e);
 	return e;
 }
 

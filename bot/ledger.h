@@ -19,11 +19,12 @@
  *    someone else's, or ours accepted more than window_ms apart; it never
  *    calls a legitimate expiry lost.
  * A rider not yet past TTL + grace (+ window) is waiting. */
-#ifndef BOT_LEDGER_H
-#define BOT_LEDGER_H
+#ifndef RS_BOT_LEDGER_H
+#define RS_BOT_LEDGER_H
 
 #include <stdint.h>
 
+#include "lhist.h"
 #include "pendmap.h"
 
 enum { LEDGER_RIDER = 1, LEDGER_DRIVER = 2 };
@@ -51,6 +52,8 @@ struct ledger {
 	struct pend **free_drv;       /* drivers settled without a fare, oldest first (ring) */
 	size_t fd_head, fd_len, fd_cap;
 	struct ledger_counts c;
+	int64_t wall_minus_mono_ms; /* wall clock ms - now_us / 1000 (ledger_set_clock) */
+	struct lhist wait[2];       /* us, riders then drivers: their 202 -> matched_at_ms */
 };
 
 /* grace_ms: how long after its TTL a fare may still arrive on time;
@@ -67,6 +70,15 @@ struct pend *ledger_accepted(struct ledger *l, int kind, const char *id, long tt
  * -1 for a bad id. *rider (may be NULL) gets the rider's entry. */
 int ledger_fare(struct ledger *l, const char *rider_id, const char *driver_id, int has_token,
                 uint64_t now_us, struct pend **rider);
+/* When the match of rider_id / driver_id (as for ledger_fare) was made:
+ * its matched_at_ms, on the server's wall clock. Each request of ours with
+ * a 202 adds, once, its time from the 202 to that (0 when the match came
+ * first) to wait[0] (riders) or wait[1] (drivers), now or when its 202
+ * comes. Needs ledger_set_clock. Unknown ids and matched_at_ms 0 are left. */
+void ledger_match_time(struct ledger *l, const char *rider_id, const char *driver_id,
+                       uint64_t matched_at_ms);
+/* Ties the caller's clock (now_us) to the wall clock: wall_ms at mono_us. */
+void ledger_set_clock(struct ledger *l, uint64_t wall_ms, uint64_t mono_us);
 void ledger_rating_sent(struct ledger *l);
 /* The answer to a rating: ok = 201. */
 void ledger_rating_done(struct ledger *l, int ok);

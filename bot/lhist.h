@@ -2,8 +2,8 @@
  * buckets, ~3% wide), constant memory whatever the number of samples, and
  * its percentiles. Pure code: no I/O, no allocation. Values are unsigned
  * microseconds. */
-#ifndef BOT_LHIST_H
-#define BOT_LHIST_H
+#ifndef RS_BOT_LHIST_H
+#define RS_BOT_LHIST_H
 
 #include <stdint.h>
 

@@ -84,10 +84,7 @@ struct pend *pend_put(struct pend_map *m, const char *id, size_t len, uint64_t n
 	b = hash(id, len) & (m->nbuckets - 1);
 	e->hnext = m->tab[b];
 	m->tab[b] = e;
-	if (m->tail)
-		m->tail->qnext = e;
-	else
-		m->head = e;
+	*(m->tail ? &m->tail->qnext : &m->head) = e; /* appended: oldest first */
 	m->tail = e;
 	m->count++;
 	if (fresh)

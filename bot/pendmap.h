@@ -4,8 +4,8 @@
  * bot's single client may get two copies of a match, and rate each ride
  * once. A hash table plus a list in insertion order, so old entries are
  * dropped cheaply (pend_expire). Pure code: no I/O, no clock. */
-#ifndef BOT_PENDMAP_H
-#define BOT_PENDMAP_H
+#ifndef RS_BOT_PENDMAP_H
+#define RS_BOT_PENDMAP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +17,7 @@ struct pend {
 	uint64_t created_us;       /* when the entry was made (for expiry) */
 	uint64_t accepted_us;      /* when the 202 came; 0 if not (yet) */
 	uint64_t fare_us;          /* when the first copy of the fare came; 0 if not (yet) */
+	uint64_t matched_ms;       /* the match's matched_at_ms (server's wall clock); 0 if not */
 	unsigned rated : 1;        /* a rating was sent for this ride */
 	unsigned latency_done : 1; /* latency was recorded */
 	/* used by ledger.c */
@@ -25,6 +26,7 @@ struct pend {
 	unsigned settled_b : 1; /* past TTL + grace + window: a rider's fate decided */
 	unsigned nofare : 1;    /* settled without a fare (until a late one) */
 	unsigned lost : 1;      /* a rider counted lost (else expired) */
+	unsigned waited : 1;    /* its acceptance-to-match time was counted */
 	uint32_t ttl_ms;        /* from the 202 */
 	struct pend *hnext;     /* hash chain */
 	struct pend *qnext;     /* insertion order */

@@ -1,8 +1,8 @@
 /* reqgen.h - what the bot sends: a small PRNG, random Bangla names and Dhaka-
  * style car numbers, random points in a square, and the JSON bodies of
  * POST /rider, /driver and /rating. Pure code: no I/O, no globals. */
-#ifndef BOT_REQGEN_H
-#define BOT_REQGEN_H
+#ifndef RS_BOT_REQGEN_H
+#define RS_BOT_REQGEN_H
 
 #include <stddef.h>
 #include <stdint.h>

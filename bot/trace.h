@@ -6,8 +6,8 @@
  * where <the body> is the exact bytes of the POST body (the bot's bodies are
  * one-line JSON objects, so they are kept verbatim, not re-encoded, and a
  * replay sends them byte for byte). Pure code: formatting and parsing only. */
-#ifndef BOT_TRACE_H
-#define BOT_TRACE_H
+#ifndef RS_BOT_TRACE_H
+#define RS_BOT_TRACE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -12,8 +12,8 @@
  *    the caller reported;
  *  - every close is logged on one line: who closed, code, reason, how long
  *    it was up, the next delay. */
-#ifndef BOT_WSC_H
-#define BOT_WSC_H
+#ifndef RS_BOT_WSC_H
+#define RS_BOT_WSC_H
 
 #include <stddef.h>
 #include <uv.h>

@@ -2,6 +2,7 @@
 #include "wsmsg.h"
 
 #include <jansson.h>
+#include <math.h> /* isfinite: a macro, no libm */
 #include <string.h>
 
 static int safe_id(const char *s, size_t n)
@@ -35,6 +36,17 @@ static int get_id(json_t *obj, const char *key, char *dst, size_t max)
 		return 0;
 	memcpy(dst, s, n);
 	dst[n] = 0;
+	return 1;
+}
+
+/* The finite number member key of obj into *v; 1 if there, else 0. */
+static int get_num(json_t *obj, const char *key, double *v)
+{
+	json_t *n = json_object_get(obj, key);
+
+	if (!json_is_number(n) || !isfinite(json_number_value(n)))
+		return 0;
+	*v = json_number_value(n);
 	return 1;
 }
 
@@ -77,6 +89,11 @@ int wsmsg_parse(const char *buf, size_t len, struct wsmsg *out)
 		fare = json_object_get(root, "fare");
 		if (json_is_number(fare))
 			out->fare = json_number_value(fare);
+		if (!get_num(root, "distance", &out->distance) || out->distance < 0)
+			out->distance = -1;
+		if (json_is_integer(json_object_get(root, "matched_at_ms")))
+			out->matched_at_ms =
+			    json_integer_value(json_object_get(root, "matched_at_ms"));
 	} else {
 		out->type = WSMSG_OTHER;
 	}

@@ -2,8 +2,8 @@
  * stats, error) into a plain struct: the fields the bot needs and nothing
  * else. Pure code (jansson), safe on any bytes: anything malformed is
  * reported, never trusted. */
-#ifndef BOT_WSMSG_H
-#define BOT_WSMSG_H
+#ifndef RS_BOT_WSMSG_H
+#define RS_BOT_WSMSG_H
 
 #include <stddef.h>
 
@@ -20,7 +20,9 @@ struct wsmsg {
 	char token[WSMSG_TOKEN_MAX + 1];  /* match: rating_token, "" when absent */
 	char cursor[WSMSG_ID_MAX + 1];    /* any: "cursor", "" when absent */
 	double fare;                      /* match: fare, 0 when absent */
-	int recovered;                    /* welcome: "recovered" 1/0, -1 when absent */
+	double distance;                  /* match: "distance" (>= 0), -1 when absent */
+	long long matched_at_ms; /* match: "matched_at_ms" (server's wall clock), 0 when absent */
+	int recovered;           /* welcome: "recovered" 1/0, -1 when absent */
 };
 
 /* Parses one whole message of len bytes (any bytes). Returns 0 and fills

@@ -15,8 +15,8 @@
  * line; `pushed` counts frames handed to the socket for writing, never ones
  * thrown away. A hello is not answered before the ring is loaded
  * (hub_set_ready): it is held and answered then. */
-#ifndef COMM_HUB_H
-#define COMM_HUB_H
+#ifndef RS_COMM_HUB_H
+#define RS_COMM_HUB_H
 
 #include <stddef.h>
 #include <stdint.h>

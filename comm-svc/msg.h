@@ -5,8 +5,8 @@
  * (token removed), both with "cursor" added, and the small replies (welcome,
  * error, pong). The match JSON comes from the matcher; its text is kept as it
  * is (numbers are not reformatted) apart from the two edits. */
-#ifndef COMM_MSG_H
-#define COMM_MSG_H
+#ifndef RS_COMM_MSG_H
+#define RS_COMM_MSG_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -10,8 +10,8 @@
  * load; lws serves them), so they are checked as frames from there on. Pure
  * code: main.c feeds it from the recv() that lws calls and switches it at
  * ESTABLISHED. */
-#ifndef COMM_WSGUARD_H
-#define COMM_WSGUARD_H
+#ifndef RS_COMM_WSGUARD_H
+#define RS_COMM_WSGUARD_H
 
 #include <stddef.h>
 #include <stdint.h>

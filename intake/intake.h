@@ -2,8 +2,8 @@
  * request, validate it, put it in Redis with its TTL and announce it on the
  * `requests` stream in one Lua script, answer 202 with its id
  * (docs/INTERNALS.md). The two mains only say which kind they take. */
-#ifndef RS_INTAKE_H
-#define RS_INTAKE_H
+#ifndef RS_INTAKE_INTAKE_H
+#define RS_INTAKE_INTAKE_H
 
 #include <stddef.h>
 

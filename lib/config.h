@@ -2,8 +2,8 @@
  * A program lists its options in a table; each option's default is the value
  * already stored where it points. The environment overrides the default, a
  * flag overrides the environment. */
-#ifndef RS_CONFIG_H
-#define RS_CONFIG_H
+#ifndef RS_LIB_CONFIG_H
+#define RS_LIB_CONFIG_H
 
 enum opt_type {
 	OPT_STR,  /* ptr is const char ** (points into argv/environ, not copied) */

@@ -7,8 +7,8 @@
  * status is treated as readable + writable so that hiredis itself sees the
  * error on its next read/write. Attach also frees its state when uv_poll_init
  * fails. Include this instead of <hiredis/adapters/libuv.h>. */
-#ifndef RS_HIREDIS_UV_H
-#define RS_HIREDIS_UV_H
+#ifndef RS_LIB_HIREDIS_UV_H
+#define RS_LIB_HIREDIS_UV_H
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>

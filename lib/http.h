@@ -9,8 +9,8 @@
  * in their completion callback; a request whose connection has gone may still
  * be answered (the reply is then discarded). /healthz and /metrics are built
  * in. */
-#ifndef RS_HTTP_H
-#define RS_HTTP_H
+#ifndef RS_LIB_HTTP_H
+#define RS_LIB_HTTP_H
 
 #include <libwebsockets.h>
 #include <stddef.h>

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,21 @@ static struct {
 	int64_t size;     /* bytes in the current file, as far as we know */
 	int64_t next_try; /* after a failed rotation, try again at this size */
 } lf;
+
+/* Lines held by log_hold(1), written by log_flush() (see log.h). Only the
+ * thread that called log_hold(1) holds; others write at once. */
+static struct {
+	int on;
+	pthread_t owner;
+	size_t len;
+	char buf[64 * 1024];
+} lb;
+
+/* the timestamp's seconds part, formatted once per second */
+static struct {
+	time_t sec;
+	char text[24];
+} stamp_cache = {(time_t)-1, ""};
 
 int log_parse_bytes(const char *s, int64_t *out)
 {
@@ -195,31 +211,12 @@ int log_enabled(enum log_level level)
 	return level >= log_threshold;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+/* Writes len bytes to fd 2 (several lines at most, whole ones), counts them
+ * against the file's cap and rotates when it is reached. */
+static void out_write(const char *p, size_t len)
 {
-	char line[2048], stamp[32];
-	struct timespec ts;
-	struct tm tm;
-	va_list ap;
-	size_t len;
-	int n;
-
-	if (level < log_threshold)
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000,
-	             level_names[level], log_program);
-	va_start(ap, fmt);
-	if (n > 0 && (size_t)n < sizeof(line))
-		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
-	len = strnlen(line, sizeof(line) - 1);
-	line[len++] = '\n';
-	/* one write per line so lines from several processes never interleave */
 	for (size_t off = 0; off < len;) {
-		ssize_t w = write(STDERR_FILENO, line + off, len - off);
+		ssize_t w = write(STDERR_FILENO, p + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -230,4 +227,76 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	}
 	if (lf.active && lf.max > 0 && lf.size >= lf.max)
 		rotate();
+}
+
+void log_flush(void)
+{
+	if (lb.len) {
+		size_t n = lb.len;
+
+		lb.len = 0;
+		out_write(lb.buf, n);
+	}
+}
+
+void log_hold(int on)
+{
+	if (!on)
+		log_flush();
+	lb.owner = pthread_self();
+	lb.on = on;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	char line[2048];
+	struct timespec ts;
+	va_list ap;
+	size_t len;
+	int n, held;
+
+	if (level < log_threshold)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	held = lb.on && pthread_equal(lb.owner, pthread_self());
+	if (held && ts.tv_sec == stamp_cache.sec) {
+		/* the cache is the holding thread's alone */
+	} else if (held) {
+		struct tm tm;
+
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(stamp_cache.text, sizeof(stamp_cache.text), "%Y-%m-%dT%H:%M:%S", &tm);
+		stamp_cache.sec = ts.tv_sec;
+	}
+	if (held) {
+		n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: ", stamp_cache.text,
+		             ts.tv_nsec / 1000000, level_names[level], log_program);
+	} else {
+		char stamp[32];
+		struct tm tm;
+
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000,
+		             level_names[level], log_program);
+	}
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(line))
+		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	len = strnlen(line, sizeof(line) - 1);
+	line[len++] = '\n';
+	if (held && level < LOG_WARN) {
+		if (lb.len + len > sizeof(lb.buf))
+			log_flush();
+		memcpy(lb.buf + lb.len, line, len);
+		lb.len += len;
+		return;
+	}
+	/* a warning or an error goes out at once, after the lines held before it;
+	 * one write per line (or per flush) so lines from several processes never
+	 * interleave */
+	if (held)
+		log_flush();
+	out_write(line, len);
 }

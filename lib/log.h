@@ -10,8 +10,8 @@
  * file.log (0600) and puts it on stderr (and on stdout when stdout was the
  * same file), so output of anything else writing to fd 2 follows. The cost on
  * the event loop is LOG_KEEP renames and one open, once per LOG_MAX_BYTES. */
-#ifndef RS_LOG_H
-#define RS_LOG_H
+#ifndef RS_LIB_LOG_H
+#define RS_LIB_LOG_H
 
 #include <stdint.h>
 
@@ -27,6 +27,17 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_init(const char *program);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int log_enabled(enum log_level level);
+
+/* Holding. log_hold(1) makes the calling thread's INFO and DEBUG lines wait in
+ * a 64 KiB buffer instead of costing a write each; log_flush() writes them in
+ * one write (a full buffer is flushed first; a WARN or ERROR line flushes the
+ * held lines, then goes out itself), log_hold(0) flushes and stops holding.
+ * Lines of other threads are written at once. lib/svc.c holds while a
+ * service's loop runs and flushes before the loop may block (uv_prepare) and
+ * after each poll (uv_check), so a line is late by at most one loop turn, and
+ * lost only if the process dies in between (not on exit(): svc flushes). */
+void log_hold(int on);
+void log_flush(void);
 
 /* Writes the log to `path` from now on (opened O_APPEND, created 0600, put on
  * fd 2, and on fd 1 when fd 1 is that same file), rotated at max_bytes with

@@ -1,4 +1,5 @@
-/* pg.c - see pg.h. libpq 15 in non-blocking mode on a libuv loop.
+/* pg.c - see pg.h: the connection (libpq 15 in non-blocking mode on a libuv
+ * loop). The FIFO of queries is pg_query.c; their shared state pg_int.h.
  *
  * States: DOWN (waiting to reconnect), CONNECTING (PQconnectPoll steps, each
  * waiting for the socket to be readable or writable as libpq asks), UP
@@ -11,67 +12,13 @@
  * close callback later. One repeating timer does the housekeeping (reconnect,
  * timeouts, idle ping); a one-shot timer starts queued queries, so pg_query
  * never runs a callback re-entrantly. */
-#include "pg.h"
-
 #include "log.h"
+#include "pg_int.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum pg_state { PG_DOWN, PG_CONNECTING, PG_UP };
-
-struct pg_watch {
-	uv_poll_t h;
-	struct pgconn *pc; /* NULL once detached (closing) */
-	int fd, events;
-};
-
-struct pg_q {
-	struct pg_q *next;
-	pg_result_fn fn;
-	void *priv;
-	uint64_t queued_ms;
-	int nparams;
-	int internal;        /* the idle ping */
-	const char *sql;     /* points into this allocation */
-	const char **values; /* points into this allocation */
-	PGresult *res, *err; /* collected until libpq's NULL result */
-	/* a pg_batch (nrows > 0): the pipeline is [PREPARE] BEGIN rows COMMIT
-	 * SYNC; step counts the NULL results read so far, i.e. the statement
-	 * whose results come next; row i is step first_row + i */
-	int nrows, step, first_row, prepare;
-	pg_batch_fn bfn;
-	char stmt[32];
-	PGresult **rows; /* nrows, points into this allocation */
-	PGresult *commit;
-};
-
-struct pgconn {
-	uv_loop_t *loop;
-	PGconn *conn;
-	struct pg_watch *watch;
-	uv_timer_t timer; /* 100 ms housekeeping */
-	uv_timer_t kick;  /* 0 ms: send the next query */
-	int handles_open;
-	char *conninfo;
-	char name[32];
-	int connect_timeout_ms, query_timeout_ms, ping_ms;
-	pg_state_fn on_state;
-	void *priv;
-	enum pg_state state;
-	int closing;
-	int flushing; /* PQflush returned 1: watch writable */
-	int backoff_ms;
-	int failures_logged;
-	uint64_t next_connect_ms, connect_start_ms, last_activity_ms;
-	struct pg_q *inflight;
-	struct pg_q *head, *tail;
-	struct pg_stats stats;
-	char prepared[8][32]; /* statements prepared on this connection */
-	int nprepared;
-};
 
 static void pg_on_poll(uv_poll_t *h, int status, int events);
 
@@ -126,95 +73,6 @@ static int pg_watch(struct pgconn *pc, int events)
 	return 0;
 }
 
-/* ---- queries ------------------------------------------------------------- */
-
-static void q_free(struct pg_q *q)
-{
-	PQclear(q->res);
-	PQclear(q->err);
-	for (int i = 0; i < q->nrows; i++)
-		PQclear(q->rows[i]);
-	PQclear(q->commit);
-	free(q);
-}
-
-/* Calls a batch's callback: its results, or all NULL when failed. */
-static void q_finish_batch(struct pgconn *pc, struct pg_q *q, int failed)
-{
-	if (failed) {
-		for (int i = 0; i < q->nrows; i++) {
-			PQclear(q->rows[i]);
-			q->rows[i] = NULL;
-		}
-		PQclear(q->commit);
-		q->commit = NULL;
-		pc->stats.failed++;
-	} else if (q->err) {
-		/* a statement before the rows (PREPARE, BEGIN) failed: the
-		 * COMMIT was aborted; the cause is that error */
-		PQclear(q->commit);
-		q->commit = q->err;
-		q->err = NULL;
-	} else if (!q->commit) {
-		q_finish_batch(pc, q, 1); /* no answer to COMMIT at all */
-		return;
-	}
-	if (!failed && !pg_result_ok(q->commit))
-		pc->stats.errors++;
-	if (!failed && !pg_result_ok(q->commit) && !q->internal)
-		log_debug("%s: batch of %d failed: %s", pc->name, q->nrows,
-		          PQresultErrorMessage(pg_batch_cause(
-			      q->commit, (const PGresult *const *)q->rows, q->nrows)));
-	if (q->bfn)
-		q->bfn(pc, q->commit, (const PGresult *const *)q->rows, q->nrows, q->priv);
-	q_free(q);
-}
-
-/* Calls q's callback with its result (or NULL) and frees it. */
-static void q_finish(struct pgconn *pc, struct pg_q *q, int failed)
-{
-	const PGresult *res = NULL;
-
-	if (q->nrows) {
-		q_finish_batch(pc, q, failed);
-		return;
-	}
-	if (!failed) {
-		res = q->err ? q->err : q->res;
-		if (!res)
-			failed = 1; /* libpq gave no result at all: treat as lost */
-	}
-	if (failed)
-		pc->stats.failed++;
-	else if (q->err)
-		pc->stats.errors++;
-	if (q->err && !q->internal)
-		log_debug("%s: query failed: %s", pc->name, PQresultErrorMessage(q->err));
-	if (q->fn)
-		q->fn(pc, failed ? NULL : res, q->priv);
-	q_free(q);
-}
-
-/* Detaches every pending query and fails them (state already changed, so
- * callbacks that call pg_query are refused). */
-static void pg_fail_all(struct pgconn *pc)
-{
-	struct pg_q *list = pc->head, *q;
-
-	if (pc->inflight) {
-		pc->inflight->next = list;
-		list = pc->inflight;
-		pc->inflight = NULL;
-	}
-	pc->head = pc->tail = NULL;
-	while ((q = list)) {
-		list = q->next;
-		q_finish(pc, q, 1);
-	}
-}
-
-/* ---- connection life ----------------------------------------------------- */
-
 /* libpq's messages span lines; logs want one: newlines and tabs become
  * spaces, runs of spaces one, trailing ones dropped. */
 static void pg_oneline(char *out, size_t cap, const char *in)
@@ -244,7 +102,7 @@ static void pg_notice(void *arg, const char *message)
 	log_info("%s: %s", pc->name, msg);
 }
 
-static void pg_lost(struct pgconn *pc, const char *why)
+void pg_lost(struct pgconn *pc, const char *why)
 {
 	int was_up = pc->state == PG_UP;
 	char msg[256];
@@ -332,8 +190,7 @@ static void pg_connect(struct pgconn *pc)
 
 /* ---- I/O when up ----------------------------------------------------------- */
 
-/* Flushes pending output; watches writable while some remains. */
-static int pg_flush(struct pgconn *pc)
+int pg_flush(struct pgconn *pc)
 {
 	int r = PQflush(pc->conn);
 
@@ -348,198 +205,6 @@ static int pg_flush(struct pgconn *pc)
 	}
 	return 0;
 }
-
-static int pg_is_prepared(const struct pgconn *pc, const char *name)
-{
-	for (int i = 0; i < pc->nprepared; i++)
-		if (!strcmp(pc->prepared[i], name))
-			return 1;
-	return 0;
-}
-
-/* Writes a batch's whole pipeline into libpq's buffer; 0 or -1 (lost). */
-static int pg_send_batch(struct pgconn *pc, struct pg_q *q)
-{
-	PGconn *c = pc->conn;
-
-	q->step = 0;
-	q->prepare = !pg_is_prepared(pc, q->stmt);
-	q->first_row = q->prepare + 1;
-	if (PQenterPipelineMode(c) != 1)
-		return -1;
-	if (q->prepare && !PQsendPrepare(c, q->stmt, q->sql, q->nparams, NULL))
-		return -1;
-	if (!PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
-		return -1;
-	for (int i = 0; i < q->nrows; i++)
-		if (!PQsendQueryPrepared(c, q->stmt, q->nparams, q->values + (size_t)i * q->nparams,
-		                         NULL, NULL, 0))
-			return -1;
-	if (!PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
-		return -1;
-	if (PQpipelineSync(c) != 1)
-		return -1;
-	return 0;
-}
-
-static void pg_send_next(struct pgconn *pc)
-{
-	struct pg_q *q;
-
-	if (pc->state != PG_UP || pc->inflight || !pc->head)
-		return;
-	q = pc->head;
-	pc->head = q->next;
-	if (!pc->head)
-		pc->tail = NULL;
-	q->next = NULL;
-	pc->inflight = q;
-	pc->last_activity_ms = uv_now(pc->loop);
-	if (q->nrows ? pg_send_batch(pc, q) < 0
-	             : !PQsendQueryParams(pc->conn, q->sql, q->nparams, NULL, q->values, NULL, NULL,
-	                                  0)) {
-		pg_lost(pc, PQerrorMessage(pc->conn));
-		return;
-	}
-	pg_flush(pc);
-}
-
-/* Queues an internal query at the head of the FIFO (runs next). */
-static void pg_push_front(struct pgconn *pc, const char *sql)
-{
-	struct pg_q *q = calloc(1, sizeof(*q) + strlen(sql) + 1);
-
-	if (!q)
-		return;
-	q->sql = memcpy(q + 1, sql, strlen(sql) + 1);
-	q->internal = 1;
-	q->queued_ms = uv_now(pc->loop);
-	q->next = pc->head;
-	pc->head = q;
-	if (!pc->tail)
-		pc->tail = q;
-}
-
-/* One result (or NULL) of the in-flight batch q. Returns 1 when the batch
- * is over (its sync has come) and was finished, else 0. */
-static int pg_batch_result(struct pgconn *pc, struct pg_q *q, PGresult *r)
-{
-	ExecStatusType st;
-	PGresult **slot;
-	int row, tx;
-
-	if (!r) {
-		q->step++;
-		return 0;
-	}
-	st = PQresultStatus(r);
-	if (st == PGRES_PIPELINE_SYNC) {
-		PQclear(r);
-		pc->inflight = NULL;
-		pc->last_activity_ms = uv_now(pc->loop);
-		tx = PQtransactionStatus(pc->conn);
-		if (PQexitPipelineMode(pc->conn) != 1) {
-			/* should not happen: all results were read */
-			q_finish(pc, q, 1);
-			pg_lost(pc, PQerrorMessage(pc->conn));
-			return 1;
-		}
-		if (tx != PQTRANS_IDLE) {
-			/* a statement failed inside BEGIN: the session waits for
-			 * ROLLBACK before it takes anything else */
-			pc->stats.rollbacks++;
-			pg_push_front(pc, "ROLLBACK");
-		}
-		q_finish(pc, q, 0);
-		return 1;
-	}
-	row = q->step - q->first_row;
-	if (q->prepare && q->step == 0 && st == PGRES_COMMAND_OK &&
-	    pc->nprepared < (int)(sizeof(pc->prepared) / sizeof(pc->prepared[0])))
-		snprintf(pc->prepared[pc->nprepared++], sizeof(pc->prepared[0]), "%s", q->stmt);
-	if (row >= 0 && row < q->nrows)
-		slot = &q->rows[row];
-	else if (row == q->nrows)
-		slot = &q->commit;
-	else if (st == PGRES_FATAL_ERROR && !q->err)
-		slot = &q->err; /* PREPARE or BEGIN failed */
-	else
-		slot = NULL;
-	if (slot && !(*slot && PQresultStatus(*slot) == PGRES_FATAL_ERROR)) {
-		PQclear(*slot);
-		*slot = r;
-	} else {
-		PQclear(r);
-	}
-	return 0;
-}
-
-/* Reads what has arrived and finishes the in-flight query at its NULL result.
- * Returns -1 when the connection was lost. */
-static int pg_read(struct pgconn *pc)
-{
-	if (!PQconsumeInput(pc->conn)) {
-		pg_lost(pc, PQerrorMessage(pc->conn));
-		return -1;
-	}
-	while (pc->state == PG_UP && !PQisBusy(pc->conn)) {
-		PGresult *r = PQgetResult(pc->conn);
-		struct pg_q *q = pc->inflight;
-
-		if (!q) {
-			/* nothing asked: a stray result (should not happen) */
-			if (!r)
-				break;
-			PQclear(r);
-			continue;
-		}
-		if (q->nrows) {
-			if (!pg_batch_result(pc, q, r))
-				continue;
-			if (pc->state != PG_UP)
-				return -1;
-			pg_send_next(pc);
-			if (!pc->inflight)
-				break;
-			continue;
-		}
-		if (!r) {
-			pc->inflight = NULL;
-			pc->last_activity_ms = uv_now(pc->loop);
-			q_finish(pc, q, 0);
-			if (pc->state != PG_UP)
-				return -1;
-			pg_send_next(pc);
-			if (!pc->inflight)
-				break;
-			continue;
-		}
-		switch (PQresultStatus(r)) {
-		case PGRES_FATAL_ERROR:
-		case PGRES_BAD_RESPONSE:
-		case PGRES_NONFATAL_ERROR:
-			if (!q->err) {
-				q->err = r;
-				r = NULL;
-			}
-			break;
-		default:
-			PQclear(q->res);
-			q->res = r;
-			r = NULL;
-			break;
-		}
-		PQclear(r);
-	}
-	for (PGnotify *n; pc->state == PG_UP && (n = PQnotifies(pc->conn));)
-		PQfreemem(n);
-	if (pc->state == PG_UP && PQstatus(pc->conn) == CONNECTION_BAD) {
-		pg_lost(pc, PQerrorMessage(pc->conn));
-		return -1;
-	}
-	return pc->state == PG_UP ? 0 : -1;
-}
-
 static void pg_on_poll(uv_poll_t *h, int status, int events)
 {
 	struct pg_watch *w = h->data;
@@ -568,16 +233,10 @@ static void pg_on_poll(uv_poll_t *h, int status, int events)
 
 /* ---- timers ---------------------------------------------------------------- */
 
-static void pg_on_kick(uv_timer_t *t)
-{
-	pg_send_next(t->data);
-}
-
 static void pg_on_timer(uv_timer_t *t)
 {
 	struct pgconn *pc = t->data;
 	uint64_t now = uv_now(pc->loop);
-	struct pg_q **pp, *expired = NULL;
 
 	if (pc->closing)
 		return;
@@ -599,27 +258,7 @@ static void pg_on_timer(uv_timer_t *t)
 		return;
 	}
 	/* queued too long behind others: give up on those alone */
-	for (pp = &pc->head; *pp;) {
-		struct pg_q *q = *pp;
-
-		if (now - q->queued_ms > (uint64_t)pc->query_timeout_ms) {
-			*pp = q->next;
-			q->next = expired;
-			expired = q;
-		} else {
-			pc->tail = q;
-			pp = &q->next;
-		}
-	}
-	if (!pc->head)
-		pc->tail = NULL;
-	while (expired) {
-		struct pg_q *q = expired;
-
-		expired = q->next;
-		pc->stats.timeouts++;
-		q_finish(pc, q, 1);
-	}
+	pg_expire_queued(pc, now);
 	if (pc->state == PG_UP && !pc->inflight && !pc->head &&
 	    now - pc->last_activity_ms >= (uint64_t)pc->ping_ms) {
 		pc->last_activity_ms = now;
@@ -668,106 +307,6 @@ int pg_up(const struct pgconn *pc)
 	return pc && pc->state == PG_UP;
 }
 
-int pg_query(struct pgconn *pc, const char *sql, int nparams, const char *const *values,
-             pg_result_fn fn, void *priv)
-{
-	size_t size, sql_len;
-	struct pg_q *q;
-	char *p;
-
-	if (!pc || pc->state != PG_UP || pc->closing || nparams < 0 || (nparams && !values))
-		return -1;
-	sql_len = strlen(sql) + 1;
-	size = sizeof(*q) + (size_t)nparams * sizeof(char *) + sql_len;
-	for (int i = 0; i < nparams; i++)
-		if (values[i])
-			size += strlen(values[i]) + 1;
-	q = calloc(1, size);
-	if (!q)
-		return -1;
-	q->values = (const char **)(q + 1);
-	p = (char *)(q->values + nparams);
-	memcpy(p, sql, sql_len);
-	q->sql = p;
-	p += sql_len;
-	for (int i = 0; i < nparams; i++) {
-		if (!values[i])
-			continue;
-		size_t n = strlen(values[i]) + 1;
-
-		memcpy(p, values[i], n);
-		q->values[i] = p;
-		p += n;
-	}
-	q->nparams = nparams;
-	q->fn = fn;
-	q->priv = priv;
-	q->queued_ms = uv_now(pc->loop);
-	if (pc->tail)
-		pc->tail->next = q;
-	else
-		pc->head = q;
-	pc->tail = q;
-	pc->stats.queries++;
-	if (!pc->inflight)
-		uv_timer_start(&pc->kick, pg_on_kick, 0, 0);
-	return 0;
-}
-
-int pg_batch(struct pgconn *pc, const char *stmt_name, const char *sql, int nparams, int nrows,
-             const char *const *values, pg_batch_fn fn, void *priv)
-{
-	size_t size, sql_len, nv;
-	struct pg_q *q;
-	char *p;
-
-	if (!pc || pc->state != PG_UP || pc->closing || nparams < 0 || nrows < 1 ||
-	    (nparams && !values) || !stmt_name || !*stmt_name ||
-	    strlen(stmt_name) >= sizeof(q->stmt))
-		return -1;
-	nv = (size_t)nrows * (size_t)nparams;
-	sql_len = strlen(sql) + 1;
-	size = sizeof(*q) + (size_t)nrows * sizeof(PGresult *) + nv * sizeof(char *) + sql_len;
-	for (size_t i = 0; i < nv; i++)
-		if (values[i])
-			size += strlen(values[i]) + 1;
-	q = calloc(1, size);
-	if (!q)
-		return -1;
-	q->rows = (PGresult **)(q + 1);
-	q->values = (const char **)(q->rows + nrows);
-	p = (char *)(q->values + nv);
-	memcpy(p, sql, sql_len);
-	q->sql = p;
-	p += sql_len;
-	for (size_t i = 0; i < nv; i++) {
-		if (!values[i])
-			continue;
-		size_t n = strlen(values[i]) + 1;
-
-		memcpy(p, values[i], n);
-		q->values[i] = p;
-		p += n;
-	}
-	snprintf(q->stmt, sizeof(q->stmt), "%s", stmt_name);
-	q->nparams = nparams;
-	q->nrows = nrows;
-	q->bfn = fn;
-	q->priv = priv;
-	q->queued_ms = uv_now(pc->loop);
-	if (pc->tail)
-		pc->tail->next = q;
-	else
-		pc->head = q;
-	pc->tail = q;
-	pc->stats.queries++;
-	pc->stats.batches++;
-	pc->stats.batch_rows += (unsigned long long)nrows;
-	if (!pc->inflight)
-		uv_timer_start(&pc->kick, pg_on_kick, 0, 0);
-	return 0;
-}
-
 static void pg_handle_closed(uv_handle_t *h)
 {
 	struct pgconn *pc = h->data;
@@ -799,42 +338,4 @@ void pg_free(struct pgconn *pc)
 const struct pg_stats *pg_get_stats(const struct pgconn *pc)
 {
 	return &pc->stats;
-}
-
-int pg_result_ok(const PGresult *res)
-{
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-
-	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-}
-
-int pg_result_unavailable(const PGresult *res)
-{
-	const char *state;
-
-	if (!res)
-		return 1;
-	if (pg_result_ok(res))
-		return 0;
-	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	if (!state)
-		return 1; /* libpq's own error (e.g. connection): no SQLSTATE */
-	return !strncmp(state, "08", 2) || !strncmp(state, "53", 2) || !strncmp(state, "57", 2);
-}
-
-const PGresult *pg_batch_cause(const PGresult *commit, const PGresult *const *rows, int nrows)
-{
-	for (int i = 0; rows && i < nrows; i++)
-		if (rows[i] && PQresultStatus(rows[i]) == PGRES_FATAL_ERROR)
-			return rows[i];
-	return commit;
-}
-
-const char *pg_result_err(const PGresult *res)
-{
-	if (!res)
-		return "connection lost";
-	if (pg_result_ok(res))
-		return "ok";
-	return PQresultErrorMessage(res);
 }

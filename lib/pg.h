@@ -31,8 +31,8 @@
  *
  * The conninfo should name the host by address (host=127.0.0.1 or hostaddr=):
  * a host name is resolved by libpq with a blocking getaddrinfo(). */
-#ifndef RS_PG_H
-#define RS_PG_H
+#ifndef RS_LIB_PG_H
+#define RS_LIB_PG_H
 
 #include <libpq-fe.h>
 #include <uv.h>

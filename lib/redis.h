@@ -8,8 +8,8 @@
  * password (REDIS_PASSWORD), AUTH is the first command on every connection
  * and the connection is up only once it succeeded; a refused AUTH is a
  * failed connect (retried; the password is never logged). */
-#ifndef RS_REDIS_H
-#define RS_REDIS_H
+#ifndef RS_LIB_REDIS_H
+#define RS_LIB_REDIS_H
 
 #include <hiredis/hiredis.h>
 #include <uv.h>

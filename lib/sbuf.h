@@ -1,6 +1,6 @@
 /* sbuf.h - a growable byte buffer for building replies and JSON text. */
-#ifndef RS_SBUF_H
-#define RS_SBUF_H
+#ifndef RS_LIB_SBUF_H
+#define RS_LIB_SBUF_H
 
 #include <stddef.h>
 

@@ -5,8 +5,8 @@
  * Names are string literals so that they splice into command formats and
  * Lua sources ("XADD " RS_STREAM_STATS " ..."); numbers that go into a
  * command text are plain integer literals, made text with RS_STR(). */
-#ifndef RS_SCHEMA_H
-#define RS_SCHEMA_H
+#ifndef RS_LIB_SCHEMA_H
+#define RS_LIB_SCHEMA_H
 
 #define RS_STR_(x) #x
 /* The text of a macro's value: RS_STR(RS_STATS_MAXLEN) is "64". */

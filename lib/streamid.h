@@ -1,8 +1,8 @@
 /* streamid.h - Redis stream ids "<ms>-<seq>": parse, compare, format. The
  * one copy (the matcher's pool and comm-svc's cursors use it). Pure: no I/O,
  * no globals. */
-#ifndef RS_STREAMID_H
-#define RS_STREAMID_H
+#ifndef RS_LIB_STREAMID_H
+#define RS_LIB_STREAMID_H
 
 #include <stddef.h>
 #include <stdint.h>

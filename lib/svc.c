@@ -15,6 +15,25 @@
 #include <time.h>
 
 static uv_signal_t sig_int, sig_term;
+/* the log's held lines go out before the loop may block and after each poll */
+static uv_prepare_t log_before_poll;
+static uv_check_t log_after_poll;
+static int log_handles;
+
+static void on_log_prepare(uv_prepare_t *h)
+{
+	log_flush();
+}
+
+static void on_log_check(uv_check_t *h)
+{
+	log_flush();
+}
+
+static void flush_at_exit(void)
+{
+	log_hold(0);
+}
 static svc_stop_fn stop_fn;
 static void *stop_priv;
 static int stopping;
@@ -39,11 +58,34 @@ int svc_begin(int argc, char **argv, const struct opt *opts, const char *summary
 	return rc == 0 ? -1 : rc > 0 ? 0 : 2;
 }
 
+void svc_net_init(struct svc_net *net, int port_offset)
+{
+	memset(net, 0, sizeof(*net));
+	net->listen = "127.0.0.1";
+	net->port = cfg_stack_port(port_offset);
+	snprintf(net->redis_host, sizeof(net->redis_host), "127.0.0.1");
+	net->redis_port = cfg_stack_port(RS_PORT_REDIS);
+}
+
+int svc_begin_net(int argc, char **argv, const struct opt *opts, const char *summary,
+                  struct svc_net *net)
+{
+	int rc = svc_begin(argc, argv, opts, summary);
+
+	if (rc >= 0)
+		return rc;
+	if (svc_redis_addr(net->redis_addr, net->redis_host, sizeof(net->redis_host),
+	                   &net->redis_port) < 0)
+		return 2;
+	return -1;
+}
+
 int svc_run(uv_loop_t *loop, int started)
 {
 	if (!started && stop_fn)
 		stop_fn(stop_priv);
 	uv_run(loop, UV_RUN_DEFAULT);
+	log_hold(0);
 	http_servers_finish();
 	if (!started)
 		return 1;
@@ -67,6 +109,18 @@ void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv)
 	uv_signal_init(loop, &sig_term);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	if (!log_handles) {
+		uv_prepare_init(loop, &log_before_poll);
+		uv_check_init(loop, &log_after_poll);
+		uv_prepare_start(&log_before_poll, on_log_prepare);
+		uv_check_start(&log_after_poll, on_log_check);
+		/* they never keep the loop alive */
+		uv_unref((uv_handle_t *)&log_before_poll);
+		uv_unref((uv_handle_t *)&log_after_poll);
+		log_handles = 1;
+		atexit(flush_at_exit);
+	}
+	log_hold(1);
 }
 
 void svc_close(void)
@@ -75,6 +129,19 @@ void svc_close(void)
 		uv_close((uv_handle_t *)&sig_int, NULL);
 	if (!uv_is_closing((uv_handle_t *)&sig_term))
 		uv_close((uv_handle_t *)&sig_term, NULL);
+	if (log_handles == 1) {
+		uv_close((uv_handle_t *)&log_before_poll, NULL);
+		uv_close((uv_handle_t *)&log_after_poll, NULL);
+		log_handles = 2;
+	}
+	log_hold(0);
+}
+
+void svc_stop_http(struct http_server **http)
+{
+	http_server_free(*http);
+	*http = NULL;
+	svc_close();
 }
 
 uint64_t svc_now_ms(void)

@@ -297,118 +297,117 @@ static json_t *load_object(const char *body, size_t len, size_t flags, struct v_
  * rather than a body-level overflow. */
 #define COORD_FLAGS JSON_DECODE_INT_AS_REAL
 
-int v_parse_rider(const char *body, size_t len, struct v_rider *out, struct v_error *err)
+/* Fills one request's struct (zeroed) from its JSON object: 0, or -1 with
+ * err set. */
+typedef int (*fields_fn)(json_t *root, void *dst, struct v_error *err);
+
+/* The frame of every parser: the body must be one JSON object; its fields
+ * go into a zeroed struct, copied to out (size bytes) only when all of them
+ * are good, so out is untouched on an error. */
+static int parse(const char *body, size_t len, size_t flags, fields_fn fields, void *out,
+                 size_t size, struct v_error *err)
 {
-	struct v_rider r;
-	json_t *root = load_object(body, len, COORD_FLAGS, err);
-	int rc = -1;
+	union {
+		struct v_rider rider;
+		struct v_driver driver;
+		struct v_rating rating;
+		struct v_hello hello;
+	} tmp;
+	json_t *root = load_object(body, len, flags, err);
+	int rc;
 
 	if (!root)
 		return -1;
-	memset(&r, 0, sizeof r);
-	if (get_text(root, &NAME, r.name, sizeof r.name, err) == 0 &&
-	    get_point(root, &LOCATION, &r.location, err) == 0 &&
-	    get_point(root, &DESTINATION, &r.destination, err) == 0 &&
-	    get_id(root, &CLIENT_ID, 0, r.client_id, sizeof r.client_id, err) >= 0) {
-		*out = r;
-		rc = 0;
-	}
+	memset(&tmp, 0, sizeof tmp);
+	rc = fields(root, &tmp, err) == 0 ? 0 : -1;
+	if (rc == 0)
+		memcpy(out, &tmp, size < sizeof tmp ? size : sizeof tmp);
 	json_decref(root);
 	return rc;
+}
+
+static int rider_fields(json_t *root, void *dst, struct v_error *err)
+{
+	struct v_rider *r = dst;
+
+	if (get_text(root, &NAME, r->name, sizeof r->name, err) != 0 ||
+	    get_point(root, &LOCATION, &r->location, err) != 0 ||
+	    get_point(root, &DESTINATION, &r->destination, err) != 0)
+		return -1;
+	return get_id(root, &CLIENT_ID, 0, r->client_id, sizeof r->client_id, err) < 0 ? -1 : 0;
+}
+
+static int driver_fields(json_t *root, void *dst, struct v_error *err)
+{
+	struct v_driver *d = dst;
+
+	if (get_text(root, &NAME, d->name, sizeof d->name, err) != 0 ||
+	    get_text(root, &CAR_NUMBER, d->car_number, sizeof d->car_number, err) != 0 ||
+	    get_point(root, &LOCATION, &d->location, err) != 0)
+		return -1;
+	return get_id(root, &CLIENT_ID, 0, d->client_id, sizeof d->client_id, err) < 0 ? -1 : 0;
+}
+
+static int rating_fields(json_t *root, void *dst, struct v_error *err)
+{
+	struct v_rating *r = dst;
+	json_t *v;
+
+	if (get_id(root, &RIDE_ID, 1, r->ride_id, sizeof r->ride_id, err) != 0)
+		return -1;
+	v = json_object_get(root, "rating");
+	if (!v)
+		return fail(err, "rating is required", "rating");
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 5)
+		return fail(err, "rating must be an integer from 1 to 5", "rating");
+	r->rating = (int)json_integer_value(v);
+	return get_id(root, &TOKEN, 1, r->token, sizeof r->token, err) != 0 ? -1 : 0;
+}
+
+static int hello_fields(json_t *root, void *dst, struct v_error *err)
+{
+	struct v_hello *h = dst;
+	json_t *v = json_object_get(root, "type");
+	int has_client;
+
+	if (!v)
+		return fail(err, "type is required", "type");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "hello") != 0)
+		return fail(err, "type must be \"hello\"", "type");
+	v = json_object_get(root, "role");
+	if (v) {
+		if (!json_is_string(v) || strcmp(json_string_value(v), "viewer") != 0)
+			return fail(err, "role must be \"viewer\"", "role");
+		h->viewer = 1;
+	}
+	has_client = get_id(root, &CLIENT_ID, 0, h->client_id, sizeof h->client_id, err);
+	if (has_client < 0)
+		return -1;
+	if (has_client == 1 && !h->viewer)
+		return fail(err, "client_id is required (or \"role\": \"viewer\")", "client_id");
+	return get_id(root, &RESUME_AFTER, 0, h->resume_after, sizeof h->resume_after, err) < 0 ? -1
+	                                                                                        : 0;
+}
+
+int v_parse_rider(const char *body, size_t len, struct v_rider *out, struct v_error *err)
+{
+	return parse(body, len, COORD_FLAGS, rider_fields, out, sizeof *out, err);
 }
 
 int v_parse_driver(const char *body, size_t len, struct v_driver *out, struct v_error *err)
 {
-	struct v_driver d;
-	json_t *root = load_object(body, len, COORD_FLAGS, err);
-	int rc = -1;
-
-	if (!root)
-		return -1;
-	memset(&d, 0, sizeof d);
-	if (get_text(root, &NAME, d.name, sizeof d.name, err) == 0 &&
-	    get_text(root, &CAR_NUMBER, d.car_number, sizeof d.car_number, err) == 0 &&
-	    get_point(root, &LOCATION, &d.location, err) == 0 &&
-	    get_id(root, &CLIENT_ID, 0, d.client_id, sizeof d.client_id, err) >= 0) {
-		*out = d;
-		rc = 0;
-	}
-	json_decref(root);
-	return rc;
+	return parse(body, len, COORD_FLAGS, driver_fields, out, sizeof *out, err);
 }
 
 int v_parse_rating(const char *body, size_t len, struct v_rating *out, struct v_error *err)
 {
-	struct v_rating r;
-	json_t *root = load_object(body, len, 0, err); /* keep 4 and 4.0 apart */
-	json_t *v;
-	int rc = -1;
-
-	if (!root)
-		return -1;
-	memset(&r, 0, sizeof r);
-	if (get_id(root, &RIDE_ID, 1, r.ride_id, sizeof r.ride_id, err) != 0)
-		goto out;
-	v = json_object_get(root, "rating");
-	if (!v) {
-		fail(err, "rating is required", "rating");
-		goto out;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 5) {
-		fail(err, "rating must be an integer from 1 to 5", "rating");
-		goto out;
-	}
-	r.rating = (int)json_integer_value(v);
-	if (get_id(root, &TOKEN, 1, r.token, sizeof r.token, err) != 0)
-		goto out;
-	*out = r;
-	rc = 0;
-out:
-	json_decref(root);
-	return rc;
+	/* no COORD_FLAGS: keep 4 and 4.0 apart */
+	return parse(body, len, 0, rating_fields, out, sizeof *out, err);
 }
 
 int v_parse_hello(const char *msg, size_t len, struct v_hello *out, struct v_error *err)
 {
-	struct v_hello h;
-	json_t *root = load_object(msg, len, 0, err);
-	json_t *v;
-	int rc = -1, has_client;
-
-	if (!root)
-		return -1;
-	memset(&h, 0, sizeof h);
-	v = json_object_get(root, "type");
-	if (!v) {
-		fail(err, "type is required", "type");
-		goto out;
-	}
-	if (!json_is_string(v) || strcmp(json_string_value(v), "hello") != 0) {
-		fail(err, "type must be \"hello\"", "type");
-		goto out;
-	}
-	v = json_object_get(root, "role");
-	if (v) {
-		if (!json_is_string(v) || strcmp(json_string_value(v), "viewer") != 0) {
-			fail(err, "role must be \"viewer\"", "role");
-			goto out;
-		}
-		h.viewer = 1;
-	}
-	has_client = get_id(root, &CLIENT_ID, 0, h.client_id, sizeof h.client_id, err);
-	if (has_client < 0)
-		goto out;
-	if (has_client == 1 && !h.viewer) {
-		fail(err, "client_id is required (or \"role\": \"viewer\")", "client_id");
-		goto out;
-	}
-	if (get_id(root, &RESUME_AFTER, 0, h.resume_after, sizeof h.resume_after, err) < 0)
-		goto out;
-	*out = h;
-	rc = 0;
-out:
-	json_decref(root);
-	return rc;
+	return parse(msg, len, 0, hello_fields, out, sizeof *out, err);
 }
 
 /* ---- canonical JSON ------------------------------------------------------ */

@@ -28,8 +28,8 @@
  * Optional fields that are present must be valid: "client_id": null is an
  * error, not an absent client_id. Unknown fields are ignored everywhere.
  */
-#ifndef RS_VALIDATE_H
-#define RS_VALIDATE_H
+#ifndef RS_LIB_VALIDATE_H
+#define RS_LIB_VALIDATE_H
 
 #include <stddef.h>
 

@@ -2,7 +2,7 @@
  * checks both keys, deletes them, records the ride for rating-svc and appends
  * the match to `matches`; its answer settles the two pool entries (the rules
  * are in settle.c). Claims go out a slice per loop iteration (at most
- * --claim-batch, at most ~3 ms), and wait while Redis has many unanswered,
+ * --claim-batch, at most ~1.5 ms), and wait while Redis has many unanswered,
  * so that a huge tick never holds the loop. Glue only. */
 #include "log.h"
 #include "matcher.h"
@@ -64,7 +64,7 @@ static void on_claim(struct rconn *rc, redisReply *r, void *priv)
 		    "pair %s rider=%llu-%llu driver=%llu-%llu car=%s distance=%.3f fare=%.2f BDT",
 		    c->info.ride_id, (unsigned long long)c->rms, (unsigned long long)c->rseq,
 		    (unsigned long long)c->dms, (unsigned long long)c->dseq, c->info.car_number,
-		    c->distance, mc_fare_taka(c->distance));
+		    c->distance, pairing_fare_taka(c->distance));
 	} else if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
 		/* one of them expired or was claimed elsewhere */
 		o = SETTLE_REFUSED;
@@ -155,6 +155,14 @@ static void on_claims_timer(uv_timer_t *t)
 		claim_some(m);
 }
 
+static void on_claims_next(uv_async_t *a)
+{
+	struct matcher *m = a->data;
+
+	if (!m->stopping)
+		claim_some(m);
+}
+
 /* Claims pair i of this tick. Incremental pairs have left the index already;
  * a cold pair leaves it now. A pair that does not go out waits again. */
 static void claim_one(struct matcher *m, long i)
@@ -187,23 +195,27 @@ static void claim_one(struct matcher *m, long i)
 /* A slice of claims: at most --claim-batch, and no longer than this, so
  * that one loop iteration stays short even on a loaded machine (a claim
  * builds the match JSON and a script call: some 20-100 us). */
-#define CLAIM_SLICE_NS (3 * 1000 * 1000)
+#define CLAIM_SLICE_NS (1500 * 1000)
 
 /* The tick stays busy (no expiry, no compaction, so the snapshot's indices
  * stay valid) until all claims are out. */
 void claim_some(struct matcher *m)
 {
-	long end = m->next_claim + m->claim_batch,
-	     total = m->pairs_incr ? m->nipairs : m->snap.npairs;
+	long total = m->pairs_incr ? m->nipairs : m->snap.npairs, room = m->claim_batch, end;
 	uint64_t t0 = uv_hrtime();
 
-	/* flow control: while Redis has many claims unanswered, wait for it
-	 * rather than pile commands into hiredis' output buffer (which it
-	 * shifts on every partial write: a huge one stalls the loop) */
-	if (rconn_up(m->cmd) && rconn_pending(m->cmd) > (unsigned)(4 * m->claim_batch)) {
+	/* flow control: at most 2 x --claim-batch unanswered. Redis' answers
+	 * to all of them may come in one read, and hiredis settles every
+	 * answer of a read in one callback (~5-20 us each: the log line, the
+	 * pool); and piling commands into hiredis' output buffer (which it
+	 * shifts on every partial write) stalled the loop for seconds. */
+	if (rconn_up(m->cmd))
+		room = 2L * m->claim_batch - (long)rconn_pending(m->cmd);
+	if (room <= 0) {
 		uv_timer_start(&m->claims, on_claims_timer, 1, 0);
 		return;
 	}
+	end = m->next_claim + (room < m->claim_batch ? room : m->claim_batch);
 	if (end > total)
 		end = total;
 	while (m->next_claim < end) {
@@ -212,7 +224,7 @@ void claim_some(struct matcher *m)
 			break;
 	}
 	if (m->next_claim < total && !m->stopping) {
-		uv_timer_start(&m->claims, on_claims_timer, 0, 0);
+		uv_async_send(&m->claims_next);
 		return;
 	}
 	m->busy = 0;
@@ -222,10 +234,13 @@ void claim_init(struct matcher *m)
 {
 	uv_timer_init(m->loop, &m->claims);
 	m->claims.data = m;
+	uv_async_init(m->loop, &m->claims_next, on_claims_next);
+	m->claims_next.data = m;
 }
 
 void claim_stop(struct matcher *m)
 {
 	uv_timer_stop(&m->claims);
 	uv_close((uv_handle_t *)&m->claims, NULL);
+	uv_close((uv_handle_t *)&m->claims_next, NULL);
 }

@@ -7,6 +7,7 @@
  * skipped only when its box is STRICTLY farther than the best so far, so an
  * equally distant point with a smaller key is never missed. */
 #include "dkd.h"
+#include "kdselect.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -102,44 +103,6 @@ static inline double coord(const struct dkd_point *p, int dim)
 	return dim ? p->y : p->x;
 }
 
-/* Puts the element of rank k (by coordinate dim) at a[k], smaller-or-equal
- * before, larger-or-equal after. */
-static void select_k(struct dkd_point *a, size_t n, size_t k, int dim)
-{
-	size_t lo = 0, hi = n - 1;
-
-	while (hi > lo) {
-		double p = coord(&a[lo + (hi - lo) / 2], dim);
-		size_t i = lo, j = hi;
-
-		for (;;) {
-			while (coord(&a[i], dim) < p)
-				i++;
-			while (coord(&a[j], dim) > p)
-				j--;
-			if (i >= j)
-				break;
-			struct dkd_point t = a[i];
-			a[i] = a[j];
-			a[j] = t;
-			i++;
-			j--;
-		}
-		if (i == j) {
-			if (k == i)
-				return;
-			if (k < i)
-				hi = i - 1;
-			else
-				lo = i + 1;
-		} else if (k <= j) {
-			hi = j;
-		} else {
-			lo = j + 1;
-		}
-	}
-}
-
 /* Makes d (its fields other than the leaf's buffer unset) a balanced subtree
  * over a[0..n), which it may reorder. -1 if memory runs out (d is then a
  * partial tree that node_free frees). */
@@ -163,7 +126,7 @@ static int build(struct dnode *d, struct dkd_point *a, size_t n)
 		return 0;
 	}
 	d->dim = (d->y1 - d->y0) > (d->x1 - d->x0);
-	select_k(a, n, n / 2, d->dim);
+	kdsel_select(a, sizeof(*a), 0, n - 1, n / 2, d->dim);
 	d->cut = coord(&a[n / 2], d->dim);
 	d->l = calloc(1, sizeof(*d->l));
 	d->r = calloc(1, sizeof(*d->r));

@@ -14,8 +14,8 @@
  * than 3/4 of its points is rebuilt balanced (scapegoat rule), so depth stays
  * logarithmic whatever the order of insertions and removals; inserting or
  * removing costs O(log n) amortized, a query O(log n) on spread points. */
-#ifndef RS_DKD_H
-#define RS_DKD_H
+#ifndef RS_MATCHER_DKD_H
+#define RS_MATCHER_DKD_H
 
 #include <stddef.h>
 #include <stdint.h>

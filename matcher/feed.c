@@ -15,7 +15,7 @@ static void feed_next(struct matcher *m);
 
 static void ingest(struct matcher *m, int is_rider, uint64_t ms, uint64_t seq, const char *json)
 {
-	struct mc_point loc;
+	struct pairing_point loc;
 	char *copy;
 
 	if (replay_location(json, &loc) < 0) {

@@ -1,5 +1,5 @@
 /* incr.h - incremental closest-pair-first pairing: the same result as
- * mc_match over the whole waiting pool (pairing.h: smallest squared distance
+ * pairing_match over the whole waiting pool (pairing.h: smallest squared distance
  * first, ties to the earlier rider, then the earlier driver), at a cost that
  * grows with what arrived since the last pairing, not with the pool. Pure C:
  * no I/O.
@@ -21,8 +21,8 @@
  * names it; keys are unique per side. The caller tells it every change:
  * incr_add when a request starts waiting, incr_remove when it stops waiting
  * other than by incr_pair (expiry, dropped by a claim). */
-#ifndef RS_INCR_H
-#define RS_INCR_H
+#ifndef RS_MATCHER_INCR_H
+#define RS_MATCHER_INCR_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -60,7 +60,7 @@ long incr_pair(struct incr *c, const struct incr_pair **out);
  * it may still hold some that left), or SIZE_MAX after an overflow. */
 size_t incr_new_count(const struct incr *c);
 /* Empties the new list: the caller pairs the whole pool some other way
- * (mc_match over a snapshot) and then incr_remove's every pair it made. */
+ * (pairing_match over a snapshot) and then incr_remove's every pair it made. */
 void incr_forget_new(struct incr *c);
 /* After incr_forget_new, the cold pairing did not happen (out of memory,
  * cancelled): everything counts as new again, so incr_new_count says

@@ -104,8 +104,9 @@ static inline int fbox_empty(const struct kd_fbox *b)
 	return b->x0 > b->x1;
 }
 
-/* The up-to-k nearest live points, by (d2, index), into slots[] / d2s[]
- * (k <= KD_KMAX); returns how many. The bound is the k-th best so far
+/* The up-to-k nearest live points, by (d2, index), into slots[] / d2s[];
+ * returns how many (the callers ask for k = 1: the constant lets the compiler
+ * simplify the list). The bound is the k-th best so far
  * (INFINITY while fewer than k are found; then nothing is pruned). */
 static inline __attribute__((always_inline)) unsigned
 knn(const struct kd_tree *t, double x, double y, unsigned k, uint32_t *slots, double *d2s)
@@ -192,20 +193,6 @@ knn(const struct kd_tree *t, double x, double y, unsigned k, uint32_t *slots, do
 			}
 		}
 	}
-}
-
-unsigned kd_knearest_slots(const struct kd_tree *t, double x, double y, unsigned k, uint32_t *slots,
-                           double *d2s)
-{
-	if (k == 0)
-		return 0;
-	if (k > KD_KMAX)
-		k = KD_KMAX;
-	if (k == 1) /* constants let the compiler simplify the list */
-		return knn(t, x, y, 1, slots, d2s);
-	if (k == 4)
-		return knn(t, x, y, 4, slots, d2s);
-	return knn(t, x, y, k, slots, d2s);
 }
 
 uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2)

@@ -32,6 +32,7 @@
 #include "kdtree_int.h"
 
 #include "bigalloc.h"
+#include "kdselect.h"
 
 #include <float.h>
 #include <math.h>
@@ -234,48 +235,6 @@ static inline double key(const struct kd_rec *r, int d)
 	return d ? r->y : r->x;
 }
 
-/* Rearranges a[lo..hi] (inclusive) so that a[k] holds the element of that
- * rank by coordinate d, smaller-or-equal ones before it and larger-or-equal
- * ones after. Hoare partitioning around a median of three; equal keys are
- * split evenly, so duplicates do not degrade it. */
-static void select_k(struct kd_rec *a, size_t lo, size_t hi, size_t k, int d)
-{
-	while (hi > lo) {
-		size_t m = lo + (hi - lo) / 2;
-		double p0 = key(&a[lo], d), p1 = key(&a[m], d), p2 = key(&a[hi], d);
-		double p = p0 < p1 ? (p1 < p2 ? p1 : (p0 < p2 ? p2 : p0))
-		                   : (p0 < p2 ? p0 : (p1 < p2 ? p2 : p1));
-		size_t i = lo, j = hi;
-		for (;;) {
-			while (key(&a[i], d) < p)
-				i++;
-			while (key(&a[j], d) > p)
-				j--;
-			if (i >= j)
-				break;
-			struct kd_rec tmp = a[i];
-			a[i] = a[j];
-			a[j] = tmp;
-			i++;
-			j--;
-		}
-		/* now a[lo..j] <= p <= a[j+1..hi] (i >= j) */
-		if (i == j) {
-			/* a[i] == p, and lo..i-1 <= p <= i+1..hi */
-			if (k == i)
-				return;
-			if (k < i)
-				hi = i - 1;
-			else
-				lo = i + 1;
-		} else if (k <= j) {
-			hi = j;
-		} else {
-			lo = j + 1;
-		}
-	}
-}
-
 /* Covers leaves [a, b), i.e. slots [8a, 8b) clipped to n, within the cell
  * [cx0, cx1] x [cy0, cy1] (bounds of its points; the cut side is the wider
  * side of the cell). Leaves fill from the left, so a split falls at a leaf
@@ -293,7 +252,7 @@ static void build(struct kd_tree *t, size_t a, size_t b, double cx0, double cy0,
 	int d = (cy1 - cy0) > (cx1 - cx0);
 	size_t m = (a + b) / 2, mid = m << KD_LEAF_SHIFT;
 	if (mid > lo && mid < hi) {
-		select_k(t->rec, lo, hi - 1, mid, d);
+		kdsel_select(t->rec, sizeof(*t->rec), lo, hi - 1, mid, d);
 		double c = key(&t->rec[mid], d);
 		if (d) {
 			build(t, a, m, cx0, cy0, cx1, c);

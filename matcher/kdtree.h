@@ -22,8 +22,8 @@
  * boxes (rounded outward; pruning only) that shrink as points are removed;
  * about 50 bytes per point (kd_bytes_for).
  */
-#ifndef RS_KDTREE_H
-#define RS_KDTREE_H
+#ifndef RS_MATCHER_KDTREE_H
+#define RS_MATCHER_KDTREE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -82,15 +82,6 @@ uint32_t kd_nearest(const struct kd_tree *t, double x, double y, double *d2);
  * point's index; kd_remove_slot / kd_slot_live are kd_remove / kd_is_live by
  * slot (slot must be < n). */
 uint32_t kd_nearest_slot(const struct kd_tree *t, double x, double y, double *d2);
-
-/* The min(k, live) nearest live points to (x, y) in increasing (squared
- * distance, index) order: their slots into slots[] and squared distances
- * into d2s[]; returns how many (0 if none is live). k is capped at KD_KMAX.
- * Since points only disappear, the first still-live entry of such a list is
- * later still the nearest live point, as long as one is live. */
-#define KD_KMAX 16
-unsigned kd_knearest_slots(const struct kd_tree *t, double x, double y, unsigned k, uint32_t *slots,
-                           double *d2s);
 
 /* The dead map: bit (slot & 7) of byte (slot >> 3) is set when the slot is
  * not live (removed, or not built). Valid while the tree is built and not

@@ -1,8 +1,8 @@
 /* kdtree_int.h - the k-d tree's layout (see kdtree.c), shared by kdtree.c
  * (memory, building, removal) and kdsearch.c (queries, curve keys). Private
  * to the matcher's core. */
-#ifndef RS_KDTREE_INT_H
-#define RS_KDTREE_INT_H
+#ifndef RS_MATCHER_KDTREE_INT_H
+#define RS_MATCHER_KDTREE_INT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void on_cmd_state(struct rconn *rc, int up, void *priv)
@@ -23,20 +24,36 @@ static void on_cmd_state(struct rconn *rc, int up, void *priv)
 		lease_on_connect(priv);
 }
 
+/* The loop thread's CPU time so far, in ms. */
+static double thread_cpu_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 /* A 10 ms timer that notes how late it runs: the longest stall of the loop
- * (e.g. by a big tick), reported in /metrics. */
+ * (e.g. by a big tick), reported in /metrics, with the CPU time the loop
+ * thread used in that interval: the rest of a stall is time the thread
+ * waited for a core (a busy machine), not work of the loop. */
 static void on_lag_timer(uv_timer_t *t)
 {
 	struct matcher *m = t->data;
 	uint64_t now = uv_hrtime();
+	double cpu = thread_cpu_ms();
 
 	if (m->lag_last_ns) {
 		double late = (double)(now - m->lag_last_ns) / 1e6 - 10.0;
 
-		if (late > m->lag_max_ms)
+		if (late > m->lag_max_ms) {
 			m->lag_max_ms = late;
+			m->lag_max_cpu_ms = cpu - m->lag_last_cpu_ms;
+		}
 	}
 	m->lag_last_ns = now;
+	m->lag_last_cpu_ms = cpu;
 }
 
 static int matcher_healthy(void *app)
@@ -96,21 +113,23 @@ static void quality_metrics(struct sbuf *out, struct matcher *m)
 static void matcher_metrics(struct sbuf *out, void *app)
 {
 	struct matcher *m = app;
+	const struct stats_totals *t = &m->stats.t;
 
-	sbuf_printf(
-	    out,
-	    "# TYPE matcher_active gauge\nmatcher_active %d\n"
-	    "# TYPE matcher_waiting gauge\nmatcher_waiting{kind=\"rider\"} %zu\n"
-	    "matcher_waiting{kind=\"driver\"} %zu\n"
-	    "# TYPE matcher_requests_total counter\nmatcher_requests_total %llu\n"
-	    "# TYPE matcher_matched_total counter\nmatcher_matched_total %llu\n"
-	    "# TYPE matcher_expired_total counter\nmatcher_expired_total %llu\n"
-	    "# TYPE matcher_claims_failed_total counter\nmatcher_claims_failed_total %llu\n"
-	    "# TYPE matcher_tick_duration_ms gauge\nmatcher_tick_duration_ms %.3f\n"
-	    "# TYPE matcher_loop_lag_max_ms gauge\nmatcher_loop_lag_max_ms %.1f\n",
-	    m->active, m->riders.live, m->drivers.live, (unsigned long long)m->stats.t.requests,
-	    (unsigned long long)m->stats.t.matched, (unsigned long long)m->stats.t.expired,
-	    (unsigned long long)m->stats.t.claim_failed, m->stats.tick_duration_ms, m->lag_max_ms);
+	sbuf_printf(out,
+	            "# TYPE matcher_active gauge\nmatcher_active %d\n"
+	            "# TYPE matcher_waiting gauge\nmatcher_waiting{kind=\"rider\"} %zu\n"
+	            "matcher_waiting{kind=\"driver\"} %zu\n"
+	            "# TYPE matcher_requests_total counter\nmatcher_requests_total %llu\n"
+	            "# TYPE matcher_matched_total counter\nmatcher_matched_total %llu\n"
+	            "# TYPE matcher_expired_total counter\nmatcher_expired_total %llu\n"
+	            "# TYPE matcher_claims_failed_total counter\nmatcher_claims_failed_total %llu\n"
+	            "# TYPE matcher_tick_duration_ms gauge\nmatcher_tick_duration_ms %.3f\n"
+	            "# TYPE matcher_loop_lag_max_ms gauge\nmatcher_loop_lag_max_ms %.1f\n"
+	            "# TYPE matcher_loop_lag_max_cpu_ms gauge\nmatcher_loop_lag_max_cpu_ms %.1f\n",
+	            m->active, m->riders.live, m->drivers.live, (unsigned long long)t->requests,
+	            (unsigned long long)t->matched, (unsigned long long)t->expired,
+	            (unsigned long long)t->claim_failed, m->stats.tick_duration_ms, m->lag_max_ms,
+	            m->lag_max_cpu_ms);
 	quality_metrics(out, m);
 }
 
@@ -156,13 +175,11 @@ int main(int argc, char **argv)
 	     "pair on the loop up to this many requests, else on a worker"},
 	    {"ride-ttl-s", NULL, OPT_INT, &m.ride_ttl_s, "how long a ride can be rated"},
 	    {"claim-batch", NULL, OPT_INT, &m.claim_batch, "claims issued per loop iteration"},
-	    {"stats-min-ms", NULL, OPT_INT, &m.stats_min_ms,
-	     "at most one stats message per this many ms"},
+	    {"stats-min-ms", NULL, OPT_INT, &m.stats_min_ms, "stats messages N ms apart at least"},
 	    {"no-incremental", NULL, OPT_FLAG, &no_incremental,
 	     "pair the whole pool from scratch every tick"},
 	    {"policy", "MATCHER_POLICY", OPT_STR, &policy,
-	     "closest (closest pair first, the default) or min-total (least total distance per "
-	     "tick)"},
+	     "closest (closest pair first, the default) or min-total (least total distance)"},
 	    {"min-total-max", NULL, OPT_INT, &m.min_total_max,
 	     "min-total: up to this many waiting on the larger side, else closest pair first"},
 	    {NULL, NULL, 0, NULL, NULL},
@@ -177,13 +194,12 @@ int main(int argc, char **argv)
 	m.stats_min_ms = 100;
 	m.claim_batch = 200;
 	m.min_total_max = 1000;
-	log_init(argv[0]);
 	rc =
-	    opt_parse(argc, argv, opts,
+	    svc_begin(argc, argv, opts,
 	              "Pairs waiting riders and drivers closest pair first every tick (k-d tree),\n"
 	              "claims each pair atomically in Redis and hands it to comm-svc.");
-	if (rc)
-		return rc > 0 ? 0 : 2;
+	if (rc >= 0)
+		return rc;
 	if (m.tick_ms < 1 || m.tick_ms > 60000 || m.ttl_ms < 1 || m.lease_ms < 300 ||
 	    m.max_points < 0 || m.ride_ttl_s < 1 || m.claim_batch < 1) {
 		log_error("a value is out of range (see --help)");
@@ -216,8 +232,8 @@ int main(int argc, char **argv)
 		snprintf(m.instance, sizeof(m.instance), "%s", instance);
 	}
 
-	m.mc = mc_ctx_new();
-	if (!m.mc) {
+	m.pctx = pairing_ctx_new();
+	if (!m.pctx) {
 		log_error("out of memory");
 		return 1;
 	}
@@ -249,25 +265,18 @@ int main(int argc, char **argv)
 	claim_init(&m);
 	uv_timer_init(m.loop, &m.lag);
 	m.lag.data = &m;
-	if (!m.cmd || !m.feed || !m.http) {
-		matcher_stop(&m);
-		uv_run(m.loop, UV_RUN_DEFAULT);
-		http_servers_finish();
-		return 1;
+	if (m.cmd && m.feed && m.http) {
+		tick_start(&m);
+		lease_start(&m);
+		uv_timer_start(&m.lag, on_lag_timer, 10, 10);
+		log_info("matcher %s: tick %d ms, ttl %d ms%s", m.instance, m.tick_ms, m.ttl_ms,
+		         m.no_lease ? ", no lease" : "");
 	}
-	tick_start(&m);
-	lease_start(&m);
-	uv_timer_start(&m.lag, on_lag_timer, 10, 10);
-	log_info("matcher %s: tick %d ms, ttl %d ms%s", m.instance, m.tick_ms, m.ttl_ms,
-	         m.no_lease ? ", no lease" : "");
-	uv_run(m.loop, UV_RUN_DEFAULT);
-	http_servers_finish();
+	rc = svc_run(m.loop, m.cmd && m.feed && m.http);
 	pool_free(&m.riders);
 	pool_free(&m.drivers);
 	snap_free(&m.snap);
 	tick_free(&m);
-	mc_ctx_free(m.mc);
-	uv_loop_close(m.loop);
-	log_info("stopped");
-	return 0;
+	pairing_ctx_free(m.pctx);
+	return rc;
 }

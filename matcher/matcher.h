@@ -2,8 +2,8 @@
  * glue files (feed.c, claim.c, tick.c, lease.c, main.c). Private to the
  * matcher binary: the pure core (pool, snap, settle, replay, pairing, kdtree,
  * ride, stats) knows nothing of it. */
-#ifndef RS_MATCHER_H
-#define RS_MATCHER_H
+#ifndef RS_MATCHER_MATCHER_H
+#define RS_MATCHER_MATCHER_H
 
 #include "http.h"
 #include "incr.h"
@@ -42,14 +42,19 @@ struct matcher {
 	int64_t clock_offset_ms; /* Redis' clock minus ours */
 
 	/* tick.c */
+	/* Work split over loop iterations is resumed through a uv_async_t, not a
+	 * 0 ms timer: libuv before 1.48 runs a 0 ms timer started from a timer
+	 * callback in the same pass over the timers, so a chain of "slices"
+	 * ran back to back without serving any I/O. */
 	uv_timer_t tick;
+	uv_async_t pair_next; /* a tick: expiry and stats, then the pairing */
 	uv_work_t work;
-	int busy;          /* a tick's pairing or claims are under way */
-	struct mc_ctx *mc; /* pairing buffers kept between ticks */
-	struct snap snap;  /* a cold tick's pairing input and output */
-	struct incr *ix;   /* the waiting pool's index (incremental ticks) */
-	int ix_on;         /* ix holds exactly the WAITING entries */
-	int pairs_incr;    /* this tick's pairs are ipairs, not snap's */
+	int busy;                 /* a tick's pairing or claims are under way */
+	struct pairing_ctx *pctx; /* pairing buffers kept between ticks */
+	struct snap snap;         /* a cold tick's pairing input and output */
+	struct incr *ix;          /* the waiting pool's index (incremental ticks) */
+	int ix_on;                /* ix holds exactly the WAITING entries */
+	int pairs_incr;           /* this tick's pairs are ipairs, not snap's */
 	const struct incr_pair *ipairs;
 	long nipairs;
 	size_t nnew;     /* requests new to this tick (logs) */
@@ -59,14 +64,15 @@ struct matcher {
 		int is_rider;
 	} * drain;
 	size_t ndrain, drain_head, cap_drain;
-	uv_timer_t drain_timer;
+	uv_async_t drain_next;
 	double work_ms;
 	int fell_back; /* min-total: this tick paired closest first */
 	uint64_t min_total_ticks, min_total_fallbacks;
 	uint64_t last_stats_ms;
 
 	/* claim.c */
-	uv_timer_t claims;
+	uv_timer_t claims;      /* flow control: try again in 1 ms */
+	uv_async_t claims_next; /* the next slice */
 	long next_claim;
 	uint64_t pairs_made, claims_lost;
 
@@ -74,6 +80,7 @@ struct matcher {
 	uv_timer_t lag;
 	uint64_t lag_last_ns;
 	double lag_max_ms;
+	double lag_last_cpu_ms, lag_max_cpu_ms; /* the loop thread's CPU time */
 };
 
 /* Redis' time in ms (our clock corrected by the last TIME). lease.c */

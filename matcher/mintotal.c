@@ -14,18 +14,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static double dist(const struct mc_point *a, const struct mc_point *b)
+static double dist(const struct pairing_point *a, const struct pairing_point *b)
 {
 	double dx = a->x - b->x, dy = a->y - b->y;
 
 	return sqrt(dx * dx + dy * dy);
 }
 
-long mt_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
-              struct mc_pair *out)
+long mt_match(const struct pairing_point *riders, size_t nr, const struct pairing_point *drivers,
+              size_t nd, struct pairing_pair *out)
 {
 	int flip = nr > nd; /* rows are the smaller side */
-	const struct mc_point *rows = flip ? drivers : riders, *cols = flip ? riders : drivers;
+	const struct pairing_point *rows = flip ? drivers : riders, *cols = flip ? riders : drivers;
 	size_t n = flip ? nd : nr, m = flip ? nr : nd;
 	double *u, *v, *minv;
 	size_t *p, *way;
@@ -57,7 +57,7 @@ long mt_match(const struct mc_point *riders, size_t nr, const struct mc_point *d
 		do {
 			size_t i0 = p[j0], j1 = 0;
 			double delta = INFINITY;
-			const struct mc_point *r = &rows[i0 - 1];
+			const struct pairing_point *r = &rows[i0 - 1];
 
 			used[j0] = 1;
 			for (size_t j = 1; j <= m; j++) {
@@ -100,7 +100,8 @@ long mt_match(const struct mc_point *riders, size_t nr, const struct mc_point *d
 				col_of[p[j] - 1] = j - 1;
 		if (!flip) {
 			for (size_t i = 0; i < n; i++)
-				out[i] = (struct mc_pair){(uint32_t)i, (uint32_t)col_of[i],
+				out[i] =
+				    (struct pairing_pair){(uint32_t)i, (uint32_t)col_of[i],
 				                          dist(&riders[i], &drivers[col_of[i]])};
 		} else {
 			/* riders are the columns: in increasing rider index */
@@ -108,7 +109,7 @@ long mt_match(const struct mc_point *riders, size_t nr, const struct mc_point *d
 
 			for (size_t j = 1; j <= m; j++)
 				if (p[j]) {
-					out[k] = (struct mc_pair){
+					out[k] = (struct pairing_pair){
 					    (uint32_t)(j - 1), (uint32_t)(p[j] - 1),
 					    dist(&riders[j - 1], &drivers[p[j] - 1])};
 					k++;

@@ -6,8 +6,8 @@
  * nd), O(m) memory (distances are computed when needed). Pure: no I/O, no
  * globals. Which optimal assignment comes out when several tie is
  * unspecified (deterministic for the same input). Coordinates finite. */
-#ifndef RS_MINTOTAL_H
-#define RS_MINTOTAL_H
+#ifndef RS_MATCHER_MINTOTAL_H
+#define RS_MATCHER_MINTOTAL_H
 
 #include <stddef.h>
 
@@ -16,7 +16,7 @@
 /* Writes min(nr, nd) pairs to out (caller-allocated; NULL allowed when that
  * is 0), in increasing rider index. Returns the number of pairs, or -1 if
  * memory runs out or a side is >= 2^32 - 1. Reads the inputs only. */
-long mt_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
-              struct mc_pair *out);
+long mt_match(const struct pairing_point *riders, size_t nr, const struct pairing_point *drivers,
+              size_t nd, struct pairing_pair *out);
 
 #endif

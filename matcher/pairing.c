@@ -19,13 +19,22 @@
  * come out in increasing key order.
  *
  * Riders are queried first in the order of the tree's Z-order curve (a radix
- * sort of their curve keys) so consecutive queries walk the same paths.
+ * sort of their curve keys) so consecutive queries walk the same paths, on
+ * several threads when there are many (below).
+ *
+ * Where the time goes (1e5 / 1e6 uniform, one thread, a busy 2-core box):
+ * building and sorting ~12% / ~25%, the first queries ~10% / ~15%, the
+ * loop below ~75% / ~60%: ~1.1 re-queries per rider, each several times
+ * dearer than a first query, since a rider is re-queried where its
+ * neighbours have gone, and its nearest free driver is far.
  */
 #include "pairing.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bigalloc.h"
 #include "kdtree.h"
@@ -175,28 +184,95 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 
 /* ---- the context ---- */
 
-/* Candidates kept per rider. Measured (1e5 and 1e6 uniform): K = 4 saves
- * 55% of the re-queries but each query costs more, and the re-queries that
- * remain are the expensive ones (in depleted areas, where the rider's
- * neighbours went together), so K = 1 is the fastest; the code handles any
- * K <= KD_KMAX. */
-#define MC_K 1
-
-/* One rider (by index): its place and its MC_K nearest drivers at its last
- * query, by (d2, driver index); one cache line. */
+/* One rider (by index): its place and its nearest driver at its last query
+ * (the smallest d2, then the lowest driver index). Keeping more candidates
+ * per rider was measured (1e5 and 1e6 uniform): 4 save 55% of the
+ * re-queries, but each query costs more and the re-queries that remain are
+ * the expensive ones (in depleted areas), so one is the fastest. */
 struct rider_c {
 	double x, y;
-	double d2[MC_K];
-	uint32_t slot[MC_K]; /* KD_NONE past the end */
+	double d2;
+	uint32_t slot;
 };
 
-struct mc_ctx {
+struct pairing_ctx {
 	struct kd_tree *t;
 	struct rider_c *rc;
 	struct kd_kv *kv; /* 2 * cap_r */
 	struct chunk *pool;
 	size_t cap_r, cap_chunks;
+	unsigned threads; /* for the riders' first queries */
 };
+
+/* ---- the riders' first queries, on several threads ----
+ *
+ * Every rider's first query reads the tree only and writes its own rider_c,
+ * so they split over threads with the same result; the queue is filled
+ * afterwards, on one thread (its pops depend on the keys only, not on the
+ * order of the puts). Below PAR_MIN riders a thread costs more than it
+ * saves. */
+
+#define PAR_MIN     16384
+#define THREADS_MAX 8
+
+struct query_job {
+	const struct kd_tree *t;
+	const struct kd_kv *kv; /* riders in curve order */
+	const struct pairing_point *riders;
+	struct rider_c *rc;
+	size_t from, to; /* kv[from..to) */
+};
+
+static inline void query(const struct kd_tree *t, struct rider_c *c)
+{
+	c->slot = kd_nearest_slot(t, c->x, c->y, &c->d2);
+}
+
+static void *query_range(void *arg)
+{
+	const struct query_job *j = arg;
+
+	for (size_t k = j->from; k < j->to; k++) {
+		if (k + 16 < j->to) { /* the gathers below miss the cache: start them early */
+			uint32_t ahead = j->kv[k + 16].val;
+			__builtin_prefetch(&j->riders[ahead]);
+			__builtin_prefetch(&j->rc[ahead], 1);
+		}
+		uint32_t r = j->kv[k].val;
+		struct rider_c *c = &j->rc[r];
+		c->x = j->riders[r].x;
+		c->y = j->riders[r].y;
+		query(j->t, c); /* nd > 0: at least one candidate */
+	}
+	return NULL;
+}
+
+/* Queries kv[0..nr) on up to `threads` threads (this one included); a
+ * thread that cannot be started leaves its share to this one. */
+static void query_all(const struct query_job *all, size_t nr, unsigned threads)
+{
+	struct query_job jobs[THREADS_MAX];
+	pthread_t th[THREADS_MAX];
+	int started[THREADS_MAX] = {0};
+	unsigned n = nr >= PAR_MIN && threads > 1 ? threads : 1;
+
+	if (n > THREADS_MAX)
+		n = THREADS_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		jobs[i] = *all;
+		jobs[i].from = nr * i / n;
+		jobs[i].to = nr * (i + 1) / n;
+	}
+	for (unsigned i = 1; i < n; i++)
+		started[i] = pthread_create(&th[i], NULL, query_range, &jobs[i]) == 0;
+	query_range(&jobs[0]);
+	for (unsigned i = 1; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			query_range(&jobs[i]);
+	}
+}
 
 static size_t riders_bytes(size_t nr)
 {
@@ -204,31 +280,42 @@ static size_t riders_bytes(size_t nr)
 	       rq_chunks_for(nr) * sizeof(struct chunk);
 }
 
-size_t mc_match_bytes(size_t nr, size_t nd)
+size_t pairing_match_bytes(size_t nr, size_t nd)
 {
 	if (nr == 0 || nd == 0)
 		return 0;
-	return sizeof(struct mc_ctx) + kd_bytes_for(nd) + kd_build_scratch_for(nd) +
+	return sizeof(struct pairing_ctx) + kd_bytes_for(nd) + kd_build_scratch_for(nd) +
 	       riders_bytes(nr);
 }
 
-struct mc_ctx *mc_ctx_new(void)
+struct pairing_ctx *pairing_ctx_new(void)
 {
-	return calloc(1, sizeof(struct mc_ctx));
+	struct pairing_ctx *c = calloc(1, sizeof(struct pairing_ctx));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c)
+		c->threads = cpus > 1 ? (unsigned)(cpus < THREADS_MAX ? cpus : THREADS_MAX) : 1;
+	return c;
 }
 
-static void free_riders(struct mc_ctx *c)
+void pairing_ctx_set_threads(struct pairing_ctx *c, unsigned threads)
 {
-	free(c->rc);
-	free(c->kv);
-	free(c->pool);
+	c->threads = threads < 1 ? 1 : threads > THREADS_MAX ? THREADS_MAX : threads;
+}
+
+static void free_riders(struct pairing_ctx *c)
+{
+	void *bufs[] = {c->rc, c->kv, c->pool};
+
+	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+		free(bufs[i]);
 	c->rc = NULL;
 	c->kv = NULL;
 	c->pool = NULL;
 	c->cap_r = c->cap_chunks = 0;
 }
 
-void mc_ctx_free(struct mc_ctx *c)
+void pairing_ctx_free(struct pairing_ctx *c)
 {
 	if (!c)
 		return;
@@ -237,7 +324,7 @@ void mc_ctx_free(struct mc_ctx *c)
 	free(c);
 }
 
-size_t mc_ctx_bytes(const struct mc_ctx *c)
+size_t pairing_ctx_bytes(const struct pairing_ctx *c)
 {
 	size_t b = sizeof *c + (c->t ? kd_bytes(c->t) : 0);
 	if (c->cap_r)
@@ -249,7 +336,7 @@ size_t mc_ctx_bytes(const struct mc_ctx *c)
 /* Buffers for nr riders: kept when big enough (and not over 4 times too
  * big), else reallocated with 1/8 to spare, so a slowly growing load does
  * not reallocate every tick. */
-static int reserve_riders(struct mc_ctx *c, size_t nr)
+static int reserve_riders(struct pairing_ctx *c, size_t nr)
 {
 	if (nr <= c->cap_r && c->cap_r <= 4 * nr + 4096)
 		return 0;
@@ -267,27 +354,8 @@ static int reserve_riders(struct mc_ctx *c, size_t nr)
 	return 0;
 }
 
-/* The first live candidate of rider c (dead = the tree's dead map), or MC_K. */
-static inline unsigned first_live(const struct rider_c *c, const uint8_t *dead)
-{
-	unsigned i = 0;
-	for (; i < MC_K; i++) {
-		uint32_t s = c->slot[i];
-		if (s == KD_NONE || !(dead[s >> 3] >> (s & 7) & 1))
-			break;
-	}
-	return i < MC_K && c->slot[i] != KD_NONE ? i : MC_K;
-}
-
-static inline void query(const struct kd_tree *t, struct rider_c *c)
-{
-	unsigned m = kd_knearest_slots(t, c->x, c->y, MC_K, c->slot, c->d2);
-	for (; m < MC_K; m++)
-		c->slot[m] = KD_NONE;
-}
-
-long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr,
-                  const struct mc_point *drivers, size_t nd, struct mc_pair *out)
+long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *riders, size_t nr,
+                       const struct pairing_point *drivers, size_t nd, struct pairing_pair *out)
 {
 	if (nr == 0 || nd == 0)
 		return 0;
@@ -308,52 +376,37 @@ long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr,
 	rq_init(&q, ctx->pool, rq_chunks_for(nr));
 
 	/* Riders along the tree's curve, so consecutive queries share paths;
-	 * each with its MC_K nearest drivers; the nearest into the queue. */
+	 * each with its nearest driver, into the queue. */
 	struct kd_kv *kv = ctx->kv;
 	for (size_t i = 0; i < nr; i++)
 		kv[i] = (struct kd_kv){kd_curve_key(t, riders[i].x, riders[i].y), (uint32_t)i, 0};
 	kd_sort_kv(kv, kv + nr, nr);
 	struct rider_c *rc = ctx->rc;
-	for (size_t k = 0; k < nr; k++) {
-		if (k + 16 < nr) { /* the gathers below miss the cache: start them early */
-			uint32_t ahead = kv[k + 16].val;
-			__builtin_prefetch(&riders[ahead]);
-			__builtin_prefetch(&rc[ahead], 1);
-		}
-		uint32_t r = kv[k].val;
-		struct rider_c *c = &rc[r];
-		c->x = riders[r].x;
-		c->y = riders[r].y;
-		query(t, c); /* nd > 0: at least one candidate */
-		rq_put(&q, make_ent(c->d2[0], r, c->slot[0]));
-	}
+	query_all(&(struct query_job){t, kv, riders, rc, 0, nr}, nr, ctx->threads);
+	for (size_t r = 0; r < nr; r++)
+		rq_put(&q, make_ent(rc[r].d2, (uint32_t)r, rc[r].slot));
 
 	/* An entry (d2, rider) is a lower bound of the rider's best free pair
-	 * (see the top of the file) and carries the slot of the candidate it
-	 * came from. If that driver is free, this is the next pair (only the
-	 * dead map is read: it stays in cache). Otherwise the rider's first live
-	 * candidate, if any, is its best: if it is at the popped d2 it is the
-	 * next pair, else the rider goes back with its new key; without live
-	 * candidates it is queried again. Pairs first record the driver's slot;
-	 * the indices are looked up at the end, in one pass of independent
-	 * loads rather than a cache miss in the loop. */
+	 * (see the top of the file) and carries the slot of the driver it came
+	 * from. If that driver is free, this is the next pair (only the dead
+	 * map is read: it stays in cache). Otherwise the rider is queried again
+	 * (some driver is live: fewer than want <= nd are taken): if its new
+	 * best is at the popped d2 it is the next pair, else the rider goes back
+	 * with its new key. Pairs first record the driver's slot; the indices
+	 * are looked up at the end, in one pass of independent loads rather
+	 * than a cache miss in the loop. */
 	size_t want = nr < nd ? nr : nd, made = 0;
 	while (made < want) {
 		struct ent e = rq_pop(&q);
 		uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
 		if (dead[slot >> 3] >> (slot & 7) & 1) {
 			struct rider_c *c = &rc[r];
-			unsigned i = first_live(c, dead);
-			if (i == MC_K) {
-				query(t,
-				      c); /* some driver is live: fewer than want <= nd are taken */
-				i = 0;
-			}
 			uint64_t bits;
-			memcpy(&bits, &c->d2[i], sizeof bits);
-			slot = c->slot[i];
+			query(t, c);
+			memcpy(&bits, &c->d2, sizeof bits);
+			slot = c->slot;
 			if (bits != e.hi) {
-				rq_put(&q, make_ent(c->d2[i], r, slot));
+				rq_put(&q, make_ent(c->d2, r, slot));
 				continue;
 			}
 		}
@@ -370,22 +423,22 @@ long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr,
 	return (long)made;
 }
 
-long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
-              struct mc_pair *out)
+long pairing_match(const struct pairing_point *riders, size_t nr,
+                   const struct pairing_point *drivers, size_t nd, struct pairing_pair *out)
 {
 	if (nr == 0 || nd == 0)
 		return 0;
 	if (nr >= KD_NONE || nd >= KD_NONE)
 		return -1;
-	struct mc_ctx *c = mc_ctx_new();
+	struct pairing_ctx *c = pairing_ctx_new();
 	if (!c)
 		return -1;
-	long ret = mc_match_ctx(c, riders, nr, drivers, nd, out);
-	mc_ctx_free(c);
+	long ret = pairing_match_ctx(c, riders, nr, drivers, nd, out);
+	pairing_ctx_free(c);
 	return ret;
 }
 
-double mc_fare_taka(double distance)
+double pairing_fare_taka(double distance)
 {
 	return 2.0 * distance;
 }

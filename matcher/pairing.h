@@ -8,17 +8,17 @@
  * the lower driver index. The result equals that brute force bit for bit.
  * Coordinates must be finite.
  */
-#ifndef RS_PAIRING_H
-#define RS_PAIRING_H
+#ifndef RS_MATCHER_PAIRING_H
+#define RS_MATCHER_PAIRING_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct mc_point {
+struct pairing_point {
 	double x, y;
 };
 
-struct mc_pair {
+struct pairing_pair {
 	uint32_t rider, driver; /* indices into the riders / drivers arrays */
 	double distance;        /* sqrt of the squared distance */
 };
@@ -29,34 +29,41 @@ struct mc_pair {
  * made, which is increasing (squared distance, rider, driver). Returns the
  * number of pairs, or -1 if memory runs out or nr or nd is >= 2^32 - 1 (out
  * is then unspecified). Reads the inputs only; allocates and frees its own
- * scratch (about 50 bytes per driver plus 115 per rider, see mc_match_bytes);
- * mc_match_ctx below does the same with buffers kept between calls. */
-long mc_match(const struct mc_point *riders, size_t nr, const struct mc_point *drivers, size_t nd,
-              struct mc_pair *out);
+ * scratch (about 50 bytes per driver plus 115 per rider, see pairing_match_bytes);
+ * pairing_match_ctx below does the same with buffers kept between calls. From
+ * 16384 riders up, the riders' first queries run on as many threads as there
+ * are processors online (at most 8; pairing_ctx_set_threads), joined before
+ * it returns. */
+long pairing_match(const struct pairing_point *riders, size_t nr,
+                   const struct pairing_point *drivers, size_t nd, struct pairing_pair *out);
 
-/* Bytes mc_match allocates at its peak for nr riders and nd drivers
+/* Bytes pairing_match allocates at its peak for nr riders and nd drivers
  * (0 if it would return at once); also what a fresh context grows to (plus
  * the spare room below). */
-size_t mc_match_bytes(size_t nr, size_t nd);
+size_t pairing_match_bytes(size_t nr, size_t nd);
 
 /* A reusable context for calling the pairing once per tick: it keeps its
  * buffers (the tree, the riders' working set, the queue) between calls, so
  * steady-state calls neither allocate nor fault in fresh memory. Buffers grow
  * when a call needs more (with 1/8 to spare) and shrink when one needs less
  * than about a quarter. A context is used by one thread at a time.
- *   mc_ctx_new: NULL if memory runs out.
- *   mc_match_ctx: exactly mc_match (same arguments, result and errors),
+ *   pairing_ctx_new: NULL if memory runs out.
+ *   pairing_match_ctx: exactly pairing_match (same arguments, result and errors),
  *     using ctx's buffers. After an error ctx stays valid (and may hold less).
- *   mc_ctx_bytes: bytes ctx holds now.
- *   mc_ctx_free: frees ctx and its buffers; NULL is allowed. */
-struct mc_ctx;
-struct mc_ctx *mc_ctx_new(void);
-long mc_match_ctx(struct mc_ctx *ctx, const struct mc_point *riders, size_t nr,
-                  const struct mc_point *drivers, size_t nd, struct mc_pair *out);
-size_t mc_ctx_bytes(const struct mc_ctx *ctx);
-void mc_ctx_free(struct mc_ctx *ctx);
+ *   pairing_ctx_bytes: bytes ctx holds now.
+ *   pairing_ctx_free: frees ctx and its buffers; NULL is allowed. */
+struct pairing_ctx;
+struct pairing_ctx *pairing_ctx_new(void);
+long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *riders, size_t nr,
+                       const struct pairing_point *drivers, size_t nd, struct pairing_pair *out);
+size_t pairing_ctx_bytes(const struct pairing_ctx *ctx);
+/* Threads a call may use for the riders' first queries (from 16384 riders
+ * up; 1..8, default the processors online, at most 8): the result is the
+ * same whatever the number. */
+void pairing_ctx_set_threads(struct pairing_ctx *ctx, unsigned threads);
+void pairing_ctx_free(struct pairing_ctx *ctx);
 
 /* Fare in taka for a ride of the given distance: 2 taka per unit. */
-double mc_fare_taka(double distance);
+double pairing_fare_taka(double distance);
 
 #endif

@@ -13,7 +13,7 @@ static int id_cmp(uint64_t ams, uint64_t aseq, uint64_t bms, uint64_t bseq)
 	return streamid_cmp((struct streamid){ams, aseq}, (struct streamid){bms, bseq});
 }
 
-int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct mc_point loc, char *json)
+int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct pairing_point loc, char *json)
 {
 	if (p->n && id_cmp(ms, seq, p->v[p->n - 1].ms, p->v[p->n - 1].seq) <= 0) {
 		free(json);

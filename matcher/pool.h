@@ -3,8 +3,8 @@
  * `requests` stream id "ms-seq"), so expiry is a scan from the front and a
  * lookup by id is a binary search. Entries are marked, not moved, when they
  * leave; pool_compact() squeezes them out when it is worth it. */
-#ifndef RS_POOL_H
-#define RS_POOL_H
+#ifndef RS_MATCHER_POOL_H
+#define RS_MATCHER_POOL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -15,7 +15,7 @@ enum pool_state { POOL_WAITING, POOL_CLAIMING, POOL_GONE };
 
 struct pool_entry {
 	uint64_t ms, seq; /* the request id */
-	struct mc_point loc;
+	struct pairing_point loc;
 	char *json;   /* canonical request JSON, owned */
 	uint64_t ord; /* 1, 2, 3... in order of acceptance; never reused */
 	uint8_t state;
@@ -33,7 +33,7 @@ struct pool {
 /* Appends an entry, taking ownership of json (freed on failure too). Ids
  * must arrive in increasing order; an id not above the last is ignored
  * (returns 1). Returns 0 when added, -1 when out of memory. */
-int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct mc_point loc, char *json);
+int pool_add(struct pool *p, uint64_t ms, uint64_t seq, struct pairing_point loc, char *json);
 /* The entry with this id, or NULL (GONE entries are found too). */
 struct pool_entry *pool_find(struct pool *p, uint64_t ms, uint64_t seq);
 /* The entry with this ord, or NULL (GONE entries are found too). */

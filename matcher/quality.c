@@ -1,6 +1,8 @@
 /* quality.c - see quality.h. */
 #include "quality.h"
 
+#include "kdselect.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,20 +52,19 @@ void quality_expired(struct quality *q, uint64_t now_ms, int is_rider, uint64_t 
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
+double quality_rank(double *v, size_t n, size_t k)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
+	kdsel_select(v, sizeof(v[0]), 0, n - 1, k, 0);
+	return v[k];
 }
 
-/* Nearest-rank percentile of v[0..n) sorted: the smallest value with at
- * least p% of the values at or below it. */
-static double pct(const double *v, size_t n, unsigned p)
+/* Nearest-rank percentile of v[0..n): the smallest value with at least p%
+ * of the values at or below it (rearranges v). */
+static double pct(double *v, size_t n, unsigned p)
 {
 	size_t k = (n * p + 99) / 100;
 
-	return n ? v[k ? k - 1 : 0] : 0;
+	return n ? quality_rank(v, n, k ? k - 1 : 0) : 0;
 }
 
 static double share(uint64_t matched, uint64_t expired)
@@ -87,22 +88,19 @@ static void pairs(const struct quality *q, uint64_t from_ms, struct quality_figu
 	if (!n)
 		return;
 	f->pickup_mean = sum / (double)n;
-	qsort(v, n, sizeof(v[0]), cmp_double);
 	f->pickup_p95 = pct(v, n, 95);
 	n = 0;
 	for (size_t i = 0; i < q->n; i++)
 		if (q->pair[i].at_ms >= from_ms)
 			v[n++] = q->pair[i].r_wait_ms;
-	qsort(v, n, sizeof(v[0]), cmp_double);
-	f->r_wait_p50 = pct(v, n, 50);
 	f->r_wait_p99 = pct(v, n, 99);
+	f->r_wait_p50 = pct(v, n, 50);
 	n = 0;
 	for (size_t i = 0; i < q->n; i++)
 		if (q->pair[i].at_ms >= from_ms)
 			v[n++] = q->pair[i].d_wait_ms;
-	qsort(v, n, sizeof(v[0]), cmp_double);
-	f->d_wait_p50 = pct(v, n, 50);
 	f->d_wait_p99 = pct(v, n, 99);
+	f->d_wait_p50 = pct(v, n, 50);
 }
 
 void quality_window(const struct quality *q, uint64_t now_ms, uint64_t window_ms,

@@ -2,8 +2,8 @@
  * pair (mean, p95), the share of each side's requests that were matched
  * rather than expired, and each side's time from acceptance to match
  * (p50, p99), over a recent window (and since the start). Pure: no I/O. */
-#ifndef RS_QUALITY_H
-#define RS_QUALITY_H
+#ifndef RS_MATCHER_QUALITY_H
+#define RS_MATCHER_QUALITY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +52,9 @@ void quality_expired(struct quality *q, uint64_t now_ms, int is_rider, uint64_t 
  * thread. */
 void quality_window(const struct quality *q, uint64_t now_ms, uint64_t window_ms,
                     struct quality_figures *f);
+/* The element of rank k (0-based, k < n) of v[0..n), as v[k] would be after
+ * sorting: percentiles in O(n) rather than a sort. Rearranges v. */
+double quality_rank(double *v, size_t n, size_t k);
 /* The same since the start (percentiles over the pairs still kept). */
 void quality_total(const struct quality *q, struct quality_figures *f);
 

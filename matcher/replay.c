@@ -39,7 +39,7 @@ void replay_key(int is_rider, const char *id, char *buf, size_t len)
 	snprintf(buf, len, is_rider ? RS_KEY_RIDER : RS_KEY_DRIVER, id);
 }
 
-int replay_location(const char *json, struct mc_point *loc)
+int replay_location(const char *json, struct pairing_point *loc)
 {
 	json_t *doc = json_loads(json, 0, NULL), *l;
 	int rc = -1;

@@ -10,8 +10,8 @@
  * the pools still receive entries in stream order. A check without an answer
  * (connection lost) keeps the entry: a claim of a request whose key is gone
  * fails and drops it. */
-#ifndef RS_REPLAY_H
-#define RS_REPLAY_H
+#ifndef RS_MATCHER_REPLAY_H
+#define RS_MATCHER_REPLAY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +36,6 @@ void replay_key(int is_rider, const char *id, char *buf, size_t len);
 
 /* Reads location.x and location.y (numbers) from a request JSON. Returns 0,
  * or -1 if the JSON or the location is not readable. */
-int replay_location(const char *json, struct mc_point *loc);
+int replay_location(const char *json, struct pairing_point *loc);
 
 #endif

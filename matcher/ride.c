@@ -51,7 +51,7 @@ char *ride_match_json(const char *rider_id, const char *rider_json, const char *
 		goto done;
 	msg = json_pack("{s:s, s:s, s:O, s:O, s:f, s:f, s:s, s:I, s:s}", "type", "match", "ride_id",
 	                info->ride_id, "rider", rider, "driver", driver, "distance", distance,
-	                "fare", mc_fare_taka(distance), "currency", "BDT", "matched_at_ms",
+	                "fare", pairing_fare_taka(distance), "currency", "BDT", "matched_at_ms",
 	                (json_int_t)matched_at_ms, "rating_token", rating_token);
 	if (msg)
 		out = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));

@@ -1,8 +1,8 @@
 /* ride.h - the match message the matcher hands to comm-svc for one pair
  * (DESIGN.md "GET /communication"), built from the two requests' canonical
  * JSON. Pure: no I/O. */
-#ifndef RS_RIDE_H
-#define RS_RIDE_H
+#ifndef RS_MATCHER_RIDE_H
+#define RS_MATCHER_RIDE_H
 
 #include <stddef.h>
 #include <stdint.h>

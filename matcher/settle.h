@@ -9,8 +9,8 @@
  *            claim gone through, their keys are gone and the next claim of
  *            either is REFUSED and drops it.
  * An entry already GONE (or no longer in the pool) stays as it is. */
-#ifndef RS_SETTLE_H
-#define RS_SETTLE_H
+#ifndef RS_MATCHER_SETTLE_H
+#define RS_MATCHER_SETTLE_H
 
 #include <stdint.h>
 

@@ -18,7 +18,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-static size_t take(const struct pool *p, struct mc_point *pts, uint32_t *map)
+static size_t take(const struct pool *p, struct pairing_point *pts, uint32_t *map)
 {
 	size_t n = 0;
 

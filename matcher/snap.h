@@ -1,8 +1,8 @@
 /* snap.h - a tick's snapshot of the pool: the WAITING riders' and drivers'
  * positions, in acceptance order, with where each sits in its pool, and room
  * for the pairs. Pure C: no I/O. The buffers are kept between ticks. */
-#ifndef RS_SNAP_H
-#define RS_SNAP_H
+#ifndef RS_MATCHER_SNAP_H
+#define RS_MATCHER_SNAP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,9 +11,9 @@
 #include "pool.h"
 
 struct snap {
-	struct mc_point *rpts, *dpts; /* positions, nr and nd of them */
-	uint32_t *rmap, *dmap;        /* rpts[i] is riders->v[rmap[i]] */
-	struct mc_pair *pairs;        /* room for min(nr, nd) pairs */
+	struct pairing_point *rpts, *dpts; /* positions, nr and nd of them */
+	uint32_t *rmap, *dmap;             /* rpts[i] is riders->v[rmap[i]] */
+	struct pairing_pair *pairs;        /* room for min(nr, nd) pairs */
 	size_t nr, nd;
 	long npairs; /* set by the caller after pairing */
 	size_t cap_rp, cap_rm, cap_dp, cap_dm, cap_pairs;

@@ -13,29 +13,25 @@ void stats_latency(struct stats *s, uint64_t now_ms, uint32_t latency_ms)
 		s->lat_n++;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 void stats_percentiles(const struct stats *s, uint64_t now_ms, uint64_t window_ms, double out[4])
 {
-	static uint32_t v[STATS_LAT_CAP];
+	static double v[STATS_LAT_CAP];
 	size_t n = 0;
 
 	memset(out, 0, 4 * sizeof(double));
 	for (size_t i = 0; i < s->lat_n; i++)
-		if (s->lat[i].at_ms + window_ms >= now_ms)
-			v[n++] = s->lat[i].latency_ms;
+		if (s->lat[i].at_ms + window_ms >= now_ms) {
+			v[n] = s->lat[i].latency_ms;
+			if (v[n] > out[3])
+				out[3] = v[n];
+			n++;
+		}
 	if (!n)
 		return;
-	qsort(v, n, sizeof(v[0]), cmp_u32);
-	out[0] = v[(n - 1) * 50 / 100];
-	out[1] = v[(n - 1) * 90 / 100];
-	out[2] = v[(n - 1) * 99 / 100];
-	out[3] = v[n - 1];
+	/* the ranks they would have in the sorted samples */
+	out[0] = quality_rank(v, n, (n - 1) * 50 / 100);
+	out[1] = quality_rank(v, n, (n - 1) * 90 / 100);
+	out[2] = quality_rank(v, n, (n - 1) * 99 / 100);
 }
 
 void stats_rates(struct stats *s, uint64_t now_ms, double out[3])

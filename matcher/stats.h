@@ -1,7 +1,7 @@
 /* stats.h - the matcher's counters, rates and match-latency percentiles, and
  * the per-tick `stats` message for dashboards (docs/INTERNALS.md). Pure. */
-#ifndef RS_STATS_H
-#define RS_STATS_H
+#ifndef RS_MATCHER_STATS_H
+#define RS_MATCHER_STATS_H
 
 #include <stddef.h>
 #include <stdint.h>

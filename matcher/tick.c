@@ -7,7 +7,7 @@
  *    pairing (at most --inline-max): on the loop, at a cost that grows
  *    with them, not with the pool; the index is kept between ticks.
  *  - cold: a snapshot of the whole waiting pool (snap.c) paired by
- *    mc_match (pairing.c), on the loop when small, on the libuv thread
+ *    pairing_match (pairing.c), on the loop when small, on the libuv thread
  *    pool when large (a start, a standby taking over, --no-incremental).
  * With --policy min-total every tick is cold and pairs by mt_match
  * (mintotal.c) up to --min-total-max waiting on the larger side, else
@@ -18,7 +18,9 @@
 #include "sbuf.h"
 #include "schema.h"
 
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static double mono_ms(void)
 {
@@ -72,15 +74,15 @@ static void drain_some(struct matcher *m, size_t max)
 		m->drain_head = m->ndrain = 0;
 }
 
-static void on_drain_timer(uv_timer_t *t)
+static void on_drain(uv_async_t *a)
 {
-	struct matcher *m = t->data;
+	struct matcher *m = a->data;
 
 	if (m->stopping)
 		return;
 	drain_some(m, DRAIN_SLICE);
 	if (m->ndrain)
-		uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
+		uv_async_send(&m->drain_next);
 }
 
 static void expired(struct matcher *m, int is_rider, const struct pool_entry *e)
@@ -100,7 +102,7 @@ static void expired(struct matcher *m, int is_rider, const struct pool_entry *e)
 	}
 	m->drain[m->ndrain++] = (struct drained){e->loc.x, e->loc.y, e->ord, is_rider};
 	if (m->ndrain == 1)
-		uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
+		uv_async_send(&m->drain_next);
 }
 
 static void rider_gone(void *arg, const struct pool_entry *e)
@@ -132,9 +134,9 @@ static void run_pairing(struct matcher *m)
 	if (m->min_total && !m->fell_back)
 		s->npairs = mt_match(s->rpts, s->nr, s->dpts, s->nd, s->pairs);
 	else
-		s->npairs = s->nr && s->nd
-		                ? mc_match_ctx(m->mc, s->rpts, s->nr, s->dpts, s->nd, s->pairs)
-		                : 0;
+		s->npairs = s->nr && s->nd ? pairing_match_ctx(m->pctx, s->rpts, s->nr, s->dpts,
+		                                               s->nd, s->pairs)
+		                           : 0;
 	m->work_ms = mono_ms() - t0;
 }
 
@@ -189,8 +191,21 @@ static void after_pairing(struct matcher *m)
 	claim_some(m);
 }
 
+/* A cold pairing of a big pool keeps a core busy for tens of ms (up to
+ * seconds): on a machine with few cores it must not take the loop's. The
+ * worker thread runs it at a lower priority (nice +10; a thread's nice is
+ * its own on Linux, and the matcher queues no other work on the pool, so
+ * leaving it lowered harms nothing). */
+#define WORKER_NICE 10
+
 static void work_cb(uv_work_t *w)
 {
+	static _Thread_local int niced;
+
+	if (!niced) {
+		niced = 1;
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE);
+	}
 	run_pairing(w->data);
 }
 
@@ -208,6 +223,8 @@ static void after_work_cb(uv_work_t *w, int status)
 	}
 	after_pairing(m);
 }
+
+static void on_pair(uv_async_t *a);
 
 static void on_tick(uv_timer_t *t)
 {
@@ -236,6 +253,21 @@ static void on_tick(uv_timer_t *t)
 	/* what viewers see: the pool as this tick is about to pair it, after
 	 * the previous tick's claims have settled */
 	publish_stats(m);
+	/* the pairing in a callback of its own: the expiry, the stats and the
+	 * pairing each cost a few ms with a big pool, and the loop serves the
+	 * I/O that is ready in between (busy: no other tick starts meanwhile) */
+	m->busy = 1;
+	uv_async_send(&m->pair_next);
+}
+
+/* The second half of a tick: pair, incrementally or cold, then claim. */
+static void on_pair(uv_async_t *a)
+{
+	struct matcher *m = a->data;
+
+	m->busy = 0;
+	if (m->stopping || !m->active || !rconn_up(m->cmd))
+		return;
 	m->pairs_incr = 0;
 	if (m->ix_on && m->ndrain - m->drain_head <= DRAIN_SLICE)
 		drain_some(m, DRAIN_SLICE);
@@ -282,8 +314,10 @@ static void on_tick(uv_timer_t *t)
 
 void tick_init(struct matcher *m)
 {
-	uv_timer_init(m->loop, &m->drain_timer);
-	m->drain_timer.data = m;
+	uv_async_init(m->loop, &m->drain_next, on_drain);
+	m->drain_next.data = m;
+	uv_async_init(m->loop, &m->pair_next, on_pair);
+	m->pair_next.data = m;
 	if (m->incremental) {
 		m->ix = incr_new((size_t)(m->inline_max > 0 ? m->inline_max : 0) + 1);
 		m->ix_on = m->ix != NULL;
@@ -303,8 +337,8 @@ void tick_stop(struct matcher *m)
 {
 	uv_timer_stop(&m->tick);
 	uv_close((uv_handle_t *)&m->tick, NULL);
-	uv_timer_stop(&m->drain_timer);
-	uv_close((uv_handle_t *)&m->drain_timer, NULL);
+	uv_close((uv_handle_t *)&m->pair_next, NULL);
+	uv_close((uv_handle_t *)&m->drain_next, NULL);
 }
 
 void tick_free(struct matcher *m)

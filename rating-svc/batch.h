@@ -7,8 +7,8 @@
  * flight (at most --batch-max). They are inserted in ONE transaction (one
  * row per distinct ride_id, INSERT ... ON CONFLICT DO NOTHING RETURNING),
  * so a rating's 201 still means its row is committed. */
-#ifndef RS_BATCH_H
-#define RS_BATCH_H
+#ifndef RS_RATING_BATCH_H
+#define RS_RATING_BATCH_H
 
 /* The answer of one rating. RB_REPLAY: the transaction was refused because
  * of one row's data (not the store's availability): the rating is inserted

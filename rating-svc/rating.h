@@ -3,8 +3,8 @@
  * GET /rating/top, the SQL it runs (fixed texts with $n parameters) and the
  * JSON of its replies. The glue in main.c only moves data between HTTP,
  * Redis, Postgres and these functions. */
-#ifndef RS_RATING_H
-#define RS_RATING_H
+#ifndef RS_RATING_RATING_H
+#define RS_RATING_RATING_H
 
 #include <stddef.h>
 

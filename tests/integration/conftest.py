@@ -5,12 +5,13 @@ and helpers to stop and start the real servers."""
 import json
 import os
 import subprocess
-import time
 
 import psycopg2
 import pytest
 import redis
 import requests
+
+from ownproc import wait_for  # noqa: F401 (the tests import it from here)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PORT = int(os.environ.get("PORT", "18080"))
@@ -61,17 +62,6 @@ def driver(name="Karim", car="DHA-11-2345", x=1.0, y=2.0, **extra):
     b = {"name": name, "car_number": car, "location": {"x": x, "y": y}}
     b.update(extra)
     return b
-
-
-def wait_for(pred, timeout=10.0, interval=0.05):
-    """Polls pred() until it is truthy; returns its value or None on timeout."""
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    return None
 
 
 @pytest.fixture(scope="session")

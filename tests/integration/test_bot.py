@@ -167,6 +167,28 @@ def test_accounting_on_a_healthy_stack(run3):
     assert out["strict"]["enabled"] is False and out["strict"]["ok"] is True, out
 
 
+@pytest.mark.skipif(not (built("matcher") and built("comm-svc")),
+                    reason="fares need the matcher and comm-svc")
+def test_quality_figures_agree_with_the_account(run3):
+    """The summary's quality figures are the account's counts seen as shares,
+    and one pickup distance per distinct ride (every match carries one)."""
+    out, *_ = run3
+    q, rf, df = out["quality"], out["riders_fate"], out["drivers_fate"]
+    assert q["pairs"] == out["matched"] > 0, out
+    # the bot's points are in [0, 1000)^2: no pickup is longer than the diagonal
+    assert 0 < q["pickup"]["mean"] < 1415 and 0 < q["pickup"]["p95"] < 1415, q
+    assert q["riders"]["matched"] == rf["fared"], q
+    assert q["riders"]["expired"] == rf["lost"] + rf["expired_unmatched"], q
+    assert q["drivers"]["matched"] == df["matched"] and q["drivers"]["expired"] == df["no_fare"], q
+    for side in ("riders", "drivers"):
+        s = q[side]
+        done = s["matched"] + s["expired"]
+        assert s["matched_share"] == (round(s["matched"] / done, 4) if done else None), q
+        # one 202 -> match time per request of ours with both, within the TTL
+        assert 0 < s["wait_ms"]["count"] <= s["matched"], q
+        assert 0 <= s["wait_ms"]["p50"] <= s["wait_ms"]["p99"] <= 5000 * 1.04, q
+
+
 def test_strict_fails_when_fares_never_come():
     """No websocket (a path nginx answers 404): every rider of ours goes
     without its fare while drivers of ours were free beside it: lost, not

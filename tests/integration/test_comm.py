@@ -14,6 +14,7 @@ import pytest
 import requests
 import websocket
 
+import ownproc
 from conftest import PORT, REDIS_PORT, ROOT, SCALE, WS_URL, post, rider, driver, stack, wait_for
 
 TICK_MS = int(os.environ.get("TICK_MS", "1000"))
@@ -361,16 +362,7 @@ def test_restarted_comm_svc_still_serves_resumes(rds):
 
 def test_two_instances_each_push_to_their_own_sockets(rds):
     port = PORT + 49
-    log = open(os.path.join(os.environ.get("VAR_DIR", "/tmp"), "log", "comm-svc-second.log"), "a")
-    p = subprocess.Popen([os.path.join(BUILD, "bin", "comm-svc"), "--port", str(port),
-                          "--redis", f"127.0.0.1:{REDIS_PORT}"], stdout=log, stderr=log)
-    try:
-        def up():
-            try:
-                return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
-            except requests.RequestException:
-                return False
-        assert wait_for(up, 5)
+    with ownproc.service("comm-svc", port, log="comm-svc-second"):
         rc = uid("two")
         a, _ = client(rc)
         b, _ = connect({"type": "hello", "client_id": rc}, url=f"ws://127.0.0.1:{port}/communication")
@@ -379,13 +371,6 @@ def test_two_instances_each_push_to_their_own_sockets(rds):
         assert len(matches_for(b, [ride])) == 1
         a.close()
         b.close()
-    finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        log.close()
 
 
 def test_redis_down_healthz_503_then_recovers_and_pushes_again(rds):

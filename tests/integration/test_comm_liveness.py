@@ -19,7 +19,6 @@ matcher's pairs); fares for it are added to that Redis' `matches` stream
 directly (that stream is comm-svc's input). The other tests use the stack and
 the real flow (POST /rider and /driver through nginx, the matcher)."""
 import base64
-import contextlib
 import json
 import os
 import re
@@ -35,12 +34,12 @@ import redis
 import requests
 import websocket
 
-from conftest import PORT, REDIS_PASSWORD, ROOT, VAR, WS_URL, rider, driver, wait_for
+import ownproc
+from conftest import PORT, REDIS_PASSWORD, VAR, WS_URL, rider, driver, wait_for
+from ownproc import healthy, listening
 from test_comm import client, matches_for, messages, pair, uid, wait_matched, wait_pool_empty
 
-BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
 SIDE_REDIS_PORT = PORT + 44
-COMM_BIN = os.path.join(BUILD, "bin", "comm-svc")
 TICK_MS = int(os.environ.get("TICK_MS", "1000"))
 
 
@@ -140,21 +139,6 @@ def metric(port, name):
     return int(m.group(1)) if m else None
 
 
-def healthy(port):
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def listening(port):
-    try:
-        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-        return True
-    except requests.RequestException:
-        return False
-
-
 @pytest.fixture(scope="module")
 def side():
     """A Redis of this module's own (same password as the stack's, which the
@@ -179,34 +163,15 @@ def side():
         yield r
     finally:
         r.close()
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        ownproc.stop(p)
         log.close()
 
 
-@contextlib.contextmanager
 def own_comm(port, *flags, redis_addr=None, wait=healthy):
     """A comm-svc of the test's own, on the side Redis unless told; always
-    stopped afterwards."""
-    os.makedirs(os.path.join(VAR, "log"), exist_ok=True)
-    log = open(os.path.join(VAR, "log", f"comm-svc-{port}.log"), "a")
-    p = subprocess.Popen([COMM_BIN, "--port", str(port), "--redis",
-                          redis_addr or f"127.0.0.1:{SIDE_REDIS_PORT}", *flags], stdout=log, stderr=log)
-    try:
-        assert wait_for(lambda: wait(port), 10), "own comm-svc did not come up"
-        yield p
-    finally:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        log.close()
+    stopped afterwards (a context)."""
+    return ownproc.service("comm-svc", port, *flags, redis_addr=redis_addr or f"127.0.0.1:{SIDE_REDIS_PORT}",
+                           wait=wait)
 
 
 def add_fare(rds, rider_client, driver_client="", pad=0):

@@ -14,9 +14,9 @@ import time
 
 import requests
 
+import ownproc
 from conftest import PORT, REDIS_PORT, ROOT, SCALE, driver, post, rider, wait_for
 
-BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
 TICK_MS = int(os.environ.get("TICK_MS", "1000"))
 LEASE_MS = int(os.environ.get("LEASE_MS") or "2000")
 TAKEOVER_S = 3.0
@@ -41,21 +41,11 @@ def last_match_id(rds):
 
 
 def start_standby():
-    """A second matcher with the lease (SCALE=1 stacks run only one)."""
-    port = PORT + 58
-    log = open(os.path.join(os.environ.get("VAR_DIR", "/tmp"), "log", "matcher-standby.log"), "a")
-    p = subprocess.Popen([os.path.join(BUILD, "bin", "matcher"), "--port", str(port),
-                          "--redis", f"127.0.0.1:{REDIS_PORT}", "--tick-ms", str(TICK_MS),
-                          "--lease-ms", str(LEASE_MS)], stdout=log, stderr=log)
-    log.close()
-
-    def up():
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-    assert wait_for(up, 10), "standby matcher did not come up"
-    return p
+    """A second matcher with the lease (SCALE=1 stacks run only one); the
+    caller stops it with ownproc.stop()."""
+    return ownproc.start("matcher", PORT + 58,
+                         *ownproc.matcher_flags("--lease-ms", str(LEASE_MS), lease=True),
+                         log="matcher-standby")
 
 
 def supervisors():
@@ -130,11 +120,7 @@ def test_standby_takes_over_within_3s_and_pairs(rds):
             # the supervisor reaps the killed matcher and starts a new one
             os.kill(stopped_sup, signal.SIGCONT)
         if extra:
-            extra.send_signal(signal.SIGTERM)
-            try:
-                extra.wait(5)
-            except subprocess.TimeoutExpired:
-                extra.kill()
+            ownproc.stop(extra)
     # the stack is whole again for the tests after this one: its matchers
     # restarted and one of them holding the lease
     assert wait_for(lambda: (lambda s: s and active not in s.values() and lease_pid(rds) in s.values())(

@@ -20,6 +20,7 @@ import requests
 import websocket
 
 import faultcheck
+from ownproc import alive, children
 from conftest import BASE, PORT, ROOT, WS_URL, post, rider, driver, stack, wait_for
 
 BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
@@ -30,19 +31,6 @@ DRAIN_MS = 8000
 
 
 # ---------------------------------------------------------------- processes
-
-def children(pid):
-    out = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[1]) == pid:
-            out.append(int(stat.split("/")[2]))
-    return out
-
 
 def service_pid(name):
     """The running child of the service's supervisor, or None."""
@@ -77,14 +65,6 @@ def kill_nginx():
         except ProcessLookupError:
             pass
     assert wait_for(lambda: not any(alive(p) for p in pids), 10)
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 # ---------------------------------------------------------------- the probe

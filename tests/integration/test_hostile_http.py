@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from conftest import BASE, PORT, SCALE, VAR, driver, post, wait_for
+from ownproc import children, read_to_close
 
 # every service port the stack runs (README "What runs where")
 SERVICES = {f"{name}.{i}": PORT + base + i
@@ -40,14 +41,8 @@ def service_pids():
                 sup = int(f.read())
         except (OSError, ValueError):
             continue
-        for stat in glob.glob("/proc/[0-9]*/stat"):
-            try:
-                with open(stat) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == sup:
-                out[name] = int(stat.split("/")[2])
+        for pid in children(sup):
+            out[name] = pid
     return out
 
 
@@ -327,12 +322,7 @@ def test_slow_body_gets_408_not_503():
     try:
         t0 = time.time()
         s.sendall(b"POST /rider HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"na")
-        buf = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
+        buf = read_to_close(s)
         took = time.time() - t0
     finally:
         s.close()
@@ -347,12 +337,7 @@ def test_slow_body_gets_408_not_503():
         for i in range(0, len(GOOD_DRIVER), 20):
             time.sleep(0.2)
             s.sendall(GOOD_DRIVER[i:i + 20])
-        buf = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
+        buf = read_to_close(s)
     finally:
         s.close()
     assert replies(buf)[0][0] == 202, buf

@@ -6,6 +6,7 @@ environment of `make test-integration` starts it with --policy min-total):
 the tests of closest pair first's own rule then skip, the others (no double
 match, TTL, restart) run as they are. The min-total tests at the end start
 a matcher of their own with that policy, whatever the stack runs."""
+import contextlib
 import itertools
 import json
 import os
@@ -18,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+import ownproc
 from conftest import BASE, PORT, REDIS_PORT, ROOT, post, rider, driver, wait_for
 
 TICK_MS = int(os.environ.get("TICK_MS", "1000"))
-BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
 _session = requests.Session()
 
 
@@ -262,25 +263,8 @@ def test_request_four_seconds_old_is_still_paired(rds):
 def second_matcher():
     """A second matcher running at the same time, without the lease, so two
     pair at once."""
-    log = open(os.path.join(os.environ.get("VAR_DIR", "/tmp"), "log", "matcher-second.log"), "a")
-    p = subprocess.Popen([os.path.join(BUILD, "bin", "matcher"), "--no-lease", "--port", str(PORT + 59),
-                          "--redis", f"127.0.0.1:{REDIS_PORT}", "--tick-ms", str(TICK_MS)],
-                         stdout=log, stderr=log)
-    try:
-        def up():
-            try:
-                return requests.get(f"http://127.0.0.1:{PORT + 59}/healthz", timeout=1).ok
-            except requests.RequestException:
-                return False
-        assert wait_for(up, 5)
+    with ownproc.service("matcher", PORT + 59, *ownproc.matcher_flags(), log="matcher-second") as p:
         yield p
-    finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        log.close()
 
 
 def _pairs_unique(matches_list):
@@ -341,32 +325,13 @@ def own_matcher():
     """Starts a matcher of its own (--no-lease, so it pairs while the stack's
     matcher is held standby by matcher_paused) with the given extra flags;
     stops it on exit, also on failure."""
-    started = []
-
-    def start(*flags):
-        port = PORT + 58
-        log = open(os.path.join(os.environ.get("VAR_DIR", "/tmp"), "log", "matcher-own.log"), "a")
-        p = subprocess.Popen([os.path.join(BUILD, "bin", "matcher"), "--no-lease", "--port", str(port),
-                              "--redis", f"127.0.0.1:{REDIS_PORT}", "--tick-ms", str(TICK_MS), *flags],
-                             stdout=log, stderr=log)
-        started.append((p, log))
-
-        def up():
-            try:
-                return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
-            except requests.RequestException:
-                return False
-        assert wait_for(up, 5), "own matcher did not come up"
-        return port
-    yield start
-    for p, log in started:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(5)
-        log.close()
+    with contextlib.ExitStack() as started:
+        def start(*flags):
+            port = PORT + 58
+            started.enter_context(ownproc.service("matcher", port, *ownproc.matcher_flags(*flags),
+                                                  log="matcher-own"))
+            return port
+        yield start
 
 
 def metric_at(port, name):

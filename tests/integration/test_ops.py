@@ -24,6 +24,7 @@ import requests
 
 import stackinfo
 from conftest import PORT, ROOT, wait_for
+from ownproc import alive, in_group as procs_in_group
 
 OPS_PORT = int(os.environ.get("OPS_PORT", str(PORT + 420)))
 OPS_VAR = os.path.join(ROOT, "var", f"test-ops-{OPS_PORT}")
@@ -49,14 +50,6 @@ def read(path):
         return f.read().strip()
 
 
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def listening_ports():
     ports = set()
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -69,19 +62,6 @@ def listening_ports():
         except OSError:
             pass
     return ports
-
-
-def procs_in_group(pgid):
-    out = []
-    for d in glob.glob("/proc/[0-9]*"):
-        try:
-            with open(d + "/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            out.append(int(d.split("/")[2]))
-    return out
 
 
 def pg_dir():

@@ -272,16 +272,22 @@ def test_top_when_empty_is_an_empty_list(pg):
 
 # ---------------------------------------------------------------- the stores going away
 
+def assert_rating_503(ride_id, token):
+    """A store is down: rating-svc's /healthz says so, and a rating gets a
+    JSON 503."""
+    assert wait_for(lambda: not svc_healthy(), timeout=5)
+    r = rate(ride_id, token)
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]
+
+
 def test_postgres_down_then_back(rds, pg):
     ride_id, token, _ = make_ride(rds)
     before = rows(pg)
     pg.close()  # the fixture's connection would die with the server
     stack("pg-down")
     try:
-        assert wait_for(lambda: not svc_healthy(), timeout=5)
-        r = rate(ride_id, token)
-        assert r.status_code == 503, r.text
-        assert r.json()["error"]
+        assert_rating_503(ride_id, token)
         assert requests.get(BASE + "/rating/top", timeout=5).status_code == 503
         assert requests.get(driver_url("ANY"), timeout=5).status_code == 503
         assert requests.get(SVC + "/healthz", timeout=5).status_code == 503
@@ -304,8 +310,7 @@ def test_postgres_down_then_back(rds, pg):
 
 def test_postgres_stopped_fixture_gives_503(rds, postgres_stopped):
     ride_id, token, _ = make_ride(rds)
-    assert wait_for(lambda: not svc_healthy(), timeout=5)
-    assert rate(ride_id, token).status_code == 503
+    assert_rating_503(ride_id, token)
 
 
 def test_after_postgres_fixture_ratings_work_again(rds):
@@ -318,10 +323,7 @@ def test_redis_down_then_back(rds, pg):
     ride_id, token, _ = make_ride(rds)
     stack("redis-down")
     try:
-        assert wait_for(lambda: not svc_healthy(), timeout=5)
-        r = rate(ride_id, token)
-        assert r.status_code == 503, r.text
-        assert r.json()["error"]
+        assert_rating_503(ride_id, token)
     finally:
         stack("redis-up")
     # appendonly Redis keeps the ride across the restart
@@ -529,9 +531,10 @@ def test_refused_row_does_not_fail_its_neighbours(rds, pg):
 
 def test_postgres_stopped_mid_batch(rds, pg):
     """Postgres stops while a batch waits in it and more ratings queue:
-    all of them get 503, none has a row (no 201 without a row, nothing
-    half-written), and rating-svc recovers by itself: the same ratings then
-    get 201 each and the rows match exactly."""
+    they get 503 and no 201 is without a row (a batch whose commit raced the
+    shutdown may be committed: its ratings answer 409 on retry), and
+    rating-svc recovers by itself: the same ratings then get 201 each (or
+    409) and the rows match exactly."""
     rides = [make_ride(rds) for _ in range(40)]
     jobs = [(rid, tok, 2) for rid, tok, _ in rides]
     pg.close()
@@ -558,11 +561,17 @@ def test_postgres_stopped_mid_batch(rds, pg):
         for rid, status in results.items():
             if status == 201:
                 assert rid in have, "201 without a row: " + rid
-        # they waited on the lock, so none can have been committed
-        assert have == {}, have
+        # They waited on the lock. But a fast shutdown terminates the lock's
+        # holder and the batch's backend at about the same time, and the
+        # batch can get the lock and commit before it handles its own
+        # termination (seen about one run in three, also before lib/pg was
+        # split): that batch is then committed while its answer was lost
+        # (503, outcome unknown), and a retry answers 409.
+        assert all(results[rid] in (201, 503) for rid in have), (have, results)
+        assert all(v == 2 for v in have.values()), have
         assert wait_for(svc_healthy, timeout=15)
         again = rate_all(jobs)
-        assert [s for s, _ in again] == [201] * len(jobs), again
+        assert [s for s, _ in again] == [409 if rid in have else 201 for rid, _, _ in jobs], again
         assert rating_rows(conn, [r for r, _, _ in rides]) == {r: 2 for r, _, _ in rides}
     finally:
         conn.close()

@@ -5,7 +5,8 @@ hold the same requests in the same order for both runs, and the same as the
 trace file says; the replay's own record of what it sent is the original
 trace byte for byte but for the client_id; every rider of the replay gets
 its fare and every fare is rated. Also: malformed traces are refused with
-their line number, and the replay keeps the recorded pace."""
+their line number, the replay keeps the recorded pace, and its quality
+figures are right on a trace whose pairs are known."""
 import json
 import os
 import subprocess
@@ -190,3 +191,31 @@ def test_malformed_trace_refused(tmp_path):
     path.write_text(hdr + "\n" + good + "\n")
     p = run_bot("--replay", str(path), "--replay-speed", "0", "--no-ws", timeout=20)
     assert p.returncode == 2 and "--replay-speed" in p.stderr
+
+
+def test_replay_quality_figures(runs, tmp_path):
+    """The bot's quality figures from a trace whose pairs are known: two riders
+    and two drivers far outside everyone else's area, each driver 5 and 10 from
+    its rider (3-4-5 and 6-8-10), so closest pair first can only pair them so."""
+    if not FULL:
+        pytest.skip("fares need the matcher, comm-svc and rating-svc")
+    hdr = dict(runs["trace"][0], client_id="q-rec")
+    reqs = []
+    for i, (x, y, dx, dy) in enumerate(((100000, 100000, 3, 4), (200000, 200000, 6, 8))):
+        reqs.append({"t_ms": i, "kind": "rider", "body": {
+            "name": "Q", "location": {"x": x, "y": y}, "destination": {"x": 0, "y": 0}, "client_id": "q-rec"}})
+        reqs.append({"t_ms": i, "kind": "driver", "body": {
+            "name": "Q", "car_number": f"Q-{i}", "location": {"x": x + dx, "y": y + dy}, "client_id": "q-rec"}})
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(json.dumps(x, separators=(",", ":")) for x in [hdr] + reqs) + "\n")
+    p = run_bot("--replay", str(path), "--strict", "--client-id", f"q-play-{os.getpid()}")
+    assert p.returncode == 0, (p.stdout, p.stderr[-2000:])
+    out = json.loads(p.stdout)
+    q = out["quality"]
+    assert q["pairs"] == out["matched"] == 2, out
+    assert q["pickup"]["mean"] == 7.5 and q["pickup"]["p95"] == 10, q
+    for side in ("riders", "drivers"):
+        s = q[side]
+        assert s["matched"] == 2 and s["expired"] == 0 and s["matched_share"] == 1, q
+        # matched within the TTL, as a 202 promises (the 202 -> matched_at_ms wait)
+        assert s["wait_ms"]["count"] == 2 and 0 <= s["wait_ms"]["p50"] <= s["wait_ms"]["p99"] <= 5000 * 1.04, q

@@ -89,7 +89,7 @@ def test_soak_default_bot():
               "comm_ping_timeouts_total", "comm_policy_closes_total", "comm_unrecovered_resumes_total")}
     figures = {"riders_fate": rf, "drivers_fate": b["drivers_fate"], "fares_unrated": b["fares_unrated"],
                "ratings": b["ratings"], "ws": ws, "strict": b["strict"], "comm_metrics_delta": delta,
-               "slow_log_lines": len(slow_lines), "exit": p.returncode}
+               "slow_log_lines": len(slow_lines), "exit": p.returncode, "quality": b["quality"]}
     print("soak figures: " + json.dumps(figures))
     why = json.dumps(figures) + "\nbot stderr (tail):\n" + err[-3000:]
 
@@ -105,3 +105,7 @@ def test_soak_default_bot():
     assert delta["comm_slow_closes_total"] == 0 and not slow_lines, why
     assert delta["comm_memory_closes_total"] == 0 and delta["comm_overrun_closes_total"] == 0, why
     assert p.returncode == 0 and b["strict"]["ok"], why
+    # the quality figures: one pickup distance per ride, the shares from the account
+    q = b["quality"]
+    assert q["pairs"] == b["matched"] and q["riders"]["matched"] == rf["fared"], why
+    assert q["riders"]["expired"] == rf["expired_unmatched"] and q["riders"]["wait_ms"]["count"] > 0, why

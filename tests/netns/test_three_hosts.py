@@ -6,6 +6,7 @@ import json
 import os
 import random
 import subprocess
+import sys
 import threading
 import time
 
@@ -13,6 +14,9 @@ import psycopg2
 import redis
 import requests
 import websocket
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from ownproc import wait_for  # noqa: E402
 
 PORT = int(os.environ["PORT"])
 EDGE = os.environ["NETNS_EDGE_ADDR"]
@@ -30,16 +34,6 @@ def rds():
 def post(path, body, timeout=6):
     return requests.post(BASE + path, data=json.dumps(body), timeout=timeout,
                          headers={"Content-Type": "application/json"})
-
-
-def wait_for(pred, timeout, interval=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    return None
 
 
 def spot():

@@ -110,10 +110,7 @@ static void test_quantiles_random(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_buckets_contiguous),
-	    cmocka_unit_test(test_relative_width),
-	    cmocka_unit_test(test_empty_and_single),
-	    cmocka_unit_test(test_quantiles_random),
-	};
+	    cmocka_unit_test(test_buckets_contiguous), cmocka_unit_test(test_relative_width),
+	    cmocka_unit_test(test_empty_and_single), cmocka_unit_test(test_quantiles_random)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,14 +21,25 @@ static const char ok202[] =
 
 #define feed_all(h, lit, n_unused) hresp_feed((h), (lit), sizeof(lit) - 1)
 
+/* a finished response: its status, keep-alive and body; then freed */
+static void expect_response(struct hresp *h, int status, int keep_alive, const char *body)
+{
+	size_t bl;
+	const char *b = hresp_body(h, &bl);
+
+	assert_int_equal(h->status, status);
+	assert_int_equal(h->keep_alive, keep_alive);
+	assert_int_equal(bl, strlen(body));
+	assert_memory_equal(b, body, bl);
+	hresp_free(h);
+}
+
 static void test_whole_and_split(void **state)
 {
 	size_t n = strlen(ok202);
 
 	for (size_t cut = 0; cut <= n; cut++) {
 		struct hresp h;
-		const char *b;
-		size_t bl;
 		int st;
 
 		hresp_init(&h);
@@ -37,12 +48,7 @@ static void test_whole_and_split(void **state)
 			assert_int_equal(st, HRESP_MORE);
 		st = hresp_feed(&h, ok202 + cut, n - cut);
 		assert_int_equal(st, HRESP_DONE);
-		assert_int_equal(h.status, 202);
-		assert_int_equal(h.keep_alive, 1);
-		b = hresp_body(&h, &bl);
-		assert_int_equal(bl, 45);
-		assert_memory_equal(b, "{\"id\":\"1763800000000-0\",\"expires_in_ms\":5000}", 45);
-		hresp_free(&h);
+		expect_response(&h, 202, 1, "{\"id\":\"1763800000000-0\",\"expires_in_ms\":5000}");
 	}
 }
 
@@ -91,7 +97,6 @@ static void test_keep_alive_rules(void **state)
 static void test_body_until_close(void **state)
 {
 	struct hresp h;
-	const char *b;
 	size_t bl;
 
 	hresp_init(&h);
@@ -99,18 +104,13 @@ static void test_body_until_close(void **state)
 	                 HRESP_MORE);
 	assert_int_equal(feed_all(&h, ":\"x\"}", 5), HRESP_MORE);
 	assert_int_equal(hresp_eof(&h), HRESP_DONE);
-	assert_int_equal(h.status, 503);
-	assert_int_equal(h.keep_alive, 0);
-	b = hresp_body(&h, &bl);
-	assert_int_equal(bl, 13);
-	assert_memory_equal(b, "{\"error\":\"x\"}", 13);
-	hresp_free(&h);
+	expect_response(&h, 503, 0, "{\"error\":\"x\"}");
 
 	hresp_init(&h);
 	assert_int_equal(feed_all(&h, "HTTP/1.1 202 OK\r\nContent-Length: 10\r\n\r\nabc", 42),
 	                 HRESP_MORE);
 	assert_int_equal(hresp_eof(&h), HRESP_ERROR);
-	b = hresp_body(&h, &bl);
+	hresp_body(&h, &bl);
 	assert_int_equal(bl, 0);
 	hresp_free(&h);
 
@@ -238,22 +238,14 @@ static void test_url(void **state)
 	    hurl_parse("http://[::1]:9/", host, sizeof(host), &port, prefix, sizeof(prefix)), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 9);
-	assert_int_equal(hurl_parse("https://x", host, sizeof(host), &port, prefix, sizeof(prefix)),
-	                 -1);
-	assert_int_equal(hurl_parse("http://", host, sizeof(host), &port, prefix, sizeof(prefix)),
-	                 -1);
-	assert_int_equal(
-	    hurl_parse("http://x:0", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(
-	    hurl_parse("http://x:65536", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(
-	    hurl_parse("http://x:80a", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(hurl_parse("http://x:", host, sizeof(host), &port, prefix, sizeof(prefix)),
-	                 -1);
-	assert_int_equal(
-	    hurl_parse("http://x/?q", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
-	assert_int_equal(
-	    hurl_parse("http://[::1", host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
+	/* refused: -1 */
+	static const char *const bad[] = {
+	    "https://x",    "http://",   "http://x:0",  "http://x:65536",
+	    "http://x:80a", "http://x:", "http://x/?q", "http://[::1"};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+		    hurl_parse(bad[i], host, sizeof(host), &port, prefix, sizeof(prefix)), -1);
 	assert_int_equal(
 	    hurl_parse("http://aaaaaaaaaaaaaaaa", host, 8, &port, prefix, sizeof(prefix)), -1);
 }

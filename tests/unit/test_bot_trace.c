@@ -33,6 +33,7 @@ static void test_round_trip(void **state)
 	struct trace_hdr h = {.seed = 12345678901ULL,
 	                      .riders = 150,
 	                      .drivers = 50,
+	                      .client_id = "rec-1",
 	                      .interval_ms = 1000,
 	                      .area = 1000,
 	                      .duration_s = 30,
@@ -43,7 +44,6 @@ static void test_round_trip(void **state)
 	struct trace t;
 	char err[300];
 
-	strcpy(h.client_id, "rec-1");
 	gen_seed(&r, 7);
 	trace_format_header(&b, &h);
 	for (int i = 0; i < 200; i++) {
@@ -229,8 +229,9 @@ static void test_hotspots(void **state)
 static void test_summary_replay(void **state)
 {
 	static struct bot_stats st;
+	struct trace_hdr run = {.client_id = "me"};
 	struct bstats_meta m = {.url = "http://x",
-	                        .client_id = "me",
+	                        .run = &run,
 	                        .replay_file = "-",
 	                        .replay_speed = 2.5,
 	                        .replay_requests = 3000,

@@ -1,7 +1,8 @@
 /* test_lib_log.c - unit tests (cmocka) for lib/log's rotation by size: the
  * rename chain keeps exactly `keep` old files, a capped log rotates at the
  * cap without losing or splitting a line, stderr follows the new file, a file
- * removed or rotated by someone else is reopened, and LOG_MAX_BYTES parsing.
+ * removed or rotated by someone else is reopened, LOG_MAX_BYTES parsing, and
+ * held lines (log_hold/log_flush) written in order, none lost.
  * Each test works in its own mkdtemp directory and puts fd 2 back after. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -296,6 +297,73 @@ static void test_parse_bytes(void **state)
 	assert_int_equal(log_parse_bytes("9999999999999G", &v), -1);
 }
 
+static int count_lines(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; p && (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* Held lines wait for log_flush() and keep their order; a warning flushes
+ * what was held before it and goes out at once; a full buffer is written
+ * before it overflows; log_hold(0) writes the rest. */
+static void test_hold_flush_order(void **state)
+{
+	struct tmp *t = *state;
+	char *text;
+
+	assert_int_equal(log_open_file(t->path, 0, 1), 0);
+	log_hold(1);
+	log_info("held one");
+	log_info("held two");
+	text = read_file(t->path);
+	assert_non_null(text);
+	assert_null(strstr(text, "held one"));
+	free(text);
+
+	log_flush();
+	text = read_file(t->path);
+	assert_non_null(strstr(text, "held one"));
+	assert_true(strstr(text, "held one") < strstr(text, "held two"));
+	free(text);
+
+	log_info("before the warning");
+	log_warn("the warning");
+	text = read_file(t->path);
+	assert_non_null(strstr(text, "the warning"));
+	assert_true(strstr(text, "before the warning") < strstr(text, "the warning"));
+	free(text);
+
+	/* ~200 KiB of lines: more than the buffer holds, none lost, in order */
+	for (int i = 0; i < 2000; i++)
+		log_info("line %04d %0100d", i, 0);
+	text = read_file(t->path);
+	assert_true(count_lines(text, " line ") > 0); /* some went out already */
+	free(text);
+	log_hold(0);
+	text = read_file(t->path);
+	assert_int_equal(count_lines(text, " line "), 2000);
+	{
+		const char *p = text;
+		char want[32];
+
+		for (int i = 0; i < 2000; i++) {
+			snprintf(want, sizeof(want), " line %04d ", i);
+			p = strstr(p, want);
+			assert_non_null(p);
+		}
+	}
+	free(text);
+
+	/* not holding: written at once */
+	log_info("direct");
+	text = read_file(t->path);
+	assert_non_null(strstr(text, "direct"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +378,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_no_cap_never_rotates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_rejects_bad_arguments, setup, teardown),
 	    cmocka_unit_test(test_parse_bytes),
+	    cmocka_unit_test_setup_teardown(test_hold_flush_order, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

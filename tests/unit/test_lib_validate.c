@@ -83,13 +83,32 @@ static void check_err(enum kind k, const char *body, size_t len, const char *fie
 	}
 }
 
+/* A body that must be refused, with the field and message it must get. */
+struct bad {
+	const char *body, *field, *message;
+};
+
+static void check_errs(enum kind k, const struct bad *t, const char *file, int line)
+{
+	for (; t->body; t++)
+		check_err(k, t->body, strlen(t->body), t->field, t->message, file, line);
+}
+
 #define OK(k, body, out)                check_ok(k, body, strlen(body), out, __FILE__, __LINE__)
 #define OK_N(k, body, len, out)         check_ok(k, body, len, out, __FILE__, __LINE__)
 #define ERR(k, body, field, msg)        check_err(k, body, strlen(body), field, msg, __FILE__, __LINE__)
 #define ERR_N(k, body, len, field, msg) check_err(k, body, len, field, msg, __FILE__, __LINE__)
+/* ERR for each row of a table that ends with a NULL body. */
+#define ERRS(k, table) check_errs(k, table, __FILE__, __LINE__)
 
 #define LOC "\"location\":{\"x\":1,\"y\":2}"
 #define DST "\"destination\":{\"x\":3,\"y\":4}"
+
+/* the refusals of the identifiers (lib/validate.c's ID_SPECs) */
+#define BAD_CLIENT_ID "client_id must be 1-64 characters of [A-Za-z0-9_.-]"
+#define BAD_RIDE_ID   "ride_id must be 1-96 characters of [A-Za-z0-9_.-]"
+#define BAD_TOKEN     "rating_token must be 1-64 letters and digits"
+#define BAD_RESUME    "resume_after must be 1-96 characters of [A-Za-z0-9_.-]"
 
 /* A rider body whose name is the raw bytes `name` (inserted unescaped). */
 static char *rider_with_name(const char *name)
@@ -332,19 +351,23 @@ static void coordinates(void **state)
 	assert_false(signbit(o.rider.location.x) || signbit(o.rider.location.y));
 	OK(RIDER, rider_with_loc("0.000001", "1E-400"), &o); /* underflow to 0 */
 	assert_true(o.rider.location.y == 0);
-	ERR(RIDER, rider_with_loc("1000001", "0"), "location.x",
-	    "location.x must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("0", "-1000001"), "location.y",
-	    "location.y must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("1000000.0000001", "0"), "location.x",
-	    "location.x must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("1e7", "0"), "location.x",
-	    "location.x must be between -1e6 and 1e6");
-	/* integers too big for int64 are still a range error on their field */
-	ERR(RIDER, rider_with_loc("99999999999999999999", "0"), "location.x",
-	    "location.x must be between -1e6 and 1e6");
-	ERR(RIDER, rider_with_loc("0", "-99999999999999999999"), "location.y",
-	    "location.y must be between -1e6 and 1e6");
+	/* out of range: x, y, the field refused; integers too big for int64
+	 * are still a range error on their field */
+	static const char *const out_of_range[][3] = {
+	    {"1000001", "0", "location.x"},
+	    {"0", "-1000001", "location.y"},
+	    {"1000000.0000001", "0", "location.x"},
+	    {"1e7", "0", "location.x"},
+	    {"99999999999999999999", "0", "location.x"},
+	    {"0", "-99999999999999999999", "location.y"},
+	};
+	for (size_t i = 0; i < sizeof out_of_range / sizeof *out_of_range; i++) {
+		char msg[64];
+
+		snprintf(msg, sizeof msg, "%s must be between -1e6 and 1e6", out_of_range[i][2]);
+		ERR(RIDER, rider_with_loc(out_of_range[i][0], out_of_range[i][1]),
+		    out_of_range[i][2], msg);
+	}
 	/* beyond a double */
 	ERR(RIDER, rider_with_loc("1e400", "0"), NULL, "number out of range");
 	ERR(RIDER, rider_with_loc("-1e400", "0"), NULL, "number out of range");
@@ -391,7 +414,6 @@ static void client_id_field(void **state)
 {
 	union any o;
 	char body[512];
-	const char *bad = "client_id must be 1-64 characters of [A-Za-z0-9_.-]";
 	const char *ids_ok[] = {"a", "bot-7", "A_z.9-", "..", "-"};
 	const char *ids_bad[] = {"", "a b", "a/b", "\\u00e9", "a:b", "a+b", "a\\\\b", "a@b"};
 	(void)state;
@@ -408,11 +430,11 @@ static void client_id_field(void **state)
 	assert_string_equal(o.rider.client_id, repeat('c', 64));
 	snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}",
 	         repeat('c', 65));
-	ERR(RIDER, body, "client_id", bad);
+	ERR(RIDER, body, "client_id", BAD_CLIENT_ID);
 	for (size_t i = 0; i < sizeof ids_bad / sizeof *ids_bad; i++) {
 		snprintf(body, sizeof body, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":\"%s\"}",
 		         ids_bad[i]);
-		ERR(RIDER, body, "client_id", bad);
+		ERR(RIDER, body, "client_id", BAD_CLIENT_ID);
 	}
 	ERR(RIDER, "{\"name\":\"n\"," LOC "," DST ",\"client_id\":7}", "client_id",
 	    "client_id must be a string");
@@ -630,32 +652,29 @@ static void canonical_json_examples(void **state)
 	assert_null(v_rider_json(&o.rider));
 }
 
-static void rider_round_trip(const struct v_rider *r)
+/* The canonical JSON of a rider or driver parses back to the same request:
+ * every field, coordinates bit for bit. */
+static void round_trip(enum kind k, const union any *in)
 {
 	union any back;
-	char *json = v_rider_json(r);
+	char *json = k == RIDER ? v_rider_json(&in->rider) : v_driver_json(&in->driver);
 
 	assert_non_null(json);
-	OK(RIDER, json, &back);
-	assert_string_equal(back.rider.name, r->name);
-	assert_string_equal(back.rider.client_id, r->client_id);
-	assert_memory_equal(&back.rider.location, &r->location, sizeof r->location);
-	assert_memory_equal(&back.rider.destination, &r->destination, sizeof r->destination);
+	OK(k, json, &back);
 	free(json);
-}
-
-static void driver_round_trip(const struct v_driver *d)
-{
-	union any back;
-	char *json = v_driver_json(d);
-
-	assert_non_null(json);
-	OK(DRIVER, json, &back);
-	assert_string_equal(back.driver.name, d->name);
-	assert_string_equal(back.driver.car_number, d->car_number);
-	assert_string_equal(back.driver.client_id, d->client_id);
-	assert_memory_equal(&back.driver.location, &d->location, sizeof d->location);
-	free(json);
+	if (k == DRIVER) {
+		assert_string_equal(back.driver.name, in->driver.name);
+		assert_string_equal(back.driver.car_number, in->driver.car_number);
+		assert_string_equal(back.driver.client_id, in->driver.client_id);
+		assert_memory_equal(&back.driver.location, &in->driver.location,
+		                    sizeof(struct v_point));
+		return;
+	}
+	assert_string_equal(back.rider.name, in->rider.name);
+	assert_string_equal(back.rider.client_id, in->rider.client_id);
+	assert_memory_equal(&back.rider.location, &in->rider.location, sizeof(struct v_point));
+	assert_memory_equal(&back.rider.destination, &in->rider.destination,
+	                    sizeof(struct v_point));
 }
 
 static void canonical_json_round_trips(void **state)
@@ -672,31 +691,30 @@ static void canonical_json_round_trips(void **state)
 	    "{\"name\":\"\\u2028\\u00a0\",\"location\":{\"x\":123456.789,\"y\":1e-10},"
 	    "\"destination\":{\"x\":0.3333333333333333,\"y\":7},\"client_id\":\"A\"}",
 	};
-	struct v_driver d;
 	uint64_t seed = 0x9e3779b97f4a7c15u;
 	(void)state;
 
 	for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
 		OK(RIDER, bodies[i], &o);
-		rider_round_trip(&o.rider);
+		round_trip(RIDER, &o);
 	}
 	/* longest strings; every byte that needs escaping */
 	memset(&o.rider, 0, sizeof o.rider);
 	memset(o.rider.name, '"', 64);
 	memset(o.rider.client_id, '-', 64);
 	o.rider.location.x = -999999.9999999999;
-	rider_round_trip(&o.rider);
+	round_trip(RIDER, &o);
 	memset(o.rider.name, '\\', 64);
-	rider_round_trip(&o.rider);
+	round_trip(RIDER, &o);
 
-	memset(&d, 0, sizeof d);
-	memset(d.name, '\\', 64);
-	memset(d.car_number, '"', 32);
-	memset(d.client_id, '9', 64);
-	driver_round_trip(&d);
-	d.client_id[0] = '\0';
-	strcpy(d.name, "n");
-	driver_round_trip(&d);
+	memset(&o.driver, 0, sizeof o.driver);
+	memset(o.driver.name, '\\', 64);
+	memset(o.driver.car_number, '"', 32);
+	memset(o.driver.client_id, '9', 64);
+	round_trip(DRIVER, &o);
+	o.driver.client_id[0] = '\0';
+	strcpy(o.driver.name, "n");
+	round_trip(DRIVER, &o);
 
 	/* pseudo-random doubles over the whole allowed range and tiny ones */
 	for (int i = 0; i < 20000; i++) {
@@ -713,7 +731,7 @@ static void canonical_json_round_trips(void **state)
 		strcpy(o.rider.name, "r");
 		o.rider.location = (struct v_point){v[0], v[1]};
 		o.rider.destination = (struct v_point){v[2], v[3]};
-		rider_round_trip(&o.rider);
+		round_trip(RIDER, &o);
 	}
 }
 
@@ -762,8 +780,6 @@ static void rating_ids(void **state)
 {
 	union any o;
 	char body[512];
-	const char *bad_ride = "ride_id must be 1-96 characters of [A-Za-z0-9_.-]";
-	const char *bad_tok = "rating_token must be 1-64 letters and digits";
 	(void)state;
 
 	snprintf(body, sizeof body, "{\"ride_id\":\"%s\",\"rating\":3,\"rating_token\":\"t\"}",
@@ -772,17 +788,21 @@ static void rating_ids(void **state)
 	assert_int_equal(strlen(o.rating.ride_id), 96);
 	snprintf(body, sizeof body, "{\"ride_id\":\"%s\",\"rating\":3,\"rating_token\":\"t\"}",
 	         repeat('r', 97));
-	ERR(RATING, body, "ride_id", bad_ride);
-	ERR(RATING, "{\"ride_id\":\"\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id", bad_ride);
-	ERR(RATING, "{\"ride_id\":\"ride 1\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
-	    bad_ride);
-	ERR(RATING, "{\"ride_id\":\"ride:1\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
-	    bad_ride);
-	ERR(RATING, "{\"ride_id\":\"r\\u00e9\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
-	    bad_ride);
-	ERR(RATING, "{\"ride_id\":17,\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
-	    "ride_id must be a string");
-	ERR(RATING, "{\"rating\":3,\"rating_token\":\"t\"}", "ride_id", "ride_id is required");
+	ERR(RATING, body, "ride_id", BAD_RIDE_ID);
+	ERRS(RATING,
+	     ((const struct bad[]){
+		 {"{\"ride_id\":\"\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id", BAD_RIDE_ID},
+		 {"{\"ride_id\":\"ride 1\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
+	          BAD_RIDE_ID},
+		 {"{\"ride_id\":\"ride:1\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
+	          BAD_RIDE_ID},
+		 {"{\"ride_id\":\"r\\u00e9\",\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
+	          BAD_RIDE_ID},
+		 {"{\"ride_id\":17,\"rating\":3,\"rating_token\":\"t\"}", "ride_id",
+	          "ride_id must be a string"},
+		 {"{\"rating\":3,\"rating_token\":\"t\"}", "ride_id", "ride_id is required"},
+		 {NULL, NULL, NULL},
+	     }));
 	OK(RATING, "{\"ride_id\":\"ride-1763800000000-0\",\"rating\":3,\"rating_token\":\"t\"}",
 	   &o);
 
@@ -792,18 +812,22 @@ static void rating_ids(void **state)
 	assert_string_equal(o.rating.token, repeat('T', 64));
 	snprintf(body, sizeof body, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"%s\"}",
 	         repeat('T', 65));
-	ERR(RATING, body, "rating_token", bad_tok);
-	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3}", "rating_token", "rating_token is required");
-	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"\"}", "rating_token",
-	    bad_tok);
-	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab-12\"}", "rating_token",
-	    bad_tok);
-	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab 12\"}", "rating_token",
-	    bad_tok);
-	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":null}", "rating_token",
-	    "rating_token must be a string");
-	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":1234}", "rating_token",
-	    "rating_token must be a string");
+	ERR(RATING, body, "rating_token", BAD_TOKEN);
+	ERRS(RATING,
+	     ((const struct bad[]){
+		 {"{\"ride_id\":\"r\",\"rating\":3}", "rating_token", "rating_token is required"},
+		 {"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"\"}", "rating_token",
+	          BAD_TOKEN},
+		 {"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab-12\"}", "rating_token",
+	          BAD_TOKEN},
+		 {"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":\"ab 12\"}", "rating_token",
+	          BAD_TOKEN},
+		 {"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":null}", "rating_token",
+	          "rating_token must be a string"},
+		 {"{\"ride_id\":\"r\",\"rating\":3,\"rating_token\":1234}", "rating_token",
+	          "rating_token must be a string"},
+		 {NULL, NULL, NULL},
+	     }));
 	/* order: ride_id, then rating, then the token (403 only for a request that is otherwise valid) */
 	ERR(RATING, "{\"rating\":9}", "ride_id", "ride_id is required");
 	ERR(RATING, "{\"ride_id\":\"r\",\"rating\":9}", "rating",
@@ -819,8 +843,6 @@ static void hello_variants(void **state)
 {
 	union any o;
 	char body[512];
-	const char *bad_id = "client_id must be 1-64 characters of [A-Za-z0-9_.-]";
-	const char *bad_resume = "resume_after must be 1-96 characters of [A-Za-z0-9_.-]";
 	(void)state;
 
 	OK(HELLO, "{\"type\": \"hello\", \"client_id\": \"bot-7\"}", &o);
@@ -852,11 +874,11 @@ static void hello_variants(void **state)
 	snprintf(body, sizeof body,
 	         "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"%s\"}",
 	         repeat('9', 97));
-	ERR(HELLO, body, "resume_after", bad_resume);
+	ERR(HELLO, body, "resume_after", BAD_RESUME);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"\"}", "resume_after",
-	    bad_resume);
+	    BAD_RESUME);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":\"a b\"}",
-	    "resume_after", bad_resume);
+	    "resume_after", BAD_RESUME);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":5}", "resume_after",
 	    "resume_after must be a string");
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"c\",\"resume_after\":null}", "resume_after",
@@ -865,11 +887,11 @@ static void hello_variants(void **state)
 	snprintf(body, sizeof body, "{\"type\":\"hello\",\"client_id\":\"%s\"}", repeat('i', 64));
 	OK(HELLO, body, &o);
 	snprintf(body, sizeof body, "{\"type\":\"hello\",\"client_id\":\"%s\"}", repeat('i', 65));
-	ERR(HELLO, body, "client_id", bad_id);
-	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"\"}", "client_id", bad_id);
-	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"a/b\"}", "client_id", bad_id);
+	ERR(HELLO, body, "client_id", BAD_CLIENT_ID);
+	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"\"}", "client_id", BAD_CLIENT_ID);
+	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":\"a/b\"}", "client_id", BAD_CLIENT_ID);
 	ERR(HELLO, "{\"type\":\"hello\",\"role\":\"viewer\",\"client_id\":\"a b\"}", "client_id",
-	    bad_id);
+	    BAD_CLIENT_ID);
 	ERR(HELLO, "{\"type\":\"hello\",\"client_id\":1}", "client_id",
 	    "client_id must be a string");
 

@@ -2,10 +2,10 @@
  * force, and the incremental pairing (matcher/incr.c) against recomputing
  * from scratch at every tick of long random sequences: arrivals on both
  * sides, expiries, claims that succeed, fail and put one or both back, or
- * drop them, ticks paired the cold way (mc_match over a snapshot, as the
+ * drop them, ticks paired the cold way (pairing_match over a snapshot, as the
  * matcher does for a big backlog of new requests); uniform, gridded and
  * duplicated points. From scratch = a brute force (every pair sorted, taken
- * greedily) on small pools, and mc_match (itself tested against the brute
+ * greedily) on small pools, and pairing_match (itself tested against the brute
  * force in test_matcher_pairing.c) on larger ones; equal pair for pair, bit for bit.
  * Deterministic seeds; a failure prints its seed and tick. */
 #include <setjmp.h>
@@ -23,21 +23,23 @@
 #include "incr.h"
 #include "pairing.h"
 
+#include "testoracle.h"
 #include "testrng.h"
 
 enum { G_UNIFORM, G_GRID, G_DUP, G_LINE, G_KINDS };
 
-static struct mc_point gen_point(int kind, const struct mc_point *prev, size_t nprev, size_t i)
+static struct pairing_point gen_point(int kind, const struct pairing_point *prev, size_t nprev,
+                                      size_t i)
 {
 	switch (kind) {
-	case G_GRID: return (struct mc_point){(double)below(12), (double)below(12)};
+	case G_GRID: return (struct pairing_point){(double)below(12), (double)below(12)};
 	case G_DUP:
 		if (nprev && below(2))
 			return prev[below(nprev)];
-		return (struct mc_point){unif() * 10, unif() * 10};
+		return (struct pairing_point){unif() * 10, unif() * 10};
 	case G_LINE: /* sorted arrivals along x: the worst order for a tree */
-		return (struct mc_point){(double)i * 0.5, (double)below(3)};
-	default: return (struct mc_point){unif() * 1000, unif() * 1000};
+		return (struct pairing_point){(double)i * 0.5, (double)below(3)};
+	default: return (struct pairing_point){unif() * 1000, unif() * 1000};
 	}
 }
 
@@ -86,7 +88,7 @@ static void test_dkd_vs_brute(void **state)
 		for (uint64_t seed = 1; seed <= 4; seed++) {
 			size_t n = 3000, added = 0;
 			struct pt *p = calloc(n, sizeof(*p));
-			struct mc_point *hist = calloc(n, sizeof(*hist));
+			struct pairing_point *hist = calloc(n, sizeof(*hist));
 			struct dkd *t = dkd_new();
 
 			rng_state = seed * 977 + (uint64_t)kind;
@@ -95,7 +97,8 @@ static void test_dkd_vs_brute(void **state)
 			for (size_t step = 0; step < 12000; step++) {
 				unsigned op = (unsigned)below(10);
 				if (op < 4 && added < n) {
-					struct mc_point q = gen_point(kind, hist, added, added);
+					struct pairing_point q =
+					    gen_point(kind, hist, added, added);
 					hist[added] = q;
 					p[added] = (struct pt){q.x, q.y, added * 7 + 3, 1};
 					assert_int_equal(dkd_insert(t, q.x, q.y, p[added].key), 0);
@@ -106,7 +109,8 @@ static void test_dkd_vs_brute(void **state)
 					                 p[i].in ? 0 : -1);
 					p[i].in = 0;
 				} else {
-					struct mc_point q = gen_point(kind, hist, added, added);
+					struct pairing_point q =
+					    gen_point(kind, hist, added, added);
 					struct dkd_point got;
 					double d2, bd = INFINITY;
 					size_t bi = SIZE_MAX;
@@ -174,7 +178,7 @@ static void test_dkd_sorted_inserts_stay_shallow(void **state)
 enum { W_WAITING, W_CLAIMING, W_GONE };
 
 struct req {
-	struct mc_point p;
+	struct pairing_point p;
 	uint64_t key;
 	int born, state;
 };
@@ -184,7 +188,7 @@ struct side {
 	size_t n, cap;
 };
 
-static struct req *side_add(struct side *s, struct mc_point p, int tick)
+static struct req *side_add(struct side *s, struct pairing_point p, int tick)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 256;
@@ -200,28 +204,13 @@ static struct req *by_key(struct side *s, uint64_t key)
 	return &s->v[key - 1];
 }
 
-struct cand {
-	double d2;
-	uint64_t r, d;
-};
-
-static int cand_cmp(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
-	if (x->d2 != y->d2)
-		return x->d2 < y->d2 ? -1 : 1;
-	if (x->r != y->r)
-		return x->r < y->r ? -1 : 1;
-	return x->d < y->d ? -1 : (x->d > y->d);
-}
-
 /* From scratch over every waiting request: brute force when small, else
- * mc_match over the snapshot in acceptance order; pairs as keys. */
+ * pairing_match over the snapshot in acceptance order; pairs as keys. */
 static long scratch(struct side *R, struct side *D, struct incr_pair *out, int use_brute)
 {
 	size_t nr = 0, nd = 0;
-	struct mc_point *rp = malloc((R->n + 1) * sizeof(*rp)),
-			*dp = malloc((D->n + 1) * sizeof(*dp));
+	struct pairing_point *rp = malloc((R->n + 1) * sizeof(*rp)),
+			     *dp = malloc((D->n + 1) * sizeof(*dp));
 	uint64_t *rk = malloc((R->n + 1) * sizeof(*rk)), *dk = malloc((D->n + 1) * sizeof(*dk));
 	long m = 0;
 
@@ -231,34 +220,13 @@ static long scratch(struct side *R, struct side *D, struct incr_pair *out, int u
 	for (size_t i = 0; i < D->n; i++)
 		if (D->v[i].state == W_WAITING)
 			dp[nd] = D->v[i].p, dk[nd++] = D->v[i].key;
-	if (use_brute) {
-		struct cand *c = malloc((nr * nd + 1) * sizeof(*c));
-		char *rt = calloc(nr + 1, 1), *dt = calloc(nd + 1, 1);
-		size_t k = 0;
-		for (size_t i = 0; i < nr; i++)
-			for (size_t j = 0; j < nd; j++) {
-				double dx = rp[i].x - dp[j].x, dy = rp[i].y - dp[j].y;
-				c[k++] = (struct cand){dx * dx + dy * dy, i, j};
-			}
-		qsort(c, k, sizeof(*c), cand_cmp);
-		for (size_t i = 0; i < k; i++) {
-			if (rt[c[i].r] || dt[c[i].d])
-				continue;
-			rt[c[i].r] = dt[c[i].d] = 1;
-			out[m++] = (struct incr_pair){rk[c[i].r], dk[c[i].d], sqrt(c[i].d2)};
-		}
-		free(c);
-		free(rt);
-		free(dt);
-	} else {
-		struct mc_pair *pp = malloc(((nr < nd ? nr : nd) + 1) * sizeof(*pp));
-		m = mc_match(rp, nr, dp, nd, pp);
-		assert_true(m >= 0);
-		for (long i = 0; i < m; i++)
-			out[i] =
-			    (struct incr_pair){rk[pp[i].rider], dk[pp[i].driver], pp[i].distance};
-		free(pp);
-	}
+	struct pairing_pair *pp = malloc(((nr < nd ? nr : nd) + 1) * sizeof(*pp));
+	assert_non_null(pp);
+	m = use_brute ? oracle_pairs(rp, nr, dp, nd, pp) : pairing_match(rp, nr, dp, nd, pp);
+	assert_true(m >= 0);
+	for (long i = 0; i < m; i++)
+		out[i] = (struct incr_pair){rk[pp[i].rider], dk[pp[i].driver], pp[i].distance};
+	free(pp);
 	free(rp);
 	free(dp);
 	free(rk);
@@ -287,7 +255,7 @@ static void run(const struct scenario *sc, uint64_t seed)
 	struct incr *c = incr_new(sc->max_new ? sc->max_new : SIZE_MAX);
 	struct incr_pair *want = NULL, *pending = NULL;
 	size_t npending = 0, cap = 0;
-	struct mc_point *hist = NULL;
+	struct pairing_point *hist = NULL;
 	size_t nhist = 0, caph = 0;
 
 	assert_non_null(c);
@@ -334,7 +302,7 @@ static void run(const struct scenario *sc, uint64_t seed)
 				caph = caph ? 2 * caph : 256;
 				hist = realloc(hist, caph * sizeof(*hist));
 			}
-			struct mc_point p = gen_point(sc->kind, hist, nhist, nhist);
+			struct pairing_point p = gen_point(sc->kind, hist, nhist, nhist);
 			hist[nhist++] = p;
 			struct req *q = side_add(s ? &R : &D, p, tick);
 			assert_int_equal(incr_add(c, s, p.x, p.y, q->key), 0);

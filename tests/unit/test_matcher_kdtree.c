@@ -212,10 +212,10 @@ static void test_edges(void **state)
 	kd_free(t);
 }
 
-/* kd_knearest_slots equals the brute force's k smallest (d2, index) among
- * the live points, through removals, on a tree reused by kd_renew for
- * several sizes. */
-static void test_knearest_renew(void **state)
+/* kd_nearest_slot equals the brute force's smallest (d2, index) among the
+ * live points, through removals, on a tree reused by kd_renew for several
+ * sizes. */
+static void test_nearest_renew(void **state)
 {
 	(void)state;
 	struct kd_tree *t = NULL;
@@ -239,34 +239,24 @@ static void test_knearest_renew(void **state)
 		assert_int_equal(kd_build(t), 0);
 		for (size_t step = 0; step <= n; step++) {
 			double qx = x[below(n)] + (below(2) ? 0.0 : unif() - 0.5), qy = y[below(n)];
-			unsigned k = 1 + (unsigned)below(KD_KMAX + 2);
-			uint32_t slots[KD_KMAX];
-			double d2s[KD_KMAX];
-			unsigned m = kd_knearest_slots(t, qx, qy, k, slots, d2s);
-			unsigned kk = k > KD_KMAX ? KD_KMAX : k;
-			size_t nlive = n - step;
-			assert_int_equal(m, nlive < kk ? nlive : kk);
-			/* brute: repeatedly the smallest (d2, index) not yet listed */
-			char *used = calloc(n + 1, 1);
-			assert_non_null(used);
-			for (unsigned i = 0; i < m; i++) {
-				size_t bi = n;
-				double b = 0;
-				for (size_t j = 0; j < n; j++) {
-					if (!live[j] || used[j])
-						continue;
-					double dx = qx - x[j], dy = qy - y[j],
-					       d = dx * dx + dy * dy;
-					if (bi == n || d < b) {
-						b = d;
-						bi = j;
-					}
+			double d2 = -1, b = 0;
+			uint32_t slot = kd_nearest_slot(t, qx, qy, &d2);
+			size_t bi = n;
+			for (size_t j = 0; j < n; j++) { /* brute: the smallest (d2, index) */
+				if (!live[j])
+					continue;
+				double dx = qx - x[j], dy = qy - y[j], d = dx * dx + dy * dy;
+				if (bi == n || d < b) {
+					b = d;
+					bi = j;
 				}
-				used[bi] = 1;
-				assert_int_equal(kd_slot_index(t, slots[i]), bi);
-				assert_memory_equal(&d2s[i], &b, sizeof b);
 			}
-			free(used);
+			if (bi == n) {
+				assert_int_equal(slot, KD_NONE);
+			} else {
+				assert_int_equal(kd_slot_index(t, slot), bi);
+				assert_memory_equal(&d2, &b, sizeof b);
+			}
 			if (step < n) { /* remove a random live point */
 				size_t j = below(n);
 				while (!live[j])
@@ -275,7 +265,7 @@ static void test_knearest_renew(void **state)
 				assert_int_equal(kd_remove(t, (uint32_t)j), 0);
 			}
 		}
-		assert_int_equal(kd_knearest_slots(t, 0, 0, 3, NULL, NULL), 0);
+		assert_int_equal(kd_nearest_slot(t, 0, 0, NULL), KD_NONE);
 		free(x);
 		free(y);
 		free(bd);
@@ -328,9 +318,9 @@ static void test_curve_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_edges),          cmocka_unit_test(test_sort_kv),
-	    cmocka_unit_test(test_knearest_renew), cmocka_unit_test(test_curve_key),
-	    cmocka_unit_test(test_random_small),   cmocka_unit_test(test_random_medium),
+	    cmocka_unit_test(test_edges),         cmocka_unit_test(test_sort_kv),
+	    cmocka_unit_test(test_nearest_renew), cmocka_unit_test(test_curve_key),
+	    cmocka_unit_test(test_random_small),  cmocka_unit_test(test_random_medium),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

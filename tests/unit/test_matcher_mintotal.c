@@ -35,39 +35,42 @@ static double unif(void)
 
 enum kind { UNIFORM, CLUSTERED, DUPLICATED, GRIDDED, NKINDS };
 
-static void gen(enum kind k, struct mc_point *p, size_t n, const struct mc_point *centres)
+static void gen(enum kind k, struct pairing_point *p, size_t n, const struct pairing_point *centres)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (k) {
-		case UNIFORM: p[i] = (struct mc_point){unif() * 100 - 50, unif() * 100 - 50}; break;
+		case UNIFORM:
+			p[i] = (struct pairing_point){unif() * 100 - 50, unif() * 100 - 50};
+			break;
 		case CLUSTERED: { /* 3 dense centres */
-			const struct mc_point *c = &centres[next() % 3];
+			const struct pairing_point *c = &centres[next() % 3];
 			double a = unif() * 6.283185307179586, r = unif() * unif() * 2;
 
-			p[i] = (struct mc_point){c->x + r * cos(a), c->y + r * sin(a)};
+			p[i] = (struct pairing_point){c->x + r * cos(a), c->y + r * sin(a)};
 			break;
 		}
 		case DUPLICATED: /* a few positions, many times each */
 			p[i] = centres[next() % 4];
 			break;
 		case GRIDDED: /* integer grid: many equal distances */
-			p[i] = (struct mc_point){(double)(next() % 6), (double)(next() % 6)};
+			p[i] = (struct pairing_point){(double)(next() % 6), (double)(next() % 6)};
 			break;
 		default: break;
 		}
 	}
 }
 
-static double d(const struct mc_point *a, const struct mc_point *b)
+static double d(const struct pairing_point *a, const struct pairing_point *b)
 {
 	return sqrt((a->x - b->x) * (a->x - b->x) + (a->y - b->y) * (a->y - b->y));
 }
 
 /* Oracle 1: dp[mask] = least total pairing the first popcount(mask) rows
  * with the columns in mask; rows = the smaller side (<= cols <= 14). */
-static double oracle_dp(const struct mc_point *r, size_t nr, const struct mc_point *dv, size_t nd)
+static double oracle_dp(const struct pairing_point *r, size_t nr, const struct pairing_point *dv,
+                        size_t nd)
 {
-	const struct mc_point *rows = nr <= nd ? r : dv, *cols = nr <= nd ? dv : r;
+	const struct pairing_point *rows = nr <= nd ? r : dv, *cols = nr <= nd ? dv : r;
 	size_t n = nr <= nd ? nr : nd, m = nr <= nd ? nd : nr;
 	size_t full = (size_t)1 << m;
 	double *dp = malloc(full * sizeof(*dp)), best = INFINITY;
@@ -103,7 +106,8 @@ static double oracle_dp(const struct mc_point *r, size_t nr, const struct mc_poi
  * Bellman-Ford on the residual graph (negative arcs allowed, no
  * potentials). */
 #define MAXV 128
-static double oracle_flow(const struct mc_point *r, size_t nr, const struct mc_point *dv, size_t nd)
+static double oracle_flow(const struct pairing_point *r, size_t nr, const struct pairing_point *dv,
+                          size_t nd)
 {
 	size_t V = nr + nd + 2, S = nr + nd, T = nr + nd + 1, k = nr < nd ? nr : nd;
 	static double cost[MAXV][MAXV];
@@ -161,8 +165,8 @@ static double oracle_flow(const struct mc_point *r, size_t nr, const struct mc_p
 
 /* Checks the pairs are a valid assignment of the right size and returns
  * their total distance. */
-static double check_pairs(const struct mc_point *r, size_t nr, const struct mc_point *dv, size_t nd,
-                          const struct mc_pair *p, long np)
+static double check_pairs(const struct pairing_point *r, size_t nr, const struct pairing_point *dv,
+                          size_t nd, const struct pairing_pair *p, long np)
 {
 	static unsigned char ru[4096], du[4096];
 	double total = 0;
@@ -192,10 +196,11 @@ static void close_enough(double got, double want)
 }
 
 static void run(size_t instances, size_t maxn,
-                double (*oracle)(const struct mc_point *, size_t, const struct mc_point *, size_t))
+                double (*oracle)(const struct pairing_point *, size_t, const struct pairing_point *,
+                                 size_t))
 {
-	struct mc_point r[64], dv[64], centres[4];
-	struct mc_pair p[64];
+	struct pairing_point r[64], dv[64], centres[4];
+	struct pairing_pair p[64];
 
 	for (size_t t = 0; t < instances; t++) {
 		enum kind k = (enum kind)(t % NKINDS);
@@ -203,15 +208,15 @@ static void run(size_t instances, size_t maxn,
 		long np;
 
 		for (int c = 0; c < 4; c++)
-			centres[c] = (struct mc_point){unif() * 40 - 20, unif() * 40 - 20};
+			centres[c] = (struct pairing_point){unif() * 40 - 20, unif() * 40 - 20};
 		gen(k, r, nr, centres);
 		gen(k, dv, nd, centres);
 		np = mt_match(r, nr, dv, nd, p);
 		close_enough(check_pairs(r, nr, dv, nd, p, np), oracle(r, nr, dv, nd));
 		/* never worse than closest pair first */
 		{
-			struct mc_pair q[64];
-			long nq = mc_match(r, nr, dv, nd, q);
+			struct pairing_pair q[64];
+			long nq = pairing_match(r, nr, dv, nd, q);
 			double cpf = 0;
 
 			assert_int_equal(nq, np);
@@ -234,27 +239,27 @@ static void test_medium_against_flow(void **state)
 
 static void test_edges(void **state)
 {
-	struct mc_point b[2] = {{0.9, 0}, {2.1, 0}};
+	struct pairing_point b[2] = {{0.9, 0}, {2.1, 0}};
 
 	assert_int_equal(mt_match(b, 0, b, 2, NULL), 0);
 	assert_int_equal(mt_match(b, 2, b, 0, NULL), 0);
 	{
 		/* closest pair first takes (1, 1.95) = 0.95 and is left with
 		 * (3.2, 0) = 3.2: 4.15; the optimum (1, 0) + (3.2, 1.95) = 2.25 */
-		struct mc_point r[2] = {{1, 0}, {3.2, 0}}, dd[2] = {{1.95, 0}, {0, 0}};
-		struct mc_pair q[2], g[2];
+		struct pairing_point r[2] = {{1, 0}, {3.2, 0}}, dd[2] = {{1.95, 0}, {0, 0}};
+		struct pairing_pair q[2], g[2];
 
 		assert_int_equal(mt_match(r, 2, dd, 2, q), 2);
 		close_enough(q[0].distance + q[1].distance, 2.25);
 		assert_true(q[0].rider == 0 && q[0].driver == 1 && q[1].rider == 1 &&
 		            q[1].driver == 0);
-		assert_int_equal(mc_match(r, 2, dd, 2, g), 2);
+		assert_int_equal(pairing_match(r, 2, dd, 2, g), 2);
 		close_enough(g[0].distance + g[1].distance, 4.15);
 	}
 	{
 		/* rectangular both ways: 3 riders, 1 driver takes the nearest */
-		struct mc_point r[3] = {{5, 5}, {0, 1}, {9, 9}}, dd[1] = {{0, 0}};
-		struct mc_pair q[1];
+		struct pairing_point r[3] = {{5, 5}, {0, 1}, {9, 9}}, dd[1] = {{0, 0}};
+		struct pairing_pair q[1];
 
 		assert_int_equal(mt_match(r, 3, dd, 1, q), 1);
 		assert_true(q[0].rider == 1 && q[0].driver == 0 && q[0].distance == 1);

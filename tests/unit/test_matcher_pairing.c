@@ -1,4 +1,4 @@
-/* test_matcher_pairing.c — unit tests of matcher/pairing: mc_match equals brute-force
+/* test_matcher_pairing.c — unit tests of matcher/pairing: pairing_match equals brute-force
  * oracles pair for pair (same order, bit-identical distances) on random
  * instances of 0..2000 riders and drivers: uneven sides, one side empty,
  * duplicates, integer grids with many equal distances, huge (1e6) and tiny
@@ -17,12 +17,14 @@
 
 #include "pairing.h"
 
+#include "testoracle.h"
 #include "testrng.h"
 
 enum { K_UNIFORM, K_GRID8, K_GRID40, K_DUP, K_HUGE, K_TINY, K_CLUSTER, K_SAME, K_KINDS };
 
 /* Fills p[0..n); pool (the other side, may be NULL) lets duplicates cross sides. */
-static void gen(struct mc_point *p, size_t n, int kind, const struct mc_point *pool, size_t npool)
+static void gen(struct pairing_point *p, size_t n, int kind, const struct pairing_point *pool,
+                size_t npool)
 {
 	for (size_t i = 0; i < n; i++) {
 		double x, y;
@@ -77,55 +79,20 @@ static void gen(struct mc_point *p, size_t n, int kind, const struct mc_point *p
 	}
 }
 
-struct cand {
-	double d2;
-	uint32_t r, d;
-};
-
-static int cand_cmp(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
-	if (x->d2 != y->d2)
-		return x->d2 < y->d2 ? -1 : 1;
-	if (x->r != y->r)
-		return x->r < y->r ? -1 : 1;
-	return x->d < y->d ? -1 : (x->d > y->d);
-}
-
 /* Oracle 1: every pair sorted by (d2, rider, driver), taken greedily. */
-static long oracle_sorted(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd,
-                          struct mc_pair *out)
+static long oracle_sorted(const struct pairing_point *R, size_t nr, const struct pairing_point *D,
+                          size_t nd, struct pairing_pair *out)
 {
-	size_t m = nr * nd;
-	struct cand *c = malloc((m ? m : 1) * sizeof *c);
-	char *rt = calloc(nr + 1, 1), *dt = calloc(nd + 1, 1);
-	assert_non_null(c);
-	assert_non_null(rt);
-	assert_non_null(dt);
-	size_t k = 0;
-	for (size_t i = 0; i < nr; i++)
-		for (size_t j = 0; j < nd; j++) {
-			double dx = R[i].x - D[j].x, dy = R[i].y - D[j].y;
-			c[k++] = (struct cand){dx * dx + dy * dy, (uint32_t)i, (uint32_t)j};
-		}
-	qsort(c, m, sizeof *c, cand_cmp);
-	long n = 0;
-	for (size_t i = 0; i < m; i++) {
-		if (rt[c[i].r] || dt[c[i].d])
-			continue;
-		rt[c[i].r] = dt[c[i].d] = 1;
-		out[n++] = (struct mc_pair){c[i].r, c[i].d, sqrt(c[i].d2)};
-	}
-	free(c);
-	free(rt);
-	free(dt);
+	long n = oracle_pairs(R, nr, D, nd, out);
+
+	assert_true(n >= 0);
 	return n;
 }
 
 /* Oracle 2, the rule read literally: scan all free pairs for the closest,
  * first found wins (rider-major order = lower rider, then lower driver). */
-static long oracle_literal(const struct mc_point *R, size_t nr, const struct mc_point *D, size_t nd,
-                           struct mc_pair *out)
+static long oracle_literal(const struct pairing_point *R, size_t nr, const struct pairing_point *D,
+                           size_t nd, struct pairing_pair *out)
 {
 	char *rt = calloc(nr + 1, 1), *dt = calloc(nd + 1, 1);
 	assert_non_null(rt);
@@ -152,7 +119,7 @@ static long oracle_literal(const struct mc_point *R, size_t nr, const struct mc_
 		if (bi < 0)
 			break;
 		rt[bi] = dt[bj] = 1;
-		out[n++] = (struct mc_pair){(uint32_t)bi, (uint32_t)bj, sqrt(bd)};
+		out[n++] = (struct pairing_pair){(uint32_t)bi, (uint32_t)bj, sqrt(bd)};
 	}
 	free(rt);
 	free(dt);
@@ -160,7 +127,8 @@ static long oracle_literal(const struct mc_point *R, size_t nr, const struct mc_
 }
 
 static void compare(const char *what, uint64_t seed, size_t nr, size_t nd, int kind,
-                    const struct mc_pair *want, long nw, const struct mc_pair *got, long ng)
+                    const struct pairing_pair *want, long nw, const struct pairing_pair *got,
+                    long ng)
 {
 	if (nw != ng) {
 		print_error("%s seed=%llu nr=%zu nd=%zu kind=%d: %ld pairs, want %ld\n", what,
@@ -183,16 +151,17 @@ static void compare(const char *what, uint64_t seed, size_t nr, size_t nd, int k
 static void one_case(uint64_t seed, size_t nr, size_t nd, int kind, int literal)
 {
 	rng_state = seed;
-	struct mc_point *R = malloc((nr + 1) * sizeof *R), *D = malloc((nd + 1) * sizeof *D);
+	struct pairing_point *R = malloc((nr + 1) * sizeof *R), *D = malloc((nd + 1) * sizeof *D);
 	size_t m = nr < nd ? nr : nd;
-	struct mc_pair *got = malloc((m + 1) * sizeof *got), *want = malloc((m + 1) * sizeof *want);
+	struct pairing_pair *got = malloc((m + 1) * sizeof *got),
+			    *want = malloc((m + 1) * sizeof *want);
 	assert_non_null(R);
 	assert_non_null(D);
 	assert_non_null(got);
 	assert_non_null(want);
 	gen(D, nd, kind, NULL, 0);
 	gen(R, nr, kind, D, nd);
-	long ng = mc_match(R, nr, D, nd, got);
+	long ng = pairing_match(R, nr, D, nd, got);
 	long nw = oracle_sorted(R, nr, D, nd, want);
 	assert_int_equal(nw, (long)m);
 	compare("sorted-oracle", seed, nr, nd, kind, want, nw, got, ng);
@@ -252,10 +221,10 @@ static void test_ties_by_hand(void **state)
 	(void)state;
 	/* Rider 1 and rider 0 are both at distance 1 from driver 0; rider 0 wins.
 	 * Driver 2 and driver 1 are both at distance 2 from rider 1; driver 1 wins. */
-	const struct mc_point R[] = {{0, 0}, {2, 0}};
-	const struct mc_point D[] = {{1, 0}, {2, 2}, {2, -2}};
-	struct mc_pair out[2];
-	assert_int_equal(mc_match(R, 2, D, 3, out), 2);
+	const struct pairing_point R[] = {{0, 0}, {2, 0}};
+	const struct pairing_point D[] = {{1, 0}, {2, 2}, {2, -2}};
+	struct pairing_pair out[2];
+	assert_int_equal(pairing_match(R, 2, D, 3, out), 2);
 	assert_int_equal(out[0].rider, 0);
 	assert_int_equal(out[0].driver, 0);
 	assert_true(out[0].distance == 1.0);
@@ -264,9 +233,9 @@ static void test_ties_by_hand(void **state)
 	assert_true(out[1].distance == 2.0);
 
 	/* Everyone at the same spot: pairs (0,0), (1,1), ... in order. */
-	struct mc_point S[5] = {{7, 7}, {7, 7}, {7, 7}, {7, 7}, {7, 7}};
-	struct mc_pair o5[5];
-	assert_int_equal(mc_match(S, 5, S, 3, o5), 3);
+	struct pairing_point S[5] = {{7, 7}, {7, 7}, {7, 7}, {7, 7}, {7, 7}};
+	struct pairing_pair o5[5];
+	assert_int_equal(pairing_match(S, 5, S, 3, o5), 3);
 	for (uint32_t i = 0; i < 3; i++) {
 		assert_int_equal(o5[i].rider, i);
 		assert_int_equal(o5[i].driver, i);
@@ -274,9 +243,9 @@ static void test_ties_by_hand(void **state)
 	}
 
 	/* Greedy, not optimal: the closest pair is taken even if it costs more overall. */
-	const struct mc_point R2[] = {{0, 0}, {3, 0}};
-	const struct mc_point D2[] = {{2, 0}, {-2.5, 0}};
-	assert_int_equal(mc_match(R2, 2, D2, 2, out), 2);
+	const struct pairing_point R2[] = {{0, 0}, {3, 0}};
+	const struct pairing_point D2[] = {{2, 0}, {-2.5, 0}};
+	assert_int_equal(pairing_match(R2, 2, D2, 2, out), 2);
 	assert_int_equal(out[0].rider, 1); /* (3,0)-(2,0): 1 */
 	assert_int_equal(out[0].driver, 0);
 	assert_int_equal(out[1].rider, 0);
@@ -284,10 +253,10 @@ static void test_ties_by_hand(void **state)
 	assert_true(out[1].distance == 2.5);
 
 	/* Empty sides: nothing written, out may be NULL. */
-	assert_int_equal(mc_match(R, 2, D, 0, NULL), 0);
-	assert_int_equal(mc_match(NULL, 0, D, 3, NULL), 0);
-	assert_int_equal(mc_match_bytes(0, 10), 0);
-	assert_true(mc_match_bytes(1000, 1000) > 0);
+	assert_int_equal(pairing_match(R, 2, D, 0, NULL), 0);
+	assert_int_equal(pairing_match(NULL, 0, D, 3, NULL), 0);
+	assert_int_equal(pairing_match_bytes(0, 10), 0);
+	assert_true(pairing_match_bytes(1000, 1000) > 0);
 }
 
 /* One context through many calls of changing sizes and kinds (growing,
@@ -297,7 +266,7 @@ static void test_ties_by_hand(void **state)
 static void test_ctx_reuse(void **state)
 {
 	(void)state;
-	struct mc_ctx *ctx = mc_ctx_new();
+	struct pairing_ctx *ctx = pairing_ctx_new();
 	assert_non_null(ctx);
 	static const size_t sizes[][2] = {{300, 280}, {5, 7},   {1200, 900}, {0, 10},
 	                                  {10, 0},    {1, 1},   {700, 1300}, {20, 2000},
@@ -307,19 +276,19 @@ static void test_ctx_reuse(void **state)
 		int kind = (int)(c % K_KINDS);
 		uint64_t seed = 777 + c;
 		rng_state = seed;
-		struct mc_point *R = malloc((nr + 1) * sizeof *R),
-				*D = malloc((nd + 1) * sizeof *D);
-		struct mc_pair *got = malloc((m + 1) * sizeof *got),
-			       *want = malloc((m + 1) * sizeof *want);
+		struct pairing_point *R = malloc((nr + 1) * sizeof *R),
+				     *D = malloc((nd + 1) * sizeof *D);
+		struct pairing_pair *got = malloc((m + 1) * sizeof *got),
+				    *want = malloc((m + 1) * sizeof *want);
 		assert_true(R && D && got && want);
 		gen(D, nd, kind, NULL, 0);
 		gen(R, nr, kind, D, nd);
 		long nw = oracle_sorted(R, nr, D, nd, want);
 		for (int rep = 0; rep < 2; rep++) {
-			long ng = mc_match_ctx(ctx, R, nr, D, nd, got);
+			long ng = pairing_match_ctx(ctx, R, nr, D, nd, got);
 			compare("ctx", seed, nr, nd, kind, want, nw, got, ng);
 		}
-		assert_true(mc_ctx_bytes(ctx) > 0);
+		assert_true(pairing_ctx_bytes(ctx) > 0);
 		free(R);
 		free(D);
 		free(got);
@@ -328,38 +297,73 @@ static void test_ctx_reuse(void **state)
 	/* near the double range: d2 overflows to +inf for far pairs */
 	{
 		size_t nr = 40, nd = 33;
-		struct mc_point R[40], D[33];
-		struct mc_pair got[33], want[33];
+		struct pairing_point R[40], D[33];
+		struct pairing_pair got[33], want[33];
 		rng_state = 99;
 		for (size_t i = 0; i < nr; i++)
-			R[i] = (struct mc_point){(unif() - 0.5) * 3e300,
-			                         below(2) ? 0.0 : (unif() - 0.5) * 1e300};
+			R[i] = (struct pairing_point){(unif() - 0.5) * 3e300,
+			                              below(2) ? 0.0 : (unif() - 0.5) * 1e300};
 		for (size_t i = 0; i < nd; i++)
-			D[i] = (struct mc_point){(unif() - 0.5) * 3e300,
-			                         below(3) ? 0.0 : -1e-300 * (double)i};
+			D[i] = (struct pairing_point){(unif() - 0.5) * 3e300,
+			                              below(3) ? 0.0 : -1e-300 * (double)i};
 		long nw = oracle_sorted(R, nr, D, nd, want);
 		compare("ctx-extreme", 99, nr, nd, -1, want, nw, got,
-		        mc_match_ctx(ctx, R, nr, D, nd, got));
-		compare("extreme", 99, nr, nd, -1, want, nw, got, mc_match(R, nr, D, nd, got));
+		        pairing_match_ctx(ctx, R, nr, D, nd, got));
+		compare("extreme", 99, nr, nd, -1, want, nw, got, pairing_match(R, nr, D, nd, got));
 	}
-	mc_ctx_free(ctx);
-	mc_ctx_free(NULL);
+	pairing_ctx_free(ctx);
+	pairing_ctx_free(NULL);
+}
+
+/* From 16384 riders the first queries run on several threads: the result
+ * is the same, bit for bit, with 1, 2 and 3 threads (and the 1-thread path
+ * is the one checked against the oracles above). */
+static void test_threads_same_result(void **state)
+{
+	(void)state;
+	static const size_t sizes[][2] = {{40000, 30000}, {20000, 50000}, {17000, 17000}};
+	struct pairing_ctx *ctx = pairing_ctx_new();
+	assert_non_null(ctx);
+	for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+		size_t nr = sizes[c][0], nd = sizes[c][1], m = nr < nd ? nr : nd;
+		int kind = c == 0 ? K_UNIFORM : c == 1 ? K_DUP : K_GRID40;
+		struct pairing_point *R = malloc(nr * sizeof *R), *D = malloc(nd * sizeof *D);
+		struct pairing_pair *one = malloc(m * sizeof *one), *got = malloc(m * sizeof *got);
+		assert_true(R && D && one && got);
+		rng_state = 4000 + c;
+		gen(D, nd, kind, NULL, 0);
+		gen(R, nr, kind, D, nd);
+		pairing_ctx_set_threads(ctx, 1);
+		long n1 = pairing_match_ctx(ctx, R, nr, D, nd, one);
+		assert_int_equal(n1, (long)m);
+		for (unsigned th = 2; th <= 3; th++) {
+			pairing_ctx_set_threads(ctx, th);
+			compare("threads", 4000 + c, nr, nd, kind, one, n1, got,
+			        pairing_match_ctx(ctx, R, nr, D, nd, got));
+		}
+		free(R);
+		free(D);
+		free(one);
+		free(got);
+	}
+	pairing_ctx_free(ctx);
 }
 
 static void test_fare(void **state)
 {
 	(void)state;
-	assert_true(mc_fare_taka(0.0) == 0.0);
-	assert_true(mc_fare_taka(1.0) == 2.0);
-	assert_true(mc_fare_taka(12.25) == 24.5);
+	assert_true(pairing_fare_taka(0.0) == 0.0);
+	assert_true(pairing_fare_taka(1.0) == 2.0);
+	assert_true(pairing_fare_taka(12.25) == 24.5);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ties_by_hand),  cmocka_unit_test(test_fare),
-	    cmocka_unit_test(test_ctx_reuse),     cmocka_unit_test(test_small_random),
-	    cmocka_unit_test(test_medium_random), cmocka_unit_test(test_large),
+	    cmocka_unit_test(test_ties_by_hand), cmocka_unit_test(test_fare),
+	    cmocka_unit_test(test_ctx_reuse),    cmocka_unit_test(test_threads_same_result),
+	    cmocka_unit_test(test_small_random), cmocka_unit_test(test_medium_random),
+	    cmocka_unit_test(test_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,6 +152,38 @@ static void test_random_against_recount(void **state)
 	}
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* quality_rank gives what a sort would put at each rank: sizes 1..300,
+ * with many equal values or none, at every rank. */
+static void test_rank_equals_sort(void **state)
+{
+	static double v[300], sorted[300];
+
+	srand(11);
+	for (size_t n = 1; n <= 300; n += 1 + n / 7) {
+		for (size_t i = 0; i < n; i++)
+			sorted[i] = (double)(rand() % (n % 3 ? 1000 : 4));
+		qsort(sorted, n, sizeof(sorted[0]), cmp_double);
+		for (size_t k = 0; k < n; k++) {
+			memcpy(v, sorted, n * sizeof(v[0]));
+			for (size_t i = n; i > 1; i--) { /* shuffle */
+				size_t j = (size_t)rand() % i;
+				double t = v[i - 1];
+
+				v[i - 1] = v[j];
+				v[j] = t;
+			}
+			assert_true(quality_rank(v, n, k) == sorted[k]);
+		}
+	}
+}
+
 static struct stats st;
 
 static void test_stats_json_has_quality(void **state)
@@ -211,6 +243,7 @@ int main(void)
 	    cmocka_unit_test(test_pickup_mean_p95),
 	    cmocka_unit_test(test_window_drops_old),
 	    cmocka_unit_test(test_random_against_recount),
+	    cmocka_unit_test(test_rank_equals_sort),
 	    cmocka_unit_test(test_stats_json_has_quality),
 	};
 

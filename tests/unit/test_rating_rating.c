@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "rating.h"
-#include "pg.h"
 
 static void test_ct_equal(void **state)
 {
@@ -139,24 +138,12 @@ static void test_sql_parameterised(void **state)
 	assert_null(strchr(rating_sql_top, '\''));
 }
 
-static void test_pg_result_helpers(void **state)
-{
-	assert_true(pg_result_unavailable(NULL));
-	assert_false(pg_result_ok(NULL));
-	assert_string_equal(pg_result_err(NULL), "connection lost");
-	assert_int_equal(pg_up(NULL), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ct_equal),
-	    cmocka_unit_test(test_parse_limit),
-	    cmocka_unit_test(test_round2),
-	    cmocka_unit_test(test_driver_json),
-	    cmocka_unit_test(test_created_json),
-	    cmocka_unit_test(test_sql_parameterised),
-	    cmocka_unit_test(test_pg_result_helpers),
+	    cmocka_unit_test(test_ct_equal),     cmocka_unit_test(test_parse_limit),
+	    cmocka_unit_test(test_round2),       cmocka_unit_test(test_driver_json),
+	    cmocka_unit_test(test_created_json), cmocka_unit_test(test_sql_parameterised),
 	};
 
 	return cmocka_run_group_tests_name("rating", tests, NULL, NULL);

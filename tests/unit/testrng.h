@@ -2,8 +2,8 @@
  * benchmarks (splitmix64): the same seed gives the same instances on every
  * machine. Each file that includes it has its own state; set rng_state to
  * seed it. Test support only, never linked into a service. */
-#ifndef TESTS_TESTRNG_H
-#define TESTS_TESTRNG_H
+#ifndef RS_TESTS_TESTRNG_H
+#define RS_TESTS_TESTRNG_H
 
 #include <stddef.h>
 #include <stdint.h>
