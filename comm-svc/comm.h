@@ -5,8 +5,8 @@
  *                   feeding wsguard (unmasked client frames)
  *   feed.c  (feed_) the Redis streams -> hub_match/hub_stats: the start-up
  *                   load of the resume ring, then XREAD BLOCK in a loop */
-#ifndef COMM_COMM_H
-#define COMM_COMM_H
+#ifndef RS_COMM_COMM_H
+#define RS_COMM_COMM_H
 
 #include "http.h"
 #include "hub.h"

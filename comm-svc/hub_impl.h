@@ -32,8 +32,8 @@
  * matches in the ring) into one frame; hub_sock_sent then takes all of them
  * off. Items are the same shared per-match messages, so the token rules are
  * the per-message ones. */
-#ifndef COMM_HUB_IMPL_H
-#define COMM_HUB_IMPL_H
+#ifndef RS_COMM_HUB_IMPL_H
+#define RS_COMM_HUB_IMPL_H
 
 #include "hub.h"
 #include "sbuf.h"

@@ -103,13 +103,11 @@ static void comm_stop(void *priv)
 	uv_timer_stop(&c->flush);
 	if (!uv_is_closing((uv_handle_t *)&c->flush))
 		uv_close((uv_handle_t *)&c->flush, on_tick_closed);
-	http_server_free(c->http);
-	c->http = NULL;
 	rconn_free(c->reader);
 	c->reader = NULL;
 	rconn_free(c->cmd);
 	c->cmd = NULL;
-	svc_close();
+	svc_stop_http(&c->http);
 }
 
 /* A numeric flag of comm-svc's (an OPT_INT) with the range it must be in. */
@@ -124,12 +122,10 @@ int main(int argc, char **argv)
 {
 	struct comm c = {.block_ms = 1000, .resume_ms = 60000, .resume_max = 10000};
 	struct hub_cfg cfg = {0};
-	const char *listen = "127.0.0.1", *redis_addr = NULL;
-	int port = cfg_stack_port(RS_PORT_COMM), redis_port = cfg_stack_port(RS_PORT_REDIS);
+	struct svc_net net;
 	int max_message = 4096, queue_max = 1024, queue_bytes = 1024 * 1024, max_errors = 10;
 	int queue_total_mb = 256, close_grace_ms = 2000, batch_bytes = 65536, batch_ms = 20;
 	int ping_ms = 20000, ping_timeout_ms = 10000, hello_timeout_ms = 30000;
-	char redis_host[128];
 	/* the numeric flags: each with its range, checked after parsing */
 	const struct limit limits[] = {
 	    {"max-message", NULL, &max_message, 64, 1 << 20,
@@ -163,28 +159,25 @@ int main(int argc, char **argv)
 	    {"block-ms", NULL, &c.block_ms, 1, INT_MAX, "XREAD BLOCK timeout"},
 	};
 	struct opt opts[3 + sizeof(limits) / sizeof(limits[0]) + 1] = {
-	    {"listen", "LISTEN", OPT_STR, &listen, "address to listen on"},
-	    {"port", NULL, OPT_INT, &port, "port to listen on (PORT+40)"},
-	    {"redis", "REDIS_ADDR", OPT_STR, &redis_addr,
-	     "Redis host:port (default 127.0.0.1:PORT+1)"},
+	    SVC_NET_OPTS(&net, "port to listen on (PORT+40)"),
 	};
 	const struct http_route routes[] = {{NULL, NULL, 0, NULL}};
 	int rc;
 
+	svc_net_init(&net, RS_PORT_COMM);
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
 		opts[3 + i] = (struct opt){limits[i].name, limits[i].env, OPT_INT, limits[i].var,
 		                           limits[i].help};
-	rc = svc_begin(
+	rc = svc_begin_net(
 	    argc, argv, opts,
 	    "Websocket hub for GET /communication: clients say hello with their client_id\n"
 	    "(or as viewers); matches from the Redis stream `matches` are pushed to the\n"
 	    "rider's and driver's clients and to every viewer (rating_token only to the\n"
 	    "rider's client), stats from `stats` to viewers; resumes from a cursor.\n"
-	    "Also /healthz (503 while Redis is down) and /metrics on the same port.");
+	    "Also /healthz (503 while Redis is down) and /metrics on the same port.",
+	    &net);
 	if (rc >= 0)
 		return rc;
-	if (svc_redis_addr(redis_addr, redis_host, sizeof(redis_host), &redis_port) < 0)
-		return 2;
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
 		if (*limits[i].var < limits[i].min || *limits[i].var > limits[i].max) {
 			log_error("--%s must be %d to %d (see --help)", limits[i].name,
@@ -220,20 +213,20 @@ int main(int argc, char **argv)
 	c.flush.data = &c;
 	if (batch_ms > 0)
 		uv_timer_start(&c.flush, on_flush, (uint64_t)batch_ms, (uint64_t)batch_ms);
-	c.reader = rconn_new(c.loop, &(struct rconn_opts){.host = redis_host,
-	                                                  .port = redis_port,
+	c.reader = rconn_new(c.loop, &(struct rconn_opts){.host = net.redis_host,
+	                                                  .port = net.redis_port,
 	                                                  .name = "redis-read",
 	                                                  .dead_ms = c.block_ms + 3000,
 	                                                  .on_state = feed_on_redis_state,
 	                                                  .priv = &c});
-	c.cmd = rconn_new(c.loop, &(struct rconn_opts){.host = redis_host,
-	                                               .port = redis_port,
+	c.cmd = rconn_new(c.loop, &(struct rconn_opts){.host = net.redis_host,
+	                                               .port = net.redis_port,
 	                                               .name = "redis",
 	                                               .on_state = feed_on_redis_state,
 	                                               .priv = &c});
 	c.http = http_server_new(c.loop, &(struct http_server_opts){.name = "comm-svc",
-	                                                            .host = listen,
-	                                                            .port = port,
+	                                                            .host = net.listen,
+	                                                            .port = net.port,
 	                                                            .routes = routes,
 	                                                            .app = &c,
 	                                                            .healthy = comm_healthy,

@@ -2,8 +2,8 @@
  * unmasked, so several can be laid end to end in one buffer and handed to
  * the socket in one write (ws.c does, for the frames of one writeable
  * callback). Pure code. */
-#ifndef COMM_WSFRAME_H
-#define COMM_WSFRAME_H
+#ifndef RS_COMM_WSFRAME_H
+#define RS_COMM_WSFRAME_H
 
 #include <stddef.h>
 #include <stdint.h>
