@@ -16,7 +16,9 @@
 #   4. websocket fan-out to 1000 sockets through nginx (build/bench/ws_fanout):
 #      comm-svc per-message and batched (hello "batch":true), and Debian's nchan
 #      (libnginx-mod-nchan; its own nginx on BENCH_NCHAN_PORT, default PORT+70,
-#      publisher by HTTP POST) with the same client, same rates, same run
+#      publisher by HTTP POST) with the same client, same rates, same run; and
+#      both comm-svc modes straight at comm-svc (message-direct, batch-direct:
+#      nginx's share); CPU seconds per process group before and after each run
 #   5. CPU seconds and peak RSS of every process during part 1; idle RSS
 #   6. ratings: POST /rating through nginx (wrk, bench/rating.lua) at 1, 8
 #      and 64 clients, rating-svc with --batch-max 1 (one INSERT each) and
@@ -74,7 +76,7 @@ SVAR=$OUT/stack
 CEIL=$OUT/ceiling
 NCHAN_DIR=$OUT/nchan
 NCHAN_PORT=${BENCH_NCHAN_PORT:-$((PORT + 70))}
-FAN_MODES=${BENCH_FAN_MODES:-"message batch nchan"}
+FAN_MODES=${BENCH_FAN_MODES:-"message batch nchan message-direct batch-direct"}
 RAW=$OUT/raw.jsonl
 CLK_TCK=$(getconf CLK_TCK)
 export PORT VAR_DIR=$SVAR BUILD_DIR=$BUILD
@@ -279,6 +281,9 @@ if has fanout; then
 				case $mode in
 				message) cmd="build/bench/ws_fanout --url ws://127.0.0.1:$PORT/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --json" ;;
 				batch) cmd="build/bench/ws_fanout --url ws://127.0.0.1:$PORT/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --batch --json" ;;
+				# straight at comm-svc, no nginx: what nginx's hop costs
+				message-direct) cmd="build/bench/ws_fanout --url ws://127.0.0.1:$((PORT + 40))/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --json" ;;
+				batch-direct) cmd="build/bench/ws_fanout --url ws://127.0.0.1:$((PORT + 40))/communication --redis 127.0.0.1:$REDIS_PORT --connections $FAN_CONN --rate $rate --duration $FAN_S --batch --json" ;;
 				nchan) [ $nchan_ok -eq 1 ] || continue
 					ch="fan-$rate-$run-$$"
 					cmd="build/bench/ws_fanout --url ws://127.0.0.1:$NCHAN_PORT/sub?id=$ch --nchan-pub http://127.0.0.1:$NCHAN_PORT/pub?id=$ch --connections $FAN_CONN --rate $rate --duration $FAN_S --json" ;;
@@ -286,12 +291,15 @@ if has fanout; then
 				esac
 				log "fan-out ($mode): $FAN_CONN viewers, $rate matches/s, run $run (load $l0)"
 				m0=$(comm_drops)
+				p0=$(procs_json)
 				# the stack's Redis password by environment, never in the recorded command
 				if r=$(REDIS_PASSWORD=$(cat "$SVAR/secrets/redis_password" 2>/dev/null) $ROOT/$cmd | tr -d '\n') && [ -n "$r" ]; then
 					m1=$(comm_drops)
 					[ "$mode" = nchan ] && m1=$m0
-					printf '{"section":"fanout","mode":"%s","rate":%s,"run":%s,"load":"%s","load_end":"%s","comm_dropped_or_closed":%s,"cmd":"%s","result":%s}\n' \
-						"$mode" "$rate" "$run" "$l0" "$(load)" $((m1 - m0)) "$cmd" "$r" >> "$RAW"
+					# CPU seconds of each process group across the run (the
+					# client's own is in the result): which one saturates
+					printf '{"section":"fanout","mode":"%s","rate":%s,"run":%s,"load":"%s","load_end":"%s","comm_dropped_or_closed":%s,"procs_before":%s,"procs_after":%s,"cmd":"%s","result":%s}\n' \
+						"$mode" "$rate" "$run" "$l0" "$(load)" $((m1 - m0)) "$p0" "$(procs_json)" "$cmd" "$r" >> "$RAW"
 				else
 					log "warning: ws_fanout ($mode) failed"
 				fi

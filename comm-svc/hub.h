@@ -95,6 +95,8 @@ struct hub_counters {
 					   * a batch counts each of its matches) */
 	unsigned long long resumed;      /* of which matches replayed to resuming sockets */
 	unsigned long long batches;      /* batch frames written ({"type":"matches"}) */
+	unsigned long long batch_builds; /* batch frames built: one that several sockets
+					   * write (the same matches queued) is built once */
 	unsigned long long replies;      /* welcome, pong and error frames written */
 	unsigned long long dropped[HUB_DROP_N]; /* frames thrown away, by reason */
 	unsigned long long slow_closes;         /* sockets closed because their queue was full */

@@ -132,15 +132,15 @@ static char *with_cursor(const char *s, size_t n, size_t close, int nonempty, co
 	return p;
 }
 
-int match_rewrite(const char *json, size_t len, const char *cursor, struct match_copies *out,
-                  const char **why)
+int msg_match_rewrite(const char *json, size_t len, const char *cursor, struct msg_match *out,
+                      const char **why)
 {
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *v;
 	char *stripped = NULL;
 	size_t cut_from = 0, cut_to = 0, close = 0, slen = len;
 	int members = 0, rc = -1;
-	struct match_copies c;
+	struct msg_match c;
 
 	memset(&c, 0, sizeof(c));
 	for (const char *p = cursor; *p; p++)
@@ -202,7 +202,7 @@ int match_rewrite(const char *json, size_t len, const char *cursor, struct match
 		    with_cursor(json, len, close, members > 0, cursor, &c.without_len);
 	}
 	if (!c.with_token || !c.without_token) {
-		match_copies_free(&c);
+		msg_match_free(&c);
 		*why = "out of memory";
 		goto out;
 	}
@@ -214,7 +214,7 @@ out:
 	return rc;
 }
 
-void match_copies_free(struct match_copies *c)
+void msg_match_free(struct msg_match *c)
 {
 	free(c->with_token);
 	free(c->without_token);

@@ -19,7 +19,7 @@
 
 /* The two copies of one match. Both malloc'd, NUL-terminated, owned by the
  * caller. */
-struct match_copies {
+struct msg_match {
 	char *with_token;    /* for the rider's client: the text plus "cursor" */
 	char *without_token; /* everybody else: "rating_token" removed, "cursor" added */
 	size_t with_len, without_len;
@@ -29,9 +29,9 @@ struct match_copies {
 /* Checks that json[0..len) is a JSON object with "type":"match" and makes its
  * copies with "cursor": cursor (a stream id). 0, or -1 with *why set to a
  * static reason (nothing allocated). */
-int match_rewrite(const char *json, size_t len, const char *cursor, struct match_copies *out,
-                  const char **why);
-void match_copies_free(struct match_copies *c);
+int msg_match_rewrite(const char *json, size_t len, const char *cursor, struct msg_match *out,
+                      const char **why);
+void msg_match_free(struct msg_match *c);
 
 /* {"type":"error","error":message[,"field":field]} */
 void msg_error(struct sbuf *b, const char *message, const char *field);

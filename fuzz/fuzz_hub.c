@@ -9,7 +9,7 @@
  *   0 connect a socket   1 whole text message   2 fragment (not final)
  *   3 binary frame       4 match entry (JSON)   5 a (fixed) stats entry
  *   6 one second passes (hub_tick)   7 drain a socket's queue
- *   8 the socket closes  9 match_rewrite/streamid_parse on the bytes alone
+ *   8 the socket closes  9 msg_match_rewrite/streamid_parse on the bytes alone
  *  10 the ring is loaded (hub_set_ready). The hub is ready from the start
  *     unless the script begins with op 10: then hellos are held until the
  *     next op 10.
@@ -88,13 +88,13 @@ static void close_sock(struct fake *f)
 
 static void check_rewrite(const char *text, size_t n)
 {
-	struct match_copies c;
+	struct msg_match c;
 	const char *why = NULL;
 	json_t *orig, *with, *without;
 	struct streamid id;
 	char buf[STREAMID_STR_MAX], *z;
 
-	if (match_rewrite(text, n, "17-3", &c, &why) == 0) {
+	if (msg_match_rewrite(text, n, "17-3", &c, &why) == 0) {
 		orig = json_loadb(text, n, 0, NULL);
 		with = json_loads(c.with_token, 0, NULL);
 		without = json_loads(c.without_token, 0, NULL);
@@ -114,7 +114,7 @@ static void check_rewrite(const char *text, size_t n)
 		json_decref(orig);
 		json_decref(with);
 		json_decref(without);
-		match_copies_free(&c);
+		msg_match_free(&c);
 	} else {
 		CHECK(why != NULL);
 	}

@@ -57,23 +57,27 @@ static int rx(struct fake *f, const char *text, uint64_t now)
 	return hub_sock_rx(f->s, text, strlen(text), 0, 1, now);
 }
 
-/* Pops the next text frame into buf (skipping pings); 0 when none. */
-static int next_text(struct fake *f, char *buf, size_t len)
+/* The next text frame (pings are written and skipped), or NULL; the caller
+ * reads it, then calls hub_sock_sent(f->s, HUB_OUT_TEXT). */
+static struct hub_msg *next_frame(struct fake *f)
 {
 	struct hub_out o;
 
-	for (;;) {
-		hub_sock_next(f->s, &o);
-		if (o.kind == HUB_OUT_PING) {
-			hub_sock_sent(f->s, o.kind);
-			continue;
-		}
-		if (o.kind != HUB_OUT_TEXT)
-			return 0;
-		snprintf(buf, len, "%s", (char *)hub_msg_data(o.msg));
+	for (hub_sock_next(f->s, &o); o.kind == HUB_OUT_PING; hub_sock_next(f->s, &o))
 		hub_sock_sent(f->s, o.kind);
-		return 1;
-	}
+	return o.kind == HUB_OUT_TEXT ? o.msg : NULL;
+}
+
+/* Pops the next text frame into buf (skipping pings); 0 when none. */
+static int next_text(struct fake *f, char *buf, size_t len)
+{
+	struct hub_msg *m = next_frame(f);
+
+	if (!m)
+		return 0;
+	snprintf(buf, len, "%s", (char *)hub_msg_data(m));
+	hub_sock_sent(f->s, HUB_OUT_TEXT);
+	return 1;
 }
 
 static void connect_as(struct hub *h, struct fake *f, const char *hello, uint64_t now)
@@ -196,7 +200,6 @@ static void test_limits(void **state)
 	assert_int_equal(hub_sock_rx(f.s, "lo\",\"client_id\":\"p\"}", 20, 0, 1, 0), 0);
 	assert_true(next_text(&f, buf, sizeof(buf)));
 	assert_non_null(strstr(buf, "welcome"));
-	hub_sock_free(f.s);
 	hub_free(h);
 }
 
@@ -315,7 +318,6 @@ static void test_resume(void **state)
 	/* and by age: everything older than resume_ms (60 s) is forgotten */
 	hub_tick(h, 105 + 60001);
 	assert_int_equal(hub_counters(h)->ring, 0);
-	hub_sock_free(a.s);
 	hub_free(h);
 }
 
@@ -465,7 +467,6 @@ static void test_resume_drains_past_the_queue_cap(void **state)
 	assert_int_equal(count_texts(&a, "ride-1500-0"), 1);
 	hub_sock_next(a.s, &o);
 	assert_int_equal(o.kind, HUB_OUT_NONE);
-	hub_sock_free(a.s);
 	hub_free(h);
 }
 
@@ -505,7 +506,6 @@ static void test_resume_overrun(void **state)
 	assert_non_null(strstr(buf, "\"recovered\":false"));
 	assert_non_null(strstr(buf, "\"resumed\":10"));
 	assert_int_equal(count_texts(&a, "\"type\":\"match\""), 10);
-	hub_sock_free(a.s);
 	hub_free(h);
 }
 
@@ -569,9 +569,6 @@ static void test_hello_held_until_ready(void **state)
 	assert_int_equal(drain_checked(&b, 0, NULL), 3);
 	/* once ready, a hello is answered at once */
 	connect_as(h, &c, "{\"type\":\"hello\",\"role\":\"viewer\"}", 31000);
-	hub_sock_free(a.s);
-	hub_sock_free(b.s);
-	hub_sock_free(c.s);
 	hub_free(h);
 }
 
@@ -687,23 +684,15 @@ static struct hub *mkhub_batch(unsigned ring, size_t batch_bytes)
  * a batch frame is well formed: count = items, cursor = the last item's. */
 static json_t *next_json(struct fake *f)
 {
-	struct hub_out o;
+	struct hub_msg *m = next_frame(f);
 	json_t *j;
 
-	for (;;) {
-		hub_sock_next(f->s, &o);
-		if (o.kind == HUB_OUT_PING) {
-			hub_sock_sent(f->s, o.kind);
-			continue;
-		}
-		if (o.kind != HUB_OUT_TEXT)
-			return NULL;
-		assert_int_equal(strlen((char *)hub_msg_data(o.msg)), o.msg->len);
-		j = json_loadb((char *)hub_msg_data(o.msg), o.msg->len, 0, NULL);
-		assert_non_null(j);
-		hub_sock_sent(f->s, o.kind);
-		break;
-	}
+	if (!m)
+		return NULL;
+	assert_int_equal(strlen((char *)hub_msg_data(m)), m->len);
+	j = json_loadb((char *)hub_msg_data(m), m->len, 0, NULL);
+	assert_non_null(j);
+	hub_sock_sent(f->s, HUB_OUT_TEXT);
 	if (!strcmp(json_string_value(json_object_get(j, "type")), "matches")) {
 		json_t *items = json_object_get(j, "items");
 		size_t n = json_array_size(items);
@@ -801,10 +790,6 @@ static void test_batch_delivery_and_tokens(void **state)
 	/* pushed counts matches, not frames: 6 + 6 + 3 + 6 */
 	assert_int_equal(hub_counters(h)->pushed, 21);
 	assert_int_equal(hub_counters(h)->queued_bytes, 0);
-	hub_sock_free(v.s);
-	hub_sock_free(pv.s);
-	hub_sock_free(r.s);
-	hub_sock_free(d.s);
 	hub_free(h);
 }
 
@@ -851,7 +836,6 @@ static void test_batch_cap_and_order(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "cursor")), "13-0");
 	json_decref(j);
 	assert_null(next_json(&v));
-	hub_sock_free(v.s);
 	hub_free(h);
 }
 
@@ -868,7 +852,6 @@ static void test_batch_single_item_over_cap(void **state)
 	/* each item is larger than the cap: it still goes, alone */
 	assert_int_equal(drain_matches(&v, ids, &n, &tokens, NULL), 2);
 	assert_int_equal(n, 2);
-	hub_sock_free(v.s);
 	hub_free(h);
 }
 
@@ -924,8 +907,6 @@ static void test_batch_resume(void **state)
 	assert_int_equal(tokens, 4);
 	assert_int_equal(ids[0], 3);
 	assert_int_equal(ids[3], 12);
-	hub_sock_free(v.s);
-	hub_sock_free(r.s);
 	hub_free(h);
 }
 
@@ -950,7 +931,6 @@ static void test_batch_hello_validation(void **state)
 	assert_non_null(strstr(buf, "\"type\":\"welcome\""));
 	assert_null(strstr(buf, "batch"));
 	assert_false(hub_sock_batching(f.s));
-	hub_sock_free(f.s);
 	hub_free(h);
 }
 
@@ -986,7 +966,65 @@ static void test_batch_deferred_write(void **state)
 	/* a socket freed while waiting for the flush is forgotten */
 	hub_sock_free(v.s);
 	hub_flush(h);
-	hub_sock_free(pv.s);
+	hub_free(h);
+}
+
+/* Batching viewers with the same matches queued share one frame (the same
+ * bytes, built once); a socket whose run differs (another client's, one
+ * more match, a match sent meanwhile) gets a frame of its own, right. */
+static void test_batch_shared_frame(void **state)
+{
+	struct hub *h = mkhub_batch(100, 0);
+	struct fake v1, v2, v3, r;
+	struct hub_out o;
+	const struct hub_msg *first;
+	char a[2048], b[2048];
+	int ids[16], n = 0, tokens = 0;
+
+	(void)state;
+	connect_as(h, &v1, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	connect_as(h, &v2, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	connect_as(h, &r, "{\"type\":\"hello\",\"client_id\":\"r\",\"batch\":true}", 10);
+	for (int i = 1; i <= 3; i++)
+		add_match(h, i, "r", "d", 20);
+	connect_as(h, &v3, "{\"type\":\"hello\",\"role\":\"viewer\",\"batch\":true}", 10);
+	add_match(h, 4, "r", "d", 20);
+	/* v1 and v2: 1-4, the very same frame */
+	hub_sock_next(v1.s, &o);
+	assert_int_equal(o.kind, HUB_OUT_TEXT);
+	first = o.msg;
+	snprintf(a, sizeof(a), "%s", (char *)hub_msg_data(o.msg));
+	hub_sock_sent(v1.s, o.kind);
+	hub_sock_next(v2.s, &o);
+	assert_ptr_equal(o.msg, first);
+	snprintf(b, sizeof(b), "%s", (char *)hub_msg_data(o.msg));
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "\"count\":4,"));
+	hub_sock_sent(v2.s, o.kind);
+	/* the rider's client: the same matches, with tokens: its own frame */
+	hub_sock_next(r.s, &o);
+	assert_non_null(strstr((char *)hub_msg_data(o.msg), "\"rating_token\""));
+	assert_non_null(strstr((char *)hub_msg_data(o.msg), "\"count\":4,"));
+	hub_sock_sent(r.s, o.kind);
+	/* v3 came after match 3: only 4 */
+	assert_int_equal(drain_matches(&v3, ids, &n, &tokens, NULL), 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 4);
+	/* nothing is given twice, and the next frame is built afresh */
+	assert_false(hub_sock_pending(v1.s));
+	add_match(h, 5, "r", "d", 20);
+	n = 0;
+	assert_int_equal(drain_matches(&v1, ids, &n, &tokens, NULL), 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 5);
+	n = 0;
+	assert_int_equal(drain_matches(&v2, ids, &n, &tokens, NULL), 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 5);
+	assert_int_equal(tokens, 0);
+	assert_int_equal(hub_counters(h)->batches, 6);
+	/* built: v1's 1-4 (v2 shares it), r's, v3's, v1's 5 (v2 shares it) */
+	assert_int_equal(hub_counters(h)->batch_builds, 4);
 	hub_free(h);
 }
 
@@ -1010,6 +1048,7 @@ int main(void)
 	    cmocka_unit_test(test_batch_resume),
 	    cmocka_unit_test(test_batch_hello_validation),
 	    cmocka_unit_test(test_batch_deferred_write),
+	    cmocka_unit_test(test_batch_shared_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

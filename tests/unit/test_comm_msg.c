@@ -16,15 +16,15 @@
 
 static void check(const char *in, const char *with, const char *without)
 {
-	struct match_copies c;
+	struct msg_match c;
 	const char *why = NULL;
 
-	assert_int_equal(match_rewrite(in, strlen(in), "5-1", &c, &why), 0);
+	assert_int_equal(msg_match_rewrite(in, strlen(in), "5-1", &c, &why), 0);
 	assert_string_equal(c.with_token, with);
 	assert_int_equal(c.with_len, strlen(with));
 	assert_string_equal(c.without_token, without);
 	assert_int_equal(c.without_len, strlen(without));
-	match_copies_free(&c);
+	msg_match_free(&c);
 }
 
 static void test_rewrite_positions(void **state)
@@ -63,12 +63,12 @@ static void test_rewrite_realistic(void **state)
 	    "\"distance\":31.97,\"fare\":63.94,\"currency\":\"BDT\",\"matched_at_ms\":"
 	    "1763800000100,"
 	    "\"rating_token\":\"0123456789abcdef0123456789abcdef\"}";
-	struct match_copies c;
+	struct msg_match c;
 	const char *why;
 	json_t *w, *wo;
 
 	(void)state;
-	assert_int_equal(match_rewrite(m, strlen(m), "1763800000100-0", &c, &why), 0);
+	assert_int_equal(msg_match_rewrite(m, strlen(m), "1763800000100-0", &c, &why), 0);
 	assert_string_equal(c.ride_id, "ride-1763800000000-0");
 	w = json_loads(c.with_token, 0, NULL);
 	wo = json_loads(c.without_token, 0, NULL);
@@ -83,12 +83,12 @@ static void test_rewrite_realistic(void **state)
 	assert_int_equal(json_object_size(w), json_object_size(wo) + 1);
 	json_decref(w);
 	json_decref(wo);
-	match_copies_free(&c);
+	msg_match_free(&c);
 }
 
 static void test_rewrite_rejects(void **state)
 {
-	struct match_copies c;
+	struct msg_match c;
 	const char *why;
 	const char *bad[] = {"",
 	                     "{",
@@ -107,16 +107,16 @@ static void test_rewrite_rejects(void **state)
 	(void)state;
 	for (int i = 0; bad[i]; i++) {
 		why = NULL;
-		assert_int_equal(match_rewrite(bad[i], strlen(bad[i]), "1-0", &c, &why), -1);
+		assert_int_equal(msg_match_rewrite(bad[i], strlen(bad[i]), "1-0", &c, &why), -1);
 		assert_non_null(why);
 	}
-	assert_int_equal(match_rewrite("{\"type\":\"match\"}", 16, "1-0\"", &c, &why), -1);
+	assert_int_equal(msg_match_rewrite("{\"type\":\"match\"}", 16, "1-0\"", &c, &why), -1);
 	/* a raw NUL between tokens, which jansson lets through (fuzz finding) */
 	{
 		static const char nul[] = "{\"a\":1e6\0,\"type\":\"match\"}";
 
 		why = NULL;
-		assert_int_equal(match_rewrite(nul, sizeof(nul) - 1, "1-0", &c, &why), -1);
+		assert_int_equal(msg_match_rewrite(nul, sizeof(nul) - 1, "1-0", &c, &why), -1);
 		assert_non_null(why);
 	}
 }
