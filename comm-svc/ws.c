@@ -76,6 +76,53 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 	return n;
 }
 
+/* A new connection starts with a fresh guard, whatever the last one on its
+ * descriptor left behind: the reset in recv() above sees only a peer's
+ * orderly close, and a connection lws drops after an error (ECONNRESET when
+ * nginx is killed) or on a timeout may be gone before LWS_CALLBACK_CLOSED
+ * could name its descriptor. A stale guard read the next client's HTTP
+ * upgrade as unmasked frames and closed a healthy websocket with 1002. lws
+ * 4.1.6 accepts with accept(); accept4() is covered as well. */
+static void guard_fresh(int fd)
+{
+	struct guard *gd = fd >= 0 ? guard_of(fd) : NULL;
+
+	if (gd) {
+		gd->wsi = NULL;
+		wsg_reset(&gd->g);
+	}
+}
+
+int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+	int c;
+
+	if (!real_accept) {
+		*(void **)&real_accept = dlsym(RTLD_NEXT, "accept");
+		if (!real_accept)
+			abort();
+	}
+	c = real_accept(fd, addr, len);
+	guard_fresh(c);
+	return c;
+}
+
+int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+	int c;
+
+	if (!real_accept4) {
+		*(void **)&real_accept4 = dlsym(RTLD_NEXT, "accept4");
+		if (!real_accept4)
+			abort();
+	}
+	c = real_accept4(fd, addr, len, flags);
+	guard_fresh(c);
+	return c;
+}
+
 void ws_guards_free(void)
 {
 	for (int i = 0; i < GUARD_FDS; i++) {
