@@ -42,7 +42,7 @@
 struct hub_client {
 	struct hub_client *next; /* hash chain */
 	struct hub_sock *socks;  /* via hub_sock.cnext */
-	char id[V_CLIENT_ID_MAX + 1];
+	char id[VALIDATE_CLIENT_ID_MAX + 1];
 };
 
 struct hub_sock {
@@ -52,7 +52,7 @@ struct hub_sock {
 	struct hub_sock *vprev, *vnext; /* h->viewers */
 	struct hub_sock *cprev, *cnext; /* client->socks */
 	struct hub_client *client;
-	char cid[V_CLIENT_ID_MAX + 1];
+	char cid[VALIDATE_CLIENT_ID_MAX + 1];
 	int hello, viewer;
 	/* a hello received before the ring was loaded */
 	char *held;
@@ -88,7 +88,7 @@ struct hub_sock {
 struct hub_entry {
 	struct streamid id;
 	char ride_id[97];
-	char rider[V_CLIENT_ID_MAX + 1], driver[V_CLIENT_ID_MAX + 1];
+	char rider[VALIDATE_CLIENT_ID_MAX + 1], driver[VALIDATE_CLIENT_ID_MAX + 1];
 	struct hub_msg *with_token, *without_token;
 };
 

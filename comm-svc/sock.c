@@ -130,8 +130,8 @@ static void sock_error(struct hub_sock *s, const char *message, const char *fiel
 void hub_sock_hello(struct hub_sock *s, const char *data, size_t len)
 {
 	struct hub *h = s->h;
-	struct v_hello hello;
-	struct v_error err = {0};
+	struct validate_hello hello;
+	struct validate_error err = {0};
 	struct sbuf b = {0};
 	struct streamid after;
 	int resume = 0, recovered = -1, batch = 0;
@@ -142,12 +142,12 @@ void hub_sock_hello(struct hub_sock *s, const char *data, size_t len)
 		sock_error(s, "hello already received", NULL);
 		return;
 	}
-	if (v_parse_hello(data, len, &hello, &err) < 0) {
+	if (validate_parse_hello(data, len, &hello, &err) < 0) {
 		sock_error(s, err.message ? err.message : "invalid hello", err.field);
 		return;
 	}
 	{
-		/* "batch": optional, a boolean (v_parse_hello ignores it) */
+		/* "batch": optional, a boolean (validate_parse_hello ignores it) */
 		json_t *root = json_loadb(data, len, 0, NULL);
 		json_t *bv = root ? json_object_get(root, "batch") : NULL;
 		int bad = bv && !json_is_boolean(bv);

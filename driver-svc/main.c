@@ -5,13 +5,13 @@
 
 #include <stdlib.h>
 
-static int parse_driver(const char *body, size_t len, char **json, struct v_error *err)
+static int parse_driver(const char *body, size_t len, char **json, struct validate_error *err)
 {
-	struct v_driver d;
+	struct validate_driver d;
 
-	if (v_parse_driver(body, len, &d, err) < 0)
+	if (validate_parse_driver(body, len, &d, err) < 0)
 		return -1;
-	*json = v_driver_json(&d);
+	*json = validate_driver_json(&d);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* fuzz_validate.c — libFuzzer harness for lib/validate: feeds every input to
- * the four parsers and to v_valid_text / v_valid_client_id, and checks that
+ * the four parsers and to validate_valid_text / validate_valid_client_id, and checks that
  * whatever is accepted obeys the rules and survives a canonical-JSON round
  * trip unchanged. Any crash, sanitizer report or abort() is a finding.
  *
@@ -32,66 +32,66 @@
 /* finite, in range, and never -0 */
 static int ok_coord(double v)
 {
-	return isfinite(v) && fabs(v) <= V_COORD_MAX && !(v == 0 && signbit(v));
+	return isfinite(v) && fabs(v) <= VALIDATE_COORD_MAX && !(v == 0 && signbit(v));
 }
 
-static int ok_point(const struct v_point *p)
+static int ok_point(const struct validate_point *p)
 {
 	return ok_coord(p->x) && ok_coord(p->y);
 }
 
 static int ok_client_id(const char *s)
 {
-	size_t n = strnlen(s, V_CLIENT_ID_MAX + 1);
-	return n == 0 || v_valid_client_id(s, n);
+	size_t n = strnlen(s, VALIDATE_CLIENT_ID_MAX + 1);
+	return n == 0 || validate_valid_client_id(s, n);
 }
 
-static int same_point(const struct v_point *a, const struct v_point *b)
+static int same_point(const struct validate_point *a, const struct validate_point *b)
 {
 	return memcmp(&a->x, &b->x, sizeof a->x) == 0 && memcmp(&a->y, &b->y, sizeof a->y) == 0;
 }
 
-static void check_rider(const struct v_rider *r)
+static void check_rider(const struct validate_rider *r)
 {
-	struct v_rider back;
-	struct v_error e;
+	struct validate_rider back;
+	struct validate_error e;
 	char *json;
 
-	CHECK(v_valid_text(r->name, strnlen(r->name, sizeof r->name), V_NAME_MAX));
+	CHECK(validate_valid_text(r->name, strnlen(r->name, sizeof r->name), VALIDATE_NAME_MAX));
 	CHECK(ok_point(&r->location) && ok_point(&r->destination));
 	CHECK(ok_client_id(r->client_id));
-	json = v_rider_json(r);
+	json = validate_rider_json(r);
 	if (!json)
 		return; /* out of memory */
-	CHECK(v_parse_rider(json, strlen(json), &back, &e) == 0);
+	CHECK(validate_parse_rider(json, strlen(json), &back, &e) == 0);
 	CHECK(strcmp(back.name, r->name) == 0 && strcmp(back.client_id, r->client_id) == 0);
 	CHECK(same_point(&back.location, &r->location) &&
 	      same_point(&back.destination, &r->destination));
 	free(json);
 }
 
-static void check_driver(const struct v_driver *d)
+static void check_driver(const struct validate_driver *d)
 {
-	struct v_driver back;
-	struct v_error e;
+	struct validate_driver back;
+	struct validate_error e;
 	char *json;
 
-	CHECK(v_valid_text(d->name, strnlen(d->name, sizeof d->name), V_NAME_MAX));
-	CHECK(v_valid_text(d->car_number, strnlen(d->car_number, sizeof d->car_number),
-	                   V_CAR_NUMBER_MAX));
+	CHECK(validate_valid_text(d->name, strnlen(d->name, sizeof d->name), VALIDATE_NAME_MAX));
+	CHECK(validate_valid_text(d->car_number, strnlen(d->car_number, sizeof d->car_number),
+	                          VALIDATE_CAR_NUMBER_MAX));
 	CHECK(ok_point(&d->location));
 	CHECK(ok_client_id(d->client_id));
-	json = v_driver_json(d);
+	json = validate_driver_json(d);
 	if (!json)
 		return;
-	CHECK(v_parse_driver(json, strlen(json), &back, &e) == 0);
+	CHECK(validate_parse_driver(json, strlen(json), &back, &e) == 0);
 	CHECK(strcmp(back.name, d->name) == 0 && strcmp(back.car_number, d->car_number) == 0);
 	CHECK(strcmp(back.client_id, d->client_id) == 0 &&
 	      same_point(&back.location, &d->location));
 	free(json);
 }
 
-/* An independent reference for v_valid_text: jansson's UTF-8 check, plus
+/* An independent reference for validate_valid_text: jansson's UTF-8 check, plus
  * control characters found bytewise (in valid UTF-8, U+0080-U+009F is
  * exactly C2 80..C2 9F). */
 static void check_text(const uint8_t *data, size_t size)
@@ -109,31 +109,31 @@ static void check_text(const uint8_t *data, size_t size)
 		if (data[i] < 0x20 || data[i] == 0x7f ||
 		    (data[i] == 0xc2 && i + 1 < size && data[i + 1] >= 0x80 && data[i + 1] <= 0x9f))
 			ref = 0;
-	CHECK(v_valid_text((const char *)data, size, max) == ref);
+	CHECK(validate_valid_text((const char *)data, size, max) == ref);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *body = (const char *)data;
-	struct v_rider r;
-	struct v_driver d;
-	struct v_rating rt;
-	struct v_hello h;
-	struct v_error e;
+	struct validate_rider r;
+	struct validate_driver d;
+	struct validate_rating rt;
+	struct validate_hello h;
+	struct validate_error e;
 
 	e.message = NULL;
 	e.field = NULL;
-	if (v_parse_rider(body, size, &r, &e) == 0)
+	if (validate_parse_rider(body, size, &r, &e) == 0)
 		check_rider(&r);
 	else
 		CHECK(e.message != NULL);
 	e.message = NULL;
-	if (v_parse_driver(body, size, &d, &e) == 0)
+	if (validate_parse_driver(body, size, &d, &e) == 0)
 		check_driver(&d);
 	else
 		CHECK(e.message != NULL);
 	e.message = NULL;
-	if (v_parse_rating(body, size, &rt, &e) == 0) {
+	if (validate_parse_rating(body, size, &rt, &e) == 0) {
 		CHECK(rt.rating >= 1 && rt.rating <= 5);
 		CHECK(strlen(rt.ride_id) >= 1 && strlen(rt.token) >= 1);
 	} else {
@@ -142,12 +142,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(strncmp(e.message, "rating_token", 12) == 0);
 	}
 	e.message = NULL;
-	if (v_parse_hello(body, size, &h, &e) == 0)
+	if (validate_parse_hello(body, size, &h, &e) == 0)
 		CHECK((h.viewer || h.client_id[0]) && ok_client_id(h.client_id));
 	else
 		CHECK(e.message != NULL);
 
 	check_text(data, size);
-	v_valid_client_id(body, size);
+	validate_valid_client_id(body, size);
 	return 0;
 }

@@ -146,7 +146,7 @@ static void intake_flush(uv_check_t *h)
 static void handle_post(struct http_req *req, void *app)
 {
 	struct intake *in = app;
-	struct v_error err = {0};
+	struct validate_error err = {0};
 	size_t len;
 	const char *body = http_req_body(req, &len);
 	char *json = NULL;

@@ -14,7 +14,7 @@ struct intake_kind {
 	const char *path; /* "/rider" */
 	int port_offset;  /* default port = PORT + this */
 	/* Validates body; on success returns 0 and a malloc'd canonical JSON. */
-	int (*parse)(const char *body, size_t len, char **json, struct v_error *err);
+	int (*parse)(const char *body, size_t len, char **json, struct validate_error *err);
 };
 
 /* Runs the service until SIGINT/SIGTERM; returns the exit status. */

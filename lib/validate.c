@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(struct v_error *err, const char *message, const char *field)
+static int fail(struct validate_error *err, const char *message, const char *field)
 {
 	if (err) {
 		err->message = message;
@@ -80,7 +80,7 @@ static enum text_fault text_check(const char *s, size_t len, size_t max)
 	return fault;
 }
 
-int v_valid_text(const char *s, size_t len, size_t max)
+int validate_valid_text(const char *s, size_t len, size_t max)
 {
 	return text_check(s, len, max) == TEXT_OK;
 }
@@ -102,9 +102,9 @@ static int id_check(const char *s, size_t len, size_t max, int alnum_only)
 	return 1;
 }
 
-int v_valid_client_id(const char *s, size_t len)
+int validate_valid_client_id(const char *s, size_t len)
 {
-	return id_check(s, len, V_CLIENT_ID_MAX, 0);
+	return id_check(s, len, VALIDATE_CLIENT_ID_MAX, 0);
 }
 
 /* ---- field specs: one static message per way a field can be wrong -------- */
@@ -122,7 +122,7 @@ struct text_spec {
 
 static const struct text_spec NAME = TEXT_SPEC("name", 64);
 static const struct text_spec CAR_NUMBER = TEXT_SPEC("car_number", 32);
-_Static_assert(V_NAME_MAX == 64 && V_CAR_NUMBER_MAX == 32, "text limits");
+_Static_assert(VALIDATE_NAME_MAX == 64 && VALIDATE_CAR_NUMBER_MAX == 32, "text limits");
 
 struct id_spec {
 	const char *key;
@@ -145,7 +145,9 @@ static const struct id_spec TOKEN = {"rating_token",
                                      "rating_token is required",
                                      "rating_token must be a string",
                                      "rating_token must be 1-64 letters and digits"};
-_Static_assert(V_CLIENT_ID_MAX == 64 && V_RIDE_ID_MAX == 96 && V_TOKEN_MAX == 64, "id limits");
+_Static_assert(VALIDATE_CLIENT_ID_MAX == 64 && VALIDATE_RIDE_ID_MAX == 96 &&
+                   VALIDATE_TOKEN_MAX == 64,
+               "id limits");
 
 struct coord_spec {
 	const char *member, *key, *missing, *type, *range;
@@ -171,7 +173,7 @@ static const struct point_spec DESTINATION = POINT_SPEC("destination");
 /* ---- getters: 0 valid (copied), 1 absent and optional, -1 invalid -------- */
 
 static int get_text(json_t *obj, const struct text_spec *sp, char *dst, size_t dstsize,
-                    struct v_error *err)
+                    struct validate_error *err)
 {
 	json_t *v = json_object_get(obj, sp->key);
 	const char *s;
@@ -197,7 +199,7 @@ static int get_text(json_t *obj, const struct text_spec *sp, char *dst, size_t d
 }
 
 static int get_id(json_t *obj, const struct id_spec *sp, int required, char *dst, size_t dstsize,
-                  struct v_error *err)
+                  struct validate_error *err)
 {
 	json_t *v = json_object_get(obj, sp->key);
 	const char *s;
@@ -220,7 +222,8 @@ static int get_id(json_t *obj, const struct id_spec *sp, int required, char *dst
 	return 0;
 }
 
-static int get_coord(json_t *pt, const struct coord_spec *sp, double *dst, struct v_error *err)
+static int get_coord(json_t *pt, const struct coord_spec *sp, double *dst,
+                     struct validate_error *err)
 {
 	json_t *v = json_object_get(pt, sp->member);
 	double d;
@@ -235,17 +238,17 @@ static int get_coord(json_t *pt, const struct coord_spec *sp, double *dst, struc
 	 * jansson_guards_finiteness pins that down; the range check below is
 	 * the only one needed. */
 	d = json_number_value(v);
-	if (fabs(d) > V_COORD_MAX)
+	if (fabs(d) > VALIDATE_COORD_MAX)
 		return fail(err, sp->range, sp->key);
 	*dst = d == 0 ? 0.0 : d; /* -0 -> 0, so structs compare bytewise */
 	return 0;
 }
 
-static int get_point(json_t *obj, const struct point_spec *sp, struct v_point *dst,
-                     struct v_error *err)
+static int get_point(json_t *obj, const struct point_spec *sp, struct validate_point *dst,
+                     struct validate_error *err)
 {
 	json_t *v = json_object_get(obj, sp->key);
-	struct v_point p;
+	struct validate_point p;
 
 	if (!v)
 		return fail(err, sp->missing, sp->key);
@@ -260,7 +263,7 @@ static int get_point(json_t *obj, const struct point_spec *sp, struct v_point *d
 /* ---- the body ------------------------------------------------------------ */
 
 /* Loads a JSON object; on failure fills *err and returns NULL. */
-static json_t *load_object(const char *body, size_t len, size_t flags, struct v_error *err)
+static json_t *load_object(const char *body, size_t len, size_t flags, struct validate_error *err)
 {
 	json_error_t je;
 	json_t *root;
@@ -300,19 +303,19 @@ static json_t *load_object(const char *body, size_t len, size_t flags, struct v_
 
 /* Fills one request's struct (zeroed) from its JSON object: 0, or -1 with
  * err set. */
-typedef int (*fields_fn)(json_t *root, void *dst, struct v_error *err);
+typedef int (*fields_fn)(json_t *root, void *dst, struct validate_error *err);
 
 /* The frame of every parser: the body must be one JSON object; its fields
  * go into a zeroed struct, copied to out (size bytes) only when all of them
  * are good, so out is untouched on an error. */
 static int parse(const char *body, size_t len, size_t flags, fields_fn fields, void *out,
-                 size_t size, struct v_error *err)
+                 size_t size, struct validate_error *err)
 {
 	union {
-		struct v_rider rider;
-		struct v_driver driver;
-		struct v_rating rating;
-		struct v_hello hello;
+		struct validate_rider rider;
+		struct validate_driver driver;
+		struct validate_rating rating;
+		struct validate_hello hello;
 	} tmp;
 	json_t *root = load_object(body, len, flags, err);
 	int rc;
@@ -327,9 +330,9 @@ static int parse(const char *body, size_t len, size_t flags, fields_fn fields, v
 	return rc;
 }
 
-static int rider_fields(json_t *root, void *dst, struct v_error *err)
+static int rider_fields(json_t *root, void *dst, struct validate_error *err)
 {
-	struct v_rider *r = dst;
+	struct validate_rider *r = dst;
 
 	if (get_text(root, &NAME, r->name, sizeof r->name, err) != 0 ||
 	    get_point(root, &LOCATION, &r->location, err) != 0 ||
@@ -338,9 +341,9 @@ static int rider_fields(json_t *root, void *dst, struct v_error *err)
 	return get_id(root, &CLIENT_ID, 0, r->client_id, sizeof r->client_id, err) < 0 ? -1 : 0;
 }
 
-static int driver_fields(json_t *root, void *dst, struct v_error *err)
+static int driver_fields(json_t *root, void *dst, struct validate_error *err)
 {
-	struct v_driver *d = dst;
+	struct validate_driver *d = dst;
 
 	if (get_text(root, &NAME, d->name, sizeof d->name, err) != 0 ||
 	    get_text(root, &CAR_NUMBER, d->car_number, sizeof d->car_number, err) != 0 ||
@@ -349,9 +352,9 @@ static int driver_fields(json_t *root, void *dst, struct v_error *err)
 	return get_id(root, &CLIENT_ID, 0, d->client_id, sizeof d->client_id, err) < 0 ? -1 : 0;
 }
 
-static int rating_fields(json_t *root, void *dst, struct v_error *err)
+static int rating_fields(json_t *root, void *dst, struct validate_error *err)
 {
-	struct v_rating *r = dst;
+	struct validate_rating *r = dst;
 	json_t *v;
 
 	if (get_id(root, &RIDE_ID, 1, r->ride_id, sizeof r->ride_id, err) != 0)
@@ -365,9 +368,9 @@ static int rating_fields(json_t *root, void *dst, struct v_error *err)
 	return get_id(root, &TOKEN, 1, r->token, sizeof r->token, err) != 0 ? -1 : 0;
 }
 
-static int hello_fields(json_t *root, void *dst, struct v_error *err)
+static int hello_fields(json_t *root, void *dst, struct validate_error *err)
 {
-	struct v_hello *h = dst;
+	struct validate_hello *h = dst;
 	json_t *v = json_object_get(root, "type");
 	int has_client;
 
@@ -390,23 +393,27 @@ static int hello_fields(json_t *root, void *dst, struct v_error *err)
 	                                                                                        : 0;
 }
 
-int v_parse_rider(const char *body, size_t len, struct v_rider *out, struct v_error *err)
+int validate_parse_rider(const char *body, size_t len, struct validate_rider *out,
+                         struct validate_error *err)
 {
 	return parse(body, len, COORD_FLAGS, rider_fields, out, sizeof *out, err);
 }
 
-int v_parse_driver(const char *body, size_t len, struct v_driver *out, struct v_error *err)
+int validate_parse_driver(const char *body, size_t len, struct validate_driver *out,
+                          struct validate_error *err)
 {
 	return parse(body, len, COORD_FLAGS, driver_fields, out, sizeof *out, err);
 }
 
-int v_parse_rating(const char *body, size_t len, struct v_rating *out, struct v_error *err)
+int validate_parse_rating(const char *body, size_t len, struct validate_rating *out,
+                          struct validate_error *err)
 {
 	/* no COORD_FLAGS: keep 4 and 4.0 apart */
 	return parse(body, len, 0, rating_fields, out, sizeof *out, err);
 }
 
-int v_parse_hello(const char *msg, size_t len, struct v_hello *out, struct v_error *err)
+int validate_parse_hello(const char *msg, size_t len, struct validate_hello *out,
+                         struct validate_error *err)
 {
 	return parse(msg, len, 0, hello_fields, out, sizeof *out, err);
 }
@@ -463,7 +470,7 @@ static void sb_num(struct cj *b, double v)
 	sb_raw(b, num);
 }
 
-static void sb_point(struct cj *b, const char *key, const struct v_point *p)
+static void sb_point(struct cj *b, const char *key, const struct validate_point *p)
 {
 	sb_raw(b, key);
 	sb_raw(b, "{\"x\":");
@@ -477,7 +484,7 @@ static void sb_client_id(struct cj *b, const char *client_id)
 {
 	if (client_id[0]) {
 		sb_raw(b, ",\"client_id\":");
-		sb_str(b, client_id, V_CLIENT_ID_MAX);
+		sb_str(b, client_id, VALIDATE_CLIENT_ID_MAX);
 	}
 }
 
@@ -492,12 +499,12 @@ static char *sb_take(struct cj *b)
 	return b->s.p;
 }
 
-char *v_rider_json(const struct v_rider *r)
+char *validate_rider_json(const struct validate_rider *r)
 {
 	struct cj b = {{0}, 0};
 
 	sb_raw(&b, "{\"name\":");
-	sb_str(&b, r->name, V_NAME_MAX);
+	sb_str(&b, r->name, VALIDATE_NAME_MAX);
 	sb_point(&b, ",\"location\":", &r->location);
 	sb_point(&b, ",\"destination\":", &r->destination);
 	sb_client_id(&b, r->client_id);
@@ -505,14 +512,14 @@ char *v_rider_json(const struct v_rider *r)
 	return sb_take(&b);
 }
 
-char *v_driver_json(const struct v_driver *d)
+char *validate_driver_json(const struct validate_driver *d)
 {
 	struct cj b = {{0}, 0};
 
 	sb_raw(&b, "{\"name\":");
-	sb_str(&b, d->name, V_NAME_MAX);
+	sb_str(&b, d->name, VALIDATE_NAME_MAX);
 	sb_raw(&b, ",\"car_number\":");
-	sb_str(&b, d->car_number, V_CAR_NUMBER_MAX);
+	sb_str(&b, d->car_number, VALIDATE_CAR_NUMBER_MAX);
 	sb_point(&b, ",\"location\":", &d->location);
 	sb_client_id(&b, d->client_id);
 	sb_raw(&b, "}");

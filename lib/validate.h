@@ -5,7 +5,7 @@
  * Pure code: no I/O, no globals, no exit(). Only jansson, libc and lib/sbuf
  * (its JSON string escaper writes the canonical JSON).
  *
- * Every v_parse_* function takes a whole body of `len` bytes (it need not be
+ * Every validate_parse_* function takes a whole body of `len` bytes (it need not be
  * NUL-terminated and may contain any bytes), and:
  *   - returns 0 and fills *out when the request is valid;
  *   - returns -1 and fills *err otherwise; *out is then left untouched.
@@ -33,82 +33,86 @@
 
 #include <stddef.h>
 
-#define V_NAME_MAX       64 /* bytes */
-#define V_CAR_NUMBER_MAX 32 /* bytes */
-#define V_CLIENT_ID_MAX  64
-#define V_RIDE_ID_MAX    96
-#define V_TOKEN_MAX      64
-#define V_COORD_MAX      1e6 /* |x|, |y| <= V_COORD_MAX */
+#define VALIDATE_NAME_MAX       64 /* bytes */
+#define VALIDATE_CAR_NUMBER_MAX 32 /* bytes */
+#define VALIDATE_CLIENT_ID_MAX  64
+#define VALIDATE_RIDE_ID_MAX    96
+#define VALIDATE_TOKEN_MAX      64
+#define VALIDATE_COORD_MAX      1e6 /* |x|, |y| <= VALIDATE_COORD_MAX */
 
-struct v_point {
+struct validate_point {
 	double x, y;
 };
-struct v_error {
+struct validate_error {
 	const char *message;
 	const char *field;
 }; /* static strings; field may be NULL */
 
-struct v_rider {
-	char name[V_NAME_MAX + 1];
-	struct v_point location, destination;
-	char client_id[V_CLIENT_ID_MAX + 1]; /* "" when absent */
+struct validate_rider {
+	char name[VALIDATE_NAME_MAX + 1];
+	struct validate_point location, destination;
+	char client_id[VALIDATE_CLIENT_ID_MAX + 1]; /* "" when absent */
 };
-struct v_driver {
-	char name[V_NAME_MAX + 1];
-	char car_number[V_CAR_NUMBER_MAX + 1];
-	struct v_point location;
-	char client_id[V_CLIENT_ID_MAX + 1]; /* "" when absent */
+struct validate_driver {
+	char name[VALIDATE_NAME_MAX + 1];
+	char car_number[VALIDATE_CAR_NUMBER_MAX + 1];
+	struct validate_point location;
+	char client_id[VALIDATE_CLIENT_ID_MAX + 1]; /* "" when absent */
 };
-struct v_rating {
-	char ride_id[V_RIDE_ID_MAX + 1];
-	int rating;                  /* 1..5 */
-	char token[V_TOKEN_MAX + 1]; /* from "rating_token" */
+struct validate_rating {
+	char ride_id[VALIDATE_RIDE_ID_MAX + 1];
+	int rating;                         /* 1..5 */
+	char token[VALIDATE_TOKEN_MAX + 1]; /* from "rating_token" */
 };
-struct v_hello {
-	int viewer;                           /* 1 when "role":"viewer" */
-	char client_id[V_CLIENT_ID_MAX + 1];  /* "" when absent (viewers only) */
-	char resume_after[V_RIDE_ID_MAX + 1]; /* "" when absent */
+struct validate_hello {
+	int viewer;                                  /* 1 when "role":"viewer" */
+	char client_id[VALIDATE_CLIENT_ID_MAX + 1];  /* "" when absent (viewers only) */
+	char resume_after[VALIDATE_RIDE_ID_MAX + 1]; /* "" when absent */
 };
 
 /* POST /rider: name (1-64 bytes, valid UTF-8, no control characters),
  * location and destination ({x, y}: finite JSON numbers, |v| <= 1e6; -0 is
  * stored as 0; a number too small for a double, like 1e-400, reads as 0),
  * optional client_id. */
-int v_parse_rider(const char *body, size_t len, struct v_rider *out, struct v_error *err);
+int validate_parse_rider(const char *body, size_t len, struct validate_rider *out,
+                         struct validate_error *err);
 
 /* POST /driver: name, car_number (1-32 bytes, same text rules), location,
  * optional client_id. */
-int v_parse_driver(const char *body, size_t len, struct v_driver *out, struct v_error *err);
+int validate_parse_driver(const char *body, size_t len, struct validate_driver *out,
+                          struct validate_error *err);
 
 /* POST /rating: ride_id (1-96 of [A-Za-z0-9_.-]), rating (a JSON integer
  * 1-5; 4.0, "4", true, null are rejected), rating_token (1-64 of [A-Za-z0-9]).
  * Checked in that order. A missing or malformed token is reported with
  * field "rating_token" and a message starting with "rating_token": the
  * service answers 403 for that field, 400 for every other failure. */
-int v_parse_rating(const char *body, size_t len, struct v_rating *out, struct v_error *err);
+int validate_parse_rating(const char *body, size_t len, struct validate_rating *out,
+                          struct validate_error *err);
 
 /* Websocket hello: {"type":"hello","client_id":"..."} or
  * {"type":"hello","role":"viewer"} (a viewer may also carry a client_id),
  * optional "resume_after" (1-96 of [A-Za-z0-9_.-]). A non-viewer must have a
  * client_id; "role", when present, must be "viewer". */
-int v_parse_hello(const char *msg, size_t len, struct v_hello *out, struct v_error *err);
+int validate_parse_hello(const char *msg, size_t len, struct validate_hello *out,
+                         struct validate_error *err);
 
 /* Canonical JSON of a validated request, in the field order of
  * docs/INTERNALS.md, unknown fields dropped, client_id omitted when empty;
  * numbers in the shortest form that parses back to the same double
  * ("40", "12.5"; needs the "C" LC_NUMERIC locale). malloc'd and
  * NUL-terminated, the caller frees it; NULL on out of memory (or a
- * non-finite coordinate). The input must come from v_parse_* (or obey its
+ * non-finite coordinate). The input must come from validate_parse_* (or obey its
  * rules); strings are read up to their buffer's size at most. */
-char *v_rider_json(const struct v_rider *r);
-char *v_driver_json(const struct v_driver *d);
+char *validate_rider_json(const struct validate_rider *r);
+char *validate_driver_json(const struct validate_driver *d);
 
 /* 1 when s[0..len) is 1..max bytes of valid UTF-8 (no overlong forms, no
  * surrogates, <= U+10FFFF) without control characters (U+0000-U+001F,
  * U+007F-U+009F); else 0. */
-int v_valid_text(const char *s, size_t len, size_t max);
+int validate_valid_text(const char *s, size_t len, size_t max);
 
 /* 1 when s[0..len) is 1..64 of [A-Za-z0-9_.-]; else 0. */
-int v_valid_client_id(const char *s, size_t len);
+int validate_valid_client_id(const char *s, size_t len);
 
 #endif

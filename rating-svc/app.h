@@ -37,7 +37,7 @@ struct rating_svc {
 struct post_op {
 	struct rating_svc *s;
 	struct http_req *req;
-	struct v_rating r;
+	struct validate_rating r;
 	char car_number[RSVC_RIDE_TEXT_MAX];
 	char driver_name[RSVC_RIDE_TEXT_MAX];
 	char rating_s[8];

@@ -121,7 +121,7 @@ void rsvc_handle_driver(struct http_req *req, void *app)
 	static const char prefix[] = "/rating/driver/";
 	struct rating_svc *s = app;
 	const char *raw = http_req_raw_path(req);
-	char car[V_CAR_NUMBER_MAX + 1];
+	char car[VALIDATE_CAR_NUMBER_MAX + 1];
 	int n;
 
 	/* A car number may hold '/', '.', '%' and spaces. lws hands over the
@@ -141,12 +141,12 @@ void rsvc_handle_driver(struct http_req *req, void *app)
 		const char *path = http_req_path(req) + sizeof(prefix) - 1;
 
 		n = (int)strlen(path);
-		if (n <= V_CAR_NUMBER_MAX)
+		if (n <= VALIDATE_CAR_NUMBER_MAX)
 			memcpy(car, path, (size_t)n + 1);
 		else
 			n = -1;
 	}
-	if (n < 1 || !v_valid_text(car, (size_t)n, V_CAR_NUMBER_MAX)) {
+	if (n < 1 || !validate_valid_text(car, (size_t)n, VALIDATE_CAR_NUMBER_MAX)) {
 		s->invalid++;
 		http_reply_error(req, 400, "car_number must be 1-32 bytes of text", "car_number");
 		return;

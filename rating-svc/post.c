@@ -127,8 +127,8 @@ static void on_ride(struct rconn *rc, redisReply *r, void *priv)
 	}
 	/* what Postgres would refuse (bad UTF-8, too long) is refused here,
 	 * before it could share a transaction with other ratings */
-	if (!v_valid_text(op->car_number, strlen(op->car_number), V_CAR_NUMBER_MAX) ||
-	    !v_valid_text(op->driver_name, strlen(op->driver_name), V_NAME_MAX)) {
+	if (!validate_valid_text(op->car_number, strlen(op->car_number), VALIDATE_CAR_NUMBER_MAX) ||
+	    !validate_valid_text(op->driver_name, strlen(op->driver_name), VALIDATE_NAME_MAX)) {
 		ride_bad(op, "holds an invalid car_number or driver_name", "ride record invalid");
 		return;
 	}
@@ -138,7 +138,7 @@ static void on_ride(struct rconn *rc, redisReply *r, void *priv)
 void rsvc_handle_post(struct http_req *req, void *app)
 {
 	struct rating_svc *s = app;
-	struct v_error err = {0};
+	struct validate_error err = {0};
 	struct post_op *op;
 	size_t len;
 	const char *body = http_req_body(req, &len);
@@ -148,7 +148,7 @@ void rsvc_handle_post(struct http_req *req, void *app)
 		http_reply_error(req, 500, "out of memory", NULL);
 		return;
 	}
-	if (v_parse_rating(body, len, &op->r, &err) < 0) {
+	if (validate_parse_rating(body, len, &op->r, &err) < 0) {
 		int forbidden = err.field && !strcmp(err.field, "rating_token");
 
 		if (forbidden)

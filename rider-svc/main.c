@@ -5,13 +5,13 @@
 
 #include <stdlib.h>
 
-static int parse_rider(const char *body, size_t len, char **json, struct v_error *err)
+static int parse_rider(const char *body, size_t len, char **json, struct validate_error *err)
 {
-	struct v_rider r;
+	struct validate_rider r;
 
-	if (v_parse_rider(body, len, &r, err) < 0)
+	if (validate_parse_rider(body, len, &r, err) < 0)
 		return -1;
-	*json = v_rider_json(&r);
+	*json = validate_rider_json(&r);
 	return 0;
 }
 

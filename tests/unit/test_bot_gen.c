@@ -24,9 +24,9 @@ static void test_bodies_validate(void **state)
 	gen_seed(&r, 1);
 	for (int i = 0; i < 5000; i++) {
 		struct sbuf b = {0};
-		struct v_rider vr;
-		struct v_driver vd;
-		struct v_rating vt;
+		struct validate_rider vr;
+		struct validate_driver vd;
+		struct validate_rating vt;
 		struct gen_point loc = gen_point(&r, 1000), dst = gen_point(&r, 1000);
 		const char *name = gen_name(&r);
 		char car[12];
@@ -34,7 +34,7 @@ static void test_bodies_validate(void **state)
 		gen_car_number(&r, car, sizeof(car));
 		gen_rider_json(&b, name, loc, dst, i & 1 ? "bot-7" : NULL);
 		assert_false(b.oom);
-		assert_int_equal(v_parse_rider(b.p, b.len, &vr, NULL), 0);
+		assert_int_equal(validate_parse_rider(b.p, b.len, &vr, NULL), 0);
 		assert_string_equal(vr.name, name);
 		assert_true(vr.location.x == loc.x && vr.location.y == loc.y);
 		assert_true(vr.destination.x == dst.x && vr.destination.y == dst.y);
@@ -43,14 +43,14 @@ static void test_bodies_validate(void **state)
 		b.len = 0;
 
 		gen_driver_json(&b, name, car, loc, "bot-7");
-		assert_int_equal(v_parse_driver(b.p, b.len, &vd, NULL), 0);
+		assert_int_equal(validate_parse_driver(b.p, b.len, &vd, NULL), 0);
 		assert_string_equal(vd.car_number, car);
 		assert_string_equal(vd.client_id, "bot-7");
 		b.len = 0;
 
 		gen_rating_json(&b, "ride-1763800000000-0", 1 + (int)gen_below(&r, 5),
 		                "0123456789abcdef");
-		assert_int_equal(v_parse_rating(b.p, b.len, &vt, NULL), 0);
+		assert_int_equal(validate_parse_rating(b.p, b.len, &vt, NULL), 0);
 		assert_true(vt.rating >= 1 && vt.rating <= 5);
 		assert_string_equal(vt.ride_id, "ride-1763800000000-0");
 		sbuf_free(&b);
@@ -60,11 +60,11 @@ static void test_bodies_validate(void **state)
 static void test_escaping(void **state)
 {
 	struct sbuf b = {0};
-	struct v_rider vr;
+	struct validate_rider vr;
 	struct gen_point p = {1, 2};
 
 	gen_rider_json(&b, "Ra\"h\\im", p, p, "c");
-	assert_int_equal(v_parse_rider(b.p, b.len, &vr, NULL), 0);
+	assert_int_equal(validate_parse_rider(b.p, b.len, &vr, NULL), 0);
 	assert_string_equal(vr.name, "Ra\"h\\im");
 	sbuf_free(&b);
 }

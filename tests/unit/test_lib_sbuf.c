@@ -177,12 +177,12 @@ static void test_escaped_text_reads_back(void **state)
  * JSON) comes out escaped exactly as sbuf_json_str does it. */
 static void test_canonical_json_uses_the_same_escaper(void **state)
 {
-	struct v_rider r = {.location = {1, 2}, .destination = {3, 4}};
-	struct v_driver d = {.location = {-1, 0.5}};
+	struct validate_rider r = {.location = {1, 2}, .destination = {3, 4}};
+	struct validate_driver d = {.location = {-1, 0.5}};
 	char *json, want[256];
 
 	snprintf(r.name, sizeof(r.name), "a\x01\"\x7f\\");
-	json = v_rider_json(&r);
+	json = validate_rider_json(&r);
 	assert_non_null(json);
 	snprintf(want, sizeof(want),
 	         "{\"name\":%s,\"location\":{\"x\":1,\"y\":2},"
@@ -197,7 +197,7 @@ static void test_canonical_json_uses_the_same_escaper(void **state)
 	snprintf(d.name, sizeof(d.name), "K");
 	snprintf(d.car_number, sizeof(d.car_number), "X\x7f");
 	snprintf(d.client_id, sizeof(d.client_id), "c-1");
-	json = v_driver_json(&d);
+	json = validate_driver_json(&d);
 	assert_non_null(json);
 	assert_string_equal(
 	    json, "{\"name\":\"K\",\"car_number\":\"X\\u007f\",\"location\":{\"x\":-1,\"y\":0.5},"

@@ -22,14 +22,15 @@
 enum kind { RIDER, DRIVER, RATING, HELLO };
 
 union any {
-	struct v_rider rider;
-	struct v_driver driver;
-	struct v_rating rating;
-	struct v_hello hello;
+	struct validate_rider rider;
+	struct validate_driver driver;
+	struct validate_rating rating;
+	struct validate_hello hello;
 };
 
 /* Parses body[0..len) copied into an exact-size heap buffer. */
-static int parse_n(enum kind k, const char *body, size_t len, union any *out, struct v_error *err)
+static int parse_n(enum kind k, const char *body, size_t len, union any *out,
+                   struct validate_error *err)
 {
 	char *p = malloc(len ? len : 1);
 	int rc = -1;
@@ -38,10 +39,10 @@ static int parse_n(enum kind k, const char *body, size_t len, union any *out, st
 	if (len)
 		memcpy(p, body, len);
 	switch (k) {
-	case RIDER: rc = v_parse_rider(p, len, &out->rider, err); break;
-	case DRIVER: rc = v_parse_driver(p, len, &out->driver, err); break;
-	case RATING: rc = v_parse_rating(p, len, &out->rating, err); break;
-	case HELLO: rc = v_parse_hello(p, len, &out->hello, err); break;
+	case RIDER: rc = validate_parse_rider(p, len, &out->rider, err); break;
+	case DRIVER: rc = validate_parse_driver(p, len, &out->driver, err); break;
+	case RATING: rc = validate_parse_rating(p, len, &out->rating, err); break;
+	case HELLO: rc = validate_parse_hello(p, len, &out->hello, err); break;
 	}
 	free(p);
 	return rc;
@@ -50,7 +51,7 @@ static int parse_n(enum kind k, const char *body, size_t len, union any *out, st
 static void check_ok(enum kind k, const char *body, size_t len, union any *out, const char *file,
                      int line)
 {
-	struct v_error e = {NULL, NULL};
+	struct validate_error e = {NULL, NULL};
 	if (parse_n(k, body, len, out, &e) != 0) {
 		print_error("expected OK for %.*s\n  got: %s (field %s)\n", (int)len, body,
 		            e.message ? e.message : "?", e.field ? e.field : "NULL");
@@ -62,7 +63,7 @@ static void check_err(enum kind k, const char *body, size_t len, const char *fie
                       const char *message, const char *file, int line)
 {
 	union any out, before;
-	struct v_error e = {NULL, NULL};
+	struct validate_error e = {NULL, NULL};
 
 	memset(&out, 0x5a, sizeof out);
 	before = out;
@@ -173,7 +174,7 @@ static void rider_valid(void **state)
 	assert_true(o.rider.destination.x == -3 && o.rider.destination.y == -4);
 
 	/* NULL err is allowed */
-	assert_int_equal(v_parse_rider("{}", 2, &o.rider, NULL), -1);
+	assert_int_equal(validate_parse_rider("{}", 2, &o.rider, NULL), -1);
 }
 
 static void name_limits(void **state)
@@ -274,41 +275,41 @@ static void invalid_utf8_in_body(void **state)
 static void valid_text_direct(void **state)
 {
 	(void)state;
-	/* v_valid_text is also used on its own: its UTF-8 check must stand alone */
-	assert_true(v_valid_text("a", 1, 64));
-	assert_true(v_valid_text("\xf0\x9f\x98\x80", 4, 4));
-	assert_false(v_valid_text("\xf0\x9f\x98\x80", 4, 3));
-	assert_true(v_valid_text("\xf4\x8f\xbf\xbf", 4, 64)); /* U+10FFFF */
-	assert_true(v_valid_text("\xef\xbf\xbf", 3, 64));     /* U+FFFF */
-	assert_true(v_valid_text("\xe0\xa0\x80", 3, 64));     /* U+0800 */
-	assert_true(v_valid_text("\xc2\xa0", 2, 64));
-	assert_true(v_valid_text("\xed\x9f\xbf", 3, 64)); /* U+D7FF */
-	assert_true(v_valid_text("\xee\x80\x80", 3, 64)); /* U+E000 */
-	assert_false(v_valid_text("", 0, 64));
-	assert_false(v_valid_text(NULL, 0, 64));
-	assert_false(v_valid_text("\xc0\xaf", 2, 64));
-	assert_false(v_valid_text("\xc1\xbf", 2, 64));
-	assert_false(v_valid_text("\xe0\x9f\xbf", 3, 64));     /* overlong U+07FF */
-	assert_false(v_valid_text("\xf0\x8f\xbf\xbf", 4, 64)); /* overlong U+FFFF */
-	assert_false(v_valid_text("\x80", 1, 64));
-	assert_false(v_valid_text("a\xbf", 2, 64));
-	assert_false(v_valid_text("\xed\xa0\x80", 3, 64));
-	assert_false(v_valid_text("\xed\xb0\x80", 3, 64));
-	assert_false(v_valid_text("\xe2\x82", 2, 64));
-	assert_false(v_valid_text("\xe2\x82\xac", 2, 64)); /* truncated by len */
-	assert_false(v_valid_text("\xf0\x9f\x98", 3, 64));
-	assert_false(v_valid_text("\xf4\x90\x80\x80", 4, 64));
-	assert_false(v_valid_text("\xf5\x80\x80\x80", 4, 64));
-	assert_false(v_valid_text("\xfe", 1, 64));
-	assert_false(v_valid_text("\xe2\x28\xa1", 3, 64)); /* bad continuation */
-	assert_false(v_valid_text("a\0b", 3, 64));
-	assert_false(v_valid_text("\x1f", 1, 64));
-	assert_false(v_valid_text("\x7f", 1, 64));
-	assert_false(v_valid_text("\xc2\x80", 2, 64));
-	assert_false(v_valid_text("\xc2\x9f", 2, 64));
-	assert_true(v_valid_text("\x20\x7e", 2, 64));
-	assert_true(v_valid_text(repeat('z', 64), 64, 64));
-	assert_false(v_valid_text(repeat('z', 65), 65, 64));
+	/* validate_valid_text is also used on its own: its UTF-8 check must stand alone */
+	assert_true(validate_valid_text("a", 1, 64));
+	assert_true(validate_valid_text("\xf0\x9f\x98\x80", 4, 4));
+	assert_false(validate_valid_text("\xf0\x9f\x98\x80", 4, 3));
+	assert_true(validate_valid_text("\xf4\x8f\xbf\xbf", 4, 64)); /* U+10FFFF */
+	assert_true(validate_valid_text("\xef\xbf\xbf", 3, 64));     /* U+FFFF */
+	assert_true(validate_valid_text("\xe0\xa0\x80", 3, 64));     /* U+0800 */
+	assert_true(validate_valid_text("\xc2\xa0", 2, 64));
+	assert_true(validate_valid_text("\xed\x9f\xbf", 3, 64)); /* U+D7FF */
+	assert_true(validate_valid_text("\xee\x80\x80", 3, 64)); /* U+E000 */
+	assert_false(validate_valid_text("", 0, 64));
+	assert_false(validate_valid_text(NULL, 0, 64));
+	assert_false(validate_valid_text("\xc0\xaf", 2, 64));
+	assert_false(validate_valid_text("\xc1\xbf", 2, 64));
+	assert_false(validate_valid_text("\xe0\x9f\xbf", 3, 64));     /* overlong U+07FF */
+	assert_false(validate_valid_text("\xf0\x8f\xbf\xbf", 4, 64)); /* overlong U+FFFF */
+	assert_false(validate_valid_text("\x80", 1, 64));
+	assert_false(validate_valid_text("a\xbf", 2, 64));
+	assert_false(validate_valid_text("\xed\xa0\x80", 3, 64));
+	assert_false(validate_valid_text("\xed\xb0\x80", 3, 64));
+	assert_false(validate_valid_text("\xe2\x82", 2, 64));
+	assert_false(validate_valid_text("\xe2\x82\xac", 2, 64)); /* truncated by len */
+	assert_false(validate_valid_text("\xf0\x9f\x98", 3, 64));
+	assert_false(validate_valid_text("\xf4\x90\x80\x80", 4, 64));
+	assert_false(validate_valid_text("\xf5\x80\x80\x80", 4, 64));
+	assert_false(validate_valid_text("\xfe", 1, 64));
+	assert_false(validate_valid_text("\xe2\x28\xa1", 3, 64)); /* bad continuation */
+	assert_false(validate_valid_text("a\0b", 3, 64));
+	assert_false(validate_valid_text("\x1f", 1, 64));
+	assert_false(validate_valid_text("\x7f", 1, 64));
+	assert_false(validate_valid_text("\xc2\x80", 2, 64));
+	assert_false(validate_valid_text("\xc2\x9f", 2, 64));
+	assert_true(validate_valid_text("\x20\x7e", 2, 64));
+	assert_true(validate_valid_text(repeat('z', 64), 64, 64));
+	assert_false(validate_valid_text(repeat('z', 65), 65, 64));
 }
 
 /* lib/validate.c has no finiteness check of its own: jansson is the guard.
@@ -443,14 +444,14 @@ static void client_id_field(void **state)
 	ERR(DRIVER, "{\"name\":\"n\",\"car_number\":\"c\"," LOC ",\"client_id\":[]}", "client_id",
 	    "client_id must be a string");
 
-	assert_true(v_valid_client_id("bot-7", 5));
-	assert_true(v_valid_client_id(repeat('x', 64), 64));
-	assert_false(v_valid_client_id(repeat('x', 65), 65));
-	assert_false(v_valid_client_id("", 0));
-	assert_false(v_valid_client_id(NULL, 0));
-	assert_false(v_valid_client_id("a\0b", 3));
-	assert_false(v_valid_client_id("\xc3\xa9", 2));
-	assert_true(v_valid_client_id("ab!", 2)); /* only len bytes */
+	assert_true(validate_valid_client_id("bot-7", 5));
+	assert_true(validate_valid_client_id(repeat('x', 64), 64));
+	assert_false(validate_valid_client_id(repeat('x', 65), 65));
+	assert_false(validate_valid_client_id("", 0));
+	assert_false(validate_valid_client_id(NULL, 0));
+	assert_false(validate_valid_client_id("a\0b", 3));
+	assert_false(validate_valid_client_id("\xc3\xa9", 2));
+	assert_true(validate_valid_client_id("ab!", 2)); /* only len bytes */
 }
 
 /* ---- driver -------------------------------------------------------------- */
@@ -570,7 +571,7 @@ static void body_with_unknown_fields(void **state)
 	   "\"z\":\"q\"},"
 	   "\"destination\":{\"x\":3,\"y\":4},\"n\":1e300,\"id\":\"forged\"}",
 	   &o);
-	json = v_rider_json(&o.rider);
+	json = validate_rider_json(&o.rider);
 	assert_string_equal(
 	    json,
 	    "{\"name\":\"a\",\"location\":{\"x\":1,\"y\":2},\"destination\":{\"x\":3,\"y\":4}}");
@@ -617,7 +618,7 @@ static void canonical_json_examples(void **state)
 	   "{\"name\": \"Rahim\", \"location\": {\"x\": 12.5, \"y\": 40.0},"
 	   " \"destination\": {\"x\": 70.1, \"y\": 3.2}, \"client_id\": \"bot-7\"}",
 	   &o);
-	json = v_rider_json(&o.rider);
+	json = validate_rider_json(&o.rider);
 	assert_string_equal(json,
 	                    "{\"name\":\"Rahim\",\"location\":{\"x\":12.5,\"y\":40},"
 	                    "\"destination\":{\"x\":70.1,\"y\":3.2},\"client_id\":\"bot-7\"}");
@@ -627,7 +628,7 @@ static void canonical_json_examples(void **state)
 	   "{\"client_id\": \"bot-7\", \"name\": \"Karim\", \"car_number\": \"DHA-11-2345\","
 	   " \"location\": {\"y\": 9.5, \"x\": 3.0}}",
 	   &o);
-	json = v_driver_json(&o.driver);
+	json = validate_driver_json(&o.driver);
 	assert_string_equal(json, "{\"name\":\"Karim\",\"car_number\":\"DHA-11-2345\","
 	                          "\"location\":{\"x\":3,\"y\":9.5},\"client_id\":\"bot-7\"}");
 	free(json);
@@ -636,20 +637,20 @@ static void canonical_json_examples(void **state)
 	   "{\"name\":\"q\\\"b\\\\s/"
 	   "\\u00e9\",\"car_number\":\"1\",\"location\":{\"x\":-0,\"y\":-1e6}}",
 	   &o);
-	json = v_driver_json(&o.driver);
+	json = validate_driver_json(&o.driver);
 	assert_string_equal(json, "{\"name\":\"q\\\"b\\\\s/\xc3\xa9\",\"car_number\":\"1\","
 	                          "\"location\":{\"x\":0,\"y\":-1000000}}");
 	free(json);
 
 	OK(RIDER, rider_with_loc("0.1", "1e-7"), &o);
-	json = v_rider_json(&o.rider);
+	json = validate_rider_json(&o.rider);
 	assert_string_equal(json, "{\"name\":\"n\",\"location\":{\"x\":0.1,\"y\":1e-07},"
 	                          "\"destination\":{\"x\":3,\"y\":4}}");
 	free(json);
 
 	/* a non-finite coordinate can only come from a hand-made struct */
 	o.rider.location.x = NAN;
-	assert_null(v_rider_json(&o.rider));
+	assert_null(validate_rider_json(&o.rider));
 }
 
 /* The canonical JSON of a rider or driver parses back to the same request:
@@ -657,7 +658,8 @@ static void canonical_json_examples(void **state)
 static void round_trip(enum kind k, const union any *in)
 {
 	union any back;
-	char *json = k == RIDER ? v_rider_json(&in->rider) : v_driver_json(&in->driver);
+	char *json =
+	    k == RIDER ? validate_rider_json(&in->rider) : validate_driver_json(&in->driver);
 
 	assert_non_null(json);
 	OK(k, json, &back);
@@ -667,14 +669,15 @@ static void round_trip(enum kind k, const union any *in)
 		assert_string_equal(back.driver.car_number, in->driver.car_number);
 		assert_string_equal(back.driver.client_id, in->driver.client_id);
 		assert_memory_equal(&back.driver.location, &in->driver.location,
-		                    sizeof(struct v_point));
+		                    sizeof(struct validate_point));
 		return;
 	}
 	assert_string_equal(back.rider.name, in->rider.name);
 	assert_string_equal(back.rider.client_id, in->rider.client_id);
-	assert_memory_equal(&back.rider.location, &in->rider.location, sizeof(struct v_point));
+	assert_memory_equal(&back.rider.location, &in->rider.location,
+	                    sizeof(struct validate_point));
 	assert_memory_equal(&back.rider.destination, &in->rider.destination,
-	                    sizeof(struct v_point));
+	                    sizeof(struct validate_point));
 }
 
 static void canonical_json_round_trips(void **state)
@@ -729,8 +732,8 @@ static void canonical_json_round_trips(void **state)
 		}
 		memset(&o.rider, 0, sizeof o.rider);
 		strcpy(o.rider.name, "r");
-		o.rider.location = (struct v_point){v[0], v[1]};
-		o.rider.destination = (struct v_point){v[2], v[3]};
+		o.rider.location = (struct validate_point){v[0], v[1]};
+		o.rider.destination = (struct validate_point){v[2], v[3]};
 		round_trip(RIDER, &o);
 	}
 }
