@@ -4,7 +4,8 @@
  *
  * Two ways to pair, with the same result (tests/unit/test_matcher_incr.c):
  *  - incremental (incr.c), when few requests are new since the last
- *    pairing (at most --inline-max): on the loop, at a cost that grows
+ *    pairing (at most --inline-max, and at most a third of all waiting:
+ *    incr_cold_cheaper; a burst over a small pool pairs cold): on the loop, at a cost that grows
  *    with them, not with the pool; the index is kept between ticks.
  *  - cold: a snapshot of the whole waiting pool (snap.c) paired by
  *    pairing_match (pairing.c), on the loop when small, on the libuv thread
@@ -283,7 +284,8 @@ static void on_pair(uv_timer_t *t)
 	m->pairs_incr = 0;
 	if (m->ix_on && m->ndrain - m->drain_head <= DRAIN_SLICE)
 		drain_some(m, DRAIN_SLICE);
-	if (m->ix_on && !m->ndrain && incr_new_count(m->ix) <= (size_t)m->inline_max) {
+	if (m->ix_on && !m->ndrain && incr_new_count(m->ix) <= (size_t)m->inline_max &&
+	    !incr_cold_cheaper(incr_new_count(m->ix), m->riders.live + m->drivers.live)) {
 		double t0 = mono_ms();
 
 		m->nnew = incr_new_count(m->ix);
