@@ -99,6 +99,11 @@ size_t incr_new_count(const struct incr *c)
 	return c->overflow ? SIZE_MAX : c->nn;
 }
 
+int incr_cold_cheaper(size_t nnew, size_t waiting)
+{
+	return nnew > waiting / 3; /* 3 nnew > waiting, without overflow */
+}
+
 void incr_forget_new(struct incr *c)
 {
 	c->nn = 0;

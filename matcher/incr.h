@@ -59,6 +59,12 @@ long incr_pair(struct incr *c, const struct incr_pair **out);
 /* How many entries the new list holds (an upper bound of the new requests:
  * it may still hold some that left), or SIZE_MAX after an overflow. */
 size_t incr_new_count(const struct incr *c);
+/* Whether pairing cold is the cheaper way: incr_pair costs ~0.9 us per new
+ * request, a cold pairing ~0.2-0.5 us per waiting one (bench_matcher
+ * --steady-only: 1000 new a side over a backlog of 1000, 1.8 ms against
+ * 0.7 ms), so cold when the new ones are over a third of all waiting
+ * (new included). Both give the same pairs. */
+int incr_cold_cheaper(size_t nnew, size_t waiting);
 /* Empties the new list: the caller pairs the whole pool some other way
  * (pairing_match over a snapshot) and then incr_remove's every pair it made. */
 void incr_forget_new(struct incr *c);

@@ -45,9 +45,14 @@ struct matcher {
 	/* Work split over loop iterations is resumed through a uv_async_t, not a
 	 * 0 ms timer: libuv before 1.48 runs a 0 ms timer started from a timer
 	 * callback in the same pass over the timers, so a chain of "slices"
-	 * ran back to back without serving any I/O. */
+	 * ran back to back without serving any I/O. The pairing alone is
+	 * started by a 0 ms timer, from the stats' async callback: so it runs
+	 * in the next loop iteration, not in the one that built the stats
+	 * (each costs a few ms with a big pool; together they were the longest
+	 * stall). */
 	uv_timer_t tick;
-	uv_async_t pair_next; /* a tick: expiry and stats, then the pairing */
+	uv_async_t stats_next; /* a tick: expiry, then the stats, */
+	uv_timer_t pair_next;  /* then the pairing, in the next iteration */
 	uv_work_t work;
 	int busy;                 /* a tick's pairing or claims are under way */
 	struct pairing_ctx *pctx; /* pairing buffers kept between ticks */
@@ -96,9 +101,11 @@ void lease_stop(struct matcher *m);
 void feed_on_state(struct rconn *rc, int up, void *priv);
 
 /* Issues the claims of m->snap's pairs from m->next_claim, a slice at a
- * time, and clears m->busy when all are out. claim.c */
+ * time, and clears m->busy when all are out; claim_start begins a tick's
+ * (the first slice in a callback of its own). claim.c */
 void claim_init(struct matcher *m);
 void claim_some(struct matcher *m);
+void claim_start(struct matcher *m);
 void claim_stop(struct matcher *m);
 
 /* A request starts or stops WAITING (other than by the pairing): keeps the

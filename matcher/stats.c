@@ -1,6 +1,7 @@
 /* stats.c - see stats.h. */
 #include "stats.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,15 +63,24 @@ void stats_rates(struct stats *s, uint64_t now_ms, double out[3])
 		s->hist_n++;
 }
 
+/* Formatted here and appended, not by sbuf_printf (which formats twice: to
+ * size, then to write): thousands of points per stats message, on the loop.
+ * A %.6g is at most 13 characters ("-1.23457e+308"): a point always fits. */
 static void points(struct sbuf *out, const struct pool *p, size_t max_points)
 {
 	size_t k = 0;
+	char pt[64];
 
 	sbuf_append(out, "[", 1);
 	for (size_t i = p->head; i < p->n && k < max_points; i++) {
+		int n;
+
 		if (p->v[i].state != POOL_WAITING)
 			continue;
-		sbuf_printf(out, "%s[%.6g,%.6g]", k ? "," : "", p->v[i].loc.x, p->v[i].loc.y);
+		n = snprintf(pt, sizeof(pt), "%s[%.6g,%.6g]", k ? "," : "", p->v[i].loc.x,
+		             p->v[i].loc.y);
+		if (n > 0)
+			sbuf_append(out, pt, (size_t)n < sizeof(pt) ? (size_t)n : sizeof(pt) - 1);
 		k++;
 	}
 	sbuf_append(out, "]", 1);

@@ -4,7 +4,8 @@
  *
  * Two ways to pair, with the same result (tests/unit/test_matcher_incr.c):
  *  - incremental (incr.c), when few requests are new since the last
- *    pairing (at most --inline-max): on the loop, at a cost that grows
+ *    pairing (at most --inline-max, and at most a third of all waiting:
+ *    incr_cold_cheaper; a burst over a small pool pairs cold): on the loop, at a cost that grows
  *    with them, not with the pool; the index is kept between ticks.
  *  - cold: a snapshot of the whole waiting pool (snap.c) paired by
  *    pairing_match (pairing.c), on the loop when small, on the libuv thread
@@ -186,9 +187,7 @@ static void after_pairing(struct matcher *m)
 		log_info("tick: paired %zu riders x %zu drivers in %.1f ms", s->nr, s->nd,
 		         m->work_ms);
 	m->pairs_made += (uint64_t)(m->pairs_incr ? m->nipairs : s->npairs);
-	m->next_claim = 0;
-	m->busy = 1;
-	claim_some(m);
+	claim_start(m);
 }
 
 /* A cold pairing of a big pool keeps a core busy for tens of ms (up to
@@ -224,7 +223,7 @@ static void after_work_cb(uv_work_t *w, int status)
 	after_pairing(m);
 }
 
-static void on_pair(uv_async_t *a);
+static void on_pair(uv_timer_t *t);
 
 static void on_tick(uv_timer_t *t)
 {
@@ -250,20 +249,34 @@ static void on_tick(uv_timer_t *t)
 	pool_compact(&m->drivers);
 	if (!m->active || !rconn_up(m->cmd))
 		return;
+	/* the stats and the pairing in callbacks of their own: the expiry, the
+	 * stats and the pairing each cost a few ms with a big pool, and the loop
+	 * serves the I/O that is ready in between (busy: no other tick starts
+	 * meanwhile) */
+	m->busy = 1;
+	uv_async_send(&m->stats_next);
+}
+
+/* The tick's stats; the pairing follows in the next loop iteration (a 0 ms
+ * timer started outside the timers' pass: see matcher.h). */
+static void on_stats(uv_async_t *a)
+{
+	struct matcher *m = a->data;
+
+	m->busy = 0;
+	if (m->stopping || !m->active || !rconn_up(m->cmd))
+		return;
 	/* what viewers see: the pool as this tick is about to pair it, after
 	 * the previous tick's claims have settled */
 	publish_stats(m);
-	/* the pairing in a callback of its own: the expiry, the stats and the
-	 * pairing each cost a few ms with a big pool, and the loop serves the
-	 * I/O that is ready in between (busy: no other tick starts meanwhile) */
 	m->busy = 1;
-	uv_async_send(&m->pair_next);
+	uv_timer_start(&m->pair_next, on_pair, 0, 0);
 }
 
 /* The second half of a tick: pair, incrementally or cold, then claim. */
-static void on_pair(uv_async_t *a)
+static void on_pair(uv_timer_t *t)
 {
-	struct matcher *m = a->data;
+	struct matcher *m = t->data;
 
 	m->busy = 0;
 	if (m->stopping || !m->active || !rconn_up(m->cmd))
@@ -271,7 +284,8 @@ static void on_pair(uv_async_t *a)
 	m->pairs_incr = 0;
 	if (m->ix_on && m->ndrain - m->drain_head <= DRAIN_SLICE)
 		drain_some(m, DRAIN_SLICE);
-	if (m->ix_on && !m->ndrain && incr_new_count(m->ix) <= (size_t)m->inline_max) {
+	if (m->ix_on && !m->ndrain && incr_new_count(m->ix) <= (size_t)m->inline_max &&
+	    !incr_cold_cheaper(incr_new_count(m->ix), m->riders.live + m->drivers.live)) {
 		double t0 = mono_ms();
 
 		m->nnew = incr_new_count(m->ix);
@@ -316,7 +330,9 @@ void tick_init(struct matcher *m)
 {
 	uv_async_init(m->loop, &m->drain_next, on_drain);
 	m->drain_next.data = m;
-	uv_async_init(m->loop, &m->pair_next, on_pair);
+	uv_async_init(m->loop, &m->stats_next, on_stats);
+	m->stats_next.data = m;
+	uv_timer_init(m->loop, &m->pair_next);
 	m->pair_next.data = m;
 	if (m->incremental) {
 		m->ix = incr_new((size_t)(m->inline_max > 0 ? m->inline_max : 0) + 1);
@@ -337,6 +353,8 @@ void tick_stop(struct matcher *m)
 {
 	uv_timer_stop(&m->tick);
 	uv_close((uv_handle_t *)&m->tick, NULL);
+	uv_timer_stop(&m->pair_next);
+	uv_close((uv_handle_t *)&m->stats_next, NULL);
 	uv_close((uv_handle_t *)&m->pair_next, NULL);
 	uv_close((uv_handle_t *)&m->drain_next, NULL);
 }

@@ -402,12 +402,30 @@ static void test_incr_backlog_vs_cold(void **state)
 		}
 }
 
+/* The path's choice: cold once the new requests are over a third of all
+ * waiting, exactly, and for any count (an overflowed list says SIZE_MAX). */
+static void test_incr_cold_cheaper(void **state)
+{
+	(void)state;
+	assert_false(incr_cold_cheaper(0, 0));
+	assert_false(incr_cold_cheaper(0, 10));
+	assert_true(incr_cold_cheaper(1, 1));
+	for (size_t w = 0; w < 1000; w++)
+		for (size_t n = 0; n <= w; n++)
+			assert_int_equal(incr_cold_cheaper(n, w), 3 * n > w);
+	assert_false(incr_cold_cheaper(300, 50300)); /* a backlog, few arrivals */
+	assert_true(incr_cold_cheaper(4000, 10000)); /* a burst over a small pool */
+	assert_true(incr_cold_cheaper(SIZE_MAX, SIZE_MAX));
+	assert_false(incr_cold_cheaper(SIZE_MAX / 3, SIZE_MAX));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dkd_vs_brute),
 	    cmocka_unit_test(test_dkd_sorted_inserts_stay_shallow),
 	    cmocka_unit_test(test_incr_overflow),
+	    cmocka_unit_test(test_incr_cold_cheaper),
 	    cmocka_unit_test(test_incr_small_vs_brute),
 	    cmocka_unit_test(test_incr_backlog_vs_cold),
 	};

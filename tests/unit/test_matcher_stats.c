@@ -40,6 +40,37 @@ static void test_stats(void **state)
 	pool_free(&riders);
 }
 
+/* The points' text: waiting ones only, in pool order, %.6g, at most
+ * max_points a side. */
+static void test_points_text(void **state)
+{
+	static struct stats s;
+	struct pool riders = {0}, drivers = {0};
+	struct sbuf b = {0};
+	const char *r, *d;
+
+	pool_add(&riders, 1, 0, (struct pairing_point){1.5, -2}, strdup("{}"));
+	pool_add(&riders, 2, 0, (struct pairing_point){90.1234567, 0.000012345678}, strdup("{}"));
+	pool_add(&riders, 3, 0, (struct pairing_point){-1e300, 23.5}, strdup("{}"));
+	pool_add(&riders, 4, 0, (struct pairing_point){7, 8}, strdup("{}"));
+	riders.v[1].state = POOL_CLAIMING;
+	pool_add(&drivers, 1, 0, (struct pairing_point){0.25, 123456789}, strdup("{}"));
+	stats_json(&s, &b, 10000, 250, &riders, &drivers, 2);
+	assert_false(b.oom);
+	r = strstr(b.p, ",\"riders\":[");
+	d = strstr(b.p, ",\"drivers\":[");
+	assert_non_null(r);
+	assert_non_null(d);
+	assert_int_equal(strncmp(r, ",\"riders\":[[1.5,-2],[-1e+300,23.5]],", 36), 0);
+	assert_string_equal(d, ",\"drivers\":[[0.25,1.23457e+08]]}");
+	sbuf_free(&b);
+	stats_json(&s, &b, 10000, 250, &riders, &drivers, 0);
+	assert_non_null(strstr(b.p, ",\"riders\":[],\"drivers\":[]}"));
+	sbuf_free(&b);
+	pool_free(&riders);
+	pool_free(&drivers);
+}
+
 static void test_rates_with_a_one_second_tick(void **state)
 {
 	static struct stats s;
@@ -58,6 +89,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stats),
+	    cmocka_unit_test(test_points_text),
 	    cmocka_unit_test(test_rates_with_a_one_second_tick),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
