@@ -10,7 +10,7 @@
 
 #include "http.h"
 #include "hub.h"
-#include "redis.h"
+#include "rconn.h"
 #include "streamid.h"
 
 #include <uv.h>

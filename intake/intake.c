@@ -4,7 +4,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
-#include "redis.h"
+#include "rconn.h"
 #include "schema.h"
 #include "svc.h"
 
@@ -15,7 +15,7 @@
 /* KEYS[1] the stream; ARGV: ttl ms, stream cap, kind, then one canonical
  * JSON per request. For each: the stream id is the request id, the key is
  * <kind>:<id>, and both or neither are written. Returns the ids in order. */
-static struct rscript intake_lua = {
+static struct rconn_script intake_lua = {
     .src = "local ids = {} "
 	   "for i = 4, #ARGV do "
 	   "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', "

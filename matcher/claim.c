@@ -18,7 +18,7 @@
 /* KEYS: rider key, driver key, ride key, matches stream.
  * ARGV: token, car_number, driver_name, driver_id, rider_id, match json,
  *       rider_client, driver_client, ride ttl (s), matches cap. */
-static struct rscript claim_lua = {
+static struct rconn_script claim_lua = {
     .src = "local r = redis.call('EXISTS', KEYS[1]) "
 	   "local d = redis.call('EXISTS', KEYS[2]) "
 	   "if r == 0 or d == 0 then return {r, d} end "

@@ -8,7 +8,7 @@
 #include "http.h"
 #include "incr.h"
 #include "pool.h"
-#include "redis.h"
+#include "rconn.h"
 #include "snap.h"
 #include "stats.h"
 

@@ -11,7 +11,7 @@
 
 #include "http.h"
 #include "pg.h"
-#include "redis.h"
+#include "rconn.h"
 #include "sbuf.h"
 #include "validate.h"
 

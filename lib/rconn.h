@@ -1,4 +1,4 @@
-/* redis.h - one Redis connection on the libuv loop that reconnects by itself.
+/* rconn.h - one Redis connection on the libuv loop that reconnects by itself.
  *
  * hiredis 0.14 has no reconnect and no command timeout. rconn adds both: while
  * the connection is down, rconn_cmd() refuses at once (the caller answers 503);
@@ -8,11 +8,13 @@
  * password (REDIS_PASSWORD), AUTH is the first command on every connection
  * and the connection is up only once it succeeded; a refused AUTH is a
  * failed connect (retried; the password is never logged). */
-#ifndef RS_LIB_REDIS_H
-#define RS_LIB_REDIS_H
+#ifndef RS_LIB_RCONN_H
+#define RS_LIB_RCONN_H
 
 #include <hiredis/hiredis.h>
 #include <uv.h>
+
+#include "rreply.h" /* the reply helpers every user of a reply needs */
 
 struct rconn;
 
@@ -48,8 +50,8 @@ int rconn_cmd_argv(struct rconn *rc, rconn_reply_fn fn, void *priv, int argc, co
  * connection sends EVAL and loads the script; later calls send only its
  * SHA1. A NOSCRIPT reply (the script cache was flushed) is passed to the
  * caller as an error and the next call loads it again. Declare one static
- * struct rscript per script: { .src = "..." }. */
-struct rscript {
+ * struct rconn_script per script: { .src = "..." }. */
+struct rconn_script {
 	const char *src;
 	char sha[41];  /* "" until loaded on the current connection */
 	unsigned conn; /* the connection the sha was loaded on */
@@ -58,26 +60,11 @@ struct rscript {
 /* Runs script with nkeys keys followed by the other arguments (args[0..n),
  * n at most RCONN_EVAL_MAX_ARGS). hiredis copies them before it returns. */
 #define RCONN_EVAL_MAX_ARGS 4096
-int rconn_eval(struct rconn *rc, struct rscript *script, rconn_reply_fn fn, void *priv, int nkeys,
-               int n, const char **args, const size_t *lens);
+int rconn_eval(struct rconn *rc, struct rconn_script *script, rconn_reply_fn fn, void *priv,
+               int nkeys, int n, const char **args, const size_t *lens);
 
 /* Pending callbacks are called with NULL; handles close on the loop; the
  * struct is freed once they have. */
 void rconn_free(struct rconn *rc);
-
-/* Helpers for replies. */
-int rreply_ok(const redisReply *r);          /* non-NULL and not an error */
-const char *rreply_err(const redisReply *r); /* message, or "connection lost" */
-/* The value of field name in a flat [f1, v1, f2, v2, ...] reply (a stream
- * entry's fields, HGETALL): the first pair whose name is exactly name
- * (length and bytes) and whose name and value are both strings. NULL if there
- * is none or r is not an array. */
-const redisReply *rreply_field(const redisReply *r, const char *name);
-/* Walks an XREAD reply [[stream, [entry, ...]], ...]: calls fn for each entry
- * of each stream whose name is a string and whose entries are an array, in
- * reply order. An entry is passed as it is: its shape is the caller's to
- * check. Does nothing unless r is an array. */
-typedef void (*rreply_entry_fn)(const char *stream, const redisReply *entry, void *priv);
-void rreply_xread_each(const redisReply *r, rreply_entry_fn fn, void *priv);
 
 #endif

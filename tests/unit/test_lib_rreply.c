@@ -1,4 +1,4 @@
-/* test_lib_redis.c - unit tests (cmocka) for lib/redis.c's reply
+/* test_lib_rreply.c - unit tests (cmocka) for lib/rreply.c, the reply
  * helpers, on replies built by hand: rreply_field finds the first pair whose
  * name is exactly the name (not a prefix, not past an embedded NUL), skips
  * pairs that are not two strings, ignores an odd last element and non-arrays;
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "redis.h"
+#include "rreply.h"
 
 #define MAXR 64
 static redisReply pool[MAXR];

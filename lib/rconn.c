@@ -1,5 +1,5 @@
-/* redis.c - see redis.h. */
-#include "redis.h"
+/* rconn.c - see rconn.h. */
+#include "rconn.h"
 
 #include "config.h"
 #include "hiredis_uv.h"
@@ -37,7 +37,7 @@ struct rcmd {
 	struct rconn *rc;
 	rconn_reply_fn fn;
 	void *priv;
-	struct rscript *script; /* for EVALSHA: forget the SHA1 on NOSCRIPT */
+	struct rconn_script *script; /* for EVALSHA: forget the SHA1 on NOSCRIPT */
 };
 
 static void rconn_lost(struct rconn *rc, const char *why)
@@ -292,7 +292,7 @@ int rconn_cmd_argv(struct rconn *rc, rconn_reply_fn fn, void *priv, int argc, co
 
 static void on_script_loaded(struct rconn *rc, redisReply *r, void *priv)
 {
-	struct rscript *s = priv;
+	struct rconn_script *s = priv;
 
 	s->loading = 0;
 	if (r && r->type == REDIS_REPLY_STRING && r->len == 40) {
@@ -301,8 +301,8 @@ static void on_script_loaded(struct rconn *rc, redisReply *r, void *priv)
 	}
 }
 
-int rconn_eval(struct rconn *rc, struct rscript *script, rconn_reply_fn fn, void *priv, int nkeys,
-               int n, const char **args, const size_t *lens)
+int rconn_eval(struct rconn *rc, struct rconn_script *script, rconn_reply_fn fn, void *priv,
+               int nkeys, int n, const char **args, const size_t *lens)
 {
 	const char *argv_small[32], **argv = argv_small;
 	size_t argl_small[32], *argl = argl_small;
@@ -367,50 +367,4 @@ void rconn_free(struct rconn *rc)
 	}
 	uv_timer_stop(&rc->timer);
 	uv_close((uv_handle_t *)&rc->timer, on_timer_closed);
-}
-
-int rreply_ok(const redisReply *r)
-{
-	return r && r->type != REDIS_REPLY_ERROR;
-}
-
-const char *rreply_err(const redisReply *r)
-{
-	if (!r)
-		return "connection lost";
-	if (r->type == REDIS_REPLY_ERROR)
-		return r->str;
-	return "unexpected reply";
-}
-
-const redisReply *rreply_field(const redisReply *r, const char *name)
-{
-	size_t len = strlen(name);
-
-	if (!r || r->type != REDIS_REPLY_ARRAY)
-		return NULL;
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
-		const redisReply *k = r->element[i], *v = r->element[i + 1];
-
-		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-		    k->len == len && !memcmp(k->str, name, len))
-			return v;
-	}
-	return NULL;
-}
-
-void rreply_xread_each(const redisReply *r, rreply_entry_fn fn, void *priv)
-{
-	if (!r || r->type != REDIS_REPLY_ARRAY)
-		return;
-	for (size_t i = 0; i < r->elements; i++) {
-		const redisReply *st = r->element[i];
-
-		if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
-		    st->element[0]->type != REDIS_REPLY_STRING ||
-		    st->element[1]->type != REDIS_REPLY_ARRAY)
-			continue;
-		for (size_t j = 0; j < st->element[1]->elements; j++)
-			fn(st->element[0]->str, st->element[1]->element[j], priv);
-	}
 }
