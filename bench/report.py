@@ -158,6 +158,8 @@ def aggregate(raw):
             res["matcher"].append({"n": x.get("n"), "tree_ms": t, "runs": r["result"].get("runs"),
                                    "alloc_bytes_per_request": x.get("alloc_bytes_per_request"),
                                    "loadavg_1m": load1(r), "cmd": r["cmd"]})
+    res["matcher_steady"] = [dict(x, ticks=r["result"].get("steady_ticks"), loadavg_1m=load1(r))
+                             for r in by.get("matcher", []) for x in r["result"].get("steady") or []]
 
     # 3b. quality
     res["quality"] = []
@@ -385,7 +387,8 @@ def markdown(res, analysis):
 
     w("## 3. Matcher time per tick (bench_matcher)")
     w("")
-    w("N riders × N drivers uniform in a 1000 × 1000 square, `mc_match` (k-d tree, closest pair first), one thread.")
+    w("Cold: the first tick over N riders × N drivers uniform in a 1000 × 1000 square, `pairing_match` "
+      "(k-d tree, closest pair first; riders' first queries on both cores from 16,384 riders).")
     w("")
     w("| N | ms per tick | ns per request | alloc B/request | load 1m |")
     w("|---|---|---|---|---|")
@@ -397,6 +400,25 @@ def markdown(res, analysis):
             "%.0f" % (med_ms * 1e6 / (2 * x["n"])) if med_ms is not None else "n/a",
             x.get("alloc_bytes_per_request"), x.get("loadavg_1m")))
     w("")
+    st = res.get("matcher_steady") or []
+    if st:
+        w("Steady state: a backlog waiting on one side (kept between ticks in the matcher's index), "
+          "then ticks of *a* arrivals on each side; every new request of the other side pairs, so the "
+          "backlog stays. *incremental*: the matcher's tick (`incr`: pair only what the arrivals can "
+          "change; the result equals closest pair first over the whole pool, checked against the cold "
+          "pairing in every row); *index inserts*: adding the arrivals to the index as they come; *cold*: "
+          "recomputing the whole pool from scratch, for comparison. ms per tick, mean of %s ticks. "
+          "Since the tick now pairs cold when the arrivals are over a third of all waiting "
+          "(`incr_cold_cheaper`), the rows with a backlog of 1e3 and 1000 arrivals run cold in the matcher."
+          % st[0].get("ticks"))
+        w("")
+        w("| backlog | waiting side | arrivals per side | incremental ms | index inserts ms | cold ms | equal to cold |")
+        w("|---|---|---|---|---|---|---|")
+        for x in st:
+            w("| %s | %s | %s | %.3f | %.3f | %.2f | %s |" % (
+                x["backlog"], x["backlog_side"], x["arrivals"], x["incr_ms"], x["add_ms"], x["cold_ms"],
+                "yes" if x.get("matches_cold") else "**no**"))
+        w("")
 
     if res.get("quality"):
         w("## 3b. Matching quality (bench_quality)")
