@@ -504,7 +504,7 @@ def markdown(res, analysis):
     w("## Commands")
     w("")
     w("```")
-    w("make bench                      # full (~10-15 min); BENCH_QUICK=1 make bench: one run, short")
+    w("make bench                      # full (~35 min on 2 cores); BENCH_QUICK=1 make bench: one run, short")
     w("make bench-smoke                # seconds; checks the tool and its JSON only")
     seen = set()
     for r in res["latency"]:
