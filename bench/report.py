@@ -74,7 +74,8 @@ def aggregate(raw):
         row["drivers_accepted"] = med([r["bot"].get("drivers", {}).get("accepted") for r in rs])
         row["unsent"] = med([r["bot"].get("unsent") for r in rs])
         row["http_p99"] = med([r["bot"].get("http_latency_ms", {}).get("p99") for r in rs])
-        row["target_p99_ms"] = 20 if (tick == 10 and rate >= 5000) else tick + 5
+        # issue 12: p99 ≤ tick + 5 ms at 1k req/s; the whole loop at 3k and 5k: p99 ≤ tick + 20 ms
+        row["target_p99_ms"] = tick + 20 if rate >= 3000 else tick + 5
         procs = {}
         for g in GROUPS:
             cpu = []
@@ -263,6 +264,21 @@ def targets(res):
                     "%.0f/s at %.1f %% delivered" % (bb["msgs_per_s"]["median"], 100 * bb["delivered_ratio"]["median"])
                     if bb else "no batched rate delivered ≥ 99 %",
                     bool(bb) and bb["msgs_per_s"]["median"] >= 400000))
+    for x in res.get("matcher") or []:
+        t, goal = x["tree_ms"].get("median"), {100000: 60, 1000000: 1000}.get(x["n"])
+        if t is not None and goal:
+            out.append(("matcher cold tick %d × %d ≤ %d ms" % (x["n"], x["n"], goal), "%.0f ms" % t, t <= goal))
+    for backlog, goal in ((50000, 0.5), (1000000, 1.0)):
+        rows = [x for x in res.get("matcher_steady") or [] if x["backlog"] == backlog and x["arrivals"] == 100]
+        if rows:
+            worst = max(x["incr_ms"] for x in rows)
+            out.append(("matcher tick ≤ %.1f ms, backlog %d, 100 + 100 arriving" % (goal, backlog),
+                        "%.2f ms (worse side)" % worst, worst <= goal))
+    st = res.get("stall")
+    if st and st["loop_lag_max_ms"]:
+        lag = st["loop_lag_max_ms"]["median"]
+        out.append(("matcher loop stall ≤ 10 ms, 1e5 × 1e5 pool", "%.1f ms late timer (loop ran %.1f ms of it)" % (
+            lag, st["loop_lag_max_cpu_ms"]["median"] if st["loop_lag_max_cpu_ms"] else float("nan")), lag <= 10))
     for g in SERVICES:
         s = res["idle_rss_mb"].get(g, {})
         vals = [v["max"] for v in s.values() if v]
