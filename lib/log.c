@@ -39,8 +39,8 @@ static struct {
 	char buf[64 * 1024];
 } lb;
 
-/* the timestamp's seconds part, formatted once per second */
-static struct {
+/* the timestamp's seconds part, formatted once per second (per thread) */
+static __thread struct {
 	time_t sec;
 	char text[24];
 } stamp_cache = {(time_t)-1, ""};
@@ -259,27 +259,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	held = lb.on && pthread_equal(lb.owner, pthread_self());
-	if (held && ts.tv_sec == stamp_cache.sec) {
-		/* the cache is the holding thread's alone */
-	} else if (held) {
+	if (ts.tv_sec != stamp_cache.sec) {
 		struct tm tm;
 
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(stamp_cache.text, sizeof(stamp_cache.text), "%Y-%m-%dT%H:%M:%S", &tm);
 		stamp_cache.sec = ts.tv_sec;
 	}
-	if (held) {
-		n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: ", stamp_cache.text,
-		             ts.tv_nsec / 1000000, level_names[level], log_program);
-	} else {
-		char stamp[32];
-		struct tm tm;
-
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000,
-		             level_names[level], log_program);
-	}
+	n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: ", stamp_cache.text,
+	             ts.tv_nsec / 1000000, level_names[level], log_program);
 	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
