@@ -95,8 +95,8 @@ static void on_stored(struct rconn *rc, redisReply *r, void *priv)
  * sent. */
 static void intake_send(struct intake *in)
 {
-	const char *argv[3 + INTAKE_BATCH_MAX];
-	size_t lens[3 + INTAKE_BATCH_MAX];
+	const char *argv[4 + INTAKE_BATCH_MAX];
+	size_t lens[4 + INTAKE_BATCH_MAX];
 	const char *key = RS_STREAM_REQUESTS;
 	size_t keylen = strlen(key);
 	struct intake_batch *b = malloc(sizeof(*b));
