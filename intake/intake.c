@@ -2,6 +2,7 @@
 #include "intake.h"
 
 #include "config.h"
+#include "gather.h"
 #include "http.h"
 #include "log.h"
 #include "rconn.h"
@@ -26,14 +27,12 @@ static struct rconn_script intake_lua = {
 	   "return ids"};
 
 /* Requests accepted in one loop turn go to Redis together, in one script
- * call: one command for Redis to parse and one Lua call instead of one per
- * request. At most this many per call. */
-#define INTAKE_BATCH_MAX 64
-
+ * call (gather.h): one command for Redis to parse and one Lua call instead
+ * of one per request. A sent call's requests, until its reply: */
 struct intake_batch {
 	struct intake *in;
 	int n;
-	struct http_req *req[INTAKE_BATCH_MAX];
+	struct http_req *req[GATHER_MAX];
 };
 
 struct intake {
@@ -45,11 +44,8 @@ struct intake {
 	int stream_max;
 	char ttl_arg[16], max_arg[16];
 	unsigned long long accepted, invalid, unavailable, batches;
-	/* the batch being gathered: requests (held) and their JSON */
-	int n;
-	struct http_req *req[INTAKE_BATCH_MAX];
-	char *json[INTAKE_BATCH_MAX];
-	uv_check_t flush; /* sends the batch after the loop turn's I/O */
+	struct gather batch; /* this turn's requests (held) and their JSON */
+	uv_check_t flush;    /* sends the batch after the loop turn's I/O */
 };
 
 static void reply_unavailable(struct intake *in, struct http_req *req)
@@ -95,41 +91,31 @@ static void on_stored(struct rconn *rc, redisReply *r, void *priv)
  * sent. */
 static void intake_send(struct intake *in)
 {
-	const char *argv[4 + INTAKE_BATCH_MAX];
-	size_t lens[4 + INTAKE_BATCH_MAX];
-	const char *key = RS_STREAM_REQUESTS;
-	size_t keylen = strlen(key);
+	const char *fixed[GATHER_FIXED] = {RS_STREAM_REQUESTS, in->ttl_arg, in->max_arg,
+	                                   in->kind->kind};
+	const char *argv[GATHER_ARGC_MAX];
+	size_t lens[GATHER_ARGC_MAX];
+	struct gather *g = &in->batch;
 	struct intake_batch *b = malloc(sizeof(*b));
-	int n = in->n;
+	int argc = gather_args(g, fixed, argv, lens);
 
-	argv[0] = key;
-	lens[0] = keylen;
-	argv[1] = in->ttl_arg;
-	lens[1] = strlen(in->ttl_arg);
-	argv[2] = in->max_arg;
-	lens[2] = strlen(in->max_arg);
-	argv[3] = in->kind->kind;
-	lens[3] = strlen(in->kind->kind);
-	for (int i = 0; i < n; i++) {
-		argv[4 + i] = in->json[i];
-		lens[4 + i] = strlen(in->json[i]);
-	}
-	in->n = 0;
 	if (b) {
 		b->in = in;
-		b->n = n;
-		memcpy(b->req, in->req, (size_t)n * sizeof(b->req[0]));
+		b->n = g->n;
+		for (int i = 0; i < g->n; i++)
+			b->req[i] = g->req[i];
 		in->batches++;
 	}
-	if (!b || rconn_eval(in->redis, &intake_lua, on_stored, b, 1, 4 + n, argv, lens) < 0) {
-		for (int i = 0; i < n; i++) {
-			reply_unavailable(in, in->req[i]);
-			http_req_release(in->req[i]);
+	if (!b || rconn_eval(in->redis, &intake_lua, on_stored, b, 1, argc, argv, lens) < 0) {
+		for (int i = 0; i < g->n; i++) {
+			reply_unavailable(in, g->req[i]);
+			http_req_release(g->req[i]);
 		}
 		free(b);
 	}
-	for (int i = 0; i < n; i++)
-		free(in->json[i]);
+	for (int i = 0; i < g->n; i++)
+		free(g->json[i]);
+	g->n = 0;
 }
 
 /* After the loop turn's I/O (uv_check): requests arrive from lws callbacks,
@@ -139,7 +125,7 @@ static void intake_flush(uv_check_t *h)
 	struct intake *in = h->data;
 
 	uv_check_stop(h);
-	if (in->n)
+	if (in->batch.n)
 		intake_send(in);
 }
 
@@ -167,9 +153,8 @@ static void handle_post(struct http_req *req, void *app)
 		return;
 	}
 	http_req_hold(req);
-	in->req[in->n] = req;
-	in->json[in->n++] = json;
-	if (in->n == INTAKE_BATCH_MAX)
+	/* a full batch is sent at once, so there is always room here */
+	if (gather_add(&in->batch, req, json) == GATHER_MAX)
 		intake_send(in);
 	else
 		uv_check_start(&in->flush, intake_flush); /* a no-op when started */
@@ -208,7 +193,7 @@ static void intake_stop(void *priv)
 	/* the batch being gathered, then the store: their callbacks answer
 	 * requests, which need the server still there */
 	uv_check_stop(&in->flush);
-	if (in->n)
+	if (in->batch.n)
 		intake_send(in);
 	uv_close((uv_handle_t *)&in->flush, NULL);
 	rconn_free(in->redis);
