@@ -11,7 +11,8 @@
 # Layout: lib/ is the shared library (librs.a). Each service directory builds
 # one binary from its main.c plus an archive of its other .c files (its core),
 # which unit tests and benchmarks link against. intake/ has no main: it is the
-# core rider-svc and driver-svc share (uses_<service> names it).
+# core rider-svc and driver-svc share (uses_<service> names it); bench/lib/
+# is the benchmark tools' own (every bench/*.c is one tool).
 
 SHELL      := /bin/bash
 PORT       ?= 8080
@@ -52,7 +53,7 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A      := $(BUILD)/librs.a
 core_src    = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c))
 core_a      = $(if $(call core_src,$(1)),$(BUILD)/lib$(1).a)
-SHARED     := intake
+SHARED     := intake bench/lib
 uses_rider-svc  := intake
 uses_driver-svc := intake
 CORE_AS    := $(foreach s,$(SERVICES) $(SHARED),$(call core_a,$(s)))
@@ -99,7 +100,8 @@ $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 # A unit test is tests/unit/test_<dir>_<module>.c: it sees the headers of lib/
 # and of <dir> only, and links <dir>'s core (with the cores that one uses) and
 # librs.a, nothing else (test_lib_* links librs.a alone).
-TEST_DIRS      := lib:lib matcher:matcher bot:bot comm:comm-svc rating:rating-svc intake:intake
+TEST_DIRS      := lib:lib matcher:matcher bot:bot comm:comm-svc rating:rating-svc intake:intake \
+                  bench:bench/lib
 test_dir        = $(patsubst $(word 2,$(subst _, ,$(1))):%,%,$(filter $(word 2,$(subst _, ,$(1))):%,$(TEST_DIRS)))
 test_cores      = $(foreach d,$(filter-out lib,$(call test_dir,$(1))),$(call core_a,$(d)) $(foreach u,$(uses_$(d)),$(call core_a,$(u))))
 $(foreach t,$(TEST_DIRS),$(eval $(BUILD)/obj/tests/unit/test_$(word 1,$(subst :, ,$(t)))_%.o: \

@@ -25,6 +25,7 @@
  * client, not the servers measured, the first thing to saturate (about
  * three quarters of a core at 200k messages/s). Here a read costs a memmem
  * over its bytes. */
+#include "countstr.h"
 #include "hiredis_uv.h"
 
 #include <stdint.h>
@@ -35,8 +36,7 @@
 #include <time.h>
 #include <uv.h>
 
-#define NEEDLE     "\"type\":\"match\","
-#define NEEDLE_LEN (sizeof(NEEDLE) - 1)
+#define NEEDLE "\"type\":\"match\","
 
 enum conn_state { C_CONNECTING, C_UPGRADING, C_OPEN, C_GONE };
 
@@ -56,46 +56,9 @@ struct conn {
 	int in_payload, opcode, fin, msg_start;
 	unsigned char ctl[125]; /* a control frame's payload (ping) */
 	size_t ctl_len;
-	char tail[NEEDLE_LEN]; /* the last bytes of the previous fragment */
-	size_t tlen;
-	long fm; /* matches in the message being received */
+	struct countstr matches; /* "type":"match", in the payloads */
+	long fm;                 /* matches in the message being received */
 };
-
-/* Occurrences of NEEDLE in a stream fed piece by piece (tail: what the last
- * piece ended with, so one split across pieces counts once). */
-static long count_needle(char *tail, size_t *tlen, const unsigned char *p, size_t len)
-{
-	long n = 0;
-	const unsigned char *q = p, *end = p + len, *hit;
-
-	if (*tlen) {
-		unsigned char b[2 * NEEDLE_LEN];
-		size_t k = len < NEEDLE_LEN - 1 ? len : NEEDLE_LEN - 1;
-
-		memcpy(b, tail, *tlen);
-		memcpy(b + *tlen, p, k);
-		/* only occurrences that start in the tail and end in p */
-		for (size_t i = 0; i < *tlen; i++)
-			if (i + NEEDLE_LEN <= *tlen + k && i + NEEDLE_LEN > *tlen &&
-			    !memcmp(b + i, NEEDLE, NEEDLE_LEN))
-				n++;
-	}
-	while (q < end && (hit = memmem(q, (size_t)(end - q), NEEDLE, NEEDLE_LEN))) {
-		n++;
-		q = hit + NEEDLE_LEN;
-	}
-	if (len >= NEEDLE_LEN - 1) {
-		memcpy(tail, end - (NEEDLE_LEN - 1), NEEDLE_LEN - 1);
-		*tlen = NEEDLE_LEN - 1;
-	} else {
-		size_t keep = *tlen + len > NEEDLE_LEN - 1 ? NEEDLE_LEN - 1 - len : *tlen;
-
-		memmove(tail, tail + *tlen - keep, keep);
-		memcpy(tail + keep, p, len);
-		*tlen = keep + len;
-	}
-	return n;
-}
 
 enum phase { CONNECTING, RUNNING, DRAINING, DONE };
 
@@ -110,8 +73,6 @@ static struct {
 	uv_tcp_t pub;
 	uv_connect_t pub_conn;
 	int pub_up, pub_inflight;
-	char pub_tail[NEEDLE_LEN];
-	size_t pub_tlen;
 	long pub_resps;
 	char redis_host[128];
 	int redis_port;
@@ -247,7 +208,7 @@ static void on_payload(struct conn *c, const unsigned char *p, size_t len)
 			g.welcomed++;
 		}
 	}
-	n = count_needle(c->tail, &c->tlen, p, len);
+	n = countstr_feed(&c->matches, p, len);
 	if (n) {
 		uint64_t t = now_ns();
 
@@ -274,7 +235,7 @@ static void on_frame_end(struct conn *c)
 		conn_drop(c);
 	} else if (op < 8 && c->fin) {
 		g.rx_msgs++;
-		c->tlen = 0;
+		c->matches.tlen = 0; /* a needle never spans two messages */
 		if (c->fm)
 			g.rx_frames_with_match++;
 		else
@@ -460,39 +421,7 @@ static void on_xadd(redisAsyncContext *ac, void *r, void *priv)
 #define HTTP_OK  "HTTP/1.1 2"
 #define HTTP_ANY "HTTP/1.1 "
 
-static long count_str(const char *needle, char *tail, size_t *tlen, const char *p, size_t len)
-{
-	/* tail holds up to strlen(needle) - 1 bytes */
-	size_t nl = strlen(needle);
-	long n = 0;
-	char b[64];
-	size_t k = len < nl - 1 ? len : nl - 1;
-	const char *q = p, *end = p + len, *hit;
-
-	memcpy(b, tail, *tlen);
-	memcpy(b + *tlen, p, k);
-	for (size_t i = 0; i < *tlen; i++)
-		if (i + nl <= *tlen + k && i + nl > *tlen && !memcmp(b + i, needle, nl))
-			n++;
-	while (q < end && (hit = memmem(q, (size_t)(end - q), needle, nl))) {
-		n++;
-		q = hit + nl;
-	}
-	memcpy(b + *tlen, p + len - k, k); /* the last bytes of tail + p */
-	if (*tlen + k > nl - 1) {
-		memmove(b, b + *tlen + k - (nl - 1), nl - 1);
-		*tlen = nl - 1;
-	} else {
-		*tlen += k;
-	}
-	memcpy(tail, b, *tlen);
-	return n;
-}
-
-static struct {
-	char ok_tail[16], any_tail[16];
-	size_t ok_tlen, any_tlen;
-} pubrx;
+static struct countstr pub_ok, pub_any; /* status lines: 2xx, any */
 
 static void pub_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
 {
@@ -513,8 +442,8 @@ static void pub_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 		uv_read_stop(st);
 		return;
 	}
-	ok = count_str(HTTP_OK, pubrx.ok_tail, &pubrx.ok_tlen, b->base, (size_t)n);
-	any = count_str(HTTP_ANY, pubrx.any_tail, &pubrx.any_tlen, b->base, (size_t)n);
+	ok = countstr_feed(&pub_ok, b->base, (size_t)n);
+	any = countstr_feed(&pub_any, b->base, (size_t)n);
 	g.xadd_ok += ok;
 	g.xadd_err += any - ok;
 	g.pub_inflight -= (int)any;
@@ -815,12 +744,15 @@ int main(int argc, char **argv)
 			redisAsyncCommand(g.rc, NULL, NULL, "AUTH %s", getenv("REDIS_PASSWORD"));
 	}
 
+	countstr_init(&pub_ok, HTTP_OK);
+	countstr_init(&pub_any, HTTP_ANY);
 	g.conns = calloc((size_t)g.nconn, sizeof(*g.conns));
 	if (!g.conns)
 		return 1;
 	g.t_start = now_ns();
 	for (int i = 0; i < g.nconn; i++) {
 		g.conns[i].idx = i;
+		countstr_init(&g.conns[i].matches, NEEDLE);
 		conn_start(&g.conns[i]);
 	}
 	uv_timer_init(g.loop, &g.tick);
