@@ -19,7 +19,8 @@
  * answers a POST only once it has fanned the message out).
  *
  * The websocket client is a small one of its own on libuv (RFC 6455: the
- * upgrade, frame headers, masked frames out, pong for ping), not lws: lws
+ * upgrade, frame headers, masked frames out, pong for ping; the framing is
+ * lib/wscframe.c), not lws: lws
  * 4.1.6's client walks every payload byte through its state machine and
  * looks each descriptor up by a scan of its poll table, which made this
  * client, not the servers measured, the first thing to saturate (about
@@ -27,6 +28,7 @@
  * over its bytes. */
 #include "countstr.h"
 #include "hiredis_uv.h"
+#include "wscframe.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -48,14 +50,8 @@ struct conn {
 	int hello_sent, welcomed, up;
 	char resp[1024]; /* the upgrade's answer, until its blank line */
 	size_t resp_len;
-	/* the frame being read: its header (hlen of hneed bytes), then remain
-	 * payload bytes; opcode of the message (continuations keep it) */
-	unsigned char hdr[14];
-	size_t hlen, hneed;
-	uint64_t remain;
-	int in_payload, opcode, fin, msg_start;
-	unsigned char ctl[125]; /* a control frame's payload (ping) */
-	size_t ctl_len;
+	struct wscframe_in in; /* the frame being read */
+	int msg_start;
 	struct countstr matches; /* "type":"match", in the payloads */
 	long fm;                 /* matches in the message being received */
 };
@@ -114,34 +110,20 @@ static void conn_written(uv_write_t *w, int status)
 	free(w);
 }
 
-/* One frame from the client: FIN, opcode, masked (RFC 6455 asks it of every
- * client frame) with a fixed key: the bytes measured are the server's. */
+/* One frame from the client (wscframe.h). */
 static void conn_send(struct conn *c, int opcode, const void *data, size_t len)
 {
-	static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
 	uv_write_t *w;
-	unsigned char *f;
-	size_t hl = len < 126 ? 6 : 8;
+	size_t n;
 	uv_buf_t b;
 
-	if (c->state != C_OPEN || len > 65535)
+	if (c->state != C_OPEN || len > WSCFRAME_OUT_MAX)
 		return;
-	w = malloc(sizeof(*w) + hl + len);
+	w = malloc(sizeof(*w) + WSCFRAME_HDR_OUT + len);
 	if (!w)
 		return;
-	f = (unsigned char *)(w + 1);
-	f[0] = (unsigned char)(0x80 | opcode);
-	if (len < 126) {
-		f[1] = (unsigned char)(0x80 | len);
-	} else {
-		f[1] = 0x80 | 126;
-		f[2] = (unsigned char)(len >> 8);
-		f[3] = (unsigned char)len;
-	}
-	memcpy(f + hl - 4, key, 4);
-	for (size_t i = 0; i < len; i++)
-		f[hl + i] = ((const unsigned char *)data)[i] ^ key[i & 3];
-	b = uv_buf_init((char *)f, (unsigned)(hl + len));
+	n = wscframe_write((unsigned char *)(w + 1), opcode, data, len);
+	b = uv_buf_init((char *)(w + 1), (unsigned)n);
 	if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, conn_written) < 0)
 		free(w);
 }
@@ -194,9 +176,10 @@ static void conn_open(struct conn *c)
 	}
 }
 
-/* Payload bytes of a data frame (text or continuation). */
-static void on_payload(struct conn *c, const unsigned char *p, size_t len)
+/* Payload bytes of a text message. */
+static void on_payload(void *priv, const unsigned char *p, size_t len)
 {
+	struct conn *c = priv;
 	long n;
 
 	if (c->msg_start) {
@@ -222,18 +205,18 @@ static void on_payload(struct conn *c, const unsigned char *p, size_t len)
 	}
 }
 
-/* The frame whose payload was just read is complete. */
-static void on_frame_end(struct conn *c)
+/* A frame is complete: a ping is answered, a close ends the connection, the
+ * last frame of a message counts it. */
+static int on_frame_end(void *priv, int op, int fin, const unsigned char *ctl, size_t ctl_len)
 {
-	int op = c->hdr[0] & 0x0f;
+	struct conn *c = priv;
 
-	c->in_payload = 0;
-	c->hlen = 0;
 	if (op == 9) {
-		conn_send(c, 10, c->ctl, c->ctl_len); /* pong with the ping's payload */
+		conn_send(c, 10, ctl, ctl_len); /* pong with the ping's payload */
 	} else if (op == 8) {
 		conn_drop(c);
-	} else if (op < 8 && c->fin) {
+		return 1;
+	} else if (op < 8 && fin) {
 		g.rx_msgs++;
 		c->matches.tlen = 0; /* a needle never spans two messages */
 		if (c->fm)
@@ -243,58 +226,10 @@ static void on_frame_end(struct conn *c)
 		c->fm = 0;
 		c->msg_start = 1;
 	}
+	return 0;
 }
 
-/* Frames from the server (never masked): headers byte-wise, payload in runs. */
-static void on_frames(struct conn *c, const unsigned char *p, size_t len)
-{
-	const unsigned char *end = p + len;
-
-	while (p < end && c->state == C_OPEN) {
-		if (!c->in_payload) {
-			c->hdr[c->hlen++] = *p++;
-			if (c->hlen == 2)
-				c->hneed = 2 + ((c->hdr[1] & 0x7f) == 126   ? 2
-				                : (c->hdr[1] & 0x7f) == 127 ? 8
-				                                            : 0);
-			if (c->hlen < 2 || c->hlen < c->hneed)
-				continue;
-			if (c->hdr[1] & 0x80) { /* a masked server frame: not websocket */
-				conn_drop(c);
-				return;
-			}
-			c->remain = c->hdr[1] & 0x7f;
-			if (c->hneed > 2) {
-				c->remain = 0;
-				for (size_t i = 2; i < c->hneed; i++)
-					c->remain = c->remain << 8 | c->hdr[i];
-			}
-			c->fin = (c->hdr[0] & 0x80) != 0;
-			if ((c->hdr[0] & 0x0f) != 0)
-				c->opcode = c->hdr[0] & 0x0f;
-			c->ctl_len = 0;
-			c->in_payload = 1;
-		}
-		if (c->remain) {
-			size_t k =
-			    c->remain < (uint64_t)(end - p) ? (size_t)c->remain : (size_t)(end - p);
-			int op = c->hdr[0] & 0x0f;
-
-			if (op >= 8) {
-				size_t room = sizeof(c->ctl) - c->ctl_len;
-
-				memcpy(c->ctl + c->ctl_len, p, k < room ? k : room);
-				c->ctl_len += k < room ? k : room;
-			} else if (c->opcode == 1) {
-				on_payload(c, p, k);
-			}
-			p += k;
-			c->remain -= k;
-		}
-		if (!c->remain)
-			on_frame_end(c);
-	}
-}
+static const struct wscframe_ops frame_ops = {.payload = on_payload, .frame_end = on_frame_end};
 
 static void conn_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
 {
@@ -346,8 +281,8 @@ static void conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 		p += k;
 		len -= k;
 	}
-	if (len && c->state == C_OPEN)
-		on_frames(c, p, len);
+	if (len && c->state == C_OPEN && wscframe_read(&c->in, p, len, &frame_ops, c) < 0)
+		conn_drop(c); /* a masked server frame: not a websocket */
 }
 
 static void conn_connected(uv_connect_t *req, int status)
