@@ -5,6 +5,7 @@ taken within one run) and BENCHMARKS.md. With --smoke-check it checks that
 the tool produced well-formed JSON with the expected fields and never looks
 at how fast anything was."""
 import argparse
+import os
 import json
 import statistics
 import sys
@@ -52,7 +53,9 @@ def aggregate(raw):
     by = {}
     for r in raw:
         by.setdefault(r["section"], []).append(r)
-    res = {"machine": (by.get("machine") or [{}])[0], "end": (by.get("end") or [{}])[0]}
+    res = {"machine": (by.get("machine") or [{}])[0], "end": (by.get("end") or [{}])[0],
+           "reruns": [{"machine": m, "end": e} for m, e in
+                      zip((by.get("machine") or [])[1:], (by.get("end") or [])[1:])]}
 
     # 1. latency, and 5. resources during it
     lat = {}
@@ -311,6 +314,11 @@ def markdown(res, analysis):
     w("| loadavg at start / end | %s / %s |" % (m.get("loadavg_start"), res["end"].get("loadavg_end")))
     w("| commit | %s |" % m.get("commit"))
     w("| nginx / redis / wrk | %s / %s / %s |" % tuple(m.get("versions", {}).get(k) for k in ("nginx", "redis", "wrk")))
+    for r in res.get("reruns", []):
+        w("| re-run: %s | %s → %s, commit %s, load %s / %s (these sections' figures are from this run) |" % (
+            ", ".join(r["machine"].get("sections", "?").split()), r["machine"].get("date"),
+            r["end"].get("date"), r["machine"].get("commit"), r["machine"].get("loadavg_start"),
+            r["end"].get("loadavg_end")))
     w("")
 
     w("## Targets")
@@ -713,6 +721,38 @@ def smoke_check(raw, res):
         raise SystemExit("smoke: an empty section in results.json")
 
 
+# rows that belong to a section of the run (idle samples are taken around
+# the latency runs)
+OWNER = {"idle": "latency", "ingest_cost": "ingest"}
+
+
+def update_raw(base_path, new_path):
+    def read(path):
+        with open(path) as f:
+            return [json.loads(x) for x in f if x.strip()]
+    base, new = read(base_path), read(new_path)
+    mach = [r for r in new if r["section"] == "machine"]
+    if len(mach) != 1 or not mach[0].get("sections"):
+        raise SystemExit("%s: not one run with its sections named" % new_path)
+    redone = set(mach[0]["sections"].split())
+    # the base is one or more runs, each from its machine row on; an earlier
+    # re-run wholly redone now leaves no trace (its machine and end rows go)
+    keep, run = [], 0
+    for r in base:
+        if r["section"] == "machine":
+            run += 1
+            gone = run > 1 and set(r.get("sections", "").split()) <= redone
+        if r["section"] in ("machine", "end"):
+            if not gone:
+                keep.append(r)
+        elif OWNER.get(r["section"], r["section"]) not in redone:
+            keep.append(r)
+    with open(base_path + ".tmp", "w") as f:
+        for r in keep + new:
+            f.write(json.dumps(r) + "\n")
+    os.replace(base_path + ".tmp", base_path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--raw", required=True)
@@ -722,7 +762,13 @@ def main():
     ap.add_argument("--append", action="append", default=[],
                     help="a hand-kept markdown file appended as it is (e.g. bench/SOAK.md)")
     ap.add_argument("--smoke-check", action="store_true")
+    ap.add_argument("--update", metavar="NEW_RAW",
+                    help="a later run of some sections (BENCH_SECTIONS=...): its rows replace those "
+                         "sections' rows in --raw, which is rewritten, and the report says which "
+                         "sections come from which run")
     a = ap.parse_args()
+    if a.update:
+        update_raw(a.raw, a.update)
     raw = []
     with open(a.raw) as f:
         for i, line in enumerate(f, 1):

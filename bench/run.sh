@@ -111,9 +111,9 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 	printf '{"section":"machine","mode":"%s","date":"%s","nproc":%s,"cpu":"%s","kernel":"%s",' \
 		"$MODE" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" \
 		"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//;s/"//g')" "$(uname -sr)"
-	printf '"mem_kb":%s,"loadavg_start":"%s","commit":"%s","runs":%s,"port":%s,' \
+	printf '"mem_kb":%s,"loadavg_start":"%s","commit":"%s","runs":%s,"port":%s,"sections":"%s",' \
 		"$(awk '/MemTotal/{print $2}' /proc/meminfo)" "$(load)" \
-		"$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" "$RUNS" "$PORT"
+		"$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" "$RUNS" "$PORT" "$SECTIONS"
 	printf '"versions":{"nginx":"%s","redis":"%s","wrk":"%s"}}\n' \
 		"$(nginx -v 2>&1 | sed 's/.*\///')" "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" \
 		"$(wrk -v 2>&1 | head -1 | awk '{print $2}')"
