@@ -47,7 +47,11 @@ struct bot {
 	int nent[2];
 	uint64_t issued[2]; /* slots issued so far */
 	uint64_t start_ns, stop_ns, end_ns;
-	struct hc_pool *http;
+	/* riders' and drivers' requests, and ratings: pools of their own, as
+	 * a real rider rates from its own phone, not queued behind the next
+	 * requests (at tick 1000 a second's fares come at once, and their
+	 * ratings would hold the requests back and fill --max-inflight) */
+	struct hc_pool *http, *http_rating;
 	struct wsc *ws;
 	struct ledger led;
 	struct bot_stats st;

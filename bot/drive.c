@@ -167,7 +167,7 @@ void drive_drain(uv_timer_t *t)
 	    ledger_settled_by(&B.led) * 1000 > now)
 		return;
 	if (now >= B.drain_deadline_ns &&
-	    (hc_inflight(B.http) == 0 ||
+	    (hc_inflight(B.http) + hc_inflight(B.http_rating) == 0 ||
 	     now >= B.drain_deadline_ns + (uint64_t)B.o.timeout_ms * 1000000))
 		bot_finish();
 }

@@ -78,7 +78,8 @@ static void on_ws_message(void *user, const char *buf, size_t len)
 		B.body.oom = 0;
 		gen_rating_json(&B.body, m.ride_id, 1 + (int)gen_below(&B.rng, 5), m.token);
 		if (!B.finished && !B.body.oom &&
-		    hc_post(B.http, B.path_rating, B.body.p, B.body.len, on_rating, NULL) == 0) {
+		    hc_post(B.http_rating, B.path_rating, B.body.p, B.body.len, on_rating, NULL) ==
+		        0) {
 			B.st.k[KIND_RATING].sent++;
 			ledger_rating_sent(&B.led);
 		}

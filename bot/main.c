@@ -55,6 +55,7 @@ void bot_finish(void)
 	if (B.ws)
 		wsc_close(B.ws);
 	hc_close(B.http);
+	hc_close(B.http_rating);
 	svc_close();
 }
 
@@ -257,7 +258,7 @@ int main(int argc, char **argv)
 	    {"json", "BOT_JSON", OPT_FLAG, &B.o.json, "print the summary as one JSON object on stdout"},
 	    {"open-loop", "BOT_OPEN_LOOP", OPT_FLAG, &B.run.open_loop, "send on schedule without waiting for replies (up to --max-inflight); otherwise a rider/driver whose previous request is in flight sends when it returns"},
 	    {"max-inflight", "BOT_MAX_INFLIGHT", OPT_INT, &B.o.max_inflight, "open loop: requests queued or on the wire at most; more are counted unsent"},
-	    {"connections", "BOT_CONNECTIONS", OPT_INT, &B.run.connections, "HTTP keep-alive connections"},
+	    {"connections", "BOT_CONNECTIONS", OPT_INT, &B.run.connections, "HTTP keep-alive connections for requests (as many again for ratings)"},
 	    {"timeout-ms", "BOT_TIMEOUT_MS", OPT_INT, &B.o.timeout_ms, "per-request timeout (a transport error)"},
 	    {"drain-ms", "BOT_DRAIN_MS", OPT_INT, &B.o.drain_ms, "after --duration, wait this long for fares and ratings"},
 	    {"seed", "BOT_SEED", OPT_INT, &B.o.seed, "random seed (0: from the clock)"},
@@ -298,7 +299,8 @@ int main(int argc, char **argv)
 		return 1;
 	ledger_set_clock(&B.led, svc_now_ms(), bot_now_us());
 	B.http = hc_new(B.loop, B.host, B.port, B.run.connections, B.o.timeout_ms);
-	if (!B.http)
+	B.http_rating = hc_new(B.loop, B.host, B.port, B.run.connections, B.o.timeout_ms);
+	if (!B.http || !B.http_rating)
 		return 1;
 	if (!B.o.no_ws) {
 		struct wsc_opts wo = {
