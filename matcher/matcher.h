@@ -7,12 +7,24 @@
 
 #include "http.h"
 #include "incr.h"
+#include "lhist.h"
 #include "pool.h"
 #include "rconn.h"
 #include "snap.h"
 #include "stats.h"
 
 #include <uv.h>
+
+/* Where a request's time goes inside the matcher (/metrics
+ * matcher_stage_ms, the last 10-20 s; matcher/README.md "Latency by stage"). */
+enum matcher_stage {
+	STAGE_FEED,     /* a request's XADD (its id's ms) -> the feed read it */
+	STAGE_TICK,     /* one tick's start -> the next one's */
+	STAGE_TO_CLAIM, /* the later XADD of a pair -> its claim sent */
+	STAGE_CLAIM,    /* a claim sent -> its answer */
+	STAGE_N
+};
+#define STAGE_HALF_MS 10000
 
 struct matcher {
 	uv_loop_t *loop;
@@ -81,12 +93,20 @@ struct matcher {
 	long next_claim;
 	uint64_t pairs_made, claims_lost;
 
+	/* where the time goes (enum matcher_stage), us */
+	struct lhist_win stage[STAGE_N];
+	uint64_t last_tick_ns; /* the last tick's start (uv_hrtime) */
+	uint64_t ticks_busy;   /* ticks skipped: the last one's work still under way */
+
 	/* main.c: the loop's longest stall */
 	uv_timer_t lag;
 	uint64_t lag_last_ns;
 	double lag_max_ms;
 	double lag_last_cpu_ms, lag_max_cpu_ms; /* the loop thread's CPU time */
 };
+
+/* Adds a sample of us microseconds to a stage. main.c */
+void matcher_stage(struct matcher *m, enum matcher_stage st, uint64_t us);
 
 /* Redis' time in ms (our clock corrected by the last TIME). lease.c */
 uint64_t lease_now_ms(struct matcher *m);

@@ -230,6 +230,15 @@ static void on_tick(uv_timer_t *t)
 	struct matcher *m = t->data;
 	uint64_t now;
 
+	{
+		uint64_t ns = uv_hrtime();
+
+		if (m->last_tick_ns)
+			matcher_stage(m, STAGE_TICK, (ns - m->last_tick_ns) / 1000);
+		m->last_tick_ns = ns;
+	}
+	if (m->busy && !m->stopping)
+		m->ticks_busy++;
 	if (m->busy || m->stopping)
 		return;
 	if (!m->ix_on && m->ix) {
