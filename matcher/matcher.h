@@ -63,6 +63,7 @@ struct matcher {
 	 * (each costs a few ms with a big pool; together they were the longest
 	 * stall). */
 	uv_timer_t tick;
+	uint64_t tick_due_ms;  /* the next tick's time on the grid (uv_now) */
 	uv_async_t stats_next; /* a tick: expiry, then the stats, */
 	uv_timer_t pair_next;  /* then the pairing, in the next iteration */
 	uv_work_t work;
