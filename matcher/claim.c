@@ -233,7 +233,7 @@ void claim_some(struct matcher *m)
 		uv_async_send(&m->claims_next);
 		return;
 	}
-	m->busy = 0;
+	tick_done(m);
 }
 
 /* The tick's claims, from the first: in a callback of their own, not in

@@ -110,7 +110,7 @@ static void quality_metrics(struct sbuf *out, struct matcher *m)
 		            i ? w.d_wait_p99 : w.r_wait_p99);
 }
 
-static const char *const stage_names[STAGE_N] = {"feed", "tick", "to_claim", "claim"};
+static const char *const stage_names[STAGE_N] = {"feed", "tick", "tick_out", "to_claim", "claim"};
 
 void matcher_stage(struct matcher *m, enum matcher_stage st, uint64_t us)
 {

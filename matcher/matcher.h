@@ -20,6 +20,7 @@
 enum matcher_stage {
 	STAGE_FEED,     /* a request's XADD (its id's ms) -> the feed read it */
 	STAGE_TICK,     /* one tick's start -> the next one's */
+	STAGE_TICK_OUT, /* a tick's start -> its last claim handed to hiredis */
 	STAGE_TO_CLAIM, /* the later XADD of a pair -> its claim sent */
 	STAGE_CLAIM,    /* a claim sent -> its answer */
 	STAGE_N
@@ -57,15 +58,16 @@ struct matcher {
 	/* Work split over loop iterations is resumed through a uv_async_t, not a
 	 * 0 ms timer: libuv before 1.48 runs a 0 ms timer started from a timer
 	 * callback in the same pass over the timers, so a chain of "slices"
-	 * ran back to back without serving any I/O. The pairing alone is
-	 * started by a 0 ms timer, from the stats' async callback: so it runs
-	 * in the next loop iteration, not in the one that built the stats
-	 * (each costs a few ms with a big pool; together they were the longest
-	 * stall). */
+	 * ran back to back without serving any I/O. The stats come last, once
+	 * the tick's claims are written: building them costs 1-4 ms on the
+	 * loop (sorting the latency window), which before the pairing delayed
+	 * one tick in ten by that much (stats_min_ms 100 at a 10 ms tick). A
+	 * prepare handle runs them: after the idle phase, where hiredis writes
+	 * the claims (lib/hiredis_uv.h), so they never wait for the stats. */
 	uv_timer_t tick;
-	uint64_t tick_due_ms;  /* the next tick's time on the grid (uv_now) */
-	uv_async_t stats_next; /* a tick: expiry, then the stats, */
-	uv_timer_t pair_next;  /* then the pairing, in the next iteration */
+	uint64_t tick_due_ms;    /* the next tick's time on the grid (uv_now) */
+	uv_async_t pair_next;    /* a tick: expiry, then the pairing and claims, */
+	uv_prepare_t stats_next; /* then the stats */
 	uv_work_t work;
 	int busy;                 /* a tick's pairing or claims are under way */
 	struct pairing_ctx *pctx; /* pairing buffers kept between ticks */
@@ -128,6 +130,10 @@ void claim_init(struct matcher *m);
 void claim_some(struct matcher *m);
 void claim_start(struct matcher *m);
 void claim_stop(struct matcher *m);
+
+/* The tick's claims are all out (claim.c): its stats, then the tick ends.
+ * tick.c */
+void tick_done(struct matcher *m);
 
 /* A request starts or stops WAITING (other than by the pairing): keeps the
  * incremental index in step with the pool. tick.c */
