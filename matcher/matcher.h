@@ -60,7 +60,7 @@ struct matcher {
 	 * callback in the same pass over the timers, so a chain of "slices"
 	 * ran back to back without serving any I/O. The stats come last, once
 	 * the tick's claims are written: building them costs 1-4 ms on the
-	 * loop (sorting the latency window), which before the pairing delayed
+	 * loop (the 10 s windows' figures), which before the pairing delayed
 	 * one tick in ten by that much (stats_min_ms 100 at a 10 ms tick). A
 	 * prepare handle runs them: after the idle phase, where hiredis writes
 	 * the claims (lib/hiredis_uv.h), so they never wait for the stats. */
