@@ -230,7 +230,8 @@ static void on_tick(uv_timer_t *t);
  * to libuv's repeat, which starts the next period when the callback runs:
  * there each tick's lateness (the loop busy, the process waiting for a core)
  * added to all that followed, and a request's wait for the next tick grew
- * with it (tick 10 ms: the ticks came every 10.24 ms, p50; 11.3 ms, p99). */
+ * with it (tick 10 ms on a loaded box: 10.1-10.2 ms apart on average, p99
+ * 11-12 ms; matcher_stage_ms{stage="tick"}). */
 static void tick_arm(struct matcher *m)
 {
 	uint64_t now;
@@ -250,7 +251,6 @@ static void on_tick(uv_timer_t *t)
 
 	if (!m->stopping)
 		tick_arm(m);
-
 	{
 		uint64_t ns = uv_hrtime();
 
