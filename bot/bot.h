@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "bquality.h"
+#include "bsplit.h"
 #include "bstats.h"
 #include "httpc.h"
 #include "ledger.h"
@@ -56,6 +57,7 @@ struct bot {
 	struct ledger led;
 	struct bot_stats st;
 	struct bquality qual; /* pickup distances of the fares */
+	struct bsplit split;  /* each fare's latency by stage */
 	uv_timer_t tick, housekeeping, drain, wait_ws;
 	int sending, draining, finished, hurry, exit_code;
 	int have_cursor;

@@ -204,6 +204,51 @@ static void quality_json(struct sbuf *out, const struct bquality_figures *q)
 	sbuf_append(out, "}", 1);
 }
 
+/* "latency_split":{"fares":..,"unsplit":..,"driver_later_share":..,
+ * "p50_ms":{"match_latency":..,...},"p99_ms":{..},"slowest_1pct":{"fares":..,"mean_ms":{..}}} */
+static void split_stages(struct sbuf *out, const char *name, const double *v)
+{
+	sbuf_printf(out, ",\"%s\":{", name);
+	for (int k = 0; k < BSPLIT_N; k++)
+		sbuf_printf(out, "%s\"%s\":%.3f", k ? "," : "", bsplit_names[k], v[k]);
+	sbuf_append(out, "}", 1);
+}
+
+static void split_json(struct sbuf *out, const struct bsplit_figures *f)
+{
+	sbuf_printf(
+	    out, ",\"latency_split\":{\"fares\":%llu,\"unsplit\":%llu,\"driver_later_share\":%.4f",
+	    (unsigned long long)f->fares, (unsigned long long)f->unsplit, f->driver_later_share);
+	split_stages(out, "p50_ms", f->p50_ms);
+	split_stages(out, "p99_ms", f->p99_ms);
+	sbuf_printf(out, ",\"slowest_1pct\":{\"fares\":%llu", (unsigned long long)f->slowest);
+	split_stages(out, "mean_ms", f->slowest_ms);
+	sbuf_append(out, "}}", 2);
+}
+
+static void split_text(struct sbuf *out, const struct bsplit_figures *f)
+{
+	const double *rows[3] = {f->p50_ms, f->p99_ms, f->slowest_ms};
+	const char *labels[3] = {"p50", "p99", "slowest 1% mean"};
+
+	if (!f->fares) {
+		sbuf_printf(out, "  split     none (%llu fares not split)\n",
+		            (unsigned long long)f->unsplit);
+		return;
+	}
+	sbuf_printf(out,
+	            "  split     %llu fares (%llu not split), driver's 202 after the rider's in "
+	            "%.1f%%; ms:\n",
+	            (unsigned long long)f->fares, (unsigned long long)f->unsplit,
+	            100 * f->driver_later_share);
+	for (int r = 0; r < 3; r++) {
+		sbuf_printf(out, "    %-16s", labels[r]);
+		for (int k = 0; k < BSPLIT_N; k++)
+			sbuf_printf(out, " %s %.1f", bsplit_names[k], rows[r][k]);
+		sbuf_append(out, "\n", 1);
+	}
+}
+
 static void quality_text(struct sbuf *out, const struct bquality_figures *q)
 {
 	sbuf_printf(out, "  quality   pickup distance mean %.2f, p95 %.2f (%llu pairs)\n",
@@ -278,6 +323,7 @@ void bstats_json(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	lhist_json(out, &s->http_latency);
 	fates(out, s, 1);
 	quality_json(out, &s->q);
+	split_json(out, &s->split);
 	sbuf_printf(out, ",\"fares_unknown_rider\":%llu,\"fares_unrated\":%llu",
 	            (unsigned long long)s->led.fares_unknown, (unsigned long long)s->fares_unrated);
 	sbuf_printf(out,
@@ -342,6 +388,7 @@ void bstats_text(struct sbuf *out, const struct bot_stats *s, const struct bstat
 	lhist_text(out, "match latency", &s->match_latency);
 	lhist_text(out, "http latency", &s->http_latency);
 	quality_text(out, &s->q);
+	split_text(out, &s->split);
 	sbuf_printf(out,
 	            "  websocket %llu connects, %llu disconnects, %llu messages (%llu unreadable); "
 	            "closes by code: ",

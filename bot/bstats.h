@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "bquality.h"
+#include "bsplit.h"
 #include "ledger.h"
 #include "lhist.h"
 #include "trace.h"
@@ -43,11 +44,12 @@ struct bot_stats {
 	uint64_t ws_unrecovered;  /* welcomes after a resume saying recovered:false */
 	/* the ledger (ledger.h) and what it derives, filled in before printing */
 	struct ledger_counts led;
-	uint64_t riders_waiting;    /* accepted, no fare, not yet settled */
-	uint64_t fares_unrated;     /* fares with a token whose rating was not accepted */
-	struct lhist match_latency; /* us: rider's 202 -> first copy of its fare */
-	struct lhist http_latency;  /* us: request queued -> response (all kinds) */
-	struct bquality_figures q;  /* pickup distance, matched shares, 202 -> match */
+	uint64_t riders_waiting;     /* accepted, no fare, not yet settled */
+	uint64_t fares_unrated;      /* fares with a token whose rating was not accepted */
+	struct lhist match_latency;  /* us: rider's 202 -> first copy of its fare */
+	struct lhist http_latency;   /* us: request queued -> response (all kinds) */
+	struct bquality_figures q;   /* pickup distance, matched shares, 202 -> match */
+	struct bsplit_figures split; /* the match latency by stage */
 };
 
 struct bstats_meta {

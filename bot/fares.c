@@ -4,7 +4,10 @@
  * rating token gets a random rating (POST /rating). */
 #include "bot.h"
 #include "log.h"
+#include "streamid.h"
 #include "wsmsg.h"
+
+#include <string.h>
 
 void fares_latency(struct pend *e)
 {
@@ -14,6 +17,25 @@ void fares_latency(struct pend *e)
 	lhist_add(&B.st.match_latency,
 	          e->fare_us > e->accepted_us ? e->fare_us - e->accepted_us : 0);
 	B.st.fares_own_rider++;
+}
+
+/* A new ride of a rider of ours: its latency by stage (bsplit.h), when its
+ * rider's and driver's 202s have both come (else counted as unsplit). */
+static void split_fare(const struct wsmsg *m, const struct pend *rider)
+{
+	const struct pend *d =
+	    m->driver_id[0] ? pend_get(&B.led.map, m->driver_id, strlen(m->driver_id)) : NULL;
+	struct streamid cur = {0, 0};
+	struct bsplit_fare f = {
+	    .rider_202_us = rider->accepted_us,
+	    .driver_202_us = d ? d->accepted_us : 0,
+	    .fare_us = rider->fare_us,
+	    .matched_at_ms = m->matched_at_ms > 0 ? (uint64_t)m->matched_at_ms : 0,
+	};
+
+	if (streamid_parse(m->cursor, 0, &cur) == 0)
+		f.cursor_ms = cur.ms;
+	bsplit_add(&B.split, &f);
 }
 
 static void on_rating(void *user, int status, const char *body, size_t len, uint64_t lat_us)
@@ -69,6 +91,7 @@ static void on_ws_message(void *user, const char *buf, size_t len)
 	}
 	if (B.led.c.fares != fares) { /* a ride new to us */
 		fares_latency(p);
+		split_fare(&m, p);
 		bquality_pair(&B.qual, m.distance);
 	}
 	if (m.matched_at_ms > 0)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* the defaults of the flags (main's table) */
@@ -298,6 +299,13 @@ int main(int argc, char **argv)
 	if (ledger_init(&B.led, (uint32_t)B.o.grace_ms, (uint32_t)B.o.window_ms) < 0)
 		return 1;
 	ledger_set_clock(&B.led, svc_now_ms(), bot_now_us());
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		bsplit_init(&B.split, ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000) -
+		                          (int64_t)bot_now_us());
+	}
 	B.http = hc_new(B.loop, B.host, B.port, B.run.connections, B.o.timeout_ms);
 	B.http_rating = hc_new(B.loop, B.host, B.port, B.run.connections, B.o.timeout_ms);
 	if (!B.http || !B.http_rating)
@@ -355,6 +363,7 @@ int main(int argc, char **argv)
 	wsc_free(B.ws);
 	ledger_free(&B.led);
 	bquality_free(&B.qual);
+	bsplit_free(&B.split);
 	sbuf_free(&B.body);
 	free(B.ent[0]);
 	free(B.ent[1]);

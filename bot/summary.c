@@ -70,6 +70,7 @@ void summary_print(void)
 	B.st.riders_waiting = ledger_riders_waiting(&B.led);
 	B.st.fares_unrated = ledger_fares_unrated(&B.led, 1);
 	bquality_figures(&B.qual, &B.led, &B.st.q);
+	bsplit_figures(&B.split, &B.st.split);
 	if (B.o.strict && bstats_strict(&B.st, NULL) < 0)
 		B.exit_code = 3;
 

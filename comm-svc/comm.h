@@ -10,10 +10,21 @@
 
 #include "http.h"
 #include "hub.h"
+#include "lhist.h"
 #include "rconn.h"
 #include "streamid.h"
 
 #include <uv.h>
+
+/* Where a match's time goes in comm-svc (/metrics comm_stage_ms, the last
+ * 10-20 s; comm-svc/README.md "Latency by stage"), wall-clock ms of the
+ * match's stream id (the claim's XADD in Redis) to: */
+enum comm_stage {
+	COMM_STAGE_FEED,  /* its XREAD reply read */
+	COMM_STAGE_WRITE, /* a frame holding it handed to lws (each socket's) */
+	COMM_STAGE_N
+};
+#define COMM_STAGE_HALF_MS 10000
 
 struct comm {
 	uv_loop_t *loop;
@@ -26,7 +37,12 @@ struct comm {
 	    load_floor[STREAMID_STR_MAX];
 	int block_ms, resume_ms, resume_max;
 	unsigned long long read_errors;
+	struct lhist_win stage[COMM_STAGE_N];
 };
+
+/* ---------------------------------------------------------------- main.c */
+/* A match with stream id ms id_ms reached stage st now. */
+void comm_stage(struct comm *c, enum comm_stage st, uint64_t id_ms);
 
 /* ---------------------------------------------------------------- ws.c */
 /* The websocket protocol (lws callbacks; the app of its http_server is the

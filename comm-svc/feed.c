@@ -52,7 +52,11 @@ static void on_read_entry(const char *stream, const redisReply *e, void *priv)
 	if (!entry_ok(e))
 		return;
 	if (!strcmp(stream, RS_STREAM_MATCHES)) {
+		struct streamid id;
+
 		snprintf(c->last_matches, sizeof(c->last_matches), "%s", e->element[0]->str);
+		if (streamid_parse(e->element[0]->str, 0, &id) == 0)
+			comm_stage(c, COMM_STAGE_FEED, id.ms);
 		take_match(c, e, 1);
 	} else {
 		snprintf(c->last_stats, sizeof(c->last_stats), "%s", e->element[0]->str);

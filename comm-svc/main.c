@@ -19,6 +19,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+void comm_stage(struct comm *c, enum comm_stage st, uint64_t id_ms)
+{
+	uint64_t now = svc_now_ms();
+
+	lhist_win_add(&c->stage[st], uv_now(c->loop), now > id_ms ? (now - id_ms) * 1000 : 0);
+}
+
+static void stage_metrics(struct sbuf *out, struct comm *c)
+{
+	static const char *const names[COMM_STAGE_N] = {"feed", "write"};
+	struct lhist h;
+
+	sbuf_printf(out, "# TYPE comm_stage_ms summary\n");
+	for (int i = 0; i < COMM_STAGE_N; i++) {
+		lhist_win_get(&c->stage[i], uv_now(c->loop), &h);
+		lhist_prom(out, "comm_stage_ms", "stage", names[i], &h);
+	}
+}
+
 static void on_flush(uv_timer_t *t)
 {
 	struct comm *c = t->data;
@@ -86,6 +105,7 @@ static void comm_metrics(struct sbuf *out, void *app)
 	    k->slow_closes, k->memory_closes, k->overrun_closes, k->unrecovered, k->matches,
 	    k->stats, k->bad_entries, k->bad_messages, k->closes_policy, k->ping_timeouts, k->kills,
 	    k->ring, hub_ready(c->hub), rconn_up(c->reader) && rconn_up(c->cmd));
+	stage_metrics(out, c);
 }
 
 static void on_tick_closed(uv_handle_t *h)
@@ -200,6 +220,8 @@ int main(int argc, char **argv)
 	snprintf(c.last_stats, sizeof(c.last_stats), "$");
 
 	c.loop = uv_default_loop();
+	for (int i = 0; i < COMM_STAGE_N; i++)
+		lhist_win_init(&c.stage[i], COMM_STAGE_HALF_MS, uv_now(c.loop));
 	c.hub = hub_new(&cfg, &(struct hub_ops){ws_want_write, ws_kill});
 	if (!c.hub) {
 		log_error("out of memory");

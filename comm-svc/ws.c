@@ -196,6 +196,16 @@ static int write_gathered(struct lws *wsi, size_t *used)
 	return lws_write(wsi, out_buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP) < n ? -1 : 0;
 }
 
+/* A frame of a match (or a batch: its last) went to lws. */
+static void written(struct lws *wsi, const struct hub_out *out)
+{
+	struct comm *c;
+
+	if (out->kind == HUB_OUT_TEXT && out->msg->kind == HUB_MSG_MATCH &&
+	    (c = http_server_app(wsi)))
+		comm_stage(c, COMM_STAGE_WRITE, out->msg->id.ms);
+}
+
 static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 {
 	struct hub_out out;
@@ -209,6 +219,7 @@ static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 			used += wsframe_text_head(out_buf + LWS_PRE + used, out.msg->len);
 			memcpy(out_buf + LWS_PRE + used, hub_msg_data(out.msg), out.msg->len);
 			used += out.msg->len;
+			written(wsi, &out);
 			hub_sock_sent(s, out.kind);
 			continue;
 		}
@@ -242,6 +253,7 @@ static int ws_writeable(struct lws *wsi, struct hub_sock *s)
 		           (int)out.msg->len) {
 			return -1;
 		}
+		written(wsi, &out);
 		hub_sock_sent(s, out.kind);
 		wrote = 1;
 		if (lws_send_pipe_choked(wsi))

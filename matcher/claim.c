@@ -36,6 +36,7 @@ static struct rconn_script claim_lua = {
 struct claim {
 	struct matcher *m;
 	uint64_t rms, rseq, dms, dseq;
+	uint64_t sent_ns; /* uv_hrtime when it went out */
 	double distance;
 	struct ride_info info;
 };
@@ -51,6 +52,8 @@ static void on_claim(struct rconn *rc, redisReply *r, void *priv)
 		free(c);
 		return;
 	}
+	if (r)
+		matcher_stage(m, STAGE_CLAIM, (uv_hrtime() - c->sent_ns) / 1000);
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
 		uint64_t now = lease_now_ms(m);
 
@@ -110,7 +113,7 @@ static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entr
 		free(c);
 		return -1;
 	}
-	*c = (struct claim){m, re->ms, re->seq, de->ms, de->seq, distance, c->info};
+	*c = (struct claim){m, re->ms, re->seq, de->ms, de->seq, uv_hrtime(), distance, c->info};
 	snprintf(rkey, sizeof(rkey), RS_KEY_RIDER, rid);
 	snprintf(dkey, sizeof(dkey), RS_KEY_DRIVER, did);
 	snprintf(ridekey, sizeof(ridekey), RS_KEY_RIDE, c->info.ride_id);
@@ -136,8 +139,11 @@ static int claim_pair(struct matcher *m, struct pool_entry *re, struct pool_entr
 			lens[i] = strlen(argv[i]);
 		if (rconn_eval(m->cmd, &claim_lua, on_claim, c, 4,
 		               (int)(sizeof(argv) / sizeof(argv[0])), argv, lens) == 0) {
+			uint64_t later = re->ms > de->ms ? re->ms : de->ms;
+
 			re->state = POOL_CLAIMING;
 			de->state = POOL_CLAIMING;
+			matcher_stage(m, STAGE_TO_CLAIM, now > later ? (now - later) * 1000 : 0);
 			rc = 0;
 		} else {
 			free(c); /* Redis down: both keep waiting */
@@ -227,7 +233,7 @@ void claim_some(struct matcher *m)
 		uv_async_send(&m->claims_next);
 		return;
 	}
-	m->busy = 0;
+	tick_done(m);
 }
 
 /* The tick's claims, from the first: in a callback of their own, not in

@@ -105,6 +105,11 @@ static void feed_entry(const char *stream, const redisReply *entry, void *priv)
 	if (replay_must_check(ms, m->start_ms, m->replay_pending) &&
 	    check_then_ingest(m, is_rider, entry->element[0]->str, ms, seq, json) == 0)
 		return;
+	if (ms >= m->start_ms) { /* not a replay */
+		uint64_t now = lease_now_ms(m);
+
+		matcher_stage(m, STAGE_FEED, now > ms ? (now - ms) * 1000 : 0);
+	}
 	ingest(m, is_rider, ms, seq, json);
 }
 

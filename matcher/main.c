@@ -110,6 +110,24 @@ static void quality_metrics(struct sbuf *out, struct matcher *m)
 		            i ? w.d_wait_p99 : w.r_wait_p99);
 }
 
+static const char *const stage_names[STAGE_N] = {"feed", "tick", "tick_out", "to_claim", "claim"};
+
+void matcher_stage(struct matcher *m, enum matcher_stage st, uint64_t us)
+{
+	lhist_win_add(&m->stage[st], uv_now(m->loop), us);
+}
+
+static void stage_metrics(struct sbuf *out, struct matcher *m)
+{
+	struct lhist h;
+
+	sbuf_printf(out, "# TYPE matcher_stage_ms summary\n");
+	for (int i = 0; i < STAGE_N; i++) {
+		lhist_win_get(&m->stage[i], uv_now(m->loop), &h);
+		lhist_prom(out, "matcher_stage_ms", "stage", stage_names[i], &h);
+	}
+}
+
 static void matcher_metrics(struct sbuf *out, void *app)
 {
 	struct matcher *m = app;
@@ -124,13 +142,15 @@ static void matcher_metrics(struct sbuf *out, void *app)
 	            "# TYPE matcher_expired_total counter\nmatcher_expired_total %llu\n"
 	            "# TYPE matcher_claims_failed_total counter\nmatcher_claims_failed_total %llu\n"
 	            "# TYPE matcher_tick_duration_ms gauge\nmatcher_tick_duration_ms %.3f\n"
+	            "# TYPE matcher_ticks_busy_total counter\nmatcher_ticks_busy_total %llu\n"
 	            "# TYPE matcher_loop_lag_max_ms gauge\nmatcher_loop_lag_max_ms %.1f\n"
 	            "# TYPE matcher_loop_lag_max_cpu_ms gauge\nmatcher_loop_lag_max_cpu_ms %.1f\n",
 	            m->active, m->riders.live, m->drivers.live, (unsigned long long)t->requests,
 	            (unsigned long long)t->matched, (unsigned long long)t->expired,
-	            (unsigned long long)t->claim_failed, m->stats.tick_duration_ms, m->lag_max_ms,
-	            m->lag_max_cpu_ms);
+	            (unsigned long long)t->claim_failed, m->stats.tick_duration_ms,
+	            (unsigned long long)m->ticks_busy, m->lag_max_ms, m->lag_max_cpu_ms);
 	quality_metrics(out, m);
+	stage_metrics(out, m);
 }
 
 static void matcher_stop(void *priv)
@@ -238,6 +258,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	m.loop = uv_default_loop();
+	for (int i = 0; i < STAGE_N; i++)
+		lhist_win_init(&m.stage[i], STAGE_HALF_MS, uv_now(m.loop));
 	m.start_ms = svc_now_ms();
 	/* replay the last TTL's worth of requests (see replay.h) */
 	snprintf(m.last_id, sizeof(m.last_id), "%llu-0",

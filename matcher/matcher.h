@@ -7,12 +7,25 @@
 
 #include "http.h"
 #include "incr.h"
+#include "lhist.h"
 #include "pool.h"
 #include "rconn.h"
 #include "snap.h"
 #include "stats.h"
 
 #include <uv.h>
+
+/* Where a request's time goes inside the matcher (/metrics
+ * matcher_stage_ms, the last 10-20 s; matcher/README.md "Latency by stage"). */
+enum matcher_stage {
+	STAGE_FEED,     /* a request's XADD (its id's ms) -> the feed read it */
+	STAGE_TICK,     /* one tick's start -> the next one's */
+	STAGE_TICK_OUT, /* a tick's start -> its last claim handed to hiredis */
+	STAGE_TO_CLAIM, /* the later XADD of a pair -> its claim sent */
+	STAGE_CLAIM,    /* a claim sent -> its answer */
+	STAGE_N
+};
+#define STAGE_HALF_MS 10000
 
 struct matcher {
 	uv_loop_t *loop;
@@ -45,14 +58,16 @@ struct matcher {
 	/* Work split over loop iterations is resumed through a uv_async_t, not a
 	 * 0 ms timer: libuv before 1.48 runs a 0 ms timer started from a timer
 	 * callback in the same pass over the timers, so a chain of "slices"
-	 * ran back to back without serving any I/O. The pairing alone is
-	 * started by a 0 ms timer, from the stats' async callback: so it runs
-	 * in the next loop iteration, not in the one that built the stats
-	 * (each costs a few ms with a big pool; together they were the longest
-	 * stall). */
+	 * ran back to back without serving any I/O. The stats come last, once
+	 * the tick's claims are written: building them costs 1-4 ms on the
+	 * loop (the 10 s windows' figures), which before the pairing delayed
+	 * one tick in ten by that much (stats_min_ms 100 at a 10 ms tick). A
+	 * prepare handle runs them: after the idle phase, where hiredis writes
+	 * the claims (lib/hiredis_uv.h), so they never wait for the stats. */
 	uv_timer_t tick;
-	uv_async_t stats_next; /* a tick: expiry, then the stats, */
-	uv_timer_t pair_next;  /* then the pairing, in the next iteration */
+	uint64_t tick_due_ms;    /* the next tick's time on the grid (uv_now) */
+	uv_async_t pair_next;    /* a tick: expiry, then the pairing and claims, */
+	uv_prepare_t stats_next; /* then the stats */
 	uv_work_t work;
 	int busy;                 /* a tick's pairing or claims are under way */
 	struct pairing_ctx *pctx; /* pairing buffers kept between ticks */
@@ -81,12 +96,20 @@ struct matcher {
 	long next_claim;
 	uint64_t pairs_made, claims_lost;
 
+	/* where the time goes (enum matcher_stage), us */
+	struct lhist_win stage[STAGE_N];
+	uint64_t last_tick_ns; /* the last tick's start (uv_hrtime) */
+	uint64_t ticks_busy;   /* ticks skipped: the last one's work still under way */
+
 	/* main.c: the loop's longest stall */
 	uv_timer_t lag;
 	uint64_t lag_last_ns;
 	double lag_max_ms;
 	double lag_last_cpu_ms, lag_max_cpu_ms; /* the loop thread's CPU time */
 };
+
+/* Adds a sample of us microseconds to a stage. main.c */
+void matcher_stage(struct matcher *m, enum matcher_stage st, uint64_t us);
 
 /* Redis' time in ms (our clock corrected by the last TIME). lease.c */
 uint64_t lease_now_ms(struct matcher *m);
@@ -107,6 +130,10 @@ void claim_init(struct matcher *m);
 void claim_some(struct matcher *m);
 void claim_start(struct matcher *m);
 void claim_stop(struct matcher *m);
+
+/* The tick's claims are all out (claim.c): its stats, then the tick ends.
+ * tick.c */
+void tick_done(struct matcher *m);
 
 /* A request starts or stops WAITING (other than by the pairing): keeps the
  * incremental index in step with the pool. tick.c */

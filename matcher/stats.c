@@ -75,7 +75,7 @@ static void points(struct sbuf *out, const struct pool *p, size_t max_points)
 	for (size_t i = p->head; i < p->n && k < max_points; i++) {
 		int n;
 
-		if (p->v[i].state != POOL_WAITING)
+		if (p->v[i].state == POOL_GONE)
 			continue;
 		n = snprintf(pt, sizeof(pt), "%s[%.6g,%.6g]", k ? "," : "", p->v[i].loc.x,
 		             p->v[i].loc.y);

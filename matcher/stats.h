@@ -40,8 +40,8 @@ void stats_percentiles(const struct stats *s, uint64_t now_ms, uint64_t window_m
  * requests, matched, expired. */
 void stats_rates(struct stats *s, uint64_t now_ms, double out[3]);
 /* Appends the stats JSON: counters, rates, latency, the quality figures
- * (last 10 s and since the start), and up to max_points waiting riders' and
- * drivers' positions. */
+ * (last 10 s and since the start), and up to max_points positions of live
+ * riders and drivers (waiting, or being claimed). */
 void stats_json(struct stats *s, struct sbuf *out, uint64_t now_ms, int tick_ms,
                 const struct pool *riders, const struct pool *drivers, size_t max_points);
 

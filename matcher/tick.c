@@ -1,6 +1,6 @@
-/* tick.c - the tick: once per --tick-ms, expire what is past its TTL, publish
- * the stats, pair the waiting pool closest pair first, then hand the pairs
- * to claim.c. Glue only.
+/* tick.c - the tick: once per --tick-ms (on a grid), expire what is past its
+ * TTL, pair the waiting pool closest pair first, hand the pairs to claim.c,
+ * and once their claims are written publish the stats. Glue only.
  *
  * Two ways to pair, with the same result (tests/unit/test_matcher_incr.c):
  *  - incremental (incr.c), when few requests are new since the last
@@ -223,13 +223,43 @@ static void after_work_cb(uv_work_t *w, int status)
 	after_pairing(m);
 }
 
-static void on_pair(uv_timer_t *t);
+static void on_pair(uv_async_t *a);
+static void on_tick(uv_timer_t *t);
+
+/* Ticks keep to a grid, start + k * tick_ms (the next point after now), not
+ * to libuv's repeat, which starts the next period when the callback runs:
+ * there each tick's lateness (the loop busy, the process waiting for a core)
+ * added to all that followed, and a request's wait for the next tick grew
+ * with it (tick 10 ms on a loaded box: 10.1-10.2 ms apart on average, p99
+ * 11-12 ms; matcher_stage_ms{stage="tick"}). */
+static void tick_arm(struct matcher *m)
+{
+	uint64_t now;
+
+	uv_update_time(m->loop);
+	now = uv_now(m->loop);
+	if (m->tick_due_ms <= now) /* the next point after now (points missed are skipped) */
+		m->tick_due_ms +=
+		    ((now - m->tick_due_ms) / (uint64_t)m->tick_ms + 1) * (uint64_t)m->tick_ms;
+	uv_timer_start(&m->tick, on_tick, m->tick_due_ms - now, 0);
+}
 
 static void on_tick(uv_timer_t *t)
 {
 	struct matcher *m = t->data;
 	uint64_t now;
 
+	if (!m->stopping)
+		tick_arm(m);
+	{
+		uint64_t ns = uv_hrtime();
+
+		if (m->last_tick_ns)
+			matcher_stage(m, STAGE_TICK, (ns - m->last_tick_ns) / 1000);
+		m->last_tick_ns = ns;
+	}
+	if (m->busy && !m->stopping)
+		m->ticks_busy++;
 	if (m->busy || m->stopping)
 		return;
 	if (!m->ix_on && m->ix) {
@@ -249,34 +279,39 @@ static void on_tick(uv_timer_t *t)
 	pool_compact(&m->drivers);
 	if (!m->active || !rconn_up(m->cmd))
 		return;
-	/* the stats and the pairing in callbacks of their own: the expiry, the
-	 * stats and the pairing each cost a few ms with a big pool, and the loop
-	 * serves the I/O that is ready in between (busy: no other tick starts
-	 * meanwhile) */
+	/* the pairing, then the stats, in callbacks of their own: the expiry,
+	 * the pairing and the stats each cost a few ms with a big pool, and the
+	 * loop serves the I/O that is ready in between (busy: no other tick
+	 * starts meanwhile) */
 	m->busy = 1;
-	uv_async_send(&m->stats_next);
+	uv_async_send(&m->pair_next);
 }
 
-/* The tick's stats; the pairing follows in the next loop iteration (a 0 ms
- * timer started outside the timers' pass: see matcher.h). */
-static void on_stats(uv_async_t *a)
+/* The end of a tick: its stats (see matcher.h for why last). */
+static void on_stats(uv_prepare_t *p)
 {
-	struct matcher *m = a->data;
+	struct matcher *m = p->data;
 
+	uv_prepare_stop(p);
 	m->busy = 0;
 	if (m->stopping || !m->active || !rconn_up(m->cmd))
 		return;
-	/* what viewers see: the pool as this tick is about to pair it, after
-	 * the previous tick's claims have settled */
+	/* what viewers see: the pool as this tick paired it (the requests it
+	 * claimed count until their claims settle), after the previous tick's
+	 * claims have settled */
 	publish_stats(m);
-	m->busy = 1;
-	uv_timer_start(&m->pair_next, on_pair, 0, 0);
 }
 
-/* The second half of a tick: pair, incrementally or cold, then claim. */
-static void on_pair(uv_timer_t *t)
+void tick_done(struct matcher *m)
 {
-	struct matcher *m = t->data;
+	matcher_stage(m, STAGE_TICK_OUT, (uv_hrtime() - m->last_tick_ns) / 1000);
+	uv_prepare_start(&m->stats_next, on_stats);
+}
+
+/* The second part of a tick: pair, incrementally or cold, then claim. */
+static void on_pair(uv_async_t *a)
+{
+	struct matcher *m = a->data;
 
 	m->busy = 0;
 	if (m->stopping || !m->active || !rconn_up(m->cmd))
@@ -330,9 +365,9 @@ void tick_init(struct matcher *m)
 {
 	uv_async_init(m->loop, &m->drain_next, on_drain);
 	m->drain_next.data = m;
-	uv_async_init(m->loop, &m->stats_next, on_stats);
+	uv_prepare_init(m->loop, &m->stats_next);
 	m->stats_next.data = m;
-	uv_timer_init(m->loop, &m->pair_next);
+	uv_async_init(m->loop, &m->pair_next, on_pair);
 	m->pair_next.data = m;
 	if (m->incremental) {
 		m->ix = incr_new((size_t)(m->inline_max > 0 ? m->inline_max : 0) + 1);
@@ -346,14 +381,16 @@ void tick_init(struct matcher *m)
 
 void tick_start(struct matcher *m)
 {
-	uv_timer_start(&m->tick, on_tick, (uint64_t)m->tick_ms, (uint64_t)m->tick_ms);
+	uv_update_time(m->loop);
+	m->tick_due_ms = uv_now(m->loop);
+	tick_arm(m);
 }
 
 void tick_stop(struct matcher *m)
 {
 	uv_timer_stop(&m->tick);
 	uv_close((uv_handle_t *)&m->tick, NULL);
-	uv_timer_stop(&m->pair_next);
+	uv_prepare_stop(&m->stats_next);
 	uv_close((uv_handle_t *)&m->stats_next, NULL);
 	uv_close((uv_handle_t *)&m->pair_next, NULL);
 	uv_close((uv_handle_t *)&m->drain_next, NULL);
