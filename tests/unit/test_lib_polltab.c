@@ -17,32 +17,45 @@
 #define W 2u
 
 static int h1, h2; /* two handles: only their addresses matter */
+static struct polltab t;
+
+static int teardown(void **state)
+{
+	polltab_free(&t);
+	assert_null(t.slot);
+	assert_int_equal(t.count, 0);
+	return 0;
+}
+
+/* A slot for fd holding h whose loop watches events (started at once). */
+static struct polltab_slot *started(int fd, void *h, unsigned events)
+{
+	struct polltab_slot *s = polltab_add(&t, fd, h);
+
+	assert_non_null(s);
+	assert_int_equal(polltab_want(&t, s, fd, events, 0, 1), POLLTAB_START);
+	assert_int_equal(s->applied, events);
+	return s;
+}
 
 static void test_unchanged_is_nothing(void **state)
 {
-	struct polltab t = {0};
-	struct polltab_slot *s = polltab_add(&t, 5, &h1);
+	/* not watched: the start is done now, deferring or not */
+	struct polltab_slot *s = started(5, &h1, R);
 	int fd;
 
 	(void)state;
-	assert_non_null(s);
-	/* not watched: the start is done now, deferring or not */
-	assert_int_equal(polltab_want(&t, s, 5, R, 0, 1), POLLTAB_START);
-	assert_int_equal(s->applied, R);
-	assert_int_equal(polltab_want(&t, s, 5, R, 1, 1), POLLTAB_NONE);
-	assert_int_equal(polltab_want(&t, s, 5, R, 1, 0), POLLTAB_NONE);
+	for (int defer = 0; defer < 2; defer++)
+		assert_int_equal(polltab_want(&t, s, 5, R, 1, defer), POLLTAB_NONE);
 	assert_int_equal(polltab_next(&t, &fd), 0);
-	polltab_free(&t);
 }
 
 static void test_on_then_off_in_a_turn_costs_nothing(void **state)
 {
-	struct polltab t = {0};
-	struct polltab_slot *s = polltab_add(&t, 7, &h1);
+	struct polltab_slot *s = started(7, &h1, R);
 	int fd;
 
 	(void)state;
-	polltab_want(&t, s, 7, R, 0, 1);
 	assert_int_equal(polltab_want(&t, s, 7, R | W, 1, 1), POLLTAB_NONE);
 	assert_int_equal(s->applied, R);
 	assert_int_equal(polltab_want(&t, s, 7, R, 1, 1), POLLTAB_NONE);
@@ -52,22 +65,18 @@ static void test_on_then_off_in_a_turn_costs_nothing(void **state)
 	assert_ptr_equal(polltab_at(&t, fd), s);
 	assert_int_equal(polltab_settle(s, 1), POLLTAB_NONE);
 	assert_int_equal(polltab_next(&t, &fd), 0);
-	polltab_free(&t);
 }
 
 static void test_changes_settle_once(void **state)
 {
-	struct polltab t = {0};
-	struct polltab_slot *s = polltab_add(&t, 3, &h1), *u;
+	struct polltab_slot *s = started(3, &h1, R), *u;
 	int fd, n = 0;
 
 	(void)state;
-	polltab_want(&t, s, 3, R, 0, 1);
 	polltab_want(&t, s, 3, R | W, 1, 1);
 	polltab_want(&t, s, 3, W, 1, 1);
 	polltab_want(&t, s, 3, R | W, 1, 1);
-	u = polltab_add(&t, 4, &h2);
-	polltab_want(&t, u, 4, R, 0, 1);
+	u = started(4, &h2, R);
 	assert_int_equal(polltab_want(&t, u, 4, 0, 1, 1), POLLTAB_NONE); /* a stop, deferred */
 	while (polltab_next(&t, &fd)) {
 		struct polltab_slot *x = polltab_at(&t, fd);
@@ -88,12 +97,10 @@ static void test_changes_settle_once(void **state)
 	assert_int_equal(polltab_next(&t, &fd), 1);
 	assert_int_equal(fd, 3);
 	assert_int_equal(polltab_settle(s, 1), POLLTAB_START);
-	polltab_free(&t);
 }
 
 static void test_without_defer_at_once(void **state)
 {
-	struct polltab t = {0};
 	struct polltab_slot *s = polltab_add(&t, 1, &h1);
 	int fd;
 
@@ -106,17 +113,14 @@ static void test_without_defer_at_once(void **state)
 	/* a stopped handle is started at once even when deferring */
 	assert_int_equal(polltab_want(&t, s, 1, W, 0, 1), POLLTAB_START);
 	assert_int_equal(polltab_next(&t, &fd), 0);
-	polltab_free(&t);
 }
 
 static void test_stopped_by_the_loop_counts_as_nothing(void **state)
 {
-	struct polltab t = {0};
-	struct polltab_slot *s = polltab_add(&t, 2, &h1);
+	struct polltab_slot *s = started(2, &h1, R);
 	int fd;
 
 	(void)state;
-	polltab_want(&t, s, 2, R, 0, 1);
 	/* the loop stopped it (an error): asking for R again must start it */
 	assert_int_equal(polltab_want(&t, s, 2, R, 0, 1), POLLTAB_START);
 	/* queued while watched, then stopped by the loop before settling */
@@ -128,12 +132,10 @@ static void test_stopped_by_the_loop_counts_as_nothing(void **state)
 	assert_int_equal(polltab_want(&t, s, 2, 0, 1, 1), POLLTAB_NONE);
 	assert_int_equal(polltab_next(&t, &fd), 1);
 	assert_int_equal(polltab_settle(s, 0), POLLTAB_NONE);
-	polltab_free(&t);
 }
 
 static void test_find_remove_replace(void **state)
 {
-	struct polltab t = {0};
 	struct polltab_slot *s;
 	int fd;
 
@@ -160,8 +162,7 @@ static void test_find_remove_replace(void **state)
 	assert_null(polltab_at(&t, fd));
 	assert_int_equal(polltab_next(&t, &fd), 0);
 	/* a new handle on a descriptor with a queued entry starts clean */
-	s = polltab_add(&t, 8, &h1);
-	polltab_want(&t, s, 8, R, 0, 1);
+	s = started(8, &h1, R);
 	polltab_want(&t, s, 8, R | W, 1, 1);
 	polltab_remove(&t, 8, &h1);
 	s = polltab_add(&t, 8, &h2);
@@ -170,14 +171,10 @@ static void test_find_remove_replace(void **state)
 	assert_int_equal(polltab_next(&t, &fd), 1);
 	assert_int_equal(polltab_settle(polltab_at(&t, fd), 1), POLLTAB_NONE);
 	assert_int_equal(polltab_next(&t, &fd), 0);
-	polltab_free(&t);
-	assert_null(t.slot);
-	assert_int_equal(t.count, 0);
 }
 
 static void test_many_descriptors(void **state)
 {
-	struct polltab t = {0};
 	int fd, n = 0;
 
 	(void)state;
@@ -195,19 +192,18 @@ static void test_many_descriptors(void **state)
 		n++;
 	}
 	assert_int_equal(n, 3000);
-	polltab_free(&t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_unchanged_is_nothing),
-	    cmocka_unit_test(test_on_then_off_in_a_turn_costs_nothing),
-	    cmocka_unit_test(test_changes_settle_once),
-	    cmocka_unit_test(test_without_defer_at_once),
-	    cmocka_unit_test(test_stopped_by_the_loop_counts_as_nothing),
-	    cmocka_unit_test(test_find_remove_replace),
-	    cmocka_unit_test(test_many_descriptors),
+	    cmocka_unit_test_teardown(test_unchanged_is_nothing, teardown),
+	    cmocka_unit_test_teardown(test_on_then_off_in_a_turn_costs_nothing, teardown),
+	    cmocka_unit_test_teardown(test_changes_settle_once, teardown),
+	    cmocka_unit_test_teardown(test_without_defer_at_once, teardown),
+	    cmocka_unit_test_teardown(test_stopped_by_the_loop_counts_as_nothing, teardown),
+	    cmocka_unit_test_teardown(test_find_remove_replace, teardown),
+	    cmocka_unit_test_teardown(test_many_descriptors, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -135,6 +135,29 @@ static void close_left(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* A side whose handle watches UV_READABLE; what reached libuv so far. */
+static struct uvpoll_stats open_reading(struct side *a)
+{
+	side_open(a);
+	assert_int_equal(uv_poll_start(a->h, UV_READABLE, on_poll), 0);
+	return uvpoll_stats();
+}
+
+/* How many calls reached libuv since s0. */
+static unsigned long long applied_since(struct uvpoll_stats s0)
+{
+	return uvpoll_stats().applied - s0.applied;
+}
+
+/* The peer writes a byte: one run must report it readable, not writable. */
+static void expect_read_only(struct side *a)
+{
+	assert_int_equal(write(a->peer, "x", 1), 1);
+	run_once();
+	assert_int_equal(a->readable, 1);
+	assert_int_equal(a->writable, 0);
+}
+
 static int teardown(void **state)
 {
 	uvpoll_disable();
@@ -159,48 +182,34 @@ static void test_unchanged_reaches_libuv_once(void **state)
 	s1 = uvpoll_stats();
 	assert_int_equal(s1.calls - s0.calls, 6);
 	assert_int_equal(s1.applied - s0.applied, 1);
-	assert_int_equal(write(a.peer, "x", 1), 1);
-	run_once();
-	assert_int_equal(a.readable, 1);
-	assert_int_equal(a.writable, 0);
+	expect_read_only(&a);
 	side_close(&a);
 }
 
 static void test_on_then_off_costs_nothing(void **state)
 {
 	struct side a;
-	struct uvpoll_stats s0, s1;
+	struct uvpoll_stats s0 = open_reading(&a);
 
-	side_open(&a);
-	uv_poll_start(a.h, UV_READABLE, on_poll);
-	s0 = uvpoll_stats();
 	/* the socket is writable: had POLLOUT reached the loop it would fire */
 	uv_poll_start(a.h, UV_READABLE | UV_WRITABLE, on_poll);
 	uv_poll_start(a.h, UV_READABLE, on_poll);
 	uv_poll_start(a.h, UV_READABLE, on_poll);
-	assert_int_equal(write(a.peer, "x", 1), 1);
-	run_once();
-	s1 = uvpoll_stats();
-	assert_int_equal(s1.applied - s0.applied, 0);
+	expect_read_only(&a);
+	assert_int_equal(applied_since(s0), 0);
 	assert_int_equal(a.calls, 1);
-	assert_int_equal(a.readable, 1);
-	assert_int_equal(a.writable, 0);
 	side_close(&a);
 }
 
 static void test_change_is_armed_before_the_poll(void **state)
 {
 	struct side a;
-	struct uvpoll_stats s0, s1;
+	struct uvpoll_stats s0 = open_reading(&a);
 
-	side_open(&a);
-	uv_poll_start(a.h, UV_READABLE, on_poll);
-	s0 = uvpoll_stats();
 	/* nothing to read: only the added UV_WRITABLE can end the run */
 	uv_poll_start(a.h, UV_READABLE | UV_WRITABLE, on_poll);
 	run_once();
-	s1 = uvpoll_stats();
-	assert_int_equal(s1.applied - s0.applied, 1);
+	assert_int_equal(applied_since(s0), 1);
 	assert_int_equal(a.writable, 1);
 	/* and a stop is applied too: then nothing fires */
 	uv_poll_stop(a.h);
