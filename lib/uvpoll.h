@@ -48,8 +48,8 @@ void uvpoll_after_poll(void);
  * are going away); frees the table when no handle is left in it. */
 void uvpoll_disable(void);
 
-/* How many uv_poll_start/uv_poll_stop calls reached libuv, and how many the
- * owners made (tests and metrics). */
+/* How many uv_poll_start/uv_poll_stop calls the owners made (calls) and
+ * how many reached libuv's (applied), since the process started (tests). */
 struct uvpoll_stats {
 	unsigned long long calls, applied;
 };
