@@ -92,7 +92,7 @@ enum polltab_op polltab_want(struct polltab *t, struct polltab_slot *s, int fd, 
 	s->wanted = events;
 	if (events == s->applied)
 		return POLLTAB_NONE;
-	if (defer && s->applied && queue(t, s, fd) == 0)
+	if (defer && s->applied && events && queue(t, s, fd) == 0)
 		return POLLTAB_NONE;
 	return polltab_settle(s, active);
 }

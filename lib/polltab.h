@@ -44,12 +44,13 @@ void polltab_remove(struct polltab *t, int fd, const void *h);
 /* The owner of slot s (descriptor fd) asks for events (0: none). active
  * says whether the loop still watches the handle at all (it may have
  * stopped it on an error: then nothing counts as applied). With defer set,
- * a change of a watched handle's events is queued for polltab_next and
- * POLLTAB_NONE returned; asking again for the applied events before that
- * cancels it. Otherwise, and for a handle the loop does not watch (so that
- * a start is done, and can fail, at once), the operation to do now is
- * returned and s->applied already says its result. Asking for the applied
- * events is POLLTAB_NONE. */
+ * a change of a watched handle's events to other events (not to none) is
+ * queued for polltab_next and POLLTAB_NONE returned; asking again for the
+ * applied events before that cancels it. Otherwise the operation to do now
+ * is returned and s->applied already says its result: so a handle is
+ * watched at all exactly when its owner's last call asked for events (a
+ * start of a handle the loop does not watch is done, and can fail, at once;
+ * a stop is done at once). Asking for the applied events is POLLTAB_NONE. */
 enum polltab_op polltab_want(struct polltab *t, struct polltab_slot *s, int fd, unsigned events,
                              int active, int defer);
 /* Takes the next queued descriptor: 1 and *fd set, or 0 when none is left

@@ -4,7 +4,8 @@
  *
  * Why it is safe (libuv 1.44's uv_run: timers, pending, idle, prepare,
  * poll, check, closing handles):
- * - A change is deferred only for a handle libuv watches; it is applied by
+ * - A change is deferred only for a handle libuv watches, and only to other
+ *   events (a stop is done at once: uv_is_active stays exact); it is applied by
  *   uvpoll_before_poll, which lib/svc calls from a prepare callback, before
  *   the poll. A change made after that (by a prepare callback run later)
  *   and before the poll returns is applied at once: the window is open from

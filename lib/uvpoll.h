@@ -16,12 +16,14 @@
  * What it does, with libuv's public API only, on the loop given to
  * uvpoll_enable (other loops' handles go straight to libuv):
  * - a call that asks a handle for the events it already has does nothing;
- * - a change of a watched handle's events is recorded and applied once, by
- *   uvpoll_before_poll just before the loop polls, so an on-then-off within
- *   a loop turn costs nothing and several changes cost one uv_poll_start;
- *   a change made after that point (a later prepare callback) and a start
- *   of a handle the loop does not watch are applied at once, so nothing
- *   asked for is missing when the loop blocks (no lost wakeup);
+ * - a change of a watched handle's events to other events is recorded and
+ *   applied once, by uvpoll_before_poll just before the loop polls, so an
+ *   on-then-off within a loop turn costs nothing and several changes cost
+ *   one uv_poll_start; a change made after that point (a later prepare
+ *   callback) is applied at once, so nothing asked for is missing when the
+ *   loop blocks (no lost wakeup); a start of a handle the loop does not
+ *   watch and a stop are applied at once, so uv_is_active() always says
+ *   what the owner asked for (lws' client connect checks it);
  * - libuv calls a callback of this module, which hands the owner only the
  *   events it asks for now (a removal not yet applied is never seen by the
  *   owner) and skips the call when none is left;
