@@ -46,6 +46,9 @@ CFLAGS      = -std=gnu11 $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-unused-param
               -D_GNU_SOURCE -Ilib $(SANFLAGS) $(PKG_CFLAGS)
 LDLIBS      = $(PKG_LIBS) -lm
 LDFLAGS    := $(SANFLAGS)
+# lib/uvpoll.c wraps these libuv functions; the services export them so that
+# lws' libuv event plugin, which lws dlopen()s, binds to the wrappers too
+UVPOLL_EXPORTS := $(foreach f,uv_poll_start uv_poll_stop uv_close,-Wl,--export-dynamic-symbol=$(f))
 
 SERVICES   := $(foreach d,rider-svc driver-svc rating-svc comm-svc matcher bot,$(if $(wildcard $(d)/main.c),$(d)))
 LIB_SRC    := $(wildcard lib/*.c)
@@ -91,7 +94,7 @@ define service_rules
 $(BUILD)/bin/$(1): $(BUILD)/obj/$(1)/main.o $(call core_a,$(1)) $(foreach u,$(uses_$(1)),$(call core_a,$(u))) $(LIB_A)
 	@mkdir -p $$(@D)
 	@$$(if $$(Q),echo "  LINK    $$@")
-	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(Q)$$(CC) $$(LDFLAGS) $$(UVPOLL_EXPORTS) -o $$@ $$^ $$(LDLIBS)
 $(BUILD)/obj/$(1)/%.o: CFLAGS += $(uses_$(1):%=-I%)
 endef
 $(foreach s,$(SERVICES) $(SHARED),$(eval $(call core_rules,$(s))))

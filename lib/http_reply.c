@@ -54,15 +54,14 @@ int http_req_write(struct http_req *req)
  * request. Closing is left to WRITEABLE (only a callback can close).
  * Returns 0 when written, -1 when the reply must go the WRITEABLE way.
  *
- * What is left per request, and why (strace of rider-svc): lws' libuv event
- * lib calls uv_poll_start for every POLLIN/POLLOUT change it makes, changed
- * or not, and libuv 1.44's uv_poll_start takes the descriptor out of epoll
- * at once (EPOLL_CTL_DEL) and adds it back at the next poll. lws makes three
- * such calls around a reply (POLLOUT on in lws_http_transaction_completed,
- * off twice when it is seen) and one when the next request's headers take a
- * header table: 4 DEL (2 failing) and 2 ADD. Only a change inside lws'
- * event lib or libuv removes them; nothing here depends on either's
- * internals. */
+ * lws' libuv event lib calls uv_poll_start for every POLLIN/POLLOUT change
+ * it makes, changed or not: three around a reply (POLLOUT on in
+ * lws_http_transaction_completed, off twice when it is seen) and one when
+ * the next request's headers take a header table. libuv 1.44 answered each
+ * with an EPOLL_CTL_DEL and an ADD (~6 epoll_ctl a request); lib/uvpoll now
+ * drops the unchanged ones and applies the rest once before the loop polls,
+ * so the POLLOUT turned on and off here within one loop turn never reaches
+ * epoll. */
 static int reply_now(struct http_req *req)
 {
 	struct lws *wsi = req->wsi;

@@ -5,6 +5,7 @@
 #include "http.h"
 #include "log.h"
 #include "schema.h"
+#include "uvpoll.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -15,7 +16,9 @@
 #include <time.h>
 
 static uv_signal_t sig_int, sig_term;
-/* the log's held lines go out before the loop may block and after each poll */
+/* Before the loop may block and after each poll: the log's held lines go
+ * out, and lib/uvpoll applies the poll handles' changes of the loop turn
+ * (it needs this prepare callback to run before every poll). */
 static uv_prepare_t log_before_poll;
 static uv_check_t log_after_poll;
 static int log_handles;
@@ -23,10 +26,12 @@ static int log_handles;
 static void on_log_prepare(uv_prepare_t *h)
 {
 	log_flush();
+	uvpoll_before_poll();
 }
 
 static void on_log_check(uv_check_t *h)
 {
+	uvpoll_after_poll();
 	log_flush();
 }
 
@@ -118,6 +123,7 @@ void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv)
 		uv_unref((uv_handle_t *)&log_before_poll);
 		uv_unref((uv_handle_t *)&log_after_poll);
 		log_handles = 1;
+		uvpoll_enable(loop);
 		atexit(flush_at_exit);
 	}
 	log_hold(1);
@@ -132,6 +138,7 @@ void svc_close(void)
 	if (log_handles == 1) {
 		uv_close((uv_handle_t *)&log_before_poll, NULL);
 		uv_close((uv_handle_t *)&log_after_poll, NULL);
+		uvpoll_disable();
 		log_handles = 2;
 	}
 	log_hold(0);

@@ -47,9 +47,13 @@ int svc_begin_net(int argc, char **argv, const struct opt *opts, const char *sum
  * With started 0 (the setup failed) the stop function is called first and
  * the status is 1 (the loop is not closed). */
 int svc_run(uv_loop_t *loop, int started);
-/* Installs the signal handlers on loop. */
+/* Installs the signal handlers on loop, and the prepare/check callbacks
+ * that flush the held log lines and drive lib/uvpoll (enabled on loop: its
+ * poll handles' changes are applied once per loop turn, before the poll). */
 void svc_init(uv_loop_t *loop, svc_stop_fn stop, void *priv);
-/* Closes the signal handles (call from the stop function). */
+/* Closes the signal handles and those callbacks; lib/uvpoll applies what is
+ * pending and from then on applies changes at once (call from the stop
+ * function). */
 void svc_close(void);
 struct http_server;
 /* The last call of every stop function, after the stores are freed (their
