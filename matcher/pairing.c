@@ -78,6 +78,8 @@ struct chunk {
 	uint64_t pad;
 	struct ent e[RQ_CH];
 };
+/* The chunks of a queue for n entries hold n kd_kv (the sort's scratch). */
+_Static_assert(sizeof(struct chunk) >= RQ_CH * sizeof(struct kd_kv), "chunks as sort scratch");
 
 struct bucket {
 	uint32_t head; /* chunk list; only the head chunk may be partial */
@@ -203,100 +205,140 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 
 /* ---- the context ---- */
 
-/* One rider (by index): its place and its nearest driver at its last query
- * (the smallest d2, then the lowest driver index). Keeping more candidates
- * per rider was measured (1e5 and 1e6 uniform): 4 save 55% of the
- * re-queries, but each query costs more and the re-queries that remain are
- * the expensive ones (in depleted areas), so one is the fastest. */
-struct rider_c {
-	double x, y;
-	double d2;
-	uint32_t slot;
-};
+/* A rider's query result is its queue entry: (d2, rider) and its nearest
+ * driver's slot (the smallest d2, then the lowest driver index); its place
+ * is read from the caller's array. Keeping more candidates per rider was
+ * measured (1e5 and 1e6 uniform): 4 save 55% of the re-queries, but each
+ * query costs more and the re-queries that remain are the expensive ones
+ * (in depleted areas), so one is the fastest. */
 
 struct pairing_ctx {
 	struct kd_tree *t;
-	struct rider_c *rc;
-	struct kd_kv *kv; /* 2 * cap_r */
+	struct kd_kv *kv; /* cap_r: the riders in curve order */
 	struct chunk *pool;
 	size_t cap_r, cap_chunks;
-	unsigned threads; /* for the riders' first queries */
+	unsigned threads; /* for the build and the riders' first queries */
 };
 
 /* ---- the riders' first queries, on several threads ----
  *
- * Every rider's first query reads the tree only and writes its own rider_c,
- * so they split over threads with the same result; the queue is filled
- * afterwards, on one thread (its pops depend on the keys only, not on the
- * order of the puts). Below PAR_MIN riders a thread costs more than it
- * saves. */
+ * Every rider's first query reads the tree only and writes its own kd_kv
+ * (in curve order; the key becomes the bits of d2, pad the slot), so they
+ * split over threads with the same result; the queue is filled afterwards,
+ * on one thread (its pops depend on the keys only, not on the order of the
+ * puts). Below PAR_MIN riders a thread costs more than it saves. */
 
 #define PAR_MIN     16384
 #define THREADS_MAX 8
+_Static_assert(KD_PARTS_MAX <= THREADS_MAX, "a part per thread");
 
 struct query_job {
 	const struct kd_tree *t;
-	const struct kd_kv *kv; /* riders in curve order */
+	struct kd_kv *kv; /* riders in curve order */
 	const struct pairing_point *riders;
-	struct rider_c *rc;
 	size_t from, to; /* kv[from..to) */
 };
-
-static inline void query(const struct kd_tree *t, struct rider_c *c)
-{
-	c->slot = kd_nearest_slot(t, c->x, c->y, &c->d2);
-}
 
 static void *query_range(void *arg)
 {
 	const struct query_job *j = arg;
 
 	for (size_t k = j->from; k < j->to; k++) {
-		if (k + 16 < j->to) { /* the gathers below miss the cache: start them early */
-			uint32_t ahead = j->kv[k + 16].val;
-			__builtin_prefetch(&j->riders[ahead]);
-			__builtin_prefetch(&j->rc[ahead], 1);
-		}
-		uint32_t r = j->kv[k].val;
-		struct rider_c *c = &j->rc[r];
-		c->x = j->riders[r].x;
-		c->y = j->riders[r].y;
-		query(j->t, c); /* nd > 0: at least one candidate */
+		if (k + 16 < j->to) /* the gather below misses the cache: start it early */
+			__builtin_prefetch(&j->riders[j->kv[k + 16].val]);
+		const struct pairing_point *p = &j->riders[j->kv[k].val];
+		double d2;
+		/* nd > 0: at least one candidate */
+		j->kv[k].pad = kd_nearest_slot(j->t, p->x, p->y, &d2);
+		memcpy(&j->kv[k].key, &d2, sizeof d2);
 	}
 	return NULL;
 }
 
-/* Queries kv[0..nr) on up to `threads` threads (this one included); a
- * thread that cannot be started leaves its share to this one. */
+/* Runs fn on jobs[0..n) (each size bytes), jobs 1.. on threads of their
+ * own and job 0 on this one; a thread that cannot be started leaves its
+ * job to this one. Returns when all are done. */
+static void run_jobs(void *(*fn)(void *), void *jobs, size_t size, unsigned n)
+{
+	pthread_t th[THREADS_MAX];
+	int started[THREADS_MAX] = {0};
+	char *job = jobs;
+
+	for (unsigned i = 1; i < n; i++)
+		started[i] = pthread_create(&th[i], NULL, fn, job + i * size) == 0;
+	fn(job);
+	for (unsigned i = 1; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			fn(job + i * size);
+	}
+}
+
+static unsigned threads_for(size_t n, unsigned threads)
+{
+	unsigned k = n >= PAR_MIN && threads > 1 ? threads : 1;
+	return k > THREADS_MAX ? THREADS_MAX : k;
+}
+
+/* Queries kv[0..nr) on up to `threads` threads. */
 static void query_all(const struct query_job *all, size_t nr, unsigned threads)
 {
 	struct query_job jobs[THREADS_MAX];
-	pthread_t th[THREADS_MAX];
-	int started[THREADS_MAX] = {0};
-	unsigned n = nr >= PAR_MIN && threads > 1 ? threads : 1;
+	unsigned n = threads_for(nr, threads);
 
-	if (n > THREADS_MAX)
-		n = THREADS_MAX;
 	for (unsigned i = 0; i < n; i++) {
 		jobs[i] = *all;
 		jobs[i].from = nr * i / n;
 		jobs[i].to = nr * (i + 1) / n;
 	}
-	for (unsigned i = 1; i < n; i++)
-		started[i] = pthread_create(&th[i], NULL, query_range, &jobs[i]) == 0;
-	query_range(&jobs[0]);
-	for (unsigned i = 1; i < n; i++) {
-		if (started[i])
-			pthread_join(th[i], NULL);
-		else
-			query_range(&jobs[i]);
+	run_jobs(query_range, jobs, sizeof jobs[0], n);
+}
+
+/* ---- building the tree, and the riders' order meanwhile ----
+ *
+ * The tree's parts (kd_build_start) are built on threads, from PAR_MIN
+ * drivers up; the first job then sorts the riders along the tree's curve
+ * (its frame is known once the build has started), so that consecutive
+ * queries share paths. */
+
+struct build_job {
+	struct kd_tree *t;
+	unsigned part;
+	const struct pairing_point *riders; /* job 0 only: riders to sort into kv */
+	size_t nr;
+	struct kd_kv *kv, *tmp; /* nr each */
+};
+
+static void *build_part(void *arg)
+{
+	const struct build_job *j = arg;
+
+	kd_build_part(j->t, j->part);
+	if (j->part == 0) {
+		for (size_t i = 0; i < j->nr; i++)
+			j->kv[i] = (struct kd_kv){
+			    kd_curve_key(j->t, j->riders[i].x, j->riders[i].y), (uint32_t)i, 0};
+		kd_sort_kv(j->kv, j->tmp, j->nr);
 	}
+	return NULL;
+}
+
+static void build_all(struct kd_tree *t, const struct pairing_point *riders, size_t nr,
+                      struct kd_kv *kv, struct kd_kv *tmp, unsigned threads)
+{
+	struct build_job jobs[KD_PARTS_MAX];
+	unsigned n = kd_build_start(t, threads_for(kd_size(t), threads));
+
+	for (unsigned i = 0; i < n; i++)
+		jobs[i] = (struct build_job){t, i, riders, nr, kv, tmp};
+	run_jobs(build_part, jobs, sizeof jobs[0], n);
+	kd_build_finish(t);
 }
 
 static size_t riders_bytes(size_t nr)
 {
-	return nr * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) +
-	       rq_chunks_for(nr) * sizeof(struct chunk);
+	return nr * sizeof(struct kd_kv) + rq_chunks_for(nr) * sizeof(struct chunk);
 }
 
 size_t pairing_match_bytes(size_t nr, size_t nd)
@@ -324,11 +366,10 @@ void pairing_ctx_set_threads(struct pairing_ctx *c, unsigned threads)
 
 static void free_riders(struct pairing_ctx *c)
 {
-	void *bufs[] = {c->rc, c->kv, c->pool};
+	void *bufs[] = {c->kv, c->pool};
 
 	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
 		free(bufs[i]);
-	c->rc = NULL;
 	c->kv = NULL;
 	c->pool = NULL;
 	c->cap_r = c->cap_chunks = 0;
@@ -347,8 +388,7 @@ size_t pairing_ctx_bytes(const struct pairing_ctx *c)
 {
 	size_t b = sizeof *c + (c->t ? kd_bytes(c->t) : 0);
 	if (c->cap_r)
-		b += c->cap_r * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) +
-		     c->cap_chunks * sizeof(struct chunk);
+		b += c->cap_r * sizeof(struct kd_kv) + c->cap_chunks * sizeof(struct chunk);
 	return b;
 }
 
@@ -361,10 +401,9 @@ static int reserve_riders(struct pairing_ctx *c, size_t nr)
 		return 0;
 	free_riders(c);
 	size_t cap = nr + nr / 8, nc = rq_chunks_for(cap);
-	c->rc = big_alloc(cap * sizeof *c->rc);
-	c->kv = big_alloc(2 * cap * sizeof *c->kv);
+	c->kv = big_alloc(cap * sizeof *c->kv);
 	c->pool = big_alloc(nc * sizeof *c->pool);
-	if (!c->rc || !c->kv || !c->pool) {
+	if (!c->kv || !c->pool) {
 		free_riders(c);
 		return -1;
 	}
@@ -387,23 +426,20 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 		return -1;
 	for (size_t i = 0; i < nd; i++)
 		kd_set(t, (uint32_t)i, drivers[i].x, drivers[i].y);
-	if (kd_build(t) < 0)
-		return -1;
+	/* The queue's chunks are the riders' sort scratch: the queue is not
+	 * in use yet, and they hold more than nr kd_kv. */
+	struct kd_kv *kv = ctx->kv;
+	build_all(t, riders, nr, kv, (struct kd_kv *)(void *)ctx->pool, ctx->threads);
 	const uint8_t *dead = kd_dead_map(t);
 
 	struct rq q;
 	rq_init(&q, ctx->pool, rq_chunks_for(nr));
 
-	/* Riders along the tree's curve, so consecutive queries share paths;
-	 * each with its nearest driver, into the queue. */
-	struct kd_kv *kv = ctx->kv;
-	for (size_t i = 0; i < nr; i++)
-		kv[i] = (struct kd_kv){kd_curve_key(t, riders[i].x, riders[i].y), (uint32_t)i, 0};
-	kd_sort_kv(kv, kv + nr, nr);
-	struct rider_c *rc = ctx->rc;
-	query_all(&(struct query_job){t, kv, riders, rc, 0, nr}, nr, ctx->threads);
-	for (size_t r = 0; r < nr; r++)
-		rq_put(&q, make_ent(rc[r].d2, (uint32_t)r, rc[r].slot));
+	/* The riders along the tree's curve (kv), each with its nearest
+	 * driver, into the queue. */
+	query_all(&(struct query_job){t, kv, riders, 0, nr}, nr, ctx->threads);
+	for (size_t k = 0; k < nr; k++)
+		rq_put(&q, (struct ent){kv[k].key, (uint64_t)kv[k].val << 32 | kv[k].pad});
 
 	/* An entry (d2, rider) is a lower bound of the rider's best free pair
 	 * (see the top of the file) and carries the slot of the driver it came
@@ -420,18 +456,17 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 		uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
 		if (made + 1 < want) { /* the next pop's rider and driver: their loads miss */
 			struct ent nx = rq_peek(&q);
-			__builtin_prefetch(&rc[nx.lo >> 32]);
+			__builtin_prefetch(&riders[nx.lo >> 32]);
 			__builtin_prefetch(&dead[(uint32_t)nx.lo >> 3]);
 			kd_prefetch_slot(t, (uint32_t)nx.lo);
 		}
 		if (dead[slot >> 3] >> (slot & 7) & 1) {
-			struct rider_c *c = &rc[r];
+			double d2;
 			uint64_t bits;
-			query(t, c);
-			memcpy(&bits, &c->d2, sizeof bits);
-			slot = c->slot;
+			slot = kd_nearest_slot(t, riders[r].x, riders[r].y, &d2);
+			memcpy(&bits, &d2, sizeof bits);
 			if (bits != e.hi) {
-				rq_put(&q, make_ent(c->d2, r, slot));
+				rq_put(&q, make_ent(d2, r, slot));
 				continue;
 			}
 		}
