@@ -207,14 +207,17 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 
 /* A rider's query result is its queue entry: (d2, rider) and its nearest
  * driver's slot (the smallest d2, then the lowest driver index); its place
- * is read from the caller's array. Keeping more candidates per rider was
+ * is read from a copy of the caller's array in huge pages (the re-queries
+ * read it in no order: on small pages it missed the TLB, and its loads in
+ * the pop loop took 16% of the time more at 1e6). Keeping more candidates per rider was
  * measured (1e5 and 1e6 uniform): 4 save 55% of the re-queries, but each
  * query costs more and the re-queries that remain are the expensive ones
  * (in depleted areas), so one is the fastest. */
 
 struct pairing_ctx {
 	struct kd_tree *t;
-	struct kd_kv *kv; /* cap_r: the riders in curve order */
+	struct kd_kv *kv;         /* cap_r: the riders in curve order */
+	struct pairing_point *pl; /* cap_r: the riders' places */
 	struct chunk *pool;
 	size_t cap_r, cap_chunks;
 	unsigned threads; /* for the build and the riders' first queries */
@@ -305,7 +308,8 @@ static void query_all(const struct query_job *all, size_t nr, unsigned threads)
 struct build_job {
 	struct kd_tree *t;
 	unsigned part;
-	const struct pairing_point *riders; /* job 0 only: riders to sort into kv */
+	const struct pairing_point *riders; /* job 0 only: riders to copy into pl, */
+	struct pairing_point *pl;           /* and sort into kv */
 	size_t nr;
 	struct kd_kv *kv, *tmp; /* nr each */
 };
@@ -316,29 +320,33 @@ static void *build_part(void *arg)
 
 	kd_build_part(j->t, j->part);
 	if (j->part == 0) {
+		memcpy(j->pl, j->riders, j->nr * sizeof *j->pl);
 		for (size_t i = 0; i < j->nr; i++)
-			j->kv[i] = (struct kd_kv){
-			    kd_curve_key(j->t, j->riders[i].x, j->riders[i].y), (uint32_t)i, 0};
+			j->kv[i] = (struct kd_kv){kd_curve_key(j->t, j->pl[i].x, j->pl[i].y),
+			                          (uint32_t)i, 0};
 		kd_sort_kv(j->kv, j->tmp, j->nr);
 	}
 	return NULL;
 }
 
-static void build_all(struct kd_tree *t, const struct pairing_point *riders, size_t nr,
-                      struct kd_kv *kv, struct kd_kv *tmp, unsigned threads)
+/* The queue's chunks are the sort's scratch: the queue is not in use yet,
+ * and they hold more than nr kd_kv. */
+static void build_all(struct pairing_ctx *c, const struct pairing_point *riders, size_t nr)
 {
 	struct build_job jobs[KD_PARTS_MAX];
-	unsigned n = kd_build_start(t, threads_for(kd_size(t), threads));
+	unsigned n = kd_build_start(c->t, threads_for(kd_size(c->t), c->threads));
 
 	for (unsigned i = 0; i < n; i++)
-		jobs[i] = (struct build_job){t, i, riders, nr, kv, tmp};
+		jobs[i] = (struct build_job){
+		    c->t, i, riders, c->pl, nr, c->kv, (struct kd_kv *)(void *)c->pool};
 	run_jobs(build_part, jobs, sizeof jobs[0], n);
-	kd_build_finish(t);
+	kd_build_finish(c->t);
 }
 
 static size_t riders_bytes(size_t nr)
 {
-	return nr * sizeof(struct kd_kv) + rq_chunks_for(nr) * sizeof(struct chunk);
+	return nr * (sizeof(struct kd_kv) + sizeof(struct pairing_point)) +
+	       rq_chunks_for(nr) * sizeof(struct chunk);
 }
 
 size_t pairing_match_bytes(size_t nr, size_t nd)
@@ -366,11 +374,12 @@ void pairing_ctx_set_threads(struct pairing_ctx *c, unsigned threads)
 
 static void free_riders(struct pairing_ctx *c)
 {
-	void *bufs[] = {c->kv, c->pool};
+	void *bufs[] = {c->kv, c->pl, c->pool};
 
 	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
 		free(bufs[i]);
 	c->kv = NULL;
+	c->pl = NULL;
 	c->pool = NULL;
 	c->cap_r = c->cap_chunks = 0;
 }
@@ -388,7 +397,8 @@ size_t pairing_ctx_bytes(const struct pairing_ctx *c)
 {
 	size_t b = sizeof *c + (c->t ? kd_bytes(c->t) : 0);
 	if (c->cap_r)
-		b += c->cap_r * sizeof(struct kd_kv) + c->cap_chunks * sizeof(struct chunk);
+		b += c->cap_r * (sizeof(struct kd_kv) + sizeof(struct pairing_point)) +
+		     c->cap_chunks * sizeof(struct chunk);
 	return b;
 }
 
@@ -402,8 +412,9 @@ static int reserve_riders(struct pairing_ctx *c, size_t nr)
 	free_riders(c);
 	size_t cap = nr + nr / 8, nc = rq_chunks_for(cap);
 	c->kv = big_alloc(cap * sizeof *c->kv);
+	c->pl = big_alloc(cap * sizeof *c->pl);
 	c->pool = big_alloc(nc * sizeof *c->pool);
-	if (!c->kv || !c->pool) {
+	if (!c->kv || !c->pl || !c->pool) {
 		free_riders(c);
 		return -1;
 	}
@@ -426,10 +437,9 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 		return -1;
 	for (size_t i = 0; i < nd; i++)
 		kd_set(t, (uint32_t)i, drivers[i].x, drivers[i].y);
-	/* The queue's chunks are the riders' sort scratch: the queue is not
-	 * in use yet, and they hold more than nr kd_kv. */
+	build_all(ctx, riders, nr);
 	struct kd_kv *kv = ctx->kv;
-	build_all(t, riders, nr, kv, (struct kd_kv *)(void *)ctx->pool, ctx->threads);
+	const struct pairing_point *pl = ctx->pl;
 	const uint8_t *dead = kd_dead_map(t);
 
 	struct rq q;
@@ -437,7 +447,7 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 
 	/* The riders along the tree's curve (kv), each with its nearest
 	 * driver, into the queue. */
-	query_all(&(struct query_job){t, kv, riders, 0, nr}, nr, ctx->threads);
+	query_all(&(struct query_job){t, kv, pl, 0, nr}, nr, ctx->threads);
 	for (size_t k = 0; k < nr; k++)
 		rq_put(&q, (struct ent){kv[k].key, (uint64_t)kv[k].val << 32 | kv[k].pad});
 
@@ -456,14 +466,14 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 		uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
 		if (made + 1 < want) { /* the next pop's rider and driver: their loads miss */
 			struct ent nx = rq_peek(&q);
-			__builtin_prefetch(&riders[nx.lo >> 32]);
+			__builtin_prefetch(&pl[nx.lo >> 32]);
 			__builtin_prefetch(&dead[(uint32_t)nx.lo >> 3]);
 			kd_prefetch_slot(t, (uint32_t)nx.lo);
 		}
 		if (dead[slot >> 3] >> (slot & 7) & 1) {
 			double d2;
 			uint64_t bits;
-			slot = kd_nearest_slot(t, riders[r].x, riders[r].y, &d2);
+			slot = kd_nearest_slot(t, pl[r].x, pl[r].y, &d2);
 			memcpy(&bits, &d2, sizeof bits);
 			if (bits != e.hi) {
 				rq_put(&q, make_ent(d2, r, slot));
