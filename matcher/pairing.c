@@ -20,22 +20,42 @@
  *
  * Riders are queried first in the order of the tree's Z-order curve (a radix
  * sort of their curve keys) so consecutive queries walk the same paths, on
- * several threads when there are many (below).
+ * several threads when there are many (below); the tree's parts are built
+ * on threads too, the riders' sort meanwhile (build_all).
  *
- * Where the time goes (1e6 uniform, one thread, perf): the queries ~45%
- * (re-queries ~30%, first queries ~11%), the loop and its queue ~17%,
- * building ~10%, removals ~8%. There are ~1.1 re-queries per rider, and a
- * re-query walks about as much of the tree as a first query (1e5: 18
- * nodes and 1.7 leaves against 15 and 1.5, counted): it costs more because
- * re-queries come in the order of distance, all over the map, and miss
- * the cache where first queries, along the curve, hit it. So while one
- * entry is settled, what the next pop reads (its rider, its driver's dead
- * byte, leaf and box) is prefetched. Tried and not kept (no gain above the
- * noise, or a loss): rebuilding the tree over the live drivers when half
- * or three quarters are gone; a float copy of the leaves as a conservative
- * prefilter (+17%: the prefilter's arithmetic costs more than the misses it
- * saves); prefetching boxes deeper on a query's path or a removal's
- * ancestors; Floyd-Rivest selection for the build (-7% of the build only).
+ * Where the time goes (1e6 uniform, one thread, perf, cpu-clock samples):
+ * the queries ~50% (re-queries about two thirds of it, as split before),
+ * the loop and its queue ~18% (the radix heap's redistribution about a
+ * third of that), building ~12%, removals ~8%. There are ~1.1 re-queries
+ * per rider, and a re-query walks about as much of the tree as a first
+ * query (1e5: 18 nodes and 1.7 leaves against 15 and 1.5, counted), but
+ * costs more: re-queries come in the order of distance, all over the map. So while one entry is
+ * settled, what the next pop reads (its rider, its driver's dead byte, leaf
+ * and box) is prefetched. The riders' places are read from a huge-page copy
+ * (from the caller's array on small pages, the re-queries' loads missed the
+ * TLB). Tried and not kept (no gain above the noise, or a loss):
+ * rebuilding the tree over the live drivers when half or three quarters
+ * are gone; a float copy of the leaves as a conservative prefilter (+17%:
+ * the prefilter's arithmetic costs more than the misses it saves);
+ * prefetching boxes deeper on a query's path or a removal's ancestors;
+ * Floyd-Rivest selection for the build (-7% of the build only). Walking
+ * several re-queries together so that their cache misses overlap (up to 16
+ * searches taking turns a node at a time, each prefetching its next node;
+ * the riders whose driver is gone set aside, the entries popped after them
+ * held, and everything put back after the batch, below the heap's last key
+ * into a small sorted side buffer): slower, 1e5 cold 120 ms against 95 ms
+ * with batches of 8 (tree_ms, load ~1); alone (1e6 drivers, half removed, 1e6 queries in
+ * random order) 540-555 ms one at a time, 640-670 ms as one lane, 620-785 ms
+ * with 2-16 lanes, the same with the prefetch taken out: the out-of-order
+ * core already overlaps the loads of consecutive independent queries (on
+ * this box 16 MB of random independent loads cost 5 ns each, dependent ones
+ * 135 ns), and taking turns likely costs the branch predictor. Box distances
+ * without branches (max instead of if) and a leaf scanned as eight lanes at
+ * once: no gain (the same alone, 410-445 ms against 415-440 ms along the
+ * curve). Scanning the dead driver's leaf first for a tighter bound on a
+ * re-query: +4-7% (that leaf is a miss of its own). The tree built from the
+ * points' curve order (leaves of 8 consecutive points, boxes only): the
+ * build is faster but the boxes overlap, 3.5 times slower in all.
  */
 #include "pairing.h"
 
