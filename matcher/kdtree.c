@@ -315,9 +315,10 @@ void kd_build_part(struct kd_tree *t, unsigned i)
 	}
 	for (uint32_t j = a > t->nused ? a : t->nused; j < b; j++)
 		t->box[L + j] = empty_fbox;
-	/* the part's inner nodes, a level at a time from the leaves up */
-	for (uint32_t lv = L >> 1, na = a >> 1, nb = b >> 1; na < nb; lv >>= 1, na >>= 1, nb >>= 1)
-		for (uint32_t node = lv + nb; node-- > lv + na;)
+	/* the part's inner nodes, a level at a time from the leaves up to its
+	 * root (b - a is a power of two): nothing above, which other parts read */
+	for (unsigned k = 1; (1u << k) <= b - a; k++)
+		for (uint32_t node = (L + b) >> k; node-- > (L + a) >> k;)
 			t->box[node] = box_union(&t->box[2 * node], &t->box[2 * node + 1]);
 }
 

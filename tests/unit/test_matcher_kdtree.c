@@ -366,7 +366,8 @@ static void test_curve_key(void **state)
 
 /* A tree built in parts (kd_build_start / kd_build_part in any order /
  * kd_build_finish) equals kd_build's, byte for byte (white box), for every
- * number of parts asked, and parts are a power of two within bounds. */
+ * number of parts asked; parts are a power of two within bounds and leave
+ * the nodes above them alone. */
 static void test_build_parts(void **state)
 {
 	(void)state;
@@ -394,9 +395,16 @@ static void test_build_parts(void **state)
 				assert_true((parts & (parts - 1)) == 0);
 				assert_true(parts <= (want > 1 ? want : 1));
 				assert_true(parts <= b->nleaves);
-				assert_int_equal(kd_live(b), 0);   /* not built yet */
+				assert_int_equal(kd_live(b), 0); /* not built yet */
+				/* the nodes above the parts are kd_build_finish's: a part
+				 * that wrote them would race with the others on threads */
+				const struct kd_fbox mark = {1.0f, 2.0f, 3.0f, 4.0f};
+				for (unsigned node = 1; node < parts; node++)
+					b->box[node] = mark;
 				for (unsigned i = parts; i-- > 0;) /* right to left */
 					kd_build_part(b, i);
+				for (unsigned node = 1; node < parts; node++)
+					assert_memory_equal(&b->box[node], &mark, sizeof mark);
 				kd_build_finish(b);
 				assert_int_equal(kd_live(b), n);
 				assert_memory_equal(a->rec, b->rec, n * sizeof *a->rec);
