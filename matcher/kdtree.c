@@ -218,36 +218,42 @@ static inline double key(const struct kd_rec *r, int d)
 /* Covers leaves [a, b), i.e. slots [8a, 8b) clipped to n, within the cell
  * [cx0, cx1] x [cy0, cy1] (bounds of its points; the cut side is the wider
  * side of the cell). Leaves fill from the left, so a split falls at a leaf
- * boundary: near the median, not always on it. */
+ * boundary: near the median, not always on it. With split > 0 only the top
+ * split levels are cut, and the subtrees below are left to kd_build_part:
+ * their cells are recorded, left to right (split < 0: all levels). */
 static void build(struct kd_tree *t, size_t a, size_t b, double cx0, double cy0, double cx1,
-                  double cy1)
+                  double cy1, int split)
 {
+	if (split == 0) {
+		t->part[t->nparts++] = (struct kd_part){cx0, cy0, cx1, cy1};
+		return;
+	}
 	size_t lo = a << KD_LEAF_SHIFT, hi = b << KD_LEAF_SHIFT;
 	if (lo > t->n)
 		lo = t->n;
 	if (hi > t->n)
 		hi = t->n;
-	if (b - a <= 1 || hi - lo <= 1)
+	if (split < 0 && (b - a <= 1 || hi - lo <= 1))
 		return;
-	int d = (cy1 - cy0) > (cx1 - cx0);
+	int d = (cy1 - cy0) > (cx1 - cx0), sub = split > 0 ? split - 1 : -1;
 	size_t m = (a + b) / 2, mid = m << KD_LEAF_SHIFT;
 	if (mid > lo && mid < hi) {
 		kdsel_select(t->rec, sizeof(*t->rec), lo, hi - 1, mid, d);
 		double c = key(&t->rec[mid], d);
 		if (d) {
-			build(t, a, m, cx0, cy0, cx1, c);
-			build(t, m, b, cx0, c, cx1, cy1);
+			build(t, a, m, cx0, cy0, cx1, c, sub);
+			build(t, m, b, cx0, c, cx1, cy1, sub);
 		} else {
-			build(t, a, m, cx0, cy0, c, cy1);
-			build(t, m, b, c, cy0, cx1, cy1);
+			build(t, a, m, cx0, cy0, c, cy1, sub);
+			build(t, m, b, c, cy0, cx1, cy1, sub);
 		}
 	} else {
-		build(t, a, m, cx0, cy0, cx1, cy1);
-		build(t, m, b, cx0, cy0, cx1, cy1);
+		build(t, a, m, cx0, cy0, cx1, cy1, sub);
+		build(t, m, b, cx0, cy0, cx1, cy1, sub);
 	}
 }
 
-int kd_build(struct kd_tree *t)
+unsigned kd_build_start(struct kd_tree *t, unsigned parts)
 {
 	size_t n = t->n;
 	t->built = 0;
@@ -273,10 +279,24 @@ int kd_build(struct kd_tree *t)
 	if (!isfinite(t->fsy))
 		t->fsy = 0.0;
 
-	build(t, 0, t->nleaves, x0, y0, x1, y1);
+	int split = 0; /* parts: the largest power of two <= parts, <= the leaves */
+	while (split < 3 && 2u << split <= parts && 2u << split <= t->nleaves)
+		split++;
+	t->nparts = 0;
+	build(t, 0, t->nleaves, x0, y0, x1, y1, split);
+	return t->nparts;
+}
 
-	uint32_t L = t->nleaves;
-	for (uint32_t j = 0; j < t->nused; j++) {
+void kd_build_part(struct kd_tree *t, unsigned i)
+{
+	if (i >= t->nparts)
+		return;
+	uint32_t L = t->nleaves, a = L / t->nparts * i, b = a + L / t->nparts;
+	const struct kd_part *p = &t->part[i];
+	size_t n = t->n;
+
+	build(t, a, b, p->cx0, p->cy0, p->cx1, p->cy1, -1);
+	for (uint32_t j = a; j < b && j < t->nused; j++) {
 		double *px = t->lxy + (size_t)j * 2 * KD_LEAF, *py = px + KD_LEAF;
 		unsigned dead = 0;
 		for (unsigned k = 0; k < KD_LEAF; k++) {
@@ -293,12 +313,28 @@ int kd_build(struct kd_tree *t)
 		t->dead[j] = (uint8_t)(n ? dead : 0xff);
 		t->box[L + j] = leaf_box(t, j);
 	}
-	for (uint32_t j = t->nused; j < L; j++)
+	for (uint32_t j = a > t->nused ? a : t->nused; j < b; j++)
 		t->box[L + j] = empty_fbox;
-	for (uint32_t node = L; node-- > 1;)
+	/* the part's inner nodes, a level at a time from the leaves up to its
+	 * root (b - a is a power of two): nothing above, which other parts read */
+	for (unsigned k = 1; (1u << k) <= b - a; k++)
+		for (uint32_t node = (L + b) >> k; node-- > (L + a) >> k;)
+			t->box[node] = box_union(&t->box[2 * node], &t->box[2 * node + 1]);
+}
+
+void kd_build_finish(struct kd_tree *t)
+{
+	for (uint32_t node = t->nparts; node-- > 1;)
 		t->box[node] = box_union(&t->box[2 * node], &t->box[2 * node + 1]);
-	t->live = n;
+	t->live = t->n;
 	t->built = 1;
+}
+
+int kd_build(struct kd_tree *t)
+{
+	kd_build_start(t, 1);
+	kd_build_part(t, 0);
+	kd_build_finish(t);
 	return 0;
 }
 

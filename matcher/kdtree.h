@@ -59,6 +59,18 @@ void kd_set(struct kd_tree *t, uint32_t i, double x, double y);
  * place and never fails. */
 int kd_build(struct kd_tree *t);
 
+/* kd_build in steps, so that a caller can build parts of the tree on
+ * threads of its own: kd_build_start(t, parts) finds the bounds (the curve
+ * keys below are valid from then on), cuts the top of the tree and returns
+ * how many parts are left to build: the largest power of two <= parts, at
+ * most KD_PARTS_MAX, at least 1. kd_build_part(t, i) builds part i; parts
+ * may be built in any order, concurrently (they share no memory). Then
+ * kd_build_finish(t). The tree equals kd_build's, node for node. */
+#define KD_PARTS_MAX 8
+unsigned kd_build_start(struct kd_tree *t, unsigned parts);
+void kd_build_part(struct kd_tree *t, unsigned i);
+void kd_build_finish(struct kd_tree *t);
+
 /* Number of points the tree was allocated for, and number still live. */
 size_t kd_size(const struct kd_tree *t);
 size_t kd_live(const struct kd_tree *t);

@@ -36,6 +36,10 @@ struct kd_tree {
 	uint8_t *dead;             /* per used leaf: bit k = slot 8j+k dead or absent */
 	struct kd_fbox *box;       /* 2L: [1] root, [L + j] leaf j; [0] unused */
 	size_t cap_n, cap_leaves;  /* what the buffers hold */
+	unsigned nparts;           /* kd_build_start's parts: the subtrees at depth log2(nparts) */
+	struct kd_part {
+		double cx0, cy0, cx1, cy1; /* the cell its points lie in */
+	} part[KD_PARTS_MAX];
 	size_t bytes;
 };
 

@@ -20,22 +20,46 @@
  *
  * Riders are queried first in the order of the tree's Z-order curve (a radix
  * sort of their curve keys) so consecutive queries walk the same paths, on
- * several threads when there are many (below).
+ * several threads when there are many (below); the tree's parts are built
+ * on threads too, the riders' sort meanwhile (build_all).
  *
- * Where the time goes (1e6 uniform, one thread, perf): the queries ~45%
- * (re-queries ~30%, first queries ~11%), the loop and its queue ~17%,
- * building ~10%, removals ~8%. There are ~1.1 re-queries per rider, and a
- * re-query walks about as much of the tree as a first query (1e5: 18
- * nodes and 1.7 leaves against 15 and 1.5, counted): it costs more because
- * re-queries come in the order of distance, all over the map, and miss
- * the cache where first queries, along the curve, hit it. So while one
- * entry is settled, what the next pop reads (its rider, its driver's dead
- * byte, leaf and box) is prefetched. Tried and not kept (no gain above the
- * noise, or a loss): rebuilding the tree over the live drivers when half
- * or three quarters are gone; a float copy of the leaves as a conservative
- * prefilter (+17%: the prefilter's arithmetic costs more than the misses it
- * saves); prefetching boxes deeper on a query's path or a removal's
- * ancestors; Floyd-Rivest selection for the build (-7% of the build only).
+ * Where the time goes (1e6 uniform, one thread, perf, cpu-clock samples):
+ * the queries ~50% (re-queries about two thirds of it, as split before),
+ * the loop and its queue ~18% (the radix heap's redistribution about a
+ * third of that), building ~12%, removals ~8%. There are ~1.1 re-queries
+ * per rider, and a re-query walks about as much of the tree as a first
+ * query (1e5: 18 nodes and 1.7 leaves against 15 and 1.5, counted), but
+ * costs more: re-queries come in the order of distance, all over the map. So while one entry is
+ * settled, what the next pop reads (its rider, its driver's dead byte, leaf
+ * and box) is prefetched. The riders' places are read from a huge-page copy
+ * (from the caller's array on small pages, the re-queries' loads missed the
+ * TLB). Tried and not kept (no gain above the noise, or a loss):
+ * rebuilding the tree over the live drivers when half or three quarters
+ * are gone; a float copy of the leaves as a conservative prefilter (+17%:
+ * the prefilter's arithmetic costs more than the misses it saves);
+ * prefetching boxes deeper on a query's path or a removal's ancestors;
+ * Floyd-Rivest selection for the build (-7% of the build only). Walking
+ * several re-queries together so that their cache misses overlap (up to 16
+ * searches taking turns a node at a time, each prefetching its next node;
+ * the riders whose driver is gone set aside, the entries popped after them
+ * held, and everything put back after the batch, below the heap's last key
+ * into a small sorted side buffer): slower, 1e5 cold 120 ms against 95 ms
+ * with batches of 8 (tree_ms, load ~1); alone (1e6 drivers, half removed, 1e6 queries in
+ * random order) 540-555 ms one at a time, 640-670 ms as one lane, 620-785 ms
+ * with 2-16 lanes, the same with the prefetch taken out: the out-of-order
+ * core already overlaps the loads of consecutive independent queries (on
+ * this box 16 MB of random independent loads cost 5 ns each, dependent ones
+ * 135 ns), and taking turns likely costs the branch predictor. Box distances
+ * without branches (max instead of if) and a leaf scanned as eight lanes at
+ * once: no gain (the same alone, 410-445 ms against 415-440 ms along the
+ * curve). Scanning the dead driver's leaf first for a tighter bound on a
+ * re-query: +4-7% (that leaf is a miss of its own). The tree built from the
+ * points' curve order (leaves of 8 consecutive points, boxes only): the
+ * build is faster but the boxes overlap, 3.5 times slower in all. The radix
+ * heap on digits of 4 bits (385 buckets) instead of single bits: entries
+ * move less (1e6: 13.0 moves per rider instead of 23.4, counted), but the
+ * time did not move above the noise (1e6, one thread, CPU per call,
+ * medians of 3: 1542 against 1573 ms, load ~6).
  */
 #include "pairing.h"
 
@@ -78,6 +102,8 @@ struct chunk {
 	uint64_t pad;
 	struct ent e[RQ_CH];
 };
+/* The chunks of a queue for n entries hold n kd_kv (the sort's scratch). */
+_Static_assert(sizeof(struct chunk) >= RQ_CH * sizeof(struct kd_kv), "chunks as sort scratch");
 
 struct bucket {
 	uint32_t head; /* chunk list; only the head chunk may be partial */
@@ -203,99 +229,147 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 
 /* ---- the context ---- */
 
-/* One rider (by index): its place and its nearest driver at its last query
- * (the smallest d2, then the lowest driver index). Keeping more candidates
- * per rider was measured (1e5 and 1e6 uniform): 4 save 55% of the
- * re-queries, but each query costs more and the re-queries that remain are
- * the expensive ones (in depleted areas), so one is the fastest. */
-struct rider_c {
-	double x, y;
-	double d2;
-	uint32_t slot;
-};
+/* A rider's query result is its queue entry: (d2, rider) and its nearest
+ * driver's slot (the smallest d2, then the lowest driver index); its place
+ * is read from a copy of the caller's array in huge pages (the re-queries
+ * read it in no order: on small pages it missed the TLB, and its loads in
+ * the pop loop took 16% of the time more at 1e6). Keeping more candidates per rider was
+ * measured (1e5 and 1e6 uniform): 4 save 55% of the re-queries, but each
+ * query costs more and the re-queries that remain are the expensive ones
+ * (in depleted areas), so one is the fastest. */
 
 struct pairing_ctx {
 	struct kd_tree *t;
-	struct rider_c *rc;
-	struct kd_kv *kv; /* 2 * cap_r */
+	struct kd_kv *kv;         /* cap_r: the riders in curve order */
+	struct pairing_point *pl; /* cap_r: the riders' places */
 	struct chunk *pool;
 	size_t cap_r, cap_chunks;
-	unsigned threads; /* for the riders' first queries */
+	unsigned threads; /* for the build and the riders' first queries */
 };
 
 /* ---- the riders' first queries, on several threads ----
  *
- * Every rider's first query reads the tree only and writes its own rider_c,
- * so they split over threads with the same result; the queue is filled
- * afterwards, on one thread (its pops depend on the keys only, not on the
- * order of the puts). Below PAR_MIN riders a thread costs more than it
- * saves. */
+ * Every rider's first query reads the tree only and writes its own kd_kv
+ * (in curve order; the key becomes the bits of d2, pad the slot), so they
+ * split over threads with the same result; the queue is filled afterwards,
+ * on one thread (its pops depend on the keys only, not on the order of the
+ * puts). Below PAR_MIN riders a thread costs more than it saves. */
 
 #define PAR_MIN     16384
 #define THREADS_MAX 8
+_Static_assert(KD_PARTS_MAX <= THREADS_MAX, "a part per thread");
 
 struct query_job {
 	const struct kd_tree *t;
-	const struct kd_kv *kv; /* riders in curve order */
+	struct kd_kv *kv; /* riders in curve order */
 	const struct pairing_point *riders;
-	struct rider_c *rc;
 	size_t from, to; /* kv[from..to) */
 };
-
-static inline void query(const struct kd_tree *t, struct rider_c *c)
-{
-	c->slot = kd_nearest_slot(t, c->x, c->y, &c->d2);
-}
 
 static void *query_range(void *arg)
 {
 	const struct query_job *j = arg;
 
 	for (size_t k = j->from; k < j->to; k++) {
-		if (k + 16 < j->to) { /* the gathers below miss the cache: start them early */
-			uint32_t ahead = j->kv[k + 16].val;
-			__builtin_prefetch(&j->riders[ahead]);
-			__builtin_prefetch(&j->rc[ahead], 1);
-		}
-		uint32_t r = j->kv[k].val;
-		struct rider_c *c = &j->rc[r];
-		c->x = j->riders[r].x;
-		c->y = j->riders[r].y;
-		query(j->t, c); /* nd > 0: at least one candidate */
+		if (k + 16 < j->to) /* the gather below misses the cache: start it early */
+			__builtin_prefetch(&j->riders[j->kv[k + 16].val]);
+		const struct pairing_point *p = &j->riders[j->kv[k].val];
+		double d2;
+		/* nd > 0: at least one candidate */
+		j->kv[k].pad = kd_nearest_slot(j->t, p->x, p->y, &d2);
+		memcpy(&j->kv[k].key, &d2, sizeof d2);
 	}
 	return NULL;
 }
 
-/* Queries kv[0..nr) on up to `threads` threads (this one included); a
- * thread that cannot be started leaves its share to this one. */
+/* Runs fn on jobs[0..n) (each size bytes), jobs 1.. on threads of their
+ * own and job 0 on this one; a thread that cannot be started leaves its
+ * job to this one. Returns when all are done. */
+static void run_jobs(void *(*fn)(void *), void *jobs, size_t size, unsigned n)
+{
+	pthread_t th[THREADS_MAX];
+	int started[THREADS_MAX] = {0};
+	char *job = jobs;
+
+	for (unsigned i = 1; i < n; i++)
+		started[i] = pthread_create(&th[i], NULL, fn, job + i * size) == 0;
+	fn(job);
+	for (unsigned i = 1; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			fn(job + i * size);
+	}
+}
+
+static unsigned threads_for(size_t n, unsigned threads)
+{
+	unsigned k = n >= PAR_MIN && threads > 1 ? threads : 1;
+	return k > THREADS_MAX ? THREADS_MAX : k;
+}
+
+/* Queries kv[0..nr) on up to `threads` threads. */
 static void query_all(const struct query_job *all, size_t nr, unsigned threads)
 {
 	struct query_job jobs[THREADS_MAX];
-	pthread_t th[THREADS_MAX];
-	int started[THREADS_MAX] = {0};
-	unsigned n = nr >= PAR_MIN && threads > 1 ? threads : 1;
+	unsigned n = threads_for(nr, threads);
 
-	if (n > THREADS_MAX)
-		n = THREADS_MAX;
 	for (unsigned i = 0; i < n; i++) {
 		jobs[i] = *all;
 		jobs[i].from = nr * i / n;
 		jobs[i].to = nr * (i + 1) / n;
 	}
-	for (unsigned i = 1; i < n; i++)
-		started[i] = pthread_create(&th[i], NULL, query_range, &jobs[i]) == 0;
-	query_range(&jobs[0]);
-	for (unsigned i = 1; i < n; i++) {
-		if (started[i])
-			pthread_join(th[i], NULL);
-		else
-			query_range(&jobs[i]);
+	run_jobs(query_range, jobs, sizeof jobs[0], n);
+}
+
+/* ---- building the tree, and the riders' order meanwhile ----
+ *
+ * The tree's parts (kd_build_start) are built on threads, from PAR_MIN
+ * drivers up; the first job then sorts the riders along the tree's curve
+ * (its frame is known once the build has started), so that consecutive
+ * queries share paths. */
+
+struct build_job {
+	struct kd_tree *t;
+	unsigned part;
+	const struct pairing_point *riders; /* job 0 only: riders to copy into pl, */
+	struct pairing_point *pl;           /* and sort into kv */
+	size_t nr;
+	struct kd_kv *kv, *tmp; /* nr each */
+};
+
+static void *build_part(void *arg)
+{
+	const struct build_job *j = arg;
+
+	kd_build_part(j->t, j->part);
+	if (j->part == 0) {
+		memcpy(j->pl, j->riders, j->nr * sizeof *j->pl);
+		for (size_t i = 0; i < j->nr; i++)
+			j->kv[i] = (struct kd_kv){kd_curve_key(j->t, j->pl[i].x, j->pl[i].y),
+			                          (uint32_t)i, 0};
+		kd_sort_kv(j->kv, j->tmp, j->nr);
 	}
+	return NULL;
+}
+
+/* The queue's chunks are the sort's scratch: the queue is not in use yet,
+ * and they hold more than nr kd_kv. */
+static void build_all(struct pairing_ctx *c, const struct pairing_point *riders, size_t nr)
+{
+	struct build_job jobs[KD_PARTS_MAX];
+	unsigned n = kd_build_start(c->t, threads_for(kd_size(c->t), c->threads));
+
+	for (unsigned i = 0; i < n; i++)
+		jobs[i] = (struct build_job){
+		    c->t, i, riders, c->pl, nr, c->kv, (struct kd_kv *)(void *)c->pool};
+	run_jobs(build_part, jobs, sizeof jobs[0], n);
+	kd_build_finish(c->t);
 }
 
 static size_t riders_bytes(size_t nr)
 {
-	return nr * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) +
+	return nr * (sizeof(struct kd_kv) + sizeof(struct pairing_point)) +
 	       rq_chunks_for(nr) * sizeof(struct chunk);
 }
 
@@ -324,12 +398,12 @@ void pairing_ctx_set_threads(struct pairing_ctx *c, unsigned threads)
 
 static void free_riders(struct pairing_ctx *c)
 {
-	void *bufs[] = {c->rc, c->kv, c->pool};
+	void *bufs[] = {c->kv, c->pl, c->pool};
 
 	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
 		free(bufs[i]);
-	c->rc = NULL;
 	c->kv = NULL;
+	c->pl = NULL;
 	c->pool = NULL;
 	c->cap_r = c->cap_chunks = 0;
 }
@@ -347,7 +421,7 @@ size_t pairing_ctx_bytes(const struct pairing_ctx *c)
 {
 	size_t b = sizeof *c + (c->t ? kd_bytes(c->t) : 0);
 	if (c->cap_r)
-		b += c->cap_r * (sizeof(struct rider_c) + 2 * sizeof(struct kd_kv)) +
+		b += c->cap_r * (sizeof(struct kd_kv) + sizeof(struct pairing_point)) +
 		     c->cap_chunks * sizeof(struct chunk);
 	return b;
 }
@@ -361,10 +435,10 @@ static int reserve_riders(struct pairing_ctx *c, size_t nr)
 		return 0;
 	free_riders(c);
 	size_t cap = nr + nr / 8, nc = rq_chunks_for(cap);
-	c->rc = big_alloc(cap * sizeof *c->rc);
-	c->kv = big_alloc(2 * cap * sizeof *c->kv);
+	c->kv = big_alloc(cap * sizeof *c->kv);
+	c->pl = big_alloc(cap * sizeof *c->pl);
 	c->pool = big_alloc(nc * sizeof *c->pool);
-	if (!c->rc || !c->kv || !c->pool) {
+	if (!c->kv || !c->pl || !c->pool) {
 		free_riders(c);
 		return -1;
 	}
@@ -387,23 +461,19 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 		return -1;
 	for (size_t i = 0; i < nd; i++)
 		kd_set(t, (uint32_t)i, drivers[i].x, drivers[i].y);
-	if (kd_build(t) < 0)
-		return -1;
+	build_all(ctx, riders, nr);
+	struct kd_kv *kv = ctx->kv;
+	const struct pairing_point *pl = ctx->pl;
 	const uint8_t *dead = kd_dead_map(t);
 
 	struct rq q;
 	rq_init(&q, ctx->pool, rq_chunks_for(nr));
 
-	/* Riders along the tree's curve, so consecutive queries share paths;
-	 * each with its nearest driver, into the queue. */
-	struct kd_kv *kv = ctx->kv;
-	for (size_t i = 0; i < nr; i++)
-		kv[i] = (struct kd_kv){kd_curve_key(t, riders[i].x, riders[i].y), (uint32_t)i, 0};
-	kd_sort_kv(kv, kv + nr, nr);
-	struct rider_c *rc = ctx->rc;
-	query_all(&(struct query_job){t, kv, riders, rc, 0, nr}, nr, ctx->threads);
-	for (size_t r = 0; r < nr; r++)
-		rq_put(&q, make_ent(rc[r].d2, (uint32_t)r, rc[r].slot));
+	/* The riders along the tree's curve (kv), each with its nearest
+	 * driver, into the queue. */
+	query_all(&(struct query_job){t, kv, pl, 0, nr}, nr, ctx->threads);
+	for (size_t k = 0; k < nr; k++)
+		rq_put(&q, (struct ent){kv[k].key, (uint64_t)kv[k].val << 32 | kv[k].pad});
 
 	/* An entry (d2, rider) is a lower bound of the rider's best free pair
 	 * (see the top of the file) and carries the slot of the driver it came
@@ -420,18 +490,17 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 		uint32_t r = (uint32_t)(e.lo >> 32), slot = (uint32_t)e.lo;
 		if (made + 1 < want) { /* the next pop's rider and driver: their loads miss */
 			struct ent nx = rq_peek(&q);
-			__builtin_prefetch(&rc[nx.lo >> 32]);
+			__builtin_prefetch(&pl[nx.lo >> 32]);
 			__builtin_prefetch(&dead[(uint32_t)nx.lo >> 3]);
 			kd_prefetch_slot(t, (uint32_t)nx.lo);
 		}
 		if (dead[slot >> 3] >> (slot & 7) & 1) {
-			struct rider_c *c = &rc[r];
+			double d2;
 			uint64_t bits;
-			query(t, c);
-			memcpy(&bits, &c->d2, sizeof bits);
-			slot = c->slot;
+			slot = kd_nearest_slot(t, pl[r].x, pl[r].y, &d2);
+			memcpy(&bits, &d2, sizeof bits);
 			if (bits != e.hi) {
-				rq_put(&q, make_ent(c->d2, r, slot));
+				rq_put(&q, make_ent(d2, r, slot));
 				continue;
 			}
 		}

@@ -29,11 +29,11 @@ struct pairing_pair {
  * made, which is increasing (squared distance, rider, driver). Returns the
  * number of pairs, or -1 if memory runs out or nr or nd is >= 2^32 - 1 (out
  * is then unspecified). Reads the inputs only; allocates and frees its own
- * scratch (about 50 bytes per driver plus 115 per rider, see pairing_match_bytes);
+ * scratch (about 50 bytes per driver plus 33 per rider, see pairing_match_bytes);
  * pairing_match_ctx below does the same with buffers kept between calls. From
- * 16384 riders up, the riders' first queries run on as many threads as there
- * are processors online (at most 8; pairing_ctx_set_threads), joined before
- * it returns. */
+ * 16384 drivers up, the tree's parts are built, and from 16384 riders up, the
+ * riders' first queries run, on as many threads as there are processors
+ * online (at most 8; pairing_ctx_set_threads), joined before it returns. */
 long pairing_match(const struct pairing_point *riders, size_t nr,
                    const struct pairing_point *drivers, size_t nd, struct pairing_pair *out);
 
@@ -57,9 +57,9 @@ struct pairing_ctx *pairing_ctx_new(void);
 long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *riders, size_t nr,
                        const struct pairing_point *drivers, size_t nd, struct pairing_pair *out);
 size_t pairing_ctx_bytes(const struct pairing_ctx *ctx);
-/* Threads a call may use for the riders' first queries (from 16384 riders
- * up; 1..8, default the processors online, at most 8): the result is the
- * same whatever the number. */
+/* Threads a call may use for building the tree (from 16384 drivers up) and
+ * the riders' first queries (from 16384 riders up); 1..8, default the
+ * processors online, at most 8: the result is the same whatever the number. */
 void pairing_ctx_set_threads(struct pairing_ctx *ctx, unsigned threads);
 void pairing_ctx_free(struct pairing_ctx *ctx);
 

@@ -364,12 +364,74 @@ static void test_curve_key(void **state)
 	kd_free(t);
 }
 
+/* A tree built in parts (kd_build_start / kd_build_part in any order /
+ * kd_build_finish) equals kd_build's, byte for byte (white box), for every
+ * number of parts asked; parts are a power of two within bounds and leave
+ * the nodes above them alone. */
+static void test_build_parts(void **state)
+{
+	(void)state;
+	static const size_t sizes[] = {0, 1, 2, 7, 8, 9, 17, 64, 100, 1000, 4099};
+	for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+		for (int kind = 0; kind < 7; kind++) {
+			size_t n = sizes[si];
+			rng_state = 1000 + si * 7 + (uint64_t)kind;
+			double *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
+			assert_non_null(x);
+			assert_non_null(y);
+			gen(x, y, n, kind);
+			struct kd_tree *a = kd_new(n), *b = kd_new(n);
+			assert_non_null(a);
+			assert_non_null(b);
+			for (size_t i = 0; i < n; i++)
+				kd_set(a, (uint32_t)i, x[i], y[i]);
+			assert_int_equal(kd_build(a), 0);
+			for (unsigned want = 0; want <= 9; want++) {
+				assert_ptr_equal(kd_renew(b, n, 0), b);
+				for (size_t i = 0; i < n; i++)
+					kd_set(b, (uint32_t)i, x[i], y[i]);
+				unsigned parts = kd_build_start(b, want);
+				assert_true(parts >= 1 && parts <= KD_PARTS_MAX);
+				assert_true((parts & (parts - 1)) == 0);
+				assert_true(parts <= (want > 1 ? want : 1));
+				assert_true(parts <= b->nleaves);
+				assert_int_equal(kd_live(b), 0); /* not built yet */
+				/* the nodes above the parts are kd_build_finish's: a part
+				 * that wrote them would race with the others on threads */
+				const struct kd_fbox mark = {1.0f, 2.0f, 3.0f, 4.0f};
+				for (unsigned node = 1; node < parts; node++)
+					b->box[node] = mark;
+				for (unsigned i = parts; i-- > 0;) /* right to left */
+					kd_build_part(b, i);
+				for (unsigned node = 1; node < parts; node++)
+					assert_memory_equal(&b->box[node], &mark, sizeof mark);
+				kd_build_finish(b);
+				assert_int_equal(kd_live(b), n);
+				assert_memory_equal(a->rec, b->rec, n * sizeof *a->rec);
+				assert_memory_equal(a->pos, b->pos, n * sizeof *a->pos);
+				assert_memory_equal(a->lxy, b->lxy,
+				                    a->nused * 2 * KD_LEAF * sizeof *a->lxy);
+				assert_memory_equal(a->dead, b->dead, a->nused);
+				assert_memory_equal(a->box + 1, b->box + 1,
+				                    (2 * a->nleaves - 1) * sizeof *a->box);
+				assert_true(a->fx0 == b->fx0 && a->fsx == b->fsx);
+				assert_true(a->fy0 == b->fy0 && a->fsy == b->fsy);
+			}
+			kd_free(a);
+			kd_free(b);
+			free(x);
+			free(y);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_edges),         cmocka_unit_test(test_sort_kv),
 	    cmocka_unit_test(test_nearest_renew), cmocka_unit_test(test_curve_key),
 	    cmocka_unit_test(test_random_small),  cmocka_unit_test(test_random_medium),
+	    cmocka_unit_test(test_build_parts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
