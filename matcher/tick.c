@@ -194,7 +194,11 @@ static void after_pairing(struct matcher *m)
  * seconds): on a machine with few cores it must not take the loop's. The
  * worker thread runs it at a lower priority (nice +10; a thread's nice is
  * its own on Linux, and the matcher queues no other work on the pool, so
- * leaving it lowered harms nothing). */
+ * leaving it lowered harms nothing). SCHED_IDLE instead was tried
+ * (bench/loop_stall.py, 100k pool, 3 alternated pairs on a quiet box): the
+ * loop's longest lag grew from 6.8/11.4/8.2 ms to 13.7/20.3/12.2 ms, and
+ * its own CPU with it: a starved worker pairs later, and the loop then
+ * settles a bigger tick at once. */
 #define WORKER_NICE 10
 
 static void work_cb(uv_work_t *w)
