@@ -155,9 +155,35 @@ def rotated(path):
     return [path] + [f"{path}.{i}" for i in range(1, KEEP + 2)]
 
 
+def snapshot(path):
+    out = []
+    for p in rotated(path):
+        try:
+            out.append((p, os.path.getsize(p)))
+        except OSError:
+            out.append((p, None))
+    return out
+
+
+def wait_quiet(path, quiet_s=1.0, deadline_s=15):
+    """Until path and its rotated files have not changed for quiet_s: a
+    rotation renames .2 to .3 and then .1 to .2, so a reader in between sees
+    a gap; the writer may still be logging (and rotating) after the line a
+    test waited for."""
+    end = time.monotonic() + deadline_s
+    last = snapshot(path)
+    while time.monotonic() < end:
+        time.sleep(quiet_s)
+        now = snapshot(path)
+        if now == last:
+            return
+        last = now
+
+
 def check_rotated(path, owner_writes_whole_lines=True):
     """path, .1 .. .KEEP exist, .KEEP+1 does not; the rotated ones reached
-    the cap; all 0600."""
+    the cap; all 0600 (once the files are quiet: see wait_quiet)."""
+    wait_quiet(path)
     files = rotated(path)
     for p in files[:KEEP + 1]:
         assert os.path.exists(p), f"{p} missing: {sorted(os.listdir(os.path.dirname(path)))}"
