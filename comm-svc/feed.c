@@ -133,6 +133,13 @@ void feed_load(struct comm *c)
 	/* no entry yet: XREAD from this point on misses nothing */
 	snprintf(c->last_matches, sizeof(c->last_matches), "%llu-0", since);
 	snprintf(c->load_floor, sizeof(c->load_floor), "%llu-0", since);
+	/* stats from now on, by an id, never "$": XREAD resolves "$" anew on
+	 * each call, and while matches keep every call short (each tick writes
+	 * its matches before its stats) a new entry on `stats` falls between
+	 * two calls, tick after tick: after a restart viewers got no map */
+	if (!c->last_stats[0])
+		snprintf(c->last_stats, sizeof(c->last_stats), "%llu-0",
+		         (unsigned long long)svc_now_ms());
 	if (rconn_cmd(c->cmd, on_load, c, "XREVRANGE " RS_STREAM_MATCHES " + %llu-0 COUNT %d",
 	              since, c->resume_max) == 0)
 		c->loading = 1;

@@ -217,7 +217,6 @@ int main(int argc, char **argv)
 	cfg.close_grace_ms = (uint64_t)close_grace_ms;
 	cfg.batch_bytes = (size_t)batch_bytes;
 	cfg.batch_defer = batch_ms > 0;
-	snprintf(c.last_stats, sizeof(c.last_stats), "$");
 
 	c.loop = uv_default_loop();
 	for (int i = 0; i < COMM_STAGE_N; i++)

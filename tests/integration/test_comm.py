@@ -8,6 +8,7 @@ import random
 import signal
 import struct
 import subprocess
+import threading
 import time
 
 import pytest
@@ -332,14 +333,8 @@ def test_resume_after_ride_id(rds):
     ws.close()
 
 
-def test_restarted_comm_svc_still_serves_resumes(rds):
-    rc = uid("res-restart")
-    ws, w = client(rc)
-    cursor = w["cursor"]
-    ws.close()
-    ride = pair(rds, rc, None)
-    assert wait_matched(rds, ride)
-    time.sleep(0.3)
+def kill_comm_svc():
+    """SIGKILLs comm-svc's child; returns once its supervisor's new one is healthy."""
     pidfile = os.path.join(os.environ["VAR_DIR"], "run", "comm-svc.0.pid")
     supervisor = int(open(pidfile).read())
     child = int(subprocess.run(["pgrep", "-P", str(supervisor)], capture_output=True, text=True).stdout.split()[0])
@@ -352,10 +347,48 @@ def test_restarted_comm_svc_still_serves_resumes(rds):
             return False
     time.sleep(0.5)
     assert wait_for(healthy_again, 10)
+
+
+def test_restarted_comm_svc_still_serves_resumes(rds):
+    rc = uid("res-restart")
+    ws, w = client(rc)
+    cursor = w["cursor"]
+    ws.close()
+    ride = pair(rds, rc, None)
+    assert wait_matched(rds, ride)
+    time.sleep(0.3)
+    kill_comm_svc()
     ws, w = client(rc, resume_after=cursor)
     assert w["resumed"] == 1
     assert [m["ride_id"] for m in matches_for(ws, [ride])] == [ride]
     ws.close()
+
+
+def test_restarted_comm_svc_gives_viewers_stats_while_fares_flow(rds):
+    """Every tick writes its fares before its map: a restarted comm-svc that
+    read `stats` from "$" (resolved anew on each XREAD, and every read cut
+    short by the tick's fares) missed each tick's map and viewers saw none
+    (seen in the dashboard test in CI)."""
+    kill_comm_svc()
+    v, _ = viewer()
+    window = 5 * TICK_MS / 1000 + 2
+    stop = time.time() + window
+    rides = []
+
+    def feed():  # a fresh pair every 100 ms: fares in every tick
+        while time.time() < stop:
+            rides.append(pair(rds, None, None, wait_empty=False))
+            time.sleep(0.1)
+    t = threading.Thread(target=feed)
+    t.start()
+    got = messages(v, stop - time.time())
+    t.join()
+    v.close()
+    st = [m for m in got if m["type"] == "stats"]
+    fares = [m for m in got if m["type"] == "match"]
+    assert fares, "no fares while the pairs were posted"
+    # a map at least every other tick (the matcher writes one a tick)
+    assert len(st) >= window * 1000 / TICK_MS / 2, (len(st), len(fares), len(rides))
 
 
 # ---------------------------------------------------------------- robustness
