@@ -59,7 +59,19 @@
  * heap on digits of 4 bits (385 buckets) instead of single bits: entries
  * move less (1e6: 13.0 moves per rider instead of 23.4, counted), but the
  * time did not move above the noise (1e6, one thread, CPU per call,
- * medians of 3: 1542 against 1573 ms, load ~6).
+ * medians of 3: 1542 against 1573 ms, load ~6). Pairing in rounds (a second
+ * tree over the riders; every rider's best driver and the best rider of
+ * every driver some rider points at, the round's queries on two threads;
+ * all mutual bests are greedy pairs, taken at once; then only the bests
+ * that died are redone): right (the oracle tests, TSan clean), but 224
+ * rounds at 1e5 and 655 at 1e6, 3.8-4.0 queries per rider against ~2.1
+ * here, so 25-40% more CPU per call (1e5 150 against 108 ms, 1e6 1840
+ * against 1470); ctx_ms interleaved with this code, medians of 3 pairs,
+ * load ~3: 1e5 159 against 122 ms, 1e6 1881 against 1570 (an earlier set:
+ * 99 against 96, 1127 against 1259). Rounds until a quarter of the riders
+ * is left, then this queue: 1e5 146 against 122 ms, 1e6 1299 against 1570
+ * (CPU 140 and 1700 ms). Where it won (at 1e6 only), the second core did
+ * the extra work; at 1e5 it never did.
  */
 #include "pairing.h"
 
