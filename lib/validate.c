@@ -9,10 +9,10 @@
  */
 #include "validate.h"
 
+#include "numfmt.h"
 #include "sbuf.h"
 
 #include <jansson.h>
-#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -440,34 +440,18 @@ static void sb_str(struct cj *b, const char *s, size_t max)
 	sbuf_json_strn(&b->s, s, max);
 }
 
-/* The shortest decimal that strtod reads back as exactly v; integral values
- * without a fraction ("40"), -0 as "0". Assumes the "C" LC_NUMERIC locale. */
+/* The shortest decimal that strtod reads back as exactly v (lib/numfmt.h);
+ * a number that is not finite sets bad. */
 static void sb_num(struct cj *b, double v)
 {
-	char num[40];
+	char num[NUMFMT_MAX];
+	size_t n = numfmt_shortest(num, v);
 
-	if (!isfinite(v)) {
+	if (!n) {
 		b->bad = 1;
 		return;
 	}
-	if (v == 0)
-		v = 0; /* -0 -> 0 */
-	if (v == floor(v) && fabs(v) < 1e15) {
-		snprintf(num, sizeof num, "%.0f", v);
-	} else {
-		/* For a normal v, %.15g (trailing zeros dropped) is the shortest
-		 * form whenever that has at most 15 digits: a k-digit decimal
-		 * that reads back as v lies within half an ulp (2^-53 |v|) of v,
-		 * inside half the 15-digit grid's spacing (> 5e-16 |v|), so
-		 * rounding v to 15 digits gives it; else 16 or 17 digits. A
-		 * subnormal's ulp is coarser: every precision is tried. */
-		for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-			snprintf(num, sizeof num, "%.*g", prec, v);
-			if (prec == 17 || strtod(num, NULL) == v)
-				break;
-		}
-	}
-	sb_raw(b, num);
+	sbuf_append(&b->s, num, n);
 }
 
 static void sb_point(struct cj *b, const char *key, const struct validate_point *p)
