@@ -5,9 +5,9 @@
  *
  * Build (from the repository root; -fno-sanitize-recover=all makes UBSan
  * reports fatal so the fuzzer stops on them):
- *   clang -fsanitize=fuzzer,address,undefined -Ilib fuzz/fuzz_validate.c lib/validate.c -ljansson
+ *   clang -fsanitize=fuzzer,address,undefined -Ilib fuzz/fuzz_validate.c lib/validate.c lib/numfmt.c lib/sbuf.c -ljansson
  *   clang -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 -Ilib \
- *         fuzz/fuzz_validate.c lib/validate.c -ljansson -o build/fuzz_validate
+ *         fuzz/fuzz_validate.c lib/validate.c lib/numfmt.c lib/sbuf.c -ljansson -o build/fuzz_validate
  * Run on a scratch copy of the seeds, so new inputs do not land in the repo:
  *   rm -rf /tmp/corpus && cp -r fuzz/corpus/validate /tmp/corpus
  *   build/fuzz_validate -max_total_time=60 -dict=fuzz/validate.dict /tmp/corpus
