@@ -115,7 +115,14 @@ struct http_req *http_req_new(struct http_server *srv, struct lws *wsi, const ch
 			req->method = methods[i].name;
 			break;
 		}
-	snprintf(req->path, sizeof(req->path), "%s", uri ? uri : "/");
+	{
+		/* what snprintf "%s" wrote, without printf: cut to fit */
+		const char *u = uri ? uri : "/";
+		size_t n = strnlen(u, sizeof(req->path) - 1);
+
+		memcpy(req->path, u, n);
+		req->path[n] = 0;
+	}
 	qtotal = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
 	if (qtotal > HTTP_QUERY_MAX) {
 		/* refused (414) rather than cut short */
