@@ -45,18 +45,8 @@ int http_lws_depth;
  * and frees it when the request is done: a block that size is above
  * malloc's caches, so each went through malloc's bins (and consolidated
  * them). Freed blocks of that size are kept here for the next ones (the
- * loop's thread only; not under AddressSanitizer, which should see them
- * freed); http_servers_finish() frees them. */
-#if defined(__SANITIZE_ADDRESS__)
-#define HDR_CACHE_MAX 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HDR_CACHE_MAX 0
-#endif
-#endif
-#ifndef HDR_CACHE_MAX
-#define HDR_CACHE_MAX 64
-#endif
+ * loop's thread only); http_servers_finish() frees them. */
+#define HDR_CACHE_MAX (64 * HTTP_KEEP_FREED)
 static void *hdr_cache[HDR_CACHE_MAX + 1];
 static int hdr_cached;
 
@@ -329,7 +319,7 @@ static int cb_http_in(struct lws *wsi, enum lws_callback_reasons reason, void *u
 			size_t cap = req->srv->o.max_body + 1;
 			char *nb;
 
-			if (!req->body && req->clen > 0 && (size_t)req->clen + 1 < cap &&
+			if (!req->body_len && req->clen > 0 && (size_t)req->clen + 1 < cap &&
 			    len <= (size_t)req->clen)
 				cap = (size_t)req->clen + 1;
 			nb = realloc(req->body, cap);
@@ -456,6 +446,7 @@ void http_servers_finish(void)
 	n_finishing = 0;
 	while (hdr_cached > 0)
 		free(hdr_cache[--hdr_cached]);
+	http_req_pool_drain();
 }
 
 struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_opts *opts)
