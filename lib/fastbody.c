@@ -154,9 +154,12 @@ struct fb_member {
 static int fb_body(const char *body, size_t len, const struct fb_member *m, size_t n,
                    size_t client_id_off, char *dst)
 {
-	struct fb f = {body, body + len};
+	struct fb f = {body, body};
 
-	if (!body || !fb_char(&f, '{'))
+	if (!body)
+		return 0;
+	f.end = body + len;
+	if (!fb_char(&f, '{'))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		if ((i && !fb_char(&f, ',')) || !fb_key(&f, m[i].key))
