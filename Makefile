@@ -196,10 +196,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -D_GNU_SOURCE \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Ibot -Icomm-svc
 FUZZERS      := validate wsmsg http_parse hub http_server
-fuzz_validate_SRC   := fuzz/fuzz_validate.c lib/validate.c lib/sbuf.c
+fuzz_validate_SRC   := fuzz/fuzz_validate.c lib/validate.c lib/fastbody.c lib/numfmt.c lib/sbuf.c
 fuzz_wsmsg_SRC      := fuzz/fuzz_wsmsg.c bot/wsmsg.c
 fuzz_http_parse_SRC := fuzz/fuzz_http_parse.c bot/http_parse.c
-fuzz_hub_SRC        := fuzz/fuzz_hub.c $(addprefix comm-svc/,hub.c client.c sock.c queue.c ring.c batch.c live.c msg.c) lib/streamid.c lib/validate.c lib/sbuf.c lib/log.c
+fuzz_hub_SRC        := fuzz/fuzz_hub.c $(addprefix comm-svc/,hub.c client.c sock.c queue.c ring.c batch.c live.c msg.c) lib/streamid.c lib/validate.c lib/fastbody.c lib/numfmt.c lib/sbuf.c lib/log.c
 # lib/http*.c behind the system's libwebsockets (not instrumented) on libuv
 fuzz_http_server_SRC := fuzz/fuzz_http_server.c lib/http.c lib/http_req.c lib/http_reply.c lib/sbuf.c lib/log.c
 fuzz_http_server_FLAGS := $(shell pkg-config --cflags libwebsockets libuv 2>/dev/null)

@@ -1,13 +1,14 @@
 /* fuzz_validate.c — libFuzzer harness for lib/validate: feeds every input to
- * the four parsers and to validate_valid_text / validate_valid_client_id, and checks that
+ * the four parsers (rider and driver also without their fast path, which must
+ * answer the same) and to validate_valid_text / validate_valid_client_id, and checks that
  * whatever is accepted obeys the rules and survives a canonical-JSON round
  * trip unchanged. Any crash, sanitizer report or abort() is a finding.
  *
  * Build (from the repository root; -fno-sanitize-recover=all makes UBSan
  * reports fatal so the fuzzer stops on them):
- *   clang -fsanitize=fuzzer,address,undefined -Ilib fuzz/fuzz_validate.c lib/validate.c -ljansson
+ *   clang -fsanitize=fuzzer,address,undefined -Ilib fuzz/fuzz_validate.c lib/validate.c lib/fastbody.c lib/numfmt.c lib/sbuf.c -ljansson
  *   clang -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 -Ilib \
- *         fuzz/fuzz_validate.c lib/validate.c -ljansson -o build/fuzz_validate
+ *         fuzz/fuzz_validate.c lib/validate.c lib/fastbody.c lib/numfmt.c lib/sbuf.c -ljansson -o build/fuzz_validate
  * Run on a scratch copy of the seeds, so new inputs do not land in the repo:
  *   rm -rf /tmp/corpus && cp -r fuzz/corpus/validate /tmp/corpus
  *   build/fuzz_validate -max_total_time=60 -dict=fuzz/validate.dict /tmp/corpus
@@ -112,6 +113,26 @@ static void check_text(const uint8_t *data, size_t size)
 	CHECK(validate_valid_text((const char *)data, size, max) == ref);
 }
 
+/* lib/fastbody.c's fast path answers as jansson's path would: the same
+ * result, error and struct, byte for byte */
+static void check_fast_path(const char *body, size_t size)
+{
+	struct validate_rider r1, r2;
+	struct validate_driver d1, d2;
+	struct validate_error e1 = {0}, e2 = {0};
+
+	memset(&r1, 0, sizeof r1);
+	memset(&r2, 0, sizeof r2);
+	CHECK(validate_parse_rider(body, size, &r1, &e1) ==
+	      validate_parse_rider_jansson(body, size, &r2, &e2));
+	CHECK(e1.message == e2.message && e1.field == e2.field && !memcmp(&r1, &r2, sizeof r1));
+	memset(&d1, 0, sizeof d1);
+	memset(&d2, 0, sizeof d2);
+	CHECK(validate_parse_driver(body, size, &d1, &e1) ==
+	      validate_parse_driver_jansson(body, size, &d2, &e2));
+	CHECK(e1.message == e2.message && e1.field == e2.field && !memcmp(&d1, &d2, sizeof d1));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *body = (const char *)data;
@@ -147,6 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		CHECK(e.message != NULL);
 
+	check_fast_path(body, size);
 	check_text(data, size);
 	validate_valid_client_id(body, size);
 	return 0;

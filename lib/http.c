@@ -27,11 +27,51 @@
 
 #include "log.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int http_lws_depth;
+
+/* The header space lws gives each request: nginx passes at most 16 KiB of
+ * headers (large_client_header_buffers in nginx.conf.in); more than this is
+ * refused by lws with a close, which nginx would report as 502. */
+#define HEADER_DATA 32768
+
+/* lws allocates through this (lws_set_allocator). Its own allocator is
+ * realloc() and free() behind a debug log call that costs even with the
+ * level off; and lws takes a HEADER_DATA block for every request's headers
+ * and frees it when the request is done: a block that size is above
+ * malloc's caches, so each went through malloc's bins (and consolidated
+ * them). Freed blocks of that size are kept here for the next ones (the
+ * loop's thread only); http_servers_finish() frees them. */
+#define HDR_CACHE_MAX (64 * HTTP_KEEP_FREED)
+static void *hdr_cache[HDR_CACHE_MAX + 1];
+static int hdr_cached;
+
+static void *lws_alloc(void *ptr, size_t size, const char *reason)
+{
+	(void)reason;
+	if (size) {
+		if (!ptr && size == HEADER_DATA && hdr_cached)
+			return hdr_cache[--hdr_cached];
+		return realloc(ptr, size);
+	}
+	if (!ptr)
+		return NULL;
+	if (hdr_cached < HDR_CACHE_MAX) {
+		size_t usable = malloc_usable_size(ptr);
+
+		/* a block malloc gave for HEADER_DATA bytes, whatever it held */
+		if (usable >= HEADER_DATA && usable < HEADER_DATA + 64) {
+			hdr_cache[hdr_cached++] = ptr;
+			return NULL;
+		}
+	}
+	free(ptr);
+	return NULL;
+}
 
 static long content_length(struct lws *wsi)
 {
@@ -279,7 +319,7 @@ static int cb_http_in(struct lws *wsi, enum lws_callback_reasons reason, void *u
 			size_t cap = req->srv->o.max_body + 1;
 			char *nb;
 
-			if (!req->body && req->clen > 0 && (size_t)req->clen + 1 < cap &&
+			if (!req->body_len && req->clen > 0 && (size_t)req->clen + 1 < cap &&
 			    len <= (size_t)req->clen)
 				cap = (size_t)req->clen + 1;
 			nb = realloc(req->body, cap);
@@ -404,6 +444,9 @@ void http_servers_finish(void)
 		free(finishing[i]);
 	}
 	n_finishing = 0;
+	while (hdr_cached > 0)
+		free(hdr_cache[--hdr_cached]);
+	http_req_pool_drain();
 }
 
 struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_opts *opts)
@@ -438,6 +481,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 	}
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	lws_set_allocator(lws_alloc);
 	memset(&info, 0, sizeof(info));
 	/* a negative port: a server vhost without a listening socket, into
 	 * which sockets are adopted (fuzz/fuzz_http_server.c) */
@@ -452,10 +496,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const struct http_server_op
 	info.pcontext = &srv->ctx;
 	info.keepalive_timeout = 60;
 	info.timeout_secs = 30;
-	/* nginx passes at most 16 KiB of headers (large_client_header_buffers
-	 * in nginx.conf.in); more than lws' space is refused by lws with a
-	 * close, which nginx would report as 502 */
-	info.max_http_header_data = 32768;
+	info.max_http_header_data = HEADER_DATA;
 	info.vhost_name = srv->o.name;
 	srv->ctx = lws_create_context(&info);
 	/* lws 4.1 returns a context even when its vhost could not listen.

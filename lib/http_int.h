@@ -33,8 +33,11 @@ struct http_req {
 	int query_too_long;
 	int status;
 	unsigned char *reply; /* REPLY_HEADROOM bytes (the headers go at its end),
-	                       * then the body */
+	                       * then the body; reply_buf once a reply is given */
 	size_t reply_len;
+	unsigned char *reply_buf; /* reply_cap bytes, kept when the request is
+	                           * pooled (http_req.c), as body is */
+	size_t reply_cap;
 	uv_timer_t timer;
 	/* the large fields last: http_req_new() zeroes only what comes before them */
 	char path[256];
@@ -60,6 +63,20 @@ extern int http_lws_depth;
  * a transaction (http_reply.c sets it; http.c reads it). */
 extern char http_conn_reused;
 
+/* 1 when freed blocks are kept for reuse (http.c: lws' header blocks;
+ * http_req.c: requests); 0 under AddressSanitizer, which should see every
+ * block freed. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HTTP_KEEP_FREED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HTTP_KEEP_FREED 0
+#endif
+#endif
+#ifndef HTTP_KEEP_FREED
+#define HTTP_KEEP_FREED 1
+#endif
+
 /* Room before a reply's body for LWS_PRE and the headers, so that headers
  * and body leave in one write (one send). */
 #define REPLY_HDR_MAX  512
@@ -71,6 +88,8 @@ extern char http_conn_reused;
 struct http_req *http_req_new(struct http_server *srv, struct lws *wsi, const char *uri);
 /* Drops the server's own reference, once. */
 void http_req_done(struct http_req *req);
+/* Frees the requests kept for reuse (after the loop has run its last). */
+void http_req_pool_drain(void);
 
 /* http_reply.c */
 /* Writes the stored reply on req->wsi. Returns -1 when lws wants the

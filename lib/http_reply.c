@@ -110,7 +110,12 @@ void http_reply(struct http_req *req, int status, const char *json, size_t len)
 		return;
 	}
 	req->status = status;
-	req->reply = malloc(REPLY_HEADROOM + len + 1);
+	if (REPLY_HEADROOM + len + 1 > req->reply_cap) {
+		free(req->reply_buf);
+		req->reply_buf = malloc(REPLY_HEADROOM + len + 1);
+		req->reply_cap = req->reply_buf ? REPLY_HEADROOM + len + 1 : 0;
+	}
+	req->reply = req->reply_buf;
 	if (!req->reply) {
 		/* cannot answer: drop the connection rather than hang it */
 		req->status = 0;

@@ -18,13 +18,78 @@ static const struct {
     {WSI_TOKEN_HEAD_URI, "HEAD"},
 };
 
+/* Finished requests kept for the next ones, with their body and reply
+ * buffers (the loop's thread only): a request is ~2.2 KiB, above malloc's
+ * per-thread cache, so every new one went into malloc's bins, and its body
+ * and reply were two more blocks. */
+#define REQ_POOL_MAX (64 * HTTP_KEEP_FREED)
+/* larger buffers (a big body, a /metrics reply) are not kept */
+#define REQ_POOL_BUF_MAX 4096
+
+static struct http_req *req_pool[REQ_POOL_MAX + 1];
+static int req_pool_n;
+
+static void req_free(struct http_req *req)
+{
+	free(req->body);
+	free(req->reply_buf);
+	free(req);
+}
+
+void http_req_pool_drain(void)
+{
+	while (req_pool_n > 0)
+		req_free(req_pool[--req_pool_n]);
+}
+
 static void req_closed_cb(uv_handle_t *h)
 {
 	struct http_req *req = h->data;
 
-	free(req->body);
-	free(req->reply);
-	free(req);
+	if (req_pool_n >= REQ_POOL_MAX) {
+		req_free(req);
+		return;
+	}
+	if (req->body_cap > REQ_POOL_BUF_MAX) {
+		free(req->body);
+		req->body = NULL;
+		req->body_cap = 0;
+	}
+	if (req->reply_cap > REPLY_HEADROOM + REQ_POOL_BUF_MAX) {
+		free(req->reply_buf);
+		req->reply_buf = NULL;
+		req->reply_cap = 0;
+	}
+	req_pool[req_pool_n++] = req;
+}
+
+/* A pooled request (its buffers kept, the rest to be set) or a new one. */
+static struct http_req *req_alloc(void)
+{
+	struct http_req *req;
+	char *body;
+	size_t body_cap, reply_cap;
+	unsigned char *reply_buf;
+
+	if (!req_pool_n) {
+		req = malloc(sizeof(*req));
+		if (req)
+			memset(req, 0, offsetof(struct http_req, path));
+		return req;
+	}
+	req = req_pool[--req_pool_n];
+	body = req->body;
+	body_cap = req->body_cap;
+	reply_buf = req->reply_buf;
+	reply_cap = req->reply_cap;
+	memset(req, 0, offsetof(struct http_req, path));
+	req->body = body;
+	req->body_cap = body_cap;
+	req->reply_buf = reply_buf;
+	req->reply_cap = reply_cap;
+	if (body)
+		body[0] = 0;
+	return req;
 }
 
 void http_req_hold(struct http_req *req)
@@ -97,14 +162,13 @@ const char *http_req_raw_path(const struct http_req *req)
 
 struct http_req *http_req_new(struct http_server *srv, struct lws *wsi, const char *uri)
 {
-	struct http_req *req = malloc(sizeof(*req));
+	/* path, query and raw_path are written below: zeroing their 2 KiB for
+	 * every request would cost more than the rest of this */
+	struct http_req *req = req_alloc();
 	int qtotal;
 
 	if (!req)
 		return NULL;
-	/* path, query and raw_path are written below: zeroing their 2 KiB for
-	 * every request would cost more than the rest of this */
-	memset(req, 0, offsetof(struct http_req, path));
 	req->query[0] = 0;
 	req->srv = srv;
 	req->wsi = wsi;
@@ -115,7 +179,14 @@ struct http_req *http_req_new(struct http_server *srv, struct lws *wsi, const ch
 			req->method = methods[i].name;
 			break;
 		}
-	snprintf(req->path, sizeof(req->path), "%s", uri ? uri : "/");
+	{
+		/* what snprintf "%s" wrote, without printf: cut to fit */
+		const char *u = uri ? uri : "/";
+		size_t n = strnlen(u, sizeof(req->path) - 1);
+
+		memcpy(req->path, u, n);
+		req->path[n] = 0;
+	}
 	qtotal = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
 	if (qtotal > HTTP_QUERY_MAX) {
 		/* refused (414) rather than cut short */

@@ -9,10 +9,11 @@
  */
 #include "validate.h"
 
+#include "fastbody.h"
+#include "numfmt.h"
 #include "sbuf.h"
 
 #include <jansson.h>
-#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -393,16 +394,35 @@ static int hello_fields(json_t *root, void *dst, struct validate_error *err)
 	                                                                                        : 0;
 }
 
+int validate_parse_rider_jansson(const char *body, size_t len, struct validate_rider *out,
+                                 struct validate_error *err)
+{
+	return parse(body, len, COORD_FLAGS, rider_fields, out, sizeof *out, err);
+}
+
+int validate_parse_driver_jansson(const char *body, size_t len, struct validate_driver *out,
+                                  struct validate_error *err)
+{
+	return parse(body, len, COORD_FLAGS, driver_fields, out, sizeof *out, err);
+}
+
+/* The bodies clients send, in their usual shape, take lib/fastbody.c's
+ * path (no jansson, no allocation); every other body, valid or not, goes
+ * through jansson as before, so what is refused and why is unchanged. */
 int validate_parse_rider(const char *body, size_t len, struct validate_rider *out,
                          struct validate_error *err)
 {
-	return parse(body, len, COORD_FLAGS, rider_fields, out, sizeof *out, err);
+	if (fastbody_rider(body, len, out) == 0)
+		return 0;
+	return validate_parse_rider_jansson(body, len, out, err);
 }
 
 int validate_parse_driver(const char *body, size_t len, struct validate_driver *out,
                           struct validate_error *err)
 {
-	return parse(body, len, COORD_FLAGS, driver_fields, out, sizeof *out, err);
+	if (fastbody_driver(body, len, out) == 0)
+		return 0;
+	return validate_parse_driver_jansson(body, len, out, err);
 }
 
 int validate_parse_rating(const char *body, size_t len, struct validate_rating *out,
@@ -440,34 +460,18 @@ static void sb_str(struct cj *b, const char *s, size_t max)
 	sbuf_json_strn(&b->s, s, max);
 }
 
-/* The shortest decimal that strtod reads back as exactly v; integral values
- * without a fraction ("40"), -0 as "0". Assumes the "C" LC_NUMERIC locale. */
+/* The shortest decimal that strtod reads back as exactly v (lib/numfmt.h);
+ * a number that is not finite sets bad. */
 static void sb_num(struct cj *b, double v)
 {
-	char num[40];
+	char num[NUMFMT_MAX];
+	size_t n = numfmt_shortest(num, v);
 
-	if (!isfinite(v)) {
+	if (!n) {
 		b->bad = 1;
 		return;
 	}
-	if (v == 0)
-		v = 0; /* -0 -> 0 */
-	if (v == floor(v) && fabs(v) < 1e15) {
-		snprintf(num, sizeof num, "%.0f", v);
-	} else {
-		/* For a normal v, %.15g (trailing zeros dropped) is the shortest
-		 * form whenever that has at most 15 digits: a k-digit decimal
-		 * that reads back as v lies within half an ulp (2^-53 |v|) of v,
-		 * inside half the 15-digit grid's spacing (> 5e-16 |v|), so
-		 * rounding v to 15 digits gives it; else 16 or 17 digits. A
-		 * subnormal's ulp is coarser: every precision is tried. */
-		for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
-			snprintf(num, sizeof num, "%.*g", prec, v);
-			if (prec == 17 || strtod(num, NULL) == v)
-				break;
-		}
-	}
-	sb_raw(b, num);
+	sbuf_append(&b->s, num, n);
 }
 
 static void sb_point(struct cj *b, const char *key, const struct validate_point *p)

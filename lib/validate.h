@@ -82,6 +82,13 @@ int validate_parse_rider(const char *body, size_t len, struct validate_rider *ou
 int validate_parse_driver(const char *body, size_t len, struct validate_driver *out,
                           struct validate_error *err);
 
+/* The same two with jansson for every body, without lib/fastbody.c's fast
+ * path: the reference its tests compare with. */
+int validate_parse_rider_jansson(const char *body, size_t len, struct validate_rider *out,
+                                 struct validate_error *err);
+int validate_parse_driver_jansson(const char *body, size_t len, struct validate_driver *out,
+                                  struct validate_error *err);
+
 /* POST /rating: ride_id (1-96 of [A-Za-z0-9_.-]), rating (a JSON integer
  * 1-5; 4.0, "4", true, null are rejected), rating_token (1-64 of [A-Za-z0-9]).
  * Checked in that order. A missing or malformed token is reported with
