@@ -250,6 +250,31 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
  * query costs more and the re-queries that remain are the expensive ones
  * (in depleted areas), so one is the fastest. */
 
+#define GRID_MIN    20000 /* fewer on a side: the queue alone */
+#define GRID_K      1.5
+#define GRID_R      0.99
+#define GRID_BUDGET 24
+
+/* The grid pre-pass's buffers (see grid_pass), kept like the others. */
+enum {
+	GB_CELLS,
+	GB_RCELLS,
+	GB_DP,
+	GB_DI,
+	GB_RP,
+	GB_RO,
+	GB_DC,
+	GB_RC,
+	GB_BK,
+	GB_EDGE,
+	GB_TAKEN,
+	GB_N
+};
+struct gbuf {
+	void *p;
+	size_t cap; /* bytes */
+};
+
 struct pairing_ctx {
 	struct kd_tree *t;
 	struct kd_kv *kv;         /* cap_r: the riders in curve order */
@@ -257,6 +282,8 @@ struct pairing_ctx {
 	struct chunk *pool;
 	size_t cap_r, cap_chunks;
 	unsigned threads; /* for the build and the riders' first queries */
+	size_t grid_min;  /* the grid pre-pass from this many on each side */
+	struct gbuf g[GB_N];
 };
 
 /* ---- the riders' first queries, on several threads ----
@@ -344,7 +371,7 @@ static void query_all(const struct query_job *all, size_t nr, unsigned threads)
 struct build_job {
 	struct kd_tree *t;
 	unsigned part;
-	const struct pairing_point *riders; /* job 0 only: riders to copy into pl, */
+	const struct pairing_point *riders; /* job 0 only: riders to copy into pl (NULL: there), */
 	struct pairing_point *pl;           /* and sort into kv */
 	size_t nr;
 	struct kd_kv *kv, *tmp; /* nr each */
@@ -356,7 +383,8 @@ static void *build_part(void *arg)
 
 	kd_build_part(j->t, j->part);
 	if (j->part == 0) {
-		memcpy(j->pl, j->riders, j->nr * sizeof *j->pl);
+		if (j->riders)
+			memcpy(j->pl, j->riders, j->nr * sizeof *j->pl);
 		for (size_t i = 0; i < j->nr; i++)
 			j->kv[i] = (struct kd_kv){kd_curve_key(j->t, j->pl[i].x, j->pl[i].y),
 			                          (uint32_t)i, 0};
@@ -399,8 +427,15 @@ struct pairing_ctx *pairing_ctx_new(void)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (c)
+		c->grid_min = GRID_MIN;
+	if (c)
 		c->threads = cpus > 1 ? (unsigned)(cpus < THREADS_MAX ? cpus : THREADS_MAX) : 1;
 	return c;
+}
+
+void pairing_ctx_set_grid_min(struct pairing_ctx *c, size_t n)
+{
+	c->grid_min = n;
 }
 
 void pairing_ctx_set_threads(struct pairing_ctx *c, unsigned threads)
@@ -426,12 +461,16 @@ void pairing_ctx_free(struct pairing_ctx *c)
 		return;
 	kd_free(c->t);
 	free_riders(c);
+	for (int i = 0; i < GB_N; i++)
+		free(c->g[i].p);
 	free(c);
 }
 
 size_t pairing_ctx_bytes(const struct pairing_ctx *c)
 {
 	size_t b = sizeof *c + (c->t ? kd_bytes(c->t) : 0);
+	for (int i = 0; i < GB_N; i++)
+		b += c->g[i].cap;
 	if (c->cap_r)
 		b += c->cap_r * (sizeof(struct kd_kv) + sizeof(struct pairing_point)) +
 		     c->cap_chunks * sizeof(struct chunk);
@@ -459,20 +498,288 @@ static int reserve_riders(struct pairing_ctx *c, size_t nr)
 	return 0;
 }
 
-long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *riders, size_t nr,
-                       const struct pairing_point *drivers, size_t nd, struct pairing_pair *out)
-{
-	if (nr == 0 || nd == 0)
-		return 0;
-	if (nr >= KD_NONE || nd >= KD_NONE)
-		return -1;
+/* ---- the grid pre-pass ----
+ *
+ * The greedy restricted to the pairs with d2 <= t (sorted by the full key,
+ * a pair taken when both ends are free) makes exactly the greedy's
+ * decisions for every key <= t: those pairs come first in the greedy's
+ * order and their decisions depend on earlier pairs only. Afterwards every
+ * free pair has d2 > t, and the queue below finishes the greedy on the
+ * riders and drivers left (indices kept in order, so ties break the same).
+ *
+ * The pairs with d2 <= t come from a grid: cells of side c over the
+ * bounding box of both sides, about GRID_K points of the larger side per
+ * cell, t = (GRID_R c)^2, so every driver within sqrt(t) of a rider lies in
+ * the 3 x 3 cells around it (GRID_R < 1 leaves room for rounding: cell
+ * numbers are off by far less than a hundredth of a cell). Drivers and
+ * riders are counting-sorted into cells; each cell's riders scan the three
+ * rows of cells around it (each row a contiguous run of drivers) twice: to
+ * count the pairs per bucket of d2 (floor(d2 / t * B), monotone), then to
+ * place them. Each bucket is sorted by the full key (a few pairs each:
+ * d2 is about uniform on [0, t] for spread-out points) and scanned. If the
+ * 3 x 3 cells hold more than GRID_BUDGET candidates per pair made, the cells
+ * shrink (clustered points), twice at most; then the pre-pass is skipped. */
 
+static void *gbuf_get(struct gbuf *b, size_t bytes)
+{
+	if (bytes <= b->cap && b->cap <= 4 * bytes + 65536)
+		return b->p;
+	free(b->p);
+	b->cap = bytes + bytes / 8 + 64;
+	b->p = big_alloc(b->cap);
+	if (!b->p)
+		b->cap = 0;
+	return b->p;
+}
+
+struct edge {
+	uint64_t hi; /* bits of d2 */
+	uint64_t lo; /* rider << 32 | driver */
+};
+
+static inline int edge_less(struct edge a, struct edge b)
+{
+	return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo);
+}
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct edge *x = a, *y = b;
+	return edge_less(*y, *x) - edge_less(*x, *y);
+}
+
+static void sort_edges(struct edge *e, size_t n)
+{
+	if (n > 32) {
+		qsort(e, n, sizeof *e, cmp_edge);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct edge x = e[i];
+		size_t j = i;
+		for (; j > 0 && edge_less(x, e[j - 1]); j--)
+			e[j] = e[j - 1];
+		e[j] = x;
+	}
+}
+
+struct grid {
+	double minx, miny, inv, t;
+	uint32_t gx, gy;
+};
+
+static inline uint32_t grid_cell(const struct grid *g, struct pairing_point p)
+{
+	double u = (p.x - g->minx) * g->inv, v = (p.y - g->miny) * g->inv;
+	uint32_t cx = u < (double)g->gx ? (uint32_t)u : g->gx - 1;
+	uint32_t cy = v < (double)g->gy ? (uint32_t)v : g->gy - 1;
+	return cy * g->gx + cx;
+}
+
+/* The grid for n points on the larger side over box (min x, min y, max x,
+ * max y), cells scale times the usual side; -1 if there is none worth
+ * having (all points at one spot, extents beyond the double range). */
+static int grid_geom(struct grid *g, const double box[4], size_t n, double scale)
+{
+	double w = box[2] - box[0], h = box[3] - box[1];
+	double c = fmax(sqrt(w * h * GRID_K / (double)n), fmax(w, h) * GRID_K / (double)n) * scale;
+	if (!isfinite(w) || !isfinite(h) || !isfinite(c) || !(c > 0))
+		return -1;
+	double inv = 1 / c, fx = w * inv, fy = h * inv, r = GRID_R * c;
+	if (!isfinite(inv) || !(fx < 1e9) || !(fy < 1e9) || !(r * r > 0) || !isfinite(r * r))
+		return -1;
+	uint64_t gx = (uint64_t)fx + 1, gy = (uint64_t)fy + 1;
+	if (gx * gy > 8 * (uint64_t)n + 64 || gx * gy >= 1ULL << 31)
+		return -1;
+	*g = (struct grid){box[0], box[1], inv, r * r, (uint32_t)gx, (uint32_t)gy};
+	return 0;
+}
+
+static void bbox(double box[4], const struct pairing_point *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		box[0] = fmin(box[0], p[i].x);
+		box[1] = fmin(box[1], p[i].y);
+		box[2] = fmax(box[2], p[i].x);
+		box[3] = fmax(box[3], p[i].y);
+	}
+}
+
+/* Counting sort of p[0..n) into cells: cs[c] = start of cell c, cs[c+1] its
+ * end; sp / si the points and their indices in cell order; pc scratch. */
+static void cell_sort(const struct grid *g, const struct pairing_point *p, size_t n, uint32_t *cs,
+                      uint32_t *pc, struct pairing_point *sp, uint32_t *si)
+{
+	size_t ncell = (size_t)g->gx * g->gy;
+	memset(cs, 0, (ncell + 2) * sizeof *cs);
+	for (size_t i = 0; i < n; i++) {
+		pc[i] = grid_cell(g, p[i]);
+		cs[pc[i] + 2]++;
+	}
+	for (size_t k = 1; k < ncell + 2; k++)
+		cs[k] += cs[k - 1];
+	if (!sp)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = cs[pc[i] + 1]++;
+		sp[k] = p[i];
+		si[k] = (uint32_t)i;
+	}
+}
+
+/* The pairs with d2 <= t: each cell's riders (rp / ro, in cell order rs)
+ * against the drivers (dp / di, in cell order cs) of the 3 x 3 cells around
+ * it. Without e, counts them per bucket (bk[b + 2]); with e, places them
+ * (at bk[b + 1]++). */
+static inline void grid_scan(const struct grid *g, const uint32_t *cs, const uint32_t *rs,
+                             const struct pairing_point *rp, const uint32_t *ro,
+                             const struct pairing_point *dp, const uint32_t *di, uint32_t *bk,
+                             size_t nb, struct edge *e)
+{
+	const double t = g->t, bs = (double)nb / t;
+
+	for (uint32_t cy = 0; cy < g->gy; cy++)
+		for (uint32_t cx = 0; cx < g->gx; cx++) {
+			uint32_t cell = cy * g->gx + cx, x0 = cx ? cx - 1 : 0,
+				 x1 = cx + 1 < g->gx ? cx + 1 : cx, y0 = cy ? cy - 1 : 0,
+				 y1 = cy + 1 < g->gy ? cy + 1 : cy;
+			for (uint32_t k = rs[cell]; k < rs[cell + 1]; k++)
+				for (uint32_t y = y0; y <= y1; y++)
+					for (uint32_t j = cs[y * g->gx + x0],
+					              je = cs[y * g->gx + x1 + 1];
+					     j < je; j++) {
+						double dx = rp[k].x - dp[j].x,
+						       dy = rp[k].y - dp[j].y;
+						double d2 = dx * dx + dy * dy;
+						if (!(d2 <= t))
+							continue;
+						size_t b = (size_t)(d2 * bs);
+						if (b >= nb)
+							b = nb - 1;
+						if (!e) {
+							bk[b + 2]++;
+							continue;
+						}
+						struct edge *x = &e[bk[b + 1]++];
+						memcpy(&x->hi, &d2, sizeof d2);
+						x->lo = (uint64_t)ro[k] << 32 | di[j];
+					}
+		}
+}
+
+/* The pre-pass: writes the greedy's pairs with d2 <= t to out (in order)
+ * and marks their riders and drivers in *taken (bits: nr riders, then nd
+ * drivers). Returns the number of pairs (0 if skipped: then *taken is not
+ * set), or -1 if memory runs out. */
+static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size_t nr,
+                      const struct pairing_point *D, size_t nd, struct pairing_pair *out,
+                      uint64_t **taken)
+{
+	static const double scale[] = {1.0, 0.5, 0.25};
+	double box[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+	size_t n = nr > nd ? nr : nd, m = nr < nd ? nr : nd, ncell = 0;
+	struct grid g;
+	uint32_t *cs = NULL, *rs = NULL, *dc = gbuf_get(&c->g[GB_DC], nd * sizeof *dc),
+		 *rc = gbuf_get(&c->g[GB_RC], nr * sizeof *rc);
+
+	if (!dc || !rc)
+		return -1;
+	bbox(box, R, nr);
+	bbox(box, D, nd);
+	for (unsigned tries = 0;; tries++) {
+		if (tries == sizeof scale / sizeof scale[0] ||
+		    grid_geom(&g, box, n, scale[tries]) < 0)
+			return 0;
+		ncell = (size_t)g.gx * g.gy;
+		cs = gbuf_get(&c->g[GB_CELLS], (ncell + 2) * sizeof *cs);
+		rs = gbuf_get(&c->g[GB_RCELLS], (ncell + 2) * sizeof *rs);
+		if (!cs || !rs)
+			return -1;
+		cell_sort(&g, D, nd, cs, dc, NULL, NULL);
+		cell_sort(&g, R, nr, rs, rc, NULL, NULL);
+		/* candidates: each cell's riders times the drivers around it
+		 * (cs[c + 1] is the start of cell c before the placing) */
+		uint64_t cand = 0;
+		for (uint32_t cy = 0; cy < g.gy; cy++)
+			for (uint32_t cx = 0; cx < g.gx; cx++) {
+				uint32_t cell = cy * g.gx + cx, x0 = cx ? cx - 1 : 0,
+					 x1 = cx + 1 < g.gx ? cx + 1 : cx, y0 = cy ? cy - 1 : 0,
+					 y1 = cy + 1 < g.gy ? cy + 1 : cy;
+				uint64_t nrc = rs[cell + 2] - rs[cell + 1], around = 0;
+				if (!nrc)
+					continue;
+				for (uint32_t y = y0; y <= y1; y++)
+					around += cs[y * g.gx + x1 + 2] - cs[y * g.gx + x0 + 1];
+				cand += nrc * around;
+			}
+		if (cand <= (uint64_t)GRID_BUDGET * m)
+			break;
+	}
+	struct pairing_point *dp = gbuf_get(&c->g[GB_DP], nd * sizeof *dp),
+			     *rp = gbuf_get(&c->g[GB_RP], nr * sizeof *rp);
+	uint32_t *di = gbuf_get(&c->g[GB_DI], nd * sizeof *di),
+		 *ro = gbuf_get(&c->g[GB_RO], nr * sizeof *ro);
+	if (!dp || !rp || !di || !ro)
+		return -1;
+	cell_sort(&g, D, nd, cs, dc, dp, di);
+	cell_sort(&g, R, nr, rs, rc, rp, ro);
+
+	/* count the pairs per bucket of d2, then place them */
+	size_t nb = m / 2 + 1;
+	uint32_t *bk = gbuf_get(&c->g[GB_BK], (nb + 2) * sizeof *bk);
+	if (!bk)
+		return -1;
+	memset(bk, 0, (nb + 2) * sizeof *bk);
+	grid_scan(&g, cs, rs, rp, ro, dp, di, bk, nb, NULL);
+	for (size_t b = 1; b < nb + 2; b++)
+		bk[b] += bk[b - 1];
+	struct edge *e = gbuf_get(&c->g[GB_EDGE], (size_t)bk[nb + 1] * sizeof *e);
+	size_t words = (nr + 63) / 64 + (nd + 63) / 64;
+	uint64_t *tk = gbuf_get(&c->g[GB_TAKEN], words * sizeof *tk);
+	if (!e || !tk)
+		return -1;
+	grid_scan(&g, cs, rs, rp, ro, dp, di, bk, nb, e);
+
+	/* the greedy over them, bucket by bucket */
+	memset(tk, 0, words * sizeof *tk);
+	uint64_t *tr = tk, *td = tk + (nr + 63) / 64;
+	size_t made = 0;
+	for (size_t b = 0; b < nb && made < m; b++) {
+		struct edge *eb = e + bk[b];
+		size_t ne = bk[b + 1] - bk[b];
+		sort_edges(eb, ne);
+		for (size_t i = 0; i < ne; i++) {
+			uint32_t r = (uint32_t)(eb[i].lo >> 32), d = (uint32_t)eb[i].lo;
+			if ((tr[r >> 6] >> (r & 63) | td[d >> 6] >> (d & 63)) & 1)
+				continue;
+			tr[r >> 6] |= 1ULL << (r & 63);
+			td[d >> 6] |= 1ULL << (d & 63);
+			double d2;
+			memcpy(&d2, &eb[i].hi, sizeof d2);
+			out[made++] = (struct pairing_pair){r, d, sqrt(d2)};
+		}
+	}
+	*taken = tk;
+	return (long)made;
+}
+
+/* The queue's pairing of riders[0..nr) (NULL: ctx->pl holds them already,
+ * reserved by the caller)
+ * with drivers[dmap[i]] for i < nd (dmap NULL: drivers[i]), pairs written
+ * to out with rider and driver numbered 0..nr, 0..nd as passed; nr, nd > 0.
+ * Returns the number of pairs or -1 if memory runs out. */
+static long queue_match(struct pairing_ctx *ctx, const struct pairing_point *riders, size_t nr,
+                        const struct pairing_point *drivers, const uint32_t *dmap, size_t nd,
+                        struct pairing_pair *out)
+{
 	struct kd_tree *t = kd_renew(ctx->t, nd, nd / 8);
 	ctx->t = t;
-	if (!t || reserve_riders(ctx, nr) < 0)
+	if (!t || (riders && reserve_riders(ctx, nr) < 0))
 		return -1;
-	for (size_t i = 0; i < nd; i++)
-		kd_set(t, (uint32_t)i, drivers[i].x, drivers[i].y);
+	for (size_t i = 0; i < nd; i++) {
+		const struct pairing_point *p = &drivers[dmap ? dmap[i] : i];
+		kd_set(t, (uint32_t)i, p->x, p->y);
+	}
 	build_all(ctx, riders, nr);
 	struct kd_kv *kv = ctx->kv;
 	const struct pairing_point *pl = ctx->pl;
@@ -527,6 +834,47 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 	for (size_t k = 0; k < made; k++)
 		out[k].driver = kd_slot_index(t, out[k].driver);
 	return (long)made;
+}
+
+long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *riders, size_t nr,
+                       const struct pairing_point *drivers, size_t nd, struct pairing_pair *out)
+{
+	if (nr == 0 || nd == 0)
+		return 0;
+	if (nr >= KD_NONE || nd >= KD_NONE)
+		return -1;
+	if (nr < ctx->grid_min || nd < ctx->grid_min)
+		return queue_match(ctx, riders, nr, drivers, NULL, nd, out);
+
+	uint64_t *tk = NULL;
+	long g = grid_pass(ctx, riders, nr, drivers, nd, out, &tk);
+	if (g <= 0)
+		return g < 0 ? -1 : queue_match(ctx, riders, nr, drivers, NULL, nd, out);
+	size_t made = (size_t)g, want = nr < nd ? nr : nd;
+	if (made == want)
+		return g;
+	/* the riders and drivers left, in the order of their indices */
+	if (reserve_riders(ctx, nr) < 0)
+		return -1;
+	uint32_t *rmap = ctx->g[GB_RC].p, *dmap = ctx->g[GB_DC].p; /* the cells are done */
+	const uint64_t *tr = tk, *td = tk + (nr + 63) / 64;
+	size_t nr2 = 0, nd2 = 0;
+	for (size_t i = 0; i < nr; i++)
+		if (!(tr[i >> 6] >> (i & 63) & 1)) {
+			ctx->pl[nr2] = riders[i];
+			rmap[nr2++] = (uint32_t)i;
+		}
+	for (size_t i = 0; i < nd; i++)
+		if (!(td[i >> 6] >> (i & 63) & 1))
+			dmap[nd2++] = (uint32_t)i;
+	long q = queue_match(ctx, NULL, nr2, drivers, dmap, nd2, out + made);
+	if (q < 0)
+		return -1;
+	for (size_t k = made; k < made + (size_t)q; k++) {
+		out[k].rider = rmap[out[k].rider];
+		out[k].driver = dmap[out[k].driver];
+	}
+	return (long)(made + (size_t)q);
 }
 
 long pairing_match(const struct pairing_point *riders, size_t nr,

@@ -61,6 +61,9 @@ size_t pairing_ctx_bytes(const struct pairing_ctx *ctx);
  * the riders' first queries (from 16384 riders up); 1..8, default the
  * processors online, at most 8: the result is the same whatever the number. */
 void pairing_ctx_set_threads(struct pairing_ctx *ctx, unsigned threads);
+/* The grid pre-pass (pairing.c) runs when both sides have at least n
+ * (default GRID_MIN there); for tests and benchmarks: the result is the same. */
+void pairing_ctx_set_grid_min(struct pairing_ctx *ctx, size_t n);
 void pairing_ctx_free(struct pairing_ctx *ctx);
 
 /* Fare in taka for a ride of the given distance: 2 taka per unit. */

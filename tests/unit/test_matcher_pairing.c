@@ -350,6 +350,44 @@ static void test_threads_same_result(void **state)
 	pairing_ctx_free(ctx);
 }
 
+/* The grid pre-pass (pairing.c: the greedy over the pairs within a radius,
+ * then the queue on the riders and drivers left) from the smallest sizes
+ * up (pairing_ctx_set_grid_min), on every kind of input: uneven sides, one
+ * side much larger, clustered points (the grid shrinks or is skipped), all
+ * points at one spot, integer grids (ties in the pre-pass and across its
+ * radius). Each call equals the oracle, and so does the default threshold. */
+static void test_grid_prepass(void **state)
+{
+	(void)state;
+	static const size_t sizes[][2] = {{1, 1},       {2, 3},       {40, 40},     {300, 300},
+	                                  {1500, 1500}, {1800, 1200}, {1200, 1800}, {2000, 60},
+	                                  {50, 2000},   {900, 1000}};
+	struct pairing_ctx *ctx = pairing_ctx_new();
+	assert_non_null(ctx);
+	pairing_ctx_set_grid_min(ctx, 1);
+	for (int kind = 0; kind < K_KINDS; kind++)
+		for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+			size_t nr = sizes[c][0], nd = sizes[c][1], m = nr < nd ? nr : nd;
+			uint64_t seed = 9100 + 16 * (uint64_t)kind + c;
+			rng_state = seed;
+			struct pairing_point *R = malloc(nr * sizeof *R),
+					     *D = malloc(nd * sizeof *D);
+			struct pairing_pair *got = malloc(m * sizeof *got),
+					    *want = malloc(m * sizeof *want);
+			assert_true(R && D && got && want);
+			gen(D, nd, kind, NULL, 0);
+			gen(R, nr, kind, D, nd);
+			long nw = oracle_sorted(R, nr, D, nd, want);
+			compare("grid", seed, nr, nd, kind, want, nw, got,
+			        pairing_match_ctx(ctx, R, nr, D, nd, got));
+			free(R);
+			free(D);
+			free(got);
+			free(want);
+		}
+	pairing_ctx_free(ctx);
+}
+
 static void test_fare(void **state)
 {
 	(void)state;
@@ -364,7 +402,7 @@ int main(void)
 	    cmocka_unit_test(test_ties_by_hand), cmocka_unit_test(test_fare),
 	    cmocka_unit_test(test_ctx_reuse),    cmocka_unit_test(test_threads_same_result),
 	    cmocka_unit_test(test_small_random), cmocka_unit_test(test_medium_random),
-	    cmocka_unit_test(test_large),
+	    cmocka_unit_test(test_large),        cmocka_unit_test(test_grid_prepass),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
