@@ -266,6 +266,7 @@ enum {
 	GB_DC,
 	GB_RC,
 	GB_BK,
+	GB_FC,
 	GB_EDGE,
 	GB_TAKEN,
 	GB_N
@@ -598,17 +599,20 @@ static int grid_geom(struct grid *g, const double box[4], size_t n, double scale
 static void bbox(double box[4], const struct pairing_point *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		box[0] = fmin(box[0], p[i].x);
-		box[1] = fmin(box[1], p[i].y);
-		box[2] = fmax(box[2], p[i].x);
-		box[3] = fmax(box[3], p[i].y);
+		double x = p[i].x, y = p[i].y;
+		box[0] = x < box[0] ? x : box[0];
+		box[1] = y < box[1] ? y : box[1];
+		box[2] = x > box[2] ? x : box[2];
+		box[3] = y > box[3] ? y : box[3];
 	}
 }
 
-/* Counting sort of p[0..n) into cells: cs[c] = start of cell c, cs[c+1] its
- * end; sp / si the points and their indices in cell order; pc scratch. */
-static void cell_sort(const struct grid *g, const struct pairing_point *p, size_t n, uint32_t *cs,
-                      uint32_t *pc, struct pairing_point *sp, uint32_t *si)
+/* Counting sort of p[0..n) into cells, in two steps. cell_count: pc[i] =
+ * the cell of point i, and cs[c + 1] = the start of cell c. cell_place then
+ * places the points (sp) and their indices (si) in cell order, after which
+ * cs[c] is the start of cell c and cs[c + 1] its end. */
+static void cell_count(const struct grid *g, const struct pairing_point *p, size_t n, uint32_t *cs,
+                       uint32_t *pc)
 {
 	size_t ncell = (size_t)g->gx * g->gy;
 	memset(cs, 0, (ncell + 2) * sizeof *cs);
@@ -618,8 +622,11 @@ static void cell_sort(const struct grid *g, const struct pairing_point *p, size_
 	}
 	for (size_t k = 1; k < ncell + 2; k++)
 		cs[k] += cs[k - 1];
-	if (!sp)
-		return;
+}
+
+static void cell_place(const struct pairing_point *p, size_t n, uint32_t *cs, const uint32_t *pc,
+                       struct pairing_point *sp, uint32_t *si)
+{
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = cs[pc[i] + 1]++;
 		sp[k] = p[i];
@@ -627,18 +634,33 @@ static void cell_sort(const struct grid *g, const struct pairing_point *p, size_
 	}
 }
 
-/* The pairs with d2 <= t: each cell's riders (rp / ro, in cell order rs)
- * against the drivers (dp / di, in cell order cs) of the 3 x 3 cells around
- * it. Without e, counts them per bucket (bk[b + 2]); with e, places them
- * (at bk[b + 1]++). */
-static inline void grid_scan(const struct grid *g, const uint32_t *cs, const uint32_t *rs,
-                             const struct pairing_point *rp, const uint32_t *ro,
-                             const struct pairing_point *dp, const uint32_t *di, uint32_t *bk,
-                             size_t nb, struct edge *e)
-{
-	const double t = g->t, bs = (double)nb / t;
+/* The pairs with d2 <= t of the cells' rows [cy0, cy1): each cell's riders
+ * (rp / ro, in cell order rs) against the drivers (dp / di, in cell order
+ * cs) of the 3 x 3 cells around it. Without e, counts them per coarse
+ * bucket of d2 (bk[b + 2]); with e, places them (at bk[b + 1]++). Jobs of
+ * different rows share nothing they write, so they run on threads. */
+struct scan_job {
+	const struct grid *g;
+	const uint32_t *cs, *rs, *ro, *di;
+	const struct pairing_point *rp, *dp;
+	uint32_t cy0, cy1;
+	size_t nb;
+	uint32_t *bk; /* nb + 2 */
+	struct edge *e;
+};
 
-	for (uint32_t cy = 0; cy < g->gy; cy++)
+static void *grid_scan(void *arg)
+{
+	const struct scan_job *J = arg;
+	const struct grid *g = J->g;
+	const uint32_t *cs = J->cs, *rs = J->rs;
+	const struct pairing_point *rp = J->rp, *dp = J->dp;
+	const double t = g->t, bs = (double)J->nb / t;
+	uint32_t *bk = J->bk;
+	struct edge *e = J->e;
+	size_t nb = J->nb;
+
+	for (uint32_t cy = J->cy0; cy < J->cy1; cy++)
 		for (uint32_t cx = 0; cx < g->gx; cx++) {
 			uint32_t cell = cy * g->gx + cx, x0 = cx ? cx - 1 : 0,
 				 x1 = cx + 1 < g->gx ? cx + 1 : cx, y0 = cy ? cy - 1 : 0,
@@ -662,9 +684,39 @@ static inline void grid_scan(const struct grid *g, const uint32_t *cs, const uin
 						}
 						struct edge *x = &e[bk[b + 1]++];
 						memcpy(&x->hi, &d2, sizeof d2);
-						x->lo = (uint64_t)ro[k] << 32 | di[j];
+						x->lo = (uint64_t)J->ro[k] << 32 | J->di[j];
 					}
 		}
+	return NULL;
+}
+
+/* Sorts e[0..n) by the full key, d2 in [lo_b / bs, ...) of coarse bucket
+ * lo_b: counting sort on finer buckets into tmp (n), then each by hand;
+ * fc is scratch for n / 2 + 3 counters. The result is in tmp. */
+static void sort_bucket(const struct edge *e, size_t n, struct edge *tmp, uint32_t *fc, double bs,
+                        size_t lo_b)
+{
+	size_t nf = n / 2 + 1, base = lo_b * nf;
+	double bsf = bs * (double)nf;
+	memset(fc, 0, (nf + 2) * sizeof *fc);
+	for (size_t i = 0; i < n; i++) {
+		double d2;
+		memcpy(&d2, &e[i].hi, sizeof d2);
+		size_t f = (size_t)(d2 * bsf);
+		f = f < base ? 0 : f - base;
+		fc[(f < nf ? f : nf - 1) + 2]++;
+	}
+	for (size_t f = 1; f < nf + 2; f++)
+		fc[f] += fc[f - 1];
+	for (size_t i = 0; i < n; i++) {
+		double d2;
+		memcpy(&d2, &e[i].hi, sizeof d2);
+		size_t f = (size_t)(d2 * bsf);
+		f = f < base ? 0 : f - base;
+		tmp[fc[(f < nf ? f : nf - 1) + 1]++] = e[i];
+	}
+	for (size_t f = 0; f < nf; f++)
+		sort_edges(tmp + fc[f], fc[f + 1] - fc[f]);
 }
 
 /* The pre-pass: writes the greedy's pairs with d2 <= t to out (in order)
@@ -695,8 +747,8 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 		rs = gbuf_get(&c->g[GB_RCELLS], (ncell + 2) * sizeof *rs);
 		if (!cs || !rs)
 			return -1;
-		cell_sort(&g, D, nd, cs, dc, NULL, NULL);
-		cell_sort(&g, R, nr, rs, rc, NULL, NULL);
+		cell_count(&g, D, nd, cs, dc);
+		cell_count(&g, R, nr, rs, rc);
 		/* candidates: each cell's riders times the drivers around it
 		 * (cs[c + 1] is the start of cell c before the placing) */
 		uint64_t cand = 0;
@@ -721,41 +773,72 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 		 *ro = gbuf_get(&c->g[GB_RO], nr * sizeof *ro);
 	if (!dp || !rp || !di || !ro)
 		return -1;
-	cell_sort(&g, D, nd, cs, dc, dp, di);
-	cell_sort(&g, R, nr, rs, rc, rp, ro);
+	cell_place(D, nd, cs, dc, dp, di);
+	cell_place(R, nr, rs, rc, rp, ro);
 
-	/* count the pairs per bucket of d2, then place them */
-	size_t nb = m / 2 + 1;
-	uint32_t *bk = gbuf_get(&c->g[GB_BK], (nb + 2) * sizeof *bk);
+	/* count the pairs per coarse bucket of d2 (a few thousand each), then
+	 * place them, the cells' rows in parts on threads */
+	size_t nb = m / 1024 + 1;
+	unsigned nt = threads_for(nr, c->threads);
+	if (nt > 2)
+		nt = 2;
+	uint32_t *bk = gbuf_get(&c->g[GB_BK], 2 * (nb + 2) * sizeof *bk);
 	if (!bk)
 		return -1;
-	memset(bk, 0, (nb + 2) * sizeof *bk);
-	grid_scan(&g, cs, rs, rp, ro, dp, di, bk, nb, NULL);
-	for (size_t b = 1; b < nb + 2; b++)
-		bk[b] += bk[b - 1];
-	struct edge *e = gbuf_get(&c->g[GB_EDGE], (size_t)bk[nb + 1] * sizeof *e);
+	memset(bk, 0, 2 * (nb + 2) * sizeof *bk);
+	struct scan_job jobs[2];
+	for (unsigned i = 0; i < nt; i++)
+		jobs[i] = (struct scan_job){&g,
+		                            cs,
+		                            rs,
+		                            ro,
+		                            di,
+		                            rp,
+		                            dp,
+		                            (uint32_t)(g.gy * i / nt),
+		                            (uint32_t)(g.gy * (i + 1) / nt),
+		                            nb,
+		                            bk + i * (nb + 2),
+		                            NULL};
+	run_jobs(grid_scan, jobs, sizeof jobs[0], nt);
+	/* bucket b: part 0's pairs, then part 1's */
+	uint32_t *b0 = bk, *b1 = bk + nb + 2, sum = 0, most = 0;
+	for (size_t b = 0; b < nb; b++) {
+		uint32_t n0 = b0[b + 2], n1 = b1[b + 2];
+		b0[b + 1] = sum;
+		b1[b + 1] = sum + n0;
+		sum += n0 + n1;
+		most = n0 + n1 > most ? n0 + n1 : most;
+	}
+	b0[nb + 1] = sum;
+	struct edge *e = gbuf_get(&c->g[GB_EDGE], ((size_t)sum + most) * sizeof *e);
+	uint32_t *fc = gbuf_get(&c->g[GB_FC], ((size_t)most / 2 + 3) * sizeof *fc);
 	size_t words = (nr + 63) / 64 + (nd + 63) / 64;
 	uint64_t *tk = gbuf_get(&c->g[GB_TAKEN], words * sizeof *tk);
-	if (!e || !tk)
+	if (!e || !tk || !fc)
 		return -1;
-	grid_scan(&g, cs, rs, rp, ro, dp, di, bk, nb, e);
+	for (unsigned i = 0; i < nt; i++)
+		jobs[i].e = e;
+	run_jobs(grid_scan, jobs, sizeof jobs[0], nt);
+	/* now b1[b + 1] is the end of bucket b (whether part 1 ran or not) */
 
 	/* the greedy over them, bucket by bucket */
 	memset(tk, 0, words * sizeof *tk);
 	uint64_t *tr = tk, *td = tk + (nr + 63) / 64;
-	size_t made = 0;
+	size_t made = 0, start = 0;
+	struct edge *tmp = e + sum;
 	for (size_t b = 0; b < nb && made < m; b++) {
-		struct edge *eb = e + bk[b];
-		size_t ne = bk[b + 1] - bk[b];
-		sort_edges(eb, ne);
+		size_t end = b1[b + 1], ne = end - start;
+		sort_bucket(e + start, ne, tmp, fc, (double)nb / g.t, b);
+		start = end;
 		for (size_t i = 0; i < ne; i++) {
-			uint32_t r = (uint32_t)(eb[i].lo >> 32), d = (uint32_t)eb[i].lo;
+			uint32_t r = (uint32_t)(tmp[i].lo >> 32), d = (uint32_t)tmp[i].lo;
 			if ((tr[r >> 6] >> (r & 63) | td[d >> 6] >> (d & 63)) & 1)
 				continue;
 			tr[r >> 6] |= 1ULL << (r & 63);
 			td[d >> 6] |= 1ULL << (d & 63);
 			double d2;
-			memcpy(&d2, &eb[i].hi, sizeof d2);
+			memcpy(&d2, &tmp[i].hi, sizeof d2);
 			out[made++] = (struct pairing_pair){r, d, sqrt(d2)};
 		}
 	}
