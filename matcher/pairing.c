@@ -634,6 +634,37 @@ static void cell_place(const struct pairing_point *p, size_t n, uint32_t *cs, co
 	}
 }
 
+/* The drivers' and the riders' counting sorts, one per thread. */
+struct cell_job {
+	const struct grid *g;
+	const struct pairing_point *p;
+	size_t n;
+	uint32_t *cs, *pc;
+	struct pairing_point *sp; /* NULL: count only */
+	uint32_t *si;
+};
+
+static void *cell_job(void *arg)
+{
+	const struct cell_job *j = arg;
+	if (j->sp)
+		cell_place(j->p, j->n, j->cs, j->pc, j->sp, j->si);
+	else
+		cell_count(j->g, j->p, j->n, j->cs, j->pc);
+	return NULL;
+}
+
+/* Both jobs, on two threads if nt > 1. */
+static void cell_jobs(struct cell_job cj[2], unsigned nt)
+{
+	if (nt > 1) {
+		run_jobs(cell_job, cj, sizeof cj[0], 2);
+	} else {
+		cell_job(&cj[0]);
+		cell_job(&cj[1]);
+	}
+}
+
 /* The pairs with d2 <= t of the cells' rows [cy0, cy1): each cell's riders
  * (rp / ro, in cell order rs) against the drivers (dp / di, in cell order
  * cs) of the 3 x 3 cells around it. Without e, counts them per coarse
@@ -736,6 +767,7 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 
 	if (!dc || !rc)
 		return -1;
+	unsigned nt = threads_for(n, c->threads) > 1 ? 2 : 1; /* jobs of two kinds below */
 	bbox(box, R, nr);
 	bbox(box, D, nd);
 	for (unsigned tries = 0;; tries++) {
@@ -747,8 +779,9 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 		rs = gbuf_get(&c->g[GB_RCELLS], (ncell + 2) * sizeof *rs);
 		if (!cs || !rs)
 			return -1;
-		cell_count(&g, D, nd, cs, dc);
-		cell_count(&g, R, nr, rs, rc);
+		struct cell_job cj[2] = {{&g, D, nd, cs, dc, NULL, NULL},
+		                         {&g, R, nr, rs, rc, NULL, NULL}};
+		cell_jobs(cj, nt);
 		/* candidates: each cell's riders times the drivers around it
 		 * (cs[c + 1] is the start of cell c before the placing) */
 		uint64_t cand = 0;
@@ -773,15 +806,12 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 		 *ro = gbuf_get(&c->g[GB_RO], nr * sizeof *ro);
 	if (!dp || !rp || !di || !ro)
 		return -1;
-	cell_place(D, nd, cs, dc, dp, di);
-	cell_place(R, nr, rs, rc, rp, ro);
+	struct cell_job cj[2] = {{&g, D, nd, cs, dc, dp, di}, {&g, R, nr, rs, rc, rp, ro}};
+	cell_jobs(cj, nt);
 
 	/* count the pairs per coarse bucket of d2 (a few thousand each), then
 	 * place them, the cells' rows in parts on threads */
 	size_t nb = m / 1024 + 1;
-	unsigned nt = threads_for(nr, c->threads);
-	if (nt > 2)
-		nt = 2;
 	uint32_t *bk = gbuf_get(&c->g[GB_BK], 2 * (nb + 2) * sizeof *bk);
 	if (!bk)
 		return -1;

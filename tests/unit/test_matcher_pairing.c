@@ -388,6 +388,46 @@ static void test_grid_prepass(void **state)
 	pairing_ctx_free(ctx);
 }
 
+/* Above the threads' threshold (16384) the pre-pass's cells and scan run on
+ * two threads: the result equals the queue alone (pre-pass off), itself
+ * checked against the oracles above, on 2 and 1 threads. */
+static void test_grid_threads(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t nr, nd;
+		int kind;
+	} cases[] = {{40000, 30000, K_UNIFORM}, {20000, 50000, K_DUP},  {60000, 20000, K_GRID40},
+	             {30000, 30000, K_CLUSTER}, {25000, 25000, K_HUGE}, {20000, 20000, K_SAME}};
+	struct pairing_ctx *ctx = pairing_ctx_new();
+	assert_non_null(ctx);
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		size_t nr = cases[c].nr, nd = cases[c].nd, m = nr < nd ? nr : nd;
+		int kind = cases[c].kind;
+		struct pairing_point *R = malloc(nr * sizeof *R), *D = malloc(nd * sizeof *D);
+		struct pairing_pair *want = malloc(m * sizeof *want),
+				    *got = malloc(m * sizeof *got);
+		assert_true(R && D && want && got);
+		rng_state = 5000 + c;
+		gen(D, nd, kind, NULL, 0);
+		gen(R, nr, kind, D, nd);
+		pairing_ctx_set_grid_min(ctx, SIZE_MAX);
+		long nw = pairing_match_ctx(ctx, R, nr, D, nd, want);
+		assert_int_equal(nw, (long)m);
+		pairing_ctx_set_grid_min(ctx, 1);
+		for (unsigned th = 2; th >= 1; th--) {
+			pairing_ctx_set_threads(ctx, th);
+			compare("grid-threads", 5000 + c, nr, nd, kind, want, nw, got,
+			        pairing_match_ctx(ctx, R, nr, D, nd, got));
+		}
+		free(R);
+		free(D);
+		free(want);
+		free(got);
+	}
+	pairing_ctx_free(ctx);
+}
+
 static void test_fare(void **state)
 {
 	(void)state;
@@ -403,6 +443,7 @@ int main(void)
 	    cmocka_unit_test(test_ctx_reuse),    cmocka_unit_test(test_threads_same_result),
 	    cmocka_unit_test(test_small_random), cmocka_unit_test(test_medium_random),
 	    cmocka_unit_test(test_large),        cmocka_unit_test(test_grid_prepass),
+	    cmocka_unit_test(test_grid_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
