@@ -254,6 +254,7 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 #define GRID_K      1.5
 #define GRID_R      0.99
 #define GRID_BUDGET 24
+#define GRID_ROUNDS 4
 
 /* The grid pre-pass's buffers (see grid_pass), kept like the others. */
 enum {
@@ -269,6 +270,9 @@ enum {
 	GB_FC,
 	GB_EDGE,
 	GB_TAKEN,
+	GB_RMAP,
+	GB_DMAP,
+	GB_DL,
 	GB_N
 };
 struct gbuf {
@@ -959,28 +963,55 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 	if (nr < ctx->grid_min || nd < ctx->grid_min)
 		return queue_match(ctx, riders, nr, drivers, NULL, nd, out);
 
-	uint64_t *tk = NULL;
-	long g = grid_pass(ctx, riders, nr, drivers, nd, out, &tk);
-	if (g <= 0)
-		return g < 0 ? -1 : queue_match(ctx, riders, nr, drivers, NULL, nd, out);
-	size_t made = (size_t)g, want = nr < nd ? nr : nd;
-	if (made == want)
-		return g;
-	/* the riders and drivers left, in the order of their indices */
+	/* Rounds of the pre-pass, each on the riders and drivers the last one
+	 * left (copied in the order of their indices to pl / dl; rmap / dmap
+	 * their indices), then the queue on what is left. */
 	if (reserve_riders(ctx, nr) < 0)
 		return -1;
-	uint32_t *rmap = ctx->g[GB_RC].p, *dmap = ctx->g[GB_DC].p; /* the cells are done */
-	const uint64_t *tr = tk, *td = tk + (nr + 63) / 64;
-	size_t nr2 = 0, nd2 = 0;
-	for (size_t i = 0; i < nr; i++)
-		if (!(tr[i >> 6] >> (i & 63) & 1)) {
-			ctx->pl[nr2] = riders[i];
-			rmap[nr2++] = (uint32_t)i;
+	uint32_t *rmap = gbuf_get(&ctx->g[GB_RMAP], nr * sizeof *rmap),
+		 *dmap = gbuf_get(&ctx->g[GB_DMAP], nd * sizeof *dmap);
+	struct pairing_point *rl = ctx->pl, *dl = gbuf_get(&ctx->g[GB_DL], nd * sizeof *dl);
+	if (!rmap || !dmap || !dl)
+		return -1;
+	const struct pairing_point *cr = riders, *cd = drivers;
+	size_t cnr = nr, cnd = nd, made = 0;
+	for (unsigned round = 0;
+	     round < GRID_ROUNDS && cnr >= ctx->grid_min && cnd >= ctx->grid_min; round++) {
+		uint64_t *tk = NULL;
+		long g = grid_pass(ctx, cr, cnr, cd, cnd, out + made, &tk);
+		if (g < 0)
+			return -1;
+		if (g == 0)
+			break;
+		size_t m = cnr < cnd ? cnr : cnd, r2 = 0, d2 = 0;
+		for (size_t k = made; round && k < made + (size_t)g; k++) {
+			out[k].rider = rmap[out[k].rider];
+			out[k].driver = dmap[out[k].driver];
 		}
-	for (size_t i = 0; i < nd; i++)
-		if (!(td[i >> 6] >> (i & 63) & 1))
-			dmap[nd2++] = (uint32_t)i;
-	long q = queue_match(ctx, NULL, nr2, drivers, dmap, nd2, out + made);
+		made += (size_t)g;
+		if ((size_t)g == m)
+			return (long)made;
+		const uint64_t *tr = tk, *td = tk + (cnr + 63) / 64;
+		for (size_t i = 0; i < cnr; i++) /* in place from the second round: r2 <= i */
+			if (!(tr[i >> 6] >> (i & 63) & 1)) {
+				rl[r2] = cr[i];
+				rmap[r2++] = round ? rmap[i] : (uint32_t)i;
+			}
+		for (size_t i = 0; i < cnd; i++)
+			if (!(td[i >> 6] >> (i & 63) & 1)) {
+				dl[d2] = cd[i];
+				dmap[d2++] = round ? dmap[i] : (uint32_t)i;
+			}
+		cr = rl;
+		cd = dl;
+		cnr = r2;
+		cnd = d2;
+		if ((size_t)g < m / 2) /* no more rounds: they stop paying */
+			break;
+	}
+	if (cr == riders)
+		return queue_match(ctx, riders, nr, drivers, NULL, nd, out);
+	long q = queue_match(ctx, NULL, cnr, dl, NULL, cnd, out + made);
 	if (q < 0)
 		return -1;
 	for (size_t k = made; k < made + (size_t)q; k++) {
