@@ -250,11 +250,13 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
  * query costs more and the re-queries that remain are the expensive ones
  * (in depleted areas), so one is the fastest. */
 
-#define GRID_MIN    20000 /* fewer on a side: the queue alone */
-#define GRID_K      1.5
-#define GRID_R      0.99
-#define GRID_BUDGET 24
-#define GRID_ROUNDS 4
+#define GRID_MIN      128 /* fewer on a side: the queue alone */
+#define GRID_K        1.5
+#define GRID_R        0.99
+#define GRID_BUDGET   24
+#define GRID_ROUNDS   4
+#define GRID_CELLS(n) (4 * (uint64_t)(n) + 64) /* at most */
+#define GRID_EDGES(m) (8 * (size_t)(m) + 4096) /* pairs, and the largest bucket's copy */
 
 /* The grid pre-pass's buffers (see grid_pass), kept like the others. */
 enum {
@@ -418,12 +420,14 @@ static size_t riders_bytes(size_t nr)
 	       rq_chunks_for(nr) * sizeof(struct chunk);
 }
 
+static size_t grid_bytes(size_t nr, size_t nd);
+
 size_t pairing_match_bytes(size_t nr, size_t nd)
 {
 	if (nr == 0 || nd == 0)
 		return 0;
 	return sizeof(struct pairing_ctx) + kd_bytes_for(nd) + kd_build_scratch_for(nd) +
-	       riders_bytes(nr);
+	       riders_bytes(nr) + grid_bytes(nr, nd);
 }
 
 struct pairing_ctx *pairing_ctx_new(void)
@@ -525,9 +529,12 @@ static int reserve_riders(struct pairing_ctx *c, size_t nr)
  * 3 x 3 cells hold more than GRID_BUDGET candidates per pair made, the cells
  * shrink (clustered points), twice at most; then the pre-pass is skipped. */
 
-static void *gbuf_get(struct gbuf *b, size_t bytes)
+/* A buffer of at least bytes: kept when big enough (and, in a call's first
+ * round, not over 4 times too big: later rounds are smaller and must not
+ * shrink it), else reallocated with 1/8 to spare. */
+static void *gbuf_get(struct gbuf *b, size_t bytes, int first)
 {
-	if (bytes <= b->cap && b->cap <= 4 * bytes + 65536)
+	if (bytes <= b->cap && (!first || b->cap <= 4 * bytes + 65536))
 		return b->p;
 	free(b->p);
 	b->cap = bytes + bytes / 8 + 64;
@@ -594,7 +601,7 @@ static int grid_geom(struct grid *g, const double box[4], size_t n, double scale
 	if (!isfinite(inv) || !(fx < 1e9) || !(fy < 1e9) || !(r * r > 0) || !isfinite(r * r))
 		return -1;
 	uint64_t gx = (uint64_t)fx + 1, gy = (uint64_t)fy + 1;
-	if (gx * gy > 8 * (uint64_t)n + 64 || gx * gy >= 1ULL << 31)
+	if (gx * gy > GRID_CELLS(n) || gx * gy >= 1ULL << 31)
 		return -1;
 	*g = (struct grid){box[0], box[1], inv, r * r, (uint32_t)gx, (uint32_t)gy};
 	return 0;
@@ -754,20 +761,50 @@ static void sort_bucket(const struct edge *e, size_t n, struct edge *tmp, uint32
 		sort_edges(tmp + fc[f], fc[f + 1] - fc[f]);
 }
 
+/* What the pre-pass's buffers (gbuf_get) come to at most. */
+static size_t grid_bytes(size_t nr, size_t nd)
+{
+	if (nr < GRID_MIN || nd < GRID_MIN)
+		return 0;
+	size_t n = nr > nd ? nr : nd, m = nr < nd ? nr : nd, e = GRID_EDGES(m);
+	size_t cells = ((size_t)GRID_CELLS(n) + 2) * sizeof(uint32_t);
+	size_t need[GB_N] = {
+	    [GB_CELLS] = cells,
+	    [GB_RCELLS] = cells,
+	    [GB_DP] = nd * sizeof(struct pairing_point),
+	    [GB_DI] = nd * sizeof(uint32_t),
+	    [GB_RP] = nr * sizeof(struct pairing_point),
+	    [GB_RO] = nr * sizeof(uint32_t),
+	    [GB_DC] = nd * sizeof(uint32_t),
+	    [GB_RC] = nr * sizeof(uint32_t),
+	    [GB_BK] = 2 * (m / 1024 + 3) * sizeof(uint32_t),
+	    [GB_FC] = (e / 2 + 3) * sizeof(uint32_t),
+	    [GB_EDGE] = e * sizeof(struct edge),
+	    [GB_TAKEN] = ((nr + 63) / 64 + (nd + 63) / 64) * sizeof(uint64_t),
+	    [GB_RMAP] = nr * sizeof(uint32_t),
+	    [GB_DMAP] = nd * sizeof(uint32_t),
+	    [GB_DL] = nd * sizeof(struct pairing_point),
+	};
+	size_t b = 0;
+	for (int i = 0; i < GB_N; i++)
+		b += need[i] + need[i] / 8 + 64;
+	return b;
+}
+
 /* The pre-pass: writes the greedy's pairs with d2 <= t to out (in order)
  * and marks their riders and drivers in *taken (bits: nr riders, then nd
  * drivers). Returns the number of pairs (0 if skipped: then *taken is not
  * set), or -1 if memory runs out. */
 static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size_t nr,
                       const struct pairing_point *D, size_t nd, struct pairing_pair *out,
-                      uint64_t **taken)
+                      uint64_t **taken, int first)
 {
-	static const double scale[] = {1.0, 0.5, 0.25};
+	static const double scale[] = {1.0, 0.5};
 	double box[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
 	size_t n = nr > nd ? nr : nd, m = nr < nd ? nr : nd, ncell = 0;
 	struct grid g;
-	uint32_t *cs = NULL, *rs = NULL, *dc = gbuf_get(&c->g[GB_DC], nd * sizeof *dc),
-		 *rc = gbuf_get(&c->g[GB_RC], nr * sizeof *rc);
+	uint32_t *cs = NULL, *rs = NULL, *dc = gbuf_get(&c->g[GB_DC], nd * sizeof *dc, first),
+		 *rc = gbuf_get(&c->g[GB_RC], nr * sizeof *rc, first);
 
 	if (!dc || !rc)
 		return -1;
@@ -779,8 +816,8 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 		    grid_geom(&g, box, n, scale[tries]) < 0)
 			return 0;
 		ncell = (size_t)g.gx * g.gy;
-		cs = gbuf_get(&c->g[GB_CELLS], (ncell + 2) * sizeof *cs);
-		rs = gbuf_get(&c->g[GB_RCELLS], (ncell + 2) * sizeof *rs);
+		cs = gbuf_get(&c->g[GB_CELLS], (ncell + 2) * sizeof *cs, first);
+		rs = gbuf_get(&c->g[GB_RCELLS], (ncell + 2) * sizeof *rs, first);
 		if (!cs || !rs)
 			return -1;
 		struct cell_job cj[2] = {{&g, D, nd, cs, dc, NULL, NULL},
@@ -804,10 +841,10 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 		if (cand <= (uint64_t)GRID_BUDGET * m)
 			break;
 	}
-	struct pairing_point *dp = gbuf_get(&c->g[GB_DP], nd * sizeof *dp),
-			     *rp = gbuf_get(&c->g[GB_RP], nr * sizeof *rp);
-	uint32_t *di = gbuf_get(&c->g[GB_DI], nd * sizeof *di),
-		 *ro = gbuf_get(&c->g[GB_RO], nr * sizeof *ro);
+	struct pairing_point *dp = gbuf_get(&c->g[GB_DP], nd * sizeof *dp, first),
+			     *rp = gbuf_get(&c->g[GB_RP], nr * sizeof *rp, first);
+	uint32_t *di = gbuf_get(&c->g[GB_DI], nd * sizeof *di, first),
+		 *ro = gbuf_get(&c->g[GB_RO], nr * sizeof *ro, first);
 	if (!dp || !rp || !di || !ro)
 		return -1;
 	struct cell_job cj[2] = {{&g, D, nd, cs, dc, dp, di}, {&g, R, nr, rs, rc, rp, ro}};
@@ -816,7 +853,7 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 	/* count the pairs per coarse bucket of d2 (a few thousand each), then
 	 * place them, the cells' rows in parts on threads */
 	size_t nb = m / 1024 + 1;
-	uint32_t *bk = gbuf_get(&c->g[GB_BK], 2 * (nb + 2) * sizeof *bk);
+	uint32_t *bk = gbuf_get(&c->g[GB_BK], 2 * (nb + 2) * sizeof *bk, first);
 	if (!bk)
 		return -1;
 	memset(bk, 0, 2 * (nb + 2) * sizeof *bk);
@@ -845,10 +882,12 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 		most = n0 + n1 > most ? n0 + n1 : most;
 	}
 	b0[nb + 1] = sum;
-	struct edge *e = gbuf_get(&c->g[GB_EDGE], ((size_t)sum + most) * sizeof *e);
-	uint32_t *fc = gbuf_get(&c->g[GB_FC], ((size_t)most / 2 + 3) * sizeof *fc);
+	if ((size_t)sum + most > GRID_EDGES(m)) /* beyond the memory promised */
+		return 0;
+	struct edge *e = gbuf_get(&c->g[GB_EDGE], ((size_t)sum + most) * sizeof *e, first);
+	uint32_t *fc = gbuf_get(&c->g[GB_FC], ((size_t)most / 2 + 3) * sizeof *fc, first);
 	size_t words = (nr + 63) / 64 + (nd + 63) / 64;
-	uint64_t *tk = gbuf_get(&c->g[GB_TAKEN], words * sizeof *tk);
+	uint64_t *tk = gbuf_get(&c->g[GB_TAKEN], words * sizeof *tk, first);
 	if (!e || !tk || !fc)
 		return -1;
 	for (unsigned i = 0; i < nt; i++)
@@ -968,9 +1007,9 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 	 * their indices), then the queue on what is left. */
 	if (reserve_riders(ctx, nr) < 0)
 		return -1;
-	uint32_t *rmap = gbuf_get(&ctx->g[GB_RMAP], nr * sizeof *rmap),
-		 *dmap = gbuf_get(&ctx->g[GB_DMAP], nd * sizeof *dmap);
-	struct pairing_point *rl = ctx->pl, *dl = gbuf_get(&ctx->g[GB_DL], nd * sizeof *dl);
+	uint32_t *rmap = gbuf_get(&ctx->g[GB_RMAP], nr * sizeof *rmap, 1),
+		 *dmap = gbuf_get(&ctx->g[GB_DMAP], nd * sizeof *dmap, 1);
+	struct pairing_point *rl = ctx->pl, *dl = gbuf_get(&ctx->g[GB_DL], nd * sizeof *dl, 1);
 	if (!rmap || !dmap || !dl)
 		return -1;
 	const struct pairing_point *cr = riders, *cd = drivers;
@@ -978,7 +1017,7 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 	for (unsigned round = 0;
 	     round < GRID_ROUNDS && cnr >= ctx->grid_min && cnd >= ctx->grid_min; round++) {
 		uint64_t *tk = NULL;
-		long g = grid_pass(ctx, cr, cnr, cd, cnd, out + made, &tk);
+		long g = grid_pass(ctx, cr, cnr, cd, cnd, out + made, &tk, round == 0);
 		if (g < 0)
 			return -1;
 		if (g == 0)
