@@ -1045,7 +1045,7 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 		cd = dl;
 		cnr = r2;
 		cnd = d2;
-		if ((size_t)g < m / 2) /* no more rounds: they stop paying */
+		if ((size_t)g < m / 8) /* no more rounds: they stop paying */
 			break;
 	}
 	if (cr == riders)
