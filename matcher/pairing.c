@@ -254,7 +254,7 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 #define GRID_K        1.5
 #define GRID_R        0.99
 #define GRID_BUDGET   24
-#define GRID_ROUNDS   4
+#define GRID_ROUNDS   12
 #define GRID_CELLS(n) (4 * (uint64_t)(n) + 64) /* at most */
 #define GRID_EDGES(m) (8 * (size_t)(m) + 4096) /* pairs, and the largest bucket's copy */
 
