@@ -1,13 +1,19 @@
 /* pairing.c — closest-pair-first pairing (see pairing.h) and the fare.
  *
- * Algorithm: a k-d tree over the drivers; every rider's nearest live driver
- * (smallest squared distance, then lowest driver index) goes into a
- * min-queue keyed (d2, rider), carrying the driver. Pop the smallest entry:
- * if its driver is still free, that is the next pair; otherwise re-query
- * that rider and put it back. The queue is a radix heap (see below), since
- * the keys come out in increasing order.
+ * Algorithm, in two stages. (1) The grid pre-pass (below), in rounds: the
+ * greedy over only the pairs within a radius, found in a grid of cells and
+ * sorted by their key, makes the greedy's first pairs without any tree
+ * (~77% of them on uniform points in its first round, ~93% after its
+ * rounds at 1e6). (2) The queue finishes on the riders and drivers left: a
+ * k-d tree over the drivers; every rider's nearest live driver (smallest
+ * squared distance, then lowest driver index) goes into a min-queue keyed
+ * (d2, rider), carrying the driver. Pop the smallest entry: if its driver
+ * is still free, that is the next pair; otherwise re-query that rider and
+ * put it back. The queue is a radix heap (see below), since the keys come
+ * out in increasing order. Below GRID_MIN (128) on a side, or when the grid
+ * would not pay (clustered points, see below), the queue alone.
  *
- * Why this equals the brute force exactly: drivers only ever disappear, so a
+ * Why the queue equals the brute force exactly: drivers only ever disappear, so a
  * rider's true best (d2, driver) over the live drivers can only grow, and so
  * can its key (d2, rider): every queued entry is a lower bound of its
  * rider's true best. When the smallest entry's driver is still live, the
@@ -16,14 +22,34 @@
  * this one. So it is the minimum of (d2, rider, driver) over all free pairs,
  * which is exactly the pair the brute force takes (ties: lower rider, then
  * lower driver). Since the minimum only grows as pairs are removed, pairs
- * come out in increasing key order.
+ * come out in increasing key order. Why the pre-pass does: the brute force
+ * is the same as scanning all pairs sorted by (d2, rider, driver) and
+ * taking each whose rider and driver are both still free; the pairs with
+ * d2 <= t come first in that scan and whether one is taken depends on the
+ * pairs before it only, so the scan of those alone takes exactly the
+ * brute force's pairs up to t, in its order. After it every free pair has
+ * d2 > t, above every pair made, and the rest (the next round, or the
+ * queue) continues the same scan on the riders and drivers left: copied in
+ * the order of their indices, so lower index is still lower and ties break
+ * the same, with their d2 computed by the same expression. Output is the
+ * concatenation, still in increasing key order.
  *
  * Riders are queried first in the order of the tree's Z-order curve (a radix
  * sort of their curve keys) so consecutive queries walk the same paths, on
  * several threads when there are many (below); the tree's parts are built
  * on threads too, the riders' sort meanwhile (build_all).
  *
- * Where the time goes (1e6 uniform, one thread, perf, cpu-clock samples):
+ * Where the time goes (1e6 uniform, one thread, perf, cpu-clock samples,
+ * shares of the pairing's samples): the grid's scans ~46% (two passes over
+ * ~13.5 candidates per rider, 4.6 of them within the radius), the buckets'
+ * sorts and the greedy's scan ~18%, the cells' counting sorts ~13%, the
+ * queue's queries ~12% and the rest of the queue ~8%. The rounds leave ~5%
+ * of the pairs to the queue (1e6: 772759, 124629, 34320, 12602 and 5453
+ * pairs in five rounds, 50237 left; 1e5: 5.2% left). Next: one scan
+ * instead of two (the pairs placed as found, per thread), or fewer
+ * candidates per rider (cells of a fraction of the radius).
+ *
+ * The queue alone (before the pre-pass; 1e6 uniform, one thread, perf):
  * the queries ~50% (re-queries about two thirds of it, as split before),
  * the loop and its queue ~18% (the radix heap's redistribution about a
  * third of that), building ~12%, removals ~8%. There are ~1.1 re-queries
@@ -72,6 +98,15 @@
  * is left, then this queue: 1e5 146 against 122 ms, 1e6 1299 against 1570
  * (CPU 140 and 1700 ms). Where it won (at 1e6 only), the second core did
  * the extra work; at 1e5 it never did.
+ * With the grid pre-pass: the coarse buckets sorted on two threads (in
+ * halves, then one scan): no gain (ctx_ms 1e6 835-860 against 831-840 ms,
+ * 3 pairs, load ~2). Cells of 3 or 5 points instead of 1.5 in the rounds
+ * after the first (the points left are sparser): 2-13% more CPU (1e6 709
+ * and 639 against 627 ms), likely because the riders and drivers left lie
+ * in different places, so bigger cells mostly add candidates. 0.7, 1, 2
+ * or 3 points per cell in the first round instead of 1.5 (one round then):
+ * 1e6 CPU 897, 805, 779, 897 against 765 ms (at 3 the candidates went over
+ * the budget and the cells shrank).
  */
 #include "pairing.h"
 
@@ -511,23 +546,31 @@ static int reserve_riders(struct pairing_ctx *c, size_t nr)
  *
  * The greedy restricted to the pairs with d2 <= t (sorted by the full key,
  * a pair taken when both ends are free) makes exactly the greedy's
- * decisions for every key <= t: those pairs come first in the greedy's
- * order and their decisions depend on earlier pairs only. Afterwards every
- * free pair has d2 > t, and the queue below finishes the greedy on the
- * riders and drivers left (indices kept in order, so ties break the same).
+ * decisions for every key <= t (see the top of the file). Afterwards every
+ * free pair has d2 > t; the next round, and then the queue, finish the
+ * greedy on the riders and drivers left (indices kept in order, so ties
+ * break the same).
  *
  * The pairs with d2 <= t come from a grid: cells of side c over the
  * bounding box of both sides, about GRID_K points of the larger side per
  * cell, t = (GRID_R c)^2, so every driver within sqrt(t) of a rider lies in
  * the 3 x 3 cells around it (GRID_R < 1 leaves room for rounding: cell
  * numbers are off by far less than a hundredth of a cell). Drivers and
- * riders are counting-sorted into cells; each cell's riders scan the three
- * rows of cells around it (each row a contiguous run of drivers) twice: to
- * count the pairs per bucket of d2 (floor(d2 / t * B), monotone), then to
- * place them. Each bucket is sorted by the full key (a few pairs each:
- * d2 is about uniform on [0, t] for spread-out points) and scanned. If the
- * 3 x 3 cells hold more than GRID_BUDGET candidates per pair made, the cells
- * shrink (clustered points), twice at most; then the pre-pass is skipped. */
+ * riders are counting-sorted into cells (one side per thread); each cell's
+ * riders scan the three rows of cells around it (each row a contiguous run
+ * of drivers) twice, the rows in two parts on two threads: to count the
+ * pairs per coarse bucket of d2 (floor(d2 / t * B), monotone; a few
+ * thousand pairs each), then to place them. Each coarse bucket is sorted
+ * by a counting sort on finer buckets (a few pairs each: d2 is about
+ * uniform on [0, t] for spread-out points) and those by hand, by the full
+ * key, and scanned. About 4.6 pairs per pair made are found (pi GRID_K
+ * GRID_R^2), the first round makes ~77% of the pairs on uniform points.
+ * If the 3 x 3 cells hold more than GRID_BUDGET candidates per pair made,
+ * the cells shrink to half (clustered points), once; then, or if the cells
+ * or pairs would take more memory than GRID_CELLS / GRID_EDGES, the round
+ * is skipped. Rounds repeat on what is left while one makes at least an
+ * eighth of the pairs possible (at most GRID_ROUNDS): the cells grow as
+ * the points thin out. */
 
 /* A buffer of at least bytes: kept when big enough (and, in a call's first
  * round, not over 4 times too big: later rounds are smaller and must not

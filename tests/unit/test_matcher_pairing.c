@@ -2,7 +2,10 @@
  * oracles pair for pair (same order, bit-identical distances) on random
  * instances of 0..2000 riders and drivers: uneven sides, one side empty,
  * duplicates, integer grids with many equal distances, huge (1e6) and tiny
- * (1e-9) coordinates. Also the tie rule by hand, and the fare.
+ * (1e-9) coordinates (from 128 a side through the grid pre-pass, below it
+ * the queue alone). The pre-pass from the smallest sizes up on every kind of
+ * input, and above the threads' threshold against the queue alone. Also
+ * the tie rule by hand, and the fare.
  * Deterministic seeds; a failure prints its seed and case. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -315,6 +318,19 @@ static void test_ctx_reuse(void **state)
 	pairing_ctx_free(NULL);
 }
 
+/* Through ctx on th[0..nth) threads in turn, the pairs equal want[0..nw). */
+static void same_on_threads(struct pairing_ctx *ctx, const char *what, uint64_t seed,
+                            const struct pairing_point *R, size_t nr, const struct pairing_point *D,
+                            size_t nd, int kind, const struct pairing_pair *want, long nw,
+                            struct pairing_pair *got, const unsigned *th, size_t nth)
+{
+	for (size_t i = 0; i < nth; i++) {
+		pairing_ctx_set_threads(ctx, th[i]);
+		compare(what, seed, nr, nd, kind, want, nw, got,
+		        pairing_match_ctx(ctx, R, nr, D, nd, got));
+	}
+}
+
 /* From 16384 riders the first queries, and from 16384 drivers the tree's
  * parts, run on several threads: the result is the same, bit for bit, with
  * 1, 2, 3 and 4 threads (and the 1-thread path is the one checked against
@@ -337,11 +353,8 @@ static void test_threads_same_result(void **state)
 		pairing_ctx_set_threads(ctx, 1);
 		long n1 = pairing_match_ctx(ctx, R, nr, D, nd, one);
 		assert_int_equal(n1, (long)m);
-		for (unsigned th = 2; th <= 4; th++) {
-			pairing_ctx_set_threads(ctx, th);
-			compare("threads", 4000 + c, nr, nd, kind, one, n1, got,
-			        pairing_match_ctx(ctx, R, nr, D, nd, got));
-		}
+		static const unsigned th[] = {2, 3, 4};
+		same_on_threads(ctx, "threads", 4000 + c, R, nr, D, nd, kind, one, n1, got, th, 3);
 		free(R);
 		free(D);
 		free(one);
@@ -415,11 +428,9 @@ static void test_grid_threads(void **state)
 		long nw = pairing_match_ctx(ctx, R, nr, D, nd, want);
 		assert_int_equal(nw, (long)m);
 		pairing_ctx_set_grid_min(ctx, 1);
-		for (unsigned th = 2; th >= 1; th--) {
-			pairing_ctx_set_threads(ctx, th);
-			compare("grid-threads", 5000 + c, nr, nd, kind, want, nw, got,
-			        pairing_match_ctx(ctx, R, nr, D, nd, got));
-		}
+		static const unsigned th[] = {2, 1};
+		same_on_threads(ctx, "grid-threads", 5000 + c, R, nr, D, nd, kind, want, nw, got,
+		                th, 2);
 		free(R);
 		free(D);
 		free(want);
