@@ -313,6 +313,20 @@ static void test_ctx_reuse(void **state)
 		compare("ctx-extreme", 99, nr, nd, -1, want, nw, got,
 		        pairing_match_ctx(ctx, R, nr, D, nd, got));
 		compare("extreme", 99, nr, nd, -1, want, nw, got, pairing_match(R, nr, D, nd, got));
+		/* the grid pre-pass at these sizes: its cells overflow, so it stands aside */
+		pairing_ctx_set_grid_min(ctx, 1);
+		compare("grid-extreme", 99, nr, nd, -1, want, nw, got,
+		        pairing_match_ctx(ctx, R, nr, D, nd, got));
+		/* coordinates up to 1e150: squared distances up to ~1e300, still finite */
+		for (size_t i = 0; i < nr; i++)
+			R[i] = (struct pairing_point){(unif() - 0.5) * 1e150,
+			                              (double)below(3) * 1e149};
+		for (size_t i = 0; i < nd; i++)
+			D[i] = (struct pairing_point){(unif() - 0.5) * 1e150,
+			                              (double)below(3) * 1e149};
+		nw = oracle_sorted(R, nr, D, nd, want);
+		compare("grid-1e150", 99, nr, nd, -1, want, nw, got,
+		        pairing_match_ctx(ctx, R, nr, D, nd, got));
 	}
 	pairing_ctx_free(ctx);
 	pairing_ctx_free(NULL);
