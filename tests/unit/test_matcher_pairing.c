@@ -388,7 +388,7 @@ static void test_grid_prepass(void **state)
 	(void)state;
 	static const size_t sizes[][2] = {{1, 1},       {2, 3},       {40, 40},     {300, 300},
 	                                  {1500, 1500}, {1800, 1200}, {1200, 1800}, {2000, 60},
-	                                  {50, 2000},   {900, 1000}};
+	                                  {50, 2000},   {520, 2000},  {900, 1000}};
 	struct pairing_ctx *ctx = pairing_ctx_new();
 	assert_non_null(ctx);
 	pairing_ctx_set_grid_min(ctx, 1);
