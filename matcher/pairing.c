@@ -291,6 +291,7 @@ static inline struct ent make_ent(double d2, uint32_t rider, uint32_t z)
 #define GRID_R        0.99
 #define GRID_BUDGET   24
 #define GRID_ROUNDS   12
+#define GRID_MAX      (1u << 27)
 #define GRID_CELLS(n) (4 * (uint64_t)(n) + 64) /* at most */
 #define GRID_EDGES(m) (8 * (size_t)(m) + 4096) /* pairs, and the largest bucket's copy */
 
@@ -1041,10 +1042,13 @@ static long queue_match(struct pairing_ctx *ctx, const struct pairing_point *rid
  * the larger side and cost its size; the queue alone costs little more
  * than the tree then). Measured (ms, queue alone against the pre-pass,
  * uniform): 1000 x 1e5 15.9 / 24.3, 12000 x 1e5 19.8 / 26.3, 25000 x 1e5
- * 28.1 / 28.4; 1e5 x 1000 12.8 / 13.5, 1e5 x 6000 25.9 / 20.3. */
+ * 28.1 / 28.4; 1e5 x 1000 12.8 / 13.5, 1e5 x 6000 25.9 / 20.3. Up to
+ * GRID_MAX a side, so that the pairs' counts (at most GRID_BUDGET per pair)
+ * fit in 32 bits. */
 static int grid_pays(const struct pairing_ctx *ctx, size_t nr, size_t nd)
 {
-	return nr >= ctx->grid_min && nd >= ctx->grid_min && nd / 4 <= nr && nr / 64 <= nd;
+	return nr >= ctx->grid_min && nd >= ctx->grid_min && nd / 4 <= nr && nr / 64 <= nd &&
+	       nr <= GRID_MAX && nd <= GRID_MAX;
 }
 
 long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *riders, size_t nr,
