@@ -242,7 +242,7 @@ static void usage(FILE *f)
 	    "The brute force (all N^2 pairs sorted, then greedy; 16 N^2 bytes) runs for\n"
 	    "N <= --brute-max (default 1000; 10000 needs 1.6 GB and some seconds per run),\n"
 	    "its result is checked against pairing_match, and tree/brute is the ratio of medians.\n"
-	    "Memory: 'alloc' is the exact byte count pairing_match allocates at its peak\n"
+	    "Memory: 'alloc' is the byte count pairing_match allocates at its peak, at most\n"
 	    "(pairing_match_bytes); 'hwm' is the rise of VmHWM (peak RSS) over one call, after\n"
 	    "resetting it via /proc/self/clear_refs. Per request = bytes / (2 N).\n"
 	    "ctx: pairing_match_ctx through one context (as the matcher process calls it each\n"

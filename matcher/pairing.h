@@ -29,17 +29,20 @@ struct pairing_pair {
  * made, which is increasing (squared distance, rider, driver). Returns the
  * number of pairs, or -1 if memory runs out or nr or nd is >= 2^32 - 1 (out
  * is then unspecified). Reads the inputs only; allocates and frees its own
- * scratch (about 50 bytes per driver plus 33 per rider, see pairing_match_bytes);
+ * scratch (at most pairing_match_bytes: about 190 bytes per rider or driver
+ * at 1e6 a side, of which the grid pre-pass of pairing.c takes about 140);
  * pairing_match_ctx below does the same with buffers kept between calls. From
  * 16384 drivers up, the tree's parts are built, and from 16384 riders up, the
  * riders' first queries run, on as many threads as there are processors
- * online (at most 8; pairing_ctx_set_threads), joined before it returns. */
+ * online (at most 8; pairing_ctx_set_threads), and from 16384 on the larger
+ * side the grid pre-pass's sorts and scans on two, joined before it returns. */
 long pairing_match(const struct pairing_point *riders, size_t nr,
                    const struct pairing_point *drivers, size_t nd, struct pairing_pair *out);
 
-/* Bytes pairing_match allocates at its peak for nr riders and nd drivers
- * (0 if it would return at once); also what a fresh context grows to (plus
- * the spare room below). */
+/* Bytes pairing_match allocates at its peak for nr riders and nd drivers,
+ * at most (the pre-pass's share depends on the points; 0 if it would return
+ * at once); also what a fresh context grows to at most (plus the spare room
+ * below). */
 size_t pairing_match_bytes(size_t nr, size_t nd);
 
 /* A reusable context for calling the pairing once per tick: it keeps its
@@ -57,10 +60,14 @@ struct pairing_ctx *pairing_ctx_new(void);
 long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *riders, size_t nr,
                        const struct pairing_point *drivers, size_t nd, struct pairing_pair *out);
 size_t pairing_ctx_bytes(const struct pairing_ctx *ctx);
-/* Threads a call may use for building the tree (from 16384 drivers up) and
- * the riders' first queries (from 16384 riders up); 1..8, default the
+/* Threads a call may use for building the tree (from 16384 drivers up), the
+ * riders' first queries (from 16384 riders up) and the grid pre-pass (two,
+ * from 16384 on the larger side); 1..8, default the
  * processors online, at most 8: the result is the same whatever the number. */
 void pairing_ctx_set_threads(struct pairing_ctx *ctx, unsigned threads);
+/* The grid pre-pass (pairing.c) runs when both sides have at least n
+ * (default GRID_MIN there); for tests and benchmarks: the result is the same. */
+void pairing_ctx_set_grid_min(struct pairing_ctx *ctx, size_t n);
 void pairing_ctx_free(struct pairing_ctx *ctx);
 
 /* Fare in taka for a ride of the given distance: 2 taka per unit. */

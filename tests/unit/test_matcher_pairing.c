@@ -2,7 +2,10 @@
  * oracles pair for pair (same order, bit-identical distances) on random
  * instances of 0..2000 riders and drivers: uneven sides, one side empty,
  * duplicates, integer grids with many equal distances, huge (1e6) and tiny
- * (1e-9) coordinates. Also the tie rule by hand, and the fare.
+ * (1e-9) coordinates (from 128 a side through the grid pre-pass, below it
+ * the queue alone). The pre-pass from the smallest sizes up on every kind of
+ * input, and above the threads' threshold against the queue alone. Also
+ * the tie rule by hand, and the fare.
  * Deterministic seeds; a failure prints its seed and case. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -310,9 +313,36 @@ static void test_ctx_reuse(void **state)
 		compare("ctx-extreme", 99, nr, nd, -1, want, nw, got,
 		        pairing_match_ctx(ctx, R, nr, D, nd, got));
 		compare("extreme", 99, nr, nd, -1, want, nw, got, pairing_match(R, nr, D, nd, got));
+		/* the grid pre-pass at these sizes: its cells overflow, so it stands aside */
+		pairing_ctx_set_grid_min(ctx, 1);
+		compare("grid-extreme", 99, nr, nd, -1, want, nw, got,
+		        pairing_match_ctx(ctx, R, nr, D, nd, got));
+		/* coordinates up to 1e150: squared distances up to ~1e300, still finite */
+		for (size_t i = 0; i < nr; i++)
+			R[i] = (struct pairing_point){(unif() - 0.5) * 1e150,
+			                              (double)below(3) * 1e149};
+		for (size_t i = 0; i < nd; i++)
+			D[i] = (struct pairing_point){(unif() - 0.5) * 1e150,
+			                              (double)below(3) * 1e149};
+		nw = oracle_sorted(R, nr, D, nd, want);
+		compare("grid-1e150", 99, nr, nd, -1, want, nw, got,
+		        pairing_match_ctx(ctx, R, nr, D, nd, got));
 	}
 	pairing_ctx_free(ctx);
 	pairing_ctx_free(NULL);
+}
+
+/* Through ctx on th[0..nth) threads in turn, the pairs equal want[0..nw). */
+static void same_on_threads(struct pairing_ctx *ctx, const char *what, uint64_t seed,
+                            const struct pairing_point *R, size_t nr, const struct pairing_point *D,
+                            size_t nd, int kind, const struct pairing_pair *want, long nw,
+                            struct pairing_pair *got, const unsigned *th, size_t nth)
+{
+	for (size_t i = 0; i < nth; i++) {
+		pairing_ctx_set_threads(ctx, th[i]);
+		compare(what, seed, nr, nd, kind, want, nw, got,
+		        pairing_match_ctx(ctx, R, nr, D, nd, got));
+	}
 }
 
 /* From 16384 riders the first queries, and from 16384 drivers the tree's
@@ -337,14 +367,87 @@ static void test_threads_same_result(void **state)
 		pairing_ctx_set_threads(ctx, 1);
 		long n1 = pairing_match_ctx(ctx, R, nr, D, nd, one);
 		assert_int_equal(n1, (long)m);
-		for (unsigned th = 2; th <= 4; th++) {
-			pairing_ctx_set_threads(ctx, th);
-			compare("threads", 4000 + c, nr, nd, kind, one, n1, got,
-			        pairing_match_ctx(ctx, R, nr, D, nd, got));
-		}
+		static const unsigned th[] = {2, 3, 4};
+		same_on_threads(ctx, "threads", 4000 + c, R, nr, D, nd, kind, one, n1, got, th, 3);
 		free(R);
 		free(D);
 		free(one);
+		free(got);
+	}
+	pairing_ctx_free(ctx);
+}
+
+/* The grid pre-pass (pairing.c: the greedy over the pairs within a radius,
+ * then the queue on the riders and drivers left) from the smallest sizes
+ * up (pairing_ctx_set_grid_min), on every kind of input: uneven sides, one
+ * side much larger, clustered points (the grid shrinks or is skipped), all
+ * points at one spot, integer grids (ties in the pre-pass and across its
+ * radius). Each call equals the oracle, and so does the default threshold. */
+static void test_grid_prepass(void **state)
+{
+	(void)state;
+	static const size_t sizes[][2] = {{1, 1},       {2, 3},       {40, 40},     {300, 300},
+	                                  {1500, 1500}, {1800, 1200}, {1200, 1800}, {2000, 60},
+	                                  {50, 2000},   {520, 2000},  {900, 1000}};
+	struct pairing_ctx *ctx = pairing_ctx_new();
+	assert_non_null(ctx);
+	pairing_ctx_set_grid_min(ctx, 1);
+	for (int kind = 0; kind < K_KINDS; kind++)
+		for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+			size_t nr = sizes[c][0], nd = sizes[c][1], m = nr < nd ? nr : nd;
+			uint64_t seed = 9100 + 16 * (uint64_t)kind + c;
+			rng_state = seed;
+			struct pairing_point *R = malloc(nr * sizeof *R),
+					     *D = malloc(nd * sizeof *D);
+			struct pairing_pair *got = malloc(m * sizeof *got),
+					    *want = malloc(m * sizeof *want);
+			assert_true(R && D && got && want);
+			gen(D, nd, kind, NULL, 0);
+			gen(R, nr, kind, D, nd);
+			long nw = oracle_sorted(R, nr, D, nd, want);
+			compare("grid", seed, nr, nd, kind, want, nw, got,
+			        pairing_match_ctx(ctx, R, nr, D, nd, got));
+			free(R);
+			free(D);
+			free(got);
+			free(want);
+		}
+	pairing_ctx_free(ctx);
+}
+
+/* Above the threads' threshold (16384) the pre-pass's cells and scan run on
+ * two threads: the result equals the queue alone (pre-pass off), itself
+ * checked against the oracles above, on 2 and 1 threads. */
+static void test_grid_threads(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t nr, nd;
+		int kind;
+	} cases[] = {{40000, 30000, K_UNIFORM}, {20000, 50000, K_DUP},  {60000, 20000, K_GRID40},
+	             {30000, 30000, K_CLUSTER}, {25000, 25000, K_HUGE}, {20000, 20000, K_SAME}};
+	struct pairing_ctx *ctx = pairing_ctx_new();
+	assert_non_null(ctx);
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		size_t nr = cases[c].nr, nd = cases[c].nd, m = nr < nd ? nr : nd;
+		int kind = cases[c].kind;
+		struct pairing_point *R = malloc(nr * sizeof *R), *D = malloc(nd * sizeof *D);
+		struct pairing_pair *want = malloc(m * sizeof *want),
+				    *got = malloc(m * sizeof *got);
+		assert_true(R && D && want && got);
+		rng_state = 5000 + c;
+		gen(D, nd, kind, NULL, 0);
+		gen(R, nr, kind, D, nd);
+		pairing_ctx_set_grid_min(ctx, SIZE_MAX);
+		long nw = pairing_match_ctx(ctx, R, nr, D, nd, want);
+		assert_int_equal(nw, (long)m);
+		pairing_ctx_set_grid_min(ctx, 1);
+		static const unsigned th[] = {2, 1};
+		same_on_threads(ctx, "grid-threads", 5000 + c, R, nr, D, nd, kind, want, nw, got,
+		                th, 2);
+		free(R);
+		free(D);
+		free(want);
 		free(got);
 	}
 	pairing_ctx_free(ctx);
@@ -364,7 +467,8 @@ int main(void)
 	    cmocka_unit_test(test_ties_by_hand), cmocka_unit_test(test_fare),
 	    cmocka_unit_test(test_ctx_reuse),    cmocka_unit_test(test_threads_same_result),
 	    cmocka_unit_test(test_small_random), cmocka_unit_test(test_medium_random),
-	    cmocka_unit_test(test_large),
+	    cmocka_unit_test(test_large),        cmocka_unit_test(test_grid_prepass),
+	    cmocka_unit_test(test_grid_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
