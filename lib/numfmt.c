@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 size_t numfmt_shortest_printf(char buf[NUMFMT_MAX], double v)
 {
@@ -49,8 +50,7 @@ static size_t emit(char buf[NUMFMT_MAX], const char *p, const char *end)
 {
 	size_t n = (size_t)(end - p);
 
-	for (size_t i = 0; i < n; i++)
-		buf[i] = p[i];
+	memcpy(buf, p, n);
 	buf[n] = 0;
 	return n;
 }

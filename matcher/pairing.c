@@ -633,6 +633,17 @@ static inline uint32_t grid_cell(const struct grid *g, struct pairing_point p)
 	return cy * g->gx + cx;
 }
 
+/* The cells around (cx, cy), itself included: columns [x0, x1], rows
+ * [y0, y1], within the grid. */
+static inline void grid_around(const struct grid *g, uint32_t cx, uint32_t cy, uint32_t *x0,
+                               uint32_t *x1, uint32_t *y0, uint32_t *y1)
+{
+	*x0 = cx ? cx - 1 : 0;
+	*x1 = cx + 1 < g->gx ? cx + 1 : cx;
+	*y0 = cy ? cy - 1 : 0;
+	*y1 = cy + 1 < g->gy ? cy + 1 : cy;
+}
+
 /* The grid for n points on the larger side over box (min x, min y, max x,
  * max y), cells scale times the usual side; -1 if there is none worth
  * having (all points at one spot, extents beyond the double range). */
@@ -749,9 +760,8 @@ static void *grid_scan(void *arg)
 
 	for (uint32_t cy = J->cy0; cy < J->cy1; cy++)
 		for (uint32_t cx = 0; cx < g->gx; cx++) {
-			uint32_t cell = cy * g->gx + cx, x0 = cx ? cx - 1 : 0,
-				 x1 = cx + 1 < g->gx ? cx + 1 : cx, y0 = cy ? cy - 1 : 0,
-				 y1 = cy + 1 < g->gy ? cy + 1 : cy;
+			uint32_t cell = cy * g->gx + cx, x0, x1, y0, y1;
+			grid_around(g, cx, cy, &x0, &x1, &y0, &y1);
 			for (uint32_t k = rs[cell]; k < rs[cell + 1]; k++)
 				for (uint32_t y = y0; y <= y1; y++)
 					for (uint32_t j = cs[y * g->gx + x0],
@@ -873,9 +883,8 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 		uint64_t cand = 0;
 		for (uint32_t cy = 0; cy < g.gy; cy++)
 			for (uint32_t cx = 0; cx < g.gx; cx++) {
-				uint32_t cell = cy * g.gx + cx, x0 = cx ? cx - 1 : 0,
-					 x1 = cx + 1 < g.gx ? cx + 1 : cx, y0 = cy ? cy - 1 : 0,
-					 y1 = cy + 1 < g.gy ? cy + 1 : cy;
+				uint32_t cell = cy * g.gx + cx, x0, x1, y0, y1;
+				grid_around(&g, cx, cy, &x0, &x1, &y0, &y1);
 				uint64_t nrc = rs[cell + 2] - rs[cell + 1], around = 0;
 				if (!nrc)
 					continue;
@@ -965,22 +974,18 @@ static long grid_pass(struct pairing_ctx *c, const struct pairing_point *R, size
 }
 
 /* The queue's pairing of riders[0..nr) (NULL: ctx->pl holds them already,
- * reserved by the caller)
- * with drivers[dmap[i]] for i < nd (dmap NULL: drivers[i]), pairs written
- * to out with rider and driver numbered 0..nr, 0..nd as passed; nr, nd > 0.
- * Returns the number of pairs or -1 if memory runs out. */
+ * reserved by the caller) with drivers[0..nd), pairs written to out with
+ * rider and driver numbered 0..nr, 0..nd as passed; nr, nd > 0. Returns
+ * the number of pairs or -1 if memory runs out. */
 static long queue_match(struct pairing_ctx *ctx, const struct pairing_point *riders, size_t nr,
-                        const struct pairing_point *drivers, const uint32_t *dmap, size_t nd,
-                        struct pairing_pair *out)
+                        const struct pairing_point *drivers, size_t nd, struct pairing_pair *out)
 {
 	struct kd_tree *t = kd_renew(ctx->t, nd, nd / 8);
 	ctx->t = t;
 	if (!t || (riders && reserve_riders(ctx, nr) < 0))
 		return -1;
-	for (size_t i = 0; i < nd; i++) {
-		const struct pairing_point *p = &drivers[dmap ? dmap[i] : i];
-		kd_set(t, (uint32_t)i, p->x, p->y);
-	}
+	for (size_t i = 0; i < nd; i++)
+		kd_set(t, (uint32_t)i, drivers[i].x, drivers[i].y);
 	build_all(ctx, riders, nr);
 	struct kd_kv *kv = ctx->kv;
 	const struct pairing_point *pl = ctx->pl;
@@ -1059,7 +1064,7 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 	if (nr >= KD_NONE || nd >= KD_NONE)
 		return -1;
 	if (!grid_pays(ctx, nr, nd))
-		return queue_match(ctx, riders, nr, drivers, NULL, nd, out);
+		return queue_match(ctx, riders, nr, drivers, nd, out);
 
 	/* Rounds of the pre-pass, each on the riders and drivers the last one
 	 * left (copied in the order of their indices to pl / dl; rmap / dmap
@@ -1107,8 +1112,8 @@ long pairing_match_ctx(struct pairing_ctx *ctx, const struct pairing_point *ride
 			break;
 	}
 	if (cr == riders)
-		return queue_match(ctx, riders, nr, drivers, NULL, nd, out);
-	long q = queue_match(ctx, NULL, cnr, dl, NULL, cnd, out + made);
+		return queue_match(ctx, riders, nr, drivers, nd, out);
+	long q = queue_match(ctx, NULL, cnr, dl, cnd, out + made);
 	if (q < 0)
 		return -1;
 	for (size_t k = made; k < made + (size_t)q; k++) {
